@@ -1,0 +1,42 @@
+# Two commands on a fresh machine with Python 3.11+:  `make report`  and  `make test`.
+# Each builds .venv on first use (and again whenever pyproject.toml or requirements.lock change).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+WAVE   ?= demo
+JOBS   ?= 2
+
+.PHONY: all setup test test-slow report demo bench clean-venv
+
+all: test
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c requirements.lock -e '.[dev]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name survey --display-name "Python (survey)" >/dev/null
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+## Run the test suite (what .ci/run calls).
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+## Long statistical simulations (coverage of CIs etc.).
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow
+
+## Generate the demo waves if absent, then render the demo report under reports/.
+report: $(STAMP)
+	$(BIN)/survey report --demo
+
+demo: $(STAMP)
+	$(BIN)/survey demo
+
+bench: $(STAMP)
+	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done
+
+clean-venv:
+	rm -rf $(VENV)

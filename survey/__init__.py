@@ -1,0 +1,28 @@
+"""Analysis of the 科技工作者状况调查 (survey of the status of S&T workers).
+
+The data flow is read → clean → weight → design/estimate → analyses → report; each stage is a
+plain function on plain objects.  The public API is listed in ``__all__``.
+
+Examples
+--------
+>>> import pandas as pd
+>>> import survey
+>>> d = survey.SurveyDesign(pd.DataFrame({"y": [1.0, 2.0, 3.0, 4.0], "w": [1.0, 1, 2, 2]}), weights="w")
+>>> round(float(d.mean("y")["estimate"].iloc[0]), 4)
+2.8333
+"""
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version as _version
+
+from . import errors
+from .errors import *  # noqa: F401,F403  (the error hierarchy is part of the public API)
+
+try:
+    __version__ = _version("survey")
+except PackageNotFoundError:  # running from a source tree without installation
+    __version__ = "0.0.0+unknown"
+
+__all__ = ["__version__", "errors", *errors.__all__]
+
+# --- public API: each stage adds its names below (keep one line per module) -----------------

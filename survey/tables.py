@@ -1,0 +1,672 @@
+"""Report tables under the survey design: crosstabs with Rao–Scott tests, multi-select, ranked,
+Likert blocks, scale scores, contrasts of domain estimates, and reliability flags.
+
+Every estimate here is a *ratio of weighted totals* ``T_a / T_b`` (a plain total when there is no
+denominator): a cell percentage, a row percentage, the share of respondents choosing an option, a
+mean score.  So one mechanism serves all of them:
+
+1. build an ``n × m`` matrix ``Z`` of per-respondent values whose weighted column sums are the
+   totals needed (indicator of a cell, of "answered the question", a score, ...), zero outside
+   the domain (a domain keeps the full design, as R's ``subset`` does);
+2. linearisation designs: ``V_T = SurveyDesign._vcov_totals(Z)`` and the delta method
+   ``V = J V_T J'`` (exactly R's linearisation of a ratio, because the variance engine is linear
+   in ``Z``); replicate designs: the ratios are recomputed under every replicate weight column
+   and combined with the design's replicate variance formula (as R's ``svyrepdesign`` does);
+3. the output frame: ``estimate, se, ci_low, ci_high, deff, n, n_cell, n_eff, cv`` plus
+   identifiers and the reliability flags of :func:`add_flags`.
+
+The Rao–Scott tests follow R's ``svychisq`` (``survey`` 4.1.1) line by line: the second-order
+``F`` (default), the first-order ``Chisq``, and the ``Wald``/``adjWald`` tests.
+
+Examples
+--------
+>>> import numpy as np, pandas as pd
+>>> from survey.tables import add_flags
+>>> f = pd.DataFrame({"estimate": [0.5, 0.02], "se": [0.05, 0.01], "n": [400, 12],
+...                   "n_eff": [200.0, 6.0]})
+>>> add_flags(f)[["flag_n", "flag_cv", "flag_n_eff", "suppress"]].values.tolist()
+[[False, False, False, False], [True, True, True, False]]
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .errors import DesignError, EstimationError, ReliabilityWarning  # noqa: F401
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .design import SurveyDesign
+
+__all__ = [
+    "add_flags",
+    "crosstab",
+    "CrossTab",
+    "rao_scott",
+    "RaoScottResult",
+    "multi",
+    "ranked",
+    "likert",
+    "scale_score",
+    "ScaleScore",
+    "cronbach_alpha",
+    "contrast",
+    "FLAG_DEFAULTS",
+]
+
+#: Documented defaults of the reliability flags (see :func:`add_flags`).
+FLAG_DEFAULTS: dict[str, float] = {"min_n": 30, "max_cv": 0.3, "min_n_eff": 30, "min_cell": 10}
+
+
+# ----------------------------------------------------------------------------------------------
+# reliability flags
+# ----------------------------------------------------------------------------------------------
+def add_flags(frame: pd.DataFrame, min_n: int = 30, max_cv: float = 0.3,
+              min_n_eff: float | None = 30, min_cell: int = 10) -> pd.DataFrame:
+    """Add reliability and disclosure flag columns to an estimate frame.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        An estimator's output with ``estimate``, ``se`` and ``n`` (unweighted respondents in the
+        base of the estimate); optional ``n_cell`` (unweighted respondents in the numerator, e.g.
+        the cell of a crosstab; defaults to ``n``) and ``n_eff`` (effective sample size).
+    min_n : int, default 30
+        ``flag_n`` is set when the unweighted base ``n`` is below ``min_n``.
+    max_cv : float, default 0.3
+        ``flag_cv`` is set when the coefficient of variation ``se / |estimate|`` exceeds it
+        (also when the estimate is 0 with a positive SE).
+    min_n_eff : float or None, default 30
+        ``flag_n_eff`` is set when ``n_eff`` is below it; ``None`` disables the flag.
+    min_cell : int, default 10
+        ``suppress`` (the disclosure rule) is set when the unweighted cell count ``n_cell``
+        (or ``n``) is above 0 and below ``min_cell``.
+
+    Returns
+    -------
+    DataFrame
+        A copy with ``cv, flag_n, flag_cv, flag_n_eff, suppress`` and ``flag`` (any of the
+        reliability flags) added or overwritten.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"estimate": [10.0], "se": [4.0], "n": [8], "n_eff": [5.0]})
+    >>> add_flags(f, min_n=5, min_cell=5).loc[0, ["flag_cv", "suppress"]].tolist()
+    [True, False]
+    """
+    for k in ("estimate", "se", "n"):
+        if k not in frame.columns:
+            raise EstimationError(f"add_flags: the frame has no {k!r} column; pass an estimator's "
+                                  "output (estimate, se, n, ...)")
+    if not (min_n >= 0 and max_cv > 0 and min_cell >= 0):
+        raise EstimationError(f"add_flags: thresholds must be non-negative (min_n={min_n}, "
+                              f"max_cv={max_cv}, min_cell={min_cell})")
+    out = frame.copy()
+    est = out["estimate"].to_numpy(dtype=float)
+    se = out["se"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cv = np.where(est != 0, se / np.abs(est), np.where(se > 0, np.inf, 0.0))
+    n = out["n"].to_numpy(dtype=float)
+    cell = out["n_cell"].to_numpy(dtype=float) if "n_cell" in out.columns else n
+    out["cv"] = cv
+    out["flag_n"] = n < min_n
+    out["flag_cv"] = np.nan_to_num(cv, nan=0.0) > max_cv
+    if min_n_eff is not None and "n_eff" in out.columns:
+        ne = out["n_eff"].to_numpy(dtype=float)
+        out["flag_n_eff"] = np.nan_to_num(ne, nan=np.inf) < min_n_eff
+    else:
+        out["flag_n_eff"] = False
+    out["suppress"] = (cell > 0) & (cell < min_cell)
+    out["flag"] = out["flag_n"] | out["flag_cv"] | out["flag_n_eff"]
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# the variance backend: what this module needs from a SurveyDesign
+# ----------------------------------------------------------------------------------------------
+@dataclass
+class _Backend:
+    """Thin view of a design: weights, the variance engine and the design degrees of freedom."""
+
+    data: pd.DataFrame
+    w: np.ndarray
+    dom: np.ndarray | None                                   # the design's own domain (subset)
+    vcov: Callable[..., np.ndarray] | None                   # linearisation engine (z, present)
+    degf: Callable[[np.ndarray | None], float]               # design df of a domain mask
+    rep_w: np.ndarray | None = None                          # n × R analysis replicate weights
+    rep_var: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None   # (R×k, k) -> k×k
+    questionnaire: Any = None
+    ci: Callable[[np.ndarray, np.ndarray, float, float], tuple[np.ndarray, np.ndarray]] | None = None
+    fpc_factor: float = 1.0                                  # (1 - n/N) used in deff, 1 if none
+
+    @property
+    def n(self) -> int:
+        return len(self.w)
+
+    @property
+    def replicate(self) -> bool:
+        return self.rep_w is not None
+
+
+def _backend(d: Any) -> _Backend:
+    """Build the backend from a :class:`~survey.design.SurveyDesign` (or pass a backend through)."""
+    if isinstance(d, _Backend):
+        return d
+    from . import design as _design  # noqa: F401  (lazy: a later stage reaches back only here)
+
+    return d._tables_backend() if hasattr(d, "_tables_backend") else _backend_from_design(d)
+
+
+def _backend_from_design(d: Any) -> _Backend:
+    """Adapter over :class:`~survey.design.SurveyDesign` (weights, ``_vcov_totals``, replicates)."""
+    for attr in ("weights", "_vcov_totals", "_degf", "data"):
+        if not hasattr(d, attr):
+            raise DesignError(f"tables: expected a SurveyDesign, got {type(d).__name__} "
+                              f"(no {attr!r}); build one with survey.SurveyDesign(...)")
+    dom = d.domain
+    data = d._data if hasattr(d, "_data") else d.data
+
+    def degf(mask: np.ndarray | None) -> float:
+        if mask is None:
+            return float(d._degf(dom))
+        return float(d._degf(mask if dom is None else (mask & dom)))
+
+    rep = bool(getattr(d, "is_replicate", False))
+    return _Backend(
+        data=data, w=np.asarray(d.weights, dtype=float), dom=dom,
+        vcov=d._vcov_totals,
+        degf=degf,
+        rep_w=np.asarray(d.repweights, dtype=float) if rep else None,
+        rep_var=(lambda thetas, theta: d._replicate_vcov(theta, thetas)) if rep else None,
+        questionnaire=getattr(d, "questionnaire", None),
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# ratios of totals: estimates, covariance, deff
+# ----------------------------------------------------------------------------------------------
+@dataclass
+class _Ratios:
+    est: np.ndarray
+    cov: np.ndarray
+    n: np.ndarray
+    n_cell: np.ndarray
+    deff: np.ndarray
+    df: np.ndarray
+
+
+def _ratios(bk: _Backend, Z: np.ndarray, num: np.ndarray, den: np.ndarray, base: np.ndarray,
+            group_of: np.ndarray | None = None, group_masks: Sequence[np.ndarray] | None = None,
+            cell: np.ndarray | None = None, present: np.ndarray | None = None) -> _Ratios:
+    """Estimates ``T[num]/T[den]`` (``den < 0``: the total ``T[num]``) with their covariance.
+
+    ``base`` names, per output, the indicator column of ``Z`` that defines its domain (for ``n``,
+    deff); ``cell`` (defaults to ``num``) the column whose non-zero rows are the unweighted cell.
+    ``group_of``/``group_masks`` give the by-group of each output for its design df.
+    """
+    w = bk.w
+    Z = np.asarray(Z, dtype=float)
+    num = np.asarray(num, dtype=np.intp)
+    den = np.asarray(den, dtype=np.intp)
+    base = np.asarray(base, dtype=np.intp)
+    cell = num if cell is None else np.asarray(cell, dtype=np.intp)
+    k, m = len(num), Z.shape[1]
+    T = w @ Z
+    has_den = den >= 0
+    a = T[num]
+    b = np.where(has_den, T[np.where(has_den, den, 0)], 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        est = a / b
+    # Jacobian of the outputs with respect to the totals
+    J = np.zeros((k, m))
+    rows = np.arange(k)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.add.at(J, (rows, num), 1.0 / b)
+        np.add.at(J, (rows[has_den], den[has_den]), -est[has_den] / b[has_den])
+    if bk.replicate:
+        Tr = bk.rep_w.T @ Z                         # R × m
+        ar = Tr[:, num]
+        br = np.where(has_den, Tr[:, np.where(has_den, den, 0)], 1.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            est_r = ar / br
+        cov = bk.rep_var(est_r, est)
+    else:
+        VT = bk.vcov(Z, present)
+        Jf = np.nan_to_num(J)
+        cov = Jf @ VT @ Jf.T
+        bad = ~np.isfinite(est)
+        cov[bad, :] = np.nan
+        cov[:, bad] = np.nan
+    nz = Z != 0
+    n = nz[:, base].sum(axis=0).astype(float)
+    n_cell = nz[:, cell].sum(axis=0).astype(float)
+    # SRS (with replacement) variance of the same ratio, for deff: weighted variance of the
+    # linearised values over the base domain, as R's svymean(deff = TRUE) does.
+    Zd = np.where(has_den, 1, 0)
+    U = Z[:, num] - np.where(has_den, est, 0.0) * (Z[:, np.where(has_den, den, 0)] * Zd)
+    B = nz[:, base]
+    wb = w[:, None] * B
+    sw = wb.sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mu = (wb * U).sum(axis=0) / sw
+        s2 = (wb * (U - mu) ** 2).sum(axis=0) / sw * n / (n - 1)
+        vsrs = sw ** 2 * s2 / n / b ** 2 * bk.fpc_factor
+        deff = np.diag(cov) / vsrs
+    if group_of is None or group_masks is None:
+        dfv = np.full(k, float(bk.degf(None)))
+    else:
+        dfs = np.array([float(bk.degf(mk)) for mk in group_masks])
+        dfv = dfs[np.asarray(group_of)]
+    return _Ratios(est=est, cov=cov, n=n, n_cell=n_cell, deff=deff, df=dfv)
+
+
+def _ci(bk: _Backend, est: np.ndarray, se: np.ndarray, df: np.ndarray,
+        level: float) -> tuple[np.ndarray, np.ndarray]:
+    if bk.ci is not None:
+        return bk.ci(est, se, df, level)
+    q = stats.norm.ppf(0.5 + level / 2)
+    return est - q * se, est + q * se
+
+
+def _frame(bk: _Backend, r: _Ratios, ids: pd.DataFrame, level: float,
+           flags: Mapping[str, Any]) -> pd.DataFrame:
+    se = np.sqrt(np.clip(np.diag(r.cov), 0, None))
+    se = np.where(np.isnan(np.diag(r.cov)), np.nan, se)
+    lo, hi = _ci(bk, r.est, se, r.df, level)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n_eff = r.n / r.deff
+    out = ids.reset_index(drop=True).copy()
+    out["estimate"] = r.est
+    out["se"] = se
+    out["ci_low"] = lo
+    out["ci_high"] = hi
+    out["deff"] = r.deff
+    out["n"] = r.n.astype(np.int64)
+    out["n_cell"] = r.n_cell.astype(np.int64)
+    out["n_eff"] = n_eff
+    return add_flags(out, **flags)
+
+
+def _flag_args(min_n: int, max_cv: float, min_n_eff: float | None, min_cell: int) -> dict:
+    return {"min_n": min_n, "max_cv": max_cv, "min_n_eff": min_n_eff, "min_cell": min_cell}
+
+
+# ----------------------------------------------------------------------------------------------
+# columns and groups
+# ----------------------------------------------------------------------------------------------
+def _column(bk: _Backend, name: str, what: str) -> pd.Series:
+    if not isinstance(name, str) or name not in bk.data.columns:
+        raise DesignError(f"{what}: column {name!r} is not in the design's data; available "
+                          f"columns include {list(bk.data.columns)[:12]}")
+    return bk.data[name]
+
+
+def _codes(s: pd.Series, what: str) -> tuple[np.ndarray, list]:
+    """Integer codes (−1 = missing) and the level labels of a categorical-like column."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        c = s.cat
+        return c.codes.to_numpy(dtype=np.intp), list(c.categories)
+    if s.dtype.kind == "f" and s.notna().any():
+        vals = s.dropna().unique()
+        if len(vals) > 200:
+            raise DesignError(f"{what}: column {s.name!r} has {len(vals)} distinct values; a "
+                              "crosstab needs a categorical variable (cut it into groups first)")
+    codes, uniq = pd.factorize(s, sort=True, use_na_sentinel=True)
+    return np.asarray(codes, dtype=np.intp), list(uniq)
+
+
+def _groups(bk: _Backend, by: str | Sequence[str] | None,
+            what: str) -> tuple[list[str], pd.DataFrame, list[np.ndarray]]:
+    """By-groups as (by column names, one row of labels per group, boolean masks)."""
+    full = np.ones(bk.n, dtype=bool) if bk.dom is None else np.asarray(bk.dom, dtype=bool)
+    if by is None:
+        return [], pd.DataFrame(index=[0]), [full]
+    cols = [by] if isinstance(by, str) else list(by)
+    if not cols:
+        return [], pd.DataFrame(index=[0]), [full]
+    codes = []
+    levels = []
+    for c in cols:
+        cc, lv = _codes(_column(bk, c, what), f"{what} by=")
+        codes.append(cc)
+        levels.append(lv)
+    combo = np.stack(codes, axis=1)
+    ok = (combo >= 0).all(axis=1) & full
+    uniq, inv = np.unique(combo[ok], axis=0, return_inverse=True)
+    inv = np.asarray(inv).ravel()
+    labels = pd.DataFrame({c: [levels[j][u[j]] for u in uniq] for j, c in enumerate(cols)})
+    masks = []
+    idx_ok = np.flatnonzero(ok)
+    for g in range(len(uniq)):
+        mk = np.zeros(bk.n, dtype=bool)
+        mk[idx_ok[inv == g]] = True
+        masks.append(mk)
+    for j, c in enumerate(cols):
+        s = bk.data[c]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            labels[c] = pd.Categorical(labels[c], categories=s.cat.categories)
+    return cols, labels, masks
+
+
+# ----------------------------------------------------------------------------------------------
+# Rao–Scott tests (R: survey:::svychisq.survey.design)
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RaoScottResult:
+    """A design-based test of independence in a two-way table.
+
+    ``statistic`` is the F (Rao–Scott second order, Wald) or the Pearson X² (``"Chisq"``);
+    ``ndf``/``ddf`` its degrees of freedom (``ddf`` is NaN for ``"Chisq"``); ``p`` its p-value.
+    """
+
+    method: str
+    statistic: float
+    ndf: float
+    ddf: float
+    p: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"method": self.method, "statistic": self.statistic, "ndf": self.ndf,
+                "ddf": self.ddf, "p": self.p}
+
+
+def _interaction_contrasts(nr: int, nc: int) -> np.ndarray:
+    """R's ``Cmat``: interaction dummies residualised on the main-effects design (row-major)."""
+    ri, ci = np.divmod(np.arange(nr * nc), nc)
+    X1 = np.column_stack([np.ones(nr * nc)] + [(ri == i).astype(float) for i in range(1, nr)]
+                         + [(ci == j).astype(float) for j in range(1, nc)])
+    X12 = np.column_stack([((ri == i) & (ci == j)).astype(float)
+                           for j in range(1, nc) for i in range(1, nr)])
+    beta, *_ = np.linalg.lstsq(X1, X12, rcond=None)
+    return X12 - X1 @ beta
+
+
+def rao_scott(p: np.ndarray, V: np.ndarray, df: float, N: float = 1.0) -> dict[str, RaoScottResult]:
+    """Rao–Scott first- and second-order corrected Pearson tests of a two-way table.
+
+    Follows R's ``svychisq`` (``statistic = "F"`` and ``"Chisq"``) exactly.
+
+    Parameters
+    ----------
+    p : array (nr, nc)
+        Estimated cell proportions (summing to 1); rows/columns that are entirely empty must be
+        dropped first (R uses the levels present).
+    V : array (nr*nc, nr*nc)
+        Design covariance of ``p.ravel()`` (row-major cell order).
+    df : float
+        Design degrees of freedom (number of PSUs minus number of strata).
+    N : float
+        Sample size the Pearson X² is scaled to (R: rows of the design); it cancels in the
+        F statistic and in both p-values.
+
+    Returns
+    -------
+    dict
+        ``{"F": RaoScottResult, "Chisq": RaoScottResult}``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = np.array([[0.3, 0.2], [0.2, 0.3]])
+    >>> v = p.ravel()
+    >>> V = (np.diag(v) - np.outer(v, v)) / 100          # simple random sampling, n = 100
+    >>> r = rao_scott(p, V, df=99, N=100)
+    >>> round(r["Chisq"].statistic, 3), round(r["F"].statistic, 3)   # X² = 4, deff = 1
+    (4.0, 4.0)
+    """
+    p = np.asarray(p, dtype=float)
+    nr, nc = p.shape
+    if nr < 2 or nc < 2:
+        nan = float("nan")
+        return {s: RaoScottResult(s, nan, nan, nan, nan) for s in ("F", "Chisq")}
+    pv = p.ravel()
+    rs, cs = p.sum(axis=1), p.sum(axis=0)
+    expct = np.outer(rs, cs)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x2 = float(N * np.sum((p - expct) ** 2 / expct))
+    C = _interaction_contrasts(nr, nc)
+    idv = np.where(pv == 0, 0.0, 1.0 / np.where(pv == 0, 1.0, pv))
+    denom = (C.T * idv) @ C / N
+    numr = (C.T * idv) @ V @ (idv[:, None] * C)
+    try:
+        Delta = np.linalg.solve(denom, numr)
+    except np.linalg.LinAlgError:
+        Delta = np.full(denom.shape, np.nan)
+    tr = float(np.trace(Delta))
+    d0 = tr ** 2 / float(np.trace(Delta @ Delta))
+    F = x2 / tr
+    pF = float(stats.f.sf(F, d0, d0 * df)) if np.isfinite(F) and df > 0 else float("nan")
+    kdf = Delta.shape[0]
+    pC = float(stats.chi2.sf(x2 / (tr / kdf), kdf)) if np.isfinite(x2) else float("nan")
+    return {"F": RaoScottResult("F", F, d0, d0 * df, pF),
+            "Chisq": RaoScottResult("Chisq", x2, float(kdf), float("nan"), pC)}
+
+
+def _wald(T: np.ndarray, VT: np.ndarray, df: float) -> dict[str, RaoScottResult]:
+    """R's ``Wald`` and ``adjWald`` tests from cell totals ``T`` (nr, nc) and their covariance."""
+    nr, nc = T.shape
+    use = np.array([i * nc + j for j in range(1, nc) for i in range(1, nr)], dtype=np.intp)
+
+    def resid(Tm: np.ndarray) -> np.ndarray:             # (..., nr, nc) -> (..., len(use))
+        R = Tm.sum(axis=-1)
+        Cc = Tm.sum(axis=-2)
+        Nn = R.sum(axis=-1)
+        Y = Tm - R[..., :, None] * Cc[..., None, :] / Nn[..., None, None]
+        return Y.reshape(Y.shape[:-2] + (nr * nc,))[..., use]
+
+    Y = resid(T)
+    R, Cc, Nn = T.sum(1), T.sum(0), T.sum()
+    ri, ci = np.divmod(np.arange(nr * nc), nc)
+    J = (np.eye(nr * nc)
+         - (np.equal.outer(ri, ri) * Cc[ci][:, None] + np.equal.outer(ci, ci) * R[ri][:, None]) / Nn
+         + (R[ri] * Cc[ci])[:, None] / Nn ** 2)
+    J = J[use]
+    VY = J @ VT @ J.T
+    try:
+        w = float(Y @ np.linalg.solve(VY, Y))
+    except np.linalg.LinAlgError:
+        w = float("nan")
+    ndf = float((nr - 1) * (nc - 1))
+    wald = w / ndf
+    adj_ddf = df - ndf + 1
+    adj = w * adj_ddf / (ndf * df)
+    return {"Wald": RaoScottResult("Wald", wald, ndf, float(df), float(stats.f.sf(wald, ndf, df))),
+            "adjWald": RaoScottResult("adjWald", adj, ndf, float(adj_ddf),
+                                      float(stats.f.sf(adj, ndf, adj_ddf)))}
+
+
+# ----------------------------------------------------------------------------------------------
+# crosstab
+# ----------------------------------------------------------------------------------------------
+_MEASURES = ("count", "pct", "row_pct", "col_pct")
+_TEST_COLS = ["statistic", "ndf", "ddf", "p", "method"]
+
+
+@dataclass
+class CrossTab:
+    """A design-based two-way table (see :func:`crosstab`).
+
+    Attributes
+    ----------
+    frame : DataFrame
+        Long layout, one row per (by-group, row level, column level, measure) with ``measure`` in
+        ``count`` (weighted count), ``pct`` (share of the table), ``row_pct`` (share within the
+        row), ``col_pct`` (share within the column); ``estimate, se, ci_low, ci_high, deff, n,
+        n_cell, n_eff, cv`` and the flags of :func:`add_flags`.  Percentages are proportions
+        (0–1).
+    test : DataFrame
+        Rao–Scott second-order F (R's ``svychisq`` default) per by-group:
+        ``statistic, ndf, ddf, p, method``.
+    chisq : DataFrame
+        The first-order corrected Pearson X² (R's ``statistic = "Chisq"``).
+    wald : DataFrame
+        R's ``Wald`` and ``adjWald`` tests.
+    """
+
+    row: str
+    col: str
+    by: list[str]
+    frame: pd.DataFrame
+    test: pd.DataFrame
+    chisq: pd.DataFrame
+    wald: pd.DataFrame = field(repr=False)
+
+    def _measure(self, m: str) -> pd.DataFrame:
+        return self.frame[self.frame["measure"] == m].reset_index(drop=True)
+
+    @property
+    def counts(self) -> pd.DataFrame:
+        """Weighted counts with SE/CI."""
+        return self._measure("count")
+
+    @property
+    def pct(self) -> pd.DataFrame:
+        """Cell proportions of the whole table with SE/CI."""
+        return self._measure("pct")
+
+    @property
+    def row_pct(self) -> pd.DataFrame:
+        """Proportions within each row with SE/CI."""
+        return self._measure("row_pct")
+
+    @property
+    def col_pct(self) -> pd.DataFrame:
+        """Proportions within each column with SE/CI."""
+        return self._measure("col_pct")
+
+    def table(self, measure: str = "row_pct", value: str = "estimate") -> pd.DataFrame:
+        """Wide table: rows × columns of one measure's ``value`` (by-groups stacked in the index).
+
+        Examples
+        --------
+        >>> # t.table("col_pct", "se")  -> DataFrame indexed by row level, one column per column level
+        """
+        if measure not in _MEASURES:
+            raise EstimationError(f"CrossTab.table: measure {measure!r} is not one of {_MEASURES}")
+        f = self._measure(measure)
+        if value not in f.columns:
+            raise EstimationError(f"CrossTab.table: value {value!r} is not a column of the frame")
+        return f.pivot_table(index=[*self.by, self.row], columns=self.col, values=value,
+                             observed=False, sort=False, dropna=False, aggfunc="first")
+
+    def to_frame(self) -> pd.DataFrame:
+        """The long frame (a copy)."""
+        return self.frame.copy()
+
+    def __repr__(self) -> str:
+        t = self.test
+        ps = ", ".join(f"p={p:.3g}" for p in t["p"].head(3))
+        return (f"CrossTab({self.row} × {self.col}" + (f" by {self.by}" if self.by else "")
+                + f"; Rao–Scott F: {ps})")
+
+
+def crosstab(d: "SurveyDesign", row: str, col: str, *, by: str | Sequence[str] | None = None,
+             level: float = 0.95, min_n: int = 30, max_cv: float = 0.3,
+             min_n_eff: float | None = 30, min_cell: int = 10) -> CrossTab:
+    """Weighted two-way table with SEs/CIs and Rao–Scott tests of independence.
+
+    Respondents missing either variable are left out (a domain: the full design is kept, as R's
+    ``svychisq(..., na.rm = TRUE)`` does).  Levels are the categories of a categorical column
+    (all of them, empty ones give zero counts) or the sorted distinct values otherwise; the
+    tests use the levels present, as R does.
+
+    Parameters
+    ----------
+    d : SurveyDesign
+    row, col : str
+        Column names of the two variables.
+    by : str or list of str, optional
+        Separate tables (and tests) for each group; each group is a domain of the full design.
+    level : float
+        Confidence level of the intervals.
+    min_n, max_cv, min_n_eff, min_cell
+        Thresholds of the reliability flags, see :func:`add_flags`.
+
+    Returns
+    -------
+    CrossTab
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from survey import SurveyDesign
+    >>> rng = np.random.default_rng(1)
+    >>> df = pd.DataFrame({"sex": rng.choice(["男", "女"], 400), "title": rng.choice(["高", "中", "初"], 400),
+    ...                    "w": rng.uniform(1, 3, 400)})
+    >>> t = SurveyDesign(df, weights="w").crosstab("sex", "title")
+    >>> t.test[["statistic", "ndf", "ddf", "p"]].shape
+    (1, 4)
+    >>> round(float(t.row_pct.groupby("sex")["estimate"].sum().iloc[0]), 6)
+    1.0
+    """
+    what = "crosstab"
+    if row == col:
+        raise EstimationError(f"crosstab: row and col are both {row!r}; pass two different columns")
+    bk = _backend(d)
+    rcodes, rlev = _codes(_column(bk, row, what), f"{what} row")
+    ccodes, clev = _codes(_column(bk, col, what), f"{what} col")
+    by_cols, labels, masks = _groups(bk, by, what)
+    if row in by_cols or col in by_cols:
+        raise EstimationError(f"crosstab: by={by_cols} repeats the row/col variable; drop it from by")
+    nr, nc = len(rlev), len(clev)
+    K = nr * nc
+    flags = _flag_args(min_n, max_cv, min_n_eff, min_cell)
+    frames, tests, chis, walds = [], [], [], []
+    ri, ci = np.divmod(np.arange(K), nc)
+    rowlab = pd.Categorical([rlev[i] for i in ri], categories=rlev)
+    collab = pd.Categorical([clev[j] for j in ci], categories=clev)
+    for g, mask in enumerate(masks):
+        ok = mask & (rcodes >= 0) & (ccodes >= 0)
+        idx = np.flatnonzero(ok)
+        cellc = rcodes[idx] * nc + ccodes[idx]
+        # Z: K cells, nr row margins, nc column margins, 1 "all"
+        Z = np.zeros((bk.n, K + nr + nc + 1))
+        Z[idx, cellc] = 1.0
+        Z[idx, K + rcodes[idx]] = 1.0
+        Z[idx, K + nr + ccodes[idx]] = 1.0
+        Z[idx, K + nr + nc] = 1.0
+        kk = np.arange(K)
+        allc = np.full(K, K + nr + nc)
+        num = np.concatenate([kk, kk, kk, kk])
+        den = np.concatenate([np.full(K, -1), allc, K + ri, K + nr + ci])
+        base = np.concatenate([allc, allc, K + ri, K + nr + ci])
+        r = _ratios(bk, Z, num, den, base, group_of=np.zeros(4 * K, dtype=np.intp),
+                    group_masks=[mask], present=mask)
+        ids = pd.DataFrame({row: pd.Categorical(np.tile(rowlab, 4), categories=rlev),
+                            col: pd.Categorical(np.tile(collab, 4), categories=clev),
+                            "measure": np.repeat(_MEASURES, K)})
+        for c in by_cols:
+            ids.insert(len(ids.columns) - 3, c, labels[c].iloc[g])
+        for c in reversed(by_cols):
+            ids.insert(0, c, ids.pop(c))
+        frames.append(_frame(bk, r, ids, level, flags))
+        # tests on the levels present
+        cnt = np.bincount(cellc, minlength=K).reshape(nr, nc)
+        ur = np.flatnonzero(cnt.sum(1) > 0)
+        uc = np.flatnonzero(cnt.sum(0) > 0)
+        sel = (ur[:, None] * nc + uc[None, :]).ravel()
+        dfg = float(r.df[0])
+        Ng = float(mask.sum())
+        p = r.est[K + sel].reshape(len(ur), len(uc))
+        Vp = r.cov[np.ix_(K + sel, K + sel)]
+        rs = rao_scott(p, Vp, dfg, N=Ng)
+        T = r.est[sel].reshape(len(ur), len(uc))
+        if len(ur) >= 2 and len(uc) >= 2:
+            # R linearises the Wald residuals even for replicate designs (replicate V of totals)
+            wd = _wald(T, r.cov[np.ix_(sel, sel)], dfg)
+        else:
+            nan = float("nan")
+            wd = {s: RaoScottResult(s, nan, nan, nan, nan) for s in ("Wald", "adjWald")}
+        lab = {c: labels[c].iloc[g] for c in by_cols}
+        tests.append({**lab, **rs["F"].as_dict()})
+        chis.append({**lab, **rs["Chisq"].as_dict()})
+        walds.extend([{**lab, **wd["Wald"].as_dict()}, {**lab, **wd["adjWald"].as_dict()}])
+    cols = [*by_cols, *_TEST_COLS]
+    frame = pd.concat(frames, ignore_index=True)
+    return CrossTab(row=row, col=col, by=by_cols, frame=frame,
+                    test=pd.DataFrame(tests)[cols], chisq=pd.DataFrame(chis)[cols],
+                    wald=pd.DataFrame(walds)[cols])

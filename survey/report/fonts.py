@@ -1,0 +1,166 @@
+"""The shipped CJK font: register it with matplotlib, embed a per-report subset in HTML.
+
+``fonts/SurveySansCJKsc-Regular.otf`` is a GB 2312 subset of Noto Sans CJK SC (SIL OFL 1.1; see
+``fonts/LICENSE-OFL.txt`` and ``fonts/make_subset.py``).  :func:`register_font` adds it to
+matplotlib's font list *at run time* (``fontManager.addfont``), never touching the user's
+matplotlib installation or cache.  :func:`font_face_css` cuts a further subset holding only the
+characters a given HTML page uses and returns an ``@font-face`` rule with the font inlined as
+base64 (WOFF2 when ``brotli`` is installed, plain OpenType otherwise), so a reviewer's offline
+browser shows Chinese without any system CJK font.  Both are deterministic.
+
+Examples
+--------
+>>> from survey.report import fonts
+>>> fonts.register_font()
+'Survey Sans CJK SC'
+>>> css = fonts.font_face_css("科技工作者 2024")
+>>> css.startswith("@font-face")
+True
+"""
+from __future__ import annotations
+
+import base64
+import functools
+import io
+from pathlib import Path
+
+__all__ = ["FONT_FAMILY", "FONT_PATH", "register_font", "font_face_css", "subset_font", "missing_chars"]
+
+FONT_FAMILY = "Survey Sans CJK SC"
+FONT_PATH = Path(__file__).resolve().parent / "fonts" / "SurveySansCJKsc-Regular.otf"
+
+# always in a page subset, so digits/Latin never fall back mid-word
+_BASE_CHARS = "".join(chr(c) for c in range(0x20, 0x7F)) + "—–−·、。，：；（）《》“”‘’…％"
+
+
+def register_font() -> str:
+    """Register the shipped CJK font with matplotlib (idempotent) and return its family name.
+
+    Returns
+    -------
+    str
+        The family name to use in ``rcParams["font.sans-serif"]``.
+
+    Examples
+    --------
+    >>> register_font() == FONT_FAMILY
+    True
+    """
+    from matplotlib import font_manager
+
+    from ..errors import ReportError
+
+    if not FONT_PATH.is_file():
+        raise ReportError(
+            f"the shipped CJK font {FONT_PATH} is missing; reinstall the package "
+            "(or run survey/report/fonts/make_subset.py)"
+        )
+    fm = font_manager.fontManager
+    if not any(Path(f.fname) == FONT_PATH for f in fm.ttflist):
+        fm.addfont(str(FONT_PATH))
+        _findfont_cache_clear()
+    return FONT_FAMILY
+
+
+def _findfont_cache_clear() -> None:
+    from matplotlib import font_manager
+
+    clear = getattr(font_manager.fontManager, "_findfont_cached", None)
+    if clear is not None and hasattr(clear, "cache_clear"):
+        clear.cache_clear()
+
+
+@functools.lru_cache(maxsize=1)
+def _cmap() -> frozenset[int]:
+    from fontTools.ttLib import TTFont
+
+    with TTFont(str(FONT_PATH), lazy=True) as f:
+        return frozenset(f.getBestCmap())
+
+
+def missing_chars(text: str) -> str:
+    """Characters of *text* (other than whitespace/controls) the shipped font cannot draw.
+
+    Examples
+    --------
+    >>> missing_chars("科技工作者−1")
+    ''
+    """
+    cmap = _cmap()
+    seen = dict.fromkeys(c for c in text if ord(c) > 0x20 and ord(c) not in cmap)
+    return "".join(seen)
+
+
+def _has_brotli() -> bool:
+    try:
+        import brotli  # noqa: F401
+    except ImportError:  # pragma: no cover - depends on the environment
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=32)
+def _subset_cached(chars: str, flavor: str | None) -> bytes:
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    opts = subset.Options()
+    opts.layout_features = ["*"]
+    opts.name_IDs = ["*"]
+    opts.notdef_outline = True
+    opts.hinting = False
+    opts.recalc_timestamp = False
+    opts.flavor = flavor
+    font = TTFont(str(FONT_PATH), recalcTimestamp=False)
+    sub = subset.Subsetter(opts)
+    sub.populate(unicodes=sorted({ord(c) for c in chars}))
+    sub.subset(font)
+    buf = io.BytesIO()
+    font.flavor = flavor
+    font.save(buf, reorderTables=True)
+    return buf.getvalue()
+
+
+def subset_font(text: str, *, flavor: str | None = "auto") -> tuple[bytes, str]:
+    """Subset the shipped font to the characters of *text* (plus ASCII).
+
+    Parameters
+    ----------
+    text : str
+        Text whose characters must be drawable.
+    flavor : {"auto", "woff2", None}
+        ``"auto"`` writes WOFF2 when ``brotli`` is importable, else plain OpenType (``None``).
+
+    Returns
+    -------
+    (bytes, str)
+        The font file and its CSS ``format()`` name (``"woff2"`` or ``"opentype"``).
+
+    Examples
+    --------
+    >>> data, fmt = subset_font("样本概况")
+    >>> fmt in ("woff2", "opentype") and len(data) > 1000
+    True
+    """
+    if flavor == "auto":
+        flavor = "woff2" if _has_brotli() else None
+    cmap = _cmap()
+    chars = "".join(sorted({c for c in text + _BASE_CHARS if ord(c) in cmap}))
+    data = _subset_cached(chars, flavor)
+    return data, ("woff2" if flavor == "woff2" else "opentype")
+
+
+def font_face_css(text: str, *, family: str = FONT_FAMILY, flavor: str | None = "auto") -> str:
+    """An ``@font-face`` rule embedding a subset of the shipped font for *text* as base64.
+
+    Examples
+    --------
+    >>> "font-family:'Survey Sans CJK SC'" in font_face_css("方法说明")
+    True
+    """
+    data, fmt = subset_font(text, flavor=flavor)
+    b64 = base64.b64encode(data).decode("ascii")
+    return (
+        f"@font-face{{font-family:'{family}';font-style:normal;font-weight:400;"
+        f"src:url(data:font/{'woff2' if fmt == 'woff2' else 'otf'};base64,{b64}) format('{fmt}');}}"
+    )

@@ -1,0 +1,173 @@
+"""The provenance block at the end of every report.
+
+Records what a reader needs to reproduce the numbers: SHA-256 of every input file, the
+questionnaire hash, the parameters, package versions, the git commit of the code and the time
+of the run.  The run time is the only part that changes between two runs on the same input; it
+is wrapped in ``<span class="run-time">`` (and can be pinned with ``SOURCE_DATE_EPOCH``).
+
+Examples
+--------
+>>> from survey.report.provenance import collect, provenance
+>>> info = collect({"wave": "demo", "min_cell": 10})
+>>> sorted(info)[:3]
+['files', 'git_commit', 'packages']
+>>> "<table" in provenance({"wave": "demo"})._repr_html_()
+True
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import html
+import json
+import os
+import platform
+import subprocess
+import sys
+from collections.abc import Mapping
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+__all__ = ["provenance", "collect", "sha256_file", "run_time", "PACKAGES", "Provenance"]
+
+PACKAGES = ("survey", "pandas", "numpy", "scipy", "statsmodels", "matplotlib", "seaborn",
+            "papermill", "nbconvert", "fonttools", "pyreadstat", "openpyxl")
+_PATH_PARAMS = ("questionnaire", "data", "population")
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file, read in chunks.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> fd, p = tempfile.mkstemp(); os.write(fd, b"abc"); os.close(fd)
+    3
+    >>> sha256_file(p)[:12]
+    'ba7816bf8f01'
+    """
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while b := f.read(chunk):
+            h.update(b)
+    return h.hexdigest()
+
+
+def run_time() -> str:
+    """Time of the run (local ISO 8601, seconds); ``SOURCE_DATE_EPOCH`` pins it.
+
+    Examples
+    --------
+    >>> os.environ["SOURCE_DATE_EPOCH"] = "0"; run_time(); del os.environ["SOURCE_DATE_EPOCH"]
+    '1970-01-01T00:00:00+00:00'
+    """
+    sde = os.environ.get("SOURCE_DATE_EPOCH")
+    if sde and sde.isdigit():
+        return _dt.datetime.fromtimestamp(int(sde), tz=_dt.timezone.utc).isoformat()
+    return _dt.datetime.now().astimezone().replace(microsecond=0).isoformat()
+
+
+def _git_commit() -> str:
+    root = Path(__file__).resolve().parents[2]
+    try:
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True,
+                             text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return out + ("（工作区有未提交的修改）" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "未知（不在 git 仓库中）"
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for p in PACKAGES:
+        try:
+            out[p] = version(p)
+        except PackageNotFoundError:
+            out[p] = "未安装"
+    return out
+
+
+def _questionnaire_hash(path: str | None) -> str | None:
+    if not path or not Path(path).is_file():
+        return None
+    try:
+        from ..questionnaire import Questionnaire
+
+        return Questionnaire.load(path).hash
+    except Exception:  # a broken questionnaire is reported elsewhere; hash the bytes here
+        return sha256_file(path)
+
+
+def collect(params: Mapping[str, Any], *, extra_files: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Gather the provenance facts for *params* (a :class:`~survey.report.params.Params`).
+
+    Examples
+    --------
+    >>> collect({"wave": "x"})["parameters"]
+    {'wave': 'x'}
+    """
+    files: dict[str, dict[str, str]] = {}
+    for k in _PATH_PARAMS:
+        p = params.get(k)
+        if p:
+            files[k] = {"path": str(p),
+                        "sha256": sha256_file(p) if Path(p).is_file() else "（文件不存在）"}
+    for k, p in (extra_files or {}).items():
+        files[k] = {"path": str(p), "sha256": sha256_file(p) if Path(p).is_file() else "（文件不存在）"}
+    return {
+        "files": files,
+        "questionnaire_hash": _questionnaire_hash(params.get("questionnaire")),
+        "parameters": {k: params[k] for k in params},
+        "packages": _versions(),
+        "git_commit": _git_commit(),
+        "run_time": run_time(),
+    }
+
+
+class Provenance:
+    """Displayable provenance block (HTML in notebooks, text elsewhere)."""
+
+    def __init__(self, info: dict[str, Any]) -> None:
+        self.info = info
+
+    def _repr_html_(self) -> str:
+        i = self.info
+        e = html.escape
+        rows = []
+        for k, f in i["files"].items():
+            rows.append(f"<tr><th>输入文件（{e(k)}）</th><td><code>{e(Path(f['path']).name)}</code><br>"
+                        f"SHA-256 <code>{e(f['sha256'])}</code></td></tr>")
+        if i.get("questionnaire_hash"):
+            rows.append(f"<tr><th>问卷哈希</th><td><code>{e(i['questionnaire_hash'])}</code></td></tr>")
+        params = json.dumps(i["parameters"], ensure_ascii=False, sort_keys=True, default=str)
+        rows.append(f"<tr><th>参数</th><td><code>{e(params)}</code></td></tr>")
+        pk = "，".join(f"{e(k)} {e(v)}" for k, v in i["packages"].items())
+        rows.append(f"<tr><th>软件版本</th><td>{pk}</td></tr>")
+        rows.append(f"<tr><th>代码版本（git）</th><td><code>{e(i['git_commit'])}</code></td></tr>")
+        rows.append(f'<tr><th>运行时间</th><td><span class="run-time">{e(i["run_time"])}</span></td></tr>')
+        return ('<div class="provenance" id="provenance"><table class="provenance-table">'
+                + "".join(rows) + "</table></div>")
+
+    def __repr__(self) -> str:
+        return json.dumps(self.info, ensure_ascii=False, indent=1, default=str)
+
+
+def provenance(params: Mapping[str, Any], **kwargs: Any) -> Provenance:
+    """The provenance block for the last cell of a report notebook.
+
+    Parameters
+    ----------
+    params : mapping
+        The validated parameters (their input paths are hashed).
+    **kwargs
+        ``extra_files={label: path}`` for further inputs.
+
+    Examples
+    --------
+    >>> provenance({"wave": "demo"}).info["parameters"]
+    {'wave': 'demo'}
+    """
+    return Provenance(collect(params, **kwargs))

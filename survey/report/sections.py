@@ -1,0 +1,355 @@
+"""Building blocks the report notebooks call (one or two per code cell).
+
+``setup`` validates nothing by itself: notebooks call :func:`survey.report.validate` first, then
+``ctx = report.setup(P)``; every ``section_*`` function takes that context and returns something
+that displays (HTML, a figure, a :class:`~survey.report.tables.PublishedTable`).
+
+Sections marked **待实现** are placeholders until the statistics modules land (estimation,
+cleaning, weighting, tables, painpoints, trends); each says so visibly in the report.
+
+Examples
+--------
+>>> from survey.report import sections, validate
+>>> ctx = sections.setup(validate(notebook="quality"), notebook="quality")
+>>> "待实现" in sections.section_weighting(ctx)._repr_html_()
+True
+"""
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import pandas as pd
+
+from ..errors import ReportError
+from .disclosure import check_no_station, suppress_table
+from .tables import PublishedTable, style_table
+
+__all__ = [
+    "ReportContext", "Placeholder", "setup", "publish", "title_block", "placeholder",
+    "section_intake", "section_quality", "section_cleaning", "section_sample",
+    "section_weighting", "section_key_indicators", "section_subgroups", "section_methods",
+    "section_painpoints", "section_policy", "section_trends", "PLACEHOLDER_SECTIONS",
+    "TABLES_DIRNAME",
+]
+
+TABLES_DIRNAME = ".tables"
+#: Sections that are still placeholders (to be replaced as the statistics modules land).
+PLACEHOLDER_SECTIONS = (
+    "section_cleaning", "section_weighting", "section_key_indicators", "section_subgroups",
+    "section_painpoints", "section_policy", "section_trends",
+)
+
+
+class Placeholder:
+    """Visible "待实现" box for a section whose statistics are not implemented yet."""
+
+    def __init__(self, what: str, detail: str = "") -> None:
+        self.what, self.detail = what, detail
+
+    def _repr_html_(self) -> str:
+        d = f"<br><small>{html.escape(self.detail)}</small>" if self.detail else ""
+        return f'<div class="placeholder">待实现：{html.escape(self.what)}{d}</div>'
+
+    def __repr__(self) -> str:
+        return f"待实现：{self.what}"
+
+
+def placeholder(what: str, detail: str = "") -> Placeholder:
+    """A "待实现" box (see :class:`Placeholder`).
+
+    Examples
+    --------
+    >>> placeholder("加权").__repr__()
+    '待实现：加权'
+    """
+    return Placeholder(what, detail)
+
+
+class _HTML:
+    def __init__(self, s: str) -> None:
+        self.s = s
+
+    def _repr_html_(self) -> str:
+        return self.s
+
+    def __repr__(self) -> str:
+        return re.sub(r"<[^>]+>", "", self.s)
+
+
+@dataclass
+class ReportContext:
+    """What the sections of one notebook share: parameters, inputs, the table registry."""
+
+    params: Mapping[str, Any]
+    notebook: str
+    questionnaire: Any = None
+    data: pd.DataFrame | None = None
+    read_report: Any = None
+    load_error: str | None = None
+    tables: list[PublishedTable] = field(default_factory=list)
+    figures: int = 0
+
+    @property
+    def tables_dir(self) -> Path:
+        return Path(self.params.get("output_dir", "reports")) / TABLES_DIRNAME / self.notebook
+
+
+_CURRENT: list[ReportContext] = []
+
+
+def _read_data(path: Path, stage: str, q: Any) -> tuple[pd.DataFrame, Any]:
+    suf = path.suffix.lower()
+    if stage == "clean" or suf in (".parquet", ".csv", ".feather"):
+        if suf == ".parquet":
+            return pd.read_parquet(path), None
+        if suf == ".feather":
+            return pd.read_feather(path), None
+        if suf == ".csv":
+            return pd.read_csv(path, encoding="utf-8-sig"), None
+    try:
+        from ..io import read_export  # type: ignore[attr-defined]
+    except ImportError:
+        raise ReportError(f"cannot read {path}: the raw-export readers (survey.io.read_export) "
+                          "are not available yet; pass a cleaned .parquet/.csv with data_stage='clean'") from None
+    res = read_export(path, q)
+    return res.data, getattr(res, "report", None)
+
+
+def setup(params: Mapping[str, Any], *, notebook: str | None = None) -> ReportContext:
+    """Apply the plot theme, load the questionnaire and the data, start the table registry.
+
+    Input problems do not stop the notebook here: they are shown by :func:`section_intake`
+    (a run with missing data still renders every section as "无数据").
+
+    Examples
+    --------
+    >>> from survey.report import validate
+    >>> ctx = setup(validate(notebook="quality"), notebook="quality")
+    >>> ctx.data is None
+    True
+    """
+    from .theme import use_theme
+
+    use_theme()
+    nb = notebook or getattr(params, "notebook", None) or "report"
+    ctx = ReportContext(params=params, notebook=nb)
+    qpath = params.get("questionnaire")
+    try:
+        if qpath:
+            from ..questionnaire import Questionnaire
+
+            ctx.questionnaire = Questionnaire.load(qpath)
+        dpath = params.get("data")
+        if dpath:
+            p = Path(dpath)
+            if not p.is_file():
+                raise ReportError(f"data file {p} does not exist; check the 'data' parameter")
+            ctx.data, ctx.read_report = _read_data(p, params.get("data_stage", "raw"), ctx.questionnaire)
+            region = params.get("region")
+            if region is not None and ctx.data is not None:
+                var = params.get("region_var", "district")
+                if var not in ctx.data.columns:
+                    raise ReportError(f"region filter: column {var!r} not in the data; set region_var")
+                ctx.data = ctx.data.loc[ctx.data[var].astype(str) == region].reset_index(drop=True)
+    except Exception as e:  # shown in the report, see section_intake
+        from ..errors import SurveyError
+
+        if not isinstance(e, (SurveyError, OSError, ValueError)):
+            raise
+        ctx.load_error = f"{type(e).__name__}: {e}"
+    _CURRENT[:] = [ctx]
+    return ctx
+
+
+def _ctx(ctx: ReportContext | None) -> ReportContext:
+    if ctx is not None:
+        return ctx
+    if not _CURRENT:
+        raise ReportError("call report.setup(P) before publishing tables")
+    return _CURRENT[0]
+
+
+def publish(table: PublishedTable, ctx: ReportContext | None = None) -> PublishedTable:
+    """Register a styled table for the Excel workbook and return it for display.
+
+    The table is written as JSON to ``<output_dir>/.tables/<notebook>/NNN_<id>.json``; the
+    runner gathers these into ``tables.xlsx`` (one sheet per table) after the run.
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd
+    >>> from survey.report import validate, style_table
+    >>> d = tempfile.mkdtemp()
+    >>> ctx = setup(validate(notebook="quality", output_dir=d), notebook="quality")
+    >>> _ = publish(style_table(pd.DataFrame({"人数": [3]}), "T9"), ctx)
+    >>> sorted(p.name for p in ctx.tables_dir.iterdir())
+    ['001_T9.json']
+    """
+    c = _ctx(ctx)
+    if any(t.table_id == table.table_id for t in c.tables):
+        raise ReportError(f"notebook {c.notebook!r}: table id {table.table_id!r} published twice; "
+                          "give each table its own id")
+    c.tables.append(table)
+    d = c.tables_dir
+    d.mkdir(parents=True, exist_ok=True)
+    rec = table.to_record()
+    rec["notebook"] = c.notebook
+    (d / f"{len(c.tables):03d}_{table.table_id}.json").write_text(
+        json.dumps(rec, ensure_ascii=False, indent=0, default=str), encoding="utf-8")
+    return table
+
+
+def title_block(ctx: ReportContext) -> _HTML:
+    """The report's title line (wave title, region, sample size).
+
+    Examples
+    --------
+    >>> from survey.report import validate
+    >>> "demo" in repr(title_block(setup(validate(notebook="quality"), notebook="quality")))
+    True
+    """
+    p = ctx.params
+    title = p.get("title") or (ctx.questionnaire.title if ctx.questionnaire is not None else None) \
+        or f"{p.get('wave')} 科技工作者状况调查"
+    bits = [f"调查轮次：{p.get('wave')}"]
+    if p.get("region"):
+        bits.append(f"地区：{p.get('region')}")
+    if ctx.data is not None:
+        bits.append(f"样本量：{len(ctx.data):,}")
+    return _HTML(f'<p class="report-subtitle">{html.escape(str(title))} · '
+                 + " · ".join(html.escape(b) for b in bits) + "</p>")
+
+
+def _no_data(ctx: ReportContext) -> _HTML | None:
+    if ctx.data is not None:
+        return None
+    msg = ctx.load_error or "未提供数据（参数 data）"
+    return _HTML(f'<div class="no-data">无数据：{html.escape(msg)}</div>')
+
+
+# --------------------------------------------------------------------------- real sections
+def section_intake(ctx: ReportContext) -> _HTML:
+    """数据接收: which files were read, how many rows/columns, reader warnings."""
+    nd = _no_data(ctx)
+    if nd is not None:
+        return nd
+    d = ctx.data
+    rows = [("记录数", f"{len(d):,}"), ("变量数", f"{d.shape[1]:,}")]
+    if ctx.questionnaire is not None:
+        rows.append(("问卷题目数", f"{len(ctx.questionnaire):,}"))
+    if ctx.read_report is not None:
+        rows.append(("读取报告", html.escape(str(ctx.read_report))[:500]))
+    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{v}</td></tr>" for k, v in rows)
+    return _HTML(f'<table class="kv">{body}</table>')
+
+
+def section_quality(ctx: ReportContext, top: int = 15):
+    """数据质量: share of missing answers per variable (chart of the ``top`` worst)."""
+    nd = _no_data(ctx)
+    if nd is not None:
+        return nd
+    from .theme import new_figure
+
+    d = ctx.data.drop(columns=[c for c in ("rid",) if c in ctx.data.columns])
+    miss = d.isna().mean().sort_values(ascending=False).head(top)[::-1] * 100
+    fig, ax = new_figure(7.0, max(2.5, 0.28 * len(miss) + 1))
+    ax.barh([str(i) for i in miss.index], miss.to_numpy())
+    ax.set_xlabel("缺失比例（%）")
+    ax.set_title("各变量缺失比例（最高的若干项）")
+    fig.tight_layout()
+    ctx.figures += 1
+    return fig
+
+
+def section_sample(ctx: ReportContext, groups: list[str] | None = None):
+    """样本概况: unweighted respondents by each key group, with disclosure control.
+
+    Publishes one table ``T1.<k>`` per group variable (counts and %; cells under ``min_cell``
+    suppressed, with complementary suppression against the total).
+    """
+    nd = _no_data(ctx)
+    if nd is not None:
+        return nd
+    if groups is None:
+        groups = list(ctx.questionnaire.design.groups) if ctx.questionnaire is not None else []
+        groups = [g for g in groups if g in ctx.data.columns]
+    check_no_station(groups, getattr(getattr(ctx.questionnaire, "design", None), "psu", None))
+    mc = int(ctx.params.get("min_cell", 10))
+    out = []
+    for k, g in enumerate(groups, start=1):
+        vc = ctx.data[g].value_counts(sort=False, dropna=False)
+        vc.index = [("（缺失）" if pd.isna(i) else str(i)) for i in vc.index]
+        s = suppress_table(vc.to_frame("人数"), mc, margins="cols")
+        counts = s.counts
+        tab = pd.DataFrame({"人数": counts["人数"],
+                            "比例(%)": counts["人数"] / max(int(counts["人数"].iloc[-1]), 1)})
+        mask = pd.DataFrame({"人数": s.mask["人数"], "比例(%)": s.mask["人数"]})
+        label = ctx.questionnaire[g].text if ctx.questionnaire is not None and g in ctx.questionnaire else g
+        t = style_table(tab, f"T1.{k}", title=f"样本构成：{label}", formats={"人数": "count", "比例(%)": "pct"},
+                        suppressed=mask, min_cell=mc, notes=["未加权人数。"])
+        out.append(publish(t, ctx))
+    if not out:
+        return _HTML('<div class="no-data">问卷未声明分组变量（design.groups）。</div>')
+    return _HTML("".join(t.to_html() for t in out))
+
+
+def section_methods(ctx: ReportContext) -> _HTML:
+    """方法说明: design, disclosure rules and reliability marks (text from the parameters)."""
+    p = ctx.params
+    conf = float(p.get("confidence", 0.95)) * 100
+    q = ctx.questionnaire
+    design = ""
+    if q is not None:
+        ds = q.design
+        design = (f"<li>抽样设计：以调查站点（{html.escape(str(ds.psu))}）为初级抽样单元，"
+                  f"按 {html.escape(str(ds.strata))} 分层；方差估计采用泰勒线性化，考虑整群与分层。</li>")
+    return _HTML(
+        "<ul>"
+        + design
+        + f"<li>置信区间：{conf:.0f}% 置信水平，表中以“估计值 (下限–上限)”表示。</li>"
+        + f"<li>数据披露控制：未加权人数少于 {int(p.get('min_cell', 10))} 人的单元格以“—”隐去；"
+          "为防止由合计推算，必要时同时隐去互补单元格；不按调查站点分表。</li>"
+        + "<li>样本量小于 30 或变异系数大于 30% 的估计以“*”标注，仅供参考。</li>"
+        + "</ul>")
+
+
+# --------------------------------------------------------------------------- placeholders
+def section_cleaning(ctx: ReportContext) -> Placeholder:
+    """数据清理 — placeholder until survey.clean lands."""
+    return placeholder("数据清理日志与规则汇总", "将由 survey.clean 的 CleanResult.summary() 提供")
+
+
+def section_weighting(ctx: ReportContext) -> Placeholder:
+    """加权 — placeholder until survey.weighting lands."""
+    return placeholder("加权方法与权重诊断", "将由 survey.weighting 提供（目标边际、设计效应、权重分布）")
+
+
+def section_key_indicators(ctx: ReportContext) -> Placeholder:
+    """主要指标 — placeholder until survey.estimate / survey.tables land."""
+    return placeholder("主要指标（加权估计及置信区间）", "将由 survey.estimate 与 survey.tables 提供")
+
+
+def section_subgroups(ctx: ReportContext) -> Placeholder:
+    """分组比较 — placeholder until survey.tables (crosstab + Rao–Scott) lands."""
+    return placeholder("分组比较（交叉表与 Rao–Scott 检验）", "将由 survey.tables 提供")
+
+
+def section_painpoints(ctx: ReportContext) -> Placeholder:
+    """急难愁盼 — placeholder until survey.painpoints lands."""
+    return placeholder("急难愁盼：前三项选择比例、首选比例与位次加权得分", "将由 survey.painpoints 提供")
+
+
+def section_policy(ctx: ReportContext) -> Placeholder:
+    """政策评价 — placeholder until survey.painpoints lands."""
+    return placeholder("政策知晓度与效果评价", "将由 survey.painpoints 提供")
+
+
+def section_trends(ctx: ReportContext) -> Placeholder:
+    """变化趋势 — placeholder until survey.trends lands."""
+    waves = ctx.params.get("previous_waves") or []
+    return placeholder("与往期调查的比较", f"将由 survey.trends 提供；对比轮次：{', '.join(waves) or '（未指定）'}")

@@ -1,0 +1,307 @@
+"""Styling of published tables: number formats, suppression marks, fixed ids, footnotes.
+
+A published table is a :class:`PublishedTable`: the numbers (``data``, Chinese headers), the
+masks of suppressed and unreliable cells, a fixed ``table_id`` and footnotes.  It renders as a
+pandas ``Styler`` with a fixed uuid (deterministic HTML) and is collected for the Excel workbook.
+
+Formats (``formats={column: kind}``):
+
+=========  =====================  ==========================================
+kind        example                meaning
+=========  =====================  ==========================================
+``count``   ``12,345``             thousands separators
+``pct``     ``45.2``               proportion (0–1) shown as a percentage, one decimal
+``pct100``  ``45.2``               already a percentage
+``mean``    ``47.3``               one decimal
+``text``    as is                  e.g. a pre-formatted CI ``45.2 (43.1–47.3)`` (:func:`fmt_ci`)
+=========  =====================  ==========================================
+
+Suppressed cells show ``—`` and unreliable ones get a ``*``; each adds its footnote.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from survey.report.tables import style_table, fmt_ci
+>>> fmt_ci(0.452, 0.431, 0.473)
+'45.2 (43.1–47.3)'
+>>> t = style_table(pd.DataFrame({"人数": [1234, 5], "比例(%)": [0.452, 0.01]}, index=["男", "女"]),
+...                 "T1", title="性别", formats={"人数": "count", "比例(%)": "pct"},
+...                 suppressed=pd.DataFrame({"人数": [False, True], "比例(%)": [False, True]},
+...                                         index=["男", "女"]))
+>>> t.display.loc["女"].tolist()
+['—', '—']
+>>> 'id="T_T1"' in t._repr_html_()
+True
+"""
+from __future__ import annotations
+
+import html
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import pandas as pd
+
+from ..errors import ReportError
+
+__all__ = [
+    "SUPPRESSED",
+    "UNRELIABLE",
+    "PublishedTable",
+    "style_table",
+    "fmt_count",
+    "fmt_pct",
+    "fmt_mean",
+    "fmt_ci",
+    "format_value",
+]
+
+SUPPRESSED = "—"
+UNRELIABLE = "*"
+_KINDS = ("count", "pct", "pct100", "mean", "text", "int", "float2")
+_ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*$")
+
+
+def _isna(x: Any) -> bool:
+    try:
+        return x is None or x is pd.NA or (isinstance(x, float) and math.isnan(x))
+    except TypeError:  # pragma: no cover
+        return False
+
+
+def fmt_count(x: Any) -> str:
+    """``12345`` → ``'12,345'`` (weighted counts are rounded).
+
+    Examples
+    --------
+    >>> fmt_count(12345.4), fmt_count(None)
+    ('12,345', '')
+    """
+    return "" if _isna(x) else f"{round(float(x)):,}"
+
+
+def fmt_pct(x: Any, digits: int = 1, *, proportion: bool = True) -> str:
+    """A proportion as a percentage with one decimal: ``0.4521`` → ``'45.2'``.
+
+    Examples
+    --------
+    >>> fmt_pct(0.4521), fmt_pct(45.21, proportion=False)
+    ('45.2', '45.2')
+    """
+    if _isna(x):
+        return ""
+    v = float(x) * (100.0 if proportion else 1.0)
+    s = f"{v:.{digits}f}"
+    return "0.0" if s in ("-0.0", "-0") else s
+
+
+def fmt_mean(x: Any, digits: int = 1) -> str:
+    """A mean with one decimal (thousands separators for large values).
+
+    Examples
+    --------
+    >>> fmt_mean(47.25), fmt_mean(12345.67)
+    ('47.2', '12,345.7')
+    """
+    return "" if _isna(x) else f"{float(x):,.{digits}f}"
+
+
+def fmt_ci(est: Any, lo: Any, hi: Any, *, proportion: bool = True, digits: int = 1) -> str:
+    """Estimate with its confidence interval: ``'45.2 (43.1–47.3)'`` (en dash, no spaces).
+
+    Examples
+    --------
+    >>> fmt_ci(47.31, 46.02, 48.6, proportion=False)
+    '47.3 (46.0–48.6)'
+    """
+    if _isna(est):
+        return ""
+    f = (lambda v: fmt_pct(v, digits)) if proportion else (lambda v: fmt_mean(v, digits))
+    if _isna(lo) or _isna(hi):
+        return f(est)
+    return f"{f(est)} ({f(lo)}–{f(hi)})"
+
+
+def format_value(x: Any, kind: str) -> str:
+    """Format one value by kind (see the module table).
+
+    Examples
+    --------
+    >>> format_value(0.1234, "pct"), format_value(3, "count"), format_value("a", "text")
+    ('12.3', '3', 'a')
+    """
+    if kind == "count" or kind == "int":
+        return fmt_count(x)
+    if kind == "pct":
+        return fmt_pct(x)
+    if kind == "pct100":
+        return fmt_pct(x, proportion=False)
+    if kind == "mean":
+        return fmt_mean(x)
+    if kind == "float2":
+        return fmt_mean(x, 2)
+    if kind == "text":
+        return "" if _isna(x) else str(x)
+    raise ReportError(f"unknown table format {kind!r}; use one of {', '.join(_KINDS)}")
+
+
+def _guess_kind(s: pd.Series) -> str:
+    if pd.api.types.is_integer_dtype(s.dtype):
+        return "count"
+    if pd.api.types.is_float_dtype(s.dtype):
+        return "mean"
+    return "text"
+
+
+def _mask_like(m: pd.DataFrame | None, data: pd.DataFrame, name: str) -> pd.DataFrame:
+    if m is None:
+        return pd.DataFrame(False, index=data.index, columns=data.columns)
+    if not isinstance(m, pd.DataFrame) or m.shape != data.shape:
+        raise ReportError(f"the {name} mask must be a DataFrame shaped like the table {data.shape}")
+    return m.reindex(index=data.index, columns=data.columns).fillna(False).astype(bool)
+
+
+@dataclass
+class PublishedTable:
+    """A styled, disclosure-checked table (renders in notebooks; collected for Excel)."""
+
+    table_id: str
+    title: str
+    data: pd.DataFrame
+    display: pd.DataFrame
+    suppressed: pd.DataFrame
+    unreliable: pd.DataFrame
+    formats: dict[str, str]
+    notes: list[str] = field(default_factory=list)
+    index: bool = True
+
+    @property
+    def styler(self):
+        """The pandas ``Styler`` (fixed uuid ``T_<table_id>``; suppressed cells classed)."""
+        classes = pd.DataFrame("", index=self.display.index, columns=self.display.columns)
+        classes = classes.mask(self.suppressed, "suppressed").mask(self.unreliable, "unreliable")
+        from pandas.io.formats.style import Styler
+
+        st = (Styler(self.display, uuid=self.table_id, cell_ids=False)
+              .set_caption(html.escape(f"{self.table_id}  {self.title}"))
+              .set_td_classes(classes)
+              .set_table_attributes('class="survey-table"'))
+        if not self.index:
+            st = st.hide(axis="index")
+        return st
+
+    def to_html(self) -> str:
+        """HTML: the table (``id="T_<table_id>"``) followed by its footnotes."""
+        body = self.styler.to_html()
+        notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
+        foot = f'<ol class="table-notes">{notes}</ol>' if notes else ""
+        return f'<div class="survey-table-wrap" data-table-id="{html.escape(self.table_id)}">{body}{foot}</div>'
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def excel_frame(self) -> pd.DataFrame:
+        """Values for Excel: numbers (percentages ×100), ``—`` where suppressed, ``*`` noted."""
+        out = pd.DataFrame(index=self.data.index, columns=self.data.columns, dtype=object)
+        for c in self.data.columns:
+            kind = self.formats.get(c, "text")
+            col = self.data[c]
+            if kind == "pct":
+                vals = col.astype("float64").mul(100).round(1)
+            elif kind in ("pct100", "mean"):
+                vals = col.astype("float64").round(1)
+            elif kind in ("count", "int"):
+                vals = col.astype("float64").round(0)
+            else:
+                vals = col.astype(object)
+            out[c] = vals.astype(object).where(~self.suppressed[c], SUPPRESSED)
+        return out
+
+    def to_record(self) -> dict[str, Any]:
+        """A JSON-able record (what the workbook builder reads)."""
+        ex = self.excel_frame()
+        def plain(v: Any) -> Any:
+            if _isna(v):
+                return None
+            if hasattr(v, "item"):
+                return v.item()
+            return v
+        return {
+            "id": self.table_id,
+            "title": self.title,
+            "index_name": [str(n) if n is not None else "" for n in ex.index.names],
+            "index": [[plain(x) for x in (i if isinstance(i, tuple) else (i,))] for i in ex.index],
+            "columns": [str(c) for c in ex.columns],
+            "formats": {str(k): v for k, v in self.formats.items()},
+            "data": [[plain(v) for v in row] for row in ex.itertuples(index=False)],
+            "unreliable": self.unreliable.to_numpy().tolist(),
+            "notes": list(self.notes),
+            "show_index": self.index,
+        }
+
+
+def style_table(data: pd.DataFrame, table_id: str, *, title: str = "",
+                formats: Mapping[str, str] | None = None,
+                suppressed: pd.DataFrame | None = None,
+                unreliable: pd.DataFrame | None = None,
+                notes: Sequence[str] = (), min_cell: int | None = None,
+                index: bool = True) -> PublishedTable:
+    """Build a :class:`PublishedTable` from numbers and disclosure masks.
+
+    Parameters
+    ----------
+    data : DataFrame
+        The numbers, with Chinese row/column labels as they should be published.
+    table_id : str
+        Fixed, unique id (``[A-Za-z][A-Za-z0-9_.-]*``, e.g. ``"T2.1"``): the HTML id and the sheet.
+    title : str
+        Caption (Chinese).
+    formats : mapping column -> kind
+        See the module docstring; columns not given are guessed from the dtype.
+    suppressed, unreliable : DataFrame of bool, optional
+        Masks shaped like ``data`` (from :mod:`survey.report.disclosure`).
+    notes : sequence of str
+        Extra footnotes (source, question wording ...).
+    min_cell : int, optional
+        Quoted in the suppression footnote.
+    index : bool
+        Show the row labels.
+
+    Examples
+    --------
+    >>> t = style_table(pd.DataFrame({"人数": [12345]}), "T0", formats={"人数": "count"})
+    >>> t.display.iloc[0, 0]
+    '12,345'
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise ReportError(f"table {table_id!r}: expected a DataFrame, got {type(data).__name__}")
+    if not isinstance(table_id, str) or not _ID_RE.match(table_id):
+        raise ReportError(f"table id {table_id!r} must match [A-Za-z][A-Za-z0-9_.-]* (e.g. 'T2.1')")
+    if data.columns.duplicated().any():
+        raise ReportError(f"table {table_id!r}: duplicated column labels {list(data.columns[data.columns.duplicated()])}")
+    fmts = {c: _guess_kind(data[c]) for c in data.columns}
+    for c, k in (formats or {}).items():
+        if c not in data.columns:
+            raise ReportError(f"table {table_id!r}: format given for unknown column {c!r}; "
+                              f"columns are {list(data.columns)}")
+        if k not in _KINDS:
+            raise ReportError(f"table {table_id!r}: unknown format {k!r} for column {c!r}; "
+                              f"use one of {', '.join(_KINDS)}")
+        fmts[c] = k
+    supp = _mask_like(suppressed, data, "suppressed")
+    unrel = _mask_like(unreliable, data, "unreliable") & ~supp
+    disp = pd.DataFrame({c: [format_value(v, fmts[c]) for v in data[c].tolist()] for c in data.columns},
+                        index=data.index, columns=data.columns, dtype=object)
+    disp = disp.mask(supp, SUPPRESSED)
+    disp = disp.mask(unrel, disp.astype(str) + UNRELIABLE)
+    all_notes: list[str] = []
+    if supp.to_numpy().any():
+        k = f"{min_cell} " if min_cell else ""
+        all_notes.append(f"“{SUPPRESSED}”：样本量不足 {k}人，或为防止由合计推算而隐去（数据披露控制）。")
+    if unrel.to_numpy().any():
+        all_notes.append(f"“{UNRELIABLE}”：样本量小于 30 或变异系数大于 30%，估计不稳定，仅供参考。")
+    all_notes.extend(notes)
+    return PublishedTable(table_id=table_id, title=title, data=data, display=disp,
+                          suppressed=supp, unreliable=unrel, formats=fmts, notes=all_notes,
+                          index=index)

@@ -26,3 +26,6 @@ except PackageNotFoundError:  # running from a source tree without installation
 __all__ = ["__version__", "errors", *errors.__all__]
 
 # --- public API: each stage adds its names below (keep one line per module) -----------------
+from .questionnaire import Questionnaire  # noqa: E402
+from .io import read_export, read_responses, write_sav, write_wjx  # noqa: E402
+__all__ += ["Questionnaire", "read_export", "read_responses", "write_wjx", "write_sav"]

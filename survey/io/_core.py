@@ -1,0 +1,988 @@
+"""Format-independent core of the readers: header matching, cell decoding, PII separation.
+
+Every reader turns its file into a :class:`RawTable` (the header row exactly as exported, with
+duplicates, and one ``object`` array per column); :func:`build` maps the headers to questions
+(:class:`HeaderMatcher`), decodes each question's columns over their *unique* values (so the
+work is per distinct value, not per cell), separates PII and assembles the analysis frame.
+"""
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ReadError, ReadWarning, SchemaMismatchError
+from ..privacy import looks_like_pii, resolve_salt, salted_hash, scrub_text
+from ..questionnaire import Question, Questionnaire
+
+__all__ = ["RawTable", "ReadReport", "ReadResult", "build", "norm", "parse_duration",
+           "META_HEADERS", "MISSING_COLUMNS"]
+
+MISSING_COLUMNS = ["rid", "question", "column", "reason", "value"]
+
+# export metadata header -> internal name (问卷星, 腾讯问卷, our own writers)
+META_HEADERS = {
+    "序号": "rid", "答卷编号": "rid", "respondent_id": "rid", "rid": "rid", "编号": "rid",
+    "提交答卷时间": "submitted_at", "提交时间": "submitted_at", "ended_at": "submitted_at",
+    "submitted_at": "submitted_at", "答题时间": "submitted_at",
+    "所用时间": "duration_s", "duration": "duration_s", "duration_s": "duration_s", "答题时长": "duration_s",
+    "来源": "source", "source": "source",
+    "来源详情": "source_detail", "source_detail": "source_detail",
+    "来自IP": "ip", "ip": "ip", "IP": "ip", "ip地址": "ip",
+    "总分": "total_score", "started_at": "started_at", "开始答题时间": "started_at", "ua": "ua",
+    "province": "province", "city": "city",
+}
+_PII_META = {"source_detail": "source_detail", "ip": "ip", "ua": "other"}
+_NEG = {-3: "skipped", -2: "not_chosen", -1: "blank"}
+_SKIP = {"(跳过)", "跳过", "(跳過)"}
+_BLANK = {"", "(空)", "空", "nan", "NaN", "None", "<NA>", "NaT"}
+_INT_RE = re.compile(r"^[+-]?\d+(?:\.0*)?$")
+_NUM_RE = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+_OTHER_INLINE = re.compile(r"^(.*?)〖(.*)〗\s*$", re.S)
+
+
+def norm(s: Any) -> str:
+    """Normalise a header/label for matching: NFKC (full-width → ASCII), no whitespace."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(s)))
+
+
+@dataclass
+class RawTable:
+    """A raw export as read: headers exactly as exported, one object array per column."""
+
+    headers: list[str]
+    cols: list[np.ndarray]
+    file: str
+    kind: str  # "wjx" | "sav" | "dta" | "csv"
+    layout: str = "unknown"
+    encoding: str | None = None
+    direct_names: bool = False  # headers may be our own frame column names (sav/dta/csv)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.cols[0]) if self.cols else 0
+
+
+@dataclass
+class ReadReport:
+    """What a reader recognised in an export (printed by ``survey inspect``).
+
+    Examples
+    --------
+    >>> r = ReadReport(file="x.xlsx", layout="code", n_rows=3, mapped={"1、性别": "sex"})
+    >>> "x.xlsx" in str(r)
+    True
+    """
+
+    file: str
+    layout: str
+    n_rows: int
+    mapped: dict[str, str] = field(default_factory=dict)
+    unmapped: list[str] = field(default_factory=list)
+    absent: list[str] = field(default_factory=list)
+    partial: dict[str, list[str]] = field(default_factory=dict)
+    missing: dict[str, int] = field(default_factory=dict)
+    invalid: dict[str, int] = field(default_factory=dict)
+    metadata: list[str] = field(default_factory=list)
+    pii_columns: list[str] = field(default_factory=list)
+    encoding: str | None = None
+    rid_created: bool = False
+    questions_matched: int = 0
+    questions_total: int = 0
+
+    def __str__(self) -> str:
+        lines = [f"file:        {self.file}",
+                 f"layout:      {self.layout}" + (f"  (encoding {self.encoding})" if self.encoding else ""),
+                 f"respondents: {self.n_rows}" + ("  (rid created: export had no usable id)"
+                                                  if self.rid_created else ""),
+                 f"questions:   {self.questions_matched} of {self.questions_total} matched "
+                 f"from {len(self.mapped)} columns"]
+        if self.metadata:
+            lines.append(f"metadata:    {', '.join(self.metadata)}")
+        if self.pii_columns:
+            lines.append(f"PII (separated, not in the analysis frame): {', '.join(self.pii_columns)}")
+        lines.append(f"unmapped columns ({len(self.unmapped)}): "
+                     + (", ".join(self.unmapped) if self.unmapped else "none"))
+        lines.append(f"expected but absent ({len(self.absent)}): "
+                     + (", ".join(self.absent) if self.absent else "none"))
+        for qid, cols in self.partial.items():
+            lines.append(f"  {qid}: columns not in the export: {', '.join(cols)}")
+        if self.invalid:
+            lines.append("unrecognised values (set to NA, see ReadResult.missing reason=invalid): "
+                         + ", ".join(f"{k} {v}" for k, v in self.invalid.items()))
+        if self.missing:
+            w = max(len(k) for k in self.missing)
+            lines.append("missing values per question (respondents):")
+            for k, v in self.missing.items():
+                pct = 100.0 * v / self.n_rows if self.n_rows else 0.0
+                lines.append(f"  {k:<{w}}  {v:>7}  {pct:5.1f}%")
+        return "\n".join(lines)
+
+
+@dataclass
+class ReadResult:
+    """Result of :func:`survey.read_export`.
+
+    Attributes
+    ----------
+    data : DataFrame
+        The analysis frame (no direct identifiers), one row per respondent, keyed by ``rid``.
+    report : ReadReport
+        What was recognised (mapped/unmapped columns, absent questions, missing counts).
+    pii : DataFrame
+        Identifying fields keyed by ``rid`` (keep it away from shareable outputs).
+    missing : DataFrame
+        Long frame ``rid, question, column, reason, value`` saying why cells are NA (or hold a
+        missing code): reasons ``skipped``, ``blank``, ``not_chosen``, ``dont_know``, ``refused``,
+        ``missing_code``, ``invalid``.
+    """
+
+    data: pd.DataFrame
+    report: ReadReport
+    pii: pd.DataFrame
+    missing: pd.DataFrame
+
+    def __repr__(self) -> str:
+        return (f"<ReadResult {self.report.file}: {self.data.shape[0]} respondents × "
+                f"{self.data.shape[1]} columns; {len(self.report.unmapped)} unmapped, "
+                f"{len(self.report.absent)} absent; {self.pii.shape[1] - 1} PII columns>")
+
+
+# ---------------------------------------------------------------------------------------------
+# header matching
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class Slot:
+    col: int
+    qid: str
+    role: str          # value | option | row | other | meta
+    key: Any = None    # option code / row id / meta name
+
+
+_NUM_HDR = re.compile(r"^(\d+)[、.](.*)$", re.S)
+_OLD_HDR = re.compile(r"^第(\d+)题(.*)$", re.S)
+_CONT_HDR = re.compile(r"^(\d+)\((.*)\)$", re.S)
+_SPSS_HDR = re.compile(r"^[Qq](\d+)(?:_(\d+))?$")
+_MANGLED = re.compile(r"^(.*)\.(\d+)$", re.S)
+_DASHES = ("—", "-", "_", "–", ":")
+
+
+class HeaderMatcher:
+    """Map export headers to (question, part) using texts, option/row labels and ``source:``."""
+
+    def __init__(self, q: Questionnaire) -> None:
+        self.q = q
+        self.text_keys: dict[str, list[tuple[str, str, Any]]] = {}
+        self.direct: dict[str, tuple[str, str, Any]] = {}
+        self.source: dict[str, str] = {}
+        for qu in q.questions:
+            self._add(norm(qu.text), qu.id, "value", None)
+            if qu.type in ("multi", "rank"):
+                for c, lab in qu.options.items():
+                    self._add(norm(f"{qu.text}({lab})"), qu.id, "option", c)
+            if qu.type in ("matrix", "likert"):
+                for r, lab in qu.rows.items():
+                    for d in _DASHES:
+                        self._add(norm(f"{qu.text}{d}{lab}"), qu.id, "row", r)
+            for s in qu.source:
+                self.source[norm(s)] = qu.id
+            # our own column names (sav/dta/csv written by write_sav or by hand)
+            if qu.type in ("multi", "rank"):
+                for c in qu.options:
+                    self.direct[f"{qu.id}_{c}"] = (qu.id, "option", c)
+            elif qu.type in ("matrix", "likert"):
+                for r in qu.rows:
+                    self.direct[f"{qu.id}_{r}"] = (qu.id, "row", r)
+            else:
+                self.direct[qu.id] = (qu.id, "value", None)
+            if qu.other is not None:
+                self.direct[f"{qu.id}_other"] = (qu.id, "other", None)
+        self.meta = {norm(k): v for k, v in META_HEADERS.items()}
+
+    def _add(self, key: str, qid: str, role: str, k: Any) -> None:
+        self.text_keys.setdefault(key, []).append((qid, role, k))
+
+    @staticmethod
+    def _option(qu: Question, label: str) -> int | None:
+        lab = norm(label)
+        for c, l in qu.options.items():
+            if norm(l) == lab:
+                return c
+        if _INT_RE.match(lab) and int(float(lab)) in qu.options:
+            return int(float(lab))
+        return None
+
+    @staticmethod
+    def _row(qu: Question, label: str) -> str | None:
+        lab = norm(label)
+        for r, l in qu.rows.items():
+            if norm(l) == lab or norm(r) == lab:
+                return r
+        return None
+
+    def _suffix_part(self, qu: Question, rest: str) -> tuple[str, Any] | None:
+        """Role/key from a header that starts with the question text (source-mapped headers)."""
+        t = norm(qu.text)
+        r = rest[len(t):] if rest.startswith(t) else rest
+        if qu.type in ("multi", "rank") and r.startswith("(") and r.endswith(")"):
+            c = self._option(qu, r[1:-1])
+            if c is not None:
+                return "option", c
+        if qu.type in ("matrix", "likert"):
+            for d in _DASHES:
+                if r.startswith(d):
+                    rr = self._row(qu, r[len(d):])
+                    if rr is not None:
+                        return "row", rr
+        if not r or r == rest:
+            return "value", None
+        return None
+
+    def match(self, raw: RawTable) -> tuple[list[Slot], list[int]]:
+        q = self.q
+        slots: list[Slot] = []
+        unmapped: list[int] = []
+        number: dict[int, str] = {}      # 问卷星 question number -> qid
+        used: set[tuple[str, str, Any]] = set()
+        prev_q: str | None = None
+        spss_like = raw.kind in ("sav", "dta")
+
+        def take(j: int, qid: str, role: str, key: Any) -> None:
+            nonlocal prev_q
+            if (qid, role, key) in used:
+                unmapped.append(j)
+                prev_q = None
+                return
+            used.add((qid, role, key))
+            slots.append(Slot(j, qid, role, key))
+            prev_q = qid
+
+        for j, h in enumerate(raw.headers):
+            h = "" if h is None else str(h)
+            hn = norm(h)
+            if hn in self.meta and ("meta", self.meta[hn]) not in {(s.role, s.key) for s in slots}:
+                slots.append(Slot(j, "", "meta", self.meta[hn]))
+                prev_q = None
+                continue
+            if h in self.direct:
+                take(j, *self.direct[h])
+                continue
+            if hn in self.source:
+                qu = q[self.source[hn]]
+                part = self._suffix_part(qu, hn) or ("value", None)
+                take(j, qu.id, *part)
+                continue
+            m = _NUM_HDR.match(hn) or _OLD_HDR.match(hn)
+            if m:
+                n, rest = int(m.group(1)), m.group(2)
+                cands = [c for c in self.text_keys.get(rest, []) if c not in used]
+                if cands:
+                    pick = next((c for c in cands if q[c[0]].position == n), cands[0])
+                    number[n] = pick[0]
+                    take(j, *pick)
+                    continue
+                if n in number:
+                    qu = q[number[n]]
+                    if rest.startswith("(") and rest.endswith(")"):
+                        c = self._option(qu, rest[1:-1]) if qu.type in ("multi", "rank") else None
+                        if c is not None:
+                            take(j, qu.id, "option", c)
+                            continue
+                        if qu.other is not None and ("其他" in rest or "请补充" in rest
+                                                     or "请注明" in rest):
+                            take(j, qu.id, "other", None)
+                            continue
+                unmapped.append(j)
+                prev_q = None
+                continue
+            m = _CONT_HDR.match(hn)
+            if m and int(m.group(1)) in number:
+                qu = q[number[int(m.group(1))]]
+                c = self._option(qu, m.group(2)) if qu.type in ("multi", "rank") else None
+                if c is not None:
+                    take(j, qu.id, "option", c)
+                    continue
+                if qu.other is not None and ("其他" in m.group(2) or "请补充" in m.group(2)):
+                    take(j, qu.id, "other", None)
+                    continue
+            if prev_q is not None and q[prev_q].type in ("matrix", "likert"):
+                qu = q[prev_q]
+                r = self._row(qu, h)
+                if r is None:
+                    mm = _MANGLED.match(h)
+                    r = self._row(qu, mm.group(1)) if mm else None
+                if r is not None and (qu.id, "row", r) not in used:
+                    take(j, qu.id, "row", r)
+                    continue
+            if spss_like:
+                m = _SPSS_HDR.match(h)
+                if m:
+                    pos = int(m.group(1))
+                    if 1 <= pos <= len(q.questions):
+                        qu = q.questions[pos - 1]
+                        k = m.group(2)
+                        if k is None and len(qu.columns) == 1:
+                            take(j, qu.id, "value", None)
+                            continue
+                        if k is not None:
+                            ki = int(k) - 1
+                            if qu.type in ("multi", "rank") and ki < len(qu.options):
+                                take(j, qu.id, "option", list(qu.options)[ki])
+                                continue
+                            if qu.type in ("matrix", "likert") and ki < len(qu.rows):
+                                take(j, qu.id, "row", list(qu.rows)[ki])
+                                continue
+            unmapped.append(j)
+            prev_q = None
+        return slots, unmapped
+
+
+# ---------------------------------------------------------------------------------------------
+# cell decoding over unique values
+# ---------------------------------------------------------------------------------------------
+def _na_reason(u: Any) -> str | None:
+    if u is None:
+        return "blank"
+    if isinstance(u, float) and math.isnan(u):
+        return "blank"
+    if u is pd.NaT or u is pd.NA:
+        return "blank"
+    if isinstance(u, str):
+        s = u.strip()
+        if s in _BLANK:
+            return "blank"
+        if norm(s) in ("(跳过)", "跳过"):
+            return "skipped"
+        if norm(s) == "(空)":
+            return "blank"
+    return None
+
+
+def _as_int(u: Any) -> int | None:
+    if isinstance(u, bool):
+        return int(u)
+    if isinstance(u, (int, np.integer)):
+        return int(u)
+    if isinstance(u, (float, np.floating)):
+        return int(u) if math.isfinite(u) and float(u).is_integer() else None
+    if isinstance(u, str):
+        s = u.strip()
+        if _INT_RE.match(s):
+            try:
+                return int(float(s)) if "." in s else int(s)
+            except (ValueError, OverflowError):
+                return None
+    return None
+
+
+def _as_float(u: Any) -> float | None:
+    if isinstance(u, bool):
+        return float(u)
+    if isinstance(u, (int, float, np.integer, np.floating)):
+        f = float(u)
+        return f if math.isfinite(f) else None
+    if isinstance(u, str):
+        s = unicodedata.normalize("NFKC", u).strip().replace(",", "")
+        m = re.match(r"^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*[^\d\s]{0,4}$", s)
+        if m:
+            try:
+                f = float(m.group(1))
+            except (ValueError, OverflowError):
+                return None
+            return f if math.isfinite(f) else None
+    return None
+
+
+def _text(u: Any) -> str:
+    if isinstance(u, (float, np.floating)) and math.isfinite(u) and float(u).is_integer():
+        return str(int(u))
+    if isinstance(u, (pd.Timestamp,)):
+        return u.isoformat()
+    return str(u).strip()
+
+
+def _missing_reason(label: str) -> str:
+    return {"不知道": "dont_know", "说不清": "dont_know", "拒答": "refused", "拒绝回答": "refused",
+            "不适用": "not_applicable"}.get(label, "missing_code")
+
+
+_DUR = re.compile(r"^(?:(\d+(?:\.\d+)?)(?:天|d))?(?:(\d+(?:\.\d+)?)(?:小时|时|h))?"
+                  r"(?:(\d+(?:\.\d+)?)(?:分钟|分|m|min))?(?:(\d+(?:\.\d+)?)(?:秒钟|秒|s|sec))?$")
+
+
+def parse_duration(u: Any) -> float | None:
+    """Seconds from ``123``, ``'123秒'``, ``'2分3秒'``, ``'1小时2分'``, ``'00:02:03'``.
+
+    Examples
+    --------
+    >>> parse_duration("2分3秒"), parse_duration("1小时"), parse_duration("0:01:05")
+    (123.0, 3600.0, 65.0)
+    """
+    if isinstance(u, pd.Timedelta):
+        return u.total_seconds()
+    if hasattr(u, "hour") and hasattr(u, "second") and not isinstance(u, str):  # datetime.time
+        try:
+            return float(u.hour * 3600 + u.minute * 60 + u.second)
+        except (TypeError, AttributeError):
+            return None
+    f = _as_float(u) if not isinstance(u, str) else None
+    if f is not None:
+        return f
+    if not isinstance(u, str):
+        return None
+    s = norm(u).lower()
+    if not s:
+        return None
+    if _NUM_RE.match(s):
+        return float(s)
+    if re.match(r"^\d+:\d{1,2}(:\d{1,2})?$", s):
+        parts = [int(p) for p in s.split(":")]
+        while len(parts) < 3:
+            parts.insert(0, 0)
+        return float(parts[0] * 3600 + parts[1] * 60 + parts[2])
+    m = _DUR.match(s)
+    if m and any(m.groups()):
+        d, h, mi, se = (float(g) if g else 0.0 for g in m.groups())
+        return d * 86400 + h * 3600 + mi * 60 + se
+    return None
+
+
+class _Col:
+    """One raw column factorised: ``codes`` (-1 = NA) into ``uniq``."""
+
+    __slots__ = ("codes", "uniq", "arr")
+
+    def __init__(self, arr: np.ndarray) -> None:
+        self.arr = arr
+        codes, uniq = pd.factorize(pd.Series(arr, dtype=object, copy=False), use_na_sentinel=True)
+        self.codes = codes
+        self.uniq = list(uniq)
+
+    def take(self, per_unique: np.ndarray, na_value: Any) -> np.ndarray:
+        """Per-row values from per-unique values (NA cells get ``na_value``)."""
+        ext = np.empty(len(per_unique) + 1, dtype=per_unique.dtype if per_unique.dtype != object
+                       else object)
+        ext[:-1] = per_unique
+        ext[-1] = na_value
+        return ext[np.where(self.codes < 0, len(per_unique), self.codes)]
+
+
+class _Missing:
+    """Collects missing-value records as arrays (no per-cell Python work)."""
+
+    def __init__(self, rid: np.ndarray) -> None:
+        self.rid = rid
+        self.parts: list[pd.DataFrame] = []
+
+    def add(self, rows: np.ndarray, qid: str, column: str, reasons: np.ndarray,
+            values: np.ndarray | None = None) -> None:
+        if len(rows) == 0:
+            return
+        self.parts.append(pd.DataFrame({
+            "rid": self.rid[rows], "question": qid, "column": column, "reason": reasons,
+            "value": (values if values is not None else np.full(len(rows), None, dtype=object))}))
+
+    def add_col(self, col: _Col, reason_u: np.ndarray, qid: str, column: str,
+                na_reason: str = "blank") -> None:
+        r = col.take(reason_u, na_reason)
+        rows = np.flatnonzero(pd.notna(r))
+        if len(rows):
+            vals_u = np.array([None if x is None else _text(x) for x in col.uniq] + [None],
+                              dtype=object)
+            v = vals_u[np.where(col.codes < 0, len(col.uniq), col.codes)]
+            self.add(rows, qid, column, r[rows], v[rows])
+
+    def frame(self) -> pd.DataFrame:
+        if not self.parts:
+            return pd.DataFrame({c: pd.Series([], dtype="str") for c in MISSING_COLUMNS})
+        out = pd.concat(self.parts, ignore_index=True)
+        out["value"] = out["value"].astype("str")
+        for c in ("rid", "question", "column", "reason"):
+            out[c] = out[c].astype("str")
+        return out
+
+
+def _decode_choice(col: _Col, qu: Question, labels: dict[int, str]) -> tuple[
+        np.ndarray, np.ndarray, np.ndarray]:
+    """Per unique value: code (or -1), NA/missing reason (or None), inline other text."""
+    lab2code = {norm(l): c for c, l in labels.items()}
+    n = len(col.uniq)
+    code = np.full(n, -1, dtype=np.int64)
+    reason = np.full(n, None, dtype=object)
+    other = np.full(n, None, dtype=object)
+    for i, u in enumerate(col.uniq):
+        r = _na_reason(u)
+        if r:
+            reason[i] = r
+            continue
+        c = None
+        if isinstance(u, str):
+            s = norm(u)
+            c = lab2code.get(s)
+            if c is None:
+                m = _OTHER_INLINE.match(u.strip())
+                if m:
+                    c = lab2code.get(norm(m.group(1)))
+                    if c is None and _as_int(m.group(1)) in labels:
+                        c = _as_int(m.group(1))
+                    if c is not None:
+                        t = m.group(2).strip()
+                        other[i] = t or None
+        if c is None:
+            k = _as_int(u)
+            if k is not None:
+                if k in labels:
+                    c = k
+                elif k < 0:
+                    reason[i] = _NEG.get(k, "missing_code")
+                    continue
+        if c is None:
+            reason[i] = "invalid"
+            continue
+        code[i] = c
+        if c in qu.missing:
+            reason[i] = _missing_reason(qu.missing[c])
+    return code, reason, other
+
+
+def _decode_set(col: _Col, qu: Question, sep: str) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                            np.ndarray]:
+    """Multi/rank in one column: per unique → position matrix (0 = not chosen), reason, other."""
+    opts = list(qu.options)
+    pos = {c: j for j, c in enumerate(opts)}
+    lab2code = {norm(l): c for c, l in qu.options.items()}
+    n = len(col.uniq)
+    mat = np.zeros((n, len(opts)), dtype=np.int64)
+    reason = np.full(n, None, dtype=object)
+    other = np.full(n, None, dtype=object)
+    for i, u in enumerate(col.uniq):
+        r = _na_reason(u)
+        if r:
+            reason[i] = r
+            continue
+        k = _as_int(u)
+        if k is not None and k < 0:
+            reason[i] = _NEG.get(k, "missing_code")
+            continue
+        parts = [p for p in re.split(sep, str(u) if k is None else str(k)) if p.strip()]
+        bad = False
+        for rank, p in enumerate(parts, start=1):
+            p = p.strip()
+            c = lab2code.get(norm(p))
+            if c is None:
+                m = _OTHER_INLINE.match(p)
+                if m:
+                    c = lab2code.get(norm(m.group(1)))
+                    if c is None and _as_int(m.group(1)) in qu.options:
+                        c = _as_int(m.group(1))
+                    if c is not None and m.group(2).strip():
+                        other[i] = m.group(2).strip()
+            if c is None and _as_int(p) in qu.options:
+                c = _as_int(p)
+            if c is None or mat[i, pos[c]]:
+                bad = True
+                continue
+            mat[i, pos[c]] = rank
+        if bad:
+            reason[i] = "invalid"
+            if not mat[i].any():
+                continue
+    return mat, reason, other
+
+
+def _row_reason(reasons: list[np.ndarray]) -> np.ndarray:
+    """First non-null reason across columns, row-wise."""
+    out = np.full(len(reasons[0]), None, dtype=object)
+    for r in reasons:
+        fill = pd.isna(out) & pd.notna(r)
+        out[fill] = r[fill]
+    return out
+
+
+def _str_series(values: np.ndarray, index: pd.RangeIndex) -> pd.Series:
+    return pd.Series(values, index=index, dtype="str")
+
+
+# ---------------------------------------------------------------------------------------------
+def build(raw: RawTable, q: Questionnaire, *, salt: str | None = None, unmapped: str = "warn",
+          min_match: float = 0.5) -> ReadResult:
+    """Assemble a :class:`ReadResult` from a raw table (shared by every reader)."""
+    if unmapped not in ("warn", "error", "ignore"):
+        raise ReadError(f"unmapped={unmapped!r}: use 'warn', 'error' or 'ignore'")
+    if not raw.headers:
+        raise ReadError(f"{raw.file}: the file has no header row; is it an empty export?")
+    n = raw.n_rows
+    idx = pd.RangeIndex(n)
+    slots, unm = HeaderMatcher(q).match(raw)
+    by_q: dict[str, list[Slot]] = {}
+    meta: dict[str, int] = {}
+    for s in slots:
+        if s.role == "meta":
+            meta[s.key] = s.col
+        else:
+            by_q.setdefault(s.qid, []).append(s)
+    n_q = len(q.questions)
+    matched = len(by_q)
+    unm_headers = [str(raw.headers[j]) for j in unm]
+    if matched == 0 or (matched < min_match * n_q and len(unm) > matched):
+        ex = "; ".join(unm_headers[:4])
+        raise SchemaMismatchError(
+            f"{raw.file}: only {matched} of {n_q} questions of questionnaire {q.id!r} were found "
+            f"and {len(unm)} columns are not in it (e.g. {ex}); is this an export of another "
+            "questionnaire? Pass the matching questionnaire.yml, or add `source:` mappings")
+    if unm and unmapped == "error":
+        raise SchemaMismatchError(
+            f"{raw.file}: columns not in questionnaire {q.id!r}: {', '.join(unm_headers[:10])}; "
+            "add them to questionnaire.yml (or `source:`), or read with unmapped='warn'")
+    if unm and unmapped == "warn":
+        warnings.warn(f"{raw.file}: {len(unm)} column(s) not in the questionnaire were left out: "
+                      f"{', '.join(unm_headers[:6])}{' …' if len(unm) > 6 else ''}",
+                      ReadWarning, stacklevel=3)
+
+    # ---- respondent id
+    rid_created = True
+    if "rid" in meta:
+        col = raw.cols[meta["rid"]]
+        r = pd.Series([None if _na_reason(v) else _text(v) for v in col], dtype=object)
+        if r.notna().all() and r.is_unique:
+            rid = r.to_numpy(dtype=object)
+            rid_created = False
+        else:
+            warnings.warn(f"{raw.file}: column {raw.headers[meta['rid']]!r} has blank or repeated "
+                          "ids; respondent ids were created from the row order instead",
+                          ReadWarning, stacklevel=3)
+    if rid_created:
+        w = len(str(n))
+        rid = np.array([f"r{i:0{w}d}" for i in range(1, n + 1)], dtype=object)
+    miss = _Missing(rid)
+    data: dict[str, Any] = {"rid": _str_series(rid, idx)}
+    pii: dict[str, Any] = {"rid": _str_series(rid, idx)}
+    salt_v: str | None = None
+
+    def get_salt() -> str:
+        nonlocal salt_v
+        if salt_v is None:
+            salt_v = resolve_salt(salt, wave=q.id)
+        return salt_v
+
+    # ---- metadata
+    if "submitted_at" in meta:
+        c = _Col(raw.cols[meta["submitted_at"]])
+        u = pd.Series([None if _na_reason(v) else v for v in c.uniq], dtype=object)
+        ts = pd.to_datetime(u.astype("str"), format="%Y/%m/%d %H:%M:%S", errors="coerce")
+        bad = ts.isna() & u.notna()
+        if bad.any():
+            ts[bad] = pd.to_datetime(u[bad].astype("str"), errors="coerce", format="mixed")
+        vals = c.take(ts.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT"))
+        data["submitted_at"] = pd.Series(vals, index=idx, dtype="datetime64[ns]")
+    if "duration_s" in meta:
+        c = _Col(raw.cols[meta["duration_s"]])
+        d = np.array([np.nan if (x := parse_duration(v)) is None else x for v in c.uniq], dtype=float)
+        data["duration_s"] = pd.Series(c.take(d, np.nan), index=idx, dtype="float64")
+    if "source" in meta:
+        c = _Col(raw.cols[meta["source"]])
+        s = np.array([None if _na_reason(v) else _text(v) for v in c.uniq], dtype=object)
+        data["source"] = _str_series(c.take(s, None), idx)
+    pii_cols: list[str] = []
+    for name, kind in _PII_META.items():
+        if name in meta:
+            c = _Col(raw.cols[meta[name]])
+            s = np.array([None if _na_reason(v) else _text(v) for v in c.uniq], dtype=object)
+            ser = _str_series(c.take(s, None), idx)
+            pii[name] = ser
+            pii_cols.append(str(raw.headers[meta[name]]))
+            if name == "ip":
+                data["ip_hash"] = salted_hash(ser, get_salt(), kind="ip")
+
+    # ---- questions
+    report_missing: dict[str, int] = {}
+    invalid: dict[str, int] = {}
+    partial: dict[str, list[str]] = {}
+    mapped: dict[str, str] = {}
+    for s in slots:
+        h = str(raw.headers[s.col])
+        mapped[h if h not in mapped else f"{h} [{s.col + 1}]"] = (
+            s.qid if s.role != "meta" else f"<{s.key}>")
+    for qu in q.questions:
+        ss = by_q.get(qu.id)
+        if not ss:
+            continue
+        target = pii if qu.pii else data
+        out, rowmiss, n_invalid, absent_cols = _convert(qu, ss, raw, miss, idx)
+        if absent_cols:
+            partial[qu.id] = absent_cols
+        for k, v in out.items():
+            if not qu.pii and (qu.type == "text" or k.endswith("_other")) and v.dtype == "str":
+                v = scrub_text(v)
+            target[k] = v
+        if qu.pii:
+            pii_cols.extend(str(raw.headers[s.col]) for s in ss)
+            if qu.pii_kind == "phone" and "phone_hash" not in data:
+                data["phone_hash"] = salted_hash(out[qu.id], get_salt(), kind="phone")
+        report_missing[qu.id] = int(rowmiss)
+        if n_invalid:
+            invalid[qu.id] = int(n_invalid)
+    # unmapped columns that look like identifiers are kept with the PII, never in the data
+    for j in unm:
+        h = str(raw.headers[j])
+        if looks_like_pii(h):
+            c = _Col(raw.cols[j])
+            s = np.array([None if _na_reason(v) else _text(v) for v in c.uniq], dtype=object)
+            key = h if h not in pii else f"{h} [{j + 1}]"
+            pii[key] = _str_series(c.take(s, None), idx)
+            pii_cols.append(h)
+    if raw.layout == "unknown" and raw.kind in ("wjx", "csv"):
+        has_opt = any(s.role == "option" for s in slots)
+        has_set = any(s.role == "value" and q[s.qid].type in ("multi", "rank") for s in slots)
+        raw.layout = "code" if has_opt and not has_set else "text" if has_set else "unknown"
+    frame = pd.DataFrame(data, index=idx)
+    absent = [qu.id for qu in q.questions if qu.id not in by_q]
+    report = ReadReport(
+        file=raw.file, layout=raw.layout, n_rows=n, mapped=mapped, unmapped=unm_headers,
+        absent=absent, partial=partial, missing=report_missing, invalid=invalid,
+        metadata=[str(raw.headers[c]) for k, c in meta.items() if k not in _PII_META],
+        pii_columns=pii_cols, encoding=raw.encoding, rid_created=rid_created,
+        questions_matched=matched, questions_total=n_q)
+    if invalid:
+        warnings.warn(f"{raw.file}: unrecognised values set to NA in "
+                      + ", ".join(f"{k} ({v} cells)" for k, v in list(invalid.items())[:6])
+                      + "; see ReadResult.missing (reason='invalid')", ReadWarning, stacklevel=3)
+    return ReadResult(data=frame, report=report, pii=pd.DataFrame(pii, index=idx),
+                      missing=miss.frame())
+
+
+def _convert(qu: Question, ss: list[Slot], raw: RawTable, miss: _Missing, idx: pd.RangeIndex
+             ) -> tuple[dict[str, pd.Series], int, int, list[str]]:
+    """Decode one question's raw columns; returns (columns, rows missing, invalid cells, absent)."""
+    n = len(idx)
+    t = qu.type
+    out: dict[str, pd.Series] = {}
+    value = next((s for s in ss if s.role == "value"), None)
+    other_s = next((s for s in ss if s.role == "other"), None)
+    other_vals = np.full(n, None, dtype=object)
+    if other_s is not None:
+        c = _Col(raw.cols[other_s.col])
+        s = np.array([None if (_na_reason(v) or _as_int(v) in (-3, -2, -1, 0)) else _text(v)
+                      for v in c.uniq], dtype=object)
+        other_vals = c.take(s, None)
+    n_invalid = 0
+    absent_cols: list[str] = []
+    rows_missing = 0
+
+    if t == "single":
+        if value is None:
+            return {}, 0, 0, [qu.id]
+        c = _Col(raw.cols[value.col])
+        labels = qu.labels
+        code, reason, inl = _decode_choice(c, qu, labels)
+        codes_order = list(labels)
+        posmap = np.array([codes_order.index(k) if k >= 0 else -1 for k in code], dtype=np.int64)
+        pos = c.take(posmap, -1)
+        out[qu.id] = pd.Series(pd.Categorical.from_codes(pos, categories=list(labels.values())),
+                               index=idx)
+        miss.add_col(c, reason, qu.id, qu.id)
+        rows_missing = int((pos < 0).sum())
+        n_invalid = int((c.take(reason, None) == "invalid").sum())
+        if qu.other is not None:
+            inline = c.take(inl, None)
+            other_vals = np.where(pd.isna(other_vals), inline, other_vals)
+    elif t in ("multi", "rank"):
+        opts = list(qu.options)
+        opt_slots = {s.key: s for s in ss if s.role == "option"}
+        if value is not None:  # one column: ┋-joined (multi) or →-joined (rank)
+            c = _Col(raw.cols[value.col])
+            mat_u, reason_u, other_u = _decode_set(c, qu, r"┋|→|\|" if t == "multi" else r"→|┋")
+            answered_u = mat_u.any(axis=1)
+            row = np.where(c.codes < 0, len(c.uniq), c.codes)
+            mat = np.vstack([mat_u, np.zeros((1, len(opts)), dtype=np.int64)])[row]
+            answered = np.append(answered_u, False)[row]
+            r_all = c.take(reason_u, "blank")
+            n_invalid = int((r_all == "invalid").sum())
+            r_rows = np.where(answered & (r_all != "invalid"), None, r_all)
+            if qu.other is not None:
+                inline = c.take(other_u, None)
+                other_vals = np.where(pd.isna(other_vals), inline, other_vals)
+            vals_u = np.array([None if x is None else _text(x) for x in c.uniq] + [None], dtype=object)
+            keep = np.flatnonzero(pd.notna(r_rows))
+            miss.add(keep, qu.id, qu.id, r_rows[keep], vals_u[row][keep])
+        else:
+            mat = np.zeros((n, len(opts)), dtype=np.int64)
+            answered = np.zeros(n, dtype=bool)
+            reasons = []
+            for j, code in enumerate(opts):
+                s = opt_slots.get(code)
+                if s is None:
+                    absent_cols.append(f"{qu.id}_{code}")
+                    continue
+                c = _Col(raw.cols[s.col])
+                v_u = np.zeros(len(c.uniq), dtype=np.int64)
+                ok_u = np.zeros(len(c.uniq), dtype=bool)
+                r_u = np.full(len(c.uniq), None, dtype=object)
+                for i, u in enumerate(c.uniq):
+                    r = _na_reason(u)
+                    if r:
+                        r_u[i] = r
+                        continue
+                    k = _as_int(u)
+                    if k is None and isinstance(u, str) and code == qu.other:
+                        m = _OTHER_INLINE.match(u.strip())
+                        k = _as_int(m.group(1)) if m else 1  # free text in the option column
+                        if k is None:
+                            k = 1
+                        u_text = m.group(2) if m else u
+                        if u_text.strip():
+                            r_u[i] = None
+                    if k is None:
+                        r_u[i] = "invalid"
+                    elif k < 0:
+                        r_u[i] = _NEG.get(k, "missing_code")
+                        if k == -2:
+                            ok_u[i] = True  # answered, this option not chosen
+                    elif t == "multi" and k in (0, 1):
+                        v_u[i], ok_u[i] = k, True
+                    elif t == "rank" and 0 <= k <= len(opts):
+                        v_u[i], ok_u[i] = k, True
+                    else:
+                        r_u[i] = "invalid"
+                vals = c.take(v_u, 0)
+                mat[:, j] = vals
+                answered |= c.take(ok_u, False).astype(bool)
+                rr = c.take(r_u, "blank")
+                n_invalid += int((rr == "invalid").sum())
+                reasons.append(np.where(rr == "not_chosen", None, rr))
+                if code == qu.other:
+                    txt = np.array([(_OTHER_INLINE.match(u.strip()).group(2).strip()
+                                     if _OTHER_INLINE.match(u.strip()) else u.strip())
+                                    if isinstance(u, str) and _as_int(u) is None and not _na_reason(u)
+                                    else None for u in c.uniq], dtype=object)
+                    inline = c.take(txt, None)
+                    other_vals = np.where(pd.isna(other_vals), inline, other_vals)
+            r_rows = _row_reason(reasons) if reasons else np.full(n, "blank", dtype=object)
+            r_rows = np.where(answered, None, r_rows)
+            keep = np.flatnonzero(pd.notna(r_rows))
+            miss.add(keep, qu.id, qu.id, r_rows[keep])
+            # cells with invalid values in answered rows
+        answered = answered | mat.any(axis=1)
+        rows_missing = int((~answered).sum())
+        for j, code in enumerate(opts):
+            col = f"{qu.id}_{code}"
+            if t == "multi":
+                arr = pd.array(mat[:, j] > 0, dtype="boolean")
+                arr[~answered] = pd.NA
+            else:
+                arr = pd.array(mat[:, j], dtype="Int64")
+                arr[(mat[:, j] <= 0) | ~answered] = pd.NA
+            out[col] = pd.Series(arr, index=idx)
+    elif t in ("matrix", "likert"):
+        row_slots = {s.key: s for s in ss if s.role == "row"}
+        labels = qu.labels
+        any_missing = np.zeros(n, dtype=bool)
+        for r in qu.rows:
+            col = f"{qu.id}_{r}"
+            s = row_slots.get(r)
+            if s is None:
+                absent_cols.append(col)
+                out[col] = pd.Series(pd.array([pd.NA] * n, dtype="Int64"), index=idx)
+                continue
+            c = _Col(raw.cols[s.col])
+            code, reason, _ = _decode_choice(c, qu, labels)
+            vals = c.take(code, -1)
+            arr = pd.array(vals, dtype="Int64")
+            arr[vals < 0] = pd.NA
+            out[col] = pd.Series(arr, index=idx)
+            miss.add_col(c, reason, qu.id, col)
+            n_invalid += int((c.take(reason, None) == "invalid").sum())
+            any_missing |= vals < 0
+        rows_missing = int(any_missing.sum())
+    else:
+        if value is None:
+            return {}, 0, 0, [qu.id]
+        c = _Col(raw.cols[value.col])
+        nu = len(c.uniq)
+        reason = np.full(nu, None, dtype=object)
+        if t == "numeric":
+            v = np.full(nu, np.nan)
+            lo = qu.range[0] if qu.range else 0.0
+            for i, u in enumerate(c.uniq):
+                r = _na_reason(u)
+                if r:
+                    reason[i] = r
+                    continue
+                f = _as_float(u)
+                if f is None:
+                    reason[i] = "invalid"
+                elif f < 0 and lo >= 0 and float(f).is_integer() and int(f) in _NEG:
+                    reason[i] = _NEG[int(f)]
+                else:
+                    v[i] = f
+                    if float(f).is_integer() and int(f) in qu.missing:
+                        reason[i] = _missing_reason(qu.missing[int(f)])
+            vals = c.take(v, np.nan)
+            out[qu.id] = pd.Series(vals, index=idx, dtype="float64")
+        elif t == "duration":
+            v = np.full(nu, np.nan)
+            for i, u in enumerate(c.uniq):
+                r = _na_reason(u)
+                if r:
+                    reason[i] = r
+                    continue
+                f = parse_duration(u)
+                if f is None:
+                    reason[i] = "invalid"
+                elif f < 0:
+                    reason[i] = _NEG.get(int(f), "invalid") if float(f).is_integer() else "invalid"
+                else:
+                    v[i] = f
+            vals = c.take(v, np.nan)
+            out[qu.id] = pd.Series(vals, index=idx, dtype="float64")
+        elif t == "date":
+            v = np.full(nu, np.datetime64("NaT"), dtype="datetime64[ns]")
+            for i, u in enumerate(c.uniq):
+                r = _na_reason(u)
+                if r:
+                    reason[i] = r
+                    continue
+                k = _as_int(u)
+                if k is not None and k < 0:
+                    reason[i] = _NEG.get(k, "missing_code")
+                    continue
+                try:
+                    ts = pd.Timestamp(u) if not isinstance(u, str) else pd.to_datetime(
+                        u.strip(), format="mixed")
+                except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
+                    ts = pd.NaT
+                if pd.isna(ts) or isinstance(u, (int, float, bool)):
+                    reason[i] = "invalid"
+                else:
+                    try:
+                        v[i] = np.datetime64(ts.tz_localize(None) if ts.tzinfo else ts, "ns")
+                    except (ValueError, OverflowError):
+                        reason[i] = "invalid"
+            vals = c.take(v, np.datetime64("NaT"))
+            out[qu.id] = pd.Series(vals, index=idx, dtype="datetime64[ns]")
+        else:  # text
+            v = np.full(nu, None, dtype=object)
+            for i, u in enumerate(c.uniq):
+                r = _na_reason(u)
+                if r:
+                    reason[i] = r
+                    continue
+                v[i] = _text(u)
+                if not v[i]:
+                    v[i], reason[i] = None, "blank"
+            vals = c.take(v, None)
+            out[qu.id] = _str_series(vals, idx)
+        miss.add_col(c, reason, qu.id, qu.id)
+        rr = c.take(reason, "blank")
+        n_invalid = int((rr == "invalid").sum())
+        rows_missing = int(pd.isna(out[qu.id]).sum())
+    if qu.other is not None:
+        out[f"{qu.id}_other"] = _str_series(other_vals, idx)
+    return out, rows_missing, n_invalid, absent_cols

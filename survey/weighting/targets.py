@@ -106,7 +106,7 @@ class Targets(dict):
         --------
         >>> t = Targets({"age": {"a": 1, "b": 2, "c": 3}}, collapse={"age": {"b+": ["b", "c"]}})
         >>> t.collapsed()["age"]
-        {'a': 1, 'b+': 5}
+        {'a': 1.0, 'b+': 5.0}
         """
         rules = self.collapse if rules is None else rules
         return self.copy_with(collapse_totals(dict(self), rules))
@@ -358,7 +358,7 @@ def load_targets(path: str | Path, questionnaire: Any = None) -> Targets:
     ... ''', encoding="utf-8")
     >>> t = load_targets(p)
     >>> t["sex"], t.sources["sex"]["table"], t.population["definition"]
-    ({'男': 60.0, '女': 40.0}, '表1', '科技工作者')
+    ({'男': 60, '女': 40}, '表1', '科技工作者')
     """
     import yaml
 

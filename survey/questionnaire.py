@@ -185,6 +185,15 @@ def _parse_ask_if(expr: str) -> ast.Expression:
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and not isinstance(
                 node.operand, ast.Constant):
             raise ValueError(f"unary minus only on numbers in {expr!r}")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            if not isinstance(node.left, ast.Name) or len(node.ops) != 1:
+                raise ValueError(f"write each comparison as `question op value` in {expr!r} "
+                                 "(e.g. q3 >= 2 and q3 < 5)")
+            try:
+                _literal(node.comparators[0])
+            except ValueError:
+                raise ValueError(f"compare a question with a literal value in {expr!r}") from None
     return tree
 
 

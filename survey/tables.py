@@ -140,8 +140,8 @@ class _Backend:
     rep_w: np.ndarray | None = None                          # n × R analysis replicate weights
     rep_var: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None   # (R×k, k) -> k×k
     questionnaire: Any = None
+    design: Any = None
     ci: Callable[[np.ndarray, np.ndarray, float, float], tuple[np.ndarray, np.ndarray]] | None = None
-    fpc_factor: float = 1.0                                  # (1 - n/N) used in deff, 1 if none
 
     @property
     def n(self) -> int:
@@ -182,7 +182,7 @@ def _backend_from_design(d: Any) -> _Backend:
         degf=degf,
         rep_w=np.asarray(d.repweights, dtype=float) if rep else None,
         rep_var=(lambda thetas, theta: d._replicate_vcov(theta, thetas)) if rep else None,
-        questionnaire=getattr(d, "questionnaire", None),
+        questionnaire=getattr(d, "questionnaire", None), design=d,
     )
 
 
@@ -254,7 +254,9 @@ def _ratios(bk: _Backend, Z: np.ndarray, num: np.ndarray, den: np.ndarray, base:
     with np.errstate(divide="ignore", invalid="ignore"):
         mu = (wb * U).sum(axis=0) / sw
         s2 = (wb * (U - mu) ** 2).sum(axis=0) / sw * n / (n - 1)
-        vsrs = sw ** 2 * s2 / n / b ** 2 * bk.fpc_factor
+        vsrs = sw ** 2 * s2 / n / b ** 2
+        # R's deff = TRUE: SRS without replacement of the same size, (N - n) / N
+        vsrs = np.where(sw < n, np.nan, vsrs * (sw - n) / sw)
         deff = np.diag(cov) / vsrs
     if group_of is None or group_masks is None:
         dfv = np.full(k, float(bk.degf(None)))
@@ -264,12 +266,27 @@ def _ratios(bk: _Backend, Z: np.ndarray, num: np.ndarray, den: np.ndarray, base:
     return _Ratios(est=est, cov=cov, n=n, n_cell=n_cell, deff=deff, df=dfv)
 
 
+def _tcrit(level: float, df: np.ndarray) -> np.ndarray:
+    """t critical values on the design df (normal for infinite df), as survey.estimate."""
+    if not 0 < level < 1:
+        raise EstimationError(f"level={level!r} must be between 0 and 1 (e.g. 0.95)")
+    try:
+        from .estimate import _tcrit as tc
+    except ImportError:  # pragma: no cover - estimate.py is part of the package
+        df = np.asarray(df, dtype=float)
+        with np.errstate(invalid="ignore"):
+            t = np.where(np.isinf(df), stats.norm.ppf(0.5 + level / 2),
+                         stats.t.ppf(0.5 + level / 2, np.maximum(df, 1e-300)))
+        return np.where(df > 0, t, np.nan)
+    return tc(level, df)
+
+
 def _ci(bk: _Backend, est: np.ndarray, se: np.ndarray, df: np.ndarray,
         level: float) -> tuple[np.ndarray, np.ndarray]:
     if bk.ci is not None:
         return bk.ci(est, se, df, level)
-    q = stats.norm.ppf(0.5 + level / 2)
-    return est - q * se, est + q * se
+    t = _tcrit(level, df)
+    return est - t * se, est + t * se
 
 
 def _frame(bk: _Backend, r: _Ratios, ids: pd.DataFrame, level: float,
@@ -279,15 +296,13 @@ def _frame(bk: _Backend, r: _Ratios, ids: pd.DataFrame, level: float,
     lo, hi = _ci(bk, r.est, se, r.df, level)
     with np.errstate(divide="ignore", invalid="ignore"):
         n_eff = r.n / r.deff
-    out = ids.reset_index(drop=True).copy()
-    out["estimate"] = r.est
-    out["se"] = se
-    out["ci_low"] = lo
-    out["ci_high"] = hi
-    out["deff"] = r.deff
-    out["n"] = r.n.astype(np.int64)
-    out["n_cell"] = r.n_cell.astype(np.int64)
-    out["n_eff"] = n_eff
+    out = pd.DataFrame({"estimate": r.est, "se": se, "ci_low": lo, "ci_high": hi,
+                        "deff": r.deff, "n": r.n.astype(np.int64), "n_eff": n_eff,
+                        "n_cell": r.n_cell.astype(np.int64)})
+    for c in ids.columns:
+        out[c] = ids[c].to_numpy() if not isinstance(ids[c].dtype, pd.CategoricalDtype) else \
+            ids[c].reset_index(drop=True)
+    out["df"] = r.df
     return add_flags(out, **flags)
 
 
@@ -328,6 +343,14 @@ def _groups(bk: _Backend, by: str | Sequence[str] | None,
     cols = [by] if isinstance(by, str) else list(by)
     if not cols:
         return [], pd.DataFrame(index=[0]), [full]
+    for c in cols:
+        _column(bk, c, what)
+    if bk.design is not None and hasattr(bk.design, "domain_index"):
+        codes, levels = bk.design.domain_index(cols)
+        codes = np.where(full, codes, -1)
+        present = np.unique(codes[codes >= 0])
+        masks = [codes == g for g in present]
+        return cols, levels.iloc[present].reset_index(drop=True), masks
     codes = []
     levels = []
     for c in cols:
@@ -635,7 +658,7 @@ def crosstab(d: "SurveyDesign", row: str, col: str, *, by: str | Sequence[str] |
         den = np.concatenate([np.full(K, -1), allc, K + ri, K + nr + ci])
         base = np.concatenate([allc, allc, K + ri, K + nr + ci])
         r = _ratios(bk, Z, num, den, base, group_of=np.zeros(4 * K, dtype=np.intp),
-                    group_masks=[mask], present=mask)
+                    group_masks=[ok], present=mask)
         ids = pd.DataFrame({row: pd.Categorical(np.tile(rowlab, 4), categories=rlev),
                             col: pd.Categorical(np.tile(collab, 4), categories=clev),
                             "measure": np.repeat(_MEASURES, K)})
@@ -649,7 +672,7 @@ def crosstab(d: "SurveyDesign", row: str, col: str, *, by: str | Sequence[str] |
         ur = np.flatnonzero(cnt.sum(1) > 0)
         uc = np.flatnonzero(cnt.sum(0) > 0)
         sel = (ur[:, None] * nc + uc[None, :]).ravel()
-        dfg = float(r.df[0])
+        dfg = float(bk.degf(mask))        # R's svychisq: df of the design given (NA rows too)
         Ng = float(mask.sum())
         p = r.est[K + sel].reshape(len(ur), len(uc))
         Vp = r.cov[np.ix_(K + sel, K + sel)]

@@ -121,8 +121,21 @@ def _finish(design: Any, w_new: np.ndarray, calobj: Any, rep_new: np.ndarray | N
             report: WeightingReport, step: tuple[str, dict]) -> Any:
     report.previous = design.weighting_report
     meta = _step(design, *step)
-    return design._with_weights(w_new, calibration=calobj, repweights=rep_new,
-                                weighting_report=report, **meta)
+    neg = int((w_new < 0).sum())
+    if neg == 0 or not np.isfinite(w_new).all():
+        return design._with_weights(w_new, calibration=calobj, repweights=rep_new,
+                                    weighting_report=report, **meta)
+    # Unbounded linear (GREG) calibration may give negative weights, as in R; the design's
+    # public hook refuses them, so build the same new design through its private replace.
+    msg = (f"{neg} negative weight(s) after {report.method}; they are valid for GREG "
+           "estimation (as in R) but use bounds=(0, ...) or calfun='raking'/'logit' for "
+           "positive weights")
+    report.notes.append(msg)
+    warnings.warn(msg, WeightingWarning, stacklevel=3)
+    pos = design._with_weights(np.abs(w_new), calibration=calobj, repweights=rep_new,
+                               weighting_report=report, **meta)
+    w = np.array(w_new, dtype=float)
+    return pos._replace(_w=w)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -28,6 +28,10 @@ from . import spec as S
 
 __all__ = ["Population", "make_population", "population_answers", "rng_for"]
 
+# fixed centring/scaling of latents when they are cut into answer codes (NOT re-estimated per
+# wave, so that a shift declared in effects.TERMS moves the answers)
+REF = {"burnout": (0.3, 1.05), "sat": (0.0, 1.08), "log_income": (2.8, 0.4), "hours": (48.0, 7.5)}
+
 GROUPS = ("sex", "age_group", "title", "unit_type", "district", "education")
 AGE_BOUNDS = [(22, 29), (30, 35), (36, 45), (46, 55), (56, 62)]
 
@@ -283,15 +287,15 @@ def _population_answers(pop: Population, wave: str) -> pd.DataFrame:
     out["leave_intent"] = _cut(leave, [-1.6, 0.0, 1.5])
 
     # ordinal items from the latents
-    bz = (burn - burn.mean()) / burn.std()
+    bz = (burn - REF['burnout'][0]) / REF['burnout'][1]   # fixed reference: wave shifts survive
     for r, off in zip(["r1", "r2", "r3", "r4", "r5"], [0.3, 0.2, -0.1, -0.2, -0.5]):
         out[f"burnout_{r}"] = _cut(0.85 * bz + 0.55 * rng.standard_normal(n) + off, [-1.3, -0.4, 0.5, 1.4])
     out["burnout_r6"] = _cut(-0.5 * bz + 0.8 * rng.standard_normal(n) + 0.6, [-1.3, -0.4, 0.5, 1.4])
-    sz = (sat - sat.mean()) / sat.std()
+    sz = (sat - REF['sat'][0]) / REF['sat'][1]
     out["sat_overall"] = _cut(sz + 0.45 * rng.standard_normal(n) + 0.35, [-1.7, -0.8, 0.45, 1.8])
-    inc_c = li - li.mean()
+    inc_c = li - REF['log_income'][0]
     for r, off, extra in [("r1", -0.3, 1.2 * inc_c), ("r2", 0.3, 0), ("r3", 0.1, 0),
-                          ("r4", -0.1, 0), ("r5", -0.2, -0.03 * (hours - hours.mean()))]:
+                          ("r4", -0.1, 0), ("r5", -0.2, -0.03 * (hours - REF['hours'][0]))]:
         out[f"sat_{r}"] = _cut(0.8 * sz + 0.6 * rng.standard_normal(n) + off + extra,
                                [-1.6, -0.7, 0.5, 1.7])
     out["pain_severity"] = _cut(0.6 * bz - 0.3 * sz + 0.8 * rng.standard_normal(n),

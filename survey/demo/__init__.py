@@ -1,0 +1,270 @@
+"""Synthetic demo data: a fictional city's S&T workers, two survey waves, and the truth.
+
+No real microdata may live in the repository, so every stage is shown working on these waves.
+The pieces:
+
+* :mod:`survey.demo.spec` — the city (10 districts × 8 station types), population mix, the two
+  questionnaires (``income`` re-banded and re-coded, ``policy_aware`` gains an option in 2024);
+* :mod:`survey.demo.effects` — the ONE declarative place that shapes the answers (group
+  patterns, policy effects, real and null wave changes, nonresponse, dirt rates);
+* :mod:`survey.demo.population` — ~300,000 people and everyone's true answers (vectorised);
+* :mod:`survey.demo.sample` — stratified PPS selection of stations, quotas, nonresponse;
+* :mod:`survey.demo.wave` — analysis frame, contact block, planted dirt;
+* :mod:`survey.demo.truth` — population values of the key indicators.
+
+:func:`write_demo` writes everything a newcomer's ``make report`` needs.
+
+Examples
+--------
+>>> import tempfile
+>>> from survey.demo import truth
+>>> t = truth("change", seed=1)
+>>> float(t.query("indicator == 'hours' and group == 'overall'")["value"].iloc[0]) < -1
+True
+"""
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from ..errors import ParameterError
+from . import effects
+from .population import make_population, population_answers
+from .sample import draw_sample
+from .spec import WAVES, questionnaire_dict
+from .truth import KEY_INDICATORS, truth
+from .wave import DemoWave, build_wave
+
+__all__ = ["write_demo", "build_wave", "truth", "make_population", "population_answers",
+           "draw_sample", "questionnaire_dict", "population_margins", "questionnaire_yaml",
+           "population_yaml", "raw_filename", "DemoWave", "KEY_INDICATORS", "effects",
+           "DEFAULT_SEED", "WAVES"]
+
+DEFAULT_SEED = 2024
+_FIXED_TIME = (2024, 1, 1, 0, 0, 0)
+
+# margins in population.yml: (variables, publication, table, scale factor per wave, rounding)
+_MARGIN_SOURCES = [
+    (["sex"], "示例市统计年鉴", "表 4-2 专业技术人员分性别 (synthetic)", {"2023": 1.012, "2024": 1.018}, 100),
+    (["age_group"], "示例市科技人力资源发展报告", "表 2-3 科技人力资源年龄结构 (synthetic)",
+     {"2023": 0.991, "2024": 0.987}, 100),
+    (["title"], "示例市人力资源和社会保障局 职称评审年报", "附表 1 (synthetic)", {"2023": 1.0, "2024": 1.004}, 10),
+    (["unit_type"], "示例市科协 调查站点登记册", "站点类型汇总 (synthetic)", {"2023": 0.985, "2024": 0.99}, 1),
+    (["district"], "示例市第七次人口普查资料", "长表 4-5 分区就业人员 (synthetic)", {"2023": 1.021, "2024": 1.024}, 100),
+    (["education"], "示例市第七次人口普查资料", "长表 4-3 就业人员受教育程度 (synthetic)",
+     {"2023": 0.994, "2024": 0.996}, 100),
+    (["sex", "age_group"], "示例市科技人力资源发展报告", "表 2-4 分性别年龄 (synthetic)",
+     {"2023": 1.006, "2024": 1.009}, 100),
+]
+
+_POP_HEADER = """\
+# Population margins for the {wave} demo wave of 示例市 (SYNTHETIC — computed from the
+# survey.demo population of seed {seed}; the sources below are fictional but plausible).
+#
+# Format (read by survey.weighting.load_targets; see survey/weighting/targets.py):
+#   population:     definition / reference_date of what the totals count
+#   control_total:  value + source: the register count every categorical margin is rescaled to
+#   margins:        list of {{variables: [...], totals: ..., source: {{publication, year, table}}}}
+#                   one-way totals map level -> count; a two-way margin nests them
+#                   (first variable -> second variable -> count)
+# As real margins do, sources disagree slightly on the total (rounding and reference dates):
+# each margin's own total differs from control_total by up to ~2%; weighting must rescale
+# and report the discrepancy.  Base weights are not here: see stations.csv next to the raw
+# export (the station register: selection probabilities and station sizes).
+"""
+
+
+def population_margins(wave: str, seed: int = DEFAULT_SEED) -> dict[str, Any]:
+    """The population.yml content (a dict) of a demo wave.
+
+    Examples
+    --------
+    >>> m = population_margins("2023", seed=1)
+    >>> m["margins"][0]["variables"], sorted(m["margins"][0]["totals"])
+    (['sex'], ['女', '男'])
+    """
+    from .spec import group_levels
+    wave = str(wave)
+    pop = make_population(seed)
+    P = pop.people
+    N = len(P)
+    lv = group_levels()
+    margins = []
+    for vars_, pub, table, scale, rnd in _MARGIN_SOURCES:
+        f = scale[wave]
+        rd = lambda x: int(round(x * f / rnd) * rnd)  # noqa: E731
+        if len(vars_) == 1:
+            v = vars_[0]
+            cnt = np.bincount(P[v].to_numpy(), minlength=len(lv[v]))
+            totals: dict = {lab: rd(c) for lab, c in zip(lv[v], cnt)}
+        else:
+            a, b = vars_
+            cnt = np.bincount(P[a].to_numpy() * len(lv[b]) + P[b].to_numpy(),
+                              minlength=len(lv[a]) * len(lv[b])).reshape(len(lv[a]), len(lv[b]))
+            totals = {la: {lb: rd(cnt[i, j]) for j, lb in enumerate(lv[b])}
+                      for i, la in enumerate(lv[a])}
+        year = int(wave) - (1 if "普查" not in pub else int(wave) - 2020)
+        margins.append({"variables": vars_, "totals": totals,
+                        "source": {"publication": pub, "year": year, "table": table}})
+    return {
+        "population": {"definition": "在示例市工作的科技工作者（大专及以上学历从事科技工作，或具有专业技术职称）",
+                       "reference_date": f"{int(wave) - 1}-12-31"},
+        "control_total": {"value": int(N), "source": {
+            "publication": "示例市科协 科技工作者数据库", "year": int(wave) - 1,
+            "table": "年末在库人数 (synthetic)"}},
+        "margins": margins,
+    }
+
+
+def _dump(d: dict) -> str:
+    return yaml.safe_dump(d, allow_unicode=True, sort_keys=False, width=100,
+                          default_flow_style=False)
+
+
+def questionnaire_yaml(wave: str) -> str:
+    """The questionnaire.yml text of a demo wave (what ``questionnaires/demo-<wave>/`` holds).
+
+    Examples
+    --------
+    >>> questionnaire_yaml("2023").startswith("# Demo questionnaire")
+    True
+    """
+    head = (f"# Demo questionnaire, wave {wave} (synthetic; generated by survey.demo — edit "
+            "survey/demo/spec.py, then `survey demo`).\n"
+            "# Schema: docs/conventions.md.  Differences from the other wave: `income` (reworded, "
+            "bands split, codes reassigned) and `policy_aware` (2024 adds option 5).\n")
+    return head + _dump(questionnaire_dict(wave))
+
+
+def population_yaml(wave: str, seed: int = DEFAULT_SEED) -> str:
+    """The population.yml text of a demo wave.
+
+    Examples
+    --------
+    >>> "control_total" in population_yaml("2024", seed=1)
+    True
+    """
+    return _POP_HEADER.format(wave=wave, seed=seed) + _dump(population_margins(wave, seed))
+
+
+def raw_filename(wave: str, n: int = 0) -> str:
+    """File name of the raw export of a demo wave (问卷星 naming for 2023, SPSS for 2024).
+
+    Examples
+    --------
+    >>> raw_filename("2024")
+    '2024年示例市科技工作者状况调查_SPSS.sav'
+    """
+    if str(wave) == "2023":
+        return f"88231017_按序号_2023年示例市科技工作者状况调查_{n}_{n}.xlsx"
+    return "2024年示例市科技工作者状况调查_SPSS.sav"
+
+
+def _normalise_xlsx(path: Path) -> None:
+    """Make an .xlsx byte-identical across runs: fixed zip timestamps and docProps dates."""
+    with zipfile.ZipFile(path) as z:
+        items = [(i.filename, z.read(i.filename)) for i in z.infolist()]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in items:
+            if name == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:)",
+                              rb"\g<1>2024-01-01T00:00:00Z\g<3>", data)
+            info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, data)
+    path.write_bytes(buf.getvalue())
+
+
+def _normalise_sav(path: Path) -> None:
+    """Overwrite the creation date/time in a .sav header (bytes 92–108) with a fixed value."""
+    b = bytearray(path.read_bytes())
+    if b[:4] in (b"$FL2", b"$FL3"):
+        b[92:101] = b"01 Jan 24"
+        b[101:109] = b"00:00:00"
+        path.write_bytes(bytes(b))
+
+
+def write_demo(out_dir: str | Path = "data/demo", seed: int = DEFAULT_SEED, *,
+               questionnaires_dir: str | Path | None = None) -> dict[str, Path]:
+    """Write the demo: questionnaires, population margins, station registers and raw exports.
+
+    Layout (``<w>`` = 2023, 2024)::
+
+        out_dir/demo-<w>/questionnaire.yml    the codebook of the wave
+        out_dir/demo-<w>/population.yml       population margins (weighting targets)
+        out_dir/demo-<w>/stations.csv         station register: pi_station, station_size, ...
+        out_dir/demo-2023/<问卷星 按序号 .xlsx>  raw export, wave 2023
+        out_dir/demo-2024/<...>_SPSS.sav       raw export (GBK), wave 2024
+        out_dir/answer_key/dirt_<w>.csv        every planted problem (rid, kind, column, detail)
+        out_dir/answer_key/truth.csv           :func:`truth` for both waves and the changes
+
+    Base weight of a respondent in station i: ``1 / pi_station × station_size / n_i`` where
+    ``n_i`` is the station's number of (cleaned) respondents (``completes`` = before dirt).
+
+    Parameters
+    ----------
+    out_dir : path-like
+    seed : int
+    questionnaires_dir : path-like, optional
+        Also write questionnaire.yml/population.yml into ``<questionnaires_dir>/demo-<w>/``
+        (the repository's ``questionnaires/``).
+
+    Returns
+    -------
+    dict
+        Paths by key (``raw_2023``, ``questionnaire_2024``, ...).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> paths = write_demo(tempfile.mkdtemp(), seed=1)  # doctest: +SKIP
+    """
+    try:
+        seed = int(seed)
+    except (TypeError, ValueError):
+        raise ParameterError(f"write_demo(seed={seed!r}): give an integer seed") from None
+    from ..io import write_sav, write_wjx
+    out = Path(out_dir)
+    paths: dict[str, Path] = {}
+    key = out / "answer_key"
+    key.mkdir(parents=True, exist_ok=True)
+    for w in WAVES:
+        d = out / f"demo-{w}"
+        d.mkdir(parents=True, exist_ok=True)
+        qp, pp = d / "questionnaire.yml", d / "population.yml"
+        qp.write_text(questionnaire_yaml(w), encoding="utf-8")
+        pp.write_text(population_yaml(w, seed), encoding="utf-8")
+        if questionnaires_dir is not None:
+            qd = Path(questionnaires_dir) / f"demo-{w}"
+            qd.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(qp, qd / "questionnaire.yml")
+            shutil.copyfile(pp, qd / "population.yml")
+        wv = build_wave(w, seed)
+        wv.stations.to_csv(d / "stations.csv", index=False, float_format="%.10g")
+        raw = d / raw_filename(w, len(wv.export))
+        if w == "2023":
+            write_wjx(wv.export, wv.questionnaire, raw, layout="code")
+            _normalise_xlsx(raw)
+        else:
+            ex = wv.export.copy()
+            for c in ex.columns:  # the GBK writer subtracts the SPSS epoch (1582): needs µs
+                if pd.api.types.is_datetime64_any_dtype(ex[c].dtype):
+                    ex[c] = ex[c].astype("datetime64[us]")
+            write_sav(ex, wv.questionnaire, raw, encoding="gbk")
+            _normalise_sav(raw)
+        wv.dirt.to_csv(key / f"dirt_{w}.csv", index=False)
+        paths.update({f"questionnaire_{w}": qp, f"population_{w}": pp,
+                      f"stations_{w}": d / "stations.csv", f"raw_{w}": raw,
+                      f"dirt_{w}": key / f"dirt_{w}.csv"})
+    truth(None, seed).to_csv(key / "truth.csv", index=False, float_format="%.10g")
+    paths["truth"] = key / "truth.csv"
+    return paths

@@ -1,0 +1,153 @@
+"""Draw a demo wave the way the real survey is drawn.
+
+* strata = district × station type (80 strata);
+* stations (institutions) are the PSUs, chosen inside each stratum by systematic PPS
+  (probability ∝ size, certainty units taken with probability 1), at least 2 per stratum,
+  allocated ∝ √N_h;
+* inside a station the organiser works down a random staff list (at most ``INVITE_FACTOR`` ×
+  quota people) and stops when the station's quota of completes is filled;
+* every invited person responds with the probability ``_respond`` from
+  :func:`survey.demo.population.population_answers`, which depends on age, unit type *and* the
+  answers — so unweighted estimates are biased.
+
+Base weights come from the station register (:func:`station_table`):
+``base_weight = 1 / pi_station × station_size / completes``.
+
+Examples
+--------
+>>> from survey.demo.sample import draw_sample
+>>> s = draw_sample("2023", seed=1)
+>>> 10_000 <= len(s.person) <= 15_000
+True
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from . import spec as S
+from .population import make_population, population_answers, rng_for
+
+__all__ = ["WaveSample", "draw_sample", "select_stations"]
+
+
+@dataclass
+class WaveSample:
+    """A drawn wave: population row numbers of the respondents (in submission order) and the
+    station register of the selected stations."""
+
+    wave: str
+    seed: int
+    person: np.ndarray          # rows of Population.people, one per (clean) respondent
+    stations: pd.DataFrame      # one row per selected station (see station_table)
+
+
+def _pps_systematic(size: np.ndarray, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Systematic PPS of ``n`` units; returns (selected indices, inclusion probabilities)."""
+    size = size.astype(float)
+    pi = np.zeros(len(size))
+    cert = np.zeros(len(size), dtype=bool)
+    for _ in range(len(size)):  # peel off certainty units until all pi < 1
+        rest = ~cert
+        m = n - cert.sum()
+        pi[rest] = m * size[rest] / size[rest].sum()
+        new = rest & (pi >= 1)
+        if not new.any():
+            break
+        cert |= new
+    pi[cert] = 1.0
+    rest = np.nonzero(~cert)[0]
+    m = n - cert.sum()
+    chosen = list(np.nonzero(cert)[0])
+    if m > 0:
+        perm = rest[rng.permutation(len(rest))]     # random order, then systematic
+        cum = np.cumsum(pi[perm])
+        points = rng.random() + np.arange(m)
+        chosen += list(perm[np.searchsorted(cum, points, side="right")])
+    return np.sort(np.array(chosen, dtype=int)), pi
+
+
+def select_stations(wave: str, seed: int) -> pd.DataFrame:
+    """Select the stations of a wave; one row per selected station with its probability.
+
+    Examples
+    --------
+    >>> st = select_stations("2023", 1)
+    >>> bool((st.groupby("stratum_code").size() >= 2).all())
+    True
+    """
+    pop = make_population(seed)
+    rng = rng_for(seed, 2, int(wave))
+    U = pop.units
+    N_h = U.groupby("stratum_code")["size"].sum()
+    M_h = U.groupby("stratum_code").size()
+    alloc = np.sqrt(N_h.to_numpy())
+    n_h = np.maximum(2, np.round(S.N_STATIONS * alloc / alloc.sum())).astype(int)
+    n_h = np.minimum(n_h, M_h.to_numpy())
+    rows = []
+    for (code, grp), nh in zip(U.groupby("stratum_code", sort=True), n_h):
+        idx, pi = _pps_systematic(grp["size"].to_numpy(), int(nh), rng)
+        sel = grp.iloc[idx].copy()
+        sel["pi_station"] = pi[idx]
+        sel["stations_selected"] = int(nh)
+        sel["stratum_units"] = len(grp)
+        sel["stratum_size"] = int(grp["size"].sum())
+        rows.append(sel)
+    st = pd.concat(rows)
+    st["unit_row"] = st.index.to_numpy()
+    return st.reset_index(drop=True)
+
+
+@lru_cache(maxsize=4)
+def draw_sample(wave: str, seed: int = 2024) -> WaveSample:
+    """Draw the respondents of ``wave`` (deterministic for ``seed``; cached).
+
+    Examples
+    --------
+    >>> s = draw_sample("2024", 1)
+    >>> set(s.stations.columns) >= {"station", "pi_station", "station_size", "completes"}
+    True
+    """
+    wave = str(wave)
+    pop = make_population(seed)
+    ans = population_answers(pop, wave)
+    st = select_stations(wave, seed)
+    rng = rng_for(seed, 3, int(wave))
+    unit_of = pop.people["unit"].to_numpy()
+    is_sel = np.zeros(len(pop.units), dtype=bool)
+    is_sel[st["unit_row"].to_numpy()] = True
+    cand = np.nonzero(is_sel[unit_of])[0]                    # everyone in a selected station
+    cu = unit_of[cand]
+    order = np.lexsort((rng.random(len(cand)), cu))          # random staff list per station
+    cand, cu = cand[order], cu[order]
+    first = np.r_[0, np.nonzero(np.diff(cu))[0] + 1]
+    start = np.repeat(first, np.diff(np.r_[first, len(cu)]))
+    pos = np.arange(len(cu)) - start
+    types = np.array(S.UNIT_TYPES)[pop.units["unit_type"].to_numpy()[cu]]
+    quota = np.array([S.QUOTA[t] for t in types])
+    invited = pos < np.ceil(S.INVITE_FACTOR * quota)
+    resp = invited & (rng.random(len(cand)) < ans["_respond"].to_numpy()[cand])
+    cum = np.cumsum(resp)
+    before = np.r_[0, cum][start]                            # responses before this station
+    complete = resp & (cum - before <= quota)
+    person = cand[complete]
+    # station register
+    comp_by_unit = np.bincount(cu[complete], minlength=len(pop.units))
+    inv_by_unit = np.bincount(cu[invited], minlength=len(pop.units))
+    st["station_size"] = st["size"]
+    st["quota"] = [S.QUOTA[S.UNIT_TYPES[t]] for t in st["unit_type"]]
+    st["invited"] = inv_by_unit[st["unit_row"]]
+    st["completes"] = comp_by_unit[st["unit_row"]]
+    st["base_weight"] = st["station_size"] / st["completes"].clip(lower=1) / st["pi_station"]
+    st["stratum"] = [S.strata_options()[c] for c in st["stratum_code"]]
+    st["district"] = np.array(S.DISTRICTS)[st["district"].to_numpy()]
+    st["unit_type"] = np.array(S.UNIT_TYPES)[st["unit_type"].to_numpy()]
+    st = st[["station", "stratum", "stratum_code", "district", "unit_type", "station_size",
+             "pi_station", "stations_selected", "stratum_units", "stratum_size", "quota",
+             "invited", "completes", "base_weight", "unit_row"]]
+    # submission order: shuffle respondents (fieldwork interleaves stations)
+    person = person[rng.permutation(len(person))]
+    return WaveSample(wave=wave, seed=int(seed), person=person, stations=st)

@@ -1,0 +1,152 @@
+"""True population values of the key indicators (the answer key for later issues).
+
+:func:`truth` computes, from the answers of *everyone* in the synthetic population, the value of
+each key indicator overall, by every key group (sex, age_group, title, unit_type, district,
+education) and by title × unit_type, for each wave, plus the wave-to-wave change.
+
+Indicators (``kind`` = mean or proportion; shares are in [0, 1]):
+
+=========================  ===========================================================
+hours                      mean weekly hours
+research_share             mean % of time on research
+training_days              mean training days
+sleep_hours                mean nightly sleep (h)
+burnout_score              mean of the six burnout items (r6 reversed), 1–5
+burnout_high               share with burnout_score >= 3.5
+sat_overall_mean           mean of sat_overall (1–5)
+sat_satisfied              share 比较满意/非常满意
+leave_share                share 可能会/肯定会 leave
+has_project_share          share with a current project
+income_20w_plus            share with income >= 20万 (harmonised across the two band sets)
+aware_jianfu               share aware of 科研减负专项行动
+pain_top3.<option>         share ranking the option in their top 3
+pain_first.<option>        share ranking it first
+pain_score.<option>        mean position score (3 for rank 1, 2, 1, 0 not chosen)
+=========================  ===========================================================
+
+Truth refers to the *valid true answers* (no missing codes, no dirt): what a perfect cleaning,
+weighting and estimation pipeline would estimate without sampling error.
+
+Examples
+--------
+>>> from survey.demo import truth
+>>> t = truth("2023", seed=1)
+>>> row = t[(t.indicator == "hours") & (t.group == "overall")]
+>>> 45 < float(row["value"].iloc[0]) < 52
+True
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ParameterError
+from . import spec as S
+from .population import make_population, population_answers
+
+__all__ = ["truth", "indicator_values", "KEY_INDICATORS"]
+
+KEY_INDICATORS = ["hours", "research_share", "burnout_score", "sat_overall_mean", "sat_satisfied",
+                  "leave_share", "has_project_share", "income_20w_plus", "aware_jianfu"]
+
+
+def indicator_values(ans: pd.DataFrame, wave: str) -> dict[str, tuple[str, np.ndarray]]:
+    """Per-person indicator values (NaN = not in the indicator's base) from answer codes.
+
+    Works on population answers (:func:`population_answers`) — code columns as there.
+
+    Examples
+    --------
+    >>> from survey.demo.population import make_population, population_answers
+    >>> v = indicator_values(population_answers(make_population(1), "2023"), "2023")
+    >>> v["leave_share"][0]
+    'proportion'
+    """
+    out: dict[str, tuple[str, np.ndarray]] = {}
+    f = lambda x: np.asarray(x, dtype=float)  # noqa: E731
+    for c in ("hours", "research_share", "training_days", "sleep_hours"):
+        out[c] = ("mean", f(ans[c]))
+    b = np.column_stack([ans[f"burnout_r{i}"] for i in range(1, 6)] + [6 - ans["burnout_r6"]])
+    score = b.mean(axis=1)
+    out["burnout_score"] = ("mean", score)
+    out["burnout_high"] = ("proportion", f(score >= 3.5))
+    out["sat_overall_mean"] = ("mean", f(ans["sat_overall"]))
+    out["sat_satisfied"] = ("proportion", f(ans["sat_overall"] >= 4))
+    out["leave_share"] = ("proportion", f(ans["leave_intent"] >= 3))
+    out["has_project_share"] = ("proportion", f(ans["has_project"] == 1))
+    cut = 3 if wave == "2023" else 4
+    out["income_20w_plus"] = ("proportion", f(ans["income"] >= cut))
+    out["aware_jianfu"] = ("proportion", f(ans["policy_aware_1"]))
+    for j, lab in enumerate(S.PAIN):
+        r = ans[f"pain_{j + 1}"].to_numpy()
+        out[f"pain_top3.{lab}"] = ("proportion", f(r > 0))
+        out[f"pain_first.{lab}"] = ("proportion", f(r == 1))
+        out[f"pain_score.{lab}"] = ("mean", f(np.where(r > 0, 4 - r, 0)))
+    return out
+
+
+@lru_cache(maxsize=8)
+def _truth_wave(wave: str, seed: int) -> pd.DataFrame:
+    pop = make_population(seed)
+    ans = population_answers(pop, wave)
+    vals = indicator_values(ans, wave)
+    levels = S.group_levels()
+    P = pop.people
+    groupings: list[tuple[str, np.ndarray, list[str]]] = [("overall", np.zeros(len(P), int), ["全体"])]
+    for g, lv in levels.items():
+        groupings.append((g, P[g].to_numpy().astype(int), lv))
+    tu = P["title"].to_numpy().astype(int) * len(S.UNIT_TYPES) + P["unit_type"].to_numpy()
+    groupings.append(("title×unit_type", tu, [f"{t}×{u}" for t in S.TITLES for u in S.UNIT_TYPES]))
+    rows = []
+    for name, (kind, y) in vals.items():
+        ok = ~np.isnan(y)
+        for g, codes, lv in groupings:
+            L = len(lv)
+            cnt = np.bincount(codes[ok], minlength=L)
+            tot = np.bincount(codes[ok], weights=y[ok], minlength=L)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                v = tot / cnt
+            rows.append(pd.DataFrame({"wave": wave, "indicator": name, "kind": kind, "group": g,
+                                      "level": lv, "value": v, "n_pop": cnt}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def truth(wave: str | None = None, seed: int = 2024) -> pd.DataFrame:
+    """Tidy table of the true population values of the key indicators.
+
+    Parameters
+    ----------
+    wave : {"2023", "2024", "change"} or None
+        One wave, the 2024 − 2023 changes (``wave == "2024-2023"``, ``kind == "change"``), or
+        (None) all of them.
+    seed : int
+        The demo seed (must match the one the data were generated with).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``wave, indicator, kind, group, level, value, n_pop``; ``group == "overall"``
+        has the single level ``全体``.
+
+    Examples
+    --------
+    >>> t = truth("change", seed=1)
+    >>> d = t[(t.indicator == "hours") & (t.group == "overall")]["value"].iloc[0]
+    >>> -2.0 < d < -1.0
+    True
+    """
+    if wave is not None and str(wave) not in (*S.WAVES, "change", "2024-2023"):
+        raise ParameterError(f"truth(wave={wave!r}): use '2023', '2024', 'change' or None")
+    if wave in S.WAVES or (wave is not None and str(wave) in S.WAVES):
+        return _truth_wave(str(wave), int(seed)).copy()
+    a, b = _truth_wave("2023", int(seed)), _truth_wave("2024", int(seed))
+    ch = b.copy()
+    ch["wave"] = "2024-2023"
+    ch["value"] = b["value"].to_numpy() - a["value"].to_numpy()
+    ch["kind"] = "change"
+    ch["n_pop"] = b["n_pop"].to_numpy()
+    if wave is not None:
+        return ch.reset_index(drop=True)
+    return pd.concat([a, b, ch], ignore_index=True)

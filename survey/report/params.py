@@ -174,6 +174,8 @@ def _candidates(namespace: Mapping[str, Any]) -> dict[str, Any]:
             continue
         if isinstance(v, (types.ModuleType, type)) or callable(v):
             continue
+        if type(v).__module__.startswith("survey."):
+            continue  # P = validate(...), ctx = setup(...) when a cell is re-run
         out[k] = v
     return out
 

@@ -269,7 +269,7 @@ def section_quality(ctx: ReportContext, top: int = 15):
 def section_sample(ctx: ReportContext, groups: list[str] | None = None):
     """样本概况: unweighted respondents by each key group, with disclosure control.
 
-    Publishes one table ``T1.<k>`` per group variable (counts and %; cells under ``min_cell``
+    Publishes one table ``Q1.<k>`` (quality) / ``T1.<k>`` per group variable (counts and %; cells under ``min_cell``
     suppressed, with complementary suppression against the total).
     """
     nd = _no_data(ctx)
@@ -290,7 +290,8 @@ def section_sample(ctx: ReportContext, groups: list[str] | None = None):
                             "比例(%)": counts["人数"] / max(int(counts["人数"].iloc[-1]), 1)})
         mask = pd.DataFrame({"人数": s.mask["人数"], "比例(%)": s.mask["人数"]})
         label = ctx.questionnaire[g].text if ctx.questionnaire is not None and g in ctx.questionnaire else g
-        t = style_table(tab, f"T1.{k}", title=f"样本构成：{label}", formats={"人数": "count", "比例(%)": "pct"},
+        prefix = {"quality": "Q", "survey_report": "T"}.get(ctx.notebook, "S")
+        t = style_table(tab, f"{prefix}1.{k}", title=f"样本构成：{label}", formats={"人数": "count", "比例(%)": "pct"},
                         suppressed=mask, min_cell=mc, notes=["未加权人数。"])
         out.append(publish(t, ctx))
     if not out:

@@ -1,0 +1,222 @@
+"""Executed notebook → one self-contained HTML page; the index page that links the reports.
+
+nbconvert's ``basic`` template renders the cells (code hidden with ``exclude_input``, prompts
+excluded); this module wraps them in a page of its own: ``<html lang="zh">``, a ``<title>``, a
+table of contents built from the headings, the package's CSS and an ``@font-face`` with a subset
+of the shipped CJK font holding exactly the characters the page uses.  No JavaScript, no external
+URL: reviewers may be offline.  Output is deterministic (headings get ids ``sec-1``, ``sec-2`` …;
+run-time-variable notebook metadata is not rendered).
+
+Examples
+--------
+>>> import nbformat
+>>> from nbformat.v4 import new_notebook, new_markdown_cell
+>>> nb = new_notebook(cells=[new_markdown_cell("# 数据接收与质量\\n\\n## 样本概况")])
+>>> page = notebook_to_html(nb, title="测试")
+>>> '<html lang="zh">' in page and 'href="#sec-2"' in page and "<script" not in page
+True
+"""
+from __future__ import annotations
+
+import html as _html
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .fonts import FONT_FAMILY, font_face_css
+
+__all__ = ["CSS", "notebook_to_html", "wrap_page", "build_toc", "index_page", "IndexEntry",
+           "strip_for_export"]
+
+CSS = f"""
+:root{{--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--accent:#0072B2;--bg-soft:#f6f8fa}}
+html{{font-family:'{FONT_FAMILY}','Noto Sans CJK SC','Source Han Sans SC','PingFang SC','Microsoft YaHei',sans-serif;color:var(--fg);line-height:1.65}}
+body{{margin:0;font-size:15px}}
+.page{{display:flex;max-width:1200px;margin:0 auto}}
+nav.toc{{position:sticky;top:0;align-self:flex-start;width:230px;max-height:100vh;overflow:auto;padding:24px 12px;font-size:13px;border-right:1px solid var(--line)}}
+nav.toc ol{{list-style:none;padding-left:0;margin:0}} nav.toc li.l2{{padding-left:1em}} nav.toc li.l3{{padding-left:2em}}
+nav.toc a{{color:var(--muted);text-decoration:none}} nav.toc a:hover{{color:var(--accent)}}
+main{{flex:1;min-width:0;padding:24px 40px}}
+h1,h2,h3{{line-height:1.3;font-weight:700}} h1{{font-size:26px}} h2{{font-size:20px;border-bottom:1px solid var(--line);padding-bottom:4px;margin-top:2em}}
+a.anchor-link{{display:none}}
+img{{max-width:100%;height:auto}}
+table{{border-collapse:collapse;margin:8px 0;font-size:13.5px}}
+th,td{{border:1px solid var(--line);padding:4px 8px}} thead th{{background:var(--bg-soft)}}
+td{{text-align:right;font-variant-numeric:tabular-nums}} tbody th{{text-align:left;font-weight:500}}
+caption{{caption-side:top;text-align:left;font-weight:700;padding:4px 0}}
+td.suppressed{{color:var(--muted);text-align:center}} td.unreliable{{font-style:italic}}
+ol.table-notes{{font-size:12.5px;color:var(--muted);margin:2px 0 16px;padding-left:1.4em}}
+.placeholder{{border:2px dashed #E69F00;background:#fff8e6;padding:10px 14px;margin:10px 0;color:#8a5a00}}
+.no-data{{border-left:4px solid #D55E00;background:#fdf0ea;padding:8px 12px}}
+.provenance{{font-size:12.5px;color:var(--muted)}} .provenance td{{text-align:left;word-break:break-all}}
+.report-subtitle{{color:var(--muted)}}
+table.kv td{{text-align:left}}
+.output_stderr{{display:none}}
+@media print{{nav.toc{{display:none}}}}
+""".strip()
+
+_HEADING = re.compile(r"<h([1-3]) id=\"([^\"]*)\">(.*?)</h\1>", re.S)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def strip_for_export(nb: Any) -> Any:
+    """Copy of an executed notebook without run-time-variable metadata and stderr output.
+
+    Removes papermill's per-cell timings/status, execution timestamps and counts, and stderr
+    streams (warnings belong in the run log, not in a published report).
+
+    Examples
+    --------
+    >>> import nbformat
+    >>> from nbformat.v4 import new_notebook, new_code_cell
+    >>> nb = new_notebook(cells=[new_code_cell("1", metadata={"papermill": {"duration": 1.2}})])
+    >>> strip_for_export(nb).cells[0].metadata
+    {}
+    """
+    import copy
+
+    nb = copy.deepcopy(nb)
+    nb.metadata.pop("papermill", None)
+    for key in list(nb.metadata):
+        if key not in ("kernelspec", "language_info"):
+            nb.metadata.pop(key)
+    for cell in nb.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            cell.execution_count = None
+            cell.outputs = [o for o in cell.outputs
+                            if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+            for o in cell.outputs:
+                if "execution_count" in o:
+                    o["execution_count"] = None
+    return nb
+
+
+def build_toc(body: str) -> tuple[str, str]:
+    """Renumber h1–h3 ids to ``sec-N`` and return ``(body, toc_html)``.
+
+    Examples
+    --------
+    >>> b, toc = build_toc('<h2 id="x">样本<a class="anchor-link" href="#x">¶</a></h2>')
+    >>> 'id="sec-1"' in b and 'href="#sec-1"' in toc
+    True
+    """
+    items: list[tuple[int, str, str]] = []
+    old_to_new: dict[str, str] = {}
+
+    def repl(m: re.Match[str]) -> str:
+        level, old, inner = int(m.group(1)), m.group(2), m.group(3)
+        new = f"sec-{len(items) + 1}"
+        old_to_new[old] = new
+        text = _html.unescape(_TAG.sub("", inner)).replace("¶", "").strip()
+        items.append((level, new, text))
+        inner = inner.replace(f'href="#{old}"', f'href="#{new}"')
+        return f'<h{level} id="{new}">{inner}</h{level}>'
+
+    body = _HEADING.sub(repl, body)
+    lis = "".join(f'<li class="l{lv}"><a href="#{i}">{_html.escape(t)}</a></li>' for lv, i, t in items)
+    toc = f'<nav class="toc" aria-label="目录"><strong>目录</strong><ol>{lis}</ol></nav>'
+    return body, toc
+
+
+def wrap_page(body: str, *, title: str, lang: str = "zh", toc: bool = True,
+              extra_head: str = "") -> str:
+    """Wrap an HTML fragment in a complete, self-contained page (TOC, CSS, embedded font).
+
+    Examples
+    --------
+    >>> p = wrap_page("<h1 id='a'>科技</h1>", title="报告")
+    >>> p.startswith("<!DOCTYPE html>") and "<title>报告</title>" in p
+    True
+    """
+    nav = ""
+    if toc:
+        body, nav = build_toc(body)
+    text_chars = _visible_text(title + nav + body)
+    font_css = font_face_css(text_chars)
+    return (
+        "<!DOCTYPE html>\n"
+        f'<html lang="{_html.escape(lang)}">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{_html.escape(title)}</title>\n"
+        f"<style>\n{font_css}\n{CSS}\n</style>\n{extra_head}</head>\n<body>\n"
+        f'<div class="page">{nav}<main>\n{body}\n</main></div>\n</body>\n</html>\n'
+    )
+
+
+def _visible_text(s: str) -> str:
+    s = re.sub(r"<style.*?</style>", "", s, flags=re.S)
+    s = re.sub(r'src="data:[^"]*"', "", s)
+    return _html.unescape(_TAG.sub("", s))
+
+
+def notebook_to_html(nb: Any, *, title: str, lang: str = "zh") -> str:
+    """Render an executed notebook to one self-contained HTML page (code hidden).
+
+    Parameters
+    ----------
+    nb : nbformat.NotebookNode
+        The executed notebook.
+    title : str
+        ``<title>`` of the page.
+    lang : str
+        ``lang`` attribute of ``<html>`` (``"zh"``).
+
+    Examples
+    --------
+    >>> import nbformat
+    >>> from nbformat.v4 import new_notebook, new_code_cell
+    >>> nb = new_notebook(cells=[new_code_cell("print('x')")])
+    >>> "print(" in notebook_to_html(nb, title="t")
+    False
+    """
+    from nbconvert import HTMLExporter
+
+    exp = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
+                       exclude_output_prompt=True, embed_images=True)
+    body, _ = exp.from_notebook_node(strip_for_export(nb))
+    body = re.sub(r"<script\b.*?</script>", "", body, flags=re.S | re.I)
+    body = body.replace('alt="No description has been provided for this image"', 'alt="图表"')
+    body = re.sub(r' id="cell-id=[^"]*"', "", body)
+    return wrap_page(body, title=title, lang=lang)
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """One link on the index page."""
+
+    href: str
+    title: str
+    group: str = "全部样本"
+    note: str = ""
+
+
+def index_page(entries: Sequence[IndexEntry], *, title: str, intro: str = "",
+               extra_links: Sequence[tuple[str, str]] = ()) -> str:
+    """The ``index.html`` that links every rendered notebook (grouped, e.g. by region).
+
+    Examples
+    --------
+    >>> p = index_page([IndexEntry("quality.html", "数据接收与质量")], title="2024 报告")
+    >>> 'href="quality.html"' in p
+    True
+    """
+    groups: dict[str, list[IndexEntry]] = {}
+    for e in entries:
+        groups.setdefault(e.group, []).append(e)
+    parts = [f"<h1 id=\"top\">{_html.escape(title)}</h1>"]
+    if intro:
+        parts.append(f"<p>{_html.escape(intro)}</p>")
+    for k, (g, es) in enumerate(groups.items(), start=1):
+        parts.append(f"<h2 id=\"grp-{k}\">{_html.escape(g)}</h2><ul class=\"report-links\">")
+        for e in es:
+            note = f" <small>{_html.escape(e.note)}</small>" if e.note else ""
+            parts.append(f'<li><a href="{_html.escape(e.href)}">{_html.escape(e.title)}</a>{note}</li>')
+        parts.append("</ul>")
+    if extra_links:
+        parts.append('<h2 id="downloads">下载</h2><ul>')
+        parts.extend(f'<li><a href="{_html.escape(h)}">{_html.escape(t)}</a></li>' for h, t in extra_links)
+        parts.append("</ul>")
+    return wrap_page("\n".join(parts), title=title, toc=False)

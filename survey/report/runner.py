@@ -1,0 +1,354 @@
+"""Run the report notebooks (papermill), convert them to HTML (nbconvert), swap into place.
+
+``render_report`` executes a *list* of notebooks (new ones slot in by name) with validated
+parameters, in a kernel of **the Python the command runs in** (``sys.executable``; no kernelspec
+lookup, so no "No such kernel" in a venv), converts each to one self-contained HTML page, writes
+``index.html`` and ``tables.xlsx``, and only then swaps the new folder in place of the published
+one.  A failing cell stops the run with a :class:`~survey.errors.ReportError` naming the
+notebook, the cell and the error; the executed notebooks are kept in ``<output>.failed/`` and the
+previously published report is left untouched.  ``by=`` renders one report per region (plus the
+overall one) in parallel processes.
+
+Layout of ``output_dir``::
+
+    index.html                      links every report
+    quality.html, survey_report.html, ...
+    tables.xlsx                     every published table, one sheet each
+    notebooks/*.ipynb               the executed notebooks (for debugging)
+    regions/<region>/...            with by="region": the same per region
+
+Examples
+--------
+>>> from survey.report.runner import resolve_notebooks
+>>> [p.stem for p in resolve_notebooks(["quality"], "notebooks")]
+['quality']
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ParameterError, ReportError
+from .params import NOTEBOOK_TITLES, NOTEBOOKS, schema, validate
+
+__all__ = ["render_report", "resolve_notebooks", "CurrentPythonKernelManager", "KERNEL_NAME",
+           "ReportResult", "region_values"]
+
+KERNEL_NAME = "survey-current-python"
+REPO_NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+
+
+def _kernel_manager_class():
+    from jupyter_client.kernelspec import KernelSpec
+    from jupyter_client.manager import AsyncKernelManager
+
+    class CurrentPythonKernelManager(AsyncKernelManager):
+        """Start the kernel with ``sys.executable`` (the environment the command runs in)."""
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            if os.name == "posix":
+                self.transport = "ipc"  # local sockets: no TCP ports, no plaintext-TCP warning
+
+        @property
+        def kernel_spec(self):  # type: ignore[override]
+            if self._kernel_spec is None:
+                self._kernel_spec = KernelSpec(
+                    argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                    display_name=f"Python ({sys.prefix})", language="python",
+                    resource_dir=str(Path(__file__).parent), metadata={},
+                    env={"PYTHONHASHSEED": "0", "MPLBACKEND": "module://matplotlib_inline.backend_inline"},
+                )
+            return self._kernel_spec
+
+    return CurrentPythonKernelManager
+
+
+def __getattr__(name: str):  # lazy: jupyter_client is only imported when rendering
+    if name == "CurrentPythonKernelManager":
+        return _kernel_manager_class()
+    raise AttributeError(name)
+
+
+@dataclass
+class ReportResult:
+    """What :func:`render_report` produced."""
+
+    output_dir: Path
+    html: list[Path] = field(default_factory=list)
+    workbooks: list[Path] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def index(self) -> Path:
+        return self.output_dir / "index.html"
+
+
+def resolve_notebooks(notebooks: Sequence[str | Path], notebook_dir: str | Path | None = None) -> list[Path]:
+    """Notebook names (``"quality"``) or paths → existing ``.ipynb`` paths, in the given order.
+
+    Raises
+    ------
+    ReportError
+        A notebook does not exist (names it and lists the available ones).
+    """
+    nd = Path(notebook_dir) if notebook_dir is not None else REPO_NOTEBOOKS
+    out = []
+    for n in notebooks:
+        p = Path(n)
+        if p.suffix != ".ipynb":
+            p = nd / f"{n}.ipynb"
+        if not p.is_file():
+            avail = ", ".join(sorted(q.stem for q in nd.glob("*.ipynb"))) or "(none)"
+            raise ReportError(f"notebook {str(n)!r} not found at {p}; available in {nd}: {avail}")
+        out.append(p.resolve())
+    if len({p.stem for p in out}) != len(out):
+        raise ReportError(f"notebook names must be unique: {[p.stem for p in out]}")
+    return out
+
+
+def _params_for(nb: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    sch = schema(nb)
+    return {k: v for k, v in params.items() if k in sch}
+
+
+def _check_params(names: Sequence[str], params: Mapping[str, Any]) -> None:
+    known: set[str] = set()
+    for n in names:
+        known |= set(schema(n))
+    for k in params:
+        if k not in known:
+            import difflib
+
+            close = difflib.get_close_matches(k, sorted(known), n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ParameterError(f"unknown report parameter {k!r}{hint}; valid parameters: "
+                                 f"{', '.join(sorted(known))}")
+    for n in names:
+        validate(notebook=n, **_params_for(n, params))
+
+
+def _slug(value: str) -> str:
+    s = re.sub(r"[\\/:*?\"<>|\s]+", "_", str(value)).strip("._")
+    return s or "region"
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _cell_summary(err: Any) -> str:
+    src = (getattr(err, "source", "") or "").strip().splitlines()
+    first = src[0][:80] if src else ""
+    n = getattr(err, "exec_count", None)
+    idx = getattr(err, "cell_index", None)
+    where = f"cell {n}" if n is not None else "a cell"
+    if idx is not None:
+        where += f" (index {idx})"
+    return f"{where} `{first}`" if first else where
+
+
+def _run_unit(unit: dict[str, Any]) -> dict[str, Any]:
+    """Execute all notebooks of one report unit (overall or one region). Runs in a worker."""
+    import nbformat
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    from .html import IndexEntry, index_page, notebook_to_html
+    from .sections import TABLES_DIRNAME
+    from .workbook import write_workbook
+
+    out = Path(unit["dir"])
+    (out / "notebooks").mkdir(parents=True, exist_ok=True)
+    label = unit["label"]
+    paths = [Path(p) for p in unit["notebooks"]]
+    km = _kernel_manager_class()
+    timings: dict[str, float] = {}
+    entries = []
+    html_files = []
+    for k, nbp in enumerate(paths, start=1):
+        name = nbp.stem
+        params = _params_for(name, unit["params"])
+        params["output_dir"] = str(out)
+        executed = out / "notebooks" / f"{name}.ipynb"
+        t0 = time.perf_counter()
+        if unit["progress"]:
+            _say(f"[{label}] [{k}/{len(paths)}] {name} …")
+        try:
+            pm.execute_notebook(
+                str(nbp), str(executed), parameters=params, kernel_name=KERNEL_NAME,
+                kernel_manager_class=km, cwd=str(out), progress_bar=unit["progress_bar"],
+                log_output=False, execution_timeout=unit["timeout"], report_mode=False,
+            )
+        except PapermillExecutionError as e:
+            return {"ok": False, "label": label, "notebook": name, "executed": str(executed),
+                    "message": f"notebook {name!r} ({label}) failed in {_cell_summary(e)}: "
+                               f"{e.ename}: {e.evalue}"}
+        except Exception as e:  # kernel died, timeout, ...
+            return {"ok": False, "label": label, "notebook": name, "executed": str(executed),
+                    "message": f"notebook {name!r} ({label}) could not be executed: "
+                               f"{type(e).__name__}: {e}"}
+        t1 = time.perf_counter()
+        nb = nbformat.read(str(executed), as_version=4)
+        title = f"{unit['title']} · {NOTEBOOK_TITLES.get(name, name)}"
+        if unit["region"]:
+            title = f"{unit['title']} · {unit['region']} · {NOTEBOOK_TITLES.get(name, name)}"
+        page = notebook_to_html(nb, title=title, lang=unit["lang"])
+        (out / f"{name}.html").write_text(page, encoding="utf-8")
+        html_files.append(str(out / f"{name}.html"))
+        entries.append(IndexEntry(f"{name}.html", NOTEBOOK_TITLES.get(name, name),
+                                  group=unit["region"] or "全部样本"))
+        timings[f"{label}/{name}"] = time.perf_counter() - t0
+        if unit["progress"]:
+            _say(f"[{label}] [{k}/{len(paths)}] {name} done: run {t1 - t0:.1f} s, "
+                 f"html {time.perf_counter() - t1:.1f} s")
+    wb = write_workbook(out / TABLES_DIRNAME, out / "tables.xlsx", notebooks=[p.stem for p in paths],
+                        notebook_titles=NOTEBOOK_TITLES)
+    shutil.rmtree(out / TABLES_DIRNAME, ignore_errors=True)
+    region_links = [(f"regions/{_slug(r)}/index.html", f"分地区报告：{r}") for r in unit.get("regions", [])]
+    (out / "index.html").write_text(
+        index_page(entries, title=unit["title"] + (f" · {unit['region']}" if unit["region"] else ""),
+                   extra_links=[("tables.xlsx", "全部表格（Excel）"), *region_links]),
+        encoding="utf-8")
+    return {"ok": True, "label": label, "html": html_files, "workbook": str(wb), "timings": timings}
+
+
+def region_values(params: Mapping[str, Any], by: str) -> list[str]:
+    """The distinct values of column *by* in the report's data (sorted), for ``by=``.
+
+    Raises
+    ------
+    ReportError
+        No data parameter, or the column is absent.
+    """
+    from .params import Params
+    from .sections import setup
+
+    p = validate(notebook="quality", **_params_for("quality", params))
+    ctx = setup(Params({**p, "region": None}, notebook="quality"), notebook="quality")
+    if ctx.data is None:
+        raise ReportError(f"--by {by}: cannot list regions without data ({ctx.load_error or 'no data parameter'})")
+    if by not in ctx.data.columns:
+        raise ReportError(f"--by {by}: column {by!r} is not in the data; columns include "
+                          f"{', '.join(map(str, list(ctx.data.columns)[:20]))}")
+    vals = ctx.data[by].dropna().astype(str).unique().tolist()
+    return sorted(vals)
+
+
+def render_report(params: Mapping[str, Any] | None = None, *, output_dir: str | Path,
+                  notebooks: Sequence[str | Path] = NOTEBOOKS,
+                  notebook_dir: str | Path | None = None, by: str | None = None,
+                  by_values: Sequence[str] | None = None, jobs: int = 2, progress: bool = True,
+                  timeout: int | None = 1800, title: str | None = None) -> ReportResult:
+    """Render the report: execute *notebooks*, convert to HTML, write Excel, swap into place.
+
+    Parameters
+    ----------
+    params : mapping
+        Notebook parameters (see :func:`survey.report.params.schema`); each notebook receives the
+        ones it declares.  Paths are made absolute.
+    output_dir : path
+        Where the published report lives (replaced atomically at the end).
+    notebooks : sequence of str or path
+        Notebook names in ``notebook_dir`` or paths, in report order.
+    by : str, optional
+        Also render one report per value of this column (e.g. ``"district"``), in parallel.
+    by_values : sequence of str, optional
+        The values for ``by`` (default: read from the data).
+    jobs : int
+        Worker processes for ``by=``.
+    progress : bool
+        Per-notebook progress lines (and papermill's per-cell bar on a terminal).
+    timeout : int, optional
+        Per-cell timeout in seconds.
+    title : str, optional
+        Report title (default: the ``title`` parameter or the wave).
+
+    Returns
+    -------
+    ReportResult
+
+    Raises
+    ------
+    ParameterError
+        Unknown or mistyped parameter (before any kernel starts).
+    ReportError
+        A notebook failed (names notebook, cell and error; the executed notebook is kept in
+        ``<output_dir>.failed/``; the published report is unchanged).
+    """
+    params = dict(params or {})
+    nbs = resolve_notebooks(notebooks, notebook_dir)
+    names = [p.stem for p in nbs]
+    for k in ("questionnaire", "data", "population"):
+        if params.get(k):
+            params[k] = str(Path(params[k]).resolve())
+    params.pop("output_dir", None)
+    _check_params(names, params)
+    out = Path(output_dir).resolve()
+    staging = out.parent / f".{out.name}.rendering"
+    failed = out.parent / f"{out.name}.failed"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    wave = params.get("wave", "demo")
+    ttl = title or params.get("title") or f"{wave} 科技工作者状况调查报告"
+    regions: list[str] = []
+    if by is not None:
+        regions = list(by_values) if by_values is not None else region_values(params, by)
+        params["region_var"] = by
+    lang = params.get("lang", "zh")
+    lang_attr = "zh" if lang == "zh" else "en"
+    tty = progress and sys.stderr.isatty()
+    base = {"notebooks": [str(p) for p in nbs], "title": ttl, "lang": lang_attr, "progress": progress,
+            "timeout": timeout}
+    units = [{**base, "dir": str(staging), "label": "全部", "region": None, "params": params,
+              "regions": regions, "progress_bar": tty and not regions}]
+    for r in regions:
+        units.append({**base, "dir": str(staging / "regions" / _slug(r)), "label": r, "region": r,
+                      "params": {**params, "region": r}, "regions": [], "progress_bar": False})
+    t0 = time.perf_counter()
+    results: list[dict[str, Any]] = []
+    if len(units) == 1 or jobs <= 1:
+        for u in units:
+            results.append(_run_unit(u))
+            if not results[-1]["ok"]:
+                break
+    else:
+        import multiprocessing as mp
+
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as ex:
+            futs = [ex.submit(_run_unit, u) for u in units]
+            for f in as_completed(futs):
+                results.append(f.result())
+    bad = [r for r in results if not r["ok"]]
+    if bad:
+        shutil.rmtree(failed, ignore_errors=True)
+        os.replace(staging, failed)
+        r = bad[0]
+        kept = Path(r["executed"].replace(str(staging), str(failed), 1))
+        raise ReportError(f"{r['message']}. The executed notebook is kept at {kept}; the published "
+                          f"report in {out} was left unchanged.")
+    # swap: the new report replaces the old one only now
+    old = out.parent / f".{out.name}.old"
+    shutil.rmtree(old, ignore_errors=True)
+    if out.exists():
+        os.replace(out, old)
+    os.replace(staging, out)
+    shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(failed, ignore_errors=True)
+    res = ReportResult(output_dir=out)
+    for r in results:
+        res.html += [Path(h.replace(str(staging), str(out), 1)) for h in r["html"]]
+        res.workbooks.append(Path(r["workbook"].replace(str(staging), str(out), 1)))
+        res.timings.update(r["timings"])
+    res.timings["total"] = time.perf_counter() - t0
+    if progress:
+        _say(f"report written to {out / 'index.html'} in {res.timings['total']:.1f} s")
+    return res

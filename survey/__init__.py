@@ -29,3 +29,5 @@ __all__ = ["__version__", "errors", *errors.__all__]
 from .questionnaire import Questionnaire  # noqa: E402
 from .io import read_export, read_responses, write_sav, write_wjx  # noqa: E402
 __all__ += ["Questionnaire", "read_export", "read_responses", "write_wjx", "write_sav"]
+from .design import SurveyDesign  # noqa: E402
+__all__ += ["SurveyDesign"]

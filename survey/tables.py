@@ -693,3 +693,599 @@ def crosstab(d: "SurveyDesign", row: str, col: str, *, by: str | Sequence[str] |
     return CrossTab(row=row, col=col, by=by_cols, frame=frame,
                     test=pd.DataFrame(tests)[cols], chisq=pd.DataFrame(chis)[cols],
                     wald=pd.DataFrame(walds)[cols])
+
+
+# ----------------------------------------------------------------------------------------------
+# question-aware summaries: multi-select, ranked, likert, scale scores
+# ----------------------------------------------------------------------------------------------
+def _question(bk: _Backend, question: str | Sequence[str], types: tuple[str, ...],
+              what: str) -> tuple[str, list[str], list[Any], list[str], Any]:
+    """Resolve a question id (via the design's questionnaire) or an explicit column list.
+
+    Returns (name, columns, codes, labels, Question or None).
+    """
+    if isinstance(question, str):
+        q = bk.questionnaire
+        if q is None or question not in q:
+            if question in bk.data.columns:
+                raise EstimationError(f"{what}: {question!r} is a single column; pass the list "
+                                      "of the question's option/row columns")
+            raise EstimationError(
+                f"{what}: question {question!r} is not in the design's questionnaire"
+                + ("" if q is not None else " (the design has none)")
+                + "; build the design with questionnaire=... or pass the columns explicitly, "
+                f"e.g. {what}(['{question}_1', '{question}_2', ...])")
+        qq = q[question]
+        if qq.type not in types:
+            raise EstimationError(f"{what}: question {question!r} is of type {qq.type!r}; "
+                                  f"{what} needs a {' or '.join(types)} question")
+        if qq.type in ("multi", "rank"):
+            codes = list(qq.options)
+            labels = [str(qq.options[c]) for c in codes]
+        else:
+            codes = list(qq.rows)
+            labels = [str(qq.rows[c]) for c in codes]
+        cols = [f"{question}_{c}" for c in codes]
+        name = question
+    else:
+        cols = list(question)
+        if not cols:
+            raise EstimationError(f"{what}: the column list is empty")
+        codes, labels, qq = list(cols), [str(c) for c in cols], None
+        name = ",".join(map(str, cols[:3])) + ("..." if len(cols) > 3 else "")
+    for c in cols:
+        _column(bk, c, what)
+    return name, cols, codes, labels, qq
+
+
+def _numeric_block(bk: _Backend, cols: list[str], what: str) -> np.ndarray:
+    out = np.empty((bk.n, len(cols)))
+    for j, c in enumerate(cols):
+        s = bk.data[c]
+        try:
+            if isinstance(s.dtype, pd.CategoricalDtype):
+                raise TypeError("categorical")
+            out[:, j] = pd.to_numeric(s.astype("object") if isinstance(s.dtype, pd.BooleanDtype)
+                                      else s, errors="raise").astype("Float64").to_numpy(
+                dtype=float, na_value=np.nan)
+        except (TypeError, ValueError):
+            raise EstimationError(f"{what}: column {c!r} is not numeric/boolean (dtype "
+                                  f"{s.dtype}); see docs/conventions.md for the frame layout") from None
+    return out
+
+
+def _run_groups(bk: _Backend, by: Any, what: str, build: Callable, level: float,
+                flags: dict) -> pd.DataFrame:
+    by_cols, labels, masks = _groups(bk, by, what)
+    frames = []
+    for g, mask in enumerate(masks):
+        Z, num, den, base, ids, present = build(mask)
+        r = _ratios(bk, Z, num, den, base, group_of=np.zeros(len(num), dtype=np.intp),
+                    group_masks=[present], present=mask)
+        ids = ids.copy()
+        for c in by_cols:
+            ids[c] = labels[c].iloc[g]
+        frames.append(_frame(bk, r, ids, level, flags))
+    return pd.concat(frames, ignore_index=True)
+
+
+def multi(d: "SurveyDesign", question: str | Sequence[str], *, by: str | Sequence[str] | None = None,
+          level: float = 0.95, min_n: int = 30, max_cv: float = 0.3,
+          min_n_eff: float | None = 30, min_cell: int = 10) -> pd.DataFrame:
+    """Multi-select question: % of respondents choosing each option, share of all mentions,
+    mean number chosen, each with SE/CI, deff and flags.
+
+    Respondents with every option column missing did not answer and are left out of the
+    denominator (a domain of answerers: the full design is kept).  A missing option among
+    answered ones counts as not chosen.
+
+    Parameters
+    ----------
+    d : SurveyDesign
+    question : str or list of str
+        A ``multi`` question id of the design's questionnaire (columns ``{id}_{code}``), or the
+        explicit boolean / 0-1 option columns.
+    by : str or list of str, optional
+        Domains.
+    level, min_n, max_cv, min_n_eff, min_cell
+        Confidence level and flag thresholds (:func:`add_flags`).
+
+    Returns
+    -------
+    DataFrame
+        One row per (by-group, option, measure), ``measure`` in ``pct`` (share of answerers
+        choosing the option), ``share`` (the option's share of all mentions); plus one row per
+        by-group with ``measure == "mean_chosen"`` and ``option`` ``"(all)"``.  Columns
+        ``estimate, se, ci_low, ci_high, deff, n, n_eff, n_cell, question, option, code,
+        measure`` (+ by columns, ``df``, flags).  ``pct`` equals
+        ``SurveyDesign.mean`` of the option indicator over answerers.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from survey import SurveyDesign
+    >>> df = pd.DataFrame({"q_1": pd.array([True, False, True, None], dtype="boolean"),
+    ...                    "q_2": pd.array([True, True, False, None], dtype="boolean")})
+    >>> out = SurveyDesign(df).multi(["q_1", "q_2"])
+    >>> out.loc[out.measure == "pct", "estimate"].round(3).tolist()
+    [0.667, 0.667]
+    """
+    what = "multi"
+    bk = _backend(d)
+    name, cols, codes, labels, _ = _question(bk, question, ("multi",), what)
+    B = _numeric_block(bk, cols, what)
+    answered = ~np.isnan(B).all(axis=1)
+    X = np.nan_to_num(B, nan=0.0)
+    if ((X != 0) & (X != 1)).any():
+        raise EstimationError(f"{what}: option columns of {name!r} must be boolean or 0/1")
+    K = len(cols)
+
+    def build(mask):
+        a = (answered & mask).astype(float)
+        Z = np.column_stack([X * a[:, None], a, X.sum(axis=1) * a])
+        kk = np.arange(K)
+        num = np.concatenate([kk, kk, [K + 1]])
+        den = np.concatenate([np.full(K, K), np.full(K, K + 1), [K]])
+        base = np.full(2 * K + 1, K)
+        ids = pd.DataFrame({"question": name,
+                            "option": labels + labels + ["(all)"],
+                            "code": [*codes, *codes, None],
+                            "measure": ["pct"] * K + ["share"] * K + ["mean_chosen"]})
+        return Z, num, den, base, ids, a > 0
+
+    return _run_groups(bk, by, what, build, level,
+                       _flag_args(min_n, max_cv, min_n_eff, min_cell))
+
+
+def _rank_weights(weights: Any, k: int, what: str) -> np.ndarray:
+    """Score of rank 1..k (index 0 unused); default k - rank + 1."""
+    if weights is None:
+        return np.concatenate([[0.0], np.arange(k, 0, -1, dtype=float)])
+    if isinstance(weights, Mapping):
+        bad = [r for r in weights if not (isinstance(r, (int, np.integer)) and 1 <= r <= k)]
+        if bad:
+            raise EstimationError(f"{what}: weights keys {bad} are not ranks 1..{k}")
+        out = np.zeros(k + 1)
+        for r, v in weights.items():
+            out[int(r)] = float(v)
+        return out
+    v = np.asarray(weights, dtype=float).ravel()
+    if len(v) != k:
+        raise EstimationError(f"{what}: weights has {len(v)} values but k={k}; give one weight "
+                              "per rank (first, second, ...)")
+    return np.concatenate([[0.0], v])
+
+
+def ranked(d: "SurveyDesign", question: str | Sequence[str], k: int | None = None, *,
+           weights: Sequence[float] | Mapping[int, float] | None = None,
+           by: str | Sequence[str] | None = None, level: float = 0.95, min_n: int = 30,
+           max_cv: float = 0.3, min_n_eff: float | None = 30, min_cell: int = 10) -> pd.DataFrame:
+    """Ranked (top-k) question: % ranking each option first, % placing it in the top k, and a
+    position-weighted score, with SE/CI, deff and flags.
+
+    Rank columns hold 1..k (NA = not chosen); respondents with every column missing did not
+    answer and are left out of the denominator (domain of answerers).
+
+    Parameters
+    ----------
+    d : SurveyDesign
+    question : str or list of str
+        A ``rank`` question id (columns ``{id}_{code}``) or the explicit rank columns.
+    k : int, optional
+        Top-k cut-off; default the question's ``k`` or the largest rank observed.
+    weights : sequence or mapping, optional
+        Score of rank 1, 2, ..., k; default ``k - rank + 1`` (first = k points).  A mapping
+        ``{rank: weight}`` may leave ranks at 0.
+    by, level, min_n, max_cv, min_n_eff, min_cell
+        Domains, confidence level and flag thresholds.
+
+    Returns
+    -------
+    DataFrame
+        One row per (by-group, option, measure) with ``measure`` in ``pct_first``,
+        ``pct_top`` (ranked within the top ``k``) and ``score`` (mean points per answerer).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from survey import SurveyDesign
+    >>> df = pd.DataFrame({"r_1": pd.array([1, 2, None, 1], dtype="Int64"),
+    ...                    "r_2": pd.array([2, 1, None, None], dtype="Int64")})
+    >>> out = SurveyDesign(df).ranked(["r_1", "r_2"], k=2)
+    >>> out.loc[out.measure == "score", "estimate"].round(3).tolist()   # (2+1+2)/3, (1+2)/3
+    [1.667, 1.0]
+    """
+    what = "ranked"
+    bk = _backend(d)
+    name, cols, codes, labels, qq = _question(bk, question, ("rank",), what)
+    R = _numeric_block(bk, cols, what)
+    answered = ~np.isnan(R).all(axis=1)
+    if k is None:
+        k = qq.k if qq is not None and qq.k else int(np.nanmax(R)) if answered.any() else 1
+    if not (isinstance(k, (int, np.integer)) and k >= 1):
+        raise EstimationError(f"{what}: k={k!r} must be a positive integer")
+    fin = R[~np.isnan(R)]
+    if ((fin < 1) | (fin != np.round(fin))).any():
+        raise EstimationError(f"{what}: rank columns of {name!r} must hold ranks 1, 2, ... (NA = "
+                              "not chosen); recode export values such as -2 to NA first")
+    sc = _rank_weights(weights, int(k), what)
+    Ri = np.nan_to_num(R, nan=0.0).astype(np.int64)
+    first = (Ri == 1).astype(float)
+    top = ((Ri >= 1) & (Ri <= k)).astype(float)
+    score = np.where(top > 0, sc[np.clip(Ri, 0, k)], 0.0)
+    K = len(cols)
+
+    def build(mask):
+        a = (answered & mask).astype(float)
+        Z = np.column_stack([first * a[:, None], top * a[:, None], score * a[:, None], a])
+        num = np.arange(3 * K)
+        den = np.full(3 * K, 3 * K)
+        ids = pd.DataFrame({"question": name, "option": labels * 3, "code": codes * 3,
+                            "measure": ["pct_first"] * K + ["pct_top"] * K + ["score"] * K})
+        return Z, num, den, den.copy(), ids, a > 0
+
+    out = _run_groups(bk, by, what, build, level, _flag_args(min_n, max_cv, min_n_eff, min_cell))
+    out["k"] = int(k)
+    return out
+
+
+def _scale_codes(bk: _Backend, qq: Any, scale: Sequence[Any] | Mapping | None, V: np.ndarray,
+                 what: str) -> tuple[list, list[str]]:
+    if scale is not None:
+        if isinstance(scale, Mapping):
+            return list(scale), [str(v) for v in scale.values()]
+        return list(scale), [str(v) for v in scale]
+    if qq is not None and qq.scale:
+        return list(qq.scale), [str(v) for v in qq.scale.values()]
+    vals = np.unique(V[~np.isnan(V)])
+    return [int(v) if float(v).is_integer() else float(v) for v in vals], [
+        str(int(v)) if float(v).is_integer() else str(v) for v in vals]
+
+
+def likert(d: "SurveyDesign", question: str | Sequence[str], *, top: int = 2, bottom: int = 2,
+           scale: Sequence[Any] | Mapping | None = None, by: str | Sequence[str] | None = None,
+           level: float = 0.95, min_n: int = 30, max_cv: float = 0.3,
+           min_n_eff: float | None = 30, min_cell: int = 10) -> pd.DataFrame:
+    """Matrix / Likert block: per row the distribution over the scale, the mean, top-box and
+    bottom-box shares, each with SE/CI, deff and flags.
+
+    Each row (item) has its own denominator: respondents with a valid scale code on that item
+    (codes outside the scale, e.g. the missing codes 98/99, count as not answered).
+
+    Parameters
+    ----------
+    d : SurveyDesign
+    question : str or list of str
+        A ``likert``/``matrix`` question id (columns ``{id}_{rowid}``) or explicit columns.
+    top, bottom : int
+        Number of highest / lowest scale codes in the top-box / bottom-box (default 2).
+    scale : sequence of codes or mapping code -> label, optional
+        The ordered scale; default the question's ``scale`` or the codes observed.
+    by, level, min_n, max_cv, min_n_eff, min_cell
+        Domains, confidence level and flag thresholds.
+
+    Returns
+    -------
+    DataFrame
+        One row per (by-group, item, measure[, scale level]); ``measure`` in ``dist`` (with
+        ``value`` / ``value_label``), ``mean``, ``top_box``, ``bottom_box``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from survey import SurveyDesign
+    >>> df = pd.DataFrame({"q_r1": pd.array([1, 4, 5, 99], dtype="Int64"),
+    ...                    "q_r2": pd.array([2, 2, 3, 4], dtype="Int64")})
+    >>> out = SurveyDesign(df).likert(["q_r1", "q_r2"], scale=[1, 2, 3, 4, 5])
+    >>> out.loc[out.measure == "top_box", "estimate"].round(3).tolist()
+    [0.667, 0.25]
+    """
+    what = "likert"
+    bk = _backend(d)
+    name, cols, codes, labels, qq = _question(bk, question, ("likert", "matrix"), what)
+    V = _numeric_block(bk, cols, what)
+    scodes, slabels = _scale_codes(bk, qq, scale, V, what)
+    sv = np.asarray(scodes, dtype=float)
+    L, J = len(sv), len(cols)
+    if not (0 <= top <= L and 0 <= bottom <= L):
+        raise EstimationError(f"{what}: top={top}/bottom={bottom} exceed the {L}-point scale")
+    valid = np.isin(V, sv)
+    Vv = np.where(valid, V, 0.0)
+    order = np.sort(sv)
+    topset, botset = order[L - top:], order[:bottom]
+
+    def build(mask):
+        m = mask[:, None] & valid
+        mf = m.astype(float)
+        lev = [(Vv == s) & m for s in sv]                       # L × (n, J)
+        Z = np.column_stack([np.column_stack(lev).astype(float),       # l*J + j
+                             Vv * mf,                                   # L*J + j
+                             (np.isin(Vv, topset) & m).astype(float),   # (L+1)*J + j
+                             (np.isin(Vv, botset) & m).astype(float),   # (L+2)*J + j
+                             mf])                                       # (L+3)*J + j
+        jj = np.arange(J)
+        num = np.concatenate([l * J + jj for l in range(L)] + [L * J + jj, (L + 1) * J + jj,
+                                                                 (L + 2) * J + jj])
+        den = np.tile((L + 3) * J + jj, L + 3)
+        ids = pd.DataFrame({
+            "question": name,
+            "item": np.tile(np.asarray(codes, dtype=object), L + 3),
+            "item_label": np.tile(np.asarray(labels, dtype=object), L + 3),
+            "measure": ["dist"] * (L * J) + ["mean"] * J + ["top_box"] * J + ["bottom_box"] * J,
+            "value": [scodes[l] for l in range(L) for _ in range(J)] + [None] * (3 * J),
+            "value_label": [slabels[l] for l in range(L) for _ in range(J)] + [None] * (3 * J),
+        })
+        return Z, num, den, den.copy(), ids, m.any(axis=1)
+
+    return _run_groups(bk, by, what, build, level, _flag_args(min_n, max_cv, min_n_eff, min_cell))
+
+
+def cronbach_alpha(items: np.ndarray | pd.DataFrame, weights: np.ndarray | None = None) -> float:
+    """Cronbach's alpha ``k/(k-1) (1 - sum var(item) / var(sum))`` on complete rows.
+
+    Parameters
+    ----------
+    items : array (n, k) or DataFrame
+        Item scores (already reverse-coded where needed); rows with any missing item are
+        dropped.
+    weights : array (n,), optional
+        Sampling weights for weighted (co)variances; ``None`` gives the textbook value.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[1, 2, 2], [2, 2, 3], [3, 4, 3], [4, 4, 5], [5, 5, 4]], dtype=float)
+    >>> round(cronbach_alpha(x), 4)
+    0.9286
+    """
+    X = np.asarray(items, dtype=float)
+    if X.ndim != 2 or X.shape[1] < 2:
+        raise EstimationError("cronbach_alpha: needs an n × k matrix with at least 2 items")
+    ok = ~np.isnan(X).any(axis=1)
+    w = np.ones(len(X)) if weights is None else np.asarray(weights, dtype=float)
+    ok &= w > 0
+    X, w = X[ok], w[ok]
+    if len(X) < 2:
+        return float("nan")
+    k = X.shape[1]
+    C = np.cov(X, rowvar=False, aweights=w)
+    tot = C.sum()
+    return float(k / (k - 1) * (1 - np.trace(C) / tot)) if tot > 0 else float("nan")
+
+
+@dataclass
+class ScaleScore:
+    """A summed or mean scale score (see :func:`scale_score`).
+
+    Attributes
+    ----------
+    frame : DataFrame
+        The design-based mean of the score per by-group (``estimate, se, ...``) with
+        ``alpha`` (textbook, unweighted) and ``alpha_weighted`` of the group's complete rows.
+    scores : Series
+        Per-respondent score (NaN where not computed), aligned with the design's data.
+    alpha, alpha_weighted : float
+        Cronbach's alpha over all complete respondents (unweighted / design-weighted).
+    items, reverse : list of str
+    """
+
+    frame: pd.DataFrame
+    scores: pd.Series
+    alpha: float
+    alpha_weighted: float
+    items: list[str]
+    reverse: list[str]
+    method: str
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.frame.copy()
+
+    def __repr__(self) -> str:
+        return (f"ScaleScore({self.method} of {len(self.items)} items, alpha={self.alpha:.3f}, "
+                f"mean={self.frame['estimate'].iloc[0]:.4g})")
+
+
+def scale_score(d: "SurveyDesign", items: str | Sequence[str], *,
+                reverse: Sequence[str] | None = None, method: str = "mean",
+                scale: Sequence[float] | None = None, min_items: int | None = None,
+                by: str | Sequence[str] | None = None, level: float = 0.95, min_n: int = 30,
+                max_cv: float = 0.3, min_n_eff: float | None = 30,
+                min_cell: int = 10) -> ScaleScore:
+    """Summed or mean score over items, with Cronbach's alpha and the design-based mean score.
+
+    Parameters
+    ----------
+    d : SurveyDesign
+    items : str or list of str
+        A ``likert``/``matrix`` question id (its row columns; its ``reversed`` rows are reversed
+        unless ``reverse=`` is given) or explicit item columns.
+    reverse : list of str, optional
+        Items to reverse-code, ``x -> (lo + hi) - x`` with ``lo/hi`` the scale's ends.  Names may
+        be column names or (for a question) row ids.
+    method : {"mean", "sum"}
+        Mean of the answered items, or their sum (prorated to all items when ``min_items`` lets
+        some be missing).
+    scale : sequence of numbers, optional
+        Valid codes (default: the question's scale, else the codes observed); other codes
+        (e.g. 98/99) count as missing.
+    min_items : int, optional
+        Respondents need at least this many valid items (default: all).
+    by, level, min_n, max_cv, min_n_eff, min_cell
+        Domains, confidence level and flag thresholds.
+
+    Returns
+    -------
+    ScaleScore
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from survey import SurveyDesign
+    >>> df = pd.DataFrame({"a": [1, 2, 3, 4, 5], "b": [2, 2, 4, 4, 5], "c": [5, 4, 3, 2, 2]})
+    >>> s = SurveyDesign(df).scale_score(["a", "b", "c"], reverse=["c"], scale=[1, 2, 3, 4, 5])
+    >>> s.scores.round(3).tolist()
+    [1.333, 2.0, 3.333, 4.0, 4.667]
+    >>> round(s.alpha, 3)
+    0.977
+    """
+    what = "scale_score"
+    if method not in ("mean", "sum"):
+        raise EstimationError(f"{what}: method={method!r} must be 'mean' or 'sum'")
+    bk = _backend(d)
+    name, cols, codes, labels, qq = _question(bk, items, ("likert", "matrix"), what)
+    V = _numeric_block(bk, cols, what)
+    if reverse is None:
+        rev = [f"{qq.id}_{r}" for r in qq.reversed] if qq is not None else []
+    else:
+        rev = []
+        for r in reverse:
+            c = r if r in cols else (f"{qq.id}_{r}" if qq is not None else r)
+            if c not in cols:
+                raise EstimationError(f"{what}: reverse item {r!r} is not one of the items {cols}")
+            rev.append(c)
+    if scale is not None:
+        sv = np.asarray(list(scale), dtype=float)
+    elif qq is not None and qq.scale:
+        sv = np.asarray(list(qq.scale), dtype=float)
+    else:
+        sv = np.unique(V[~np.isnan(V)])
+    valid = np.isin(V, sv)
+    V = np.where(valid, V, np.nan)
+    lo, hi = float(sv.min()), float(sv.max())
+    for c in rev:
+        j = cols.index(c)
+        V[:, j] = lo + hi - V[:, j]
+    k = len(cols)
+    need = k if min_items is None else int(min_items)
+    if not 1 <= need <= k:
+        raise EstimationError(f"{what}: min_items={min_items} must be between 1 and {k}")
+    nvalid = valid.sum(axis=1)
+    ok = nvalid >= need
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_score = np.nanmean(np.where(ok[:, None], V, np.nan), axis=1)
+    score = mean_score if method == "mean" else mean_score * k
+    score = np.where(ok, score, np.nan)
+    w_all = bk.w
+
+    def build(mask):
+        a = (ok & mask).astype(float)
+        Z = np.column_stack([np.nan_to_num(score) * a, a])
+        ids = pd.DataFrame({"scale": [name], "measure": [method]})
+        return Z, np.array([0]), np.array([1]), np.array([1]), ids, a > 0
+
+    frame = _run_groups(bk, by, what, build, level, _flag_args(min_n, max_cv, min_n_eff, min_cell))
+    by_cols, _, masks = _groups(bk, by, what)
+    frame["alpha"] = [cronbach_alpha(V[m & (w_all > 0)]) for m in masks]
+    frame["alpha_weighted"] = [cronbach_alpha(V[m], w_all[m]) for m in masks]
+    full = np.ones(bk.n, dtype=bool) if bk.dom is None else bk.dom
+    return ScaleScore(frame=frame, scores=pd.Series(score, index=bk.data.index, name=name),
+                      alpha=cronbach_alpha(V[full & (w_all > 0)]),
+                      alpha_weighted=cronbach_alpha(V[full], w_all[full]),
+                      items=cols, reverse=rev, method=method)
+
+
+# ----------------------------------------------------------------------------------------------
+# contrasts of domain estimates (R's svycontrast on svyby(..., covmat = TRUE))
+# ----------------------------------------------------------------------------------------------
+def contrast(d: "SurveyDesign", variable: str, by: str | Sequence[str],
+             coef: Mapping[Any, float] | Sequence[float] | Mapping[str, Mapping[Any, float]], *,
+             category: Any = None, stat: str = "mean", level: float = 0.95,
+             df: float | None = None) -> pd.DataFrame:
+    """A linear combination of domain means/proportions/totals with its design-based SE.
+
+    The domain estimates are computed jointly (one variance call), so their covariance — not
+    zero in a clustered design — enters the SE, as R's ``svycontrast(svyby(..., covmat=TRUE))``.
+
+    Parameters
+    ----------
+    d : SurveyDesign
+    variable : str
+        Numeric column (``stat="mean"``/``"total"``) or categorical/boolean column with
+        ``category=`` (the proportion in that category among non-missing answers).
+    by : str or list of str
+        Domain variable(s).
+    coef : mapping or sequence, or mapping of name -> mapping
+        Weights per domain level (mapping keyed by the level, or by a tuple of levels for
+        several ``by`` variables; missing levels get 0), or a sequence aligned with the levels.
+        A mapping of names to such mappings gives several contrasts.
+    category : optional
+        The category whose proportion is contrasted, for a non-numeric variable.
+    stat : {"mean", "total"}
+    level : float
+        Confidence level.
+    df : float, optional
+        Degrees of freedom for the t interval and p-value; default the design df.
+
+    Returns
+    -------
+    DataFrame
+        ``estimate, se, ci_low, ci_high, t, p, df, contrast``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from survey import SurveyDesign
+    >>> df = pd.DataFrame({"y": [1.0, 2, 3, 4, 6, 8], "g": list("aaabbb")})
+    >>> SurveyDesign(df).contrast("y", "g", {"b": 1, "a": -1})["estimate"].tolist()
+    [4.0]
+    """
+    what = "contrast"
+    if stat not in ("mean", "total"):
+        raise EstimationError(f"{what}: stat={stat!r} must be 'mean' or 'total'")
+    bk = _backend(d)
+    s = _column(bk, variable, what)
+    if category is not None:
+        codes, levs = _codes(s, what)
+        if category not in levs:
+            raise EstimationError(f"{what}: category {category!r} is not a level of {variable!r} "
+                                  f"(levels: {levs[:10]})")
+        y = np.where(codes >= 0, (codes == levs.index(category)).astype(float), np.nan)
+    else:
+        if isinstance(s.dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(s.dtype):
+            raise EstimationError(f"{what}: {variable!r} is categorical; pass category= to "
+                                  "contrast the proportion in one category")
+        y = _numeric_block(bk, [variable], what)[:, 0]
+    by_cols, labels, masks = _groups(bk, by, what)
+    G = len(masks)
+    keys = [tuple(labels.iloc[g][c] for c in by_cols) for g in range(G)]
+    keys1 = [k[0] if len(k) == 1 else k for k in keys]
+    valid = ~np.isnan(y)
+    y0 = np.nan_to_num(y)
+    Z = np.zeros((bk.n, 2 * G))
+    for g, m in enumerate(masks):
+        mv = m & valid
+        Z[:, g] = y0 * mv
+        Z[:, G + g] = mv
+    num = np.arange(G)
+    den = np.arange(G, 2 * G) if stat == "mean" else np.full(G, -1)
+    r = _ratios(bk, Z, num, den, np.arange(G, 2 * G), present=valid)
+
+    def as_vec(c: Any) -> np.ndarray:
+        if isinstance(c, Mapping):
+            unknown = [k for k in c if k not in keys1]
+            if unknown:
+                raise EstimationError(f"{what}: coef keys {unknown} are not levels of by={by_cols} "
+                                      f"(levels: {keys1})")
+            return np.array([float(c.get(k, 0.0)) for k in keys1])
+        v = np.asarray(c, dtype=float).ravel()
+        if len(v) != G:
+            raise EstimationError(f"{what}: coef has {len(v)} values for {G} domains {keys1}")
+        return v
+
+    if isinstance(coef, Mapping) and coef and all(isinstance(v, Mapping) for v in coef.values()):
+        names, L = list(coef), np.array([as_vec(v) for v in coef.values()])
+    else:
+        Lv = as_vec(coef)
+        names = [" ".join(f"{'+' if c > 0 else '-'}{abs(c):g}*{k}" for k, c in zip(keys1, Lv)
+                          if c != 0).lstrip("+")]
+        L = Lv[None, :]
+    est = L @ np.nan_to_num(r.est)
+    se = np.sqrt(np.clip(np.einsum("ij,jk,ik->i", L, np.nan_to_num(r.cov), L), 0, None))
+    dfv = np.full(len(est), float(bk.degf(None)) if df is None else float(df))
+    tcrit = _tcrit(level, dfv)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tval = est / se
+    p = 2 * stats.t.sf(np.abs(tval), np.where(dfv > 0, dfv, np.nan))
+    return pd.DataFrame({"estimate": est, "se": se, "ci_low": est - tcrit * se,
+                         "ci_high": est + tcrit * se, "t": tval, "p": p, "df": dfv,
+                         "contrast": names, "variable": variable})

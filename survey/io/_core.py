@@ -744,6 +744,10 @@ def build(raw: RawTable, q: Questionnaire, *, salt: str | None = None, unmapped:
         raw.layout = "code" if has_opt and not has_set else "text" if has_set else "unknown"
     frame = pd.DataFrame(data, index=idx)
     absent = [qu.id for qu in q.questions if qu.id not in by_q]
+    if absent and unmapped != "ignore":
+        warnings.warn(f"{raw.file}: {len(absent)} question(s) of {q.id!r} are not in the export: "
+                      f"{', '.join(absent[:8])}{' …' if len(absent) > 8 else ''}",
+                      ReadWarning, stacklevel=3)
     report = ReadReport(
         file=raw.file, layout=raw.layout, n_rows=n, mapped=mapped, unmapped=unm_headers,
         absent=absent, partial=partial, missing=report_missing, invalid=invalid,

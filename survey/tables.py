@@ -141,6 +141,7 @@ class _Backend:
     rep_var: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None   # (R×k, k) -> k×k
     questionnaire: Any = None
     design: Any = None
+    degf_codes: Callable[[np.ndarray, int], np.ndarray] | None = None   # df of domains 0..D-1
     ci: Callable[[np.ndarray, np.ndarray, float, float], tuple[np.ndarray, np.ndarray]] | None = None
 
     @property
@@ -183,6 +184,9 @@ def _backend_from_design(d: Any) -> _Backend:
         rep_w=np.asarray(d.repweights, dtype=float) if rep else None,
         rep_var=(lambda thetas, theta: d._replicate_vcov(theta, thetas)) if rep else None,
         questionnaire=getattr(d, "questionnaire", None), design=d,
+        degf_codes=(lambda codes, D: d._degf_domains(
+            codes if dom is None else np.where(dom, codes, -1), D))
+        if hasattr(d, "_degf_domains") else None,
     )
 
 
@@ -260,6 +264,8 @@ def _ratios(bk: _Backend, Z: np.ndarray, num: np.ndarray, den: np.ndarray, base:
         deff = np.diag(cov) / vsrs
     if group_of is None or group_masks is None:
         dfv = np.full(k, float(bk.degf(None)))
+    elif isinstance(group_masks, tuple):           # (codes, D): vectorised domain df
+        dfv = _degf_many(bk, *group_masks)[np.asarray(group_of)]
     else:
         dfs = np.array([float(bk.degf(mk)) for mk in group_masks])
         dfv = dfs[np.asarray(group_of)]
@@ -279,6 +285,13 @@ def _tcrit(level: float, df: np.ndarray) -> np.ndarray:
                          stats.t.ppf(0.5 + level / 2, np.maximum(df, 1e-300)))
         return np.where(df > 0, t, np.nan)
     return tc(level, df)
+
+
+def _degf_many(bk: _Backend, codes: np.ndarray, D: int) -> np.ndarray:
+    """Design df of domains ``codes == 0..D-1`` (``-1`` = in none)."""
+    if bk.degf_codes is not None:
+        return np.asarray(bk.degf_codes(codes, D), dtype=float)
+    return np.array([float(bk.degf(codes == g)) for g in range(D)])
 
 
 def _ci(bk: _Backend, est: np.ndarray, se: np.ndarray, df: np.ndarray,
@@ -325,9 +338,9 @@ def _codes(s: pd.Series, what: str) -> tuple[np.ndarray, list]:
     if isinstance(s.dtype, pd.CategoricalDtype):
         c = s.cat
         return c.codes.to_numpy(dtype=np.intp), list(c.categories)
-    if s.dtype.kind == "f" and s.notna().any():
+    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
         vals = s.dropna().unique()
-        if len(vals) > 200:
+        if len(vals) > 100:
             raise DesignError(f"{what}: column {s.name!r} has {len(vals)} distinct values; a "
                               "crosstab needs a categorical variable (cut it into groups first)")
     codes, uniq = pd.factorize(s, sort=True, use_na_sentinel=True)
@@ -657,8 +670,15 @@ def crosstab(d: "SurveyDesign", row: str, col: str, *, by: str | Sequence[str] |
         num = np.concatenate([kk, kk, kk, kk])
         den = np.concatenate([np.full(K, -1), allc, K + ri, K + nr + ci])
         base = np.concatenate([allc, allc, K + ri, K + nr + ci])
-        r = _ratios(bk, Z, num, den, base, group_of=np.zeros(4 * K, dtype=np.intp),
-                    group_masks=[ok], present=mask)
+        # design df per output: the table's respondents, the row's, the column's (as
+        # SurveyDesign.proportion(..., by=) gives for row / column percentages)
+        rowdom = np.where(ok, rcodes, -1)
+        coldom = np.where(ok, ccodes, -1)
+        dfs = np.concatenate([_degf_many(bk, np.where(ok, 0, -1), 1),
+                              _degf_many(bk, rowdom, nr), _degf_many(bk, coldom, nc)])
+        gof = np.concatenate([np.zeros(2 * K, dtype=np.intp), 1 + ri, 1 + nr + ci])
+        r = _ratios(bk, Z, num, den, base, present=mask)
+        r.df = dfs[gof]
         ids = pd.DataFrame({row: pd.Categorical(np.tile(rowlab, 4), categories=rlev),
                             col: pd.Categorical(np.tile(collab, 4), categories=clev),
                             "measure": np.repeat(_MEASURES, K)})
@@ -698,6 +718,15 @@ def crosstab(d: "SurveyDesign", row: str, col: str, *, by: str | Sequence[str] |
 # ----------------------------------------------------------------------------------------------
 # question-aware summaries: multi-select, ranked, likert, scale scores
 # ----------------------------------------------------------------------------------------------
+def _with_questionnaire(bk: _Backend, questionnaire: Any) -> _Backend:
+    if questionnaire is None:
+        return bk
+    if not hasattr(questionnaire, "__contains__") or not hasattr(questionnaire, "__getitem__"):
+        raise EstimationError("questionnaire= must be a survey.Questionnaire")
+    from dataclasses import replace
+    return replace(bk, questionnaire=questionnaire)
+
+
 def _question(bk: _Backend, question: str | Sequence[str], types: tuple[str, ...],
               what: str) -> tuple[str, list[str], list[Any], list[str], Any]:
     """Resolve a question id (via the design's questionnaire) or an explicit column list.
@@ -771,7 +800,7 @@ def _run_groups(bk: _Backend, by: Any, what: str, build: Callable, level: float,
 
 def multi(d: "SurveyDesign", question: str | Sequence[str], *, by: str | Sequence[str] | None = None,
           level: float = 0.95, min_n: int = 30, max_cv: float = 0.3,
-          min_n_eff: float | None = 30, min_cell: int = 10) -> pd.DataFrame:
+          min_n_eff: float | None = 30, min_cell: int = 10, questionnaire: Any = None) -> pd.DataFrame:
     """Multi-select question: % of respondents choosing each option, share of all mentions,
     mean number chosen, each with SE/CI, deff and flags.
 
@@ -789,6 +818,8 @@ def multi(d: "SurveyDesign", question: str | Sequence[str], *, by: str | Sequenc
         Domains.
     level, min_n, max_cv, min_n_eff, min_cell
         Confidence level and flag thresholds (:func:`add_flags`).
+    questionnaire : Questionnaire, optional
+        Resolves a question id when the design carries no questionnaire.
 
     Returns
     -------
@@ -811,7 +842,7 @@ def multi(d: "SurveyDesign", question: str | Sequence[str], *, by: str | Sequenc
     [0.667, 0.667]
     """
     what = "multi"
-    bk = _backend(d)
+    bk = _with_questionnaire(_backend(d), questionnaire)
     name, cols, codes, labels, _ = _question(bk, question, ("multi",), what)
     B = _numeric_block(bk, cols, what)
     answered = ~np.isnan(B).all(axis=1)
@@ -859,7 +890,7 @@ def _rank_weights(weights: Any, k: int, what: str) -> np.ndarray:
 def ranked(d: "SurveyDesign", question: str | Sequence[str], k: int | None = None, *,
            weights: Sequence[float] | Mapping[int, float] | None = None,
            by: str | Sequence[str] | None = None, level: float = 0.95, min_n: int = 30,
-           max_cv: float = 0.3, min_n_eff: float | None = 30, min_cell: int = 10) -> pd.DataFrame:
+           max_cv: float = 0.3, min_n_eff: float | None = 30, min_cell: int = 10, questionnaire: Any = None) -> pd.DataFrame:
     """Ranked (top-k) question: % ranking each option first, % placing it in the top k, and a
     position-weighted score, with SE/CI, deff and flags.
 
@@ -878,6 +909,8 @@ def ranked(d: "SurveyDesign", question: str | Sequence[str], k: int | None = Non
         ``{rank: weight}`` may leave ranks at 0.
     by, level, min_n, max_cv, min_n_eff, min_cell
         Domains, confidence level and flag thresholds.
+    questionnaire : Questionnaire, optional
+        Resolves a question id when the design carries no questionnaire.
 
     Returns
     -------
@@ -896,7 +929,7 @@ def ranked(d: "SurveyDesign", question: str | Sequence[str], k: int | None = Non
     [1.667, 1.0]
     """
     what = "ranked"
-    bk = _backend(d)
+    bk = _with_questionnaire(_backend(d), questionnaire)
     name, cols, codes, labels, qq = _question(bk, question, ("rank",), what)
     R = _numeric_block(bk, cols, what)
     answered = ~np.isnan(R).all(axis=1)
@@ -945,7 +978,7 @@ def _scale_codes(bk: _Backend, qq: Any, scale: Sequence[Any] | Mapping | None, V
 def likert(d: "SurveyDesign", question: str | Sequence[str], *, top: int = 2, bottom: int = 2,
            scale: Sequence[Any] | Mapping | None = None, by: str | Sequence[str] | None = None,
            level: float = 0.95, min_n: int = 30, max_cv: float = 0.3,
-           min_n_eff: float | None = 30, min_cell: int = 10) -> pd.DataFrame:
+           min_n_eff: float | None = 30, min_cell: int = 10, questionnaire: Any = None) -> pd.DataFrame:
     """Matrix / Likert block: per row the distribution over the scale, the mean, top-box and
     bottom-box shares, each with SE/CI, deff and flags.
 
@@ -963,6 +996,8 @@ def likert(d: "SurveyDesign", question: str | Sequence[str], *, top: int = 2, bo
         The ordered scale; default the question's ``scale`` or the codes observed.
     by, level, min_n, max_cv, min_n_eff, min_cell
         Domains, confidence level and flag thresholds.
+    questionnaire : Questionnaire, optional
+        Resolves a question id when the design carries no questionnaire.
 
     Returns
     -------
@@ -981,7 +1016,7 @@ def likert(d: "SurveyDesign", question: str | Sequence[str], *, top: int = 2, bo
     [0.667, 0.25]
     """
     what = "likert"
-    bk = _backend(d)
+    bk = _with_questionnaire(_backend(d), questionnaire)
     name, cols, codes, labels, qq = _question(bk, question, ("likert", "matrix"), what)
     V = _numeric_block(bk, cols, what)
     scodes, slabels = _scale_codes(bk, qq, scale, V, what)
@@ -1090,7 +1125,7 @@ def scale_score(d: "SurveyDesign", items: str | Sequence[str], *,
                 scale: Sequence[float] | None = None, min_items: int | None = None,
                 by: str | Sequence[str] | None = None, level: float = 0.95, min_n: int = 30,
                 max_cv: float = 0.3, min_n_eff: float | None = 30,
-                min_cell: int = 10) -> ScaleScore:
+                min_cell: int = 10, questionnaire: Any = None) -> ScaleScore:
     """Summed or mean score over items, with Cronbach's alpha and the design-based mean score.
 
     Parameters
@@ -1112,6 +1147,8 @@ def scale_score(d: "SurveyDesign", items: str | Sequence[str], *,
         Respondents need at least this many valid items (default: all).
     by, level, min_n, max_cv, min_n_eff, min_cell
         Domains, confidence level and flag thresholds.
+    questionnaire : Questionnaire, optional
+        Resolves a question id when the design carries no questionnaire.
 
     Returns
     -------
@@ -1131,7 +1168,7 @@ def scale_score(d: "SurveyDesign", items: str | Sequence[str], *,
     what = "scale_score"
     if method not in ("mean", "sum"):
         raise EstimationError(f"{what}: method={method!r} must be 'mean' or 'sum'")
-    bk = _backend(d)
+    bk = _with_questionnaire(_backend(d), questionnaire)
     name, cols, codes, labels, qq = _question(bk, items, ("likert", "matrix"), what)
     V = _numeric_block(bk, cols, what)
     if reverse is None:
@@ -1161,8 +1198,10 @@ def scale_score(d: "SurveyDesign", items: str | Sequence[str], *,
         raise EstimationError(f"{what}: min_items={min_items} must be between 1 and {k}")
     nvalid = valid.sum(axis=1)
     ok = nvalid >= need
+    Vok = np.where(ok[:, None], V, np.nan)
+    cnt = (~np.isnan(Vok)).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean_score = np.nanmean(np.where(ok[:, None], V, np.nan), axis=1)
+        mean_score = np.nansum(Vok, axis=1) / cnt
     score = mean_score if method == "mean" else mean_score * k
     score = np.where(ok, score, np.nan)
     w_all = bk.w

@@ -22,10 +22,10 @@ True
 from __future__ import annotations
 
 from .api import (base_weights, calibrate, export_replicate_weights, nonresponse_adjust,
-                  poststratify, rake, replicate_weighting, trim)
+                  poststratify, rake, rake_weights, replicate_weighting, trim)
 from .report import WeightingReport, kish_deff
 from .targets import Targets, load_targets
 
-__all__ = ["rake", "poststratify", "calibrate", "trim", "nonresponse_adjust", "base_weights",
+__all__ = ["rake", "rake_weights", "poststratify", "calibrate", "trim", "nonresponse_adjust", "base_weights",
            "replicate_weighting", "export_replicate_weights", "WeightingReport", "kish_deff",
            "Targets", "load_targets"]

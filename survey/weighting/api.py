@@ -22,7 +22,7 @@ from .core import CellTable, check_bounds, grake, grake_batch, ipf, model_matrix
 from .report import WeightingReport
 from .targets import Margin, Targets, collapse_totals, normalize, parse_margins
 
-__all__ = ["rake", "poststratify", "calibrate", "trim", "nonresponse_adjust", "base_weights",
+__all__ = ["rake", "rake_weights", "poststratify", "calibrate", "trim", "nonresponse_adjust", "base_weights",
            "replicate_weighting", "export_replicate_weights"]
 
 
@@ -228,6 +228,34 @@ def rake(design: Any, targets: Mapping, *, control_total: float | None = None,
         domains=_domains(design, ct.variables))
     return _finish(design, w1, calobj, rep1, report, ("rake", {k: v for k, v in spec.items()
                                                              if k != "method"}))
+
+
+def rake_weights(data: pd.DataFrame, targets: Mapping, weights: Any = None, *,
+                 control_total: float | None = None, collapse: Any = None,
+                 epsilon: float = 1e-10, maxit: int = 100, force: bool = False) -> np.ndarray:
+    """Raked weights as an array, without a design (same algorithm as :func:`rake`).
+
+    For pipelines and benchmarks: one pass to collapse respondents to cells, IPF on the cell
+    table, one pass to expand.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"sex": list("mmff"), "age": list("yoyo")})
+    >>> rake_weights(df, {"sex": {"m": 6, "f": 4}, "age": {"y": 5, "o": 5}}).tolist()
+    [3.0, 3.0, 2.0, 2.0]
+    """
+    margins, _, _, rules = _prepare(targets, control_total, collapse)
+    if weights is None:
+        w = np.ones(len(data))
+    elif isinstance(weights, str):
+        w = pd.to_numeric(data[weights]).to_numpy(float)
+    else:
+        w = np.asarray(weights, float)
+    if w.shape != (len(data),) or not np.isfinite(w).all() or (w < 0).any():
+        raise WeightingError(f"rake_weights: weights must be {len(data)} finite non-negative "
+                             "numbers")
+    return _rake_arrays(data, w, None, margins, rules, epsilon, maxit, force)[3]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -627,6 +627,46 @@ class Questionnaire:
         out = self._eval(tree.body, frame, q)
         return pd.Series(np.asarray(out, dtype=bool), index=frame.index, name=qid)
 
+    def evaluate(self, expr: str, frame: pd.DataFrame, *, where: str = "expression") -> pd.Series:
+        """Boolean mask of an arbitrary expression in the ``ask_if`` grammar (e.g. cleaning checks).
+
+        Names must be frame columns of this questionnaire; ``where`` names the caller in errors.
+
+        Examples
+        --------
+        >>> q = Questionnaire.from_dict({"wave": {"id": "w"}, "questions": [
+        ...   {"id": "a", "text": "A", "type": "numeric"}]})
+        >>> q.evaluate("a > 1", pd.DataFrame({"a": [0.0, 2.0, None]})).tolist()
+        [False, True, False]
+        """
+        try:
+            tree = _parse_ask_if(expr)
+        except ValueError as e:
+            raise QuestionnaireError(f"{self._where}: {where}: {e}") from None
+        for name in _names(tree):
+            if name not in self._owner:
+                raise QuestionnaireError(f"{self._where}: {where}: {expr!r} names unknown question "
+                                         f"column {name!r}; use question ids / frame columns")
+        dummy = Question(id=where, text=expr, type="text", ask_if=expr)
+        out = self._eval(tree.body, frame, dummy)
+        return pd.Series(np.asarray(out, dtype=bool), index=frame.index, name=where)
+
+    def expression_columns(self, expr: str) -> list[str]:
+        """Frame columns an ``ask_if``-grammar expression reads (``q12.3`` -> ``q12_3``).
+
+        Examples
+        --------
+        >>> q = Questionnaire.from_dict({"wave": {"id": "w"}, "questions": [
+        ...   {"id": "a", "text": "A", "type": "numeric"}]})
+        >>> q.expression_columns("a > 1 and a < 5")
+        ['a']
+        """
+        try:
+            tree = _parse_ask_if(expr)
+        except ValueError as e:
+            raise QuestionnaireError(f"{self._where}: {e}") from None
+        return list(dict.fromkeys(_names(tree)))
+
     def _column(self, name: str, frame: pd.DataFrame, q: Question) -> pd.Series:
         if name not in frame.columns:
             raise QuestionnaireError(f"{self._where}: question {q.id!r}: ask_if needs column "

@@ -31,3 +31,6 @@ from .io import read_export, read_responses, write_sav, write_wjx  # noqa: E402
 __all__ += ["Questionnaire", "read_export", "read_responses", "write_wjx", "write_sav"]
 from .design import SurveyDesign  # noqa: E402
 __all__ += ["SurveyDesign"]
+from .tables import CrossTab, ScaleScore, add_flags, cronbach_alpha, crosstab, rao_scott  # noqa: E402
+from .models import GLMResult, glm  # noqa: E402
+__all__ += ["CrossTab", "ScaleScore", "add_flags", "cronbach_alpha", "crosstab", "rao_scott", "GLMResult", "glm"]

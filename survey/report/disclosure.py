@@ -8,12 +8,14 @@ Rules (issue "The published report"):
   recover a suppressed cell by subtraction, a further cell of the same row/column is suppressed.
   The table and its margins are treated as a system of additive equations (each row: cells sum
   to the row total; each column: cells sum to the column total; the margins sum to the grand
-  total).  While some equation has exactly one suppressed cell, another cell of that equation is
+  total).  While some equation has exactly one suppressed cell — or several whose sum (which a
+  reader can recover from the total) is below ``min_cell`` — another cell of that equation is
   suppressed, chosen deterministically: interior cells before totals, then a cell that brings the
   suppressed sum of the equation to at least ``min_cell``, then a cell whose crossing equation
   already has a lone suppressed cell (one cell fixes two equations), then the smallest count,
-  then position.  This is the usual singleton-closing heuristic; it guarantees that no equation
-  has a lone suppressed cell, not optimality.
+  then position.  This is the usual singleton-closing heuristic with a protection level; it
+  guarantees that in every equation the hidden cells are either all of it, or at least two
+  whose sum is at least ``min_cell`` — not optimality (no linear-programming audit).
 * **Reliability** — an estimate with ``n < 30`` or a coefficient of variation above 30 % is
   marked unreliable (published, flagged with a footnote).
 * No table is broken down by station: :func:`check_no_station` refuses it.
@@ -223,12 +225,12 @@ def suppress_table(counts: pd.DataFrame, min_cell: int = MIN_CELL, *, margins: M
         changed = False
         for k, eq in enumerate(eqs):
             supp = [cell for cell in eq if mask[cell]]
-            if len(supp) != 1:
+            if not supp:
                 continue
             s = sum(full[cell] for cell in supp)
             cands = [cell for cell in eq if not mask[cell]]
-            if not cands:  # pragma: no cover - an equation has ≥ 2 cells
-                continue
+            if not cands or (len(supp) >= 2 and s >= min_cell):
+                continue  # all hidden, or ≥ 2 hidden cells whose recoverable sum is not small
 
             def key(cell: tuple[int, int]) -> tuple:
                 pairs = any(n_supp(m) == 1 for m in member[cell] if m != k)

@@ -146,7 +146,7 @@ class Provenance:
         rows.append(f"<tr><th>参数</th><td><code>{e(params)}</code></td></tr>")
         pk = "，".join(f"{e(k)} {e(v)}" for k, v in i["packages"].items())
         rows.append(f"<tr><th>软件版本</th><td>{pk}</td></tr>")
-        rows.append(f"<tr><th>代码版本（git）</th><td><code>{e(i['git_commit'])}</code></td></tr>")
+        rows.append(f'<tr><th>代码版本（git）</th><td><code class="git-commit">{e(i["git_commit"])}</code></td></tr>')
         rows.append(f'<tr><th>运行时间</th><td><span class="run-time">{e(i["run_time"])}</span></td></tr>')
         return ('<div class="provenance" id="provenance"><table class="provenance-table">'
                 + "".join(rows) + "</table></div>")

@@ -34,7 +34,7 @@ __all__ = [
     "section_intake", "section_quality", "section_cleaning", "section_sample",
     "section_weighting", "section_key_indicators", "section_subgroups", "section_methods",
     "section_painpoints", "section_policy", "section_trends", "PLACEHOLDER_SECTIONS",
-    "TABLES_DIRNAME",
+    "TABLES_DIRNAME", "FigureOutput",
 ]
 
 TABLES_DIRNAME = ".tables"
@@ -79,6 +79,30 @@ class _HTML:
 
     def __repr__(self) -> str:
         return re.sub(r"<[^>]+>", "", self.s)
+
+
+class FigureOutput:
+    """A finished chart: rendered once to PNG (deterministic, no metadata) and closed.
+
+    Returning this instead of the matplotlib figure avoids the inline backend showing the chart
+    twice and keeps open figures from piling up.
+    """
+
+    def __init__(self, fig: Any, *, dpi: int | None = None) -> None:
+        import io
+
+        import matplotlib.pyplot as plt
+
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None}, bbox_inches="tight")
+        plt.close(fig)
+        self.png = buf.getvalue()
+
+    def _repr_png_(self) -> bytes:
+        return self.png
+
+    def __repr__(self) -> str:
+        return f"<图表 PNG {len(self.png):,} 字节>"
 
 
 @dataclass
@@ -263,7 +287,7 @@ def section_quality(ctx: ReportContext, top: int = 15):
     ax.set_title("各变量缺失比例（最高的若干项）")
     fig.tight_layout()
     ctx.figures += 1
-    return fig
+    return FigureOutput(fig)
 
 
 def section_sample(ctx: ReportContext, groups: list[str] | None = None):

@@ -1,0 +1,407 @@
+"""Tests of survey.report: fonts, theme, tables, disclosure, params, workbook, HTML, runner."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+import warnings
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from survey.errors import ParameterError, PrivacyError, ReportError
+from survey.report import disclosure, fonts, params, tables
+from survey.report.html import notebook_to_html, strip_for_export
+from survey.report.workbook import write_workbook
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+# ----------------------------------------------------------------------------- fonts / theme
+def test_shipped_font_and_licence():
+    assert fonts.FONT_PATH.is_file()
+    size = fonts.FONT_PATH.stat().st_size
+    assert size < 5_000_000
+    lic = (fonts.FONT_PATH.parent / "LICENSE-OFL.txt").read_text(encoding="utf-8")
+    assert "SIL OPEN FONT LICENSE Version 1.1" in lic and "Adobe" in lic
+    assert (fonts.FONT_PATH.parent / "make_subset.py").is_file()
+    gb = "".join(bytes([hi, lo]).decode("gb2312", "ignore") for hi in (0xB0, 0xD7, 0xF7) for lo in (0xA1, 0xC0, 0xFE))
+    assert fonts.missing_chars(gb + "−–—→┋≤≥×，。（）％科技工作者急难愁盼") == ""
+
+
+def test_chart_with_chinese_has_no_missing_glyphs():
+    from survey.report.theme import new_figure, use_theme
+
+    use_theme()
+    import matplotlib.pyplot as plt
+
+    fig, ax = new_figure()
+    ax.bar(["收入待遇偏低", "住房困难", "子女教育"], [-1.5, 2.0, 3.0])
+    ax.set_title("急难愁盼：前三项选择比例 − 负值 ≤ ≥ × → ┋")
+    ax.set_xlabel("科技工作者（%）")
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        fig.canvas.draw()
+        fig.savefig(Path(tempfile.mkdtemp()) / "c.png")
+    plt.close(fig)
+    bad = [str(x.message) for x in w if "Glyph" in str(x.message) or "missing" in str(x.message)]
+    assert bad == []
+
+
+def test_theme_survives_seaborn_reset_order():
+    import matplotlib as mpl
+
+    from survey.report.theme import use_theme
+
+    use_theme()
+    assert mpl.rcParams["font.sans-serif"][0] == fonts.FONT_FAMILY
+    assert mpl.rcParams["font.family"] == ["sans-serif"]
+
+
+def test_font_face_css_deterministic_and_small():
+    a = fonts.font_face_css("科技工作者状况调查")
+    b = fonts.font_face_css("科技工作者状况调查")
+    assert a == b and a.startswith("@font-face")
+    data, fmt = fonts.subset_font("科技工作者")
+    assert len(data) < 200_000 and fmt in ("woff2", "opentype")
+
+
+# ----------------------------------------------------------------------------- params
+def test_params_defaults_and_types():
+    p = params.validate(notebook="quality", wave="2024", confidence=1 - 0.1)
+    assert p.wave == "2024" and p.min_cell == 10 and p.confidence == pytest.approx(0.9)
+    assert params.validate(notebook="quality", confidence=0.9).confidence == 0.9
+    with pytest.raises(AttributeError):
+        p.wave = "x"
+
+
+@pytest.mark.parametrize("kw, needle", [
+    ({"min_cel": 5}, "did you mean 'min_cell'"),
+    ({"min_cell": "10"}, "must be int"),
+    ({"min_cell": True}, "must be int"),
+    ({"min_cell": 0}, "≥ 1"),
+    ({"confidence": 95}, "between 0.5 and 1"),
+    ({"lang": "fr"}, "must be one of"),
+    ({"data": 3}, "must be str or None"),
+])
+def test_params_refused(kw, needle):
+    with pytest.raises(ParameterError) as e:
+        params.validate(notebook="quality", **kw)
+    assert needle in str(e.value)
+    assert "quality" in str(e.value)
+
+
+def test_params_from_globals_ignores_modules_and_ipython():
+    import os
+
+    g = {"__name__": "__main__", "In": [], "Out": {}, "get_ipython": print, "os": os,
+         "wave": "2024", "min_cell": 5, "_": None}
+    assert params.validate(g, notebook="quality").min_cell == 5
+    g["mni_cell"] = 3
+    with pytest.raises(ParameterError, match="unknown parameter 'mni_cell'.*valid parameters: wave"):
+        params.validate(g, notebook="quality")
+
+
+def test_params_notebook_specific():
+    assert params.validate(notebook="painpoints", top_k=3).top_k == 3
+    with pytest.raises(ParameterError):
+        params.validate(notebook="quality", top_k=3)
+    with pytest.raises(ParameterError, match=r"list\[str\]"):
+        params.validate(notebook="trends", previous_waves=[2019])
+
+
+# ----------------------------------------------------------------------------- disclosure
+def _lone_suppressed(s: disclosure.Suppression, min_cell: int = 10) -> list:
+    """Equations (rows/columns incl. margins) where hidden cells could be recovered or bounded."""
+    m, v = s.mask.to_numpy(), s.counts.to_numpy()
+    r, c = m.shape
+    lines = [(m[i, :], v[i, :]) for i in range(r)] + [(m[:, j], v[:, j]) for j in range(c)]
+    return [ln for ln, val in lines
+            if ln.any() and not ln.all() and (ln.sum() == 1 or val[ln].sum() < min_cell)]
+
+
+def test_primary_and_complementary_rectangle():
+    counts = pd.DataFrame({"男": [40, 3, 25], "女": [35, 20, 30]}, index=["正高", "副高", "中级"])
+    s = disclosure.suppress_table(counts, 10)
+    assert s.primary.loc["副高", "男"] and s.primary.to_numpy().sum() == 1
+    assert s.mask.to_numpy().sum() == 4
+    assert s.mask.loc[["副高", "中级"], ["男", "女"]].to_numpy().all()
+    assert not s.mask.loc["合计"].any() and not s.mask["合计"].any()
+    assert _lone_suppressed(s) == []
+    assert s.complementary.to_numpy().sum() == 3
+
+
+def test_complementary_reaches_min_cell_and_prefers_interior():
+    counts = pd.DataFrame({"a": [2, 3, 50], "b": [60, 70, 80]})
+    s = disclosure.suppress_table(counts, 10)
+    # 2 and 3 share a column: hiding just them still tells a0 + a1 = 5 < 10, so the 50 joins them
+    col = s.mask["a"].iloc[:3]
+    assert col.all()
+    assert _lone_suppressed(s) == []
+    assert not s.mask.loc["合计"].any()
+
+
+def test_margins_variants_and_zero_cells():
+    counts = pd.DataFrame({"a": [50, 0], "b": [50, 40]})
+    assert disclosure.suppress_table(counts, 10, margins="none").mask.to_numpy().sum() == 1
+    assert disclosure.suppress_table(counts, 10, zeros=False).mask.to_numpy().sum() == 0
+    s = disclosure.suppress_table(counts, 10, margins="rows")
+    assert list(s.counts.columns) == ["a", "b", "合计"] and s.mask.loc[1].sum() == 2
+    s = disclosure.suppress_table(counts, 10, margins="cols")
+    assert list(s.counts.index) == [0, 1, "合计"] and s.mask["a"].sum() == 2
+
+
+def test_small_row_total_suppressed_with_its_cells():
+    counts = pd.DataFrame({"a": [3, 40, 50], "b": [4, 50, 60]})
+    s = disclosure.suppress_table(counts, 10)
+    assert s.mask.loc[0].all()  # 3, 4 and their total 7
+    assert _lone_suppressed(s) == []
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 5), st.integers(1, 5), st.data())
+def test_no_lone_suppressed_cell_property(r, c, data):
+    vals = data.draw(st.lists(st.integers(0, 60), min_size=r * c, max_size=r * c))
+    counts = pd.DataFrame(np.array(vals).reshape(r, c))
+    s = disclosure.suppress_table(counts, 10)
+    assert (s.mask | ~s.primary).to_numpy().all()          # primary ⊆ mask
+    assert _lone_suppressed(s) == []                         # nothing recoverable by subtraction
+    # totals are consistent with the cells
+    assert (s.counts.iloc[:-1, -1].to_numpy() == counts.sum(axis=1).to_numpy()).all()
+
+
+def test_suppress_table_refuses_bad_input():
+    with pytest.raises(PrivacyError, match="margins"):
+        disclosure.suppress_table(pd.DataFrame({"a": [1]}), margins="all")
+    with pytest.raises(PrivacyError, match="non-negative"):
+        disclosure.suppress_table(pd.DataFrame({"a": [-1]}))
+    with pytest.raises(PrivacyError, match="min_cell"):
+        disclosure.suppress_table(pd.DataFrame({"a": [1]}), 0)
+
+
+def test_flag_estimates_reliability_and_complementary():
+    est = pd.DataFrame({"g": ["a", "a", "b", "b"], "k": ["x", "y", "x", "y"],
+                        "estimate": [0.5, 0.5, 0.1, 0.9], "se": [0.02, 0.02, 0.05, 0.01],
+                        "n": [100, 100, 5, 120]})
+    out = disclosure.flag_estimates(est, row="g", col="k", margins="both")
+    assert out["suppressed"].tolist() == [True, True, True, True]
+    out = disclosure.flag_estimates(est)
+    assert out["suppressed"].tolist() == [False, False, True, False]
+    est2 = est.assign(n=[100, 25, 100, 100])
+    assert disclosure.flag_estimates(est2)["unreliable"].tolist() == [False, True, True, False]
+    with pytest.raises(PrivacyError, match="station"):
+        disclosure.flag_estimates(est.rename(columns={"g": "station"}), row="station", col="k")
+    with pytest.raises(PrivacyError, match="'n'"):
+        disclosure.flag_estimates(est.drop(columns="n"))
+
+
+# ----------------------------------------------------------------------------- tables
+def test_formats():
+    assert tables.fmt_count(1234567) == "1,234,567"
+    assert tables.fmt_pct(0.4521) == "45.2" and tables.fmt_pct(-0.00001) == "0.0"
+    assert tables.fmt_ci(0.452, 0.431, 0.473) == "45.2 (43.1–47.3)"
+    assert tables.fmt_ci(47.31, 46.02, 48.6, proportion=False) == "47.3 (46.0–48.6)"
+
+
+def test_style_table_marks_and_fixed_id():
+    d = pd.DataFrame({"人数": [1234, 5, 40], "比例": [0.5, 0.002, 0.2]}, index=["男", "女", "其他"])
+    supp = pd.DataFrame({"人数": [False, True, False], "比例": [False, True, False]}, index=d.index)
+    unrel = pd.DataFrame({"人数": [False, False, True], "比例": [False, False, True]}, index=d.index)
+    t = tables.style_table(d, "T2.1", title="性别", formats={"人数": "count", "比例": "pct"},
+                           suppressed=supp, unreliable=unrel, min_cell=10)
+    h = t.to_html()
+    assert 'id="T_T2.1"' in h and "1,234" in h and "50.0" in h and "—" in h and "20.0*" in h
+    assert "样本量不足 10 人" in h and "变异系数" in h
+    assert h == tables.style_table(d, "T2.1", title="性别", formats={"人数": "count", "比例": "pct"},
+                                   suppressed=supp, unreliable=unrel, min_cell=10).to_html()
+    ex = t.excel_frame()
+    assert ex.loc["女", "人数"] == "—" and ex.loc["男", "比例"] == 50.0
+    with pytest.raises(ReportError, match="table id"):
+        tables.style_table(d, "2 bad")
+    with pytest.raises(ReportError, match="unknown column"):
+        tables.style_table(d, "T1", formats={"x": "pct"})
+
+
+def test_workbook_one_sheet_per_table(tmp_path):
+    from survey.report import sections
+
+    ctx = sections.setup(params.validate(notebook="quality", output_dir=str(tmp_path)), notebook="quality")
+    d = pd.DataFrame({"人数": [12, 3]}, index=["男", "女"])
+    s = pd.DataFrame({"人数": [False, True]}, index=d.index)
+    sections.publish(tables.style_table(d, "Q1.1", title="性别", suppressed=s), ctx)
+    sections.publish(tables.style_table(d, "Q1.2", title="职称"), ctx)
+    with pytest.raises(ReportError, match="twice"):
+        sections.publish(tables.style_table(d, "Q1.2"), ctx)
+    out = write_workbook(tmp_path / sections.TABLES_DIRNAME, tmp_path / "t.xlsx", notebooks=["quality"])
+    import openpyxl
+
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames == ["目录", "Q1.1", "Q1.2"]
+    ws = wb["Q1.1"]
+    assert ws.cell(row=2, column=2).value == "人数"
+    assert ws.cell(row=4, column=2).value == "—" and ws.cell(row=3, column=2).value == 12
+
+
+# ----------------------------------------------------------------------------- html
+def test_notebook_to_html_self_contained():
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+    nb = new_notebook(cells=[
+        new_markdown_cell("# 调查报告\n\n## 样本概况"),
+        new_code_cell("secret_code()", outputs=[
+            new_output("stream", name="stderr", text="UserWarning: noisy\n"),
+            new_output("display_data", data={"text/html": "<b>结果</b>"})],
+            metadata={"papermill": {"duration": 1.0}}),
+    ])
+    page = notebook_to_html(nb, title="报告")
+    assert '<html lang="zh">' in page and "<title>报告</title>" in page
+    assert "secret_code" not in page and "noisy" not in page
+    assert "<script" not in page and "http://" not in re.sub(r'xmlns="http[^"]*"', "", page)
+    assert "https://" not in page
+    assert 'href="#sec-2"' in page and "@font-face" in page
+    assert page == notebook_to_html(nb, title="报告")
+    assert strip_for_export(nb).cells[1].metadata == {}
+
+
+# ----------------------------------------------------------------------------- runner (papermill)
+QYML = """\
+wave: {id: "t", title: 测试调查}
+design: {psu: station, strata: stratum, groups: [sex, title, district]}
+questions:
+  - {id: station, text: 调查站点, type: single, options: {1: 站点一, 2: 站点二}}
+  - {id: stratum, text: 层, type: single, options: {1: 甲, 2: 乙}}
+  - {id: sex, text: 您的性别, type: single, options: {1: 男, 2: 女}}
+  - {id: title, text: 您的职称, type: single, options: {1: 正高, 2: 副高, 3: 中级, 4: 初级}}
+  - {id: district, text: 所在区, type: single, options: {1: 东城区, 2: 西城区}}
+  - {id: hours, text: 每周工作小时, type: numeric, range: [0, 112], missing_codes: {}}
+"""
+
+
+def _small_inputs(d: Path) -> dict:
+    (d / "q.yml").write_text(QYML, encoding="utf-8")
+    r = np.random.default_rng(1)
+    n = 120
+    df = pd.DataFrame({"rid": [f"r{i}" for i in range(n)], "sex": r.choice(["男", "女"], n),
+                       "title": r.choice(["正高", "副高", "中级", "初级"], n, p=[.05, .25, .4, .3]),
+                       "district": r.choice(["东城区", "西城区"], n),
+                       "hours": r.normal(47, 8, n).round(1)})
+    df.loc[r.random(n) < .1, "hours"] = np.nan
+    df.to_csv(d / "data.csv", index=False)
+    return {"wave": "t", "questionnaire": str(d / "q.yml"), "data": str(d / "data.csv"),
+            "data_stage": "clean"}
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    from survey.report.runner import render_report
+
+    d = tmp_path_factory.mktemp("rep")
+    p = _small_inputs(d)
+    res = render_report(p, output_dir=d / "out", notebooks=["quality", "survey_report"], progress=False)
+    return d, p, res
+
+
+def _runtime_free(s: str) -> str:
+    s = re.sub(r'<span class="run-time">[^<]*</span>', "", s)
+    # other people commit while the suite runs: the code version may legitimately change
+    return re.sub(r'<code class="git-commit">[^<]*</code>', "", s)
+
+
+def test_render_report_html(rendered):
+    d, _, res = rendered
+    out = d / "out"
+    assert sorted(p.name for p in res.html) == ["quality.html", "survey_report.html"]
+    q = (out / "quality.html").read_text(encoding="utf-8")
+    for needle in ("数据接收与质量", "数据接收", "数据质量", "样本概况", "方法说明", "数据来源与可重复性",
+                   "SHA-256", "问卷哈希", "run-time", 'id="T_Q1.1"', "待实现"):
+        assert needle in q, needle
+    assert "data:image/png;base64," in q
+    for bad in ("Traceback", "output_error", "ename", "<script", "https://"):
+        assert bad not in q, bad
+    assert q.count("<img") == 1  # the chart once, not twice
+    idx = (out / "index.html").read_text(encoding="utf-8")
+    assert 'href="quality.html"' in idx and 'href="tables.xlsx"' in idx
+    assert (out / "notebooks" / "quality.ipynb").is_file()
+    assert not (out / ".tables").exists()
+    import openpyxl
+
+    names = openpyxl.load_workbook(out / "tables.xlsx").sheetnames
+    assert names[0] == "目录" and "Q1.1" in names and "T1.1" in names
+
+
+def test_render_report_deterministic_and_failure_keeps_previous(rendered, tmp_path):
+    from survey.report.runner import render_report
+
+    d, p, _ = rendered
+    out = d / "out"
+    before = (out / "quality.html").read_text(encoding="utf-8")
+    # deterministic: a second run on the same input gives the same HTML apart from the run time
+    out2 = d / "out2"
+    render_report(p, output_dir=out2, notebooks=["quality"], progress=False)
+    again = (out2 / "quality.html").read_text(encoding="utf-8")
+    assert _runtime_free(again) == _runtime_free(before)
+    # a failing cell: message names notebook and cell; previous report intact; notebook kept
+    nbdir = tmp_path / "nbs"
+    nbdir.mkdir()
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    nb = new_notebook(cells=[
+        new_code_cell("wave = 'demo'", metadata={"tags": ["parameters"]}),
+        new_code_cell("from survey import report\nP = report.validate(globals(), notebook='boom')"),
+        new_code_cell("raise ValueError('kaputt')"),
+    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nbformat.write(nb, nbdir / "boom.ipynb")
+    with pytest.raises(ReportError) as e:
+        render_report({"wave": "t"}, output_dir=out2, notebooks=["boom"], notebook_dir=nbdir,
+                      progress=False)
+    msg = str(e.value)
+    assert "'boom'" in msg and "raise ValueError" in msg and "kaputt" in msg and "left unchanged" in msg
+    assert (out2.parent / "out2.failed" / "notebooks" / "boom.ipynb").is_file()
+    assert (out2 / "quality.html").read_text(encoding="utf-8") == again
+
+
+def test_render_report_refuses_unknown_parameter_before_running(tmp_path):
+    from survey.report.runner import render_report
+
+    with pytest.raises(ParameterError, match="min_cel"):
+        render_report({"min_cel": 5}, output_dir=tmp_path / "o", notebooks=["quality"])
+    with pytest.raises(ReportError, match="not found"):
+        render_report({}, output_dir=tmp_path / "o", notebooks=["nope"])
+    assert not (tmp_path / "o").exists()
+
+
+# ----------------------------------------------------------------------------- screenshot
+def _screenshot(url: str, png: Path, udd: Path) -> None:
+    subprocess.run([str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--no-first-run", f"--user-data-dir={udd}", "--window-size=1200,1000",
+                    f"--screenshot={png}", url], check=True, capture_output=True, timeout=90)
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium (Debian package chromium)")
+def test_screenshot_index_and_report(rendered, tmp_path):
+    from PIL import Image
+
+    d, _, _ = rendered
+    for name in ("index.html", "quality.html"):
+        png = tmp_path / (name + ".png")
+        _screenshot((d / "out" / name).as_uri(), png, tmp_path / f"udd-{name}")
+        img = np.asarray(Image.open(png).convert("L"))
+        assert img.shape[0] > 500 and img.shape[1] > 500
+        dark = (img < 128).mean()
+        assert 0.002 < dark < 0.5, f"{name}: page looks blank ({dark:.4f} dark pixels)"
+        assert len(np.unique(img)) > 20
+        shutil.copy(png, Path(tempfile.gettempdir()) / f"survey-report-{name}.png")

@@ -436,3 +436,26 @@ def test_base_weights_and_nonresponse(data):
 def test_subset_designs_refused(des):
     with pytest.raises(WeightingError, match="subset"):
         des.subset(des.data["sex"] == "男").rake({"age_group": AGE})
+
+
+# ---------------------------------------------------------------------------------------------
+# the demo wave: its population.yml loads, the sample rakes to it, discrepancies are reported
+# ---------------------------------------------------------------------------------------------
+def test_demo_wave_rakes_to_population_file():
+    from survey import Questionnaire
+    from survey.demo.wave import build_wave
+
+    root = Path(__file__).parents[1] / "questionnaires" / "demo-2024"
+    q = Questionnaire.load(root / "questionnaire.yml")
+    t = load_targets(root, questionnaire=q)
+    w = build_wave("2024")
+    df = w.clean.merge(w.stations[["station", "base_weight"]], on="station", how="left")
+    d = SurveyDesign(df, weights="base_weight", strata="stratum", psu="station",
+                     lonely_psu="adjust")
+    with pytest.warns(WeightingWarning):
+        r = d.rake(t)
+    rep = r.weighting_report
+    assert rep.converged and rep.max_rel_error < 1e-9
+    np.testing.assert_allclose(r.weights.sum(), t.control_total)
+    assert (rep.discrepancy()["rel_diff"].abs() > 0.001).any()
+    assert (rep.asmd()["asmd_after"] < 1e-6).all()

@@ -121,8 +121,12 @@ class Targets(dict):
         for k, v in self.items():
             src = self.sources.get(k, {})
             s = ", ".join(str(src[x]) for x in ("publication", "year", "table") if x in src)
-            desc = (f"{len(v)} cells, total {sum(v.values()):,.0f}" if isinstance(v, Mapping)
-                    else f"total {v:,.6g}")
+            try:
+                m = parse_margins({k: v})[0]
+                desc = (f"total {m.numeric_total:,.6g}" if m.numeric
+                        else f"{len(m.totals)} cells, total {m.total:,.0f}")
+            except Exception:  # repr must not fail on a malformed entry
+                desc = "(malformed)"
             lines.append(f"  {k}: {desc}" + (f"  [{s}]" if s else ""))
         return "\n".join(lines)
 
@@ -295,7 +299,7 @@ def normalize(margins: list[Margin], control_total: float | None = None,
                                             f"{r.total:,.0f} ({r.rel_diff:+.2%})"
                                             for r in bad.itertuples()),
                 WeightingWarning, stacklevel=3)
-        _check_nested(margins)
+        margins = _check_nested(margins)
     else:
         disc = pd.DataFrame(columns=["margin", "source", "total", "control_total", "rel_diff",
                                      "factor"])
@@ -306,28 +310,49 @@ def _source_str(src: Mapping) -> str:
     return ", ".join(str(src[k]) for k in ("publication", "year", "table") if k in src)
 
 
-def _check_nested(margins: list[Margin], rtol: float = 1e-6) -> None:
-    """One-way margins must agree with the marginals of crosses that contain the variable."""
+def _check_nested(margins: list[Margin], rtol: float = 1e-6, max_diff: float = 0.01
+                  ) -> list[Margin]:
+    """Drop one-way margins implied by a cross that contains their variables.
+
+    A margin implied by a larger cross is redundant for raking/calibration; if it disagrees
+    with the cross's marginal (after rescaling) by more than ``rtol`` the cross wins and a
+    :class:`WeightingWarning` names both sources; beyond ``max_diff`` (relative) it is an error.
+    """
+    keep = []
     for a in margins:
-        if a.numeric:
-            continue
+        implied_by = None
         for b in margins:
-            if b is a or b.numeric or len(b.variables) <= len(a.variables):
-                continue
-            if not set(a.variables) <= set(b.variables):
+            if (b is a or a.numeric or b.numeric or len(b.variables) <= len(a.variables)
+                    or not set(a.variables) <= set(b.variables)):
                 continue
             idx = [b.variables.index(v) for v in a.variables]
             implied: dict = {}
             for lev, t in b.totals.items():
                 k = tuple(lev[i] for i in idx)
                 implied[k] = implied.get(k, 0.0) + t
-            for lev, t in a.totals.items():
-                if abs(implied.get(lev, 0.0) - t) > rtol * max(1.0, a.total):
-                    raise WeightingError(
-                        f"target {a.label} ({_source_str(a.source) or 'no source'}) disagrees "
-                        f"with the {b.label} margin ({_source_str(b.source) or 'no source'}) at "
-                        f"level {'/'.join(lev)}: {t:,.1f} vs {implied.get(lev, 0.0):,.1f}. "
-                        f"Drop one of the two margins (Targets.drop) — raking cannot meet both")
+            worst, where = 0.0, None
+            for lev in set(a.totals) | set(implied):
+                d = abs(implied.get(lev, 0.0) - a.totals.get(lev, 0.0)) / max(1.0, a.total)
+                if d > worst:
+                    worst, where = d, lev
+            if worst > max_diff:
+                raise WeightingError(
+                    f"target {a.label} ({_source_str(a.source) or 'no source'}) disagrees "
+                    f"with the {b.label} margin ({_source_str(b.source) or 'no source'}) at "
+                    f"level {'/'.join(where)}: {a.totals.get(where, 0.0):,.1f} vs "
+                    f"{implied.get(where, 0.0):,.1f}. Drop one of the two margins (Targets.drop)"
+                    " — raking cannot meet both")
+            if worst > rtol:
+                warnings.warn(
+                    f"target {a.label} ({_source_str(a.source) or 'no source'}) differs from the "
+                    f"marginal of {b.label} ({_source_str(b.source) or 'no source'}) by up to "
+                    f"{worst:.2e} of the total (level {'/'.join(where)}); the one-way margin is "
+                    f"implied by the cross and is not used", WeightingWarning, stacklevel=4)
+            implied_by = b
+            break
+        if implied_by is None:
+            keep.append(a)
+    return keep
 
 
 def load_targets(path: str | Path, questionnaire: Any = None) -> Targets:

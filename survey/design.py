@@ -109,8 +109,17 @@ def _codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _combine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Codes of the interaction of two code vectors (0..k-1)."""
     key = a.astype(np.int64) * (int(b.max()) + 1 if len(b) else 1) + b
-    _, inv = np.unique(key, return_inverse=True)
-    return inv.astype(np.int64).ravel()
+    return _dense(key)
+
+
+def _dense(key: np.ndarray) -> np.ndarray:
+    """Renumber integer keys to 0..k-1 in sorted order (hash based, O(n))."""
+    codes, _ = pd.factorize(key, sort=True)
+    return codes.astype(np.int64)
+
+
+def _n_distinct(key: np.ndarray) -> int:
+    return int(len(pd.unique(key)))
 
 
 def _indicator(codes: np.ndarray, k: int, n: int, rows: np.ndarray | None = None) -> sp.csr_matrix:
@@ -420,14 +429,14 @@ class SurveyDesign:
                 for j in range(1, min(i + 1, len(strat))):
                     s = _combine(s, strat[j])
                 ids[i] = _combine(s, ids[i])
-        if len(np.unique(ids[0])) == 1 and not (nest and strata_cols):
+        if _n_distinct(ids[0]) == 1 and not (nest and strata_cols):
             raise DesignError("SurveyDesign: the design has only one primary sampling unit")
         if strata_cols and not nest:
             # each PSU must sit in one stratum
-            pair = np.unique(np.stack([ids[0], strat[0]], axis=1), axis=0)
-            counts = np.bincount(pair[:, 0], minlength=ids[0].max() + 1)
-            if (counts > 1).any():
-                bad = int(np.flatnonzero(counts > 1)[0])
+            first_st = strat[0][_first_index(ids[0], int(ids[0].max()) + 1)]
+            clash = strat[0] != first_st[ids[0]]
+            if clash.any():
+                bad = int(ids[0][np.flatnonzero(clash)[0]])
                 lab = id_labels[0][raw_first[np.flatnonzero(ids[0] == bad)[0]]]
                 strata_of = np.unique(strat[0][ids[0] == bad])
                 raise DesignError(
@@ -476,10 +485,8 @@ class SurveyDesign:
                 else:
                     st_label = np.array([f"unit {a + 1}" for a in prev_lab])
             cl = ids[i]
-            _, cl = np.unique(cl, return_inverse=True)
-            cl = cl.ravel().astype(np.int64)
-            _, st = np.unique(st, return_inverse=True)
-            st = st.ravel().astype(np.int64)
+            cl = _dense(cl)
+            st = _dense(st)
             C, H = int(cl.max()) + 1, int(st.max()) + 1
             cl_stratum = np.zeros(C, dtype=np.int64)
             cl_stratum[cl] = st
@@ -563,12 +570,12 @@ class SurveyDesign:
     @property
     def n_psu(self) -> int:
         rows = self._rows_in()
-        return int(len(np.unique(self._stages[0].cl[rows])))
+        return _n_distinct(self._stages[0].cl[rows])
 
     @property
     def n_strata(self) -> int:
         rows = self._rows_in()
-        return int(len(np.unique(self._stages[0].st[rows])))
+        return _n_distinct(self._stages[0].st[rows])
 
     @property
     def df(self) -> int:
@@ -594,7 +601,7 @@ class SurveyDesign:
             return _rank(self._rep.W[rows]) - 1
         inset = self._w != 0 if rows is None else (self._w != 0) & rows
         s0 = self._stages[0]
-        return int(len(np.unique(s0.cl[inset])) - len(np.unique(s0.st[inset])))
+        return _n_distinct(s0.cl[inset]) - _n_distinct(s0.st[inset])
 
     def _degf_domains(self, dom: np.ndarray, D: int) -> np.ndarray:
         """Degrees of freedom of each domain (codes 0..D-1; -1 = none), vectorised."""
@@ -602,9 +609,9 @@ class SurveyDesign:
             return np.array([self._degf(dom == d) for d in range(D)], dtype=float)
         s0 = self._stages[0]
         inset = (self._w != 0) & (dom >= 0)
-        cl_d = np.unique(s0.cl[inset] * D + dom[inset])
-        st_d = np.unique(s0.st[inset] * D + dom[inset])
-        return (np.bincount(cl_d % D, minlength=D) - np.bincount(st_d % D, minlength=D)).astype(float)
+        ncl = (np.bincount(s0.cl[inset] * D + dom[inset], minlength=s0.n_cl * D) > 0)
+        nst = (np.bincount(s0.st[inset] * D + dom[inset], minlength=s0.n_st * D) > 0)
+        return (ncl.reshape(s0.n_cl, D).sum(axis=0) - nst.reshape(s0.n_st, D).sum(axis=0)).astype(float)
 
     # ------------------------------------------------------------------ repr
     def __repr__(self) -> str:
@@ -715,9 +722,10 @@ class SurveyDesign:
         for code, cats in zip(codes_list, cats_list):
             missing |= code < 0
             key = key * (len(cats) + 1) + np.where(code < 0, 0, code)
-        uniq, inv = np.unique(key[~missing], return_inverse=True)
+        inv, uniq = pd.factorize(key[~missing], sort=True)
+        uniq = np.asarray(uniq, dtype=np.int64)
         out = np.full(self._n, -1, dtype=np.int64)
-        out[~missing] = inv.ravel()
+        out[~missing] = inv
         # decode the level table
         levels = {}
         rem = uniq.copy()
@@ -954,8 +962,11 @@ class SurveyDesign:
             if self._lonely in ("fail", "average") or (s.npsu == 1).any():
                 skey = s.st * D + np.where(rows, dom, 0)
                 B = _indicator(skey, s.n_st * D, n, rows)
-                pres = np.ones((n, q)) if valid is None else valid.astype(float)
-                Ps.append((np.asarray(B @ pres) > 0).reshape(s.n_st, D * q))
+                if valid is None:  # presence shared by every variable of a domain
+                    P1 = (np.asarray(B @ np.ones(n)) > 0).reshape(s.n_st, D)
+                    Ps.append(np.repeat(P1, q, axis=1))
+                else:
+                    Ps.append((np.asarray(B @ valid.astype(float)) > 0).reshape(s.n_st, D * q))
             else:
                 Ps.append(None)
         return Ts, Ps

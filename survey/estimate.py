@@ -115,15 +115,23 @@ def _domains(design: SurveyDesign, by: Any, na_rm: bool, fn: str):
 
 
 def _check_missing(Y: np.ndarray, dom: np.ndarray, names: Sequence[str], na_rm: bool, fn: str):
-    miss = np.isnan(Y) & (dom >= 0)[:, None]
+    """Raise on missing values inside the domains (unless na_rm); return the (n, q) validity
+    mask, or ``None`` when nothing inside the domains is missing (the fast path)."""
+    nan = np.isnan(Y)
+    if not nan.any():
+        return None
+    rows = dom >= 0
+    miss = nan & rows[:, None]
     counts = miss.sum(axis=0)
-    if counts.any() and not na_rm:
+    if not counts.any():
+        return None
+    if not na_rm:
         j = int(np.flatnonzero(counts)[0])
         raise MissingValueError(
             f"{fn}: variable {names[j]!r} has {int(counts[j])} missing values; pass na_rm=True to "
             "drop them (as R's na.rm=TRUE) or impute them first"
         )
-    return ~np.isnan(Y) & (dom >= 0)[:, None]
+    return ~nan & rows[:, None]
 
 
 def _tcrit(level: float, df: np.ndarray) -> np.ndarray:
@@ -142,63 +150,80 @@ def _core(design: SurveyDesign, Y: np.ndarray, X: np.ndarray | None, valid: np.n
           dom: np.ndarray, D: int, kind: str, deff_kind: Any = True) -> dict:
     """Estimates, variances, deffs and counts as (D, q) arrays.
 
-    kind: "mean" (X is None), "ratio" or "total".
+    kind: "mean" (X is None), "ratio" or "total".  ``valid`` (n, q) marks rows that are in a
+    domain and have no missing value for that column.
     """
     n, q = Y.shape
     w = design._w
     rows = dom >= 0
     dcode = np.where(rows, dom, 0)
     M = sp.csr_matrix((np.ones(int(rows.sum())), (dcode[rows], np.flatnonzero(rows))), shape=(D, n))
-    vf = valid.astype(float)
-    Y0 = np.where(valid, Y, 0.0)
-    X0 = vf if X is None else np.where(valid, X, 0.0)
-    wv = w[:, None] * vf
-    Ysum = np.asarray(M @ (w[:, None] * Y0))
-    Nhat = np.asarray(M @ wv)
-    nobs = np.asarray(M @ (vf * (w != 0)[:, None]))
-    nrows = np.asarray(M @ vf)
-    Xsum = Nhat if X is None else np.asarray(M @ (w[:, None] * X0))
+    # fast path (valid is None): no missing values inside the domains -> shared counts
+    nomiss = valid is None
+    if nomiss:
+        Y0 = np.where(rows[:, None], Y, 0.0) if np.isnan(Y).any() else Y
+        X0 = None if X is None else (np.where(rows[:, None], X, 0.0) if np.isnan(X).any() else X)
+        base = np.column_stack([w, (w != 0).astype(float), np.ones(n)])
+        cnt = np.asarray(M @ base)  # (D, 3)
+        Nhat = np.repeat(cnt[:, [0]], q, axis=1)
+        nobs = np.repeat(cnt[:, [1]], q, axis=1)
+        nrows = np.repeat(cnt[:, [2]], q, axis=1)
+    else:
+        vf = valid.astype(float)
+        Y0 = np.where(valid, Y, 0.0)
+        X0 = None if X is None else np.where(valid, X, 0.0)
+        Nhat = np.asarray(M @ (w[:, None] * vf))
+        nobs = np.asarray(M @ (vf * (w != 0)[:, None]))
+        nrows = np.asarray(M @ vf)
+    wY = w[:, None] * Y0
+    Ysum = np.asarray(M @ wY)
+    Xsum = Nhat if X0 is None else np.asarray(M @ (w[:, None] * X0))
     with np.errstate(divide="ignore", invalid="ignore"):
         est = Ysum if kind == "total" else Ysum / Xsum
 
     if kind == "total":
-        resid = Y0  # influence of a total: y itself
-        denom = np.ones_like(Ysum)
+        resid = Y0
+        denom = None
     else:
-        resid = Y0 - est[dcode] * X0  # zero on invalid rows (Y0 = X0 = 0 there)
-        resid = np.where(valid, resid, 0.0)
+        e = est[dcode]
+        resid = Y0 - (e if X0 is None else e * X0)
+        if not nomiss:
+            resid = np.where(valid, resid, 0.0)
         denom = Xsum
 
     rep = design._rep
     if rep is None:
-        x = w[:, None] * resid
+        x = w[:, None] * resid if kind != "total" else wY
         if design._calibrations:
             # dense (n, D*q) influence values, residualised, all rows present (as R)
             Xd = np.zeros((n, D * q))
-            for_d = dcode[:, None] * q + np.arange(q)[None, :]
-            Xd[np.repeat(np.arange(n), q), for_d.ravel()] = (x * rows[:, None]).ravel()
+            idx = np.flatnonzero(rows)
+            cols = dcode[idx][:, None] * q + np.arange(q)[None, :]
+            Xd[np.repeat(idx, q), cols.ravel()] = x[idx].ravel()
             Xd = design._residualize(Xd)
             Ts = [s.cl_indicator(n) @ Xd for s in design._stages[: design._var_stages]]
             Ps = [None] * len(Ts)
         else:
-            Ts, Ps = design._stage_totals_by(x, dom, D, valid)
-        scale = 1.0 / denom.ravel()
-        Ts = [T * scale[None, :] for T in Ts]
+            Ts, Ps = design._stage_totals_by(x, dom, D, None if nomiss else valid)
+        if denom is not None:
+            scale = 1.0 / denom.ravel()
+            Ts = [T * scale[None, :] for T in Ts]
         var = design._vcov_from_psu_totals(Ts, Ps, diag_only=True).reshape(D, q)
     else:
         Wall = np.column_stack([w, rep.W])
-        # sparse (n x D*q) layout: row i has its values in the columns of its own domain
-        ii = np.repeat(np.flatnonzero(rows), q)
-        jj = (dcode[rows][:, None] * q + np.arange(q)[None, :]).ravel()
+        idx = np.flatnonzero(rows if nomiss else valid.any(axis=1))
+        ii = np.repeat(idx, q)
+        jj = (dcode[idx][:, None] * q + np.arange(q)[None, :]).ravel()
 
         def spmat(vals: np.ndarray) -> sp.csr_matrix:
-            return sp.csr_matrix((vals[rows].ravel(), (ii, jj)), shape=(n, D * q))
+            return sp.csr_matrix((vals[idx].ravel(), (ii, jj)), shape=(n, D * q))
 
         Yr = np.asarray(spmat(Y0).T @ Wall)  # (D*q, 1+R)
         if kind == "total":
             th = Yr
         else:
-            Xr = np.asarray(spmat(X0).T @ Wall)
+            Xv = (np.ones((n, q)) if nomiss else valid.astype(float)) if X0 is None else X0
+            Xr = np.asarray(spmat(Xv).T @ Wall)
             with np.errstate(divide="ignore", invalid="ignore"):
                 th = Yr / Xr
         theta, thetas = th[:, 0], th[:, 1:].T
@@ -206,17 +231,19 @@ def _core(design: SurveyDesign, Y: np.ndarray, X: np.ndarray | None, valid: np.n
         var = _rep_var_diag(rep, theta, thetas).reshape(D, q)
         nobs = nrows  # R's replicate deff counts rows (length(pweights))
 
-    # deff (R's deff=TRUE: SRS without replacement; "replace": with replacement)
+    # deff (R's deff=TRUE: SRS without replacement; "replace": with replacement):
+    # vsrs = svyvar(r) N^2 / n [(N - n) / N], r = resid / denom (for a mean: (y - ybar) / N)
     with np.errstate(divide="ignore", invalid="ignore"):
-        rs = resid / denom[dcode] if kind != "total" else Y0
-        m1 = np.asarray(M @ (w[:, None] * rs)) / Nhat
-        m2 = np.asarray(M @ (w[:, None] * rs * rs)) / Nhat
+        m2 = np.asarray(M @ ((x if rep is None else w[:, None] * resid) * resid)) / Nhat
+        if kind == "total":
+            m1 = Ysum / Nhat
+        else:
+            m1 = 0.0  # sum_i w_i r_i = Y - R X = 0 exactly
+            m2 = m2 / (denom * denom)
         svyvar = (m2 - m1 * m1) * nobs / (nobs - 1.0)
-        # svyvar(rs) N^2 / n: for a mean rs = (y - ybar)/N, so this is svyvar(y)/n as R
         vsrs = svyvar * Nhat ** 2 / nobs
         if deff_kind != "replace":
-            fpc = (Nhat - nobs) / Nhat
-            vsrs = np.where(Nhat < nobs, np.nan, vsrs * fpc)
+            vsrs = np.where(Nhat < nobs, np.nan, vsrs * (Nhat - nobs) / Nhat)
         deff = var / vsrs
     return {"est": est, "var": var, "deff": deff, "n": nrows,
             "nrows": nrows, "Nhat": Nhat}
@@ -231,13 +258,15 @@ def _rep_var_diag(rep, theta: np.ndarray, thetas: np.ndarray) -> np.ndarray:
     return rep.scale * ((thetas - centre) ** 2 * rs[:, None]).sum(axis=0)
 
 
-def _df_by(design: SurveyDesign, dom: np.ndarray, D: int, valid: np.ndarray, df: Any) -> np.ndarray:
+def _df_by(design: SurveyDesign, dom: np.ndarray, D: int, valid: np.ndarray | None, df: Any,
+           q: int) -> np.ndarray:
     """(D, q) degrees of freedom: user value, or R's degf of each domain (complete cases)."""
-    q = valid.shape[1]
     if df is not None:
         return np.full((D, q), float(df))
     base = design._degf_domains(dom, D)
     out = np.repeat(base[:, None], q, axis=1)
+    if valid is None:
+        return out
     outside = dom < 0
     for j in range(q):  # only variables with missing values in a domain need their own df
         if (valid[:, j] | outside).all():
@@ -330,7 +359,7 @@ def mean(design: SurveyDesign, variables: str | Sequence[str], by: str | Sequenc
     Y = np.column_stack([_numeric(design, v, "mean") for v in names])
     valid = _check_missing(Y, dom, names, na_rm, "mean")
     res = _core(design, Y, None, valid, dom, D, "mean", deff)
-    dfs = _df_by(design, dom, D, valid, df)
+    dfs = _df_by(design, dom, D, valid, df, Y.shape[1])
     res, dfs = _reorder(res, dfs)
     return _frame(res, dfs, level, _ident(names, D, levels), "mean")
 
@@ -355,7 +384,7 @@ def total(design: SurveyDesign, variables: str | Sequence[str], by: str | Sequen
         dom, D, levels = _domains(design, by, na_rm, "total")
         valid = _check_missing(Y, dom, [names[0]] * Y.shape[1], na_rm, "total")
         res = _core(design, Y, None, valid, dom, D, "total", deff)
-        dfs = _df_by(design, dom, D, valid, df)
+        dfs = _df_by(design, dom, D, valid, df, Y.shape[1])
         res, dfs = _reorder(res, dfs)
         ident = _ident([names[0]] * len(labels), D, levels, extra={"level": labels})
         ident = {"variable": ident.pop("variable"), "level": ident.pop("level"), **ident}
@@ -364,7 +393,7 @@ def total(design: SurveyDesign, variables: str | Sequence[str], by: str | Sequen
     Y = np.column_stack([_numeric(design, v, "total") for v in names])
     valid = _check_missing(Y, dom, names, na_rm, "total")
     res = _core(design, Y, None, valid, dom, D, "total", deff)
-    dfs = _df_by(design, dom, D, valid, df)
+    dfs = _df_by(design, dom, D, valid, df, Y.shape[1])
     res, dfs = _reorder(res, dfs)
     return _frame(res, dfs, level, _ident(names, D, levels), "total")
 
@@ -434,7 +463,7 @@ def proportion(design: SurveyDesign, variable: str, by: str | Sequence[str] | No
     dom, D, levels = _domains(design, by, na_rm, "proportion")
     valid = _check_missing(Y, dom, [variable] * Y.shape[1], na_rm, "proportion")
     res = _core(design, Y, None, valid, dom, D, "mean", deff)
-    dfs = _df_by(design, dom, D, valid, df)
+    dfs = _df_by(design, dom, D, valid, df, Y.shape[1])
     res, dfs = _reorder(res, dfs)
     ident = _ident([variable] * len(lev), D, levels, extra={"level": lev})
     ident = {"variable": ident.pop("variable"), "level": ident.pop("level"), **ident}
@@ -471,7 +500,7 @@ def ratio(design: SurveyDesign, numerator: str | Sequence[str], denominator: str
     both = np.where(np.isnan(X), np.nan, Y)
     valid = _check_missing(both, dom, names, na_rm, "ratio")
     res = _core(design, Y, X, valid, dom, D, "ratio", deff)
-    dfs = _df_by(design, dom, D, valid, df)
+    dfs = _df_by(design, dom, D, valid, df, Y.shape[1])
     res, dfs = _reorder(res, dfs)
     ident = _ident(names, D, levels, extra={"numerator": nums, "denominator": dens})
     return _frame(res, dfs, level, ident, "ratio")
@@ -525,7 +554,7 @@ def quantile(design: SurveyDesign, variables: str | Sequence[str],
     frames = []
     for j, v in enumerate(names):
         y = Y[:, j]
-        valid = valid_all[:, j]
+        valid = (dom >= 0) if valid_all is None else valid_all[:, j]
         qhat = np.full((D, P), np.nan)
         sorted_data = []
         for d in range(D):  # per domain: sort once, vectorised over quantiles
@@ -542,9 +571,9 @@ def quantile(design: SurveyDesign, variables: str | Sequence[str],
         dcode = np.where(dom >= 0, dom, 0)
         ind = (y[:, None] <= qhat[dcode]).astype(float)
         ind[~valid] = np.nan
-        vmask = np.repeat(valid[:, None], P, axis=1)
+        vmask = None if valid_all is None else np.repeat(valid[:, None], P, axis=1)
         res = _core(design, ind, None, vmask, dom, D, "mean", True)
-        dfs = _df_by(design, dom, D, vmask, df)
+        dfs = _df_by(design, dom, D, vmask, df, P)
         t = _tcrit(level, dfs)
         se_m = np.sqrt(np.maximum(res["var"], 0))
         lo_p = res["est"] - t * se_m

@@ -1,0 +1,114 @@
+"""Speed of SurveyDesign(...).mean(20 variables, by=8-level domain) on 100,000 rows.
+
+Design: 40 strata x 10 PSUs (stations), weights, no fpc.  Times, in one run:
+  * ours: build the design + the by= means (best of 5 after one warm-up);
+  * R: ``svyby(~v1+...+v20, ~dom, des, svymean)`` via Rscript (when R is installed; timing of
+    the svyby call only, data already loaded);
+  * the Python package ``svy`` (when installed in .venv; ``pip install svy`` -- it is not a
+    dependency of this project).
+and prints the ratios.  Run: ``.venv/bin/python benchmarks/bench_estimate.py``.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from survey import SurveyDesign  # noqa: E402
+
+N, H, PSU_PER, P, DOM = 100_000, 40, 10, 20, 8
+
+
+def make_data(seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    psu = rng.integers(0, H * PSU_PER, N)
+    stratum = psu // PSU_PER
+    eff = rng.normal(0, 1, H * PSU_PER)[psu]
+    cols = {f"v{j + 1}": eff * 0.3 + rng.normal(0, 1, N) + j for j in range(P)}
+    df = pd.DataFrame(cols)
+    df.insert(0, "dom", rng.integers(0, DOM, N))
+    df.insert(0, "w", rng.uniform(1, 50, N))
+    df.insert(0, "psu", psu)
+    df.insert(0, "stratum", stratum)
+    return df
+
+
+def time_ours(df: pd.DataFrame, variables: list[str]) -> tuple[float, pd.DataFrame]:
+    SurveyDesign(df, weights="w", strata="stratum", psu="psu").mean(variables, by="dom")  # warm-up
+    best, out = np.inf, None
+    for _ in range(5):
+        t0 = time.perf_counter()
+        out = SurveyDesign(df, weights="w", strata="stratum", psu="psu").mean(variables, by="dom")
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def time_r(df: pd.DataFrame, variables: list[str]) -> tuple[float | None, str]:
+    if shutil.which("Rscript") is None:
+        return None, "Rscript not found: R comparison skipped"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.csv"
+        df.to_csv(path, index=False)
+        f = "+".join(variables)
+        script = f"""
+        suppressPackageStartupMessages(library(survey))
+        d <- read.csv("{path}")
+        des <- svydesign(id=~psu, strata=~stratum, weights=~w, data=d)
+        t0 <- proc.time()[["elapsed"]]
+        b <- svyby(~{f}, ~dom, des, svymean)
+        cat(proc.time()[["elapsed"]] - t0, "\\n")
+        cat(format(SE(b)[1, 1], digits=15), "\\n")
+        """
+        res = subprocess.run(["Rscript", "-e", script], capture_output=True, text=True, timeout=600)
+        if res.returncode != 0:
+            return None, f"R failed: {res.stderr.strip()[-300:]}"
+        lines = res.stdout.split()
+        return float(lines[0]), f"R first SE {lines[1]}"
+
+
+def time_svy(df: pd.DataFrame, variables: list[str]) -> tuple[float | None, str]:
+    try:
+        import polars as pl
+        import svy
+    except ImportError:
+        return None, "package 'svy' not installed (pip install svy into .venv to compare): skipped"
+    try:
+        data = pl.from_pandas(df)
+        design = svy.Design(stratum="stratum", psu="psu", wgt="w")
+        sample = svy.Sample(data=data, design=design)
+        sample.estimation.mean(variables[0], by="dom")  # warm-up
+        t0 = time.perf_counter()
+        for v in variables:
+            sample.estimation.mean(v, by="dom")
+        return time.perf_counter() - t0, f"svy {getattr(svy, '__version__', '?')}"
+    except Exception as e:  # the svy API changes between versions
+        return None, f"svy present but its API call failed ({type(e).__name__}: {e}); skipped"
+
+
+def main() -> None:
+    df = make_data()
+    variables = [f"v{j + 1}" for j in range(P)]
+    ours, out = time_ours(df, variables)
+    print(f"workload: {N} rows, {H} strata x {PSU_PER} PSUs, mean of {P} variables by {DOM}-level domain")
+    print(f"ours (SurveyDesign + mean by=): {ours:.4f} s  [{len(out)} rows; first SE {out['se'].iloc[0]:.10g}]")
+    r, rmsg = time_r(df, variables)
+    print(f"R svyby: {'%.3f s' % r if r else '-'}  ({rmsg})")
+    s, smsg = time_svy(df, variables)
+    print(f"svy: {'%.3f s' % s if s else '-'}  ({smsg})")
+    if r:
+        print(f"ratio R / ours: {r / ours:.1f}x")
+    if s:
+        print(f"ratio svy / ours: {s / ours:.1f}x")
+    target = 0.1
+    print(f"target <= {target} s: {'met' if ours <= target else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -31,6 +31,9 @@ from .io import read_export, read_responses, write_sav, write_wjx  # noqa: E402
 __all__ += ["Questionnaire", "read_export", "read_responses", "write_wjx", "write_sav"]
 from .design import SurveyDesign  # noqa: E402
 __all__ += ["SurveyDesign"]
+from . import weighting  # noqa: E402
+from .weighting import WeightingReport, load_targets  # noqa: E402
+__all__ += ["weighting", "WeightingReport", "load_targets"]
 from .tables import CrossTab, ScaleScore, add_flags, cronbach_alpha, crosstab, rao_scott  # noqa: E402
 from .models import GLMResult, glm  # noqa: E402
 __all__ += ["CrossTab", "ScaleScore", "add_flags", "cronbach_alpha", "crosstab", "rao_scott", "GLMResult", "glm"]

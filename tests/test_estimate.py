@@ -29,9 +29,49 @@ def load(name: str) -> pd.DataFrame:
     return pd.read_csv(FIX / name, encoding="utf-8")
 
 
+class PostStratResid:
+    """R's svyrecvar treatment of postStratify(): x - psw * mean_g(x / psw)."""
+
+    def __init__(self, groups: np.ndarray, psw: np.ndarray):
+        self.g = pd.factorize(groups, sort=True)[0]
+        self.psw = psw
+        self.k = self.g.max() + 1
+        self.ng = np.bincount(self.g, minlength=self.k)
+
+    def residualize(self, x: np.ndarray) -> np.ndarray:
+        sums = np.stack([np.bincount(self.g, weights=c, minlength=self.k) for c in (x / self.psw[:, None]).T], 1)
+        return x - (sums / self.ng[:, None])[self.g] * self.psw[:, None]
+
+
+class GregResid:
+    """R's greg_calibration: qr.resid(qr(mm * whalf), x / (g whalf)) * g whalf."""
+
+    def __init__(self, mm: np.ndarray, w0: np.ndarray, w1: np.ndarray):
+        whalf = np.sqrt(w0)
+        self.q, _ = np.linalg.qr(mm * whalf[:, None])
+        self.w = (w1 / w0) * whalf
+
+    def residualize(self, x: np.ndarray) -> np.ndarray:
+        y = x / self.w[:, None]
+        return (y - self.q @ (self.q.T @ y)) * self.w[:, None]
+
+
 def build(case: dict) -> SurveyDesign:
     df = load(case["data"])
     spec = dict(case["design"])
+    cal = spec.pop("calibration", None)
+    if cal is not None:
+        cw = load("calib_apiclus1.csv")
+        d = SurveyDesign(df, weights=spec["weights"], psu=spec["psu"])
+        if cal == "poststratify":
+            w1 = cw["w_ps"].to_numpy()
+            obj = PostStratResid(df[spec["by_var"]].to_numpy(), w1)
+        else:
+            w1 = cw["w_greg"].to_numpy()
+            mm = np.column_stack([np.ones(len(df)), df["stype"] == "H", df["stype"] == "M",
+                                  df["api99"]]).astype(float)
+            obj = GregResid(mm, d.weights, w1)
+        return d._with_weights(w1, calibration=obj)
     rep = spec.pop("replicate", None)
     if "repweights" in spec:
         W = load(spec.pop("repweights")).to_numpy(dtype=float)

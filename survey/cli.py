@@ -156,5 +156,99 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", default="data/demo", help="output directory (default data/demo)")
+    p.add_argument("--seed", type=int, default=2024, help="random seed (default 2024)")
+
+
+@subcommand("demo", help="generate the synthetic demo waves (questionnaires, margins, raw files)",
+            arguments=_demo_args)
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import write_demo
+    paths = write_demo(args.out, args.seed)
+    for k, p in paths.items():
+        print(f"{k}: {p}")
+    return 0
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+# ---------------------------------------------------------------------------------------------
+# survey report  (owned by survey/report/; see survey.report.runner)
+# ---------------------------------------------------------------------------------------------
+def _report_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--wave", default=None, help="wave id (questionnaires/<wave>/); default demo")
+    p.add_argument("--demo", action="store_true", help="render the demo (generate data/demo if absent)")
+    p.add_argument("--data", default=None, help="raw export or cleaned data (.parquet/.csv)")
+    p.add_argument("--data-stage", default=None, choices=["raw", "clean"], help="is --data raw or cleaned")
+    p.add_argument("-q", "--questionnaire", default=None, help="questionnaire.yml")
+    p.add_argument("--population", default=None, help="population.yml (weighting margins)")
+    p.add_argument("-o", "--output", default=None, help="output folder (default reports/<wave>)")
+    p.add_argument("--notebooks", default=None,
+                   help="comma-separated notebook names or paths (default: all, in report order)")
+    p.add_argument("--by", default=None, metavar="VAR",
+                   help="also one report per value of VAR (e.g. region/district), in parallel")
+    p.add_argument("--jobs", type=int, default=2, help="parallel processes for --by (default 2)")
+    p.add_argument("--region", default=None, help="restrict the report to one region")
+    p.add_argument("--min-cell", type=int, default=None, help="suppress cells below this n (default 10)")
+    p.add_argument("--confidence", type=float, default=None, help="confidence level (default 0.95)")
+    p.add_argument("--lang", default=None, choices=["zh", "en"], help="language of labels")
+    p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="further notebook parameter (value parsed as YAML), repeatable")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+
+
+@subcommand("report", help="render the report notebooks to HTML + Excel", arguments=_report_args)
+def cmd_report(args: argparse.Namespace) -> int:
+    """``survey report --wave 2024``: papermill → nbconvert → reports/<wave>/index.html."""
+    from pathlib import Path
+
+    import yaml
+
+    from .errors import ParameterError
+    from .report.params import NOTEBOOKS
+    from .report.runner import render_report
+
+    params: dict = {}
+    wave = args.wave or "demo"
+    if args.demo:
+        from .demo import write_demo
+
+        root = Path("data/demo")
+        paths = {}
+        if not (root / "demo-2024" / "questionnaire.yml").is_file():
+            paths = write_demo(root)
+        qfile = root / "demo-2024" / "questionnaire.yml"
+        raws = [p for p in (root / "demo-2024").iterdir() if p.suffix in (".sav", ".xlsx", ".csv")]
+        data = paths.get("raw_2024") or (sorted(raws)[0] if raws else None)
+        params.update(wave="demo-2024", questionnaire=str(qfile),
+                      population=str(root / "demo-2024" / "population.yml"), data_stage="raw",
+                      previous_waves=["demo-2023"])
+        if data:
+            params["data"] = str(data)
+        wave = "demo"
+    else:
+        params["wave"] = wave
+        q = Path("questionnaires") / wave / "questionnaire.yml"
+        if q.is_file():
+            params["questionnaire"] = str(q)
+    for k, v in (("data", args.data), ("data_stage", args.data_stage), ("questionnaire", args.questionnaire),
+                 ("population", args.population), ("region", args.region), ("min_cell", args.min_cell),
+                 ("confidence", args.confidence), ("lang", args.lang)):
+        if v is not None:
+            params[k] = v
+    for item in args.param:
+        if "=" not in item:
+            raise ParameterError(f"--param {item!r}: write NAME=VALUE, e.g. -p top_k=3")
+        k, v = item.split("=", 1)
+        params[k.strip()] = yaml.safe_load(v)
+    names = [n.strip() for n in args.notebooks.split(",")] if args.notebooks else list(NOTEBOOKS)
+    if "previous_waves" in params and "trends" not in [Path(n).stem for n in names]:
+        params.pop("previous_waves")
+    out = Path(args.output) if args.output else Path("reports") / wave
+    res = render_report(params, output_dir=out, notebooks=names, by=args.by, jobs=args.jobs,
+                        progress=not args.quiet)
+    print(res.index)
+    return 0

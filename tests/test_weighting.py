@@ -139,7 +139,8 @@ def rdes(des) -> SurveyDesign:
 def test_replicate_reweighting_matches_r(rdes, rest, case):
     d2 = REP_CASES[case](rdes)
     ref = pd.read_csv(FIX / f"{case}.csv").to_numpy()
-    np.testing.assert_allclose(d2.repweights, ref, rtol=1e-8)
+    # rtol 1e-8; atol (1e-12 of the population) only matters for GREG weights near zero
+    np.testing.assert_allclose(d2.repweights, ref, rtol=1e-8, atol=1e-12 * N)
     _check_estimates(d2, rest, case)
 
 

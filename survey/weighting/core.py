@@ -426,11 +426,12 @@ def grake_batch(mm: np.ndarray, WW: np.ndarray, calfun: str, population: np.ndar
     failed = np.zeros(R, dtype=bool)
     it = np.ones(R, dtype=int)
     ms = mm / s[:, None]
+    outer = (ms[:, :, None] * ms[:, None, :]).reshape(n, p * p)
     while active.any():
         a = np.flatnonzero(active)
         deriv = dF(xeta[:, a], L, U)
         Wd = WW[:, a] / s[:, None] * deriv                     # n x a
-        T = np.einsum("np,na,nq->apq", ms, Wd, ms, optimize=True)
+        T = (outer.T @ Wd).T.reshape(len(a), p, p)            # BLAS: (p*p x n) @ (n x a)
         misfit = pop - ST[:, a] - mm.T @ (WW[:, a] * F(xeta[:, a], L, U))
         deta = np.einsum("apq,qa->pa", _ginv(T), misfit)
         eta[:, a] += deta

@@ -39,3 +39,5 @@ from .models import GLMResult, glm  # noqa: E402
 __all__ += ["CrossTab", "ScaleScore", "add_flags", "cronbach_alpha", "crosstab", "rao_scott", "GLMResult", "glm"]
 from . import demo  # noqa: E402
 __all__ += ["demo"]
+from . import report  # noqa: E402
+__all__ += ["report"]

@@ -1,0 +1,51 @@
+"""Benchmark skeleton for survey.report (final numbers come once the statistics land).
+
+Times: disclosure control on a large table, the per-page font subset, HTML conversion, and one
+papermill run of the quality notebook on small synthetic data.  Run: ``python benchmarks/bench_report.py``.
+"""
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+
+def timeit(label: str, fn, repeat: int = 3) -> float:
+    best = min(_once(fn) for _ in range(repeat))
+    print(f"{label:<48s} {best * 1000:9.1f} ms")
+    return best
+
+
+def _once(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    from survey.report import disclosure, fonts
+
+    rng = np.random.default_rng(0)
+    big = pd.DataFrame(rng.poisson(30, size=(40, 12)))
+    big.iloc[rng.integers(0, 40, 30), rng.integers(0, 12, 30)] = 3
+    timeit("suppress_table 40×12 with margins", lambda: disclosure.suppress_table(big, 10))
+    text = "".join(bytes([0xB0 + i // 94, 0xA1 + i % 94]).decode("gb2312", "ignore") for i in range(800))
+    timeit("font subset, 800 hanzi (cold cache)", lambda: (fonts._subset_cached.cache_clear(), fonts.subset_font(text)))
+    from test_report import _small_inputs  # the same small data the tests use
+
+    from survey.report.runner import render_report
+
+    d = Path(tempfile.mkdtemp())
+    p = _small_inputs(d)
+    timeit("render quality notebook (papermill + HTML)",
+           lambda: render_report(p, output_dir=d / "out", notebooks=["quality"], progress=False), repeat=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -105,24 +105,31 @@ def add_flags(frame: pd.DataFrame, min_n: int = 30, max_cv: float = 0.3,
     if not (min_n >= 0 and max_cv > 0 and min_cell >= 0):
         raise EstimationError(f"add_flags: thresholds must be non-negative (min_n={min_n}, "
                               f"max_cv={max_cv}, min_cell={min_cell})")
+    cell = frame["n_cell"].to_numpy(dtype=float) if "n_cell" in frame.columns else None
+    ne = frame["n_eff"].to_numpy(dtype=float) if "n_eff" in frame.columns else None
+    cols = _flag_arrays(frame["estimate"].to_numpy(dtype=float), frame["se"].to_numpy(dtype=float),
+                        frame["n"].to_numpy(dtype=float), cell, ne, min_n, max_cv, min_n_eff,
+                        min_cell)
     out = frame.copy()
-    est = out["estimate"].to_numpy(dtype=float)
-    se = out["se"].to_numpy(dtype=float)
+    for k, v in cols.items():
+        out[k] = v
+    return out
+
+
+def _flag_arrays(est: np.ndarray, se: np.ndarray, n: np.ndarray, cell: np.ndarray | None,
+                 n_eff: np.ndarray | None, min_n: float, max_cv: float,
+                 min_n_eff: float | None, min_cell: float) -> dict[str, np.ndarray]:
     with np.errstate(divide="ignore", invalid="ignore"):
         cv = np.where(est != 0, se / np.abs(est), np.where(se > 0, np.inf, 0.0))
-    n = out["n"].to_numpy(dtype=float)
-    cell = out["n_cell"].to_numpy(dtype=float) if "n_cell" in out.columns else n
-    out["cv"] = cv
-    out["flag_n"] = n < min_n
-    out["flag_cv"] = np.nan_to_num(cv, nan=0.0) > max_cv
-    if min_n_eff is not None and "n_eff" in out.columns:
-        ne = out["n_eff"].to_numpy(dtype=float)
-        out["flag_n_eff"] = np.nan_to_num(ne, nan=np.inf) < min_n_eff
+    cell = n if cell is None else cell
+    flag_n = n < min_n
+    flag_cv = np.nan_to_num(cv, nan=0.0) > max_cv
+    if min_n_eff is not None and n_eff is not None:
+        flag_ne = np.nan_to_num(n_eff, nan=np.inf) < min_n_eff
     else:
-        out["flag_n_eff"] = False
-    out["suppress"] = (cell > 0) & (cell < min_cell)
-    out["flag"] = out["flag_n"] | out["flag_cv"] | out["flag_n_eff"]
-    return out
+        flag_ne = np.zeros(len(est), dtype=bool)
+    return {"cv": cv, "flag_n": flag_n, "flag_cv": flag_cv, "flag_n_eff": flag_ne,
+            "suppress": (cell > 0) & (cell < min_cell), "flag": flag_n | flag_cv | flag_ne}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -205,12 +212,17 @@ class _Ratios:
 
 def _ratios(bk: _Backend, Z: np.ndarray, num: np.ndarray, den: np.ndarray, base: np.ndarray,
             group_of: np.ndarray | None = None, group_masks: Sequence[np.ndarray] | None = None,
-            cell: np.ndarray | None = None, present: np.ndarray | None = None) -> _Ratios:
+            cell: np.ndarray | None = None, present: np.ndarray | None = None,
+            A: np.ndarray | None = None, exclusive: bool = False) -> _Ratios:
     """Estimates ``T[num]/T[den]`` (``den < 0``: the total ``T[num]``) with their covariance.
 
     ``base`` names, per output, the indicator column of ``Z`` that defines its domain (for ``n``,
     deff); ``cell`` (defaults to ``num``) the column whose non-zero rows are the unweighted cell.
     ``group_of``/``group_masks`` give the by-group of each output for its design df.
+    With ``A`` given, ``Z`` is a basis and the columns indexed by num/den/base are those of
+    ``Z @ A.T`` (e.g. margins are sums of cells): the variance engine only sees the basis,
+    ``V_T = A V_basis A'``.  ``exclusive`` says the basis columns are 0/1 indicators of
+    disjoint sets (crosstab cells), so the moments need no dense products.
     """
     w = bk.w
     Z = np.asarray(Z, dtype=float)
@@ -218,8 +230,9 @@ def _ratios(bk: _Backend, Z: np.ndarray, num: np.ndarray, den: np.ndarray, base:
     den = np.asarray(den, dtype=np.intp)
     base = np.asarray(base, dtype=np.intp)
     cell = num if cell is None else np.asarray(cell, dtype=np.intp)
-    k, m = len(num), Z.shape[1]
-    T = w @ Z
+    Tb = w @ Z
+    T = Tb if A is None else A @ Tb
+    k, m = len(num), len(T)
     has_den = den >= 0
     a = T[num]
     b = np.where(has_den, T[np.where(has_den, den, 0)], 1.0)
@@ -233,6 +246,8 @@ def _ratios(bk: _Backend, Z: np.ndarray, num: np.ndarray, den: np.ndarray, base:
         np.add.at(J, (rows[has_den], den[has_den]), -est[has_den] / b[has_den])
     if bk.replicate:
         Tr = bk.rep_w.T @ Z                         # R × m
+        if A is not None:
+            Tr = Tr @ A.T
         ar = Tr[:, num]
         br = np.where(has_den, Tr[:, np.where(has_den, den, 0)], 1.0)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -240,26 +255,35 @@ def _ratios(bk: _Backend, Z: np.ndarray, num: np.ndarray, den: np.ndarray, base:
         cov = bk.rep_var(est_r, est)
     else:
         VT = bk.vcov(Z, present)
+        if A is not None:
+            VT = A @ VT @ A.T
         Jf = np.nan_to_num(J)
         cov = Jf @ VT @ Jf.T
         bad = ~np.isfinite(est)
         cov[bad, :] = np.nan
         cov[:, bad] = np.nan
-    nz = Z != 0
-    n = nz[:, base].sum(axis=0).astype(float)
-    n_cell = nz[:, cell].sum(axis=0).astype(float)
-    # SRS (with replacement) variance of the same ratio, for deff: weighted variance of the
-    # linearised values over the base domain, as R's svymean(deff = TRUE) does.
-    Zd = np.where(has_den, 1, 0)
-    U = Z[:, num] - np.where(has_den, est, 0.0) * (Z[:, np.where(has_den, den, 0)] * Zd)
-    B = nz[:, base]
-    wb = w[:, None] * B
-    sw = wb.sum(axis=0)
+    if exclusive and A is not None:
+        cntb = np.count_nonzero(Z, axis=0).astype(float)
+        cnt = A @ cntb
+        M2 = (A * Tb) @ A.T                         # Z_b' W Z_b is diag(T_b) for 0/1 disjoint
+    else:
+        if A is not None:
+            Z = Z @ A.T
+        cnt = np.count_nonzero(Z, axis=0).astype(float)
+        M2 = (Z * w[:, None]).T @ Z
+    # counts and the SRS (without replacement) variance of the same ratio, for deff, from
+    # column moments of Z: U = Z[num] - R Z[den] over the base domain (num and den are zero
+    # outside the base, which is a 0/1 indicator column), as R's svymean(deff = TRUE).
+    n = cnt[base]
+    n_cell = cnt[cell]
+    dd = np.where(has_den, den, 0)
+    R = np.where(has_den, est, 0.0)
+    sw = T[base]
     with np.errstate(divide="ignore", invalid="ignore"):
-        mu = (wb * U).sum(axis=0) / sw
-        s2 = (wb * (U - mu) ** 2).sum(axis=0) / sw * n / (n - 1)
+        mu = (a - R * np.where(has_den, T[dd], 0.0)) / sw
+        m2 = (M2[num, num] - 2 * R * M2[num, dd] + R ** 2 * M2[dd, dd]) / sw
+        s2 = (m2 - mu ** 2) * n / (n - 1)
         vsrs = sw ** 2 * s2 / n / b ** 2
-        # R's deff = TRUE: SRS without replacement of the same size, (N - n) / N
         vsrs = np.where(sw < n, np.nan, vsrs * (sw - n) / sw)
         deff = np.diag(cov) / vsrs
     if group_of is None or group_masks is None:
@@ -309,14 +333,18 @@ def _frame(bk: _Backend, r: _Ratios, ids: pd.DataFrame, level: float,
     lo, hi = _ci(bk, r.est, se, r.df, level)
     with np.errstate(divide="ignore", invalid="ignore"):
         n_eff = r.n / r.deff
-    out = pd.DataFrame({"estimate": r.est, "se": se, "ci_low": lo, "ci_high": hi,
-                        "deff": r.deff, "n": r.n.astype(np.int64), "n_eff": n_eff,
-                        "n_cell": r.n_cell.astype(np.int64)})
-    for c in ids.columns:
-        out[c] = ids[c].to_numpy() if not isinstance(ids[c].dtype, pd.CategoricalDtype) else \
-            ids[c].reset_index(drop=True)
-    out["df"] = r.df
-    return add_flags(out, **flags)
+    n = r.n.astype(np.int64)
+    cols: dict[str, Any] = {"estimate": r.est, "se": se, "ci_low": lo, "ci_high": hi,
+                            "deff": r.deff, "n": n, "n_eff": n_eff,
+                            "n_cell": r.n_cell.astype(np.int64)}
+    if isinstance(ids, pd.DataFrame):
+        ids = {c: ids[c] for c in ids.columns}
+    for c, v in ids.items():
+        cols[c] = v.to_numpy() if isinstance(v, pd.Series) and not isinstance(
+            v.dtype, pd.CategoricalDtype) else (v.array if isinstance(v, pd.Series) else v)
+    cols["df"] = r.df
+    cols.update(_flag_arrays(r.est, se, n.astype(float), r.n_cell, n_eff, **flags))
+    return pd.DataFrame(cols)
 
 
 def _flag_args(min_n: int, max_cv: float, min_n_eff: float | None, min_cell: int) -> dict:
@@ -653,18 +681,19 @@ def crosstab(d: "SurveyDesign", row: str, col: str, *, by: str | Sequence[str] |
     flags = _flag_args(min_n, max_cv, min_n_eff, min_cell)
     frames, tests, chis, walds = [], [], [], []
     ri, ci = np.divmod(np.arange(K), nc)
-    rowlab = pd.Categorical([rlev[i] for i in ri], categories=rlev)
-    collab = pd.Categorical([clev[j] for j in ci], categories=clev)
+    rdtype = pd.CategoricalDtype(rlev)
+    cdtype = pd.CategoricalDtype(clev)
+    measure_col = np.repeat(np.array(_MEASURES, dtype=object), K)
+    A = np.vstack([np.eye(K), (ri[None, :] == np.arange(nr)[:, None]).astype(float),
+                   (ci[None, :] == np.arange(nc)[:, None]).astype(float), np.ones((1, K))])
     for g, mask in enumerate(masks):
         ok = mask & (rcodes >= 0) & (ccodes >= 0)
         idx = np.flatnonzero(ok)
         cellc = rcodes[idx] * nc + ccodes[idx]
-        # Z: K cells, nr row margins, nc column margins, 1 "all"
-        Z = np.zeros((bk.n, K + nr + nc + 1))
+        # basis: K cell indicators; totals of [cells, nr row margins, nc column margins, all]
+        # are A @ (cell totals)
+        Z = np.zeros((bk.n, K))
         Z[idx, cellc] = 1.0
-        Z[idx, K + rcodes[idx]] = 1.0
-        Z[idx, K + nr + ccodes[idx]] = 1.0
-        Z[idx, K + nr + nc] = 1.0
         kk = np.arange(K)
         allc = np.full(K, K + nr + nc)
         num = np.concatenate([kk, kk, kk, kk])
@@ -677,15 +706,13 @@ def crosstab(d: "SurveyDesign", row: str, col: str, *, by: str | Sequence[str] |
         dfs = np.concatenate([_degf_many(bk, np.where(ok, 0, -1), 1),
                               _degf_many(bk, rowdom, nr), _degf_many(bk, coldom, nc)])
         gof = np.concatenate([np.zeros(2 * K, dtype=np.intp), 1 + ri, 1 + nr + ci])
-        r = _ratios(bk, Z, num, den, base, present=mask)
+        r = _ratios(bk, Z, num, den, base, present=mask, A=A, exclusive=True)
         r.df = dfs[gof]
-        ids = pd.DataFrame({row: pd.Categorical(np.tile(rowlab, 4), categories=rlev),
-                            col: pd.Categorical(np.tile(collab, 4), categories=clev),
-                            "measure": np.repeat(_MEASURES, K)})
-        for c in by_cols:
-            ids.insert(len(ids.columns) - 3, c, labels[c].iloc[g])
-        for c in reversed(by_cols):
-            ids.insert(0, c, ids.pop(c))
+        ids: dict[str, Any] = {c: np.repeat(labels[c].iloc[g:g + 1].to_numpy(), 4 * K)
+                               for c in by_cols}
+        ids[row] = pd.Categorical.from_codes(np.tile(ri, 4), dtype=rdtype)
+        ids[col] = pd.Categorical.from_codes(np.tile(ci, 4), dtype=cdtype)
+        ids["measure"] = measure_col
         frames.append(_frame(bk, r, ids, level, flags))
         # tests on the levels present
         cnt = np.bincount(cellc, minlength=K).reshape(nr, nc)
@@ -709,10 +736,13 @@ def crosstab(d: "SurveyDesign", row: str, col: str, *, by: str | Sequence[str] |
         chis.append({**lab, **rs["Chisq"].as_dict()})
         walds.extend([{**lab, **wd["Wald"].as_dict()}, {**lab, **wd["adjWald"].as_dict()}])
     cols = [*by_cols, *_TEST_COLS]
-    frame = pd.concat(frames, ignore_index=True)
-    return CrossTab(row=row, col=col, by=by_cols, frame=frame,
-                    test=pd.DataFrame(tests)[cols], chisq=pd.DataFrame(chis)[cols],
-                    wald=pd.DataFrame(walds)[cols])
+
+    def tf(rows: list[dict]) -> pd.DataFrame:
+        return pd.DataFrame({c: [x[c] for x in rows] for c in cols})
+
+    frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    return CrossTab(row=row, col=col, by=by_cols, frame=frame, test=tf(tests), chisq=tf(chis),
+                    wald=tf(walds))
 
 
 # ----------------------------------------------------------------------------------------------

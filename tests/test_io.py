@@ -425,3 +425,24 @@ def test_garbage_cells_csv(tmp_path_factory, rows, enc):
 def test_read_responses_is_data(q):
     d = read_responses(MINI / "mini_utf8.sav", q, salt=SALT)
     assert isinstance(d, pd.DataFrame) and "rid" in d
+
+
+def test_fast_xlsx_reader_agrees_with_openpyxl(tmp_path):
+    import datetime as dt
+
+    from survey.io._xlsx import read_xlsx_rows
+    wb = openpyxl.Workbook()  # normal mode: shared strings, styles
+    ws = wb.active
+    ws.title = "答卷"
+    ws.append(["序号", "提交答卷时间", "1、您的性别", "x"])
+    ws.append([1, dt.datetime(2024, 5, 7, 10, 11, 12), "男", 1.5])
+    ws.append([2, "2024/05/07 11:00:00", None, True])
+    ws["D4"] = "=1+1"
+    ws["B5"] = "其他〖a&lt;b〗"
+    p = tmp_path / "n.xlsx"
+    wb.save(p)
+    fast = read_xlsx_rows(p)
+    slow = [list(r) for r in openpyxl.load_workbook(p, read_only=True, data_only=True).active.iter_rows(values_only=True)]
+    for a, b in zip(fast, slow):
+        assert a + [None] * (len(b) - len(a)) == b
+    assert read_xlsx_rows(p, "答卷")[1][1] == dt.datetime(2024, 5, 7, 10, 11, 12)

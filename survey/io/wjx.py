@@ -52,24 +52,14 @@ def layout_from_name(path: str | Path) -> str:
 
 def read_wjx_raw(path: str | Path, *, sheet: str | int | None = None) -> RawTable:
     """Read a 问卷星 .xlsx into a :class:`RawTable` (duplicate headers kept as they are)."""
-    import openpyxl
     p = Path(path)
+    if not p.exists():
+        raise ReadError(f"{p}: file not found")
+    from ._xlsx import read_xlsx_rows
     try:
-        wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
-    except FileNotFoundError:
-        raise ReadError(f"{p}: file not found") from None
-    except (zipfile.BadZipFile, KeyError, EOFError, OSError, ValueError) as e:
-        raise ReadError(f"{p}: not a readable .xlsx file ({type(e).__name__}: {e}); the file is "
-                        "truncated or not an Excel workbook — download the export again") from None
-    try:
-        ws = wb[sheet] if isinstance(sheet, str) else wb.worksheets[sheet or 0]
-        try:
-            rows = list(ws.iter_rows(values_only=True))
-        except (zipfile.BadZipFile, EOFError, OSError, KeyError, ValueError) as e:
-            raise ReadError(f"{p}: the workbook is damaged ({type(e).__name__}); download the "
-                            "export again") from None
-    finally:
-        wb.close()
+        rows = read_xlsx_rows(p, sheet)
+    except Exception:  # noqa: BLE001 - anything unusual: let openpyxl read it (or say why not)
+        rows = _openpyxl_rows(p, sheet)
     # drop fully empty trailing rows/columns
     while rows and all(v is None or (isinstance(v, str) and not v.strip()) for v in rows[-1]):
         rows.pop()
@@ -82,6 +72,9 @@ def read_wjx_raw(path: str | Path, *, sheet: str | int | None = None) -> RawTabl
     if width == 0:
         raise ReadError(f"{p}: the first row holds no column headers")
     body = rows[1:]
+    while body and not any(v is not None and not (isinstance(v, str) and not v.strip())
+                           for v in body[-1][:width]):
+        body.pop()
     if body:
         arr = np.empty((len(body), width), dtype=object)
         for i, r in enumerate(body):
@@ -93,6 +86,27 @@ def read_wjx_raw(path: str | Path, *, sheet: str | int | None = None) -> RawTabl
     headers = ["" if h is None else str(h).strip() for h in header]
     return RawTable(headers=headers, cols=cols, file=str(p), kind="wjx",
                     layout=layout_from_name(p))
+
+
+def _openpyxl_rows(p: Path, sheet: str | int | None) -> list:
+    import openpyxl
+    try:
+        wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, EOFError, OSError, ValueError) as e:
+        raise ReadError(f"{p}: not a readable .xlsx file ({type(e).__name__}: {e}); the file is "
+                        "truncated or not an Excel workbook — download the export again") from None
+    try:
+        try:
+            ws = wb[sheet] if isinstance(sheet, str) else wb.worksheets[sheet or 0]
+        except (KeyError, IndexError):
+            raise ReadError(f"{p}: no worksheet {sheet!r}; sheets are {wb.sheetnames}") from None
+        try:
+            return [list(r) for r in ws.iter_rows(values_only=True)]
+        except (zipfile.BadZipFile, EOFError, OSError, KeyError, ValueError) as e:
+            raise ReadError(f"{p}: the workbook is damaged ({type(e).__name__}); download the "
+                            "export again") from None
+    finally:
+        wb.close()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ def synthetic_wave(seed: int = 1) -> pd.DataFrame:
                        "stratum": station % N_STRATA, "w": 200 * rng.lognormal(0, 0.4, N)})
     for name, levels in SUBGROUPS.items():
         df[name] = pd.Categorical.from_codes(rng.integers(0, len(levels), N), categories=levels)
-    eff = rng.normal(0, 0.12, N_STATIONS)[station]         # cluster effect -> deff ~ 2-4
+    eff = rng.normal(0, 0.35, N_STATIONS)[station]         # cluster effect -> deff ~ 2-4
     for q in range(1, N_Q + 1):
         k = 3 + q % 4                                         # 3..6 options
         latent = eff + 0.3 * df["title"].cat.codes.to_numpy() + rng.logistic(size=N)

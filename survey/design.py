@@ -1154,14 +1154,16 @@ def _parent_of(st: np.ndarray, prev_cl: np.ndarray, H: int) -> np.ndarray:
 
 
 def _rank(M: np.ndarray, tol: float = 1e-5) -> int:
-    """Numerical rank (R's ``qr(., tol=1e-5)$rank`` in practice)."""
+    """Numerical rank (R's ``qr(., tol=1e-5)$rank`` in practice), via the Gram matrix for tall M."""
     M = np.asarray(M, dtype=float)
     if M.size == 0:
         return 0
-    # rank of M equals rank of its distinct rows; the Gram matrix keeps it cheap for tall M
-    if M.shape[0] > 4 * M.shape[1]:
-        M = np.unique(M, axis=0)
-    s = np.linalg.svd(M, compute_uv=False)
+    if M.shape[0] > M.shape[1]:
+        G = M.T @ M
+        ev = np.clip(np.linalg.eigvalsh(G), 0, None)
+        s = np.sqrt(ev[::-1])
+    else:
+        s = np.linalg.svd(M, compute_uv=False)
     if s.size == 0 or s[0] == 0:
         return 0
     return int((s > tol * s[0]).sum())

@@ -244,7 +244,7 @@ def _core(design: SurveyDesign, Y: np.ndarray, X: np.ndarray | None, valid: np.n
         vsrs = svyvar * Nhat ** 2 / nobs
         if deff_kind != "replace":
             vsrs = np.where(Nhat < nobs, np.nan, vsrs * (Nhat - nobs) / Nhat)
-        deff = var / vsrs
+        deff = var / vsrs if deff_kind is not False else np.full_like(var, np.nan)
     return {"est": est, "var": var, "deff": deff, "n": nrows,
             "nrows": nrows, "Nhat": Nhat}
 
@@ -340,8 +340,9 @@ def mean(design: SurveyDesign, variables: str | Sequence[str], by: str | Sequenc
         Confidence level of ``ci_low``/``ci_high``.
     df : float, optional
         Degrees of freedom of the t reference (``numpy.inf`` for normal); default R's ``degf``.
-    deff : True or "replace"
-        Design effect against SRS without (``True``, R's default) or with replacement.
+    deff : True, "replace" or False
+        Design effect against SRS without (``True``, R's default) or with replacement
+        (``"replace"``); ``False`` leaves the column NaN.
 
     Examples
     --------

@@ -95,13 +95,14 @@ def compute(case: dict, d: SurveyDesign) -> tuple[pd.DataFrame, list[str]]:
     stat = case["stat"]
     by = a.get("by")
     na_rm = bool(a.get("na_rm", False))
+    kw = {"deff": a["deff"]} if "deff" in a else {}
     if "subset" in a:
         col, val = a["subset"]
         d = d.subset(d.data[col] == val)
     if stat == "mean":
-        out = d.mean(a["variables"], by=by, na_rm=na_rm)
+        out = d.mean(a["variables"], by=by, na_rm=na_rm, **kw)
     elif stat == "total":
-        out = d.total(a["variables"], by=by, na_rm=na_rm)
+        out = d.total(a["variables"], by=by, na_rm=na_rm, **kw)
     elif stat == "proportion":
         var = a["variables"] if isinstance(a["variables"], str) else a["variables"][0]
         out = d.proportion(var, by=by, na_rm=na_rm)

@@ -37,6 +37,8 @@ __all__ += ["weighting", "WeightingReport", "load_targets"]
 from .tables import CrossTab, ScaleScore, add_flags, cronbach_alpha, crosstab, rao_scott  # noqa: E402
 from .models import GLMResult, glm  # noqa: E402
 __all__ += ["CrossTab", "ScaleScore", "add_flags", "cronbach_alpha", "crosstab", "rao_scott", "GLMResult", "glm"]
+from .clean import CleanResult, clean  # noqa: E402
+__all__ += ["clean", "CleanResult"]
 from . import demo  # noqa: E402
 __all__ += ["demo"]
 from . import report  # noqa: E402

@@ -171,6 +171,46 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------------------------------
+# survey clean  (owned by survey/clean.py)
+# ---------------------------------------------------------------------------------------------
+def _clean_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", metavar="RAW", help="raw export: 问卷星 .xlsx, .sav/.zsav, .dta or .csv")
+    p.add_argument("-q", "--questionnaire", required=True, metavar="Q",
+                   help="questionnaire.yml (its cleaning: section configures the rules)")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="output folder; files go to DIR/<wave>/ (clean.parquet, clean_log.csv/.xlsx, "
+                        "missing.parquet, clean.json)")
+    p.add_argument("--rules", default=None, metavar="YAML",
+                   help="rule overrides as YAML, e.g. '{speeders: {min_fraction_of_median: 0.25}}'")
+    p.add_argument("--encoding", default=None, help="force the text encoding (CSV, old SPSS)")
+    p.add_argument("--salt", default=None, help="salt for identifier hashes "
+                   "(default: $SURVEY_HASH_SALT)")
+
+
+@subcommand("clean", help="clean a raw export: rules, log, missing reasons, provenance sidecar",
+            arguments=_clean_args)
+def cmd_clean(args: argparse.Namespace) -> int:
+    """``survey clean RAW -q Q --out DIR``: read, clean, write DIR/<wave>/…, print the summary."""
+    import yaml
+
+    from .clean import clean
+    from .errors import CleaningError
+    from .io import read_export
+    from .questionnaire import Questionnaire
+    q = Questionnaire.load(args.questionnaire)
+    try:
+        rules = yaml.safe_load(args.rules) if args.rules else None
+    except yaml.YAMLError as e:
+        raise CleaningError(f"--rules is not valid YAML ({e})") from None
+    res = clean(read_export(args.file, q, salt=args.salt, encoding=args.encoding), q, rules=rules)
+    paths = res.write(args.out)
+    print(repr(res))
+    for k, p in paths.items():
+        print(f"{k}: {p}")
+    return 0
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
 

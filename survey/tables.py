@@ -252,7 +252,11 @@ def _ratios(bk: _Backend, Z: np.ndarray, num: np.ndarray, den: np.ndarray, base:
         br = np.where(has_den, Tr[:, np.where(has_den, den, 0)], 1.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             est_r = ar / br
-        cov = bk.rep_var(est_r, est)
+        bad = ~np.isfinite(est)              # empty cells: no estimate, no variance
+        est_r = np.where(bad[None, :], 0.0, est_r)
+        cov = bk.rep_var(est_r, np.where(bad, 0.0, est))
+        cov[bad, :] = np.nan
+        cov[:, bad] = np.nan
     else:
         VT = bk.vcov(Z, present)
         if A is not None:

@@ -365,3 +365,13 @@ def test_flags_on_estimator_output(qdesign):
     out = qdesign.multi(["q15_1", "q15_2"], by="g", min_cell=100_000)
     assert out.suppress.all()
     assert (out.cv == out.se / out.estimate.abs()).all()
+
+
+def test_replicate_design_with_empty_cells(designs):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        t = designs["jk1"].crosstab("stype", "awards", by="sch_wide")
+    yes = t.frame[(t.frame.sch_wide == "Yes") & (t.frame.measure == "row_pct")]
+    assert np.isfinite(yes.se).all()
+    assert np.isnan(t.test.p.iloc[0]) and np.isfinite(t.test.p.iloc[1])   # one column level in "No"

@@ -23,7 +23,7 @@ __all__ = ["write_sav_legacy"]
 _CODEPAGE = {"gbk": 936, "cp936": 936, "gb2312": 936, "gb18030": 54936, "big5": 950,
              "utf-8": 65001, "latin-1": 1252, "cp1252": 1252}
 _SYSMIS = -np.finfo(np.float64).max
-_EPOCH = pd.Timestamp("1582-10-14")
+_SPSS_EPOCH_OFFSET = 12219379200.0  # seconds from 1582-10-14 to 1970-01-01
 
 
 def _fmt(typ: int, width: int, dec: int) -> int:
@@ -73,7 +73,12 @@ def write_sav_legacy(df: pd.DataFrame, path: str | Path, *, encoding: str,
     for c in df.columns:
         s = df[c]
         if pd.api.types.is_datetime64_any_dtype(s.dtype):
-            secs = ((s - _EPOCH).dt.total_seconds()).to_numpy(dtype=float, na_value=np.nan)
+            if getattr(s.dt, "tz", None) is not None:
+                s = s.dt.tz_localize(None)
+            na = s.isna().to_numpy()
+            # seconds since 1970 (any datetime64 unit), shifted to SPSS's 1582-10-14 epoch
+            unix = s.astype("datetime64[us]").to_numpy().astype("datetime64[us]").astype(np.int64)
+            secs = np.where(na, np.nan, unix / 1e6 + _SPSS_EPOCH_OFFSET)
             arrays.append(np.where(np.isnan(secs), _SYSMIS, secs))
             kinds.append((c, "datetime", 0))
         elif pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):

@@ -1,0 +1,326 @@
+"""One wave from raw export to weighted design: read → clean → base weights → calibrate.
+
+Each stage is its own module; this one only wires them together the way the report (and an
+analyst at a JupyterLab prompt) needs them, and caches the result so that several notebooks of
+one report do not redo the work.
+
+The inputs of a wave live in its questionnaire folder (``questionnaires/<wave>/``):
+
+``questionnaire.yml``
+    the codebook (its ``design:`` section names the PSU and stratum questions);
+``population.yml``
+    population margins for calibration (optional: without it the design keeps base weights);
+``stations.csv``
+    the station register (optional): one row per station with ``station`` (the id used in the
+    export), ``pi_station`` (selection probability) and ``station_size`` (eligible persons).
+    Base weight = ``1 / pi_station × station_size / respondents kept at the station``.  Without a
+    register every respondent starts with weight 1 (or the export's weight column, when the
+    questionnaire's ``design.weight`` names one).
+
+Examples
+--------
+>>> import survey
+>>> paths = survey.demo.write_demo("/tmp/survey-doctest-demo")           # doctest: +SKIP
+>>> w = prepare_wave(paths["raw_2024"], paths["questionnaire_2024"],
+...                  population=paths["population_2024"],
+...                  stations=paths["stations_2024"])                    # doctest: +SKIP
+>>> w.design.mean("weekly_hours")                                         # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import hashlib
+import pickle
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from .errors import DesignError, ReadError, WeightingError, WeightingWarning
+from .questionnaire import Questionnaire
+
+__all__ = ["PreparedWave", "prepare_wave", "wave_inputs", "load_stations"]
+
+_CACHE_VERSION = "1"
+
+
+@dataclass
+class PreparedWave:
+    """A wave ready for analysis.
+
+    Attributes
+    ----------
+    questionnaire : Questionnaire
+    read : ReadResult or None
+        What the reader recognised (None when the input was an already cleaned frame).
+    clean : CleanResult
+        The cleaning result with its audit log.
+    design : SurveyDesign
+        The final design: strata and stations from the questionnaire, calibrated weights.
+    base_design : SurveyDesign
+        The same design with base weights only (for the weighting report's before/after).
+    targets : Targets or None
+        The population margins used for calibration.
+    stations : DataFrame or None
+        The station register used for base weights.
+    files : dict
+        Paths of the inputs (``raw``, ``questionnaire``, ``population``, ``stations``) and of
+        the written clean outputs.
+    """
+
+    questionnaire: Questionnaire
+    read: Any
+    clean: Any
+    design: Any
+    base_design: Any
+    targets: Any = None
+    stations: pd.DataFrame | None = None
+    files: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def wave(self) -> str:
+        """The wave id from the questionnaire."""
+        return self.questionnaire.id
+
+    @property
+    def weighting_report(self) -> Any:
+        """The calibration diagnostics (None when no population margins were given)."""
+        return getattr(self.design, "weighting_report", None)
+
+    def __repr__(self) -> str:
+        n_raw = getattr(self.clean, "n_raw", None)
+        return (f"<PreparedWave {self.wave}: {n_raw} read, {len(self.design.data)} kept; "
+                f"weights {'calibrated' if self.targets is not None else 'base only'}>")
+
+
+def wave_inputs(folder: str | Path, raw: str | Path | None = None) -> dict[str, Path | None]:
+    """Find a wave's inputs in its questionnaire folder.
+
+    Parameters
+    ----------
+    folder : path-like
+        ``questionnaires/<wave>/`` (must hold ``questionnaire.yml``).
+    raw : path-like, optional
+        The raw export; default: the single ``.xlsx``/``.sav``/``.zsav``/``.dta``/``.csv`` file
+        in the folder other than ``stations.csv``.
+
+    Returns
+    -------
+    dict
+        ``questionnaire``, ``population``, ``stations``, ``raw`` (None where absent).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "questionnaire.yml").write_text("wave: {id: x}\\nquestions: []\\n")
+    >>> sorted(k for k, v in wave_inputs(d).items() if v is not None)
+    ['questionnaire']
+    """
+    f = Path(folder)
+    q = f / "questionnaire.yml"
+    if not q.is_file():
+        raise ReadError(f"{f}: no questionnaire.yml in the wave folder; every wave needs one "
+                        "(see docs/new_wave.md)")
+    out: dict[str, Path | None] = {
+        "questionnaire": q,
+        "population": (f / "population.yml") if (f / "population.yml").is_file() else None,
+        "stations": (f / "stations.csv") if (f / "stations.csv").is_file() else None,
+        "raw": Path(raw) if raw is not None else None,
+    }
+    if raw is None:
+        cands = sorted(p for p in f.iterdir() if p.suffix.lower() in
+                       (".xlsx", ".sav", ".zsav", ".dta", ".csv") and p.name != "stations.csv")
+        if len(cands) == 1:
+            out["raw"] = cands[0]
+        elif len(cands) > 1:
+            raise ReadError(f"{f}: several raw exports ({', '.join(p.name for p in cands)}); "
+                            "name the one to use")
+    return out
+
+
+def load_stations(path: str | Path, psu: str = "station") -> pd.DataFrame:
+    """Read and check a station register (``station, pi_station, station_size``).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "stations.csv"
+    >>> _ = p.write_text("station,pi_station,station_size\\nS1,0.5,200\\n", encoding="utf-8")
+    >>> load_stations(p)["pi_station"].tolist()
+    [0.5]
+    """
+    p = Path(path)
+    try:
+        st = pd.read_csv(p, encoding="utf-8-sig", dtype={psu: str, "station": str})
+    except (OSError, ValueError, UnicodeDecodeError) as e:
+        raise ReadError(f"{p}: cannot read the station register ({e})") from None
+    if "station" in st.columns and psu != "station" and psu not in st.columns:
+        st = st.rename(columns={"station": psu})
+    need = [psu, "pi_station", "station_size"]
+    miss = [c for c in need if c not in st.columns]
+    if miss:
+        raise ReadError(f"{p}: station register lacks column(s) {miss}; it needs {need}")
+    if st[psu].duplicated().any():
+        dup = st.loc[st[psu].duplicated(), psu].tolist()[:5]
+        raise ReadError(f"{p}: station(s) {dup} listed twice in the register")
+    for c in ("pi_station", "station_size"):
+        v = pd.to_numeric(st[c], errors="coerce")
+        bad = ~np.isfinite(v.to_numpy(float)) | (v.to_numpy(float) <= 0)
+        if bad.any():
+            raise ReadError(f"{p}: column {c!r} must be a positive number; station(s) "
+                            f"{st.loc[bad, psu].tolist()[:5]} are not")
+        st[c] = v.astype(float)
+    if (st["pi_station"] > 1).any():
+        raise ReadError(f"{p}: pi_station is a probability and must be ≤ 1")
+    return st
+
+
+def _sha(path: Path | None) -> str:
+    if path is None:
+        return "-"
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def prepare_wave(raw: str | Path | pd.DataFrame, questionnaire: Questionnaire | str | Path, *,
+                 population: str | Path | Mapping | None = None,
+                 stations: str | Path | pd.DataFrame | None = None,
+                 rules: Mapping[str, Any] | None = None,
+                 out_dir: str | Path | None = None,
+                 cache: bool = True,
+                 lonely_psu: str = "adjust",
+                 calibrate: str = "rake",
+                 trim: Mapping[str, Any] | None = None) -> PreparedWave:
+    """Read, clean and weight one wave; return its design.
+
+    Parameters
+    ----------
+    raw : path-like or DataFrame
+        The raw export (any format :func:`survey.read_export` reads) or an analysis frame.
+    questionnaire : Questionnaire or path
+    population : path to population.yml, or a targets dict, optional
+        Margins to calibrate to; without them the design carries base weights only.
+    stations : path to stations.csv, or DataFrame, optional
+        The station register for base weights (see the module docstring).
+    rules : dict, optional
+        Cleaning-rule overrides (see :func:`survey.clean`).
+    out_dir : path-like, optional
+        Where the clean data, its log and sidecar are written (``CleanResult.write``), and where
+        the prepared wave is cached (``.prepared.pkl``, keyed by the SHA-256 of every input).
+    cache : bool
+        Reuse a cached preparation with identical inputs.
+    lonely_psu : str
+        Passed to :class:`~survey.SurveyDesign` (a stratum left with one station after
+        cleaning is common in small waves; R's ``"adjust"`` is the safe default).
+    calibrate : {"rake", "linear", "none"}
+        How to use the population margins: raking (default) or linear calibration (GREG).
+    trim : dict, optional
+        Arguments of :meth:`SurveyDesign.trim` applied after calibration (then re-calibrated).
+
+    Returns
+    -------
+    PreparedWave
+    """
+    from . import weighting
+    from .clean import clean as _clean
+    from .design import SurveyDesign
+    from .io import read_export
+
+    q = questionnaire if isinstance(questionnaire, Questionnaire) else Questionnaire.load(questionnaire)
+    if calibrate not in ("rake", "linear", "none"):
+        raise WeightingError(f"prepare_wave: calibrate={calibrate!r}; use 'rake', 'linear' or 'none'")
+    raw_path = None if isinstance(raw, pd.DataFrame) else Path(raw)
+    pop_path = Path(population) if isinstance(population, (str, Path)) else None
+    st_path = Path(stations) if isinstance(stations, (str, Path)) else None
+
+    key = None
+    cache_file = None
+    if out_dir is not None and cache and raw_path is not None and not isinstance(population, Mapping) \
+            and not isinstance(stations, pd.DataFrame):
+        from . import __version__
+
+        parts = [_CACHE_VERSION, __version__, _sha(raw_path), q.hash, _sha(pop_path), _sha(st_path),
+                 repr(sorted((rules or {}).items())), lonely_psu, calibrate, repr(trim)]
+        key = hashlib.sha256("|".join(parts).encode()).hexdigest()
+        cache_file = Path(out_dir) / ".prepared.pkl"
+        if cache_file.is_file():
+            try:
+                with open(cache_file, "rb") as fh:
+                    k, obj = pickle.load(fh)
+                if k == key:
+                    return obj
+            except Exception:  # a stale or unreadable cache is simply rebuilt
+                pass
+
+    # read → clean
+    if raw_path is not None:
+        rr = read_export(raw_path, q)
+        cr = _clean(rr, q, rules=rules, source=raw_path)
+    else:
+        rr = None
+        cr = _clean(raw, q, rules=rules)
+    files: dict[str, Any] = {"raw": raw_path, "questionnaire": q.path, "population": pop_path,
+                             "stations": st_path}
+    if out_dir is not None:
+        files.update({f"clean_{k}": v for k, v in cr.write(out_dir).items()})
+
+    data = cr.data
+    ds = q.design
+    psu, strata = getattr(ds, "psu", None), getattr(ds, "strata", None)
+    for role, col in (("psu", psu), ("strata", strata)):
+        if col is not None and col not in data.columns:
+            raise DesignError(f"{q.path}: design.{role} names {col!r}, which is not a column of "
+                              "the cleaned data; check the questionnaire's design section")
+    frame = data.copy()
+    for col in (psu, strata):  # design ids as plain strings (categoricals of labels otherwise)
+        if col is not None:
+            frame[col] = frame[col].astype(str)
+
+    # base weights
+    st = None
+    if stations is not None:
+        st = stations.copy() if isinstance(stations, pd.DataFrame) else load_stations(stations, psu or "station")
+        if psu is None:
+            raise DesignError(f"{q.path}: a station register was given but design.psu is not set")
+        st[psu] = st[psu].astype(str)
+        unknown = sorted(set(frame[psu]) - set(st[psu]))
+        if unknown:
+            raise DesignError(f"station register {st_path or '(frame)'}: station(s) {unknown[:10]} "
+                              f"of the data are not in the register ({len(unknown)} in all); add them")
+        w = weighting.base_weights(frame, psu, station_size=dict(zip(st[psu], st["station_size"])),
+                                   station_prob=dict(zip(st[psu], st["pi_station"])))
+    elif getattr(ds, "weight", None):
+        w = pd.to_numeric(frame[ds.weight], errors="coerce").to_numpy(float)
+    else:
+        w = np.ones(len(frame))
+    frame["_base_weight"] = w
+    base = SurveyDesign(frame, weights="_base_weight", strata=strata, psu=psu,
+                        lonely_psu=lonely_psu)
+
+    # calibration to population margins
+    targets = None
+    design = base
+    if population is not None and calibrate != "none":
+        targets = weighting.load_targets(population, q) if pop_path is not None else population
+        with warnings.catch_warnings():
+            warnings.simplefilter("default", WeightingWarning)
+            design = base.rake(targets) if calibrate == "rake" else base.calibrate(targets, calfun="linear")
+            if trim:
+                design = design.trim(**dict(trim))
+    prepared = PreparedWave(questionnaire=q, read=rr, clean=cr, design=design, base_design=base,
+                            targets=targets, stations=st, files=files)
+    if cache_file is not None:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            blob = pickle.dumps((key, prepared), protocol=pickle.HIGHEST_PROTOCOL)
+        except (TypeError, pickle.PicklingError, AttributeError):
+            blob = None  # an unpicklable piece only costs the cache, never the run
+        if blob is not None:
+            cache_file.write_bytes(blob)
+    return prepared

@@ -304,3 +304,23 @@ def test_no_warnings_on_normal_use(apistrat):
         d.mean(["api00", "api99"], by="awards")
         d.proportion("awards")
         d.ratio("api00", "api99")
+
+
+def test_repweights_by_column_names_and_pattern(apiclus1):
+    W = pd.read_csv(FIX / "rep_jk1_apiclus1.csv")
+    df = pd.concat([apiclus1, W], axis=1)
+    a = SurveyDesign(df, weights="pw", repweights=list(W.columns), rep_type="jk1", scale=14 / 15 * 0.9)
+    b = SurveyDesign(df, weights="pw", repweights=r"^rw\d+$", rep_type="jk1", scale=14 / 15 * 0.9)
+    c = SurveyDesign(df, weights="pw", repweights=W.to_numpy(), rep_type="jk1", scale=14 / 15 * 0.9)
+    se = [x.mean("api00")["se"].iloc[0] for x in (a, b, c)]
+    assert se[0] == se[1] == se[2]
+    with pytest.raises(DesignError, match="no column matches"):
+        SurveyDesign(df, weights="pw", repweights="^zz", rep_type="jk1")
+
+
+def test_total_of_categorical_is_count_by_level(apistrat):
+    d = SurveyDesign(apistrat, weights="pw", strata="stype", fpc="fpc")
+    t = d.total("awards")
+    p = d.proportion("awards")
+    assert t["level"].tolist() == ["No", "Yes"]
+    np.testing.assert_allclose(t["estimate"], p["estimate"] * d.weights.sum(), rtol=1e-12)

@@ -1,6 +1,6 @@
 """Coverage of 95% confidence intervals under the station design (strata x stations x quota).
 
-The slow test draws 1000 samples and requires coverage within [93%, 97%] for a mean, a
+The slow test draws 2000 samples and requires coverage within [93%, 97%] for a mean, a
 proportion, a domain mean, a ratio and a median; the quick test draws 60 and only checks the
 intervals are sane (run the slow one with ``make test-slow``).
 """
@@ -56,7 +56,7 @@ def test_coverage_quick():
 
 @pytest.mark.slow
 def test_coverage_station_design():
-    cov = coverage(1000, seed=2024)
+    cov = coverage(2000, seed=2024)
     print("coverage:", {k: round(v, 3) for k, v in cov.items()})
     for k, c in cov.items():
         assert 0.93 <= c <= 0.97, (k, c)

@@ -330,6 +330,22 @@ class SurveyDesign:
             )
         object.__setattr__(self, name, value)
 
+    # pickling (the report caches prepared designs): the mappingproxy becomes a dict and back;
+    # the estimator cache is not stored
+    def __getstate__(self) -> dict[str, Any]:
+        state = {k: getattr(self, k) for k in SurveyDesign.__slots__ if k not in ("_frozen", "_cache")}
+        state["_meta"] = dict(state["_meta"])
+        return state
+
+    def __setstate__(self, state: Mapping[str, Any]) -> None:
+        object.__setattr__(self, "_frozen", False)
+        for k, v in state.items():
+            object.__setattr__(self, k, v)
+        object.__setattr__(self, "_meta", MappingProxyType(dict(state["_meta"])))
+        object.__setattr__(self, "_cache", {})
+        self._w.setflags(write=False)
+        object.__setattr__(self, "_frozen", True)
+
     def _replace(self, **changes: Any) -> SurveyDesign:
         new = object.__new__(SurveyDesign)
         object.__setattr__(new, "_frozen", False)

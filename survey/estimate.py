@@ -438,7 +438,8 @@ def _indicators(design: SurveyDesign, var: str, labels: Mapping | None) -> tuple
 
 def proportion(design: SurveyDesign, variable: str, by: str | Sequence[str] | None = None, *,
                labels: Mapping[Any, str] | None = None, na_rm: bool = False, level: float = 0.95,
-               df: float | None = None, deff: bool | str = True, **kwargs: Any) -> pd.DataFrame:
+               df: float | None = None, deff: bool | str = True, ci_method: str = "wald",
+               **kwargs: Any) -> pd.DataFrame:
     """Proportion of each category (R's ``svymean(~factor)``), one row per level (x domain).
 
     Parameters
@@ -448,6 +449,10 @@ def proportion(design: SurveyDesign, variable: str, by: str | Sequence[str] | No
         label}``, order of the mapping), or any discrete column (sorted levels).
     labels : mapping, optional
         Code -> label map for labelled codes.
+    ci_method : {"wald", "logit"}
+        ``"wald"``: estimate +- t se (R's ``confint(svymean(...))``); ``"logit"``: the interval
+        on the logit scale, back-transformed (R's ``svyciprop(method="xlogit")``, numerically
+        the same as its default ``"logit"``); stays inside [0, 1].
 
     Examples
     --------
@@ -468,7 +473,22 @@ def proportion(design: SurveyDesign, variable: str, by: str | Sequence[str] | No
     res, dfs = _reorder(res, dfs)
     ident = _ident([variable] * len(lev), D, levels, extra={"level": lev})
     ident = {"variable": ident.pop("variable"), "level": ident.pop("level"), **ident}
-    return _frame(res, dfs, level, ident, "proportion")
+    out = _frame(res, dfs, level, ident, "proportion")
+    if ci_method == "logit":
+        p = out["estimate"].to_numpy()
+        se = out["se"].to_numpy()
+        t = _tcrit(level, dfs.ravel())
+        with np.errstate(divide="ignore", invalid="ignore"):
+            half = t * se / (p * (1 - p))
+            lg = np.log(p / (1 - p))
+            lo = 1 / (1 + np.exp(-(lg - half)))
+            hi = 1 / (1 + np.exp(-(lg + half)))
+        edge = (p <= 0) | (p >= 1)
+        out["ci_low"] = np.where(edge, p, lo)
+        out["ci_high"] = np.where(edge, p, hi)
+    elif ci_method != "wald":
+        raise EstimationError(f"proportion: ci_method={ci_method!r} is not 'wald' or 'logit'")
+    return out
 
 
 def ratio(design: SurveyDesign, numerator: str | Sequence[str], denominator: str | Sequence[str],

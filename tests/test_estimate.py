@@ -106,6 +106,9 @@ def compute(case: dict, d: SurveyDesign) -> tuple[pd.DataFrame, list[str]]:
     elif stat == "proportion":
         var = a["variables"] if isinstance(a["variables"], str) else a["variables"][0]
         out = d.proportion(var, by=by, na_rm=na_rm)
+    elif stat == "ciprop":
+        out = d.proportion(a["variables"], ci_method="logit")
+        out = out[out["level"] == a["level_of"]].reset_index(drop=True)
     elif stat == "ratio":
         out = d.ratio(a["numerator"], a["denominator"], by=by)
     elif stat == "quantile":

@@ -224,7 +224,7 @@ class SurveyDesign:
     __slots__ = (
         "_data", "_n", "_w", "_stages", "_var_stages", "_has_strata", "_has_fpc", "_lonely",
         "_calibrations", "_rep", "_domain", "_meta", "_spec", "weighting_report", "_frozen",
-        "_cache",
+        "_cache", "_questionnaire",
     )
 
     def __init__(
@@ -244,6 +244,7 @@ class SurveyDesign:
         mse: bool = False,
         combined_weights: bool = True,
         rho: float | None = None,
+        questionnaire: Any = None,
     ) -> None:
         if not isinstance(data, pd.DataFrame):
             raise DesignError(
@@ -274,6 +275,11 @@ class SurveyDesign:
         self._calibrations: tuple = ()
         self._domain = None
         self._meta = MappingProxyType({})
+        if questionnaire is not None and not (hasattr(questionnaire, "columns")
+                                              and hasattr(questionnaire, "labels")):
+            raise DesignError("SurveyDesign: questionnaire= must be a survey.Questionnaire "
+                              f"(got {type(questionnaire).__name__})")
+        self._questionnaire = questionnaire
         self.weighting_report = None
         self._cache = {}
         self._spec = {
@@ -597,6 +603,12 @@ class SurveyDesign:
     def df(self) -> int:
         """Design degrees of freedom (R's ``degf``)."""
         return self._degf(self._domain)
+
+    @property
+    def questionnaire(self) -> Any:
+        """The wave's :class:`~survey.Questionnaire` (or None): question-aware methods such as
+        ``multi``/``ranked``/``likert`` find a question's columns through it."""
+        return self._questionnaire
 
     @property
     def meta(self) -> Mapping[str, Any]:

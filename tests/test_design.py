@@ -324,3 +324,20 @@ def test_total_of_categorical_is_count_by_level(apistrat):
     p = d.proportion("awards")
     assert t["level"].tolist() == ["No", "Yes"]
     np.testing.assert_allclose(t["estimate"], p["estimate"] * d.weights.sum(), rtol=1e-12)
+
+
+def test_questionnaire_travels_with_the_design():
+    """questionnaire= is kept by subset/weighting so question-aware methods keep working."""
+    import pytest as _pytest
+    from survey import Questionnaire, SurveyDesign
+    from survey.errors import DesignError as _DesignError
+
+    q = Questionnaire.from_dict({"wave": {"id": "t"}, "questions": [
+        {"id": "sex", "text": "性别", "type": "single", "options": {1: "男", 2: "女"}}]})
+    df = pd.DataFrame({"sex": pd.Categorical(["男", "女", "男", "女"]), "w": [1.0, 2, 3, 4]})
+    d = SurveyDesign(df, weights="w", questionnaire=q)
+    assert d.questionnaire is q
+    assert d.subset(df["sex"] == "男").questionnaire is q
+    assert d.rake({"sex": {"男": 50, "女": 50}}).questionnaire is q
+    with _pytest.raises(_DesignError, match="questionnaire"):
+        SurveyDesign(df, weights="w", questionnaire="q.yml")

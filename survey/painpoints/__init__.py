@@ -1,0 +1,43 @@
+"""急难愁盼 (pain points): ranked/multi-select summaries, subgroup differences, severity, drivers,
+open text, and the evaluation of policy measures between waves.
+
+Public API
+----------
+* :func:`summarize` — % choosing each item (any rank), % ranking it first, position score,
+  with design-based SEs/CIs (over :func:`survey.tables.ranked`).
+* :func:`rank_uncertainty` — rank intervals and share of replicates in the top 3.
+* :func:`group_differences` — each group against everyone else, Holm / Benjamini–Hochberg.
+* :func:`top_by_group` — each group's top items.
+* :func:`priority_matrix` — prevalence × severity quadrants.
+* :func:`drivers` — design-based GLM of satisfaction / intention to leave on the pain points.
+* :func:`open_text` — jieba + keyword lexicon themes, unmatched themes, anonymised quotes.
+* :func:`wave_change` — change of every item between two independent waves (CI, MDE).
+* :func:`evaluate_policies` / :func:`load_policies` — the policy register and verdicts.
+* :class:`PolicyBrief` / :func:`build_brief` — the brief (HTML, workbook tables, charts).
+
+Examples
+--------
+>>> import pandas as pd
+>>> from survey import SurveyDesign, painpoints
+>>> df = pd.DataFrame({"p_1": pd.array([1, 2, None, 1], dtype="Int64"),
+...                    "p_2": pd.array([2, 1, 1, None], dtype="Int64")})
+>>> painpoints.summarize(SurveyDesign(df), "p", k=2)["pct_top"].tolist()
+[0.75, 0.75]
+"""
+from __future__ import annotations
+
+from ._core import (DEFAULT_GROUPS, MEASURES, RankItems, adjust_pvalues, drivers, group_differences,
+                    priority_matrix, rank_items, rank_uncertainty, summarize, top_by_group, wave_change)
+from .brief import (PolicyBrief, brief_for_report, build_brief, demo_designs, plot_changes,
+                    plot_group_heatmap, plot_priority, plot_ranked)
+from .policy import Policy, evaluate_policies, load_policies, mde, policy_status
+from .text import Lexicon, classify, load_lexicon, open_text, segment
+
+__all__ = [
+    "summarize", "rank_uncertainty", "group_differences", "top_by_group", "priority_matrix",
+    "drivers", "open_text", "wave_change", "evaluate_policies", "load_policies", "policy_status",
+    "Policy", "PolicyBrief", "build_brief", "brief_for_report", "demo_designs", "mde",
+    "adjust_pvalues", "rank_items", "RankItems", "Lexicon", "load_lexicon", "classify", "segment",
+    "plot_ranked", "plot_group_heatmap", "plot_priority", "plot_changes", "MEASURES",
+    "DEFAULT_GROUPS",
+]

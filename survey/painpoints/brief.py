@@ -1,0 +1,562 @@
+"""The policy brief: top pain points overall and per group, changes since the last wave, the
+status of each measure — as HTML (the painpoints notebook) and as tables for the workbook.
+
+Charts use the report theme (:func:`survey.report.theme.new_figure`: shipped CJK font), so
+Chinese labels render without missing-glyph warnings.  All rendering helpers return
+matplotlib figures or :class:`survey.report.PublishedTable` objects; the notebook only calls
+them.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ParameterError
+from ._core import (DEFAULT_GROUPS, drivers, group_differences, priority_matrix, rank_uncertainty,
+                    summarize, top_by_group, wave_change)
+from .policy import Policy, evaluate_policies, load_policies, policy_status
+from .text import Lexicon, load_lexicon, open_text
+
+__all__ = ["PolicyBrief", "build_brief", "plot_ranked", "plot_group_heatmap", "plot_priority",
+           "plot_changes", "demo_designs", "brief_for_report", "GROUP_NAMES"]
+
+GROUP_NAMES = {"sex": "性别", "age_group": "年龄组", "title": "职称", "unit_type": "单位类型",
+               "district": "区", "education": "学历"}
+REPO = Path(__file__).resolve().parents[2]
+
+
+# ----------------------------------------------------------------------------------------------
+# charts
+# ----------------------------------------------------------------------------------------------
+def _fig(w: float, h: float):
+    from ..report.theme import new_figure
+
+    return new_figure(w, h)
+
+
+def plot_ranked(summary: pd.DataFrame, measure: str = "pct_top", *, title: str | None = None,
+                top: int | None = None):
+    """Horizontal bars of a :func:`summarize` table with CIs (suppressed rows left out).
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> s = pd.DataFrame({"item": ["住房困难"], "pct_top": [0.3], "pct_top_low": [0.25],
+    ...                   "pct_top_high": [0.35], "suppressed": [False]})
+    >>> type(plot_ranked(s)).__name__
+    'Figure'
+    """
+    s = summary[~summary.get("suppressed", False)].sort_values(measure, ascending=True)
+    if top:
+        s = s.tail(top)
+    pct = measure != "score"
+    u = 100 if pct else 1
+    fig, ax = _fig(7.0, 0.32 * len(s) + 1.2)
+    est = s[measure].to_numpy() * u
+    err = np.vstack([est - s[f"{measure}_low"].to_numpy() * u, s[f"{measure}_high"].to_numpy() * u - est])
+    ax.barh(s["item"], est, xerr=err, color="#0072B2", ecolor="#333333", capsize=2)
+    ax.set_xlabel({"pct_top": "选择该项的比例（%，任一位次）", "pct_first": "排在第一位的比例（%）",
+                   "score": "位次加权得分"}[measure])
+    ax.set_title(title or "急难愁盼问题（95% 置信区间）")
+    fig.tight_layout()
+    return fig
+
+
+def plot_group_heatmap(diffs: pd.DataFrame, *, variables: Sequence[str] | None = None, title: str | None = None):
+    """Heatmap of each group's share (rows = groups, columns = items) from
+    :func:`group_differences`; ``*`` marks a significant difference from everyone else after the
+    stated correction, suppressed cells stay blank.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> d = pd.DataFrame({"variable": ["sex"] * 2, "level": ["男", "女"], "item": ["住房困难"] * 2,
+    ...                   "est_group": [0.2, 0.3], "significant": [False, True], "suppressed": [False, False],
+    ...                   "correction": ["Holm"] * 2})
+    >>> type(plot_group_heatmap(d)).__name__
+    'Figure'
+    """
+    d = diffs if variables is None else diffs[diffs["variable"].isin(variables)]
+    d = d.assign(row=[f"{GROUP_NAMES.get(v, v)}：{l}" for v, l in zip(d["variable"], d["level"])])
+    rows = list(dict.fromkeys(d["row"]))
+    items = list(dict.fromkeys(d["item"]))
+    M = d.pivot_table(index="row", columns="item", values="est_group", aggfunc="first").reindex(index=rows, columns=items)
+    S = d.pivot_table(index="row", columns="item", values="significant", aggfunc="first").reindex(index=rows, columns=items)
+    X = d.pivot_table(index="row", columns="item", values="suppressed", aggfunc="first").reindex(index=rows, columns=items)
+    V = M.to_numpy(float) * 100
+    V[X.fillna(True).to_numpy(bool)] = np.nan
+    fig, ax = _fig(1.0 + 0.62 * len(items), 0.9 + 0.3 * len(rows))
+    im = ax.imshow(V, aspect="auto", cmap="YlOrRd")
+    ax.set_xticks(range(len(items)), items, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(len(rows)), rows, fontsize=8)
+    ax.grid(False)
+    sig = S.fillna(False).to_numpy(bool)
+    for i in range(V.shape[0]):
+        for j in range(V.shape[1]):
+            if np.isfinite(V[i, j]):
+                ax.text(j, i, f"{V[i, j]:.0f}" + ("*" if sig[i, j] else ""), ha="center", va="center",
+                        fontsize=7, color="black")
+    fig.colorbar(im, ax=ax, fraction=0.03, label="选择比例（%）")
+    corr = str(d["correction"].iloc[0]) if len(d) else ""
+    ax.set_title(title or f"分组选择比例（* 与其他人差异显著；{corr}）", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_priority(pm: pd.DataFrame, *, title: str | None = None):
+    """The priority matrix: prevalence × severity with quadrant lines.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> pm = pd.DataFrame({"item": ["住房困难", "收入待遇偏低"], "prevalence": [0.3, 0.5],
+    ...                    "severity": [0.4, 0.2], "suppressed": [False, False], "quadrant": ["少数严重", "广泛关注"]})
+    >>> type(plot_priority(pm)).__name__
+    'Figure'
+    """
+    p = pm[~pm["suppressed"]]
+    fig, ax = _fig(7.5, 5.5)
+    colours = {"优先解决": "#D55E00", "广泛关注": "#E69F00", "少数严重": "#CC79A7", "持续观察": "#56B4E9"}
+    for q, g in p.groupby("quadrant", sort=False):
+        ax.scatter(g["prevalence"] * 100, g["severity"] * 100, s=40, color=colours.get(q, "#000000"), label=q)
+    for r in p.itertuples():
+        ax.annotate(r.item, (r.prevalence * 100, r.severity * 100), fontsize=7,
+                    xytext=(3, 3), textcoords="offset points")
+    xs = pm.attrs.get("split_prevalence", float(p["prevalence"].median()))
+    ys = pm.attrs.get("split_severity", float(p["severity"].median()))
+    ax.axvline(xs * 100, color="#777777", lw=0.8, ls="--")
+    ax.axhline(ys * 100, color="#777777", lw=0.8, ls="--")
+    ax.set_xlabel("选择比例（%，前三位任一）")
+    ax.set_ylabel("困扰“严重/非常严重”的比例（%）")
+    ax.legend(fontsize=8, loc="best")
+    ax.set_title(title or "优先级矩阵（普遍程度 × 严重程度，虚线为各项中位数）")
+    fig.tight_layout()
+    return fig
+
+
+def plot_changes(changes: pd.DataFrame, *, highlight: Sequence[str] = (), title: str | None = None):
+    """Change since the last wave per item (points, with CIs); targeted items highlighted.
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> c = pd.DataFrame({"item": ["住房困难"], "change": [0.01], "ci_low": [-0.01], "ci_high": [0.03],
+    ...                   "suppressed": [False]})
+    >>> type(plot_changes(c)).__name__
+    'Figure'
+    """
+    c = changes[~changes["suppressed"]].sort_values("change")
+    fig, ax = _fig(7.0, 0.32 * len(c) + 1.2)
+    y = np.arange(len(c))
+    col = np.where(c["item"].isin(list(highlight)), "#D55E00", "#0072B2")
+    ax.hlines(y, c["ci_low"] * 100, c["ci_high"] * 100, color=col, lw=2)
+    ax.scatter(c["change"] * 100, y, color=col, zorder=3)
+    ax.axvline(0, color="#333333", lw=0.8)
+    ax.set_yticks(y, c["item"])
+    ax.set_xlabel("变化（百分点，本轮 − 上轮，95% 置信区间）")
+    ax.set_title(title or "与上一轮相比的变化（橙色：政策针对的问题）")
+    fig.tight_layout()
+    return fig
+
+
+def _png(fig) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", metadata={"Software": None}, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+# ----------------------------------------------------------------------------------------------
+# the brief
+# ----------------------------------------------------------------------------------------------
+@dataclass
+class PolicyBrief:
+    """Everything the painpoints section reports (tidy frames) plus rendering helpers."""
+
+    wave: str
+    previous_wave: str | None
+    summary: pd.DataFrame
+    uncertainty: pd.DataFrame
+    top_groups: pd.DataFrame
+    differences: pd.DataFrame
+    priority: pd.DataFrame | None = None
+    drivers: pd.DataFrame | None = None
+    text: dict[str, pd.DataFrame] | None = None
+    changes: pd.DataFrame | None = None
+    policies: pd.DataFrame | None = None
+    min_cell: int = 10
+    level: float = 0.95
+    notes: list[str] = field(default_factory=list)
+
+    # ---------------------------------------------------------------- text
+    def key_findings(self) -> list[str]:
+        """Plain-language bullet points (Chinese)."""
+        out = []
+        s = self.summary[~self.summary["suppressed"]]
+        top3 = s.nsmallest(3, "rank")
+        out.append("最突出的急难愁盼问题：" + "、".join(
+            f"{r.item}（{r.pct_top * 100:.1f}%）" for r in top3.itertuples()) + "。")
+        u = self.uncertainty
+        sure = u[u["p_top"] >= 0.95]["item"].tolist()
+        if sure:
+            out.append(f"在重复抽样（{u['method'].iloc[0]}，{int(u['replicates'].iloc[0])} 次）中稳定位列前 "
+                       f"{int(u['top'].iloc[0])} 的：" + "、".join(sure) + "。")
+        d = self.differences
+        sig = d[d["significant"] & (d["diff"] > 0)].nlargest(6, "diff")
+        if len(sig):
+            out.append("明显高于其他人的群体（" + str(d["correction"].iloc[0]) + "）：" + "；".join(
+                f"{GROUP_NAMES.get(r.variable, r.variable)}“{r.level}”的“{r.item}”"
+                f"（{r.est_group * 100:.0f}% 对 {r.est_rest * 100:.0f}%）" for r in sig.itertuples()) + "。")
+        if self.changes is not None:
+            c = self.changes[(~self.changes["suppressed"]) & (self.changes["ci_high"] < 0)
+                             | (self.changes["ci_low"] > 0)]
+            if len(c):
+                out.append(f"与 {self.previous_wave} 年相比有统计学意义的变化：" + "；".join(
+                    f"{r.item} {r.change * 100:+.1f} 个百分点" for r in c.itertuples()) + "。")
+            else:
+                out.append(f"与 {self.previous_wave} 年相比，各项均未检测到显著变化。")
+        if self.policies is not None and len(self.policies):
+            for r in policy_status(self.policies).itertuples():
+                out.append(f"政策“{r.policy}”（{r.office}）：{r.status}。")
+        return out
+
+    # ---------------------------------------------------------------- tables
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Display-ready tables (Chinese headers), keyed by table id, for HTML and the workbook."""
+        t: dict[str, pd.DataFrame] = {}
+        s = self.summary
+        t["PP1"] = pd.DataFrame({
+            "位次": s["rank"], "问题": s["item"], "选择比例": s["pct_top"],
+            "95%CI下限": s["pct_top_low"], "95%CI上限": s["pct_top_high"],
+            "首选比例": s["pct_first"], "位次加权得分": s["score"], "样本量": s["n"]}).set_index("位次")
+        u = self.uncertainty
+        t["PP2"] = pd.DataFrame({"问题": u["item"], "位次": u["rank"],
+                                 "位次区间": [f"{a}–{b}" for a, b in zip(u["rank_low"], u["rank_high"])],
+                                 "位列第一的概率": u["p_first"], f"位列前{int(u['top'].iloc[0])}的概率": u["p_top"]}
+                                ).set_index("问题")
+        g = self.top_groups
+        tg = g.assign(分组=[f"{GROUP_NAMES.get(v, v)}：{l}" for v, l in zip(g["variable"], g["level"])])
+        t["PP3"] = tg.pivot_table(index="分组", columns="rank", values="item", aggfunc="first", sort=False) \
+            .rename(columns=lambda r: f"第{r}位")
+        d = self.differences
+        ds = d[d["significant"]].sort_values("p_adj")
+        t["PP4"] = pd.DataFrame({"分组": [f"{GROUP_NAMES.get(v, v)}：{l}" for v, l in zip(ds["variable"], ds["level"])],
+                                 "问题": ds["item"], "该组": ds["est_group"], "其他人": ds["est_rest"],
+                                 "差异": ds["diff"], "校正后p值": ds["p_adj"]}).reset_index(drop=True)
+        if self.priority is not None:
+            p = self.priority
+            t["PP5"] = pd.DataFrame({"问题": p["item"], "选择比例": p["prevalence"],
+                                     "严重比例": p["severity"], "象限": p["quadrant"],
+                                     "配对题目": p["paired_with"]}).set_index("问题")
+        if self.drivers is not None:
+            dr = self.drivers[self.drivers["item"].notna()]
+            t["PP6"] = pd.DataFrame({"问题": dr["item"], "效应": dr["effect"], "95%CI下限": dr["effect_low"],
+                                     "95%CI上限": dr["effect_high"], "p值": dr["p"]}).set_index("问题")
+        if self.text is not None:
+            th = self.text["themes"]
+            t["PP7"] = pd.DataFrame({"类别": th["label"], "文本条数": th["n_texts"],
+                                     "占填写者比例": th["pct_of_writers"]}).set_index("类别")
+        if self.changes is not None:
+            c = self.changes
+            t["PP8"] = pd.DataFrame({"问题": c["item"], f"{self.previous_wave}": c["before"],
+                                     f"{self.wave}": c["after"], "变化": c["change"],
+                                     "95%CI下限": c["ci_low"], "95%CI上限": c["ci_high"],
+                                     "最小可检测变化": c["mde"]}).set_index("问题")
+        if self.policies is not None and len(self.policies):
+            e = self.policies
+            t["PP9"] = pd.DataFrame({"政策": e["policy"], "责任部门": e["office"], "实施日期": e["date"],
+                                     "针对问题": e["item"], "针对群体": e["group"],
+                                     "目标群体变化": e["change_target"], "CI下限": e["change_target_low"],
+                                     "CI上限": e["change_target_high"], "最小可检测变化": e["mde_target"],
+                                     "其他群体变化": e["change_other"], "差中差": e["did"],
+                                     "判断": e["verdict_zh"]}).reset_index(drop=True)
+        return t
+
+    TITLES = {"PP1": "急难愁盼问题：选择比例、首选比例与位次加权得分", "PP2": "排序的不确定性（重复抽样）",
+              "PP3": "各群体排名前三的问题", "PP4": "与其他人差异显著的群体（多重比较校正后）",
+              "PP5": "优先级矩阵", "PP6": "急难愁盼与总体满意度（调整后效应）", "PP7": "开放题主题归类",
+              "PP8": "与上一轮相比的变化", "PP9": "政策措施效果评估"}
+    FORMATS = {"选择比例": "pct", "95%CI下限": "pct", "95%CI上限": "pct", "首选比例": "pct",
+               "位次加权得分": "float2", "样本量": "count", "位列第一的概率": "pct", "该组": "pct",
+               "其他人": "pct", "差异": "pct", "校正后p值": "float2", "严重比例": "pct", "效应": "float2",
+               "p值": "float2", "文本条数": "count", "占填写者比例": "pct", "变化": "pct",
+               "最小可检测变化": "pct", "目标群体变化": "pct", "CI下限": "pct", "CI上限": "pct",
+               "其他群体变化": "pct", "差中差": "pct"}
+
+    def published(self) -> list[Any]:
+        """The tables as :class:`survey.report.PublishedTable` (disclosure masks applied)."""
+        from ..report import style_table
+
+        out = []
+        for tid, df in self.tables().items():
+            fm = {c: self.FORMATS.get(str(c), "pct" if str(c).startswith("位列前") or str(c) in
+                                      (self.wave, self.previous_wave) else "text")
+                  for c in df.columns}
+            if tid == "PP6":
+                fm.update({"95%CI下限": "float2", "95%CI上限": "float2"})
+            notes = []
+            if tid == "PP4" and len(self.differences):
+                notes.append(f"多重比较校正：{self.differences['correction'].iloc[0]}。")
+            if tid == "PP6" and self.drivers is not None:
+                r = self.drivers.iloc[0]
+                notes.append(f"模型：{r['outcome']} ~ 各问题是否入选 + 性别、年龄组、职称、单位类型；"
+                             f"{r['family']}，效应尺度：{r['effect_scale']}，n = {int(r['n'])}。")
+            if tid == "PP7" and self.text is not None:
+                sm = self.text["summary"].iloc[0]
+                notes.append(f"填写开放题 {int(sm['n_writers'])} 人，归入已有类别 {int(sm['n_matched'])} 人，"
+                             f"未归类 {int(sm['n_unmatched'])} 人。")
+            out.append(style_table(df, tid, title=self.TITLES[tid], formats=fm, min_cell=self.min_cell,
+                                   notes=notes))
+        return out
+
+    # ---------------------------------------------------------------- figures
+    def figures(self) -> dict[str, Any]:
+        """Ranked bars, subgroup heatmap, priority matrix and change chart (matplotlib figures)."""
+        f = {"ranked": plot_ranked(self.summary),
+             "heatmap": plot_group_heatmap(self.differences)}
+        if self.priority is not None:
+            f["priority"] = plot_priority(self.priority)
+        if self.changes is not None:
+            hl = [] if self.policies is None or not len(self.policies) else list(self.policies["item"])
+            f["changes"] = plot_changes(self.changes, highlight=hl)
+        return f
+
+    def figure(self, name: str):
+        """One chart, rendered once (for the notebook: a :class:`survey.report.FigureOutput`)."""
+        from ..report.sections import FigureOutput
+
+        makers = {"ranked": lambda: plot_ranked(self.summary),
+                  "heatmap": lambda: plot_group_heatmap(self.differences),
+                  "priority": lambda: plot_priority(self.priority),
+                  "changes": lambda: plot_changes(self.changes, highlight=list(self.policies["item"])
+                                                  if self.policies is not None else [])}
+        if name not in makers:
+            raise ParameterError(f"figure {name!r}: choose one of {list(makers)}")
+        return FigureOutput(makers[name]())
+
+    def findings_html(self) -> "_Html":
+        return _Html("<ul class=\"brief\">" + "".join(f"<li>{html.escape(x)}</li>" for x in self.key_findings())
+                     + "</ul>" + "".join(f"<p class=\"note\">{html.escape(n)}</p>" for n in self.notes))
+
+    def policy_html(self) -> "_Html":
+        if self.policies is None or not len(self.policies):
+            return _Html("<p>无上一轮数据或政策登记，未评估政策效果。</p>")
+        return _Html("<ul class=\"policy\">" + "".join(
+            f"<li>{html.escape(s)}</li>" for s in self.policies["statement"]) + "</ul>")
+
+    def quotes_html(self) -> "_Html":
+        if self.text is None:
+            return _Html("")
+        q = self.text["quotes"]
+        un = self.text["unmatched"]
+        parts = [f"<p>示例意见（已去除个人信息；仅来自不少于 {self.min_cell} 条的类别）：</p><ul>"]
+        parts += [f"<li>【{html.escape(r.label)}】“{html.escape(r.quote)}”</li>" for r in q.itertuples()]
+        parts.append("</ul>")
+        if len(un):
+            parts.append("<p>未归入已有类别的高频词：" + "、".join(
+                f"{html.escape(r.theme)}（{int(r.n_texts)}）" for r in un.itertuples()) + "</p>")
+        return _Html("".join(parts))
+
+    def to_html(self, *, title: str = "急难愁盼与政策评估简报") -> str:
+        """A standalone HTML brief (tables + PNG charts embedded)."""
+        from ..report.fonts import font_face_css
+
+        body = [f"<h1>{html.escape(title)}</h1>", "<h2>要点</h2>", self.findings_html()._repr_html_()]
+        figs = self.figures()
+        pubs = {p.table_id: p for p in self.published()}
+        order = [("排序", "ranked", ["PP1", "PP2"]), ("分组", "heatmap", ["PP3", "PP4"]),
+                 ("严重程度", "priority", ["PP5", "PP6"]), ("开放题", None, ["PP7"]),
+                 ("变化", "changes", ["PP8"]), ("政策", None, ["PP9"])]
+        for head, fig, tids in order:
+            body.append(f"<h2>{head}</h2>")
+            if fig and fig in figs:
+                body.append(f'<img alt="{fig}" src="data:image/png;base64,{_png(figs.pop(fig))}">')
+            for t in tids:
+                if t in pubs:
+                    body.append(pubs[t].to_html())
+            if head == "开放题":
+                body.append(self.quotes_html()._repr_html_())
+            if head == "政策":
+                body.append(self.policy_html()._repr_html_())
+        for f in figs.values():
+            _png(f)
+        text = "".join(body)
+        try:
+            css = font_face_css(html.unescape(text))
+        except Exception:  # pragma: no cover - font subsetting is optional for the brief
+            css = ""
+        return (f"<!DOCTYPE html><html lang=\"zh\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}"
+                f"</title><style>{css}</style></head><body>{text}</body></html>")
+
+    def to_excel(self, path: str | Path) -> Path:
+        """Write every table to one workbook sheet each (values as published: ``—`` where suppressed)."""
+        p = Path(path)
+        with pd.ExcelWriter(p, engine="openpyxl") as xw:
+            for pub in self.published():
+                pub.excel_frame().to_excel(xw, sheet_name=pub.table_id)
+        return p
+
+
+class _Html:
+    def __init__(self, s: str) -> None:
+        self.s = s
+
+    def _repr_html_(self) -> str:
+        return self.s
+
+    def __repr__(self) -> str:
+        import re
+
+        return re.sub(r"<[^>]+>", "", self.s)
+
+
+def build_brief(design: Any, qid: str, *, questionnaire: Any = None, design_before: Any = None,
+                questionnaire_before: Any = None, policies: Sequence[Policy] | str | Path | None = None,
+                lexicon: Lexicon | str | Path | None = None, by: Sequence[str] | None = None,
+                outcome: str = "sat_overall", positive: Sequence[Any] | None = None,
+                correction: str = "holm", wave: str = "", previous_wave: str | None = None,
+                min_cell: int = 10, level: float = 0.95, replicates: int = 200,
+                seed: int = 0) -> PolicyBrief:
+    """Run every analysis of the issue on one wave (and the previous one) and collect the brief.
+
+    Examples
+    --------
+    >>> # brief = build_brief(d24, "pain", questionnaire=q24, design_before=d23, questionnaire_before=q23,
+    >>> #                     policies="questionnaires/policies.yml", lexicon="questionnaires/demo-2024")
+    """
+    if by is None:
+        by = [c for c in DEFAULT_GROUPS if c in design.data.columns]
+    if isinstance(lexicon, (str, Path)):
+        lexicon = load_lexicon(lexicon, questionnaire)
+    s = summarize(design, qid, questionnaire=questionnaire, level=level, min_cell=min_cell)
+    u = rank_uncertainty(design, qid, questionnaire=questionnaire, replicates=replicates, seed=seed,
+                         level=level)
+    tg = top_by_group(design, qid, by, questionnaire=questionnaire, min_cell=min_cell, level=level)
+    gd = group_differences(design, qid, by, questionnaire=questionnaire, correction=correction,
+                           min_cell=min_cell, level=level)
+    pm = None
+    if lexicon is not None and lexicon.severity.get("column") in design.data.columns:
+        sv = lexicon.severity
+        pm = priority_matrix(design, qid, sv["column"], sv.get("severe", [4, 5]),
+                             among=sv.get("among", "first"), pairs=lexicon.pairs or None,
+                             questionnaire=questionnaire, level=level, min_cell=min_cell)
+    dr = None
+    notes: list[str] = []
+    if outcome in design.data.columns:
+        dr = drivers(design, qid, outcome, questionnaire=questionnaire, positive=positive, level=level,
+                     covariates=[c for c in ("sex", "age_group", "title", "unit_type") if c in design.data.columns])
+    tx = None
+    if lexicon is not None and lexicon.text_question in design.data.columns:
+        tx = open_text(design, lexicon, min_cell=min_cell, seed=seed)
+    ch = ev = None
+    if design_before is not None:
+        ch = wave_change(design_before, design, qid, questionnaire=questionnaire_before,
+                         questionnaire_after=questionnaire, level=level, min_cell=min_cell)
+        if policies is not None:
+            pols = load_policies(policies) if isinstance(policies, (str, Path)) else list(policies)
+            ev = evaluate_policies(design_before, design, pols, questionnaire=questionnaire_before,
+                                   questionnaire_after=questionnaire, level=level, min_cell=min_cell)
+    return PolicyBrief(wave=str(wave), previous_wave=previous_wave, summary=s, uncertainty=u,
+                       top_groups=tg, differences=gd, priority=pm, drivers=dr, text=tx, changes=ch,
+                       policies=ev, min_cell=min_cell, level=level, notes=notes)
+
+
+# ----------------------------------------------------------------------------------------------
+# demo and report wiring
+# ----------------------------------------------------------------------------------------------
+def demo_designs(seed: int | None = None, *, waves: Sequence[str] = ("2023", "2024"),
+                 station_fraction: float | None = None) -> dict[str, tuple[Any, Any]]:
+    """Demo waves as ``{wave: (SurveyDesign, Questionnaire)}`` with the station base weights.
+
+    The clean analysis frames of :func:`survey.demo.build_wave` (true answers, before dirt)
+    with base weights ``1/π_station × size/completes`` from the station register; strata and
+    PSUs as sampled.  ``station_fraction`` keeps a random share of the stations in each stratum
+    (at least two) — a smaller, quicker sample for tests.
+
+    Examples
+    --------
+    >>> d = demo_designs(1, waves=("2023",), station_fraction=0.3)   # doctest: +SKIP
+    """
+    from ..demo import DEFAULT_SEED, build_wave
+    from ..design import SurveyDesign
+
+    seed = DEFAULT_SEED if seed is None else int(seed)
+    out = {}
+    for w in waves:
+        wv = build_wave(str(w), seed)
+        df = wv.clean.merge(wv.stations[["station", "base_weight"]], on="station", how="left")
+        if station_fraction is not None:
+            st = wv.stations[["station", "stratum_code"]]
+            rng = np.random.default_rng([seed, int(w)])
+            keep = []
+            for _, g in st.groupby("stratum_code"):
+                m = max(2, int(round(len(g) * station_fraction)))
+                keep += list(rng.choice(g["station"].to_numpy(), min(m, len(g)), replace=False))
+            df = df[df["station"].isin(keep)].reset_index(drop=True)
+        d = SurveyDesign(df, weights="base_weight", strata="stratum", psu="station", lonely_psu="adjust")
+        out[str(w)] = (d, wv.questionnaire)
+    return out
+
+
+def _find(name: str, candidates: Sequence[Path]) -> Path | None:
+    for c in candidates:
+        if (c / name).is_file():
+            return c / name
+    return None
+
+
+def brief_for_report(ctx: Any, *, qid: str = "pain") -> PolicyBrief | None:
+    """The brief the painpoints notebook shows.
+
+    The demo report (``wave`` starting with ``demo``) analyses both generated waves (clean
+    frames with station base weights; see :func:`demo_designs`) with the repository's
+    ``questionnaires/policies.yml`` and the wave's keyword lexicon.  Other waves use the data
+    the report loaded (one wave: no change or policy section; equal weights unless the
+    questionnaire names a weight column).
+
+    Examples
+    --------
+    >>> # brief = painpoints.brief_for_report(ctx)
+    """
+    P = ctx.params
+    wave = str(P.get("wave", ""))
+    min_cell, level = int(P.get("min_cell", 10)), float(P.get("confidence", 0.95))
+    qdir = Path(P["questionnaire"]).parent if P.get("questionnaire") else None
+    cands = [x for x in (qdir, Path("questionnaires") / wave, REPO / "questionnaires" / wave,
+                         REPO / "questionnaires" / "demo-2024") if x is not None]
+    lex = _find("painpoint_lexicon.yml", cands)
+    pol = _find("policies.yml", [Path("questionnaires"), REPO / "questionnaires"])
+    if wave.startswith("demo"):
+        ds = demo_designs()
+        (d23, q23), (d24, q24) = ds["2023"], ds["2024"]
+        b = build_brief(d24, qid, questionnaire=q24, design_before=d23, questionnaire_before=q23,
+                        policies=pol, lexicon=load_lexicon(lex, q24) if lex else None, wave="2024",
+                        previous_wave="2023", min_cell=min_cell, level=level)
+        b.notes.append("演示数据：两轮合成样本（清洗后的真实作答），以站点抽样概率计算基础权重；"
+                       "方差按分层（区×站点类型）整群（站点）设计估计。")
+        return b
+    if ctx.data is None or ctx.questionnaire is None:
+        return None
+    from ..design import SurveyDesign
+
+    dq = getattr(ctx.questionnaire, "design", None) or {}
+    get = (lambda k: dq.get(k)) if isinstance(dq, Mapping) else (lambda k: getattr(dq, k, None))
+    data = ctx.data
+    kw: dict[str, Any] = {"lonely_psu": "adjust"}
+    for role in ("psu", "strata", "weight"):
+        col = get(role)
+        if col and col in data.columns:
+            kw["weights" if role == "weight" else role] = col
+    d = SurveyDesign(data, **kw)
+    return build_brief(d, qid, questionnaire=ctx.questionnaire,
+                       lexicon=load_lexicon(lex, ctx.questionnaire) if lex else None, wave=wave,
+                       min_cell=min_cell, level=level)

@@ -1,0 +1,257 @@
+"""Open "其他/建议" answers: jieba segmentation, keyword lexicon, themes, anonymised quotes.
+
+The domain user dictionary (``data/userdict.txt``) and stop words (``data/stopwords.txt``) ship
+with the package; the keyword lexicon lives in the questionnaire folder
+(``questionnaires/<wave>/painpoint_lexicon.yml``) so analysts edit keywords without code.
+Texts are scrubbed of phones/ID numbers/e-mails (:func:`survey.privacy.scrub_text`) *before*
+anything else; quotes are only shown for categories with at least ``min_cell`` texts.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from ..errors import ParameterError, QuestionnaireError
+
+__all__ = ["Lexicon", "load_lexicon", "segment", "classify", "open_text", "stopwords"]
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """Keyword lexicon: category code -> (label, keywords), plus pairing metadata."""
+
+    question: str
+    text_question: str
+    categories: dict[Any, tuple[str, tuple[str, ...]]]
+    severity: dict[str, Any]
+    pairs: dict[Any, tuple[str, list[Any]]]
+    path: str = ""
+
+    @property
+    def labels(self) -> dict[Any, str]:
+        return {c: lab for c, (lab, _) in self.categories.items()}
+
+
+def load_lexicon(path: str | Path, questionnaire: Any = None) -> Lexicon:
+    """Read ``painpoint_lexicon.yml`` (a file, or the questionnaire folder holding it).
+
+    Labels are checked against the questionnaire's option labels when one is given.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> lx = load_lexicon(Path("questionnaires/demo-2024"))   # doctest: +SKIP
+    >>> lx.labels[2]                                          # doctest: +SKIP
+    '住房困难'
+    """
+    p = Path(path)
+    if p.is_dir():
+        p = p / "painpoint_lexicon.yml"
+    if not p.is_file():
+        raise QuestionnaireError(f"lexicon file {p} does not exist; put painpoint_lexicon.yml in "
+                                 "the questionnaire folder (see questionnaires/demo-2024/)")
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as e:
+        raise QuestionnaireError(f"{p}: not valid YAML ({e})") from None
+    for key in ("question", "categories"):
+        if key not in raw:
+            raise QuestionnaireError(f"{p}: missing top-level key {key!r}")
+    cats: dict[Any, tuple[str, tuple[str, ...]]] = {}
+    for code, spec in raw["categories"].items():
+        if not isinstance(spec, Mapping) or "label" not in spec or not spec.get("keywords"):
+            raise QuestionnaireError(f"{p}: category {code!r} needs a label and a keywords list")
+        cats[code] = (str(spec["label"]), tuple(str(k) for k in spec["keywords"]))
+    if questionnaire is not None and raw["question"] in questionnaire:
+        lab = questionnaire.labels(raw["question"])
+        bad = [(c, L) for c, (L, _) in cats.items() if lab.get(c) != L]
+        if bad:
+            raise QuestionnaireError(f"{p}: categories {bad} do not match the options of "
+                                     f"{raw['question']!r} in the questionnaire ({lab}); fix the labels")
+    pairs = {c: (str(v[0]), list(v[1])) for c, v in (raw.get("pairs") or {}).items()}
+    return Lexicon(str(raw["question"]), str(raw.get("text_question", "suggestion")), cats,
+                   dict(raw.get("severity") or {}), pairs, str(p))
+
+
+def _resource(name: str) -> str:
+    return str(resources.files("survey.painpoints").joinpath("data", name))
+
+
+@lru_cache(maxsize=1)
+def stopwords() -> frozenset[str]:
+    """The shipped stop-word list.
+
+    Examples
+    --------
+    >>> "希望" in stopwords()
+    True
+    """
+    txt = Path(_resource("stopwords.txt")).read_text(encoding="utf-8")
+    return frozenset(w.strip() for w in txt.splitlines() if w.strip())
+
+
+@lru_cache(maxsize=1)
+def _tokenizer():
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    tk = jieba.Tokenizer()
+    tk.load_userdict(_resource("userdict.txt"))
+    return tk
+
+
+def segment(text: str, *, drop_stopwords: bool = True) -> list[str]:
+    """jieba tokens of one text with the domain dictionary (stop words and punctuation dropped).
+
+    Examples
+    --------
+    >>> segment("报销流程太繁琐，建议推行无纸化报销")[:2]
+    ['报销流程', '繁琐']
+    """
+    toks = [t.strip() for t in _tokenizer().lcut(str(text))]
+    sw = stopwords() if drop_stopwords else frozenset()
+    return [t for t in toks if t and t not in sw and not re.fullmatch(r"[\W_\d]+", t)]
+
+
+def classify(texts: pd.Series, lexicon: Lexicon) -> pd.DataFrame:
+    """Keyword hits per category for each text (rows = texts, columns = category codes).
+
+    Returns
+    -------
+    DataFrame
+        Integer hit counts (0 = no match), plus ``primary`` (code with most hits; NA if none)
+        and ``tokens`` (the segmented text).
+
+    Examples
+    --------
+    >>> lx = Lexicon("q", "t", {1: ("住房困难", ("住房", "租房")), 2: ("报销手续繁琐", ("报销",))}, {}, {})
+    >>> classify(pd.Series(["希望解决租房难题", "报销太难", "没什么"]), lx)["primary"].tolist()
+    [1, 2, <NA>]
+    """
+    s = texts.astype("str")
+    uniq = pd.unique(s.dropna())
+    codes = list(lexicon.categories)
+    hits = np.zeros((len(uniq), len(codes)), dtype=np.int64)
+    toks_u = []
+    for i, t in enumerate(uniq):
+        toks = segment(t)
+        toks_u.append(toks)
+        tc = Counter(toks)
+        for j, c in enumerate(codes):
+            for kw in lexicon.categories[c][1]:
+                hits[i, j] += tc.get(kw, 0) or (1 if (len(kw) >= 2 and kw in t) else 0)
+    idx = pd.Index(uniq)
+    pos = idx.get_indexer(s.fillna("\x00"))
+    H = np.zeros((len(s), len(codes)), dtype=np.int64)
+    ok = pos >= 0
+    H[ok] = hits[pos[ok]]
+    out = pd.DataFrame(H, columns=codes, index=texts.index)
+    best = np.argmax(H, axis=1)
+    prim = pd.array([codes[b] if H[i, b] > 0 else pd.NA for i, b in enumerate(best)], dtype=object)
+    out["primary"] = pd.Series(prim, index=texts.index, dtype=object)
+    tok = np.empty(len(s), dtype=object)
+    tok[:] = [toks_u[p] if p >= 0 else [] for p in pos]
+    out["tokens"] = tok
+    return out
+
+
+def _anonymise(s: pd.Series) -> pd.Series:
+    from ..privacy import scrub_text
+
+    out = scrub_text(s)
+    # belt and braces: long digit runs, @-addresses and anything IP-like
+    out = out.str.replace(r"\d{5,}", "〔数字〕", regex=True)
+    out = out.str.replace(r"\S+@\S+", "〔邮箱〕", regex=True)
+    return out
+
+
+def open_text(design: Any, lexicon: Lexicon, *, column: str | None = None, min_cell: int = 10,
+              examples: int = 2, top_unmatched: int = 10, seed: int = 0,
+              max_quote_chars: int = 60) -> dict[str, pd.DataFrame]:
+    """Assign the open answers to the closed categories and summarise the rest.
+
+    Parameters
+    ----------
+    design : SurveyDesign or DataFrame
+        The answers (with a design, weighted shares among writers are given too).
+    lexicon : Lexicon
+    column : str, optional
+        Text column (default ``lexicon.text_question``).
+    min_cell : int
+        Categories (and unmatched themes) with fewer texts are suppressed: their count shows as
+        ``<min_cell`` and no quote is taken from them.
+    examples : int
+        Quotes per category (scrubbed of PII, truncated to ``max_quote_chars``).
+
+    Returns
+    -------
+    dict of DataFrame
+        ``themes`` (category, label, n_texts, pct_of_writers (weighted), suppressed),
+        ``unmatched`` (frequent tokens among texts that fit no category, with counts;
+        suppressed below ``min_cell``), ``quotes`` (label, quote), ``summary`` (n_writers,
+        n_matched, n_unmatched).
+
+    Examples
+    --------
+    >>> lx = Lexicon("q", "t", {1: ("住房困难", ("住房",))}, {}, {})
+    >>> df = pd.DataFrame({"t": ["住房太贵"] * 12 + ["食堂太差"] * 3 + [None] * 5})
+    >>> r = open_text(df, lx, column="t")
+    >>> int(r["themes"]["n_texts"].iloc[0]), int(r["summary"]["n_unmatched"].iloc[0])
+    (12, 3)
+    """
+    col = column or lexicon.text_question
+    data = design.data if hasattr(design, "data") and hasattr(design, "weights") else design
+    if col not in data.columns:
+        raise ParameterError(f"open_text: text column {col!r} is not in the data")
+    w = np.asarray(design.weights, float) if hasattr(design, "weights") else np.ones(len(data))
+    raw = data[col].astype("str")
+    has = raw.notna() & (raw.str.strip().str.len() > 0) & (w > 0)
+    texts = _anonymise(raw[has])
+    cl = classify(texts, lexicon)
+    ww = w[has.to_numpy()]
+    codes = list(lexicon.categories)
+    n_writers = int(has.sum())
+    rows = []
+    for c in codes:
+        m = (cl[c].to_numpy() > 0)
+        n = int(m.sum())
+        rows.append({"code": c, "label": lexicon.categories[c][0], "n_texts": n,
+                     "pct_of_writers": float(ww[m].sum() / ww.sum()) if ww.sum() > 0 else np.nan,
+                     "suppressed": 0 < n < min_cell})
+    themes = pd.DataFrame(rows).sort_values("n_texts", ascending=False, kind="stable").reset_index(drop=True)
+    themes.loc[themes["suppressed"], ["n_texts", "pct_of_writers"]] = np.nan
+    unm = cl["primary"].isna().to_numpy()
+    cnt = Counter(t for toks in cl.loc[unm, "tokens"] for t in set(toks))
+    un = pd.DataFrame(cnt.most_common(top_unmatched), columns=["theme", "n_texts"])
+    un["suppressed"] = un["n_texts"] < min_cell
+    un = un[~un["suppressed"]].reset_index(drop=True)
+    # quotes: only from categories that are not suppressed; deterministic choice
+    rng = np.random.default_rng(seed)
+    qrows = []
+    prim = cl["primary"].to_numpy()
+    tx = texts.to_numpy()
+    for c in codes:
+        sel = np.flatnonzero(np.array([p == c for p in prim], dtype=bool))
+        if len(sel) < min_cell:
+            continue
+        uniq_q = pd.unique(tx[sel])
+        pick = rng.permutation(len(uniq_q))[:examples]
+        for i in sorted(pick):
+            q = str(uniq_q[i])
+            q = q if len(q) <= max_quote_chars else q[: max_quote_chars - 1] + "…"
+            qrows.append({"code": c, "label": lexicon.categories[c][0], "quote": q})
+    quotes = pd.DataFrame(qrows, columns=["code", "label", "quote"])
+    summary = pd.DataFrame([{"n_writers": n_writers, "n_matched": int((~unm).sum()),
+                             "n_unmatched": int(unm.sum()), "min_cell": min_cell}])
+    return {"themes": themes, "unmatched": un, "quotes": quotes, "summary": summary,
+            "assigned": cl.drop(columns="tokens")}

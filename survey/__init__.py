@@ -43,3 +43,5 @@ from . import demo  # noqa: E402
 __all__ += ["demo"]
 from . import report  # noqa: E402
 __all__ += ["report"]
+from . import painpoints  # noqa: E402
+__all__ += ["painpoints"]

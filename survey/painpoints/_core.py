@@ -124,6 +124,8 @@ def rank_items(design: Any, qid: str | Sequence[str], k: int | None = None, *,
     """
     data = design.data
     qq = None
+    if questionnaire is None:
+        questionnaire = getattr(design, "questionnaire", None)
     if isinstance(qid, str):
         name = qid
         if questionnaire is not None and qid in questionnaire:
@@ -625,6 +627,7 @@ def priority_matrix(design: Any, qid: str | Sequence[str], severity: str, severe
     >>> pm[["item", "severity"]].round(3).values.tolist()
     [['1', 0.667], ['2', 0.0]]
     """
+    questionnaire = questionnaire or getattr(design, "questionnaire", None)
     it = rank_items(design, qid, k, questionnaire=questionnaire)
     top = it.indicators("pct_top")
     base = it.indicators("pct_first") if (among == "first" and it.kind == "rank") else top
@@ -710,6 +713,7 @@ def drivers(design: Any, qid: str | Sequence[str], outcome: str, *,
     >>> round(float(d.loc[d.item == "1", "estimate"].iloc[0]), 1)
     -1.0
     """
+    questionnaire = questionnaire or getattr(design, "questionnaire", None)
     it = rank_items(design, qid, k, questionnaire=questionnaire)
     data = design.data
     if outcome not in data.columns:

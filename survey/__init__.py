@@ -43,5 +43,7 @@ from . import demo  # noqa: E402
 __all__ += ["demo"]
 from . import report  # noqa: E402
 __all__ += ["report"]
+from .trends import Harmonization, StackedWaves, change, not_comparable, stack_waves, trend_table  # noqa: E402
+__all__ += ["Harmonization", "StackedWaves", "change", "not_comparable", "stack_waves", "trend_table"]
 from . import painpoints  # noqa: E402
 __all__ += ["painpoints"]

@@ -998,10 +998,11 @@ def change(stacked_or_designs: StackedWaves | Mapping[str, SurveyDesign], indica
     >>> import numpy as np, pandas as pd
     >>> from survey import SurveyDesign
     >>> df = pd.DataFrame({"y": [1.0, 0, 1, 1, 0, 1, 0, 0], "c": [1, 1, 2, 2, 3, 3, 4, 4]})
-    >>> a = SurveyDesign(df, psu="c"); b = SurveyDesign(df.assign(y=1 - df.y), psu="c")
+    >>> a = SurveyDesign(df, psu="c")
+    >>> b = SurveyDesign(df.assign(y=[1.0, 1, 1, 1, 0, 1, 1, 0]), psu="c")
     >>> r = change({"2023": a, "2024": b}, "y", kind="proportion")
     >>> round(float(r["change"].iloc[0]), 3), round(float(r["se"].iloc[0]), 4)
-    (-0.25, 0.3536)
+    (0.25, 0.25)
     """
     by_cols = [] if by is None else ([by] if isinstance(by, str) else list(by))
     S = _as_stacked(stacked_or_designs, indicator, panel_psus, by_cols)
@@ -1110,14 +1111,11 @@ def trend_table(stacked: StackedWaves, indicators: Sequence[str] | None = None, 
     for ind in inds:
         ch = change(stacked, ind, by=by_cols or None, level=level, waves=waves)
         vals = _wave_values(stacked, ind, by_cols, level)
-        wide = vals.pivot_table(index=by_cols or None, columns="wave", values=["estimate", "se"],
-                                aggfunc="first", observed=False) if by_cols else None
         rec = ch[[*by_cols, "change", "se", "ci_low", "ci_high", "p", "significant"]].copy()
         for w in stacked.waves:
             v = vals[vals["wave"] == w].reset_index(drop=True)
             rec[f"est_{w}"] = v["estimate"].to_numpy()
             rec[f"se_{w}"] = v["se"].to_numpy()
-        del wide
         meta = h.indicator(ind) if h is not None else None
         rec.insert(0, "indicator", ind)
         rec.insert(1, "label", meta.label if meta else ind)
@@ -1328,7 +1326,7 @@ def plot_trends(stacked: StackedWaves, indicators: Sequence[str] | None = None, 
         ax.margins(x=0.3)
     for ax in axes.ravel()[k:]:
         ax.set_visible(False)
-    fig.suptitle(f"各轮估计值与 {int(level * 100)}% 置信区间（红色：变化显著；* 见表注）", fontsize=11)
+    fig.suptitle(f"各轮估计值与 {int(level * 100)}% 置信区间（橙色：变化显著；* 见表注）", fontsize=11)
     fig.tight_layout()
     if figure:
         return fig

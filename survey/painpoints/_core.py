@@ -217,8 +217,29 @@ def _tcrit(level: float, df: float) -> float:
     return float(stats.t.ppf(0.5 + level / 2, df)) if df > 0 else float("nan")
 
 
-def _group_codes(design: Any, var: str) -> tuple[np.ndarray, list[Any]]:
+def _group_codes(design: Any, var: Any) -> tuple[np.ndarray, list[Any]]:
+    """Integer codes (−1 = missing) and levels of a group variable, or of a crossed group given
+    as a tuple of columns (levels ``"a×b"``)."""
     data = design.data
+    if isinstance(var, (tuple, list)):
+        parts = [_group_codes(design, v) for v in var]
+        key = np.zeros(len(data), np.int64)
+        bad = np.zeros(len(data), bool)
+        for c, lv in parts:
+            key = key * (len(lv) + 1) + np.where(c >= 0, c, 0)
+            bad |= c < 0
+        sizes = [len(lv) for _, lv in parts]
+        import itertools
+        combos = list(itertools.product(*[range(n) for n in sizes]))
+        lut = {}
+        for i, combo in enumerate(combos):
+            kk = 0
+            for c, n in zip(combo, sizes):
+                kk = kk * (n + 1) + c
+            lut[kk] = i
+        codes = np.where(bad, -1, pd.Series(key).map(lut).fillna(-1).to_numpy(np.int64))
+        levels = ["×".join(str(parts[j][1][c]) for j, c in enumerate(combo)) for combo in combos]
+        return codes, levels
     if var not in data.columns:
         raise EstimationError(f"group variable {var!r} is not a column of the data")
     s = data[var]
@@ -446,12 +467,19 @@ def group_differences(design: Any, qid: str | Sequence[str], by: str | Sequence[
     ``"bh"``: Benjamini–Hochberg false discovery rate).  The correction is named in the
     ``correction`` column and in ``frame.attrs``.
 
+    ``by`` lists group variables (default: sex, age_group, title, unit_type, district when
+    present); a tuple inside it is a crossed ("declared") group, e.g.
+    ``by=["age_group", ("title", "unit_type")]`` compares 副高×高等院校 with everyone else.
+
     Returns
     -------
     DataFrame
-        ``variable, level, item, code, est_group, est_rest, diff, se, ci_low, ci_high, t, p,
+        ``variable, level, item, code, est_group, est_rest, diff, se, ci_low, ci_high, t, p, df,
         p_adj, significant, direction, n_group, n_cell, suppressed, correction, measure``.
-        Rows whose group base is below ``min_cell`` are ``suppressed`` and never significant.
+        Rows whose group base is below ``min_cell`` are ``suppressed`` and never significant;
+        ``df`` is the group's own design df (PSUs − strata among its members, between 1 and
+        the design df); a group where nobody or everybody chose the item is not tested
+        (its linearised SE is degenerate).
 
     Examples
     --------
@@ -466,15 +494,18 @@ def group_differences(design: Any, qid: str | Sequence[str], by: str | Sequence[
     >>> bool(gd.loc[(gd.level == "a") & (gd.item == "1"), "significant"].iloc[0])
     True
     """
+    if correction not in ("holm", "bh", "fdr_bh"):
+        raise ParameterError(f"group_differences: correction={correction!r} must be 'holm' "
+                             "(family-wise error) or 'bh' (Benjamini–Hochberg false discovery rate)")
     it = rank_items(design, qid, k, weights=weights, questionnaire=questionnaire)
     if by is None:
         by = [c for c in DEFAULT_GROUPS if c in design.data.columns]
-    by_cols = [by] if isinstance(by, str) else list(by)
+    by_cols = [by] if isinstance(by, (str, tuple)) else list(by)
     Y = it.indicators(measure)
     a = it.answered & (np.asarray(design.weights) > 0)
     K = Y.shape[1]
     df = float(design.df)
-    t = _tcrit(level, df)
+    _tcrit(level, df)
     frames = []
     for var in by_cols:
         codes, levels = _group_codes(design, var)
@@ -508,14 +539,23 @@ def group_differences(design: Any, qid: str | Sequence[str], by: str | Sequence[
         se = np.sqrt(np.clip(var_d, 0, None))
         n_group = np.repeat(G.sum(axis=0), K)
         n_cell = (G[:, :, None] & (Y[:, None, :] > 0)).sum(axis=0).ravel()
+        # the group's own degrees of freedom (PSUs − strata among its members, at least 1, at
+        # most the design's): small domains drawn from few stations get wide intervals
+        dfg = np.clip(design._degf_domains(np.where(ok, codes, -1), L), 1, max(df, 1))
+        dfg = np.repeat(dfg.astype(float), K)
+        tg = stats.t.ppf(0.5 + level / 2, dfg)
         with np.errstate(divide="ignore", invalid="ignore"):
             tv = diff / se
-        p = 2 * stats.t.sf(np.abs(tv), df) if df > 0 else np.full(len(tv), np.nan)
+        p = 2 * stats.t.sf(np.abs(tv), dfg)
+        # a group where nobody (or everybody) chose the item has a degenerate linearised SE:
+        # not testable
+        degenerate = (n_cell == 0) | (n_cell == n_group) if measure != "score" else (n_cell == 0)
+        p = np.where(degenerate | ~np.isfinite(tv), np.nan, p)
         frames.append(pd.DataFrame({
-            "variable": var, "level": np.repeat(np.array(levels, dtype=object), K),
+            "variable": var if isinstance(var, str) else "×".join(var), "level": np.repeat(np.array(levels, dtype=object), K),
             "item": np.tile(it.labels, L), "code": np.tile(np.array(it.codes, dtype=object), L),
             "est_group": r_g, "est_rest": r_r, "diff": diff, "se": se,
-            "ci_low": diff - t * se, "ci_high": diff + t * se, "t": tv, "p": p,
+            "ci_low": diff - tg * se, "ci_high": diff + tg * se, "t": tv, "p": p, "df": dfg,
             "n_group": n_group, "n_cell": n_cell}))
     out = pd.concat(frames, ignore_index=True)
     out = out[out["n_group"] > 0].reset_index(drop=True)

@@ -238,10 +238,10 @@ def open_text(design: Any, lexicon: Lexicon, *, column: str | None = None, min_c
     # quotes: only from categories that are not suppressed; deterministic choice
     rng = np.random.default_rng(seed)
     qrows = []
-    prim = cl["primary"].to_numpy()
+    prim = cl["primary"]
     tx = texts.to_numpy()
     for c in codes:
-        sel = np.flatnonzero(np.array([p == c for p in prim], dtype=bool))
+        sel = np.flatnonzero(prim.map(lambda p, c=c: p is not pd.NA and p == c).to_numpy(dtype=bool))
         if len(sel) < min_cell:
             continue
         uniq_q = pd.unique(tx[sel])

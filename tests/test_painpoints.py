@@ -1,0 +1,327 @@
+"""Tests of survey.painpoints against hand computations and the planted demo truth.
+
+The demo generator (survey/demo/effects.py) plants: housing for the young (≤35), evaluation
+for 副高 in universities, paperwork in research institutes, a 减负 measure with a real effect on
+报销手续繁琐 in 科研机构/高等院校 (≈ −9 points) and a housing subsidy with a nil effect.
+Quick tests use two seeds on 35 % of the stations; the slow test uses six full samples.
+"""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from survey import SurveyDesign, painpoints as pp
+from survey.demo import truth
+from survey.errors import EstimationError, ParameterError, QuestionnaireError
+
+ROOT = Path(__file__).resolve().parents[1]
+POLICIES = ROOT / "questionnaires" / "policies.yml"
+LEXICON = ROOT / "questionnaires" / "demo-2024"
+QUICK_SEEDS = (7, 11)
+SLOW_SEEDS = (1, 2, 3, 4, 5, 6)
+HOUSING, REIMB, EVAL, PAPER = "住房困难", "报销手续繁琐", "评价体系唯论文/唯帽子", "非科研事务多(填表、会议、检查)"
+
+
+@pytest.fixture(scope="module", params=QUICK_SEEDS)
+def waves(request):
+    return request.param, pp.demo_designs(request.param, station_fraction=0.35)
+
+
+def _true_group_diffs(seed: int, wave: str = "2024") -> pd.DataFrame:
+    """Population value of (group − everyone else) for every pain item and group level."""
+    tr = truth(wave, seed)
+    tr = tr[tr.indicator.str.startswith("pain_top3.")].copy()
+    ov = tr[tr.group == "overall"].set_index("indicator")
+    N = ov["n_pop"].reindex(tr.indicator).to_numpy()
+    V = ov["value"].reindex(tr.indicator).to_numpy()
+    tr["rest"] = (V * N - tr["value"] * tr["n_pop"]) / (N - tr["n_pop"])
+    tr["tdiff"] = tr["value"] - tr["rest"]
+    tr["item"] = tr.indicator.str[len("pain_top3."):]
+    tr["level"] = tr["level"].astype(str)
+    return tr[["group", "level", "item", "tdiff", "value"]]
+
+
+# ----------------------------------------------------------------------------------------------
+# estimates = hand computation with SurveyDesign on the expanded indicators (and so = R)
+# ----------------------------------------------------------------------------------------------
+def test_summarize_matches_design_mean_on_indicators(waves):
+    seed, ds = waves
+    d, q = ds["2024"]
+    s = pp.summarize(d, "pain", questionnaire=q).set_index("item")
+    cols = q.columns("pain")
+    R = d.data[cols].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    answered = ~np.isnan(R).all(axis=1)
+    ind = pd.DataFrame(index=d.data.index)
+    for j, c in enumerate(cols):
+        r = np.nan_to_num(R[:, j])
+        ind[f"top_{j}"] = (r >= 1).astype(float)
+        ind[f"first_{j}"] = (r == 1).astype(float)
+        ind[f"score_{j}"] = np.where(r >= 1, 4 - r, 0.0)
+    hand = SurveyDesign(pd.concat([d.data, ind], axis=1), weights="base_weight", strata="stratum",
+                        psu="station", lonely_psu="adjust").subset(answered)
+    m = hand.mean(list(ind.columns)).set_index("variable")
+    for j, lab in enumerate(q.labels("pain").values()):
+        for meas, pre in (("pct_top", "top"), ("pct_first", "first"), ("score", "score")):
+            np.testing.assert_allclose(s.loc[lab, meas], m.loc[f"{pre}_{j}", "estimate"], rtol=1e-10)
+            np.testing.assert_allclose(s.loc[lab, f"{meas}_se"], m.loc[f"{pre}_{j}", "se"], rtol=1e-8)
+    # ranking by pct_top, CIs around the estimate, k from the questionnaire
+    assert list(s["rank"]) == sorted(s["rank"]) and (s["pct_top_low"] < s["pct_top"]).all()
+    assert (s["k"] == 3).all()
+
+
+def test_custom_rank_weights_change_the_score(waves):
+    _, ds = waves
+    d, q = ds["2023"]
+    a = pp.summarize(d, "pain", questionnaire=q).set_index("item")
+    b = pp.summarize(d, "pain", questionnaire=q, weights=[1, 1, 1]).set_index("item")
+    np.testing.assert_allclose(b["score"], b["pct_top"])          # equal weights: score = % top-3
+    assert not np.allclose(a["score"], b["score"])
+
+
+def test_multiselect_capped_question_is_supported():
+    rng = np.random.default_rng(0)
+    ch = rng.random((500, 4)) < [0.5, 0.3, 0.2, 0.1]
+    df = pd.DataFrame({f"m_{j + 1}": pd.array(ch[:, j], dtype="boolean") for j in range(4)})
+    df["c"] = np.arange(500) // 10
+    s = pp.summarize(SurveyDesign(df, psu="c"), "m")
+    assert s["item"].tolist()[0] == "1"
+    np.testing.assert_allclose(s.set_index("item").loc["1", "pct_top"], ch[:, 0].mean())
+    with pytest.raises(EstimationError, match="multi-select"):
+        pp.rank_uncertainty(SurveyDesign(df, psu="c"), "m", measure="pct_first")
+
+
+# ----------------------------------------------------------------------------------------------
+# planted patterns
+# ----------------------------------------------------------------------------------------------
+def test_finds_planted_group_patterns_and_no_false_discoveries(waves):
+    seed, ds = waves
+    d, q = ds["2024"]
+    by = ["sex", "age_group", "title", "unit_type", "district", ("title", "unit_type")]
+    gd = pp.group_differences(d, "pain", by=by, questionnaire=q, correction="holm")
+    assert gd.attrs["correction"].startswith("Holm over")
+    hit = gd.set_index(["variable", "level", "item"])
+    for key in [("age_group", "29岁及以下", HOUSING), ("age_group", "30-35岁", HOUSING),
+                ("title×unit_type", "副高×高等院校", EVAL), ("unit_type", "科研机构", PAPER)]:
+        r = hit.loc[key]
+        assert r["significant"] and r["diff"] > 0.1, key
+    # each planted group has the planted item among its top 3
+    tg = pp.top_by_group(d, "pain", by=["age_group", "unit_type"], questionnaire=q)
+    assert HOUSING in tg[(tg.variable == "age_group") & (tg.level == "29岁及以下")]["item"].tolist()
+    assert PAPER in tg[(tg.variable == "unit_type") & (tg.level == "科研机构")]["item"].tolist()
+    # no false discoveries: every significant difference has the sign of the population value
+    # and is not negligible there (|true difference| >= 1 point)
+    m = gd.merge(_true_group_diffs(seed), left_on=["variable", "level", "item"],
+                 right_on=["group", "level", "item"], how="left")
+    assert m["tdiff"].notna().all()
+    sig = m[m["significant"]]
+    false = sig[(np.sign(sig["diff"]) != np.sign(sig["tdiff"])) | (sig["tdiff"].abs() < 0.01)]
+    assert len(false) == 0, false[["variable", "level", "item", "diff", "tdiff"]]
+    # BH finds at least as many as Holm
+    bh = pp.group_differences(d, "pain", by=by, questionnaire=q, correction="bh")
+    assert bh["significant"].sum() >= gd["significant"].sum()
+    assert "Benjamini" in bh.attrs["correction"]
+
+
+def test_rank_uncertainty_recovers_true_leader(waves):
+    seed, ds = waves
+    d, q = ds["2024"]
+    u = pp.rank_uncertainty(d, "pain", questionnaire=q, replicates=100, seed=1)
+    tr = truth("2024", seed)
+    tr = tr[tr.indicator.str.startswith("pain_top3.") & (tr.group == "overall")]
+    leader = tr.loc[tr["value"].idxmax(), "indicator"][len("pain_top3."):]
+    assert u.iloc[0]["item"] == leader and u.iloc[0]["p_first"] > 0.9
+    assert ((u["rank_low"] <= u["rank"]) & (u["rank"] <= u["rank_high"])).all()
+    assert u["p_top"].sum() == pytest.approx(3.0)
+    n = pp.rank_uncertainty(d, "pain", questionnaire=q, method="normal", replicates=300, seed=1)
+    assert n.iloc[0]["item"] == leader
+
+
+def test_priority_matrix_and_drivers_find_health_severity(waves):
+    _, ds = waves
+    d, q = ds["2024"]
+    lx = pp.load_lexicon(LEXICON, q)
+    pm = pp.priority_matrix(d, "pain", lx.severity["column"], lx.severity["severe"], questionnaire=q)
+    # planted: pain_severity follows burnout and 身心健康 is driven by burnout
+    assert pm.loc[pm["severity"].idxmax(), "item"] == "身心健康"
+    assert set(pm["quadrant"]) <= {"优先解决", "广泛关注", "少数严重", "持续观察", "样本不足"}
+    dr = pp.drivers(d, "pain", "sat_overall", questionnaire=q)
+    items = dr[dr["item"].notna()]
+    assert len(items) == 14 and (items["estimate"] < 0).mean() > 0.8   # each pain lowers satisfaction
+    assert items.loc[items["estimate"].idxmin(), "item"] == "身心健康"
+    assert (items["ci_low"] < items["estimate"]).all()
+
+
+# ----------------------------------------------------------------------------------------------
+# policy evaluation: right verdicts, honest MDE
+# ----------------------------------------------------------------------------------------------
+def _evaluate(ds):
+    (d23, q23), (d24, q24) = ds["2023"], ds["2024"]
+    return pp.evaluate_policies(d23, d24, POLICIES, questionnaire=q23, questionnaire_after=q24)
+
+
+def test_policy_verdicts(waves):
+    seed, ds = waves
+    ev = _evaluate(ds).set_index(["policy", "item"])
+    real = ev.loc[("科研减负专项行动", REIMB)]
+    assert real["verdict"] == "improved"
+    assert real["change_target_high"] < 0 and real["did_high"] < 0
+    tch = truth("change", seed)
+    true_t = tch[(tch.indicator == f"pain_top3.{REIMB}") & tch.level.isin(["科研机构", "高等院校"])]
+    assert true_t["value"].max() < -0.05
+    nil = ev.loc[("青年人才住房补贴", HOUSING)]
+    assert nil["verdict"] == "no detectable change"
+    assert nil["change_target_low"] < 0 < nil["change_target_high"]
+    # the MDE says how large a change was detectable: a few points, bigger than the SE
+    assert 0.01 < nil["mde_target"] < 0.06 and nil["mde_target"] > 2.5 * nil["se_target"]
+    assert "最小变化" in nil["statement"]
+    st = pp.policy_status(ev.reset_index())
+    assert st.set_index("policy").loc["科研减负专项行动", "status"] == "改善"
+
+
+def test_wave_change_covers_truth(waves):
+    seed, ds = waves
+    (d23, q23), (d24, q24) = ds["2023"], ds["2024"]
+    ch = pp.wave_change(d23, d24, "pain", questionnaire=q23, questionnaire_after=q24)
+    tch = truth("change", seed)
+    tch = tch[tch.indicator.str.startswith("pain_top3.") & (tch.group == "overall")]
+    t = dict(zip(tch.indicator.str[len("pain_top3."):], tch["value"]))
+    cover = [(r.ci_low <= t[r.item] <= r.ci_high) for r in ch.itertuples()]
+    assert np.mean(cover) >= 12 / 14
+    assert ch.set_index("item").loc[REIMB, "ci_high"] < 0
+
+
+@pytest.mark.slow
+def test_policy_verdicts_over_many_seeds():
+    """Six full demo samples: the real effect is always found; the nil effect is (almost) never
+    declared; CIs of all changes cover the population change at about the nominal rate."""
+    found, false_pos, cover = 0, 0, []
+    for seed in SLOW_SEEDS:
+        ds = pp.demo_designs(seed)
+        ev = _evaluate(ds).set_index(["policy", "item"])
+        found += ev.loc[("科研减负专项行动", REIMB), "verdict"] == "improved"
+        false_pos += ev.loc[("青年人才住房补贴", HOUSING), "verdict"] != "no detectable change"
+        (d23, q23), (d24, q24) = ds["2023"], ds["2024"]
+        ch = pp.wave_change(d23, d24, "pain", questionnaire=q23, questionnaire_after=q24)
+        tch = truth("change", seed)
+        tch = tch[tch.indicator.str.startswith("pain_top3.") & (tch.group == "overall")]
+        t = dict(zip(tch.indicator.str[len("pain_top3."):], tch["value"]))
+        cover += [(r.ci_low <= t[r.item] <= r.ci_high) for r in ch.itertuples()]
+    assert found == len(SLOW_SEEDS)
+    assert false_pos <= 1
+    assert np.mean(cover) >= 0.88
+
+
+# ----------------------------------------------------------------------------------------------
+# open text
+# ----------------------------------------------------------------------------------------------
+def test_open_text_assigns_demo_suggestions_to_their_category(waves):
+    seed, ds = waves
+    d, q = ds["2024"]
+    lx = pp.load_lexicon(LEXICON, q)
+    cl = pp.classify(d.data["suggestion"].dropna(), lx)
+    first = d.data.loc[cl.index, q.columns("pain")].astype("Float64").to_numpy(dtype=float, na_value=0)
+    gen = np.array(list(q.labels("pain").values()))[np.argmax(first == 1, axis=1)]
+    prim = cl["primary"].map(lx.labels)
+    assert (prim.to_numpy() == gen).mean() > 0.97   # the writer's first-ranked pain point
+
+
+def test_open_text_unmatched_themes_suppression_and_pii():
+    lx = pp.load_lexicon(LEXICON)
+    texts = (["报销流程太繁琐，建议推行无纸化报销"] * 11 + ["单位食堂饭菜太差，希望改善食堂"] * 12
+             + ["停车位太少"] * 3 + ["希望解决租房难题，电话13912345678"] * 4 + [None] * 5)
+    df = pd.DataFrame({"suggestion": pd.Series(texts, dtype="str")})
+    r = pp.open_text(df, lx, min_cell=10)
+    th = r["themes"].set_index("label")
+    assert th.loc[REIMB, "n_texts"] == 11
+    assert np.isnan(th.loc[HOUSING, "n_texts"])          # 4 texts < min_cell: suppressed
+    assert r["summary"]["n_unmatched"].iloc[0] == 15
+    un = r["unmatched"]
+    assert "食堂" in un["theme"].tolist() and "停车位" not in un["theme"].tolist()
+    assert set(r["quotes"]["label"]) == {REIMB}           # never a quote from a small category
+    all_text = " ".join(r["quotes"]["quote"])
+    assert "13912345678" not in all_text
+
+
+def test_segment_uses_domain_dictionary():
+    toks = pp.segment("希望加大青年人才公寓供给，降低租房负担")
+    assert "人才公寓" in toks and "希望" not in toks
+
+
+# ----------------------------------------------------------------------------------------------
+# corrections, errors
+# ----------------------------------------------------------------------------------------------
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(min_value=0, max_value=1, allow_nan=False), min_size=1, max_size=30))
+def test_adjusted_pvalues_properties(ps):
+    p = np.array(ps)
+    h, b = pp.adjust_pvalues(p, "holm"), pp.adjust_pvalues(p, "bh")
+    assert (h >= p - 1e-12).all() and (b >= p - 1e-12).all() and (h <= 1).all() and (b <= 1).all()
+    assert (h >= b - 1e-12).all()
+    o = np.argsort(p, kind="stable")
+    assert (np.diff(h[o]) >= -1e-12).all() and (np.diff(b[o]) >= -1e-12).all()
+
+
+def test_bad_input_errors(tmp_path):
+    df = pd.DataFrame({"p_1": pd.array([1, 2], dtype="Int64"), "p_2": pd.array([2, 1], dtype="Int64"),
+                       "g": ["a", "b"]})
+    d = SurveyDesign(df)
+    with pytest.raises(ParameterError, match="correction"):
+        pp.group_differences(d, "p", by="g", correction="bonferroni")
+    with pytest.raises(ParameterError, match="measure"):
+        pp.group_differences(d, "p", by="g", measure="median")
+    with pytest.raises(EstimationError, match="no columns"):
+        pp.summarize(d, "nope")
+    with pytest.raises(ParameterError, match="weights has 3 values"):
+        pp.summarize(d, "p", k=2, weights=[3, 2, 1])
+    bad = tmp_path / "policies.yml"
+    bad.write_text("measures:\n  - {name: x, date: 2024-01-01, office: o, items: [不存在], question: p}\n",
+                   encoding="utf-8")
+    with pytest.raises(ParameterError, match="不存在"):
+        pp.evaluate_policies(d, d, bad)
+    lex = tmp_path / "painpoint_lexicon.yml"
+    lex.write_text("question: pain\ncategories:\n  1: {label: 错的标签, keywords: [x]}\n", encoding="utf-8")
+    from survey.demo import build_wave
+    with pytest.raises(QuestionnaireError, match="do not match"):
+        pp.load_lexicon(lex, build_wave("2024", QUICK_SEEDS[0]).questionnaire)
+
+
+def test_replicate_design_gives_similar_ses(waves):
+    _, ds = waves
+    d, q = ds["2023"]
+    a = pp.wave_change(d, d.replicate("jkn"), "pain", questionnaire=q)
+    lin = np.sqrt(2) * pp.summarize(d, "pain", questionnaire=q).set_index("item")["pct_top_se"]
+    np.testing.assert_allclose(a["change"], 0, atol=1e-12)
+    np.testing.assert_allclose(a.set_index("item")["se"].reindex(lin.index), lin, rtol=0.15)
+
+
+# ----------------------------------------------------------------------------------------------
+# the brief: HTML with charts, workbook tables, no missing glyphs
+# ----------------------------------------------------------------------------------------------
+def test_brief_renders_html_and_workbook(waves, tmp_path):
+    import matplotlib
+    matplotlib.use("Agg")
+    seed, ds = waves
+    if seed != QUICK_SEEDS[0]:
+        pytest.skip("rendered once")
+    (d23, q23), (d24, q24) = ds["2023"], ds["2024"]
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        b = pp.build_brief(d24, "pain", questionnaire=q24, design_before=d23, questionnaire_before=q23,
+                           policies=POLICIES, lexicon=LEXICON, wave="2024", previous_wave="2023",
+                           replicates=50, by=["age_group", "title", "unit_type"])
+        html = b.to_html()
+    glyph = [str(x.message) for x in w if "Glyph" in str(x.message) or "missing from" in str(x.message)]
+    assert not glyph, glyph[:3]
+    assert html.count("<img") == 4 and "科研减负专项行动" in html and "Holm" in html
+    assert "最小变化" in html
+    tabs = b.tables()
+    assert {"PP1", "PP3", "PP4", "PP5", "PP6", "PP7", "PP8", "PP9"} <= set(tabs)
+    p = b.to_excel(tmp_path / "brief.xlsx")
+    import openpyxl
+    assert "PP9" in openpyxl.load_workbook(p).sheetnames
+    assert any("住房困难" in s for s in b.key_findings())

@@ -446,3 +446,40 @@ def test_fast_xlsx_reader_agrees_with_openpyxl(tmp_path):
     for a, b in zip(fast, slow):
         assert a + [None] * (len(b) - len(a)) == b
     assert read_xlsx_rows(p, "答卷")[1][1] == dt.datetime(2024, 5, 7, 10, 11, 12)
+
+
+FREE_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")),
+                    min_size=1, max_size=15).map(str.strip).filter(
+    lambda s: s and s not in ("(跳过)", "(空)", "nan", "NaN", "None", "<NA>", "NaT", "空", "跳过")
+    and not s.lstrip("+-").replace(".", "", 1).isdigit())
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                   HealthCheck.too_slow])
+@given(st.integers(1, 25), st.integers(0, 10**6), st.lists(FREE_TEXT, min_size=25, max_size=25),
+       st.sampled_from(["code", "text", "sav"]))
+def test_roundtrip_property(tmp_path_factory, q, n, seed, texts, kind):
+    f = make_frame(n, seed, q)
+    f["suggestion"] = pd.Series(texts[:n], dtype="str")
+    d = tmp_path_factory.mktemp("rt")
+    p = write_sav(f, q, d / "x.sav") if kind == "sav" else write_wjx(f, q, d / "x.xlsx", layout=kind)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ReadWarning)
+        r = read_export(p, q, salt=SALT)
+    assert len(r.data) == n
+    assert_same(r.data, f, q)
+
+
+def test_writer_rejects_control_characters(tmp_path, q, frame):
+    f = frame.copy()
+    f["suggestion"] = f["suggestion"].str.cat(pd.Series(["\x01"] * len(f)))
+    with pytest.raises(ReadError, match="control character"):
+        write_wjx(f, q, tmp_path / "x.xlsx")
+
+
+@pytest.mark.parametrize("layout", ["code", "text"])
+def test_text_starting_with_equals_is_not_a_formula(tmp_path, q, frame, layout):
+    f = frame.copy()
+    f["suggestion"] = pd.Series(["=SUM(A1:A2)"] * len(f), dtype="str")
+    r = read_export(write_wjx(f, q, tmp_path / "x.xlsx", layout=layout), q, salt=SALT)
+    assert (r.data["suggestion"] == "=SUM(A1:A2)").all()

@@ -338,10 +338,23 @@ def write_wjx(frame: pd.DataFrame, q: Questionnaire, path: str | Path, layout: s
     ws.append(heads)
     n = len(frame)
     if n:
+        from openpyxl.cell import WriteOnlyCell
         mat = np.empty((n, len(cols)), dtype=object)
         for j, c in enumerate(cols):
             mat[:, j] = c
-        for row in mat.tolist():
-            ws.append(row)
+            # text that starts with "=" must stay text, not become a formula
+            for i in np.flatnonzero([isinstance(v, str) and v.startswith("=") for v in c]):
+                cell = WriteOnlyCell(ws, value=c[i])
+                cell.data_type = "s"
+                mat[i, j] = cell
+        from openpyxl.utils.exceptions import IllegalCharacterError
+        for i, row in enumerate(mat.tolist()):
+            try:
+                ws.append(row)
+            except IllegalCharacterError:
+                j = next(j for j, v in enumerate(row) if isinstance(v, str)
+                         and openpyxl.cell.cell.ILLEGAL_CHARACTERS_RE.search(v))
+                raise ReadError(f"{p}: column {heads[j]!r}, row {i + 1} holds a control character "
+                                "that Excel cannot store; remove it (or write_sav instead)") from None
     wb.save(p)
     return p

@@ -483,3 +483,14 @@ def test_text_starting_with_equals_is_not_a_formula(tmp_path, q, frame, layout):
     f["suggestion"] = pd.Series(["=SUM(A1:A2)"] * len(f), dtype="str")
     r = read_export(write_wjx(f, q, tmp_path / "x.xlsx", layout=layout), q, salt=SALT)
     assert (r.data["suggestion"] == "=SUM(A1:A2)").all()
+
+
+def test_excel_mangled_long_numbers_are_flagged(tmp_path, q):
+    rows = [["序号", "16、您的姓名", "17、您的手机号码", "18、您的身份证号", "3、您的性别", "11、您是否打算在一年内更换工作"],
+            [1, "张三", 13912345678, 1.10101199003077e17, "男", "否"],
+            [2, "李四", "13912345679", "1.10101E+17", "女", "是"]]
+    p = _xlsx(tmp_path / "m.xlsx", rows)
+    with pytest.warns(ReadWarning, match="Excel has rounded"):
+        r = read_export(p, q, salt=SALT, min_match=0.1)
+    assert r.pii["phone"].tolist() == ["13912345678", "13912345679"]
+    assert r.data["phone_hash"].nunique() == 2

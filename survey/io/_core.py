@@ -45,6 +45,7 @@ _SKIP = {"(跳过)", "跳过", "(跳過)"}
 _BLANK = {"", "(空)", "空", "nan", "NaN", "None", "<NA>", "NaT"}
 _INT_RE = re.compile(r"^[+-]?\d+(?:\.0*)?$")
 _NUM_RE = re.compile(r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
+_EXCEL_E = re.compile(r"^\d(?:\.\d+)?[eE]\+\d{2}$")
 _OTHER_INLINE = re.compile(r"^(.*?)〖(.*)〗\s*$", re.S)
 
 
@@ -973,6 +974,7 @@ def _convert(qu: Question, ss: list[Slot], raw: RawTable, miss: _Missing, idx: p
             out[qu.id] = pd.Series(vals, index=idx, dtype="datetime64[ns]")
         else:  # text
             v = np.full(nu, None, dtype=object)
+            mangled = 0
             for i, u in enumerate(c.uniq):
                 r = _na_reason(u)
                 if r:
@@ -981,6 +983,14 @@ def _convert(qu: Question, ss: list[Slot], raw: RawTable, miss: _Missing, idx: p
                 v[i] = _text(u)
                 if not v[i]:
                     v[i], reason[i] = None, "blank"
+                elif (isinstance(u, (float, np.floating)) and abs(u) >= 1e15) or (
+                        isinstance(u, str) and _EXCEL_E.match(u.strip())):
+                    mangled += 1
+            if mangled:
+                warnings.warn(f"{raw.file}: question {qu.id!r} holds {mangled} long number(s) that "
+                              "Excel has rounded or put in scientific notation (ID/phone numbers?); "
+                              "the digits are lost — export that column as text",
+                              ReadWarning, stacklevel=4)
             vals = c.take(v, None)
             out[qu.id] = _str_series(vals, idx)
         miss.add_col(c, reason, qu.id, qu.id)

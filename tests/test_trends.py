@@ -266,7 +266,13 @@ def test_each_wave_weighted_to_its_own_margins():
     for w, d in ds.items():
         assert d.calibrations, w
         np.testing.assert_allclose(d.weights.sum(), population_margins(w, 2024)["control_total"]["value"])
-    assert ds["2023"].weights.sum() != ds["2024"].weights.sum()
+        m = population_margins(w, 2024)
+        cross = next(x["totals"] for x in m["margins"] if x["variables"] == ["sex", "age_group"])
+        sex = {k: sum(v.values()) for k, v in cross.items()}  # the sex margin raked (via the cross)
+        tot = m["control_total"]["value"]
+        got = pd.Series(d.weights).groupby(d.data["sex"].astype(str).to_numpy()).sum()
+        for lev, v in sex.items():  # the wave's own margin, rescaled to its control total
+            np.testing.assert_allclose(got[lev], v * tot / sum(sex.values()), rtol=1e-8)
     # stations repeat between the demo waves but are different PSUs unless declared a panel
     shared = set(ds["2023"].data["station"]) & set(ds["2024"].data["station"])
     assert len(shared) > 50 and not S.panel_psus
@@ -369,9 +375,12 @@ def test_null_flag_rate_over_seeds():
         n_real += len(REAL)
         cover += int(((tab["ci_low"] <= tab["truth"]) & (tab["truth"] <= tab["ci_high"])).sum())
     rate = flags / n_null
-    print(f"null flag rate {flags}/{n_null} = {rate:.3f}; real found {found}/{n_real}")
+    n_ci = len(seeds) * (len(REAL) + len(NULL) + 1)
+    print(f"null flag rate {flags}/{n_null} = {rate:.3f}; real found {found}/{n_real}; "
+          f"95% CIs covering the population change {cover}/{n_ci}")
     assert rate <= 0.125            # nominal 0.05; P(X > 6 | n = 48, p = .05) < 0.03
     assert found == n_real
+    assert cover / n_ci >= 0.85
 
 
 def _table_uncached(seed: int) -> pd.DataFrame:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 import unicodedata
 import warnings
 from dataclasses import dataclass, field
@@ -49,9 +50,27 @@ _EXCEL_E = re.compile(r"^\d(?:\.\d+)?[eE]\+\d{2}$")
 _OTHER_INLINE = re.compile(r"^(.*?)〖(.*)〗\s*$", re.S)
 
 
+_TAGS = re.compile(r"<[^<>]{0,200}>")
+_WS = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=65536)
+def _norm(s: str) -> str:
+    s = unicodedata.normalize("NFKC", s)
+    if "<" in s:
+        s = _TAGS.sub("", s)  # 问卷星 keeps rich-text tags (<br>, <span …>) in some headers
+    return _WS.sub("", s)
+
+
 def norm(s: Any) -> str:
-    """Normalise a header/label for matching: NFKC (full-width → ASCII), no whitespace."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(s)))
+    """Normalise a header/label for matching: NFKC (full-width → ASCII), no tags, no whitespace.
+
+    Examples
+    --------
+    >>> norm("3、您的 性别<br/>（单选）")
+    '3、您的性别(单选)'
+    """
+    return _norm(s if isinstance(s, str) else str(s))
 
 
 @dataclass

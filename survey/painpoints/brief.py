@@ -366,6 +366,19 @@ class PolicyBrief:
                 f"{html.escape(r.theme)}（{int(r.n_texts)}）" for r in un.itertuples()) + "</p>")
         return _Html("".join(parts))
 
+    def table(self, table_id: str):
+        """One published table by id (``PP1`` … ``PP9``)."""
+        pubs = {p.table_id: p for p in self.published()}
+        if table_id not in pubs:
+            raise ParameterError(f"table {table_id!r}: the brief has {sorted(pubs)}")
+        return pubs[table_id]
+
+    def publish(self, table_id: str, ctx: Any = None):
+        """Publish one table into the report's workbook registry and return it for display."""
+        from ..report import publish
+
+        return publish(self.table(table_id), ctx)
+
     def to_html(self, *, title: str = "急难愁盼与政策评估简报") -> str:
         """A standalone HTML brief (tables + PNG charts embedded)."""
         from ..report.fonts import font_face_css
@@ -514,7 +527,19 @@ def _find(name: str, candidates: Sequence[Path]) -> Path | None:
     return None
 
 
-def brief_for_report(ctx: Any, *, qid: str = "pain") -> PolicyBrief | None:
+class EmptyBrief:
+    """Stand-in when the report has no data: every section shows "无数据"."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def _nodata(self, *args: Any, **kwargs: Any) -> _Html:
+        return _Html(f'<div class="no-data">无数据：{html.escape(self.reason)}</div>')
+
+    figure = publish = findings_html = policy_html = quotes_html = _nodata
+
+
+def brief_for_report(ctx: Any, *, qid: str = "pain") -> PolicyBrief | EmptyBrief:
     """The brief the painpoints notebook shows.
 
     The demo report (``wave`` starting with ``demo``) analyses both generated waves (clean
@@ -536,16 +561,26 @@ def brief_for_report(ctx: Any, *, qid: str = "pain") -> PolicyBrief | None:
     lex = _find("painpoint_lexicon.yml", cands)
     pol = _find("policies.yml", [Path("questionnaires"), REPO / "questionnaires"])
     if wave.startswith("demo"):
-        ds = demo_designs()
+        from ..demo import DEFAULT_SEED, build_wave
+
+        try:  # the same calibrated demo designs as the trends notebook
+            from ..trends import demo_designs as _trend_designs
+
+            td = _trend_designs(DEFAULT_SEED)
+            ds = {w: (td[w], build_wave(w, DEFAULT_SEED).questionnaire) for w in ("2023", "2024")}
+            how = "以站点抽样概率计算基础权重，再按各轮总体边际（性别、年龄组、职称、单位类型）加权调整"
+        except ImportError:  # pragma: no cover - trends not available
+            ds = demo_designs()
+            how = "以站点抽样概率计算基础权重"
         (d23, q23), (d24, q24) = ds["2023"], ds["2024"]
         b = build_brief(d24, qid, questionnaire=q24, design_before=d23, questionnaire_before=q23,
                         policies=pol, lexicon=load_lexicon(lex, q24) if lex else None, wave="2024",
                         previous_wave="2023", min_cell=min_cell, level=level)
-        b.notes.append("演示数据：两轮合成样本（清洗后的真实作答），以站点抽样概率计算基础权重；"
+        b.notes.append(f"演示数据：两轮合成样本（清洗后的真实作答），{how}；"
                        "方差按分层（区×站点类型）整群（站点）设计估计。")
         return b
     if ctx.data is None or ctx.questionnaire is None:
-        return None
+        return EmptyBrief(ctx.load_error or "未提供数据（参数 data）")
     from ..design import SurveyDesign
 
     dq = getattr(ctx.questionnaire, "design", None) or {}

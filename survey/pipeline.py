@@ -213,6 +213,8 @@ def prepare_wave(raw: str | Path | pd.DataFrame, questionnaire: Questionnaire | 
     out_dir : path-like, optional
         Where the clean data, its log and sidecar are written (``CleanResult.write``), and where
         the prepared wave is cached (``.prepared.pkl``, keyed by the SHA-256 of every input).
+        The cache never holds PII: a wave loaded from it has ``read.pii`` with the column names
+        but no rows (contact details stay in the memory of the process that read the export).
     cache : bool
         Reuse a cached preparation with identical inputs.
     lonely_psu : str
@@ -301,7 +303,7 @@ def prepare_wave(raw: str | Path | pd.DataFrame, questionnaire: Questionnaire | 
         w = np.ones(len(frame))
     frame["_base_weight"] = w
     base = SurveyDesign(frame, weights="_base_weight", strata=strata, psu=psu,
-                        lonely_psu=lonely_psu)
+                        lonely_psu=lonely_psu, questionnaire=q)
 
     # calibration to population margins
     targets = None
@@ -316,11 +318,38 @@ def prepare_wave(raw: str | Path | pd.DataFrame, questionnaire: Questionnaire | 
     prepared = PreparedWave(questionnaire=q, read=rr, clean=cr, design=design, base_design=base,
                             targets=targets, stations=st, files=files)
     if cache_file is not None:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            blob = pickle.dumps((key, prepared), protocol=pickle.HIGHEST_PROTOCOL)
-        except (TypeError, pickle.PicklingError, AttributeError):
-            blob = None  # an unpicklable piece only costs the cache, never the run
-        if blob is not None:
-            cache_file.write_bytes(blob)
+        _write_cache(cache_file, key, prepared)
     return prepared
+
+
+def _without_pii(prepared: PreparedWave) -> PreparedWave:
+    """A copy whose ReadResult keeps the PII columns' names but none of their values."""
+    import dataclasses
+
+    rr = prepared.read
+    if rr is None or getattr(rr, "pii", None) is None:
+        return prepared
+    try:
+        rr2 = dataclasses.replace(rr, pii=rr.pii.iloc[0:0].copy())
+    except TypeError:  # not a dataclass: copy and blank by attribute
+        import copy
+
+        rr2 = copy.copy(rr)
+        rr2.pii = rr.pii.iloc[0:0].copy()
+    return dataclasses.replace(prepared, read=rr2)
+
+
+def _write_cache(cache_file: Path, key: str, prepared: PreparedWave) -> None:
+    """Pickle *prepared* (never its PII: contact details stay in memory only) atomically."""
+    import os
+
+    cache_file.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        blob = pickle.dumps((key, _without_pii(prepared)), protocol=pickle.HIGHEST_PROTOCOL)
+    except (TypeError, pickle.PicklingError, AttributeError) as e:
+        warnings.warn(f"prepare_wave: the prepared wave cannot be cached in {cache_file} ({e}); "
+                      "each call will redo the work", WeightingWarning, stacklevel=3)
+        return
+    tmp = cache_file.with_name(f"{cache_file.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(blob)
+    os.replace(tmp, cache_file)  # concurrent notebooks never read a half-written cache

@@ -15,7 +15,7 @@ Examples
 >>> validate(notebook="quality", min_cel=5)
 Traceback (most recent call last):
 ...
-survey.errors.ParameterError: notebook 'quality': unknown parameter 'min_cel' (did you mean 'min_cell'?); valid parameters: wave, questionnaire, data, data_stage, population, output_dir, region, region_var, min_cell, confidence, lang, title
+survey.errors.ParameterError: notebook 'quality': unknown parameter 'min_cel' (did you mean 'min_cell'?); valid parameters: wave, questionnaire, data, data_stage, population, output_dir, region, region_var, min_cell, confidence, lang, title, stations, work_dir
 """
 from __future__ import annotations
 
@@ -69,6 +69,10 @@ _COMMON: tuple[Param, ...] = (
           check=lambda v: 0.5 < v < 1, check_msg="must lie strictly between 0.5 and 1"),
     Param("lang", (str,), "zh", "language of labels", choices=("zh", "en")),
     Param("title", (str, NoneType), None, "report title (default: the wave's title)"),
+    Param("stations", (str, NoneType), None,
+          "path of the station register stations.csv (base weights; default: beside the questionnaire)"),
+    Param("work_dir", (str, NoneType), None,
+          "folder for the prepared (cleaned, weighted) wave shared by the notebooks; never published"),
 )
 
 _EXTRA: dict[str, tuple[Param, ...]] = {

@@ -11,7 +11,7 @@ Examples
 --------
 >>> from survey.report import sections, validate
 >>> ctx = sections.setup(validate(notebook="quality"), notebook="quality")
->>> "待实现" in sections.section_weighting(ctx)._repr_html_()
+>>> "无法完成清理与加权" in sections.section_weighting(ctx)._repr_html_()
 True
 """
 from __future__ import annotations
@@ -39,10 +39,7 @@ __all__ = [
 
 TABLES_DIRNAME = ".tables"
 #: Sections that are still placeholders (to be replaced as the statistics modules land).
-PLACEHOLDER_SECTIONS = (
-    "section_cleaning", "section_weighting", "section_key_indicators", "section_subgroups",
-    "section_painpoints", "section_policy", "section_trends",
-)
+PLACEHOLDER_SECTIONS = ("section_painpoints", "section_policy", "section_trends")
 
 
 class Placeholder:
@@ -117,6 +114,20 @@ class ReportContext:
     load_error: str | None = None
     tables: list[PublishedTable] = field(default_factory=list)
     figures: int = 0
+    prepared: Any = None
+    prepare_error: str | None = None
+
+    @property
+    def design(self) -> Any:
+        """The weighted design (restricted to ``region`` as a domain), or None."""
+        if self.prepared is None:
+            return None
+        d = self.prepared.design
+        region = self.params.get("region")
+        if region is not None:
+            var = self.params.get("region_var", "district")
+            d = d.subset((d.data[var].astype(str) == region).to_numpy())
+        return d
 
     @property
     def tables_dir(self) -> Path:
@@ -173,7 +184,12 @@ def setup(params: Mapping[str, Any], *, notebook: str | None = None) -> ReportCo
             p = Path(dpath)
             if not p.is_file():
                 raise ReportError(f"data file {p} does not exist; check the 'data' parameter")
-            ctx.data, ctx.read_report = _read_data(p, params.get("data_stage", "raw"), ctx.questionnaire)
+            if ctx.questionnaire is not None:
+                _prepare_ctx(ctx)
+            if ctx.prepared is not None and ctx.prepared.read is not None:
+                ctx.data, ctx.read_report = ctx.prepared.read.data, ctx.prepared.read.report
+            else:
+                ctx.data, ctx.read_report = _read_data(p, params.get("data_stage", "raw"), ctx.questionnaire)
             region = params.get("region")
             if region is not None and ctx.data is not None:
                 var = params.get("region_var", "district")
@@ -188,6 +204,18 @@ def setup(params: Mapping[str, Any], *, notebook: str | None = None) -> ReportCo
         ctx.load_error = f"{type(e).__name__}: {e}"
     _CURRENT[:] = [ctx]
     return ctx
+
+
+def _prepare_ctx(ctx: ReportContext) -> None:
+    """Read → clean → weight (cached; see :mod:`survey.report.content.data`); errors are kept
+    for the sections that need the design, the others still run on the raw data."""
+    from ..errors import SurveyError
+    from .content.data import prepare
+
+    try:
+        ctx.prepared = prepare(ctx.params, ctx.questionnaire)
+    except (SurveyError, OSError, ValueError, KeyError) as e:
+        ctx.prepare_error = f"{type(e).__name__}: {e}"
 
 
 def _ctx(ctx: ReportContext | None) -> ReportContext:
@@ -299,14 +327,18 @@ def section_sample(ctx: ReportContext, groups: list[str] | None = None):
     nd = _no_data(ctx)
     if nd is not None:
         return nd
+    frame = ctx.data
+    if ctx.prepared is not None:  # the cleaned respondents (of the region)
+        dsg = ctx.design
+        frame = dsg.data.loc[dsg.weights > 0]
     if groups is None:
         groups = list(ctx.questionnaire.design.groups) if ctx.questionnaire is not None else []
-        groups = [g for g in groups if g in ctx.data.columns]
+        groups = [g for g in groups if g in frame.columns]
     check_no_station(groups, getattr(getattr(ctx.questionnaire, "design", None), "psu", None))
     mc = int(ctx.params.get("min_cell", 10))
     out = []
     for k, g in enumerate(groups, start=1):
-        vc = ctx.data[g].value_counts(sort=False, dropna=False)
+        vc = frame[g].value_counts(sort=False, dropna=False)
         vc.index = [("（缺失）" if pd.isna(i) else str(i)) for i in vc.index]
         s = suppress_table(vc.to_frame("人数"), mc, margins="cols")
         counts = s.counts
@@ -316,54 +348,54 @@ def section_sample(ctx: ReportContext, groups: list[str] | None = None):
         label = ctx.questionnaire[g].text if ctx.questionnaire is not None and g in ctx.questionnaire else g
         prefix = {"quality": "Q", "survey_report": "T"}.get(ctx.notebook, "S")
         t = style_table(tab, f"{prefix}1.{k}", title=f"样本构成：{label}", formats={"人数": "count", "比例(%)": "pct"},
-                        suppressed=mask, min_cell=mc, notes=["未加权人数。"])
+                        suppressed=mask, min_cell=mc,
+                        notes=["未加权人数" + ("（清理后保留的受访者）。" if ctx.prepared is not None else "。")])
         out.append(publish(t, ctx))
     if not out:
         return _HTML('<div class="no-data">问卷未声明分组变量（design.groups）。</div>')
     return _HTML("".join(t.to_html() for t in out))
 
 
-def section_methods(ctx: ReportContext) -> _HTML:
-    """方法说明: design, disclosure rules and reliability marks (text from the parameters)."""
-    p = ctx.params
-    conf = float(p.get("confidence", 0.95)) * 100
-    q = ctx.questionnaire
-    design = ""
-    if q is not None:
-        ds = q.design
-        design = (f"<li>抽样设计：以调查站点（{html.escape(str(ds.psu))}）为初级抽样单元，"
-                  f"按 {html.escape(str(ds.strata))} 分层；方差估计采用泰勒线性化，考虑整群与分层。</li>")
-    return _HTML(
-        "<ul>"
-        + design
-        + f"<li>置信区间：{conf:.0f}% 置信水平，表中以“估计值 (下限–上限)”表示。</li>"
-        + f"<li>数据披露控制：未加权人数少于 {int(p.get('min_cell', 10))} 人的单元格以“—”隐去；"
-          "为防止由合计推算，必要时同时隐去互补单元格；不按调查站点分表。</li>"
-        + "<li>样本量小于 30 或变异系数大于 30% 的估计以“*”标注，仅供参考。</li>"
-        + "</ul>")
+def section_methods(ctx: ReportContext):
+    """方法说明: design, weighting, variance estimation, suppression rules, sources of margins."""
+    from .content.indicators import methods
+
+    return methods(ctx)
+
+
+# --------------------------------------------------------------------------- statistics sections
+def section_cleaning(ctx: ReportContext):
+    """数据清理: rules with counts, n_raw = n_clean + dropped, log excerpt (rid and rule only),
+    item nonresponse by question and reason (see :mod:`survey.report.content.quality`)."""
+    from .content.quality import cleaning
+
+    return cleaning(ctx)
+
+
+def section_weighting(ctx: ReportContext):
+    """加权: full diagnostics in the quality notebook, the methods paragraph elsewhere."""
+    from .content.quality import weighting, weighting_short
+
+    return weighting(ctx) if ctx.notebook == "quality" else weighting_short(ctx)
+
+
+def section_key_indicators(ctx: ReportContext):
+    """主要指标: each questionnaire module's indicators, weighted, with CIs, a table and a chart
+    per module (see :mod:`survey.report.content.indicators`)."""
+    from .content.indicators import key_indicators
+
+    return key_indicators(ctx)
+
+
+def section_subgroups(ctx: ReportContext, groups: list[str] | None = None):
+    """分组比较: indicators by the questionnaire's design.groups with CIs, Rao–Scott tests and
+    the notable differences (multiple-comparison aware)."""
+    from .content.indicators import subgroups
+
+    return subgroups(ctx, groups)
 
 
 # --------------------------------------------------------------------------- placeholders
-def section_cleaning(ctx: ReportContext) -> Placeholder:
-    """数据清理 — placeholder until survey.clean lands."""
-    return placeholder("数据清理日志与规则汇总", "将由 survey.clean 的 CleanResult.summary() 提供")
-
-
-def section_weighting(ctx: ReportContext) -> Placeholder:
-    """加权 — placeholder until survey.weighting lands."""
-    return placeholder("加权方法与权重诊断", "将由 survey.weighting 提供（目标边际、设计效应、权重分布）")
-
-
-def section_key_indicators(ctx: ReportContext) -> Placeholder:
-    """主要指标 — placeholder until survey.estimate / survey.tables land."""
-    return placeholder("主要指标（加权估计及置信区间）", "将由 survey.estimate 与 survey.tables 提供")
-
-
-def section_subgroups(ctx: ReportContext) -> Placeholder:
-    """分组比较 — placeholder until survey.tables (crosstab + Rao–Scott) lands."""
-    return placeholder("分组比较（交叉表与 Rao–Scott 检验）", "将由 survey.tables 提供")
-
-
 def section_painpoints(ctx: ReportContext) -> Placeholder:
     """急难愁盼 — placeholder until survey.painpoints lands."""
     return placeholder("急难愁盼：前三项选择比例、首选比例与位次加权得分", "将由 survey.painpoints 提供")

@@ -1,0 +1,497 @@
+"""Key indicators (module by module, driven by the questionnaire), subgroup comparisons and the
+methods text of the published report.
+
+Which indicator a question gives depends on its type only:
+
+=========  ==================================================================
+numeric    weighted mean (unit from the questionnaire)
+duration   weighted mean, in the questionnaire's unit (分钟/小时; data are seconds)
+single     weighted % of each answer
+likert     per item: mean score and top-2-box %
+matrix     per item: % of each scale answer
+multi      % of answerers choosing each option
+=========  ==================================================================
+
+Design variables (station, stratum), the subgroup/weighting variables (their weighted
+distribution is the population's, shown in the sample section), PII, free text, dates and
+ranking questions (the 急难愁盼 notebook) are not indicators.
+
+Examples
+--------
+>>> indicator_kind("numeric"), indicator_kind("rank")
+('mean', None)
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..tables import fmt_ci, fmt_count
+from ._util import Bundle, H, esc, est_cells, holm, no_design, prefix, publish_estimates
+from .quality import short_label
+
+__all__ = ["indicator_kind", "indicator_questions", "module_estimates", "key_indicators", "subgroups",
+           "methods"]
+
+_KINDS = {"numeric": "mean", "duration": "mean", "single": "pct", "likert": "likert", "matrix": "matrix",
+          "multi": "pct"}
+_DUR_SCALE = {"分钟": 1 / 60, "小时": 1 / 3600, "天": 1 / 86400}
+
+
+def indicator_kind(qtype: str) -> str | None:
+    """The kind of indicator a question type gives (None: not an indicator)."""
+    return _KINDS.get(qtype)
+
+
+def _skip_ids(q: Any) -> set[str]:
+    ds = q.design
+    s = {getattr(ds, "psu", None), getattr(ds, "strata", None)}
+    s |= set(getattr(ds, "groups", None) or []) | set(getattr(ds, "weighting", None) or [])
+    return {x for x in s if x}
+
+
+def indicator_questions(q: Any, data_columns: Any = None) -> "OrderedDict[str, list]":
+    """Questions that carry indicators, grouped by module in questionnaire order."""
+    skip = _skip_ids(q)
+    cols = set(data_columns) if data_columns is not None else None
+    mods: OrderedDict[str, list] = OrderedDict()
+    for x in q:
+        if x.id in skip or getattr(x, "pii", False) or indicator_kind(x.type) is None:
+            continue
+        if cols is not None and not set(q.columns(x.id)) <= cols:
+            continue
+        mods.setdefault(x.module or "其他", []).append(x)
+    return mods
+
+
+def _unit_scale(x: Any) -> tuple[str, float]:
+    unit = getattr(x, "unit", None) or ""
+    if x.type == "duration":
+        return (unit or "秒"), _DUR_SCALE.get(unit, 1.0)
+    return unit, 1.0
+
+
+def _answered(design: Any) -> np.ndarray:
+    return np.asarray(design.weights) > 0
+
+
+def module_estimates(design: Any, q: Any, questions: list, *, level: float = 0.95,
+                     min_cell: int = 10) -> pd.DataFrame:
+    """Tidy indicators of some questions: one row per (question, item) with ``label, item, kind
+    (pct|mean), unit, group, estimate, ci_low, ci_high, se, n, n_cell, suppress, flag``."""
+    from ...tables import add_flags
+
+    rows = []
+    live = _answered(design)
+    for x in questions:
+        k = indicator_kind(x.type)
+        lab = short_label(q, x.id)
+        if k == "mean":
+            unit, sc = _unit_scale(x)
+            f = design.mean(x.id, na_rm=True, level=level)
+            f = f.assign(n_cell=f["n"], item="", kind="mean", unit=unit, group=f"num:{x.id}")
+            for c in ("estimate", "se", "ci_low", "ci_high"):
+                f[c] = f[c] * sc
+        elif x.type == "single":
+            f = design.proportion(x.id, na_rm=True, level=level)
+            vc = design.data.loc[live, x.id].value_counts()
+            f = f.assign(item=f["level"].astype(str), kind="pct", unit="%", group="pct",
+                         n_cell=[int(vc.get(v, 0)) for v in f["level"]])
+        elif x.type == "multi":
+            f = design.multi(x.id, level=level, min_cell=min_cell)
+            f = f[f["measure"] == "pct"].assign(item=lambda d: d["option"].astype(str), kind="pct", unit="%",
+                                                group="pct")
+        elif x.type == "likert":
+            f = design.likert(x.id, level=level, min_cell=min_cell)
+            rev = set(getattr(x, "reversed", ()) or ())
+            sc = list((x.scale or {}).keys())
+            span = f"{min(sc)}–{max(sc)}分" if sc else "分"
+            top = "、".join(str(v) for v in list((x.scale or {}).values())[-2:])
+            mean = f[f["measure"] == "mean"].assign(kind="mean", unit=span, group=f"likert:{x.id}")
+            mean["item"] = [f"{il}：均值" + ("（反向题）" if it in rev else "") for il, it in zip(mean["item_label"], mean["item"])]
+            tb = f[f["measure"] == "top_box"].assign(kind="pct", unit="%", group="pct")
+            tb["item"] = [f"{il}：{top}(%)" for il in tb["item_label"]]
+            mean.attrs, tb.attrs = {}, {}
+            f = pd.concat([mean, tb], ignore_index=True)
+        elif x.type == "matrix":
+            f = design.likert(x.id, level=level, min_cell=min_cell)
+            f = f[f["measure"] == "dist"].assign(kind="pct", unit="%", group="pct")
+            f["item"] = [f"{il}：{vl}" for il, vl in zip(f["item_label"], f["value_label"])]
+        else:  # pragma: no cover - filtered by indicator_questions
+            continue
+        f = f.assign(qid=x.id, label=lab, sensitive=bool(getattr(x, "sensitive", None)))
+        if "flag" not in f.columns:
+            f = add_flags(f, min_cell=min_cell)
+        f = f.copy()
+        f.attrs = {}  # estimator metadata (arrays) would make concat compare them
+        rows.append(f[["qid", "label", "item", "kind", "unit", "group", "sensitive", "estimate", "se", "ci_low",
+                       "ci_high", "n", "n_cell", "cv", "suppress", "flag"]])
+    if not rows:
+        return pd.DataFrame(columns=["qid", "label", "item", "kind", "unit", "group", "estimate"])
+    out = pd.concat(rows, ignore_index=True)
+    out["suppress"] = out["suppress"].astype(bool) | ((out["n_cell"] > 0) & (out["n_cell"] < min_cell))
+    return out
+
+
+def _module_chart(est: pd.DataFrame, title: str):
+    """Dot-and-whisker chart: one panel for the percentages, one per mean scale."""
+    from ..sections import FigureOutput
+    from ..theme import PALETTE, new_figure
+
+    e = est[~est["suppress"]]
+    groups = list(OrderedDict.fromkeys(e["group"]))
+    groups = (["pct"] if "pct" in groups else []) + [g for g in groups if g != "pct"]
+    if not groups:
+        return None
+    sizes = [int((e["group"] == g).sum()) for g in groups]
+    h = 0.26 * sum(sizes) + 0.9 * len(groups) + 0.6
+    fig, _ = new_figure(7.5, min(max(h, 2.5), 22))
+    fig.clf()
+    axes = fig.subplots(len(groups), 1, gridspec_kw={"height_ratios": [s + 1.2 for s in sizes]}, squeeze=False)[:, 0]
+    for ax, g in zip(axes, groups):
+        d = e[e["group"] == g].iloc[::-1]
+        sc = 100.0 if g == "pct" else 1.0
+        y = np.arange(len(d))
+        est_, lo, hi = d["estimate"].to_numpy(float) * sc, d["ci_low"].to_numpy(float) * sc, d["ci_high"].to_numpy(float) * sc
+        ax.errorbar(est_, y, xerr=[est_ - lo, hi - est_], fmt="none", ecolor=PALETTE[0], elinewidth=1.2, capsize=2)
+        rel = ~d["flag"].to_numpy(bool)
+        ax.scatter(est_[rel], y[rel], color=PALETTE[0], zorder=3, s=18)
+        ax.scatter(est_[~rel], y[~rel], facecolor="white", edgecolor=PALETTE[3], zorder=3, s=18)
+        labels = [(f"{lb}：{it}" if g == "pct" and it else (it or lb)) for lb, it in zip(d["label"], d["item"])]
+        ax.set_yticks(y, [s if len(s) <= 26 else s[:25] + "…" for s in labels], fontsize=8)
+        unit = d["unit"].iloc[0]
+        ax.set_xlabel("加权百分比（%），横线为 95% 置信区间" if g == "pct" else f"均值（{unit}），横线为 95% 置信区间",
+                      fontsize=8)
+        ax.set_ylim(-0.7, len(d) - 0.3)
+    axes[0].set_title(title)
+    fig.tight_layout()
+    return FigureOutput(fig)
+
+
+def key_indicators(ctx: Any) -> Any:
+    """主要指标: per questionnaire module a heading, a table (estimate with CI, n) and a chart."""
+    nd = no_design(ctx)
+    if nd is not None:
+        return nd
+    d = ctx.design
+    q = ctx.questionnaire
+    mc = int(ctx.params.get("min_cell", 10))
+    lvl = float(ctx.params.get("confidence", 0.95))
+    px = prefix(ctx)
+    out = Bundle()
+    mods = indicator_questions(q, d.data.columns)
+    skipped = [x.id for x in q if x.type == "rank"]
+    out.add(H(f"<p>以下为加权估计，括号内为 {lvl * 100:.0f}% 置信区间（已考虑分层与整群抽样及校准）。"
+              "数值题报告均值；单选题报告各选项的百分比；量表题报告均值与最高两档的百分比；多选题报告选择各选项的百分比。"
+              + (f"排序题（{esc('、'.join(skipped))}）见“急难愁盼”分报告。" if skipped else "") + "</p>"))
+    for k, (mod, qs) in enumerate(mods.items(), start=1):
+        est = module_estimates(d, q, qs, level=lvl, min_cell=mc)
+        if est.empty:
+            continue
+        out.add(H(f"<h3>{k}. {esc(mod)}</h3>"))
+        txt, supp, unrel = est_cells(est, proportion=False, min_cell=mc)
+        txt = pd.Series([fmt_ci(e * (100 if kd == "pct" else 1), lo * (100 if kd == "pct" else 1),
+                                hi * (100 if kd == "pct" else 1), proportion=False)
+                         for e, lo, hi, kd in zip(est["estimate"], est["ci_low"], est["ci_high"], est["kind"])])
+        tab = pd.DataFrame({"估计值 (95% CI)": txt.to_numpy(object), "单位": est["unit"].to_numpy(object),
+                            "样本量": est["n"].to_numpy(float)},
+                           index=pd.MultiIndex.from_arrays([est["label"].to_numpy(object), est["item"].to_numpy(object)],
+                                                           names=["指标", "类别/条目"]))
+        tab.columns = [f"估计值 ({lvl * 100:.0f}% CI)", "单位", "样本量"]
+        sm = pd.DataFrame(False, index=tab.index, columns=tab.columns)
+        um = sm.copy()
+        sm.iloc[:, 0] = supp.to_numpy()
+        um.iloc[:, 0] = unrel.to_numpy()
+        notes = ["加权估计；样本量为该题有效回答的未加权人数。"]
+        if est["sensitive"].any():
+            notes.append("健康信息属于敏感个人信息，仅以汇总结果发布。")
+        out.add(publish_estimates(ctx, tab, f"{px}3.{k}", f"主要指标：{mod}", supp=sm, unrel=um,
+                                  formats={"样本量": "count"}, notes=notes))
+        fig = _module_chart(est, f"{mod}：主要指标（加权）")
+        if fig is not None:
+            ctx.figures += 1
+            out.add(fig)
+    return out
+
+
+# --------------------------------------------------------------------------------- subgroups
+def _mean_columns(d: Any, q: Any) -> list[tuple[str, str, str, float, Any]]:
+    """(column, label, unit, scale, question) for every mean-type indicator column."""
+    out = []
+    for mod, qs in indicator_questions(q, d.data.columns).items():
+        for x in qs:
+            if x.type in ("numeric", "duration"):
+                unit, sc = _unit_scale(x)
+                out.append((x.id, short_label(q, x.id), unit, sc, x))
+            elif x.type == "likert":
+                sc_codes = set((x.scale or {}).keys())
+                for col, (rid, rtxt) in zip(q.columns(x.id), (x.rows or {}).items()):
+                    v = pd.to_numeric(d.data[col], errors="coerce").dropna()
+                    if sc_codes and not set(v.unique()) <= sc_codes:
+                        continue  # missing codes left: not a clean score
+                    out.append((col, f"{short_label(q, x.id)}：{rtxt}", "分", 1.0, x))
+    return out
+
+
+def _pairs(L: int) -> int:
+    return L * (L - 1) // 2
+
+
+def subgroups(ctx: Any, groups: list[str] | None = None, max_statements: int = 15) -> Any:
+    """分组比较: mean indicators by each key group (with CIs), Rao–Scott tests of the single-choice
+    questions, and a list of notable differences (Bonferroni over all pairwise comparisons)."""
+    nd = no_design(ctx)
+    if nd is not None:
+        return nd
+    from ..disclosure import check_no_station
+
+    d = ctx.design
+    q = ctx.questionnaire
+    mc = int(ctx.params.get("min_cell", 10))
+    lvl = float(ctx.params.get("confidence", 0.95))
+    px = prefix(ctx)
+    if groups is None:
+        groups = [g for g in (q.design.groups or []) if g in d.data.columns]
+    check_no_station(groups, getattr(q.design, "psu", None))
+    out = Bundle()
+    means = _mean_columns(d, q)
+    cols = [c for c, *_ in means]
+    info = {c: (lab, unit, sc) for c, lab, unit, sc, _ in means}
+    cand = []  # (group, col, hi_level, lo_level, L)
+    live = _answered(d)
+    for k, g in enumerate(groups, start=1):
+        glab = short_label(q, g)
+        f = d.mean(cols, by=g, na_rm=True, level=lvl)
+        f = f.assign(n_cell=f["n"])
+        txt, supp, unrel = est_cells(f, proportion=False, min_cell=mc)
+        f = f.assign(_txt=[fmt_ci(e * info[v][2], lo * info[v][2], hi * info[v][2], proportion=False)
+                           for e, lo, hi, v in zip(f["estimate"], f["ci_low"], f["ci_high"], f["variable"])],
+                     _supp=supp.to_numpy(), _unrel=unrel.to_numpy())
+        levels = [lv for lv in pd.unique(f[g]) if pd.notna(lv)]
+        wide = f.pivot(index="variable", columns=g, values="_txt").reindex(index=cols, columns=levels)
+        sm = f.pivot(index="variable", columns=g, values="_supp").reindex(index=cols, columns=levels).fillna(True).astype(bool)
+        um = f.pivot(index="variable", columns=g, values="_unrel").reindex(index=cols, columns=levels).fillna(False).astype(bool)
+        nrow = d.data.loc[live, g].value_counts().reindex(levels).fillna(0).astype(int)
+        wide.index = [f"{info[c][0]}（{info[c][1]}）" for c in cols]
+        sm.index = um.index = wide.index
+        wide.columns = sm.columns = um.columns = [str(c) for c in levels]
+        head = pd.DataFrame([[fmt_count(v) for v in nrow]], index=["样本量（人）"], columns=wide.columns)
+        hs = pd.DataFrame([[0 < v < mc for v in nrow]], index=head.index, columns=wide.columns)
+        tab = pd.concat([head, wide.astype(object)])
+        tab.index.name = "指标"
+        out.add(H(f"<h3>按{esc(glab)}</h3>"))
+        out.add(publish_estimates(ctx, tab, f"{px}4.{k}", f"主要指标分{glab}（均值及 {lvl * 100:.0f}% CI）",
+                                  supp=pd.concat([hs, sm]), unrel=pd.concat([hs & False, um]),
+                                  notes=["量表条目为 1–5 分均值（分值越高越同意/越频繁）。"]))
+        # candidates for notable differences: highest vs lowest reliable level of each indicator
+        ok = f[~f["_supp"] & ~f["_unrel"]]
+        for c in cols:
+            s = ok[ok["variable"] == c]
+            if len(s) < 2:
+                continue
+            hi_, lo_ = s.loc[s["estimate"].idxmax()], s.loc[s["estimate"].idxmin()]
+            cand.append((g, c, hi_[g], lo_[g], len(levels), float(hi_["estimate"]), float(lo_["estimate"])))
+    # Rao–Scott tests of the single-choice indicators (one covariance call per group variable);
+    # the 基本情况-type modules (which hold the groups themselves) are left out
+    gmods = {q[g].module for g in groups if g in q}
+    singles = [x for mod, qs in indicator_questions(q, d.data.columns).items() if mod not in gmods
+               for x in qs if x.type == "single"]
+    tests = []
+    for g in groups:
+        tests += batch_rao_scott(d, g, [x.id for x in singles])
+    notable = []
+    if tests:
+        T = pd.DataFrame(tests)
+        T["p_holm"] = holm(T["p"].to_numpy())
+        cell = [f"F={f:.1f}, p{_pfmt(p)}" + ("†" if ph < 0.05 else "") for f, p, ph in zip(T["F"], T["p"], T["p_holm"])]
+        T["cell"] = cell
+        wide = T.pivot(index="qid", columns="group", values="cell").reindex(
+            index=[x.id for x in singles], columns=groups)
+        wide.index = [short_label(q, i) for i in wide.index]
+        wide.columns = [short_label(q, g) for g in groups]
+        wide.index.name = "题目"
+        out.add(H("<h3>分类指标的分组差异检验（Rao–Scott）</h3>"))
+        out.add(publish_estimates(ctx, wide.fillna(""), f"{px}4.{len(groups) + 1}",
+                                  "单选题回答分布与分组变量的独立性检验（Rao–Scott 二阶校正 F 检验）",
+                                  notes=[f"共 {len(T)} 项检验；† 表示 Holm 多重比较校正后 p < 0.05。",
+                                         "各题各选项的加权百分比见“主要指标”。"]))
+        for _, r in T[T["p_holm"] < 0.05].sort_values("p").iterrows():
+            notable.append((r["p"], esc(f"「{short_label(q, r['qid'])}」的回答分布在不同{short_label(q, r['group'])}之间差异显著"
+                                    f"（Rao–Scott F={r['F']:.1f}，p{_pfmt(r['p'])}，Holm 校正后仍显著）。")))
+    # notable mean differences: Bonferroni over every pairwise comparison that could be chosen
+    m = sum(_pairs(c[4]) for c in cand)
+    stmts = []
+    if m:
+        alpha = (1 - lvl) / m
+        for g in groups:
+            cg = [c for c in cand if c[0] == g]
+            res = batch_contrasts(d, g, [(c, a, b) for _, c, a, b, *_ in cg], level=lvl)
+            for (_, c, a, b, L, ea, eb), (_, r) in zip(cg, res.iterrows()):
+                if not float(r["p"]) < alpha:
+                    continue
+                lab, unit, sc = info[c]
+                diff, lo, hi = float(r["estimate"]) * sc, float(r["ci_low"]) * sc, float(r["ci_high"]) * sc
+                u = "个百分点" if unit == "%" else unit
+                stmts.append((float(r["p"]), abs(diff) / max(abs(eb * sc), 1e-9),
+                              f"「{esc(lab)}」：{esc(a)}（{ea * sc:.1f}{esc(unit)}）比{esc(b)}（{eb * sc:.1f}{esc(unit)}）高 {diff:.1f}{esc(u)}"
+                              f"（{lvl * 100:.0f}% CI {lo:.1f}–{hi:.1f}）。"))
+        stmts.sort(key=lambda s: (-s[1], s[0]))
+    items = [s[2] for s in stmts[:max_statements]] + [s[1] for s in sorted(notable)[:max_statements]]
+    out.add(H("<h3>值得关注的差异</h3>"))
+    if items:
+        out.add(H(f"<p>均值差异：每个分组变量下比较估计值最高与最低的类别；为控制多重比较，显著性按全部 {m} 个可能的两两比较作 "
+                  f"Bonferroni 校正（p &lt; {(1 - lvl):.2f}/{m}），区间为未校正的 {lvl * 100:.0f}% 置信区间。"
+                  "不可靠或隐去的类别不参与比较。按相对差异大小排序，最多列出 "
+                  f"{max_statements} 条。</p><ul>" + "".join(f"<li>{s}</li>" for s in items) + "</ul>"))
+    else:
+        out.add(H("<p>经多重比较校正后，未发现显著的分组差异。</p>"))
+    return out
+
+
+def _pfmt(p: float) -> str:
+    return "<0.001" if p < 0.001 else f"={p:.3f}"
+
+
+# --------------------------------------------------------------------------------- methods
+def methods(ctx: Any) -> H:
+    """方法说明: design, weighting, variance estimation, suppression rules, sources of margins."""
+    p = ctx.params
+    conf = float(p.get("confidence", 0.95)) * 100
+    mc = int(p.get("min_cell", 10))
+    q = ctx.questionnaire
+    items = []
+    if q is not None:
+        ds = q.design
+        items.append(f"<li><b>调查对象</b>：{esc(q.wave.get('population', '') if isinstance(getattr(q, 'wave', None), dict) else '')}</li>"
+                     if isinstance(getattr(q, "wave", None), dict) and q.wave.get("population") else "")
+        if ctx.prepared is not None:
+            d = ctx.prepared.design
+            items.append(f"<li><b>抽样设计</b>：以调查站点（{esc(ds.psu)}）为初级抽样单元（整群），按{esc(short_label(q, ds.strata)) if ds.strata in q else esc(ds.strata)}分层；"
+                         f"清理后保留 {d.n:,} 名受访者，来自 {d.n_psu:,} 个站点、{d.n_strata:,} 个层；自由度 {d.df:,}（站点数 − 层数）。"
+                         "站点按类型与地区选取并在单位内抽样，不是完全的概率样本，因此需要按总体边际加权。</li>")
+        else:
+            items.append(f"<li><b>抽样设计</b>：以调查站点（{esc(ds.psu)}）为初级抽样单元，按 {esc(ds.strata)} 分层。</li>")
+    if ctx.prepared is not None:
+        r = getattr(ctx.prepared.design, "weighting_report", None)
+        base = ("基础权重为站点入样概率倒数乘以站点规模与站点保留样本量之比" if ctx.prepared.stations is not None
+                else "基础权重均为 1")
+        if r is not None:
+            src = r.sources_frame()
+            srcs = "；".join(f"{esc(short_label(q, m) if '×' not in m else ' × '.join(short_label(q, v.strip()) for v in m.split('×')))}："
+                            f"{esc(pb)}（{esc(y)}）{esc(tb)}" for m, pb, y, tb in
+                            zip(src["margin"], src["publication"], src["year"], src["table"]))
+            items.append(f"<li><b>加权</b>：{base}；再用迭代比例调整（raking）校准到总体边际。总体边际来源：{srcs}。"
+                         "各来源总数不一致时按比例统一到控制总数（差异见质量报告）。</li>")
+        else:
+            items.append(f"<li><b>加权</b>：{base}；未提供总体边际，未做校准。</li>")
+        cr = ctx.prepared.clean
+        items.append(f"<li><b>数据清理</b>：读入 {int(cr.n_raw):,} 份，剔除 {len(cr.dropped):,} 份（重复提交、作答过快、直线作答等），"
+                     f"保留 {int(cr.n_clean):,} 份；不知道/拒答与超范围值按缺失处理，各题以有效回答为分母。</li>")
+    items.append(f"<li><b>方差估计</b>：泰勒线性化，考虑分层、站点整群与校准（校准残差化，相当于 R survey 的 calibrate）；"
+                 f"单站点层按总体均值中心化（lonely PSU = adjust）；置信区间为 {conf:.0f}% t 区间，自由度为站点数减层数。"
+                 "表中以“估计值 (下限–上限)”表示。</li>")
+    items.append(f"<li><b>数据披露控制</b>：未加权人数少于 {mc} 人的单元格以“—”隐去；计数表另做互补隐去，防止由合计推算；"
+                 "不发布按调查站点（单个单位）的表格；报告不含姓名、电话、身份证号、邮箱、IP 等个人信息。</li>")
+    items.append("<li><b>可靠性标记</b>：样本量小于 30、有效样本量小于 30 或变异系数大于 30% 的估计以“*”标注，仅供参考。</li>")
+    items.append("<li><b>多重比较</b>：分组均值差异按全部两两比较作 Bonferroni 校正；分类指标的 Rao–Scott 检验按 Holm 法校正。</li>")
+    items.append("<li><b>指标定义</b>：量表题均值按 1–5 分计算；“最高两档”为量表最高两个选项的合计百分比；多选题百分比的分母为回答该题的人数。</li>")
+    return H("<ul>" + "".join(i for i in items if i) + "</ul>")
+
+
+# --------------------------------------------------------------------------------- batched tests
+def _codes_of(s: pd.Series) -> tuple[np.ndarray, list]:
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return s.cat.codes.to_numpy(), list(s.cat.categories)
+    lev = sorted(s.dropna().unique().tolist())
+    m = {v: i for i, v in enumerate(lev)}
+    return s.map(m).fillna(-1).astype(int).to_numpy(), lev
+
+
+def batch_contrasts(d: Any, g: str, pairs: list[tuple[str, Any, Any]], level: float = 0.95) -> pd.DataFrame:
+    """Differences of domain means ``mean(col | g=a) - mean(col | g=b)`` for many pairs, with
+    their design-based SE from ONE covariance call (the same linearisation as
+    :func:`survey.tables.contrast`, which makes one call per pair).
+
+    Returns ``estimate, se, ci_low, ci_high, t, p, df`` per pair (in order).
+    """
+    from scipy import stats
+
+    if not pairs:
+        return pd.DataFrame(columns=["estimate", "se", "ci_low", "ci_high", "t", "p", "df"])
+    live = _answered(d)
+    gc, glev = _codes_of(d.data[g])
+    pos = {v: i for i, v in enumerate(glev)}
+    cols = []
+    for col, a, b in pairs:
+        y = pd.to_numeric(d.data[col], errors="coerce").to_numpy(float)
+        ok = np.isfinite(y) & live
+        y0 = np.where(ok, y, 0.0)
+        for lv in (a, b):
+            ind = (ok & (gc == pos[lv])).astype(float)
+            cols += [y0 * ind, ind]
+    Z = np.column_stack(cols)
+    w = np.asarray(d.weights, float)
+    T = w @ Z
+    V = d._vcov_totals(Z)
+    est, se = np.empty(len(pairs)), np.empty(len(pairs))
+    for k in range(len(pairs)):
+        ya, na, yb, nb = T[4 * k: 4 * k + 4]
+        grad = np.array([1 / na, -ya / na ** 2, -1 / nb, yb / nb ** 2])
+        Vk = V[4 * k: 4 * k + 4, 4 * k: 4 * k + 4]
+        est[k] = ya / na - yb / nb
+        se[k] = float(np.sqrt(max(grad @ Vk @ grad, 0.0)))
+    df = float(d.df)
+    tc = float(stats.t.ppf(0.5 + level / 2, df)) if df > 0 else float(stats.norm.ppf(0.5 + level / 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = est / se
+    p = 2 * stats.t.sf(np.abs(t), df if df > 0 else np.inf)
+    return pd.DataFrame({"estimate": est, "se": se, "ci_low": est - tc * se, "ci_high": est + tc * se,
+                         "t": t, "p": p, "df": df})
+
+
+def batch_rao_scott(d: Any, g: str, qids: list[str]) -> list[dict]:
+    """Rao–Scott second-order (F) tests of independence of *g* and each single-choice question,
+    from ONE covariance call for all questions (R ``svychisq`` semantics, as
+    :func:`survey.tables.crosstab`'s ``test``)."""
+    from ...tables import rao_scott
+
+    live = _answered(d)
+    gc, glev = _codes_of(d.data[g])
+    L = len(glev)
+    blocks, cols = [], []
+    for qid in qids:
+        qc, qlev = _codes_of(d.data[qid])
+        C = len(qlev)
+        ok = live & (gc >= 0) & (qc >= 0)
+        cell = np.where(ok, gc * C + qc, -1)
+        Z = np.zeros((len(cell), L * C))
+        idx = np.flatnonzero(ok)
+        Z[idx, cell[idx]] = 1.0
+        blocks.append((qid, C, len(cols) and sum(c.shape[1] for c in cols), np.bincount(cell[idx], minlength=L * C)))
+        cols.append(Z)
+    Zall = np.hstack(cols)
+    w = np.asarray(d.weights, float)
+    T = w @ Zall
+    V = d._vcov_totals(Zall)
+    out = []
+    start = 0
+    for (qid, C, _, cnt), Z in zip(blocks, cols):
+        K = Z.shape[1]
+        Tq, Vq = T[start:start + K], V[start:start + K, start:start + K]
+        start += K
+        cnt = cnt.reshape(L, C)
+        ur, uc = np.flatnonzero(cnt.sum(1) > 0), np.flatnonzero(cnt.sum(0) > 0)
+        if len(ur) < 2 or len(uc) < 2:
+            continue
+        sel = (ur[:, None] * C + uc[None, :]).ravel()
+        Ts, Vs = Tq[sel], Vq[np.ix_(sel, sel)]
+        S = Ts.sum()
+        p = Ts / S
+        J = (np.eye(len(sel)) - np.outer(p, np.ones(len(sel)))) / S
+        Vp = J @ Vs @ J.T
+        r = rao_scott(p.reshape(len(ur), len(uc)), Vp, float(d.df), N=float(live.sum()))["F"]
+        out.append({"qid": qid, "group": g, "F": r.statistic, "ndf": r.ndf, "ddf": r.ddf, "p": r.p})
+    return out

@@ -1,0 +1,299 @@
+"""Cleaning and weighting diagnostics (the analysts' quality report; short weighting text for
+the published report).
+
+Examples
+--------
+>>> RULE_LABELS["speeders"]
+'作答过快'
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..disclosure import suppress_table
+from ..tables import fmt_count
+from ._util import Bundle, H, esc, no_design, prefix, publish_estimates
+
+__all__ = ["RULE_LABELS", "REASON_LABELS", "short_label", "cleaning", "weighting", "weighting_short"]
+
+RULE_LABELS = {
+    "missing_codes": "缺失编码（不知道/拒答）置空", "out_of_range": "超出有效范围", "rank_invalid": "排序题无效",
+    "multi_cap": "多选超过上限", "other_empty": "“其他”未填写", "skip_logic": "违反跳转逻辑",
+    "junk_text": "无意义文本", "duplicate_id": "重复编号", "duplicate_answers": "重复提交（答案相同）",
+    "duplicate_contact": "重复提交（同一联系方式）", "speeders": "作答过快", "attention": "注意力检测未通过",
+    "straightlining": "矩阵题直线作答", "reversed_items": "反向题矛盾作答", "checks": "自定义核查",
+    "total": "合计",
+}
+REASON_LABELS = {"skipped": "逻辑跳过", "blank": "未作答", "not_chosen": "未选择", "dont_know": "不知道",
+                 "refused": "拒答", "missing_code": "缺失编码", "invalid": "无效值", "out_of_range": "超出范围"}
+ACTION_LABELS = {"drop": "剔除记录", "blank": "置空", "flag": "标记"}
+
+
+def short_label(q: Any, qid: str) -> str:
+    """A short Chinese label of a question (its text without 您/时间状语/标点).
+
+    Examples
+    --------
+    >>> class Q(dict):
+    ...     pass
+    >>> class X:
+    ...     text = "您目前的专业技术职称"
+    >>> short_label(Q(t=X()), "t")
+    '专业技术职称'
+    """
+    try:
+        t = str(q[qid].text or qid)
+    except (KeyError, TypeError, AttributeError):
+        return str(qid)
+    t = re.sub(r"[（(][^）)]*[）)]\s*$", "", t.strip())
+    t = re.sub(r"^(最近一个月|过去一年|总体来说|总体而言|目前|未来一年内)[，,]?", "", t)
+    t = re.sub(r"^您(的|目前的|所在|目前|对)?", "", t)
+    t = t.rstrip("？?。:： ")
+    return t or str(qid)
+
+
+def _margin_label(q: Any, m: str) -> str:
+    return " × ".join(short_label(q, v.strip()) for v in str(m).split("×"))
+
+
+# --------------------------------------------------------------------------------- cleaning
+def cleaning(ctx: Any, log_examples: int = 3) -> Any:
+    """数据清理: rules with counts, the accounting line, log excerpts (rid and rule only), item
+    nonresponse by question and reason, and a chart of the worst items."""
+    nd = no_design(ctx)
+    if nd is not None:
+        return nd
+    from ..sections import FigureOutput
+    from ..theme import new_figure
+
+    cr = ctx.prepared.clean
+    q = ctx.questionnaire
+    px = prefix(ctx)
+    mc = int(ctx.params.get("min_cell", 10))
+    out = Bundle()
+    n_raw, n_clean = int(cr.n_raw), int(cr.n_clean)
+    n_drop = int(len(cr.dropped))
+    ok = n_raw == n_clean + n_drop
+    out.add(H(f'<p class="accounting"><b>核算：</b>读入 {fmt_count(n_raw)} 份 = 保留 {fmt_count(n_clean)} 份 '
+              f'+ 剔除 {fmt_count(n_drop)} 份 {"✓" if ok else "✗ 不相等，请检查清理日志"}</p>'))
+    s = cr.summary().copy()
+    s.index = [RULE_LABELS.get(str(i), str(i)) for i in s.index]
+    tab = pd.DataFrame({
+        "启用": np.where(s["enabled"].astype(bool), "是", "否"),
+        "剔除记录": s["dropped"].astype(int), "置空单元格": s["blanked"].astype(int),
+        "标记": s["flagged"].astype(int), "涉及人数": s["respondents"].astype(int)}, index=s.index)
+    tab.index.name = "清理规则"
+    out.add(publish_estimates(ctx, tab, f"{px}2.1", "清理规则与处理数量", formats={
+        "剔除记录": "count", "置空单元格": "count", "标记": "count", "涉及人数": "count"},
+        notes=["一条记录可能触及多条规则；“剔除记录”按首次剔除的规则计数。",
+               "质量报告供分析人员在发布前核查，计数不做小单元格隐去。"]))
+    # log excerpt: first few rows per rule, rid and rule only (no values, no free text)
+    log = cr.log
+    if len(log):
+        ex = (log.sort_values(["rule", "rid"], kind="stable").groupby("rule", sort=False).head(log_examples))
+        exf = pd.DataFrame({"记录编号": ex["rid"].astype(str).to_numpy(),
+                            "规则": [RULE_LABELS.get(r, r) for r in ex["rule"]],
+                            "处理": [ACTION_LABELS.get(a, a) for a in ex["action"]]})
+        out.add(publish_estimates(ctx, exf, f"{px}2.2", f"清理日志摘录（每条规则前 {log_examples} 条）",
+                                  index=False, notes=["仅列记录编号与规则；原值、联系方式与文本不出现在报告中。",
+                                                      "完整日志见清理输出目录（clean_log.csv，仅供分析人员）。"]))
+    # item nonresponse
+    inr = cr.item_nonresponse()
+    if len(inr):
+        piv = inr.pivot_table(index="question", columns="reason", values="n_respondents", aggfunc="sum",
+                              fill_value=0, sort=False)
+        asked = inr.groupby("question", sort=False)["n_asked"].max().reindex(piv.index)
+        piv.columns = [REASON_LABELS.get(c, c) for c in piv.columns]
+        supp = suppress_table(piv, mc, margins="none")
+        counts = piv.astype(int)
+        rate = counts.sum(axis=1) / asked.replace(0, np.nan)
+        tab = counts.copy()
+        tab.index = [f"{i} {short_label(q, i)}" for i in tab.index]
+        tab["应答人数基数"] = asked.to_numpy().astype(int)
+        tab["缺失率(%)"] = rate.to_numpy()
+        mask = pd.DataFrame(False, index=tab.index, columns=tab.columns)
+        mask.iloc[:, :counts.shape[1]] = supp.mask.iloc[:len(counts), :counts.shape[1]].to_numpy()
+        tab.index.name = "题目"
+        fm = {c: "count" for c in counts.columns}
+        fm.update({"应答人数基数": "count", "缺失率(%)": "pct"})
+        out.add(publish_estimates(ctx, tab, f"{px}2.3", "题目无应答（按原因）", formats=fm, supp=mask,
+                                  notes=["基数为应回答该题的保留样本（跳转逻辑之外）。",
+                                         f"少于 {mc} 人的单元格隐去。"]))
+        top = rate.sort_values(ascending=False).head(15)[::-1] * 100
+        fig, ax = new_figure(7.0, max(2.5, 0.3 * len(top) + 1))
+        ax.barh([f"{i} {short_label(q, i)}"[:18] for i in top.index], top.to_numpy(), color="#0072B2")
+        ax.set_xlabel("题目无应答率（%）")
+        ax.set_title("题目无应答率最高的题目（清理后）")
+        fig.tight_layout()
+        ctx.figures += 1
+        out.add(FigureOutput(fig))
+    return out
+
+
+# --------------------------------------------------------------------------------- weighting
+def _acc(r: Any, name: str) -> Any:
+    """A WeightingReport accessor, whether a property or a method."""
+    v = getattr(r, name)
+    return v() if callable(v) else v
+
+
+def _report(ctx: Any):
+    return getattr(ctx.prepared.design, "weighting_report", None)
+
+
+def _base_text(ctx: Any) -> str:
+    st = ctx.prepared.stations
+    if st is not None:
+        return ("基础权重 = 1 / 站点入样概率 × 站点规模 / 站点保留样本量（调查站点登记册，"
+                f"{len(st):,} 个站点）")
+    return "基础权重：所有受访者相同（未提供站点登记册）"
+
+
+def weighting(ctx: Any) -> Any:
+    """加权 (quality notebook): targets and sources with the total discrepancy, convergence,
+    achieved vs target margins, weight distribution, Kish deff / effective n, sample vs
+    population composition, ASMD before/after, and a diagnostic chart."""
+    nd = no_design(ctx)
+    if nd is not None:
+        return nd
+    from ..sections import FigureOutput
+    from ..theme import PALETTE, new_figure
+
+    r = _report(ctx)
+    q = ctx.questionnaire
+    px = prefix(ctx)
+    mc = int(ctx.params.get("min_cell", 10))
+    out = Bundle()
+    if r is None:
+        out.add(H(f"<p>{esc(_base_text(ctx))}。未提供总体边际（population.yml），未做校准。</p>"))
+        return out
+    ws = _acc(r, 'weights_summary')
+    after = ws.loc["after"]
+    before = ws.loc["before"]
+    out.add(H(
+        "<ul>"
+        f"<li>{esc(_base_text(ctx))}。</li>"
+        f"<li>校准方法：{esc(r.method)}（迭代比例调整），{'已收敛' if r.converged else '<b>未收敛</b>'}，"
+        f"迭代 {int(r.iterations)} 次，最大相对边际误差 {float(r.max_rel_error):.1e}。</li>"
+        f"<li>Kish 设计效应（权重变异）：校准前 {float(before['kish_deff']):.3f}，校准后 {float(after['kish_deff']):.3f}；"
+        f"有效样本量 {fmt_count(after['effective_n'])}（样本量 {fmt_count(after['n'])}）。</li>"
+        f"<li>权重范围 {float(after['min']):.2f}–{float(after['max']):.2f}（最大/最小 {float(after['max_min_ratio']):.1f}），"
+        f"权重和 {fmt_count(after['sum'])}。</li></ul>"))
+    # targets and sources with the discrepancy
+    disc = _acc(r, 'discrepancy_table')
+    used = set(_acc(r, 'sources_frame')["margin"]) if len(_acc(r, 'sources_frame')) else set()
+    t1 = pd.DataFrame({
+        "来源": disc["source"].astype(str).to_numpy(),
+        "边际合计": disc["total"].to_numpy(float),
+        "控制总数": disc["control_total"].to_numpy(float),
+        "差异(%)": disc["rel_diff"].to_numpy(float),
+        "用于校准": ["是" if m in used else "否（由交叉边际隐含）" for m in disc["margin"]]},
+        index=[_margin_label(q, m) for m in disc["margin"]])
+    t1.index.name = "总体边际"
+    out.add(publish_estimates(ctx, t1, f"{px}3.1", "校准目标及其来源（各来源合计与控制总数的差异）",
+                              formats={"边际合计": "count", "控制总数": "count", "差异(%)": "pct"},
+                              notes=["各来源总数不一致时，按比例缩放到控制总数后再校准。",
+                                     "一维边际若可由交叉边际推出，则不单独使用。"]))
+    # achieved vs target, composition
+    mt = _acc(r, 'margin_table')
+    comp = _acc(r, 'composition')
+    key = ["margin", "level"]
+    m = mt.merge(comp, on=key, how="left")
+    supp_n = (m["n"].to_numpy() > 0) & (m["n"].to_numpy() < mc)
+    t2 = pd.DataFrame({
+        "样本人数": m["n"].to_numpy(float), "目标": m["target"].to_numpy(float),
+        "校准后": m["achieved"].to_numpy(float), "相对误差": m["rel_error"].map(lambda v: f"{v:.1e}").to_numpy(object),
+        "总体(%)": m["population_pct"].to_numpy(float) / 100, "样本未加权(%)": m["unweighted_pct"].to_numpy(float) / 100,
+        "基础权重(%)": m["weighted_before_pct"].to_numpy(float) / 100, "校准后(%)": m["weighted_after_pct"].to_numpy(float) / 100},
+        index=pd.MultiIndex.from_arrays([[_margin_label(q, x) for x in m["margin"]], m["level"].astype(str)],
+                                        names=["边际", "类别"]))
+    mask = pd.DataFrame(False, index=t2.index, columns=t2.columns)
+    mask["样本人数"] = supp_n
+    mask["样本未加权(%)"] = supp_n
+    out.add(publish_estimates(ctx, t2, f"{px}3.2", "校准目标与达成情况；样本与总体构成", supp=mask,
+                              formats={"样本人数": "count", "目标": "count", "校准后": "count",
+                                       "总体(%)": "pct", "样本未加权(%)": "pct", "基础权重(%)": "pct",
+                                       "校准后(%)": "pct"}))
+    # weight distribution
+    cols = ["n", "sum", "min", "p01", "p05", "p25", "median", "p75", "p95", "p99", "max", "max_min_ratio", "cv",
+            "kish_deff", "effective_n"]
+    names = ["样本量", "权重和", "最小值", "P1", "P5", "P25", "中位数", "P75", "P95", "P99", "最大值", "最大/最小",
+             "变异系数", "Kish 设计效应", "有效样本量"]
+    t3 = ws[[c for c in cols if c in ws.columns]].T
+    t3.index = [names[cols.index(c)] for c in t3.index]
+    t3.columns = ["基础权重" if c == "before" else "校准后权重" if c == "after" else str(c) for c in t3.columns]
+    t3 = t3.map(lambda v: f"{v:,.2f}" if abs(v) < 1000 else f"{v:,.0f}")
+    t3.index.name = "统计量"
+    out.add(publish_estimates(ctx, t3, f"{px}3.3", "权重分布与 Kish 设计效应"))
+    # ASMD
+    a = _acc(r, 'asmd')
+    t4 = pd.DataFrame({"未加权样本": a["asmd_unweighted"].to_numpy(float), "基础权重": a["asmd_before"].to_numpy(float),
+                       "校准后": a["asmd_after"].to_numpy(float)},
+                      index=[_margin_label(q, v) for v in a["variable"]])
+    t4 = t4.map(lambda v: f"{v:.3f}")
+    t4.index.name = "变量"
+    out.add(publish_estimates(ctx, t4, f"{px}3.4", "标准化均值差绝对值（ASMD）：样本与总体的差距",
+                              notes=["ASMD > 0.1 通常视为明显失衡；校准变量校准后应接近 0。"]))
+    # chart: weights histogram, ASMD, convergence
+    fig, axes = new_figure(10.0, 3.4)
+    fig.clf()
+    ax1, ax2, ax3 = fig.subplots(1, 3)
+    wb, wa = np.asarray(r.weights_before, float), np.asarray(r.weights_after, float)
+    bins = np.logspace(np.log10(max(min(wb.min(), wa.min()), 1e-6)), np.log10(max(wb.max(), wa.max())), 40)
+    ax1.hist(wb, bins=bins, alpha=0.55, label="基础权重", color=PALETTE[1])
+    ax1.hist(wa, bins=bins, alpha=0.55, label="校准后", color=PALETTE[0])
+    ax1.set_xscale("log")
+    ax1.set_title("权重分布（对数刻度）")
+    ax1.set_xlabel("权重")
+    ax1.legend(fontsize=8)
+    lab = [_margin_label(q, v)[:10] for v in a["variable"]]
+    y = np.arange(len(lab))
+    ax2.scatter(a["asmd_unweighted"], y, marker="o", label="未加权", color=PALETTE[3])
+    ax2.scatter(a["asmd_before"], y, marker="s", label="基础权重", color=PALETTE[1])
+    ax2.scatter(a["asmd_after"], y, marker="D", label="校准后", color=PALETTE[0])
+    ax2.axvline(0.1, color="grey", lw=0.8, ls="--")
+    ax2.set_yticks(y, lab)
+    ax2.set_title("ASMD")
+    ax2.legend(fontsize=8)
+    tr = np.asarray(r.trace_values, float)
+    if len(tr):
+        ax3.semilogy(np.arange(1, len(tr) + 1), np.maximum(tr, 1e-16), marker=".", color=PALETTE[0])
+    ax3.set_title("收敛过程")
+    ax3.set_xlabel("迭代次数")
+    ax3.set_ylabel("最大相对边际误差")
+    fig.tight_layout()
+    ctx.figures += 1
+    out.add(FigureOutput(fig))
+    return out
+
+
+def weighting_short(ctx: Any) -> Any:
+    """加权 (survey_report): the methods paragraph and the sources of the margins."""
+    nd = no_design(ctx)
+    if nd is not None:
+        return nd
+    r = _report(ctx)
+    q = ctx.questionnaire
+    px = prefix(ctx)
+    out = Bundle()
+    if r is None:
+        out.add(H(f"<p>{esc(_base_text(ctx))}。本轮未提供总体边际，估计仅使用基础权重。</p>"))
+        return out
+    ws = _acc(r, 'weights_summary').loc["after"]
+    src = _acc(r, 'sources_frame')
+    vars_ = "、".join(_margin_label(q, m) for m in src["margin"])
+    ctl = _acc(r, 'discrepancy_table')["control_total"].iloc[0] if len(_acc(r, 'discrepancy_table')) else float(ws["sum"])
+    out.add(H(
+        f"<p>{esc(_base_text(ctx))}；再按{esc(vars_)}的总体分布进行迭代比例调整（raking），使加权后的样本构成与总体一致，"
+        f"权重合计为总体规模 {fmt_count(ctl)} 人。各来源的总数略有出入，已按比例统一到控制总数。"
+        f"校准后权重的 Kish 设计效应为 {float(ws['kish_deff']):.2f}，相当于 {fmt_count(ws['effective_n'])} 人的简单随机样本"
+        f"（整群抽样带来的设计效应另计，已体现在各指标的置信区间中）。</p>"))
+    t = pd.DataFrame({"来源": [f"{p}（{y}）{tb}" for p, y, tb in zip(src["publication"], src["year"], src["table"])]},
+                     index=[_margin_label(q, m) for m in src["margin"]])
+    t.index.name = "校准变量"
+    out.add(publish_estimates(ctx, t, f"{px}2.1", "加权所用总体边际及其来源"))
+    return out

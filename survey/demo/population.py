@@ -281,8 +281,10 @@ def _population_answers(pop: Population, wave: str) -> pd.DataFrame:
     sat = _latent("sat", pop, wave, rng, built)
     built["sat"] = sat
     out["_sat"] = sat
-    leave = predictor("leave", pop, wave, built) + rng.logistic(size=n)
+    leave_noise = rng.logistic(size=n)     # the idiosyncratic part of the intention to leave
+    leave = predictor("leave", pop, wave, built) + leave_noise
     built["leave"] = leave
+    built["leave_noise"] = leave_noise
     out["_leave"] = leave
     out["leave_intent"] = _cut(leave, [-1.6, 0.0, 1.5])
 
@@ -372,8 +374,8 @@ def _population_answers(pop: Population, wave: str) -> pd.DataFrame:
     for j in range(4):
         out[f"cast_services_r{j + 1}"] = (1 + _draw(rng, np.tile(cs[j], (n, 1)))).astype(np.int8)
 
-    # response propensity (nonresponse depends on age, unit type and the answers)
-    built["leave"] = np.clip(leave, -6, 6)
+    # response propensity: the weighting variables (age, unit type, sex, title) plus the declared
+    # residual MNAR component (effects.MNAR)
     out["_respond"] = 1 / (1 + np.exp(-predictor("respond", pop, wave, built)))
     df = pd.DataFrame(out)
     return df

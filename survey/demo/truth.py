@@ -24,8 +24,18 @@ pain_first.<option>        share ranking it first
 pain_score.<option>        mean position score (3 for rank 1, 2, 1, 0 not chosen)
 =========================  ===========================================================
 
-Truth refers to the *valid true answers* (no missing codes, no dirt): what a perfect cleaning,
-weighting and estimation pipeline would estimate without sampling error.
+Truth refers to the *valid true answers* (no missing codes, no dirt) of *everyone* in the
+population: what a perfect cleaning, weighting and estimation pipeline would estimate without
+sampling error.  The sampling frame is the whole population (every person works in an
+institution that can be a station, and every stratum has selected stations), so truth and the
+analysed frame refer to the same people.  :func:`frame_indicators` computes the same per-person
+values from an analysis frame (labels, missing codes 98/99 → not in the base), which is what an
+analyst estimates: ``frame_indicators(wave.clean, q, wave)`` on the demo respondents equals
+:func:`indicator_values` on their population answers (tested).
+
+:data:`KEY_INDICATORS` are the headline indicators; :data:`STORY_INDICATORS` are those for which
+weighting is promised to recover the truth — the key indicators minus the declared residual
+MNAR ones (:data:`survey.demo.effects.MNAR`: ``leave_share``).
 
 Examples
 --------
@@ -43,13 +53,16 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
+from . import effects as E
 from . import spec as S
 from .population import make_population, population_answers
 
-__all__ = ["truth", "indicator_values", "KEY_INDICATORS"]
+__all__ = ["truth", "indicator_values", "frame_indicators", "KEY_INDICATORS", "STORY_INDICATORS"]
 
 KEY_INDICATORS = ["hours", "research_share", "burnout_score", "sat_overall_mean", "sat_satisfied",
                   "leave_share", "has_project_share", "income_20w_plus", "aware_jianfu"]
+# the key indicators weighting recovers (the declared MNAR ones are left out, explicitly)
+STORY_INDICATORS = [k for k in KEY_INDICATORS if k not in E.MNAR]
 
 
 def indicator_values(ans: pd.DataFrame, wave: str) -> dict[str, tuple[str, np.ndarray]]:
@@ -85,6 +98,95 @@ def indicator_values(ans: pd.DataFrame, wave: str) -> dict[str, tuple[str, np.nd
         out[f"pain_first.{lab}"] = ("proportion", f(r == 1))
         out[f"pain_score.{lab}"] = ("mean", f(np.where(r > 0, 4 - r, 0)))
     return out
+
+
+def frame_indicators(frame: pd.DataFrame, questionnaire, wave: str,
+                     indicators: list[str] | None = None) -> pd.DataFrame:
+    """Per-respondent indicator values from an analysis frame, with the definitions of :func:`truth`.
+
+    Single-choice answers are mapped from labels back to codes with ``questionnaire.labels``;
+    missing codes (不知道/拒答, 98/99, or a question's own) and codes outside a likert scale are
+    NaN — never numbers.  ``burnout_score`` needs all six items (r6 reversed), as in
+    :func:`indicator_values` and ``SurveyDesign.scale_score``.  Shares are 0/1 (NaN outside the
+    base), so ``SurveyDesign.mean`` of a column estimates the indicator.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        An analysis frame of a demo wave (``DemoWave.clean``, or a cleaned export).
+    questionnaire : Questionnaire
+        The wave's questionnaire.
+    wave : {"2023", "2024"}
+    indicators : list of str, optional
+        Default :data:`KEY_INDICATORS`.
+
+    Returns
+    -------
+    DataFrame
+        One float column per indicator, aligned with ``frame``.
+
+    Examples
+    --------
+    >>> from survey.demo import build_wave
+    >>> w = build_wave("2024", 1)
+    >>> v = frame_indicators(w.clean, w.questionnaire, "2024")
+    >>> list(v.columns) == KEY_INDICATORS, bool(v["leave_share"].isin([0, 1]).all())
+    (True, True)
+    """
+    wave = str(wave)
+    if wave not in S.WAVES:
+        raise ParameterError(f"frame_indicators(wave={wave!r}): use one of {S.WAVES}")
+    names = list(KEY_INDICATORS if indicators is None else indicators)
+    unknown = [n for n in names if n not in KEY_INDICATORS]
+    if unknown:
+        raise ParameterError(f"frame_indicators: unknown indicator(s) {unknown}; use some of "
+                             f"{KEY_INDICATORS}")
+    q = questionnaire
+
+    def need(col: str) -> pd.Series:
+        if col not in frame.columns:
+            raise ParameterError(f"frame_indicators: column {col!r} is not in the frame; pass "
+                                 f"an analysis frame of the demo-{wave} questionnaire")
+        return frame[col]
+
+    def code(qid: str) -> np.ndarray:
+        valid = {lab: c for c, lab in q.labels(qid).items() if c not in (q[qid].missing or {})}
+        s = need(qid)
+        return s.astype(object).map(valid).to_numpy(dtype=float)  # other labels/NA -> NaN
+
+    def item(col: str, scale) -> np.ndarray:
+        x = pd.to_numeric(need(col), errors="coerce").to_numpy(dtype=float)
+        return np.where(np.isin(x, list(scale)), x, np.nan)
+
+    def share(cond: np.ndarray, base: np.ndarray) -> np.ndarray:
+        return np.where(np.isnan(base), np.nan, cond.astype(float))
+
+    out: dict[str, np.ndarray] = {}
+    for n in names:
+        if n in ("hours", "research_share"):
+            out[n] = pd.to_numeric(need(n), errors="coerce").to_numpy(dtype=float)
+        elif n == "burnout_score":
+            sc = q["burnout"].scale
+            hi = max(sc) + min(sc)
+            b = np.column_stack([item(f"burnout_r{i}", sc) for i in range(1, 6)]
+                                + [hi - item("burnout_r6", sc)])
+            out[n] = b.mean(axis=1)          # NaN unless all six items are valid
+        elif n in ("sat_overall_mean", "sat_satisfied"):
+            s = code("sat_overall")
+            out[n] = s if n == "sat_overall_mean" else share(s >= 4, s)
+        elif n == "leave_share":
+            s = code("leave_intent")
+            out[n] = share(s >= 3, s)
+        elif n == "has_project_share":
+            s = code("has_project")
+            out[n] = share(s == 1, s)
+        elif n == "income_20w_plus":
+            s = code("income")
+            out[n] = share(s >= (3 if wave == "2023" else 4), s)
+        elif n == "aware_jianfu":
+            s = need("policy_aware_1").astype("boolean")
+            out[n] = s.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    return pd.DataFrame(out, index=frame.index)
 
 
 @lru_cache(maxsize=8)

@@ -460,3 +460,29 @@ def test_demo_wave_rakes_to_population_file():
     np.testing.assert_allclose(r.weights.sum(), t.control_total)
     assert (rep.discrepancy()["rel_diff"].abs() > 0.001).any()
     assert (rep.asmd()["asmd_after"] < 1e-6).all()
+
+
+def test_demo_base_weights_from_register_then_rake_recover_story_indicators():
+    """base_weights() from the station register equals the register's base_weight, and raking
+    the demo wave to population.yml brings hours/burnout within their CIs (the demo's story;
+    tests/test_demo.py holds the full table)."""
+    from survey import Questionnaire
+    from survey.demo import frame_indicators, truth
+    from survey.demo.wave import build_wave
+
+    root = Path(__file__).parents[1] / "questionnaires" / "demo-2024"
+    q = Questionnaire.load(root / "questionnaire.yml")
+    w = build_wave("2024")
+    reg = w.stations.set_index("station")
+    v = frame_indicators(w.clean, w.questionnaire, "2024")
+    df = w.clean.assign(y_hours=v["hours"].to_numpy(), y_burn=v["burnout_score"].to_numpy())
+    d = SurveyDesign(df, strata="stratum", psu="station", lonely_psu="adjust").base_weights(
+        station_size=reg["station_size"].to_dict(), station_prob=reg["pi_station"].to_dict())
+    np.testing.assert_allclose(d.weights, reg.loc[df["station"], "base_weight"].to_numpy(),
+                               rtol=1e-12)
+    with pytest.warns(WeightingWarning):
+        r = d.rake(load_targets(root, questionnaire=q))
+    T = truth("2024").query("group == 'overall'").set_index("indicator")["value"]
+    e = r.mean(["y_hours", "y_burn"])
+    for i, k in enumerate(["hours", "burnout_score"]):
+        assert e["ci_low"].iloc[i] <= T[k] <= e["ci_high"].iloc[i], (k, e.iloc[i], T[k])

@@ -103,7 +103,7 @@ def test_finds_planted_group_patterns_and_no_false_discoveries(waves):
     d, q = ds["2024"]
     by = ["sex", "age_group", "title", "unit_type", "district", ("title", "unit_type")]
     gd = pp.group_differences(d, "pain", by=by, questionnaire=q, correction="holm")
-    assert gd.attrs["correction"].startswith("Holm over")
+    assert gd.attrs["correction"].startswith("Holm 校正")
     hit = gd.set_index(["variable", "level", "item"])
     for key in [("age_group", "29岁及以下", HOUSING), ("age_group", "30-35岁", HOUSING),
                 ("title×unit_type", "副高×高等院校", EVAL), ("unit_type", "科研机构", PAPER)]:

@@ -565,7 +565,7 @@ def group_differences(design: Any, qid: str | Sequence[str], by: str | Sequence[
     out["significant"] = np.nan_to_num(out["p_adj"].to_numpy(float), nan=1.0) < alpha
     out["direction"] = np.where(~out["significant"], "", np.where(out["diff"] > 0, "higher", "lower"))
     name = {"holm": "Holm", "bh": "Benjamini–Hochberg", "fdr_bh": "Benjamini–Hochberg"}[correction]
-    out["correction"] = f"{name} over {int(np.isfinite(p).sum())} tests, alpha={alpha:g}"
+    out["correction"] = f"{name} 校正（共 {int(np.isfinite(p).sum())} 项检验，显著性水平 {alpha:g}）"
     out["measure"] = measure
     out.attrs["correction"] = out["correction"].iloc[0] if len(out) else name
     return out

@@ -1,6 +1,6 @@
 """Open "其他/建议" answers: jieba segmentation, keyword lexicon, themes, anonymised quotes.
 
-The domain user dictionary (``data/userdict.txt``) and stop words (``data/stopwords.txt``) ship
+The domain user dictionary (``userdict.txt``) and stop words (``stopwords.txt``) ship
 with the package; the keyword lexicon lives in the questionnaire folder
 (``questionnaires/<wave>/painpoint_lexicon.yml``) so analysts edit keywords without code.
 Texts are scrubbed of phones/ID numbers/e-mails (:func:`survey.privacy.scrub_text`) *before*
@@ -84,7 +84,7 @@ def load_lexicon(path: str | Path, questionnaire: Any = None) -> Lexicon:
 
 
 def _resource(name: str) -> str:
-    return str(resources.files("survey.painpoints").joinpath("data", name))
+    return str(resources.files("survey.painpoints").joinpath(name))
 
 
 @lru_cache(maxsize=1)

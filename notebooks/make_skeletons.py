@@ -1,4 +1,8 @@
-"""Generate the report notebook skeletons (kept in sync by hand; stable cell ids)."""
+"""Generate the report notebook skeletons (kept in sync by hand; stable cell ids).
+
+Usage: ``python notebooks/make_skeletons.py [name ...]`` regenerates the named notebooks only
+(default: all); other authors' notebooks are left untouched when names are given.
+"""
 import hashlib, sys
 import nbformat
 from nbformat.v4 import new_notebook, new_markdown_cell, new_code_cell
@@ -12,7 +16,8 @@ INTRO = {
 }
 SECTIONS = {
     "quality": [("数据接收", "section_intake"), ("数据质量", "section_quality"),
-                ("数据清理", "section_cleaning"), ("样本概况", "section_sample")],
+                ("数据清理", "section_cleaning"), ("样本概况", "section_sample"),
+                ("加权", "section_weighting")],
     "survey_report": [("样本概况", "section_sample"), ("加权", "section_weighting"),
                       ("主要指标", "section_key_indicators"), ("分组比较", "section_subgroups")],
     "painpoints": [("急难愁盼", "section_painpoints"), ("政策评价", "section_policy")],
@@ -22,7 +27,10 @@ SECTIONS = {
 def cid(nb, k):
     return hashlib.sha1(f"{nb}-{k}".encode()).hexdigest()[:8]
 
+ONLY = set(sys.argv[1:]) or set(SECTIONS)
 for nb, secs in SECTIONS.items():
+    if nb not in ONLY:
+        continue
     cells = []
     cells.append(new_markdown_cell(f"# {NOTEBOOK_TITLES[nb]}\n\n{INTRO[nb]}"))
     d = defaults(nb)

@@ -211,8 +211,6 @@ def cmd_clean(args: argparse.Namespace) -> int:
     return 0
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -253,22 +251,22 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     params: dict = {}
     wave = args.wave or "demo"
+    jobs: list[tuple[str, dict]] = []  # (output folder name, wave-specific parameters)
     if args.demo:
         from .demo import write_demo
 
         root = Path("data/demo")
-        paths = {}
-        if not (root / "demo-2024" / "questionnaire.yml").is_file():
-            paths = write_demo(root)
-        qfile = root / "demo-2024" / "questionnaire.yml"
-        raws = [p for p in (root / "demo-2024").iterdir() if p.suffix in (".sav", ".xlsx", ".csv")]
-        data = paths.get("raw_2024") or (sorted(raws)[0] if raws else None)
-        params.update(wave="demo-2024", questionnaire=str(qfile),
-                      population=str(root / "demo-2024" / "population.yml"), data_stage="raw",
-                      previous_waves=["demo-2023"])
-        if data:
-            params["data"] = str(data)
-        wave = "demo"
+        if not all((root / f"demo-{w}" / "questionnaire.yml").is_file() for w in ("2023", "2024")):
+            write_demo(root)
+        folders = sorted(p for p in root.glob("demo-*") if (p / "questionnaire.yml").is_file())
+        for k, f in enumerate(folders):
+            raws = sorted(p for p in f.iterdir() if p.suffix in (".sav", ".xlsx", ".csv") and p.name != "stations.csv")
+            wp = {"wave": f.name, "questionnaire": str(f / "questionnaire.yml"), "data_stage": "raw",
+                  "population": str(f / "population.yml"), "stations": str(f / "stations.csv"),
+                  "previous_waves": [g.name for g in folders[:k]]}
+            if raws:
+                wp["data"] = str(raws[0])
+            jobs.append((f.name, wp))
     else:
         params["wave"] = wave
         q = Path("questionnaires") / wave / "questionnaire.yml"
@@ -285,10 +283,19 @@ def cmd_report(args: argparse.Namespace) -> int:
         k, v = item.split("=", 1)
         params[k.strip()] = yaml.safe_load(v)
     names = [n.strip() for n in args.notebooks.split(",")] if args.notebooks else list(NOTEBOOKS)
-    if "previous_waves" in params and "trends" not in [Path(n).stem for n in names]:
-        params.pop("previous_waves")
-    out = Path(args.output) if args.output else Path("reports") / wave
-    res = render_report(params, output_dir=out, notebooks=names, by=args.by, jobs=args.jobs,
-                        progress=not args.quiet)
-    print(res.index)
+    if not jobs:
+        jobs = [(wave, {})]
+    base = Path(args.output) if args.output else Path("reports")
+    for name, wp in jobs:
+        pr = {**wp, **params}
+        if "previous_waves" in pr and "trends" not in [Path(n).stem for n in names]:
+            pr.pop("previous_waves")
+        out = (base / name) if (args.demo or not args.output) else base
+        res = render_report(pr, output_dir=out, notebooks=names, by=args.by, jobs=args.jobs,
+                            progress=not args.quiet)
+        print(res.index)
     return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

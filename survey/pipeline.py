@@ -68,6 +68,9 @@ class PreparedWave:
     files : dict
         Paths of the inputs (``raw``, ``questionnaire``, ``population``, ``stations``) and of
         the written clean outputs.
+    timings : dict
+        Seconds spent in ``read``, ``clean``, ``write`` and ``weight`` when the wave was prepared
+        (a wave loaded from the cache keeps the timings of the run that made it).
     """
 
     questionnaire: Questionnaire
@@ -78,6 +81,7 @@ class PreparedWave:
     targets: Any = None
     stations: pd.DataFrame | None = None
     files: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def wave(self) -> str:
@@ -261,16 +265,27 @@ def prepare_wave(raw: str | Path | pd.DataFrame, questionnaire: Questionnaire | 
                 pass
 
     # read → clean
+    import time
+
+    tm: dict[str, float] = {}
+    t0 = time.perf_counter()
     if raw_path is not None:
         rr = read_export(raw_path, q)
+        tm["read"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
         cr = _clean(rr, q, rules=rules, source=raw_path)
     else:
         rr = None
+        tm["read"] = 0.0
         cr = _clean(raw, q, rules=rules)
+    tm["clean"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
     files: dict[str, Any] = {"raw": raw_path, "questionnaire": q.path, "population": pop_path,
                              "stations": st_path}
     if out_dir is not None:
         files.update({f"clean_{k}": v for k, v in cr.write(out_dir).items()})
+    tm["write"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
 
     data = cr.data
     ds = q.design
@@ -315,8 +330,9 @@ def prepare_wave(raw: str | Path | pd.DataFrame, questionnaire: Questionnaire | 
             design = base.rake(targets) if calibrate == "rake" else base.calibrate(targets, calfun="linear")
             if trim:
                 design = design.trim(**dict(trim))
+    tm["weight"] = time.perf_counter() - t0
     prepared = PreparedWave(questionnaire=q, read=rr, clean=cr, design=design, base_design=base,
-                            targets=targets, stations=st, files=files)
+                            targets=targets, stations=st, files=files, timings=tm)
     if cache_file is not None:
         _write_cache(cache_file, key, prepared)
     return prepared

@@ -236,7 +236,7 @@ def truth(wave: str | None = None, seed: int = 2024) -> pd.DataFrame:
     --------
     >>> t = truth("change", seed=1)
     >>> d = t[(t.indicator == "hours") & (t.group == "overall")]["value"].iloc[0]
-    >>> -2.0 < d < -1.0
+    >>> bool(-2.0 < d < -1.0)
     True
     """
     if wave is not None and str(wave) not in (*S.WAVES, "change", "2024-2023"):

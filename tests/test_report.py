@@ -405,3 +405,67 @@ def test_screenshot_index_and_report(rendered, tmp_path):
         assert 0.002 < dark < 0.5, f"{name}: page looks blank ({dark:.4f} dark pixels)"
         assert len(np.unique(img)) > 20
         shutil.copy(png, Path(tempfile.gettempdir()) / f"survey-report-{name}.png")
+
+
+# ----------------------------------------------------------------------------- demo-like wave (real sections)
+@pytest.fixture(scope="module")
+def rendered_wave(tmp_path_factory):
+    from test_pipeline import small_wave
+
+    from survey.report.runner import render_report
+
+    d = tmp_path_factory.mktemp("wave")
+    w = small_wave(d / "in")
+    p = {"wave": "small", "questionnaire": str(w["questionnaire"]), "data": str(w["raw"]),
+         "population": str(w["population"]), "stations": str(w["stations"])}
+    res = render_report(p, output_dir=d / "out", notebooks=["quality", "survey_report"], progress=False)
+    return d, w, res
+
+
+def test_rendered_wave_sections_images_and_no_errors(rendered_wave):
+    d, _, res = rendered_wave
+    out = d / "out"
+    q = (out / "quality.html").read_text(encoding="utf-8")
+    s = (out / "survey_report.html").read_text(encoding="utf-8")
+    for needle in ("数据清理", "核算", "清理规则与处理数量", "题目无应答", "加权", "校准目标及其来源",
+                   "权重分布与 Kish 设计效应", "ASMD", 'id="T_Q2.1"', 'id="T_Q3.2"'):
+        assert needle in q, needle
+    for needle in ("样本概况", "主要指标", "工作状况", "分组比较", "按性别", "Rao–Scott", "值得关注的差异",
+                   "Bonferroni", "方法说明", "方差估计", "数据披露控制", "总体边际来源", 'id="T_T3.1"', 'id="T_T4.1"'):
+        assert needle in s, needle
+    for page in (q, s):
+        for bad in ("Traceback", "output_error", "ename", "待实现", "无法完成清理与加权"):
+            assert bad not in page, bad
+    assert q.count("data:image/png;base64,") >= 3
+    assert s.count("data:image/png;base64,") >= 5
+    assert not any(p.name.startswith(".prepared") for p in out.rglob("*"))  # microdata stay outside
+    assert (d / ".out.work" / "prepared" / ".prepared.pkl").is_file()
+    assert "prepare" in res.timings
+
+
+def test_rendered_wave_has_no_planted_pii(rendered_wave):
+    import openpyxl
+
+    d, w, _ = rendered_wave
+    out = d / "out"
+    texts = [p.read_text(encoding="utf-8") for p in out.glob("*.html")]
+    texts += [p.read_text(encoding="utf-8") for p in (out / "notebooks").glob("*.ipynb")]
+    wb = openpyxl.load_workbook(out / "tables.xlsx", read_only=True)
+    cells = [str(c) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for c in row if c is not None]
+    texts.append("\n".join(cells))
+    values = [v for vals in w["pii"].values() for v in vals if len(v) >= 6]
+    assert len(values) > 100  # the small wave does carry contact details
+    for t in texts:
+        hits = [v for v in values if v in t]
+        assert hits == [], hits[:5]
+
+
+def test_rendered_wave_tables_flag_and_suppress(rendered_wave):
+    import openpyxl
+
+    d, _, _ = rendered_wave
+    names = openpyxl.load_workbook(d / "out" / "tables.xlsx", read_only=True).sheetnames
+    assert {"Q2.1", "Q3.1", "T2.1", "T3.1", "T4.1"} <= set(names)
+    assert not any("station" in n or "站点" in n for n in names)
+    s = (d / "out" / "survey_report.html").read_text(encoding="utf-8")
+    assert "—" in s or "*" in s  # small wave: some subgroup cells are suppressed or flagged

@@ -325,3 +325,20 @@ def test_brief_renders_html_and_workbook(waves, tmp_path):
     import openpyxl
     assert "PP9" in openpyxl.load_workbook(p).sheetnames
     assert any("住房困难" in s for s in b.key_findings())
+
+
+@pytest.mark.slow
+def test_painpoints_notebook_renders_in_the_report(tmp_path):
+    """The demo report's painpoints notebook runs end to end: 4 charts, the brief, no errors."""
+    import nbformat
+
+    from survey.report import render_report
+
+    r = render_report({"wave": "demo-2024"}, output_dir=tmp_path / "rep", notebooks=["painpoints"],
+                      progress=False)
+    html = r.html[0].read_text(encoding="utf-8")
+    assert "科研减负专项行动" in html and "青年人才住房补贴" in html and "待实现" not in html
+    nb = nbformat.read(tmp_path / "rep" / "notebooks" / "painpoints.ipynb", as_version=4)
+    outs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert sum("image/png" in o.get("data", {}) for o in outs) == 4
+    assert not [o for o in outs if o.output_type == "error" or o.get("name") == "stderr"]

@@ -120,7 +120,7 @@ def collect(params: Mapping[str, Any], *, extra_files: Mapping[str, str] | None 
     return {
         "files": files,
         "questionnaire_hash": _questionnaire_hash(params.get("questionnaire")),
-        "parameters": {k: params[k] for k in params if k != "output_dir"},
+        "parameters": {k: params[k] for k in params if k not in ("output_dir", "work_dir")},
         "packages": _versions(),
         "git_commit": _git_commit(),
         "run_time": run_time(),

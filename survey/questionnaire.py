@@ -262,25 +262,11 @@ class Questionnaire:
         >>> Questionnaire.load(p)["q1"].type
         'numeric'
         """
-        p = Path(path)
-        if p.is_dir():
-            p = p / "questionnaire.yml"
-        if not p.exists():
-            raise QuestionnaireError(f"{p}: questionnaire file not found; pass the path of "
-                                     "questionnaires/<wave>/questionnaire.yml")
-        try:
-            text = p.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            raise QuestionnaireError(f"{p}: not UTF-8 text; save the YAML as UTF-8") from None
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as e:
-            mark = getattr(e, "problem_mark", None)
-            where = f" line {mark.line + 1}" if mark is not None else ""
-            raise QuestionnaireError(f"{p}:{where} is not valid YAML ({getattr(e, 'problem', e)}); "
-                                     "fix the indentation/quoting there") from None
-        if not isinstance(data, dict):
-            raise QuestionnaireError(f"{p}: expected a mapping with 'wave' and 'questions' keys")
+        from ._yaml import read_yaml
+
+        p, data, text = read_yaml(path, error=QuestionnaireError, what="questionnaire",
+                                  default_name="questionnaire.yml",
+                                  hint="pass the path of questionnaires/<wave>/questionnaire.yml")
         return cls(data, path=p, text=text)
 
     @classmethod

@@ -241,17 +241,10 @@ class Harmonization:
         >>> h.indicator("income_20w_plus").footnotes[0][:6]  # doctest: +SKIP
         '问题措辞有变'
         """
-        import yaml
+        from ._yaml import read_yaml
 
-        p = Path(path)
-        if not p.is_file():
-            raise HarmonizationError(f"{p}: harmonisation file not found")
-        try:
-            raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-        except yaml.YAMLError as e:
-            raise HarmonizationError(f"{p}: not valid YAML ({e})") from None
-        if not isinstance(raw, Mapping):
-            raise HarmonizationError(f"{p}: expected a mapping with waves/questions/indicators")
+        p, raw, _ = read_yaml(path, error=HarmonizationError, what="harmonisation",
+                              hint="see questionnaires/harmonization.yml for the format")
         if questionnaires is None:
             wv = raw.get("waves")
             if not isinstance(wv, Mapping):

@@ -385,20 +385,11 @@ def load_targets(path: str | Path, questionnaire: Any = None) -> Targets:
     >>> t["sex"], t.sources["sex"]["table"], t.population["definition"]
     ({'男': 60, '女': 40}, '表1', '科技工作者')
     """
-    import yaml
+    from .._yaml import read_yaml
 
-    p = Path(path)
-    if p.is_dir():
-        p = p / "population.yml"
-    if not p.exists():
-        raise WeightingError(f"{p}: population file not found; create it (see "
-                             "survey.weighting.targets for the format)")
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        raise WeightingError(f"{p}: not valid YAML ({e})") from None
-    if not isinstance(raw, Mapping):
-        raise WeightingError(f"{p}: expected a mapping with 'margins:'")
+    p, raw, _ = read_yaml(path, error=WeightingError, what="population margins",
+                          default_name="population.yml",
+                          hint="create it (see survey.weighting.targets for the format)")
     unknown = set(raw) - _FILE_KEYS
     if unknown:
         raise WeightingError(f"{p}: unknown key(s) {sorted(unknown)}; allowed: "

@@ -1,0 +1,63 @@
+"""Reading the project's YAML files (questionnaire, population, harmonisation, lexicons, policies)
+with one set of error messages: every failure names the file, the line where YAML knows it, and
+what to do.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> from survey.errors import WeightingError
+>>> p = pathlib.Path(tempfile.mkdtemp()) / "population.yml"
+>>> _ = p.write_text("margins: [\\n", encoding="utf-8")
+>>> try:
+...     read_yaml(p, error=WeightingError, what="population margins")
+... except WeightingError as e:
+...     print(str(e).endswith("fix the indentation/quoting there"), "line 2" in str(e))
+True True
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = ["read_yaml"]
+
+
+def read_yaml(path: str | Path, *, error: type[Exception], what: str,
+              default_name: str | None = None, hint: str = "") -> tuple[Path, dict[str, Any], str]:
+    """Load a YAML mapping; return ``(path, data, text)``.
+
+    Parameters
+    ----------
+    path : path-like
+        The file, or (with ``default_name``) the folder that holds it.
+    error : exception class
+        Raised (from :mod:`survey.errors`) with a message naming the file.
+    what : str
+        What the file is, for messages ("questionnaire", "population margins", ...).
+    default_name : str, optional
+        File name to look for when ``path`` is a folder.
+    hint : str
+        Appended to the "not found" message (where the file should be, how to create it).
+    """
+    p = Path(path)
+    if default_name is not None and p.is_dir():
+        p = p / default_name
+    if not p.is_file():
+        raise error(f"{p}: {what} file not found" + (f"; {hint}" if hint else ""))
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise error(f"{p}: not UTF-8 text; save the {what} file as UTF-8") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise error(f"{p}:{where} is not valid YAML ({getattr(e, 'problem', e)}); "
+                    "fix the indentation/quoting there") from None
+    if not isinstance(data, dict):
+        raise error(f"{p}: the {what} file must be a YAML mapping (key: value), "
+                    f"not {type(data).__name__}")
+    return p, data, text

@@ -679,6 +679,40 @@ class SurveyDesign:
         return "\n".join(lines)
 
     # ------------------------------------------------------------------ domains
+    def assign(self, **columns: Any) -> SurveyDesign:
+        """A new design with added or replaced variables (R's ``update(design, ...)``).
+
+        Each value is a row-aligned array/Series of length ``n`` or a function of the data
+        frame (as :meth:`pandas.DataFrame.assign`).  The design columns (weights, strata, PSUs,
+        fpc) cannot be replaced this way: build a new design for that.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> d = SurveyDesign(pd.DataFrame({"h": [40.0, 50, 60], "w": [1.0, 1, 2]}), weights="w")
+        >>> d2 = d.assign(long_hours=lambda f: (f["h"] > 45).astype(float))
+        >>> float(d2.mean("long_hours")["estimate"].iloc[0])
+        0.75
+        """
+        protected = {c for c in (self._spec.get("weights"), *self._spec.get("strata", ()),
+                                 *self._spec.get("psu", ()), *self._spec.get("fpc", ()))
+                     if isinstance(c, str)}
+        clash = sorted(protected & set(columns))
+        if clash:
+            raise DesignError(f"assign: {clash} are design columns of this design; build a new "
+                              "SurveyDesign to change them")
+        data = self._data
+        new_cols = {}
+        for name, val in columns.items():
+            v = val(data) if callable(val) else val
+            arr = v.to_numpy() if isinstance(v, (pd.Series, pd.Index)) else v
+            if np.ndim(arr) == 0 or len(arr) != self._n:
+                raise DesignError(f"assign: column {name!r} has length "
+                                  f"{1 if np.ndim(arr) == 0 else len(arr)}, the design has "
+                                  f"{self._n} rows")
+            new_cols[name] = v.to_numpy() if isinstance(v, pd.Series) else v
+        return self._replace(_data=data.assign(**new_cols))
+
     def subset(self, mask: Any) -> SurveyDesign:
         """A domain that keeps the full design (R's ``subset``).
 

@@ -341,3 +341,19 @@ def test_questionnaire_travels_with_the_design():
     assert d.rake({"sex": {"男": 50, "女": 50}}).questionnaire is q
     with _pytest.raises(_DesignError, match="questionnaire"):
         SurveyDesign(df, weights="w", questionnaire="q.yml")
+
+
+def test_assign_adds_variables_keeps_design_and_refuses_design_columns():
+    df = pd.DataFrame({"h": [40.0, 50, 60, 45], "w": [1.0, 1, 2, 2], "st": ["a", "a", "b", "b"],
+                       "psu": [1, 2, 3, 4]}, index=[10, 11, 12, 13])
+    d = SurveyDesign(df, weights="w", strata="st", psu="psu")
+    d2 = d.assign(long=pd.Series([0.0, 1, 1, 0]))            # positional, not index-aligned
+    assert d2.data["long"].tolist() == [0.0, 1, 1, 0]
+    np.testing.assert_array_equal(d2.weights, d.weights)
+    assert "long" not in d.data                               # the original is untouched
+    dom = d2.subset(d2.data["st"] == "a")
+    assert dom.assign(x=np.ones(4)).mean("x", na_rm=True)["estimate"].iloc[0] == 1.0
+    with pytest.raises(DesignError, match="design columns"):
+        d.assign(w=np.ones(4))
+    with pytest.raises(DesignError, match="length 3"):
+        d.assign(x=[1, 2, 3])

@@ -715,8 +715,7 @@ def priority_matrix(design: Any, qid: str | Sequence[str], severity: str, severe
 # ----------------------------------------------------------------------------------------------
 def _with_columns(design: Any, cols: Mapping[str, Any]) -> Any:
     """The same design with extra (row-aligned) columns in its data (design is immutable)."""
-    data = design.data.assign(**{k: np.asarray(v) for k, v in cols.items()})
-    return design._replace(_data=data)
+    return design.assign(**{k: np.asarray(v) for k, v in cols.items()})
 
 
 def drivers(design: Any, qid: str | Sequence[str], outcome: str, *,

@@ -1,7 +1,8 @@
 """Benchmark skeleton for survey.report (final numbers come once the statistics land).
 
-Times: disclosure control on a large table, the per-page font subset, HTML conversion, and one
-papermill run of the quality notebook on small synthetic data.  Run: ``python benchmarks/bench_report.py``.
+Times: disclosure control on a large table, the per-page font subset, HTML conversion, one
+papermill run of the quality notebook on small synthetic data, and a cold render of the
+demo-2024 wave split by stage (read, clean, weight, each notebook, HTML).  Run: ``python benchmarks/bench_report.py``.
 """
 from __future__ import annotations
 
@@ -47,5 +48,39 @@ def main() -> None:
            lambda: render_report(p, output_dir=d / "out", notebooks=["quality"], progress=False), repeat=1)
 
 
+def demo_report(wave: str = "demo-2024", skip: tuple[str, ...] = ()) -> None:
+    """Cold render of one demo wave (all notebooks), split by stage: read, clean, weight, each
+    notebook's run and HTML conversion, total."""
+    import shutil
+
+    from survey.report.runner import render_report
+
+    root = Path(__file__).resolve().parents[1] / "data" / "demo"
+    if not (root / wave / "questionnaire.yml").is_file():
+        from survey.demo import write_demo
+
+        write_demo(root)
+    f = root / wave
+    raw = sorted(p for p in f.iterdir() if p.suffix in (".sav", ".xlsx") )[0]
+    out = Path(tempfile.mkdtemp()) / wave
+    shutil.rmtree(out.parent / f".{out.name}.work", ignore_errors=True)  # cold: no cache
+    p = {"wave": wave, "questionnaire": str(f / "questionnaire.yml"), "data": str(raw),
+         "population": str(f / "population.yml"), "stations": str(f / "stations.csv")}
+    from survey.report.params import NOTEBOOKS
+
+    names = [n for n in NOTEBOOKS if n not in skip]
+    res = render_report(p, output_dir=out, notebooks=names, progress=False)
+    t = res.timings
+    print(f"cold demo report {wave} ({raw.suffix}):")
+    for k in ("prepare/read", "prepare/clean", "prepare/write", "prepare/weight", "prepare"):
+        if k in t:
+            print(f"  {k:<40s} {t[k]:7.1f} s")
+    for k, v in t.items():
+        if k.endswith(":run") or k.endswith(":html"):
+            print(f"  {k:<40s} {v:7.1f} s")
+    print(f"  {'total':<40s} {t['total']:7.1f} s")
+
+
 if __name__ == "__main__":
     main()
+    demo_report(skip=tuple(sys.argv[1:]))  # e.g. `bench_report.py trends` skips a notebook

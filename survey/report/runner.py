@@ -207,6 +207,8 @@ def _run_unit(unit: dict[str, Any]) -> dict[str, Any]:
         entries.append(IndexEntry(f"{name}.html", NOTEBOOK_TITLES.get(name, name),
                                   group=unit["region"] or "全部样本"))
         timings[f"{label}/{name}"] = time.perf_counter() - t0
+        timings[f"{label}/{name}:run"] = t1 - t0
+        timings[f"{label}/{name}:html"] = time.perf_counter() - t1
         if unit["progress"]:
             _say(f"[{label}] [{k}/{len(paths)}] {name} done: run {t1 - t0:.1f} s, "
                  f"html {time.perf_counter() - t1:.1f} s")

@@ -47,3 +47,5 @@ from .trends import Harmonization, StackedWaves, change, not_comparable, stack_w
 __all__ += ["Harmonization", "StackedWaves", "change", "not_comparable", "stack_waves", "trend_table"]
 from . import painpoints  # noqa: E402
 __all__ += ["painpoints"]
+from .pipeline import PreparedWave, prepare_wave  # noqa: E402
+__all__ += ["PreparedWave", "prepare_wave"]

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import scipy.linalg as sla
+import scipy.sparse as sp
 
 __all__ = ["GregCalibration", "PostStratification", "RakingCalibration"]
 
@@ -39,9 +40,15 @@ def _safe_div(x: np.ndarray, w: np.ndarray) -> np.ndarray:
         return np.where(w[:, None] != 0, x / np.where(w == 0, 1.0, w)[:, None], 0.0)
 
 
+def _indicator(idx: np.ndarray, k: int) -> sp.csr_matrix:
+    """Sparse ``k x n`` cell indicator (one per unit)."""
+    n = len(idx)
+    return sp.csr_matrix((np.ones(n), (np.asarray(idx, dtype=np.int64), np.arange(n))),
+                         shape=(k, n))
+
+
 def _group_sum(idx: np.ndarray, z: np.ndarray, k: int) -> np.ndarray:
-    return np.column_stack([np.bincount(idx, weights=z[:, j], minlength=k)
-                            for j in range(z.shape[1])]) if z.shape[1] else np.zeros((k, 0))
+    return np.asarray(_indicator(idx, k) @ z) if z.shape[1] else np.zeros((k, 0))
 
 
 @dataclass(eq=False)
@@ -98,23 +105,52 @@ class PostStratification:
 @dataclass(eq=False)
 class RakingCalibration:
     """Residualisation after ``rake``: R's ten sweeps of unweighted cell-mean removal of
-    ``x / w`` over the margins (``x - w * ave(x / w, margin)``)."""
+    ``x / w`` over the margins (``x - w * ave(x / w, margin)``).
+
+    Every sweep only subtracts cell means, so the result is ``x - w * (S @ c)`` with ``S`` the
+    ``n x Q`` indicator matrix of all margin cells and ``c`` a ``Q x p`` coefficient matrix
+    that is linear in ``b = S' (x / w)``: ``c = M b``.  ``M`` (``Q x Q``) is obtained once per
+    object by running R's ten Gauss–Seidel sweeps on the cell-count cross-product (the same
+    arithmetic as R, in cell space instead of unit space) and cached; each call is then two
+    sparse products.  Units with zero weight keep ``x`` and add nothing to the cell sums,
+    but count in the cell sizes, exactly as the sweeps over ``x / w`` (0 there) do.
+    """
 
     indices: list                 # one (n,) cell index per margin
     w: np.ndarray                 # final raked weights
     spec: dict = field(default_factory=dict)
     kind: str = "rake"
     sweeps: int = 10
+    _op: Any = field(default=None, repr=False)
+
+    def _operator(self) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]:
+        """``(S', S, M)``: the stacked cell indicators and the cell-space sweep operator."""
+        if self._op is None:
+            w = np.asarray(self.w, dtype=float)
+            blocks, sl, start = [], [], 0
+            for idx in self.indices:
+                k = int(np.max(idx)) + 1 if len(idx) else 0
+                blocks.append(_indicator(idx, k))
+                sl.append(slice(start, start + k))
+                start += k
+            St = sp.vstack(blocks, format="csr")                       # (Q, n)
+            cnt = np.asarray(St.sum(axis=1)).ravel()                    # cell sizes, all units
+            G = (St @ sp.diags((w != 0).astype(float)) @ St.T).toarray()  # nonzero-w units
+            Q = St.shape[0]
+            b = np.eye(Q)
+            c = np.zeros((Q, Q))
+            for _ in range(self.sweeps):
+                for s in sl:
+                    c[s] += (b[s] - G[s] @ c) / np.maximum(cnt[s], 1)[:, None]
+            self._op = (St, St.T.tocsr(), c)
+        return self._op
 
     def residualize(self, x: np.ndarray) -> np.ndarray:
         x, flat = _as2d(x)
-        w = self.w
-        for _ in range(self.sweeps):
-            for idx in self.indices:
-                k = int(idx.max()) + 1
-                z = _safe_div(x, w)
-                sums = _group_sum(idx, z, k)
-                cnt = np.bincount(idx, minlength=k)
-                means = sums / np.maximum(cnt, 1)[:, None]
-                x = x - w[:, None] * means[idx]
-        return x[:, 0] if flat else x
+        if not self.indices or x.shape[1] == 0:
+            return x[:, 0] if flat else x
+        St, S, M = self._operator()
+        w = np.asarray(self.w, dtype=float)
+        coef = M @ np.asarray(St @ _safe_div(x, w))
+        out = x - w[:, None] * np.asarray(S @ coef)
+        return out[:, 0] if flat else out

@@ -103,8 +103,8 @@ def fonts() -> None:
             "from survey.report import fonts\n"
             f"text={text!r}\n"
             "t=time.perf_counter(); a=fonts.subset_font(text); t1=time.perf_counter()-t\n"
-            "t=time.perf_counter(); b=fonts.subset_font(text+'。'); t2=time.perf_counter()-t\n"
-            "t=time.perf_counter(); c=fonts.subset_font(text+'，'); t3=time.perf_counter()-t\n"
+            "t=time.perf_counter(); b=fonts.subset_font(text+'龟'); t2=time.perf_counter()-t\n"
+            "t=time.perf_counter(); c=fonts.subset_font(text+'齐'); t3=time.perf_counter()-t\n"
             "import hashlib\n"
             "h=hashlib.sha256(a if isinstance(a,bytes) else str(a).encode()).hexdigest()[:16]\n"
             "print(f'{t1*1000:.1f} {t2*1000:.1f} {t3*1000:.1f} {h}')\n")

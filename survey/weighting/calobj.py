@@ -124,7 +124,8 @@ class RakingCalibration:
     _op: Any = field(default=None, repr=False)
 
     def _operator(self) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]:
-        """``(S', S, M)``: the stacked cell indicators and the cell-space sweep operator."""
+        """``(S' diag(1/w), diag(w) S, M)``: the stacked cell indicators with the weights
+        folded in (``1/w`` read as 0 where ``w == 0``) and the cell-space sweep operator."""
         if self._op is None:
             w = np.asarray(self.w, dtype=float)
             blocks, sl, start = [], [], 0
@@ -135,22 +136,22 @@ class RakingCalibration:
                 start += k
             St = sp.vstack(blocks, format="csr")                       # (Q, n)
             cnt = np.asarray(St.sum(axis=1)).ravel()                    # cell sizes, all units
-            G = (St @ sp.diags((w != 0).astype(float)) @ St.T).toarray()  # nonzero-w units
+            nz = w != 0
+            G = (St @ sp.diags(nz.astype(float)) @ St.T).toarray()     # nonzero-w units only
             Q = St.shape[0]
             b = np.eye(Q)
             c = np.zeros((Q, Q))
             for _ in range(self.sweeps):
                 for s in sl:
                     c[s] += (b[s] - G[s] @ c) / np.maximum(cnt[s], 1)[:, None]
-            self._op = (St, St.T.tocsr(), c)
+            winv = np.divide(1.0, w, out=np.zeros_like(w), where=nz)
+            self._op = ((St @ sp.diags(winv)).tocsr(), (sp.diags(w) @ St.T).tocsr(), c)
         return self._op
 
     def residualize(self, x: np.ndarray) -> np.ndarray:
         x, flat = _as2d(x)
         if not self.indices or x.shape[1] == 0:
             return x[:, 0] if flat else x
-        St, S, M = self._operator()
-        w = np.asarray(self.w, dtype=float)
-        coef = M @ np.asarray(St @ _safe_div(x, w))
-        out = x - w[:, None] * np.asarray(S @ coef)
+        Stw, Sw, M = self._operator()
+        out = x - np.asarray(Sw @ (M @ np.asarray(Stw @ x)))
         return out[:, 0] if flat else out

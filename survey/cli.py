@@ -235,6 +235,11 @@ def _report_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lang", default=None, choices=["zh", "en"], help="language of labels")
     p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                    help="further notebook parameter (value parsed as YAML), repeatable")
+    p.add_argument("--previous", default=None, metavar="IDS",
+                   help="comma-separated earlier wave ids to compare with, oldest first "
+                        "(questionnaires/<id>/, raw export in data/<id>/)")
+    p.add_argument("--root", default=".", metavar="DIR",
+                   help="project folder holding questionnaires/, data/ and reports/ (default: .)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
@@ -246,32 +251,42 @@ def cmd_report(args: argparse.Namespace) -> int:
     import yaml
 
     from .errors import ParameterError
-    from .report.params import NOTEBOOKS
+    from .pipeline import find_export
+    from .report.params import NOTEBOOKS, schema
     from .report.runner import render_report
 
+    root = Path(args.root)
     params: dict = {}
     wave = args.wave or "demo"
     jobs: list[tuple[str, dict]] = []  # (output folder name, wave-specific parameters)
     if args.demo:
         from .demo import write_demo
 
-        root = Path("data/demo")
-        if not all((root / f"demo-{w}" / "questionnaire.yml").is_file() for w in ("2023", "2024")):
-            write_demo(root)
-        folders = sorted(p for p in root.glob("demo-*") if (p / "questionnaire.yml").is_file())
+        droot = root / "data" / "demo"
+        if not all((droot / f"demo-{w}" / "questionnaire.yml").is_file() for w in ("2023", "2024")):
+            write_demo(droot)
+        folders = sorted(p for p in droot.glob("demo-*") if (p / "questionnaire.yml").is_file())
         for k, f in enumerate(folders):
-            raws = sorted(p for p in f.iterdir() if p.suffix in (".sav", ".xlsx", ".csv") and p.name != "stations.csv")
+            # each demo folder holds a wave's questionnaire, margins, stations and raw export;
+            # earlier waves are found beside it (previous_waves = the folders before it)
             wp = {"wave": f.name, "questionnaire": str(f / "questionnaire.yml"), "data_stage": "raw",
                   "population": str(f / "population.yml"), "stations": str(f / "stations.csv"),
                   "previous_waves": [g.name for g in folders[:k]]}
-            if raws:
-                wp["data"] = str(raws[0])
+            raw = find_export(f)
+            if raw is not None:
+                wp["data"] = str(raw)
             jobs.append((f.name, wp))
     else:
         params["wave"] = wave
-        q = Path("questionnaires") / wave / "questionnaire.yml"
-        if q.is_file():
-            params["questionnaire"] = str(q)
+        qf = root / "questionnaires" / wave
+        if (qf / "questionnaire.yml").is_file():
+            params["questionnaire"] = str(qf / "questionnaire.yml")
+        if args.data is None:
+            raw = find_export(root / "data" / wave) or (find_export(qf) if qf.is_dir() else None)
+            if raw is not None:
+                params["data"] = str(raw)
+    if args.previous is not None:
+        params["previous_waves"] = [w.strip() for w in args.previous.split(",") if w.strip()]
     for k, v in (("data", args.data), ("data_stage", args.data_stage), ("questionnaire", args.questionnaire),
                  ("population", args.population), ("region", args.region), ("min_cell", args.min_cell),
                  ("confidence", args.confidence), ("lang", args.lang)):
@@ -285,11 +300,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     names = [n.strip() for n in args.notebooks.split(",")] if args.notebooks else list(NOTEBOOKS)
     if not jobs:
         jobs = [(wave, {})]
-    base = Path(args.output) if args.output else Path("reports")
+    base = Path(args.output) if args.output else root / "reports"
+    declared = {k for n in names for k in schema(Path(n).stem)}
     for name, wp in jobs:
         pr = {**wp, **params}
-        if "previous_waves" in pr and "trends" not in [Path(n).stem for n in names]:
-            pr.pop("previous_waves")
+        if "previous_waves" in wp and "previous_waves" not in declared:
+            pr.pop("previous_waves")  # set by --demo; no chosen notebook compares waves
         out = (base / name) if (args.demo or not args.output) else base
         res = render_report(pr, output_dir=out, notebooks=names, by=args.by, jobs=args.jobs,
                             progress=not args.quiet)

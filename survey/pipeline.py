@@ -41,7 +41,7 @@ import pandas as pd
 from .errors import DesignError, ReadError, WeightingError, WeightingWarning
 from .questionnaire import Questionnaire
 
-__all__ = ["PreparedWave", "prepare_wave", "wave_inputs", "load_stations"]
+__all__ = ["PreparedWave", "prepare_wave", "wave_inputs", "load_stations", "find_export"]
 
 _CACHE_VERSION = "1"
 
@@ -135,14 +135,41 @@ def wave_inputs(folder: str | Path, raw: str | Path | None = None) -> dict[str, 
         "raw": Path(raw) if raw is not None else None,
     }
     if raw is None:
-        cands = sorted(p for p in f.iterdir() if p.suffix.lower() in
-                       (".xlsx", ".sav", ".zsav", ".dta", ".csv") and p.name != "stations.csv")
-        if len(cands) == 1:
-            out["raw"] = cands[0]
-        elif len(cands) > 1:
-            raise ReadError(f"{f}: several raw exports ({', '.join(p.name for p in cands)}); "
-                            "name the one to use")
+        out["raw"] = find_export(f)
     return out
+
+
+_EXPORT_SUFFIXES = (".xlsx", ".sav", ".zsav", ".dta", ".csv")
+
+
+def find_export(folder: str | Path) -> Path | None:
+    """The single raw export (``.xlsx``/``.sav``/``.zsav``/``.dta``/``.csv``, not
+    ``stations.csv``) in *folder*; None when there is none (or the folder does not exist).
+
+    Raises
+    ------
+    ReadError
+        Several candidate exports (names them: pass the one to use explicitly).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> find_export(d) is None
+    True
+    >>> _ = (d / "export.sav").write_bytes(b"")
+    >>> find_export(d).name
+    'export.sav'
+    """
+    f = Path(folder)
+    if not f.is_dir():
+        return None
+    cands = sorted(p for p in f.iterdir() if p.is_file() and p.suffix.lower() in _EXPORT_SUFFIXES
+                   and p.name != "stations.csv" and not p.name.startswith((".", "~$")))
+    if len(cands) > 1:
+        raise ReadError(f"{f}: several raw exports ({', '.join(p.name for p in cands)}); "
+                        "name the one to use")
+    return cands[0] if cands else None
 
 
 def load_stations(path: str | Path, psu: str = "station") -> pd.DataFrame:

@@ -60,7 +60,8 @@ from .questionnaire import Questionnaire
 
 __all__ = ["Harmonization", "HarmonizedQuestion", "Indicator", "StackedWaves", "stack_waves",
            "change", "trend_table", "not_comparable", "calibrate_wave", "demo_designs",
-           "headline_table", "not_comparable_table", "plot_trends", "report_inputs"]
+           "headline_table", "not_comparable_table", "plot_trends", "report_inputs", "NoTrends",
+           "load_for_waves"]
 
 KINDS = ("mean", "proportion")
 _NC = ("not comparable", "not_comparable", "不可比")
@@ -1199,43 +1200,144 @@ def demo_designs(seed: int = 2024, waves: Sequence[str] = ("2023", "2024")) -> d
 # ----------------------------------------------------------------------------------------------
 # report helpers (tables and charts; the notebook only calls these)
 # ----------------------------------------------------------------------------------------------
-_HARM_PATH = Path(__file__).resolve().parents[1] / "questionnaires" / "harmonization.yml"
 
 
-def report_inputs(params: Mapping[str, Any] | None = None, *, seed: int | None = None,
-                  harmonization: str | Path | None = None) -> StackedWaves:
-    """The stacked waves a trends report shows (the demo waves unless data are given).
-
-    With the report's ``wave='demo'`` (or no data) the two demo waves are generated, weighted to
-    their own margins and stacked with ``questionnaires/harmonization.yml``.
+class NoTrends:
+    """What the trends report shows when there is nothing to compare (the first wave, a wave
+    without data, a regional report): a plain sentence instead of tables and charts.
 
     Examples
     --------
-    >>> S = report_inputs({"wave": "demo"})  # doctest: +SKIP
+    >>> NoTrends("本轮之前没有可比较的调查。")
+    本轮之前没有可比较的调查。
     """
-    from .demo import DEFAULT_SEED
 
-    hp = Path(harmonization) if harmonization else _HARM_PATH
-    h = Harmonization.load(hp)
-    params = params or {}
-    if params.get("data"):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        self.waves: list[str] = []
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f'<div class="no-data">{html.escape(self.reason)}</div>'
+
+    def __repr__(self) -> str:
+        return self.reason
+
+
+class _Blank:
+    def _repr_html_(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        return ""
+
+
+def load_for_waves(path: str | Path, questionnaires: Mapping[str, Questionnaire]) -> Harmonization:
+    """Load ``harmonization.yml`` checked against the questionnaires the waves were prepared with.
+
+    The keys of *questionnaires* are the questionnaires' own wave ids (``wave: id:``), which
+    are the wave ids of the harmonisation file; the file's ``waves:`` paths are used only for
+    waves not given here.
+
+    Raises
+    ------
+    HarmonizationError
+        A wave the report compares is not in the file (names the wave and the file's waves).
+
+    Examples
+    --------
+    >>> load_for_waves("questionnaires/harmonization.yml", {})  # doctest: +SKIP
+    """
+    from ._yaml import read_yaml
+
+    p, raw, _ = read_yaml(path, error=HarmonizationError, what="harmonisation",
+                          hint="see questionnaires/harmonization.yml for the format")
+    wv = raw.get("waves")
+    if not isinstance(wv, Mapping):
+        raise HarmonizationError(f"{p}: 'waves' must map wave id -> questionnaire path")
+    files = {str(k): p.parent / str(v) for k, v in wv.items()}
+    unknown = [w for w in questionnaires if w not in files]
+    if unknown:
         raise HarmonizationError(
-            "trends report: non-demo waves need one calibrated design per wave; build them with "
-            "survey.trends.calibrate_wave and call stack_waves (the notebook parameter 'data' "
-            "holds a single wave)")
-    designs = demo_designs(DEFAULT_SEED if seed is None else seed, tuple(h.waves))
-    return stack_waves(designs, h)
+            f"{p}: wave(s) {unknown} are not in the harmonisation (its waves: {list(files)}); the "
+            "keys of waves: are the questionnaires' own wave ids (wave: id: in questionnaire.yml); "
+            "add each compared wave with its question and code maps")
+    qs: dict[str, Any] = {w: questionnaires.get(w, f) for w, f in files.items()}
+    return Harmonization.from_dict(raw, qs, where=str(p))
 
 
-def headline_table(stacked: StackedWaves, *, table_id: str = "T5.1", level: float = 0.95):
-    """Styled headline table of changes (a :class:`~survey.report.PublishedTable`).
+def report_inputs(ctx: Any, *, harmonization: str | Path | None = None) -> "StackedWaves | NoTrends":
+    """The stacked waves the trends report shows: this wave and its ``previous_waves``.
+
+    Every wave comes from :func:`survey.pipeline.prepare_wave` (the report's prepared cache;
+    earlier waves from their own inputs, each calibrated to its own margins), so the numbers
+    equal those of each wave's survey report.  The waves are keyed by their questionnaires' wave
+    ids, which must be the ids of ``harmonization.yml`` (default: beside the questionnaire
+    folders, else the repository's).
+
+    Parameters
+    ----------
+    ctx : ReportContext
+        From :func:`survey.report.setup` (or a parameter mapping, prepared here).
+    harmonization : path, optional
+        Overrides the ``harmonization`` parameter.
+
+    Returns
+    -------
+    StackedWaves, or NoTrends
+        NoTrends (a sentence) when there is no earlier wave, no data, or a regional report.
+
+    Examples
+    --------
+    >>> report_inputs({"wave": "x"}).reason  # doctest: +ELLIPSIS
+    '本轮调查之前没有...'
+    """
+    from .report.content.data import cross_wave_file, prepare, prepare_previous
+
+    params = getattr(ctx, "params", ctx)
+    prev_ids = list(params.get("previous_waves") or [])
+    if not prev_ids:
+        return NoTrends("本轮调查之前没有可比较的往期调查，本节不报告变化趋势。")
+    if params.get("region") is not None:
+        return NoTrends("分地区报告不单独比较各轮变化，请参阅全样本报告的变化趋势。")
+    if hasattr(ctx, "params"):
+        if ctx.prepared is None:
+            return NoTrends("无数据：" + (ctx.prepare_error or ctx.load_error or "未提供数据（参数 data）"))
+        current = ctx.prepared
+        previous = ctx.previous
+    else:
+        current = prepare(params)
+        previous = prepare_previous(params)
+    waves = [*previous.values(), current]
+    ids = [w.wave for w in waves]
+    if len(set(ids)) < len(ids):
+        raise HarmonizationError(f"trends report: the waves {list(previous) + [params.get('wave')]} "
+                                 f"have questionnaire wave ids {ids}; each wave needs its own id")
+    hp = Path(harmonization) if harmonization else cross_wave_file(params, "harmonization")
+    if hp is None:
+        raise HarmonizationError("trends report: no harmonization.yml (beside the questionnaire folders "
+                                 "or in the repository); write one or set the harmonization parameter")
+    h = load_for_waves(hp, {w.wave: w.questionnaire for w in waves})
+    order = {w: k for k, w in enumerate(h.waves)}
+    waves.sort(key=lambda w: order[w.wave])
+    return stack_waves({w.wave: w.design for w in waves}, h)
+
+
+def headline_table(stacked: "StackedWaves | NoTrends", *, table_id: str = "T5.1", level: float = 0.95,
+                   ctx: Any = None):
+    """Styled headline table of changes (a :class:`~survey.report.PublishedTable`); published
+    into the report's workbook when *ctx* (a report context) is given.  A :class:`NoTrends`
+    is returned as it is (its sentence is the section).
 
     Examples
     --------
     >>> t = headline_table(report_inputs())  # doctest: +SKIP
     """
-    from .report import style_table
+    from .report import publish, style_table
 
+    if isinstance(stacked, NoTrends):
+        return stacked
     tab = trend_table(stacked, level=level)
     a, b = tab.attrs["compared"]
     show = pd.DataFrame(index=pd.Index(tab["label"].tolist(), name="指标"))
@@ -1258,23 +1360,29 @@ def headline_table(stacked: StackedWaves, *, table_id: str = "T5.1", level: floa
             notes.append(f"{lab}：{fn}")
     if stacked.panel_psus:
         notes.append(f"{len(stacked.panel_psus)} 个站点在两轮中作为同一抽样单元（面板），其协方差已计入。")
-    return style_table(show, table_id, title=f"主要指标的变化（{a}—{b}年）", formats=fm, notes=notes)
+    t = style_table(show, table_id, title=f"主要指标的变化（{a}—{b}年）", formats=fm, notes=notes)
+    return publish(t, ctx) if ctx is not None else t
 
 
-def not_comparable_table(harmonization: Harmonization | StackedWaves, *, table_id: str = "T5.2"):
-    """Styled list of indicators that could not be compared, and why.
+def not_comparable_table(harmonization: "Harmonization | StackedWaves | NoTrends", *,
+                         table_id: str = "T5.2", ctx: Any = None):
+    """Styled list of indicators that could not be compared, and why (published when *ctx* is
+    given; nothing for :class:`NoTrends`).
 
     Examples
     --------
     >>> t = not_comparable_table(Harmonization.load("questionnaires/harmonization.yml"))  # doctest: +SKIP
     """
-    from .report import style_table
+    from .report import publish, style_table
 
+    if isinstance(harmonization, NoTrends):
+        return _Blank()
     nc = not_comparable(harmonization)
     show = pd.DataFrame({"指标": nc["label"].tolist(), "问题": nc["question"].tolist(),
                          "原因": nc["reason"].tolist()})
-    return style_table(show, table_id, title="无法跨轮比较的指标", index=False,
-                       formats={"指标": "text", "问题": "text", "原因": "text"})
+    t = style_table(show, table_id, title="无法跨轮比较的指标", index=False,
+                    formats={"指标": "text", "问题": "text", "原因": "text"})
+    return publish(t, ctx) if ctx is not None else t
 
 
 def plot_trends(stacked: StackedWaves, indicators: Sequence[str] | None = None, *,
@@ -1293,6 +1401,8 @@ def plot_trends(stacked: StackedWaves, indicators: Sequence[str] | None = None, 
     from .report.sections import FigureOutput
     from .report.theme import PALETTE, use_theme
 
+    if isinstance(stacked, NoTrends):
+        return _Blank()
     use_theme()
     inds = list(stacked.indicators if indicators is None else indicators)
     h = stacked.harmonization

@@ -341,7 +341,24 @@ class PolicyBrief:
                                                   if self.policies is not None else [])}
         if name not in makers:
             raise ParameterError(f"figure {name!r}: choose one of {list(makers)}")
+        if (name == "changes" and self.changes is None) or (name == "priority" and self.priority is None):
+            return self._absent("PP8" if name == "changes" else "PP5")
         return FigureOutput(makers[name]())
+
+    def _absent(self, table_id: str, *, blank: bool = False) -> "_Html":
+        """The sentence shown instead of a table or chart the brief does not have (*blank*: the
+        sentence was already shown by the cell before)."""
+        if blank:
+            return _Html("")
+        if table_id == "PP8" and self.previous_wave is None:
+            msg = "本轮调查之前没有可比较的往期调查，不报告与上一轮相比的变化。"
+        elif table_id == "PP9" and self.previous_wave is None:
+            msg = "本轮调查之前没有可比较的往期调查，无法评估政策实施前后的变化。"
+        elif table_id == "PP9":
+            msg = "未提供政策登记（policies.yml）或登记的政策不涉及本题，未评估政策效果。"
+        else:
+            msg = "本轮问卷缺少此分析所需的题目或关键词表，未作此项分析。"
+        return _Html(f'<p class="no-data">{html.escape(msg)}</p>')
 
     def findings_html(self) -> "_Html":
         return _Html("<ul class=\"brief\">" + "".join(f"<li>{html.escape(x)}</li>" for x in self.key_findings())
@@ -349,7 +366,7 @@ class PolicyBrief:
 
     def policy_html(self) -> "_Html":
         if self.policies is None or not len(self.policies):
-            return _Html("<p>无上一轮数据或政策登记，未评估政策效果。</p>")
+            return self._absent("PP9", blank=True)  # the PP9 cell before says why
         return _Html("<ul class=\"policy\">" + "".join(
             f"<li>{html.escape(s)}</li>" for s in self.policies["statement"]) + "</ul>")
 
@@ -374,9 +391,14 @@ class PolicyBrief:
         return pubs[table_id]
 
     def publish(self, table_id: str, ctx: Any = None):
-        """Publish one table into the report's workbook registry and return it for display."""
+        """Publish one table into the report's workbook registry and return it for display
+        (a table the brief does not have — e.g. the change without an earlier wave — is a
+        sentence saying why)."""
         from ..report import publish
 
+        if table_id in self.TITLES and table_id not in self.tables():
+            # the chart cell before the change table already says why
+            return self._absent(table_id, blank=table_id == "PP8" and self.changes is None)
         return publish(self.table(table_id), ctx)
 
     def to_html(self, *, title: str = "急难愁盼与政策评估简报") -> str:
@@ -542,56 +564,43 @@ class EmptyBrief:
 def brief_for_report(ctx: Any, *, qid: str = "pain") -> PolicyBrief | EmptyBrief:
     """The brief the painpoints notebook shows.
 
-    The demo report (``wave`` starting with ``demo``) analyses both generated waves (clean
-    frames with station base weights; see :func:`demo_designs`) with the repository's
-    ``questionnaires/policies.yml`` and the wave's keyword lexicon.  Other waves use the data
-    the report loaded (one wave: no change or policy section; equal weights unless the
-    questionnaire names a weight column).
+    The current wave is the report's prepared design (:func:`survey.pipeline.prepare_wave`:
+    the same cleaning and calibrated weights as the survey report, restricted to ``region`` as
+    a domain); the previous wave is the last of ``previous_waves``, prepared the same way from
+    its own inputs.  Policies come from the ``policies`` parameter (default ``policies.yml``
+    beside the questionnaire folders, else the repository's); the keyword lexicon from the
+    wave's questionnaire folder.  Without an earlier wave the brief has no change or policy
+    section (those cells say so).
 
     Examples
     --------
     >>> # brief = painpoints.brief_for_report(ctx)
     """
+    from ..report.content.data import cross_wave_file
+
     P = ctx.params
     wave = str(P.get("wave", ""))
     min_cell, level = int(P.get("min_cell", 10)), float(P.get("confidence", 0.95))
+    if ctx.prepared is None:
+        return EmptyBrief(ctx.prepare_error or ctx.load_error or "未提供数据（参数 data）")
+    cur = ctx.prepared
+    q = cur.questionnaire
     qdir = Path(P["questionnaire"]).parent if P.get("questionnaire") else None
-    cands = [x for x in (qdir, Path("questionnaires") / wave, REPO / "questionnaires" / wave,
-                         REPO / "questionnaires" / "demo-2024") if x is not None]
+    cands = [x for x in (qdir, Path("questionnaires") / wave, REPO / "questionnaires" / wave)
+             if x is not None]
     lex = _find("painpoint_lexicon.yml", cands)
-    pol = _find("policies.yml", [Path("questionnaires"), REPO / "questionnaires"])
-    if wave.startswith("demo"):
-        from ..demo import DEFAULT_SEED, build_wave
-
-        try:  # the same calibrated demo designs as the trends notebook
-            from ..trends import demo_designs as _trend_designs
-
-            td = _trend_designs(DEFAULT_SEED)
-            ds = {w: (td[w], build_wave(w, DEFAULT_SEED).questionnaire) for w in ("2023", "2024")}
-            how = "以站点抽样概率计算基础权重，再按各轮总体边际（性别、年龄组、职称、单位类型）加权调整"
-        except ImportError:  # pragma: no cover - trends not available
-            ds = demo_designs()
-            how = "以站点抽样概率计算基础权重"
-        (d23, q23), (d24, q24) = ds["2023"], ds["2024"]
-        b = build_brief(d24, qid, questionnaire=q24, design_before=d23, questionnaire_before=q23,
-                        policies=pol, lexicon=load_lexicon(lex, q24) if lex else None, wave="2024",
-                        previous_wave="2023", min_cell=min_cell, level=level)
-        b.notes.append(f"演示数据：两轮合成样本（清洗后的真实作答），{how}；"
-                       "方差按分层（区×站点类型）整群（站点）设计估计。")
-        return b
-    if ctx.data is None or ctx.questionnaire is None:
-        return EmptyBrief(ctx.load_error or "未提供数据（参数 data）")
-    from ..design import SurveyDesign
-
-    dq = getattr(ctx.questionnaire, "design", None) or {}
-    get = (lambda k: dq.get(k)) if isinstance(dq, Mapping) else (lambda k: getattr(dq, k, None))
-    data = ctx.data
-    kw: dict[str, Any] = {"lonely_psu": "adjust"}
-    for role in ("psu", "strata", "weight"):
-        col = get(role)
-        if col and col in data.columns:
-            kw["weights" if role == "weight" else role] = col
-    d = SurveyDesign(data, **kw)
-    return build_brief(d, qid, questionnaire=ctx.questionnaire,
-                       lexicon=load_lexicon(lex, ctx.questionnaire) if lex else None, wave=wave,
-                       min_cell=min_cell, level=level)
+    prev = list(ctx.previous.values())[-1:] if P.get("previous_waves") else []
+    before = prev[0] if prev else None
+    pol = cross_wave_file(P, "policies") if before is not None else None
+    b = build_brief(ctx.design, qid, questionnaire=q,
+                    design_before=before.design if before is not None else None,
+                    questionnaire_before=before.questionnaire if before is not None else None,
+                    policies=pol, lexicon=load_lexicon(lex, q) if lex else None, wave=cur.wave,
+                    previous_wave=before.wave if before is not None else None,
+                    min_cell=min_cell, level=level)
+    how = ("以站点抽样概率计算基础权重，再按本轮总体边际加权调整" if cur.targets is not None
+           else "以站点抽样概率计算基础权重" if cur.stations is not None else "未加权（等权）")
+    b.notes.append(f"数据与权重与本轮调查报告相同（同一清理规则与权重：{how}"
+                   + ("；往期数据按其自身总体边际加权" if before is not None else "")
+                   + "）；方差按分层整群（站点）设计估计。")
+    return b

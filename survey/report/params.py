@@ -75,16 +75,29 @@ _COMMON: tuple[Param, ...] = (
           "folder for the prepared (cleaned, weighted) wave shared by the notebooks; never published"),
 )
 
+#: Cross-wave parameters (painpoints and trends compare the wave with earlier ones).
+_CROSS_WAVE: tuple[Param, ...] = (
+    Param("previous_waves", (list,), [],
+          "earlier wave ids (questionnaire folders beside this wave's), oldest first; [] = none",
+          item_type=str),
+    Param("previous_data", (dict, NoneType), None,
+          "wave id -> raw export (or a folder holding the wave's inputs); default: the export in "
+          "the wave's questionnaire folder, else data/<id>/"),
+    Param("harmonization", (str, NoneType), None,
+          "harmonization.yml (default: beside the questionnaire folders, else the repository's)"),
+    Param("policies", (str, NoneType), None,
+          "policies.yml, the policy register (default: beside the questionnaire folders, else the repository's)"),
+)
+
 _EXTRA: dict[str, tuple[Param, ...]] = {
     "quality": (),
     "survey_report": (),
     "painpoints": (
+        *_CROSS_WAVE,
         Param("top_k", (int,), 3, "number of ranked pain points asked (最多三项)",
               check=lambda v: v >= 1, check_msg="must be ≥ 1"),
     ),
-    "trends": (
-        Param("previous_waves", (list,), [], "earlier wave ids to compare with", item_type=str),
-    ),
+    "trends": _CROSS_WAVE,
 }
 
 #: The default notebooks, in report order (file stems in ``notebooks/``).

@@ -246,6 +246,19 @@ def _warm_cache(params: Mapping[str, Any], progress: bool) -> dict[str, float]:
     if progress:
         _say("prepared the wave in " + f"{out['prepare']:.1f} s ("
              + ", ".join(f"{k} {v:.1f} s" for k, v in w.timings.items()) + ")")
+    if params.get("previous_waves"):
+        from .content.data import prepare_previous
+
+        t = time.perf_counter()
+        try:
+            prev = prepare_previous(params)
+        except (SurveyError, OSError, ValueError, KeyError) as e:
+            if progress:
+                _say(f"preparing the earlier waves failed ({type(e).__name__}: {e}); the notebooks will show it")
+            return out
+        out["prepare_previous"] = time.perf_counter() - t
+        if progress:
+            _say(f"prepared earlier wave(s) {', '.join(prev)} in {out['prepare_previous']:.1f} s")
     return out
 
 
@@ -318,9 +331,11 @@ def render_report(params: Mapping[str, Any] | None = None, *, output_dir: str | 
     out = Path(output_dir).resolve()
     if not params.get("work_dir"):  # prepared microdata live beside, never inside, the report
         params["work_dir"] = str(out.parent / f".{out.name}.work")
-    for k in ("questionnaire", "data", "population", "stations", "work_dir"):
+    for k in ("questionnaire", "data", "population", "stations", "work_dir", "harmonization", "policies"):
         if params.get(k):
             params[k] = str(Path(params[k]).resolve())
+    if isinstance(params.get("previous_data"), Mapping):  # the notebooks run in the output folder
+        params["previous_data"] = {str(k): str(Path(v).resolve()) for k, v in params["previous_data"].items()}
     params.pop("output_dir", None)
     _check_params(names, params)
     staging = out.parent / f".{out.name}.rendering"

@@ -116,6 +116,23 @@ class ReportContext:
     figures: int = 0
     prepared: Any = None
     prepare_error: str | None = None
+    _previous: Any = field(default=None, repr=False)
+
+    @property
+    def previous(self) -> dict[str, Any]:
+        """The earlier waves (``previous_waves``) prepared like this one: wave id ->
+        :class:`~survey.pipeline.PreparedWave`, oldest first (``{}`` when none are named).
+
+        Raises
+        ------
+        ReportError
+            An earlier wave's inputs cannot be found (names where it looked).
+        """
+        if self._previous is None:
+            from .content.data import prepare_previous
+
+            self._previous = prepare_previous(self.params)
+        return self._previous
 
     @property
     def design(self) -> Any:

@@ -4,6 +4,15 @@ Every notebook of one report calls :func:`prepare` with the same parameters; the
 reads, cleans and weights the raw export and caches the result in ``work_dir`` (outside the
 published folder: it holds microdata), the others load the cache.
 
+Earlier waves (parameter ``previous_waves``) go through exactly the same
+:func:`survey.pipeline.prepare_wave` from their own inputs (:func:`prepare_previous`), each
+calibrated to its own margins, so the painpoints and trends notebooks show the same weighted
+numbers as the survey report of that wave.  Where a wave's inputs live
+(:func:`previous_inputs`): the questionnaire folder ``<root>/<id>/`` beside this wave's
+(``questionnaire.yml``, ``population.yml``, ``stations.csv``; the demo also keeps its raw export
+there), and the raw export in ``previous_data[id]`` or else the single export in
+``data/<id>/`` (the folder beside this wave's raw export folder).
+
 Examples
 --------
 >>> inputs_for({"questionnaire": None, "data": None})["raw"] is None
@@ -15,7 +24,8 @@ import warnings
 from pathlib import Path
 from typing import Any, Mapping
 
-__all__ = ["inputs_for", "prepare", "work_dir_for"]
+__all__ = ["inputs_for", "prepare", "work_dir_for", "previous_inputs", "prepare_previous",
+           "cross_wave_file", "REPO_QUESTIONNAIRES"]
 
 
 def work_dir_for(params: Mapping[str, Any]) -> Path:
@@ -81,3 +91,129 @@ def prepare(params: Mapping[str, Any], questionnaire: Any = None):
         warnings.simplefilter("ignore")
         return prepare_wave(raw, q, population=inp["population"], stations=inp["stations"],
                             out_dir=work_dir_for(params) / "prepared", lonely_psu="adjust")
+
+
+#: The repository's questionnaire folder (fallback for harmonization.yml / policies.yml).
+REPO_QUESTIONNAIRES = Path(__file__).resolve().parents[3] / "questionnaires"
+
+
+def _qroot(params: Mapping[str, Any]) -> Path | None:
+    """The folder holding the questionnaire folders (parent of this wave's folder)."""
+    q = params.get("questionnaire")
+    return Path(q).resolve().parent.parent if q else None
+
+
+def cross_wave_file(params: Mapping[str, Any], name: str) -> Path | None:
+    """``harmonization.yml`` / ``policies.yml``: the parameter of that name, else the file beside
+    the questionnaire folders, else the repository's ``questionnaires/`` copy (None if absent).
+
+    Examples
+    --------
+    >>> cross_wave_file({}, "harmonization").name
+    'harmonization.yml'
+    """
+    given = params.get(name)
+    if given:
+        p = Path(given)
+        if not p.is_file():
+            from ...errors import ReportError
+
+            raise ReportError(f"parameter {name!r}: {p} does not exist")
+        return p
+    root = _qroot(params)
+    for c in ([root] if root is not None else []) + [REPO_QUESTIONNAIRES]:
+        if (c / f"{name}.yml").is_file():
+            return c / f"{name}.yml"
+    return None
+
+
+def previous_inputs(params: Mapping[str, Any], wave: str) -> dict[str, Path | None]:
+    """The inputs of an earlier wave *wave* (a questionnaire folder id, like ``wave``).
+
+    Looks in ``previous_data[wave]`` (a raw export, or a folder holding the wave's inputs), then
+    the questionnaire folder ``<root>/<wave>/`` beside this wave's, then for the raw export in
+    ``<data root>/<wave>/`` (the folder beside this wave's export folder) and ``<root>/../data/<wave>/``.
+
+    Raises
+    ------
+    ReportError
+        The questionnaire or the raw export is not found (names every place looked at).
+
+    Examples
+    --------
+    >>> previous_inputs({"questionnaire": None}, "2023")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    survey.errors.ReportError: previous wave '2023': ...
+    """
+    from ...errors import ReportError
+    from ...pipeline import find_export, wave_inputs
+
+    root = _qroot(params)
+    given = (params.get("previous_data") or {}).get(wave)
+    folders: list[Path] = []
+    raw: Path | None = None
+    if given:
+        g = Path(given)
+        if g.is_dir():
+            folders.append(g)
+        elif g.is_file():
+            raw = g
+        else:
+            raise ReportError(f"previous wave {wave!r}: previous_data names {g}, which does not exist")
+    if root is not None:
+        folders.append(root / wave)
+    qfolder = next((f for f in folders if (f / "questionnaire.yml").is_file()), None)
+    if qfolder is None:
+        where = ", ".join(str(f) for f in folders) or "(no questionnaire parameter to start from)"
+        raise ReportError(f"previous wave {wave!r}: no questionnaire.yml found (looked in {where}); "
+                          "put the wave's questionnaire folder beside this wave's or name it in "
+                          "previous_data")
+    inp = wave_inputs(qfolder, raw)
+    looked = [str(qfolder)]
+    if inp["raw"] is None:
+        data_roots = []
+        if params.get("data"):
+            data_roots.append(Path(params["data"]).resolve().parent.parent)
+        if root is not None:
+            data_roots.append(root.parent / "data")
+        for dr in dict.fromkeys(data_roots):
+            looked.append(str(dr / wave))
+            inp["raw"] = find_export(dr / wave)
+            if inp["raw"] is not None:
+                break
+    if inp["raw"] is None:
+        raise ReportError(f"previous wave {wave!r}: no raw export found (looked in "
+                          f"{', '.join(looked)}); put it in data/{wave}/ or name it in previous_data")
+    return inp
+
+
+def _previous_work_dir(params: Mapping[str, Any], wave: str) -> Path:
+    """Cache folder of an earlier wave: the work folder its own report uses when the reports sit
+    side by side (``reports/.<id>.work``; one preparation serves both), else inside ours."""
+    wd = work_dir_for(params)
+    if wd.name.startswith(".") and wd.name.endswith(".work"):
+        return wd.parent / f".{wave}.work" / "prepared"
+    return wd / "previous" / wave
+
+
+def prepare_previous(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Prepare every wave of ``previous_waves`` like the current one (read, clean, base weights,
+    calibration to its own margins; cached).
+
+    Returns
+    -------
+    dict
+        wave id (as given) -> :class:`~survey.pipeline.PreparedWave`, oldest first.
+    """
+    from ...pipeline import prepare_wave
+
+    out = {}
+    for w in params.get("previous_waves") or []:
+        inp = previous_inputs(params, str(w))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out[str(w)] = prepare_wave(inp["raw"], inp["questionnaire"], population=inp["population"],
+                                       stations=inp["stations"], out_dir=_previous_work_dir(params, str(w)),
+                                       lonely_psu="adjust")
+    return out

@@ -398,7 +398,11 @@ class SurveyDesign:
         if (w < 0).any():
             raise DesignError(
                 f"SurveyDesign: weight column {name} has {int((w < 0).sum())} negative values"
+                f" (first at row {int(np.flatnonzero(w < 0)[0])}); sampling weights must be >= 0"
             )
+        if n and not (w > 0).any():
+            raise DesignError(f"SurveyDesign: weight column {name} is zero for every respondent; "
+                              "check that the right column was passed as weights=")
         return w.copy()
 
     def _build_stages(self, data, psu_cols, strata_cols, fpc_cols, nest):
@@ -729,17 +733,23 @@ class SurveyDesign:
         >>> d.subset(d.data["g"] == "a").n
         2
         """
-        if isinstance(mask, pd.Series):
-            if not mask.index.equals(self._data.index):
-                mask = mask.reindex(self._data.index)
-            m = mask.astype("boolean").fillna(False).to_numpy(dtype=bool)
-        else:
-            m = np.asarray(mask)
-            if m.dtype != bool:
-                m = pd.Series(m).astype("boolean").fillna(False).to_numpy(dtype=bool)
+        try:
+            if isinstance(mask, pd.Series):
+                if not mask.index.equals(self._data.index):
+                    mask = mask.reindex(self._data.index)
+                m = mask.astype("boolean").fillna(False).to_numpy(dtype=bool)
+            else:
+                m = np.asarray(mask)
+                if m.dtype != bool and m.ndim == 1:
+                    m = pd.Series(m).astype("boolean").fillna(False).to_numpy(dtype=bool)
+        except (TypeError, ValueError):
+            raise DesignError(
+                f"subset: mask must be boolean (True = in the domain), got values of dtype "
+                f"{np.asarray(mask).dtype}; pass e.g. design.data['sex'] == '女'") from None
         if m.shape != (self._n,):
             raise DesignError(
-                f"subset: mask has shape {m.shape}, the design has {self._n} rows"
+                f"subset: mask has shape {m.shape}, the design has {self._n} rows; pass one "
+                "True/False per respondent, e.g. design.data['sex'] == '女'"
             )
         if self._domain is not None:
             m = m & self._domain
@@ -884,7 +894,11 @@ class SurveyDesign:
             raise DesignError("replicate: the design already has replicate weights")
         if self._domain is not None:
             raise DesignError("replicate: build replicate weights on the full design, then subset")
-        method = method.lower()
+        method = str(method).lower()
+        if isinstance(replicates, bool) or not isinstance(replicates, (int, np.integer)) \
+                or replicates < 2:
+            raise DesignError(f"replicate: replicates={replicates!r} must be an integer >= 2 "
+                              "(the number of bootstrap replicates, e.g. 200)")
         if method == "auto":
             method = "jkn" if self._has_strata else "jk1"
         s0 = self._stages[0]
@@ -1066,7 +1080,7 @@ class SurveyDesign:
                     if live.any():
                         h = int(np.flatnonzero(live)[0])
                         raise DesignError(
-                            f"Stratum {s.st_label[h]!r} has only one PSU at stage {si + 1}; "
+                            f"Stratum {str(s.st_label[h])!r} has only one PSU at stage {si + 1}; "
                             "choose lonely_psu='adjust', 'average', 'remove' or 'certainty' "
                             "(or merge strata)"
                         )

@@ -68,7 +68,43 @@ def _as_list(x: Any) -> list:
         return []
     if isinstance(x, str):
         return [x]
+    if isinstance(x, (Mapping, bytes)) or not hasattr(x, "__iter__"):
+        raise TypeError(f"expected a column name or a list of column names, got {type(x).__name__} "
+                        f"{x!r}")
     return list(x)
+
+
+def _check_options(fn: str, level: Any, df: Any, deff: Any) -> None:
+    """Refuse option values that would otherwise be silently ignored or give NaN everywhere."""
+    if not isinstance(level, (int, float, np.number)) or isinstance(level, bool) or not 0 < level < 1:
+        raise EstimationError(f"{fn}: level={level!r} must be between 0 and 1 (e.g. 0.95)")
+    if df is not None and (isinstance(df, bool) or not isinstance(df, (int, float, np.number))
+                           or not df > 0):
+        raise EstimationError(f"{fn}: df={df!r} must be a positive number (numpy.inf for a normal "
+                              "reference) or None for the design's degrees of freedom")
+    if deff not in (True, False, "replace") or isinstance(deff, (int, float)) and not isinstance(deff, bool):
+        raise EstimationError(f"{fn}: deff={deff!r} must be True (SRS without replacement), "
+                              "'replace' (with replacement) or False")
+
+
+def _check_empty(res: dict, fn: str, names: Sequence[str], levels: pd.DataFrame | None) -> None:
+    """Empty domains (zero weighted denominator): an error for the whole sample, a warning
+    naming the domains (their rows stay NaN) with ``by=``; ``res`` arrays are (D, q)."""
+    empty = ~(res["denom"] != 0)  # also NaN
+    if not empty.any():
+        return
+    what = ("has a zero denominator total (no respondents, or the denominator sums to 0)"
+            if fn == "ratio" else "has no respondents with a non-zero weight")
+    for j in np.flatnonzero(empty.any(axis=0)):
+        if levels is None:
+            raise EstimationError(
+                f"{fn}: variable {names[j]!r} {what} (after subsetting and dropping missing "
+                "values); check the variable, the subset mask and na_rm")
+        doms = [", ".join(f"{c}={levels[c].iloc[i]}" for c in levels.columns)
+                for i in np.flatnonzero(empty[:, j])]
+        warnings.warn(f"{fn}: variable {names[j]!r} {what} in domain(s) "
+                      f"{doms[:5]}{' …' if len(doms) > 5 else ''}; their rows are NaN",
+                      ReliabilityWarning, stacklevel=3)
 
 
 def _numeric(design: SurveyDesign, var: str, fn: str) -> np.ndarray:
@@ -186,7 +222,8 @@ def _core(design: SurveyDesign, Y: np.ndarray, X: np.ndarray | None, valid: np.n
         denom = None
     else:
         e = est[dcode]
-        resid = Y0 - (e if X0 is None else e * X0)
+        with np.errstate(invalid="ignore"):
+            resid = Y0 - (e if X0 is None else e * X0)
         if not nomiss:
             resid = np.where(valid, resid, 0.0)
         denom = Xsum
@@ -205,10 +242,11 @@ def _core(design: SurveyDesign, Y: np.ndarray, X: np.ndarray | None, valid: np.n
             Ps = [None] * len(Ts)
         else:
             Ts, Ps = design._stage_totals_by(x, dom, D, None if nomiss else valid)
-        if denom is not None:
-            scale = 1.0 / denom.ravel()
-            Ts = [T * scale[None, :] for T in Ts]
-        var = design._vcov_from_psu_totals(Ts, Ps, diag_only=True).reshape(D, q)
+        with np.errstate(divide="ignore", invalid="ignore"):  # empty domains: NaN, checked later
+            if denom is not None:
+                scale = 1.0 / denom.ravel()
+                Ts = [T * scale[None, :] for T in Ts]
+            var = design._vcov_from_psu_totals(Ts, Ps, diag_only=True).reshape(D, q)
     else:
         Wall = np.column_stack([w, rep.W])
         idx = np.flatnonzero(rows if nomiss else valid.any(axis=1))
@@ -246,7 +284,7 @@ def _core(design: SurveyDesign, Y: np.ndarray, X: np.ndarray | None, valid: np.n
             vsrs = np.where(Nhat < nobs, np.nan, vsrs * (Nhat - nobs) / Nhat)
         deff = var / vsrs if deff_kind is not False else np.full_like(var, np.nan)
     return {"est": est, "var": var, "deff": deff, "n": nrows,
-            "nrows": nrows, "Nhat": Nhat}
+            "nrows": nrows, "Nhat": Nhat, "denom": Xsum}
 
 
 def _rep_var_diag(rep, theta: np.ndarray, thetas: np.ndarray) -> np.ndarray:
@@ -353,6 +391,7 @@ def mean(design: SurveyDesign, variables: str | Sequence[str], by: str | Sequenc
     2.8333
     """
     _check_kwargs("mean", kwargs)
+    _check_options("mean", level, df, deff)
     names = _as_list(variables)
     if not names:
         raise EstimationError("mean: give at least one variable")
@@ -360,6 +399,7 @@ def mean(design: SurveyDesign, variables: str | Sequence[str], by: str | Sequenc
     Y = np.column_stack([_numeric(design, v, "mean") for v in names])
     valid = _check_missing(Y, dom, names, na_rm, "mean")
     res = _core(design, Y, None, valid, dom, D, "mean", deff)
+    _check_empty(res, "mean", names, levels)
     dfs = _df_by(design, dom, D, valid, df, Y.shape[1])
     res, dfs = _reorder(res, dfs)
     return _frame(res, dfs, level, _ident(names, D, levels), "mean")
@@ -379,7 +419,10 @@ def total(design: SurveyDesign, variables: str | Sequence[str], by: str | Sequen
     17.0
     """
     _check_kwargs("total", kwargs)
+    _check_options("total", level, df, deff)
     names = _as_list(variables)
+    if not names:
+        raise EstimationError("total: give at least one variable")
     if len(names) == 1 and _is_categorical(design, names[0]):
         Y, labels = _indicators(design, names[0], None)
         dom, D, levels = _domains(design, by, na_rm, "total")
@@ -413,6 +456,9 @@ def _indicators(design: SurveyDesign, var: str, labels: Mapping | None) -> tuple
         raise EstimationError(f"proportion: variable {var!r} is not in the design's data")
     s = design._data[var]
     if labels is not None:
+        if not isinstance(labels, Mapping):
+            raise EstimationError(f"proportion: labels= for {var!r} must be a mapping code -> label, "
+                                  f"e.g. {{1: '男', 2: '女'}}, not {type(labels).__name__}")
         lab = dict(labels)
         vals = pd.to_numeric(s, errors="coerce") if not isinstance(s.dtype, pd.CategoricalDtype) else s
         unknown = set(pd.unique(vals.dropna())) - set(lab)
@@ -429,6 +475,10 @@ def _indicators(design: SurveyDesign, var: str, labels: Mapping | None) -> tuple
     else:
         cat = pd.Categorical(s)
         level_labels = list(cat.categories)
+        if len(level_labels) > 100 and pd.api.types.is_numeric_dtype(s.dtype):
+            raise EstimationError(
+                f"proportion: variable {var!r} is numeric with {len(level_labels)} distinct values; "
+                f"use design.mean({var!r}) / quantile(), or cut it into groups (pd.cut) first")
     codes = np.asarray(cat.codes)
     L = len(level_labels)
     Y = (codes[:, None] == np.arange(L)[None, :]).astype(float)
@@ -465,10 +515,16 @@ def proportion(design: SurveyDesign, variable: str, by: str | Sequence[str] | No
     1      0.75     女
     """
     _check_kwargs("proportion", kwargs)
+    _check_options("proportion", level, df, deff)
+    if ci_method not in ("wald", "logit"):
+        raise EstimationError(f"proportion: ci_method={ci_method!r} is not 'wald' or 'logit'")
+    if not isinstance(variable, str):
+        raise TypeError(f"proportion: variable must be one column name, got {variable!r}")
     Y, lev = _indicators(design, variable, labels)
     dom, D, levels = _domains(design, by, na_rm, "proportion")
     valid = _check_missing(Y, dom, [variable] * Y.shape[1], na_rm, "proportion")
     res = _core(design, Y, None, valid, dom, D, "mean", deff)
+    _check_empty(res, "proportion", [variable] * Y.shape[1], levels)
     dfs = _df_by(design, dom, D, valid, df, Y.shape[1])
     res, dfs = _reorder(res, dfs)
     ident = _ident([variable] * len(lev), D, levels, extra={"level": lev})
@@ -505,6 +561,7 @@ def ratio(design: SurveyDesign, numerator: str | Sequence[str], denominator: str
     1.25
     """
     _check_kwargs("ratio", kwargs)
+    _check_options("ratio", level, df, deff)
     nums, dens = _as_list(numerator), _as_list(denominator)
     if len(nums) == 1 and len(dens) > 1:
         nums = nums * len(dens)
@@ -521,6 +578,7 @@ def ratio(design: SurveyDesign, numerator: str | Sequence[str], denominator: str
     both = np.where(np.isnan(X), np.nan, Y)
     valid = _check_missing(both, dom, names, na_rm, "ratio")
     res = _core(design, Y, X, valid, dom, D, "ratio", deff)
+    _check_empty(res, "ratio", names, levels)
     dfs = _df_by(design, dom, D, valid, df, Y.shape[1])
     res, dfs = _reorder(res, dfs)
     ident = _ident(names, D, levels, extra={"numerator": nums, "denominator": dens})
@@ -563,9 +621,16 @@ def quantile(design: SurveyDesign, variables: str | Sequence[str],
     [5.0, 10.0]
     """
     _check_kwargs("quantile", kwargs)
+    _check_options("quantile", level, df, True)
     names = _as_list(variables)
-    ps = np.atleast_1d(np.asarray(quantiles, dtype=float))
-    if ((ps < 0) | (ps > 1)).any():
+    if not names:
+        raise EstimationError("quantile: give at least one variable")
+    try:
+        ps = np.atleast_1d(np.asarray(quantiles, dtype=float))
+    except (TypeError, ValueError):
+        raise EstimationError(f"quantile: quantiles={quantiles!r} must be numbers in [0, 1], "
+                              "e.g. 0.5 or [0.25, 0.5, 0.75]") from None
+    if ps.ndim != 1 or not len(ps) or np.isnan(ps).any() or ((ps < 0) | (ps > 1)).any():
         raise EstimationError(f"quantile: quantiles {ps.tolist()} must lie in [0, 1]")
     dom, D, levels = _domains(design, by, na_rm, "quantile")
     Y = np.column_stack([_numeric(design, v, "quantile") for v in names])
@@ -594,6 +659,7 @@ def quantile(design: SurveyDesign, variables: str | Sequence[str],
         ind[~valid] = np.nan
         vmask = None if valid_all is None else np.repeat(valid[:, None], P, axis=1)
         res = _core(design, ind, None, vmask, dom, D, "mean", True)
+        _check_empty(res, "quantile", [v] * P, levels)
         dfs = _df_by(design, dom, D, vmask, df, P)
         t = _tcrit(level, dfs)
         se_m = np.sqrt(np.maximum(res["var"], 0))

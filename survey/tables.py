@@ -677,6 +677,13 @@ def crosstab(d: "SurveyDesign", row: str, col: str, *, by: str | Sequence[str] |
     bk = _backend(d)
     rcodes, rlev = _codes(_column(bk, row, what), f"{what} row")
     ccodes, clev = _codes(_column(bk, col, what), f"{what} col")
+    for role, name, codes, lev, other in (("row", row, rcodes, rlev, col), ("col", col, ccodes, clev, row)):
+        present = np.unique(codes[codes >= 0])
+        if len(present) < 2:
+            raise EstimationError(
+                f"crosstab: {role} variable {name!r} has {len(present)} level(s) in the data "
+                f"({[lev[i] for i in present]}); a crosstab needs at least two; for one variable "
+                f"use design.proportion({other!r})")
     by_cols, labels, masks = _groups(bk, by, what)
     if row in by_cols or col in by_cols:
         raise EstimationError(f"crosstab: by={by_cols} repeats the row/col variable; drop it from by")

@@ -14,23 +14,35 @@ import pytest
 from survey.demo import population_yaml, questionnaire_yaml
 
 
-def small_wave(d: Path, frac: float = 0.12, seed: int = 2024) -> dict:
+def small_wave(d: Path, frac: float = 0.12, seed: int = 2024, *, wave: str = "2024",
+               wave_id: str | None = None, raw_dir: Path | None = None) -> dict:
     """Write questionnaire.yml, population.yml, stations.csv and a GBK .sav raw export of a
-    subsample of the demo wave into *d*; return the paths and the planted PII values."""
+    subsample of the demo wave *wave* into *d*; return the paths and the planted PII values.
+
+    ``wave_id`` renames the wave in its questionnaire (a "real" wave made from the demo);
+    ``raw_dir`` puts the raw export there instead of in *d* (as ``data/<id>/``)."""
+    import re
+
     from survey.demo.wave import build_wave
     from survey.io import write_sav
 
     d.mkdir(parents=True, exist_ok=True)
-    wv = build_wave("2024", seed)
+    wv = build_wave(wave, seed)
     rng = np.random.default_rng(7)
     ex = wv.export.loc[rng.random(len(wv.export)) < frac].reset_index(drop=True)
     for c in ex.columns:
         if pd.api.types.is_datetime64_any_dtype(ex[c].dtype):
             ex[c] = ex[c].astype("datetime64[us]")
-    (d / "questionnaire.yml").write_text(questionnaire_yaml("2024"), encoding="utf-8")
-    (d / "population.yml").write_text(population_yaml("2024", seed), encoding="utf-8")
+    qtext = questionnaire_yaml(wave)
+    if wave_id is not None:
+        qtext, n = re.subn(r"(?m)^(wave:\n  id: )'[^']*'", rf"\g<1>'{wave_id}'", qtext, count=1)
+        assert n == 1, "the demo questionnaire's wave id line moved"
+    (d / "questionnaire.yml").write_text(qtext, encoding="utf-8")
+    (d / "population.yml").write_text(population_yaml(wave, seed), encoding="utf-8")
     wv.stations.to_csv(d / "stations.csv", index=False, float_format="%.10g")
-    raw = d / "small_SPSS.sav"
+    if raw_dir is not None:
+        raw_dir.mkdir(parents=True, exist_ok=True)
+    raw = (raw_dir or d) / "small_SPSS.sav"
     write_sav(ex, wv.questionnaire, raw, encoding="gbk")
     pii = {c: [str(v) for v in ex[c].dropna().tolist() if str(v).strip()]
            for c in ("name", "phone", "email", "ip") if c in ex.columns}

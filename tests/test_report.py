@@ -470,3 +470,89 @@ def test_rendered_wave_tables_flag_and_suppress(rendered_wave):
     assert not any("station" in n or "站点" in n for n in names)
     s = (d / "out" / "survey_report.html").read_text(encoding="utf-8")
     assert "—" in s or "*" in s  # small wave: some subgroup cells are suppressed or flagged
+
+
+# ----------------------------------------------------------------------------- a real (non-demo) next wave
+@pytest.fixture(scope="module")
+def next_wave(tmp_path_factory):
+    """A project folder laid out as for a real wave: questionnaires/<id>/ (questionnaire.yml with
+    the wave id changed, population.yml, stations.csv, lexicon), data/<id>/ (raw .sav export),
+    questionnaires/harmonization.yml keyed by the new ids; 2024-test is built from the demo 2023
+    wave, 2025-test from the demo 2024 wave (subsamples, as in test_pipeline)."""
+    import re
+
+    from test_pipeline import small_wave
+
+    root = tmp_path_factory.mktemp("project")
+    qs = root / "questionnaires"
+    for demo, wid in (("2023", "2024-test"), ("2024", "2025-test")):
+        small_wave(qs / wid, frac=0.12, wave=demo, wave_id=wid, raw_dir=root / "data" / wid)
+    shutil.copy(ROOT / "questionnaires" / "demo-2024" / "painpoint_lexicon.yml", qs / "2025-test")
+    h = (ROOT / "questionnaires" / "harmonization.yml").read_text(encoding="utf-8")
+    h = h.replace('"2024"', '"2025-test"').replace('"2023"', '"2024-test"')
+    h = re.sub(r"demo-(2023|2024)/questionnaire.yml",
+               lambda m: f"{int(m.group(1)) + 1}-test/questionnaire.yml", h)
+    (qs / "harmonization.yml").write_text(h, encoding="utf-8")
+    pol = (ROOT / "questionnaires" / "policies.yml").read_text(encoding="utf-8")
+    (qs / "policies.yml").write_text(pol.replace('"2024"', '"2025-test"').replace('"2023"', '"2024-test"'),
+                                     encoding="utf-8")
+    from survey.cli import main
+
+    assert main(["report", "--wave", "2025-test", "--root", str(root), "--previous", "2024-test",
+                 "--quiet"]) == 0
+    return root
+
+
+def test_next_wave_renders_every_notebook_from_its_own_inputs(next_wave):
+    out = next_wave / "reports" / "2025-test"
+    pages = {p.stem: p.read_text(encoding="utf-8") for p in out.glob("*.html")}
+    assert set(pages) == {"index", "quality", "survey_report", "painpoints", "trends"}
+    for name, page in pages.items():
+        for bad in ("Traceback", "output_error", "ename", "待实现", "无数据", "无法完成清理与加权"):
+            assert bad not in page, (name, bad)
+    assert 'id="T_T5.1"' in pages["trends"] and "2024-test" in pages["trends"]
+    assert 'id="T_PP8"' in pages["painpoints"] and 'id="T_PP9"' in pages["painpoints"]
+    assert pages["painpoints"].count("data:image/png;base64,") >= 4
+    # the earlier wave was prepared once, beside the report, from data/2024-test/
+    assert (next_wave / "reports" / ".2024-test.work" / "prepared" / ".prepared.pkl").is_file()
+    import nbformat
+
+    for nb in ("painpoints", "trends"):
+        cells = nbformat.read(out / "notebooks" / f"{nb}.ipynb", as_version=4).cells
+        outs = [o for c in cells if c.cell_type == "code" for o in c.get("outputs", [])]
+        assert not [o for o in outs if o.output_type == "error" or o.get("name") == "stderr"], nb
+
+
+def test_same_weighted_numbers_in_every_notebook(next_wave):
+    """painpoints/trends use the survey report's design: the trends estimate of weekly hours for
+    the current wave equals the weighted mean from prepare_wave on the same inputs."""
+    import warnings
+
+    from survey import trends
+    from survey.pipeline import prepare_wave, wave_inputs
+    from survey.report.content.data import inputs_for
+
+    qf = next_wave / "questionnaires" / "2025-test"
+    raw = next_wave / "data" / "2025-test" / "small_SPSS.sav"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        inp = wave_inputs(qf, raw)
+        w = prepare_wave(raw, inp["questionnaire"], population=inp["population"], stations=inp["stations"])
+        params = {"wave": "2025-test", "questionnaire": str(inp["questionnaire"]), "data": str(raw),
+                  "previous_waves": ["2024-test"], "work_dir": str(next_wave / "reports" / ".2025-test.work")}
+        S = trends.report_inputs(params)
+    assert S.waves == ["2024-test", "2025-test"]
+    tab = trends.trend_table(S).set_index("indicator")
+    np.testing.assert_allclose(tab.loc["hours", "est_2025-test"],
+                               w.design.mean("hours", na_rm=True)["estimate"].iloc[0],
+                               rtol=1e-10)
+    assert inputs_for(params)["stations"] == qf / "stations.csv"
+
+
+def test_first_wave_says_there_is_nothing_to_compare(next_wave, tmp_path):
+    from survey.cli import main
+
+    assert main(["report", "--wave", "2024-test", "--root", str(next_wave), "-o", str(tmp_path / "r"),
+                 "--notebooks", "trends", "--quiet"]) == 0
+    page = (tmp_path / "r" / "trends.html").read_text(encoding="utf-8")
+    assert "没有可比较的往期调查" in page and "Traceback" not in page

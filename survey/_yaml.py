@@ -24,6 +24,28 @@ import yaml
 __all__ = ["read_yaml"]
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key repeated in one mapping (PyYAML silently keeps the last)."""
+
+    def construct_mapping(self, node, deep=False):  # noqa: ANN001
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.get(key)
+                except TypeError:  # unhashable key: PyYAML reports it
+                    continue
+                if first is not None:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"key {key!r} appears twice in one mapping (first on line "
+                        f"{first + 1}); remove or rename one", key_node.start_mark)
+                seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_yaml(path: str | Path, *, error: type[Exception], what: str,
               default_name: str | None = None, hint: str = "") -> tuple[Path, dict[str, Any], str]:
     """Load a YAML mapping; return ``(path, data, text)``.
@@ -51,7 +73,7 @@ def read_yaml(path: str | Path, *, error: type[Exception], what: str,
     except UnicodeDecodeError:
         raise error(f"{p}: not UTF-8 text; save the {what} file as UTF-8") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""

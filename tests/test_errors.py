@@ -168,3 +168,183 @@ def test_empty_domain_in_by_warns_and_names_it():
     with pytest.warns(ReliabilityWarning, match=r"'y'.*domain\(s\) \['h=1'\]"):
         out = d.mean("y", by="h")
     assert np.isnan(out["estimate"].iloc[0]) and out["estimate"].iloc[1:].notna().all()
+
+
+# ------------------------------------------------------------------------------------ weighting
+WEIGHTING_CASES = [
+    ("rake-non-dict", lambda: D.rake([1, 2]), WeightingError, r"targets: give a non-empty dict"),
+    ("rake-level-missing-in-targets", lambda: D.rake({"age": {"a": 100, "b": 100}}),
+     TargetMismatchError, r"'age'.*\['c'\] have no population target.*collapse"),
+    ("rake-extra-level", lambda: D.rake({"age": {**TG["age"], "d": 5}}), TargetMismatchError,
+     r"age.*\[d\] have no respondents.*collapse"),
+    ("rake-negative-total", lambda: D.rake({"age": {**TG["age"], "a": -100}}), WeightingError,
+     r"age.*'a' is -100.*non-negative"),
+    ("rake-nan-total", lambda: D.rake({"age": {**TG["age"], "a": np.nan}}), WeightingError,
+     r"age.*'a' is nan"),
+    ("rake-unknown-variable", lambda: D.rake({"nope": {"a": 1}}), TargetMismatchError,
+     r"'nope' is not a column"),
+    ("rake-unknown-kwarg", lambda: D.rake(TG, epsilon_=1), TypeError, r"epsilon_"),
+    ("rake-maxit", lambda: D.rake(TG, maxit=0), ConvergenceError, r"maxit=0.*raise maxit"),
+    ("poststratify-level-missing", lambda: D.poststratify("age", {"a": 100, "b": 100}),
+     TargetMismatchError, r"'age'.*\['c'\]"),
+    ("poststratify-unknown-variable", lambda: D.poststratify("nope", {"a": 100}),
+     TargetMismatchError, r"'nope'"),
+    ("calibrate-calfun", lambda: D.calibrate(TG, calfun="foo"), WeightingError,
+     r"calfun='foo'.*linear"),
+    ("calibrate-bounds-reversed", lambda: D.calibrate(TG, calfun="raking", bounds=(2, 0.5)),
+     WeightingError, r"bounds=\(2.0, 0.5\).*lower <= 1 <= upper"),
+    ("calibrate-bounds-length", lambda: D.calibrate(TG, bounds=(2,)), WeightingError,
+     r"bounds=\(2,\).*pair"),
+    ("calibrate-non-dict", lambda: D.calibrate(5), WeightingError, r"targets: give a non-empty dict"),
+    ("calibrate-unknown-column", lambda: D.calibrate({"nope": 100.0}), TargetMismatchError,
+     r"'nope' is not a column"),
+    ("trim-upper-below-lower", lambda: D.trim(upper=1, lower=3), WeightingError,
+     r"caps cross \(lower 3 >= upper 1\)"),
+    ("trim-negative-upper", lambda: D.trim(upper=-1), WeightingError, r"upper=-1 must be a positive"),
+    ("trim-string-cap", lambda: D.trim(upper="5"), WeightingError, r"upper='5'"),
+    ("trim-no-cap", lambda: D.trim(), WeightingError, r"at least one cap"),
+    ("trim-redistribute", lambda: D.trim(upper=4, redistribute="foo"), WeightingError,
+     r"redistribute='foo'"),
+    ("trim-quantile", lambda: D.trim(upper_quantile=1.5), WeightingError, r"upper_quantile=1.5"),
+    ("trim-unknown-kwarg", lambda: D.trim(upper=4, foo=1), TypeError, r"foo"),
+    ("nonresponse-class-missing", lambda: D.nonresponse_adjust("b", "nope"), WeightingError,
+     r"class column 'nope'"),
+    ("base-weights-station-missing", lambda: D.base_weights("nope"), WeightingError,
+     r"station column 'nope'"),
+]
+
+
+@pytest.mark.parametrize("call,err,pattern", [c[1:] for c in WEIGHTING_CASES],
+                         ids=[c[0] for c in WEIGHTING_CASES])
+def test_weighting_errors(call, err, pattern):
+    _check(call, err, pattern)
+
+
+# -------------------------------------------------------------------------- files: read / write
+@pytest.fixture(scope="module")
+def q():
+    return survey.Questionnaire.load(MINI / "questionnaire.yml")
+
+
+@pytest.fixture(scope="module")
+def frame(q):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return survey.read_responses(XLSX, q, salt="s")
+
+
+def _files(tmp: Path) -> Path:
+    (tmp / "empty.xlsx").write_bytes(b"")
+    (tmp / "empty.csv").write_bytes(b"")
+    (tmp / "notes.txt").write_text("hello world\nfoo", encoding="utf-8")
+    (tmp / "pdf.xlsx").write_bytes(b"%PDF-1.4\n%....\n1 0 obj\n<<>>\nendobj\n")
+    (tmp / "pdf.sav").write_bytes(b"%PDF-1.4\n%....\n")
+    (tmp / "header.csv").write_text("序号,1、您的性别\n", encoding="utf-8")
+    (tmp / "x.pdf").write_bytes(b"%PDF-1.4\n")
+    ys = {
+        "tabs.yml": "wave:\n\tid: x\nquestions: []\n",
+        "dup_option.yml": "wave: {id: x}\nquestions:\n  - {id: sex, text: 性别, type: single, "
+                          "options: {1: 男, 1: 女}}\n",
+        "dup_top.yml": "wave: {id: x}\nwave: {id: y}\nquestions:\n  - {id: a, text: A, type: numeric}\n",
+        "list.yml": "- a\n- b\n",
+        "no_questions.yml": "wave: {id: x}\n",
+        "bad_id.yml": "wave: {id: x}\nquestions:\n  - {id: Sex, text: 性别, type: single, options: {1: 男}}\n",
+        "bad_ask.yml": "wave: {id: x}\nquestions:\n  - {id: a, text: A, type: numeric}\n"
+                       "  - {id: b, text: B, type: numeric, ask_if: 'import os'}\n",
+        "bad_key.yml": "wave: {id: x}\nquestions:\n  - {id: a, text: A, type: numeric, rnage: [0, 1]}\n",
+        "bad_type.yml": "wave: {id: x}\nquestions:\n  - {id: a, text: A, type: nope}\n",
+    }
+    for name, text in ys.items():
+        (tmp / name).write_text(text, encoding="utf-8")
+    (tmp / "gbk.yml").write_bytes("wave: {id: 中}\n".encode("gbk"))
+    return tmp
+
+
+FILE_CASES = [
+    ("read-missing-file", lambda t, q, f: survey.read_export(t / "nope.xlsx", q), ReadError,
+     r"nope\.xlsx: file not found"),
+    ("read-directory", lambda t, q, f: survey.read_export(t, q), ReadError, r"is a directory"),
+    ("read-empty-xlsx", lambda t, q, f: survey.read_export(t / "empty.xlsx", q), ReadError,
+     r"empty\.xlsx: not a readable \.xlsx.*download the export again"),
+    ("read-empty-csv", lambda t, q, f: survey.read_export(t / "empty.csv", q), ReadError,
+     r"empty\.csv: the file is empty"),
+    ("read-txt", lambda t, q, f: survey.read_export(t / "notes.txt", q), SchemaMismatchError,
+     r"notes\.txt: only 0 of 19 questions.*matching questionnaire"),
+    ("read-pdf-renamed-xlsx", lambda t, q, f: survey.read_export(t / "pdf.xlsx", q), ReadError,
+     r"pdf\.xlsx: not a readable \.xlsx"),
+    ("read-pdf-renamed-sav", lambda t, q, f: survey.read_export(t / "pdf.sav", q), ReadError,
+     r"pdf\.sav: pyreadstat cannot read.*Re-export"),
+    ("read-pdf", lambda t, q, f: survey.read_export(t / "x.pdf", q), ReadError,
+     r"x\.pdf: unknown file type '\.pdf'"),
+    ("read-header-only", lambda t, q, f: survey.read_export(t / "header.csv", q), ReadError,
+     r"header\.csv: the export has no respondents"),
+    ("read-unmapped-option", lambda t, q, f: survey.read_export(XLSX, q, unmapped="foo"), ReadError,
+     r"unmapped='foo'"),
+    ("read-min-match", lambda t, q, f: survey.read_export(XLSX, q, min_match=2), ReadError,
+     r"min_match=2.*between 0 and 1"),
+    ("read-sheet", lambda t, q, f: survey.read_export(XLSX, q, sheet="nope"), ReadError,
+     r"no worksheet 'nope'.*Sheet1"),
+    ("read-encoding", lambda t, q, f: survey.read_export(MINI / "mini_text_gbk.csv", q,
+                                                         encoding="klingon"),
+     EncodingError, r"mini_text_gbk\.csv: cannot decode as klingon.*omit encoding="),
+    ("read-questionnaire-missing", lambda t, q, f: survey.read_export(XLSX, t / "noq.yml"),
+     QuestionnaireError, r"noq\.yml: questionnaire file not found"),
+    ("read-responses-unknown-kwarg", lambda t, q, f: survey.read_responses(XLSX, q, foo=1),
+     TypeError, r"foo"),
+    ("write-wjx-layout", lambda t, q, f: survey.write_wjx(f, q, t / "o.xlsx", layout="foo"),
+     ReadError, r"layout='foo'"),
+    ("write-wjx-not-frame", lambda t, q, f: survey.write_wjx([1], q, t / "o.xlsx"), TypeError,
+     r"write_wjx: frame must be.*DataFrame"),
+    ("write-wjx-unknown-label", lambda t, q, f: survey.write_wjx(
+        f.assign(sex=pd.Categorical(["M"] * len(f))), q, t / "o.xlsx"),
+     SchemaMismatchError, r"'sex'.*\['M'\] are not labels"),
+    ("write-sav-encoding", lambda t, q, f: survey.write_sav(f, q, t / "o.sav", encoding="klingon"),
+     ReadError, r"'klingon'"),
+    ("write-sav-not-frame", lambda t, q, f: survey.write_sav({"a": 1}, q, t / "o.sav"), TypeError,
+     r"write_sav: frame must be"),
+    ("questionnaire-missing", lambda t, q, f: survey.Questionnaire.load(t / "nope.yml"),
+     QuestionnaireError, r"nope\.yml: questionnaire file not found"),
+    ("questionnaire-tabs", lambda t, q, f: survey.Questionnaire.load(t / "tabs.yml"),
+     QuestionnaireError, r"tabs\.yml: line 2.*'\\t'"),
+    ("questionnaire-duplicate-option", lambda t, q, f: survey.Questionnaire.load(t / "dup_option.yml"),
+     QuestionnaireError, r"dup_option\.yml: line 3.*key 1 appears twice"),
+    ("questionnaire-duplicate-top-key", lambda t, q, f: survey.Questionnaire.load(t / "dup_top.yml"),
+     QuestionnaireError, r"dup_top\.yml: line 2.*key 'wave' appears twice.*line 1"),
+    ("questionnaire-gbk", lambda t, q, f: survey.Questionnaire.load(t / "gbk.yml"),
+     QuestionnaireError, r"gbk\.yml: not UTF-8"),
+    ("questionnaire-list", lambda t, q, f: survey.Questionnaire.load(t / "list.yml"),
+     QuestionnaireError, r"list\.yml: .*mapping"),
+    ("questionnaire-no-questions", lambda t, q, f: survey.Questionnaire.load(t / "no_questions.yml"),
+     QuestionnaireError, r"no_questions\.yml: 'questions:'"),
+    ("questionnaire-bad-id", lambda t, q, f: survey.Questionnaire.load(t / "bad_id.yml"),
+     QuestionnaireError, r"'Sex'.*\[a-z\]"),
+    ("questionnaire-ask-if", lambda t, q, f: survey.Questionnaire.load(t / "bad_ask.yml"),
+     QuestionnaireError, r"question 'b': ask_if.*'import os'"),
+    ("questionnaire-unknown-key", lambda t, q, f: survey.Questionnaire.load(t / "bad_key.yml"),
+     QuestionnaireError, r"question 'a': unknown key 'rnage'"),
+    ("questionnaire-type", lambda t, q, f: survey.Questionnaire.load(t / "bad_type.yml"),
+     QuestionnaireError, r"type 'nope'"),
+    ("questionnaire-unknown-question", lambda t, q, f: q.columns("nope"), QuestionnaireError,
+     r"no question 'nope'"),
+    ("clean-unknown-rule", lambda t, q, f: survey.clean(f, q, rules={"nosuchrule": {}}),
+     CleaningError, r"'nosuchrule'.*valid rules"),
+    ("clean-unknown-rule-key", lambda t, q, f: survey.clean(f, q, rules={"speeders": {"min_s": 1}}),
+     CleaningError, r"'speeders'.*\['min_s'\].*valid keys"),
+    ("clean-no-rid", lambda t, q, f: survey.clean(f.drop(columns="rid"), q), CleaningError,
+     r"no 'rid' column"),
+    ("clean-not-frame", lambda t, q, f: survey.clean([1, 2], q), CleaningError, r"not list"),
+    ("clean-rules-not-mapping", lambda t, q, f: survey.clean(f, q, rules=["speeders"]),
+     CleaningError, r"rules= must be a mapping"),
+    ("clean-unknown-kwarg", lambda t, q, f: survey.clean(f, q, foo=1), TypeError, r"foo"),
+    ("targets-missing", lambda t, q, f: survey.load_targets(t / "nope.yml"), WeightingError,
+     r"nope\.yml: population margins file not found"),
+    ("targets-list", lambda t, q, f: survey.load_targets(t / "list.yml"), WeightingError,
+     r"list\.yml: .*mapping"),
+]
+
+
+@pytest.mark.parametrize("call,err,pattern", [c[1:] for c in FILE_CASES],
+                         ids=[c[0] for c in FILE_CASES])
+def test_file_errors(call, err, pattern, tmp_path, q, frame):
+    t = _files(tmp_path)
+    _check(lambda: call(t, q, frame), err, pattern)

@@ -70,6 +70,10 @@ def read_export(path: str | Path, questionnaire: Questionnaire | str | Path, *,
     """
     q = questionnaire if isinstance(questionnaire, Questionnaire) else Questionnaire.load(
         questionnaire)
+    if isinstance(min_match, bool) or not isinstance(min_match, (int, float)) \
+            or not 0 <= min_match <= 1:
+        raise ReadError(f"min_match={min_match!r}: give the share of questions that must be "
+                        "found, between 0 and 1 (default 0.5)")
     p = Path(path)
     if not p.exists():
         raise ReadError(f"{p}: file not found")
@@ -91,7 +95,11 @@ def read_export(path: str | Path, questionnaire: Questionnaire | str | Path, *,
                         "(问卷星 offers it) or save it as .xlsx in Excel")
     else:
         raise ReadError(f"{p}: unknown file type {ext!r}; expected .xlsx, .sav, .zsav, .dta or .csv")
-    return build(raw, q, salt=salt, unmapped=unmapped, min_match=min_match)
+    res = build(raw, q, salt=salt, unmapped=unmapped, min_match=min_match)
+    if not len(res.data):
+        raise ReadError(f"{p}: the export has no respondents (a header row only); download the "
+                        "export again after responses have been collected")
+    return res
 
 
 def read_responses(path: str | Path, questionnaire: Questionnaire | str | Path,

@@ -128,6 +128,8 @@ def write_sav(frame: pd.DataFrame, q: Questionnaire, path: str | Path, *,
     """
     import pyreadstat
     from .wjx import _codes_of
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"write_sav: frame must be the analysis DataFrame, not {type(frame).__name__}")
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     out: dict[str, Any] = {}

@@ -328,6 +328,8 @@ def write_wjx(frame: pd.DataFrame, q: Questionnaire, path: str | Path, layout: s
     '.xlsx'
     """
     import openpyxl
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"write_wjx: frame must be the analysis DataFrame, not {type(frame).__name__}")
     if layout not in ("code", "text"):
         raise ReadError(f"layout={layout!r}: use 'code' (按序号) or 'text' (按文本)")
     heads, cols = _wjx_columns(frame, q, layout)

@@ -458,6 +458,14 @@ def _caps(w: np.ndarray, upper, lower, upper_ratio, lower_ratio, upper_quantile,
     wp = w[w > 0]
     med = float(np.median(wp))
     up, lo = np.inf, -np.inf
+    for name, v in (("upper", upper), ("upper_ratio", upper_ratio), ("lower", lower),
+                    ("lower_ratio", lower_ratio)):
+        up_cap = name.startswith("upper")
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float, np.number))
+                              or not (v > 0 if up_cap else v >= 0)):
+            what = "a weight" if "_" not in name else "a multiple of the median weight"
+            raise WeightingError(f"trim: {name}={v!r} must be a "
+                                 f"{'positive' if up_cap else 'non-negative'} number ({what})")
     if upper is not None:
         up = min(up, float(upper))
     if upper_ratio is not None:

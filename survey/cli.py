@@ -108,8 +108,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             warnings.simplefilter("always", SurveyWarning)
             warnings.showwarning = _show_warning
             status = run(args)
-    except SurveyError as e:
-        print(f"survey {args.command}: error: {e}", file=sys.stderr)
+    except SurveyError as e:  # one line, even for messages that quote a formula or YAML
+        msg = " ".join(line.strip() for line in str(e).splitlines() if line.strip())
+        print(f"survey {args.command}: error: {msg}", file=sys.stderr)
+        return 2
+    except OSError as e:  # an output folder that is a file, a read-only location, ...
+        where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+        print(f"survey {args.command}: error: {where}{e.strerror or e}; check the path",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"survey {args.command}: interrupted", file=sys.stderr)
@@ -202,7 +208,8 @@ def cmd_clean(args: argparse.Namespace) -> int:
     try:
         rules = yaml.safe_load(args.rules) if args.rules else None
     except yaml.YAMLError as e:
-        raise CleaningError(f"--rules is not valid YAML ({e})") from None
+        raise CleaningError(f"--rules is not valid YAML ({getattr(e, 'problem', None) or e}); "
+                            "write e.g. '{speeders: {min_fraction_of_median: 0.25}}'") from None
     res = clean(read_export(args.file, q, salt=args.salt, encoding=args.encoding), q, rules=rules)
     paths = res.write(args.out)
     print(repr(res))
@@ -287,6 +294,10 @@ def cmd_report(args: argparse.Namespace) -> int:
                 params["data"] = str(raw)
     if args.previous is not None:
         params["previous_waves"] = [w.strip() for w in args.previous.split(",") if w.strip()]
+    for flag, v in (("--data", args.data), ("--questionnaire", args.questionnaire),
+                    ("--population", args.population)):
+        if v is not None and not Path(v).exists():
+            raise ParameterError(f"{flag} {v}: file not found; check the path")
     for k, v in (("data", args.data), ("data_stage", args.data_stage), ("questionnaire", args.questionnaire),
                  ("population", args.population), ("region", args.region), ("min_cell", args.min_cell),
                  ("confidence", args.confidence), ("lang", args.lang)):

@@ -266,6 +266,9 @@ def prepare_wave(raw: str | Path | pd.DataFrame, questionnaire: Questionnaire | 
     from .io import read_export
 
     q = questionnaire if isinstance(questionnaire, Questionnaire) else Questionnaire.load(questionnaire)
+    if trim is not None and not isinstance(trim, Mapping):
+        raise WeightingError(f"prepare_wave: trim={trim!r} must be a dict of SurveyDesign.trim "
+                             "arguments, e.g. {'upper_ratio': 5}")
     if calibrate not in ("rake", "linear", "none"):
         raise WeightingError(f"prepare_wave: calibrate={calibrate!r}; use 'rake', 'linear' or 'none'")
     raw_path = None if isinstance(raw, pd.DataFrame) else Path(raw)
@@ -330,6 +333,10 @@ def prepare_wave(raw: str | Path | pd.DataFrame, questionnaire: Questionnaire | 
     st = None
     if stations is not None:
         st = stations.copy() if isinstance(stations, pd.DataFrame) else load_stations(stations, psu or "station")
+        lacking = [c for c in (psu or "station", "pi_station", "station_size") if c not in st.columns]
+        if lacking:
+            raise DesignError(f"station register {st_path or '(frame)'} lacks column(s) {lacking}; "
+                              f"it needs {psu or 'station'}, pi_station, station_size")
         if psu is None:
             raise DesignError(f"{q.path}: a station register was given but design.psu is not set")
         st[psu] = st[psu].astype(str)

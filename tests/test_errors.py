@@ -348,3 +348,147 @@ FILE_CASES = [
 def test_file_errors(call, err, pattern, tmp_path, q, frame):
     t = _files(tmp_path)
     _check(lambda: call(t, q, frame), err, pattern)
+
+
+# ---------------------------------------------------------- pipeline / trends / painpoints / CLI
+@pytest.fixture(scope="module")
+def wave(tmp_path_factory):
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_pipeline import small_wave
+
+    d = tmp_path_factory.mktemp("errwave")
+    w = small_wave(d / "w", frac=0.08)
+    st = pd.read_csv(w["stations"])
+    st.iloc[1:].to_csv(d / "st_missing.csv", index=False)
+    st.drop(columns="pi_station").to_csv(d / "st_nocol.csv", index=False)
+    w["st_frame"] = st
+    w["dir"] = d
+    (d / "bad_policy.yml").write_text("measures:\n  - {name: a, date: notadate, office: x, "
+                                      "question: pain, items: [x]}\n", encoding="utf-8")
+    (d / "bad_lexicon.yml").write_text("question: pain\n", encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from survey.pipeline import prepare_wave
+        w["design"] = prepare_wave(w["raw"], w["questionnaire"], population=w["population"],
+                                   stations=w["stations"]).design
+    return w
+
+
+def _prep(w, **kw):
+    from survey.pipeline import prepare_wave
+    return prepare_wave(w["raw"], w["questionnaire"], **kw)
+
+
+PIPELINE_CASES = [
+    ("prepare-station-missing-from-register",
+     lambda w: _prep(w, stations=w["dir"] / "st_missing.csv"), DesignError,
+     r"st_missing\.csv: station\(s\) \['S\w+'\].*not in the register.*add them"),
+    ("prepare-register-lacks-column", lambda w: _prep(w, stations=w["dir"] / "st_nocol.csv"),
+     ReadError, r"st_nocol\.csv: station register lacks column\(s\) \['pi_station'\]"),
+    ("prepare-register-frame-lacks-column",
+     lambda w: _prep(w, stations=w["st_frame"].drop(columns="pi_station")), DesignError,
+     r"lacks column\(s\) \['pi_station'\]"),
+    ("prepare-register-missing-file", lambda w: _prep(w, stations=w["dir"] / "nope.csv"), ReadError,
+     r"nope\.csv: cannot read the station register"),
+    ("prepare-raw-missing", lambda w: _prep({**w, "raw": w["dir"] / "nope.sav"}), ReadError,
+     r"nope\.sav: file not found"),
+    ("prepare-calibrate", lambda w: _prep(w, calibrate="foo"), WeightingError, r"calibrate='foo'"),
+    ("prepare-lonely-psu", lambda w: _prep(w, lonely_psu="foo"), DesignError, r"lonely_psu='foo'"),
+    ("prepare-population-missing", lambda w: _prep(w, population=w["dir"] / "nope.yml"),
+     WeightingError, r"nope\.yml: population margins file not found"),
+    ("prepare-trim-unknown", lambda w: _prep(w, population=w["population"], trim={"foo": 1}),
+     TypeError, r"foo"),
+    ("prepare-trim-not-dict", lambda w: _prep(w, population=w["population"], trim=5),
+     WeightingError, r"trim=5 must be a dict"),
+    ("harmonization-missing", lambda w: survey.Harmonization.load(w["dir"] / "nope.yml"),
+     HarmonizationError, r"nope\.yml: harmonisation file not found"),
+    ("stack-waves-list", lambda w: survey.stack_waves([w["design"], w["design"]]), DesignError,
+     r"mapping of at least two wave ids"),
+    ("stack-waves-unknown-indicator",
+     lambda w: survey.stack_waves({"a": w["design"], "b": w["design"]}, indicators=["nope"]),
+     DesignError, r"'nope' is not in wave 'a'"),
+    ("change-kind", lambda w: survey.change({"a": w["design"], "b": w["design"]}, "hours",
+                                            kind="median"),
+     EstimationError, r"kind='median'"),
+    ("change-waves", lambda w: survey.change({"a": w["design"], "b": w["design"]}, "hours",
+                                             waves=("a", "zz")),
+     EstimationError, r"waves=\['a', 'zz'\]"),
+    ("change-by-missing", lambda w: survey.change({"a": w["design"], "b": w["design"]}, "hours",
+                                                  by="nope"),
+     EstimationError, r"'nope' is not in wave 'a'"),
+    ("change-proportion-not-01", lambda w: survey.change({"a": w["design"], "b": w["design"]},
+                                                         "hours", kind="proportion"),
+     EstimationError, r"'hours' has values outside \[0, 1\]"),
+    ("summarize-unknown-question", lambda w: survey.painpoints.summarize(w["design"], "nope"),
+     EstimationError, r"'nope'"),
+    ("summarize-by-missing", lambda w: survey.painpoints.summarize(w["design"], "pain", by="nope"),
+     DesignError, r"'nope'"),
+    ("summarize-k", lambda w: survey.painpoints.summarize(w["design"], "pain", k=0),
+     ParameterError, r"k=0"),
+    ("summarize-weights", lambda w: survey.painpoints.summarize(w["design"], "pain", weights=[1, 2]),
+     ParameterError, r"weights has 2 values but k=3"),
+    ("policies-missing", lambda w: survey.painpoints.load_policies(w["dir"] / "nope.yml"),
+     QuestionnaireError, r"nope\.yml does not exist"),
+    ("policies-bad-date", lambda w: survey.painpoints.load_policies(w["dir"] / "bad_policy.yml"),
+     QuestionnaireError, r"bad_policy\.yml: measure 'a': date 'notadate'"),
+    ("lexicon-missing", lambda w: survey.painpoints.load_lexicon(w["dir"] / "nope.yml"),
+     QuestionnaireError, r"nope\.yml does not exist"),
+    ("lexicon-incomplete", lambda w: survey.painpoints.load_lexicon(w["dir"] / "bad_lexicon.yml"),
+     QuestionnaireError, r"bad_lexicon\.yml: missing top-level key 'categories'"),
+    ("evaluate-policies-measure", lambda w: survey.painpoints.evaluate_policies(
+        w["design"], w["design"], "questionnaires/policies.yml", measure="foo"),
+     ParameterError, r"measure='foo'"),
+]
+
+
+@pytest.mark.parametrize("call,err,pattern", [c[1:] for c in PIPELINE_CASES],
+                         ids=[c[0] for c in PIPELINE_CASES])
+def test_pipeline_trends_painpoints_errors(call, err, pattern, wave):
+    _check(lambda: call(wave), err, pattern)
+
+
+CLI_CASES = [
+    ("inspect-no-file", lambda t: ["inspect", str(t / "none.xlsx"), "-q", str(MINI)],
+     r"survey inspect: error: .*none\.xlsx: file not found"),
+    ("inspect-no-questionnaire", lambda t: ["inspect", str(XLSX), "-q", str(t / "noq")],
+     r"noq: questionnaire file not found"),
+    ("inspect-directory", lambda t: ["inspect", str(t), "-q", str(MINI)], r"is a directory"),
+    ("clean-no-file", lambda t: ["clean", str(t / "none.xlsx"), "-q", str(MINI), "--out", str(t)],
+     r"survey clean: error: .*none\.xlsx: file not found"),
+    ("clean-unknown-rule", lambda t: ["clean", str(XLSX), "-q", str(MINI), "--out", str(t / "o"),
+                                      "--rules", "{foo: 1}"], r"unknown cleaning rule 'foo'"),
+    ("clean-rules-yaml", lambda t: ["clean", str(XLSX), "-q", str(MINI), "--out", str(t / "o"),
+                                    "--rules", "{foo: [1"], r"--rules is not valid YAML"),
+    ("clean-out-is-a-file", lambda t: ["clean", str(XLSX), "-q", str(MINI), "--out",
+                                       str(MINI / "questionnaire.yml")],
+     r"questionnaire\.yml/mini: Not a directory; check the path"),
+    ("demo-out-is-a-file", lambda t: ["demo", "--out", str(MINI / "questionnaire.yml")],
+     r"survey demo: error: .*questionnaire\.yml/\w+: Not a directory"),
+    ("report-no-data", lambda t: ["report", "--data", str(t / "none.sav"), "-q", str(MINI),
+                                  "-o", str(t / "r")], r"--data .*none\.sav: file not found"),
+    ("report-no-questionnaire", lambda t: ["report", "-q", str(t / "none.yml"), "-o", str(t / "r")],
+     r"--questionnaire .*none\.yml: file not found"),
+    ("report-no-population", lambda t: ["report", "--population", str(t / "p.yml"), "-o",
+                                        str(t / "r")], r"--population .*p\.yml: file not found"),
+    ("report-unknown-notebook", lambda t: ["report", "--notebooks", "nosuch", "-q", str(MINI),
+                                           "-o", str(t / "r")], r"notebook 'nosuch' not found"),
+    ("report-param-syntax", lambda t: ["report", "-p", "nosuch", "-o", str(t / "r")],
+     r"--param 'nosuch': write NAME=VALUE"),
+]
+
+
+@pytest.mark.parametrize("argv,pattern", [c[1:] for c in CLI_CASES], ids=[c[0] for c in CLI_CASES])
+def test_cli_errors_are_one_line(argv, pattern, tmp_path, capsys):
+    from survey.cli import main
+
+    assert main(argv(tmp_path)) == 2
+    err = [ln for ln in capsys.readouterr().err.splitlines() if not ln.startswith("warning:")]
+    assert len(err) == 1, err
+    assert re.search(pattern, err[0]), err[0]
+
+
+def test_console_command_has_no_traceback(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "survey", "clean", str(XLSX), "-q", str(MINI),
+                        "--out", str(MINI / "questionnaire.yml")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr

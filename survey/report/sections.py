@@ -370,7 +370,10 @@ def section_sample(ctx: ReportContext, groups: list[str] | None = None):
         out.append(publish(t, ctx))
     if not out:
         return _HTML('<div class="no-data">问卷未声明分组变量（design.groups）。</div>')
-    return _HTML("".join(t.to_html() for t in out))
+    # small tables side by side (a grid), not one narrow column down the page
+    return _HTML('<div class="table-grid" style="display:flex;flex-wrap:wrap;gap:0 2em;'
+                 'align-items:flex-start">'
+                 + "".join(f'<div style="min-width:15em">{t.to_html()}</div>' for t in out) + "</div>")
 
 
 def section_methods(ctx: ReportContext):

@@ -183,10 +183,23 @@ class PublishedTable:
         classes = classes.mask(self.suppressed, "suppressed").mask(self.unreliable, "unreliable")
         from pandas.io.formats.style import Styler
 
-        st = (Styler(self.display, uuid=self.table_id, cell_ids=False)
+        disp = self.display
+        one_name = (self.index and disp.index.nlevels == 1 and disp.index.name is not None
+                    and disp.columns.nlevels == 1)
+        if one_name:  # the index name in the header row, not in a row of its own
+            disp = disp.copy()
+            disp.columns = disp.columns.rename(disp.index.name)
+            classes.columns = disp.columns
+        st = (Styler(disp, uuid=self.table_id, cell_ids=False)
               .set_caption(html.escape(f"{self.table_id}  {self.title}"))
               .set_td_classes(classes)
               .set_table_attributes('class="survey-table"'))
+        if one_name:
+            st = st.hide(axis="index", names=True)
+        text_cols = [c for c in disp.columns if self.formats.get(c, "text") == "text"]
+        if text_cols:  # words read from the left; numbers stay right-aligned
+            st = st.set_table_styles({c: [{"selector": "td", "props": "text-align:left"}]
+                                      for c in text_cols}, overwrite=False)
         if not self.index:
             st = st.hide(axis="index")
         return st

@@ -136,6 +136,27 @@ def module_estimates(design: Any, q: Any, questions: list, *, level: float = 0.9
     return out
 
 
+def _chart_label(label: str, item: str, width: int = 28) -> str:
+    """``question：item`` within *width* characters: the item (what tells the rows apart) is
+    kept whole, the repeated question text is shortened first.
+
+    Examples
+    --------
+    >>> _chart_label("是否同意以下关于科技评价的说法", "人才称号与资源分配挂钩过紧：同意、非常同意")
+    '是否同意以…：人才称号与资源分配挂钩过紧：同意、非常同意'
+    >>> _chart_label("上一年度（2023年）的个人税前总收入（含绩效、奖金）", "10万-15万元")
+    '上一年度（2023年）的个人税前总收…：10万-15万元'
+    """
+    label, item = str(label), str(item or "")
+    if not item:
+        return label if len(label) <= width else label[:width - 1] + "…"
+    if len(item) >= width - 6:
+        return item if len(item) <= width else item[:width - 1] + "…"
+    room = width - len(item) - 1
+    short = label if len(label) <= room else label[:room - 1] + "…"
+    return f"{short}：{item}"
+
+
 def _module_chart(est: pd.DataFrame, title: str):
     """Dot-and-whisker chart: one panel for the percentages, one per mean scale."""
     from ..sections import FigureOutput
@@ -160,8 +181,14 @@ def _module_chart(est: pd.DataFrame, title: str):
         rel = ~d["flag"].to_numpy(bool)
         ax.scatter(est_[rel], y[rel], color=PALETTE[0], zorder=3, s=18)
         ax.scatter(est_[~rel], y[~rel], facecolor="white", edgecolor=PALETTE[3], zorder=3, s=18)
-        labels = [(f"{lb}：{it}" if g == "pct" and it else (it or lb)) for lb, it in zip(d["label"], d["item"])]
-        ax.set_yticks(y, [s if len(s) <= 26 else s[:25] + "…" for s in labels], fontsize=8)
+        labels = [(_chart_label(lb, it) if g == "pct" and it else _chart_label(it or lb, ""))
+                  for lb, it in zip(d["label"], d["item"])]
+        ax.set_yticks(y, labels, fontsize=8)
+        span = float(np.nanmax(hi) - np.nanmin(lo)) if len(d) else 0.0
+        if len(d) and np.isfinite(span):  # room around the intervals: a lone CI never fills the axis
+            pad = max(0.6 * span, 0.05 * abs(float(np.nanmean(est_))), 1e-9)
+            left = np.nanmin(lo) - pad
+            ax.set_xlim(max(left, 0.0) if np.nanmin(lo) >= 0 else left, np.nanmax(hi) + pad)
         unit = d["unit"].iloc[0]
         ax.set_xlabel("加权百分比（%），横线为 95% 置信区间" if g == "pct" else f"均值（{unit}），横线为 95% 置信区间",
                       fontsize=8)

@@ -116,6 +116,34 @@ def fonts() -> None:
     print(f"  output sha256 prefix {out[3]}")
 
 
+def html_pages(folder: Path = ROOT / "reports" / "demo-2024" / "notebooks") -> None:
+    """Per-page HTML conversion of executed notebooks, in a fresh process (as the report
+    runner does): total and the font-subset share of each page."""
+    import subprocess
+    import sys
+
+    nbs = sorted(folder.glob("*.ipynb"))
+    if not nbs:
+        print(f"html pages: no executed notebooks in {folder} (run `survey report --demo`)")
+        return
+    code = ("import sys,time,nbformat\n"
+            "from survey.report import fonts, html\n"
+            "orig=fonts.font_face_css; spent=[0.0]\n"
+            "def timed(*a,**k):\n"
+            "    t=time.perf_counter(); r=orig(*a,**k); spent[0]+=time.perf_counter()-t; return r\n"
+            "html.font_face_css=timed\n"
+            "for p in sys.argv[1:]:\n"
+            "    nb=nbformat.read(p,as_version=4); spent[0]=0.0\n"
+            "    t=time.perf_counter(); page=html.notebook_to_html(nb,title='t')\n"
+            "    print(p.rsplit('/',1)[-1], round(time.perf_counter()-t,3), round(spent[0],3), len(page))\n")
+    out = subprocess.run([sys.executable, "-c", code, *map(str, nbs)], capture_output=True,
+                         text=True, check=True, cwd=ROOT).stdout
+    print("HTML conversion per page, one fresh process (page, total s, font s, bytes):")
+    for line in out.splitlines():
+        print("  " + line)
+
+
 if __name__ == "__main__":
     variance()
     fonts()
+    html_pages()

@@ -153,5 +153,6 @@ class RakingCalibration:
         if not self.indices or x.shape[1] == 0:
             return x[:, 0] if flat else x
         Stw, Sw, M = self._operator()
-        out = x - np.asarray(Sw @ (M @ np.asarray(Stw @ x)))
+        out = np.asarray(Sw @ (M @ np.asarray(Stw @ x)), dtype=float)
+        np.subtract(x, out, out=out)  # x - w * (S c) without a second n x p temporary
         return out[:, 0] if flat else out

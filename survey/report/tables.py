@@ -196,10 +196,17 @@ class PublishedTable:
               .set_table_attributes('class="survey-table"'))
         if one_name:
             st = st.hide(axis="index", names=True)
-        text_cols = [c for c in disp.columns if self.formats.get(c, "text") == "text"]
-        if text_cols:  # words read from the left; numbers stay right-aligned
-            st = st.set_table_styles({c: [{"selector": "td", "props": "text-align:left"}]
-                                      for c in text_cols}, overwrite=False)
+        rules: dict[Any, list[dict[str, str]]] = {}
+        for c in disp.columns:
+            r = []
+            if self.formats.get(c, "text") == "text":  # words read from the left, numbers right
+                r.append({"selector": "td", "props": "text-align:left"})
+            if len(str(c)) <= 8:  # short headings on one line (not one character per line)
+                r.append({"selector": "th", "props": "white-space:nowrap"})
+            if r:
+                rules[c] = r
+        if rules and disp.columns.is_unique:
+            st = st.set_table_styles(rules, overwrite=False)
         if not self.index:
             st = st.hide(axis="index")
         return st

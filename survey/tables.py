@@ -352,6 +352,13 @@ def _frame(bk: _Backend, r: _Ratios, ids: pd.DataFrame, level: float,
 
 
 def _flag_args(min_n: int, max_cv: float, min_n_eff: float | None, min_cell: int) -> dict:
+    for name, v in (("min_n", min_n), ("max_cv", max_cv), ("min_n_eff", min_n_eff),
+                    ("min_cell", min_cell)):
+        if v is None and name == "min_n_eff":
+            continue
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or not v >= 0:
+            raise EstimationError(f"{name}={v!r} must be a non-negative number (a reliability "
+                                  "flag threshold, see survey.tables.add_flags)")
     return {"min_n": min_n, "max_cv": max_cv, "min_n_eff": min_n_eff, "min_cell": min_cell}
 
 
@@ -1003,6 +1010,24 @@ def ranked(d: "SurveyDesign", question: str | Sequence[str], k: int | None = Non
     return out
 
 
+def _check_scale(V: np.ndarray, cols: list[str], sv: np.ndarray, qq: Any, what: str) -> None:
+    """An explicit ``scale=`` must cover every answer code in the data (other than declared
+    missing codes): codes outside it would silently be treated as missing."""
+    from .questionnaire import DEFAULT_MISSING
+
+    miss = set(getattr(qq, "missing", None) or DEFAULT_MISSING)
+    for j, c in enumerate(cols):
+        v = V[:, j]
+        out = np.unique(v[~np.isnan(v) & ~np.isin(v, sv)])
+        out = [x for x in out if x not in miss and x >= 0]
+        if out:
+            shown = [int(x) if float(x).is_integer() else float(x) for x in out[:10]]
+            raise EstimationError(
+                f"{what}: column {c!r} has codes {shown} that are not in scale="
+                f"{[int(x) if float(x).is_integer() else float(x) for x in sv]}; give the full "
+                "scale, or recode those answers to missing first")
+
+
 def _scale_codes(bk: _Backend, qq: Any, scale: Sequence[Any] | Mapping | None, V: np.ndarray,
                  what: str) -> tuple[list, list[str]]:
     if scale is not None:
@@ -1034,7 +1059,9 @@ def likert(d: "SurveyDesign", question: str | Sequence[str], *, top: int = 2, bo
     top, bottom : int
         Number of highest / lowest scale codes in the top-box / bottom-box (default 2).
     scale : sequence of codes or mapping code -> label, optional
-        The ordered scale; default the question's ``scale`` or the codes observed.
+        The ordered scale; default the question's ``scale`` or the codes observed.  An explicit
+        scale must cover every answer code other than missing codes (the question's, default
+        98/99) and negative codes; otherwise :class:`~survey.errors.EstimationError`.
     by, level, min_n, max_cv, min_n_eff, min_cell
         Domains, confidence level and flag thresholds.
     questionnaire : Questionnaire, optional
@@ -1062,6 +1089,8 @@ def likert(d: "SurveyDesign", question: str | Sequence[str], *, top: int = 2, bo
     V = _numeric_block(bk, cols, what)
     scodes, slabels = _scale_codes(bk, qq, scale, V, what)
     sv = np.asarray(scodes, dtype=float)
+    if scale is not None:
+        _check_scale(V, cols, sv, qq, what)
     L, J = len(sv), len(cols)
     if not (0 <= top <= L and 0 <= bottom <= L):
         raise EstimationError(f"{what}: top={top}/bottom={bottom} exceed the {L}-point scale")
@@ -1182,8 +1211,9 @@ def scale_score(d: "SurveyDesign", items: str | Sequence[str], *,
         Mean of the answered items, or their sum (prorated to all items when ``min_items`` lets
         some be missing).
     scale : sequence of numbers, optional
-        Valid codes (default: the question's scale, else the codes observed); other codes
-        (e.g. 98/99) count as missing.
+        Valid codes (default: the question's scale, else the codes observed); missing codes
+        (the question's, default 98/99) and negative codes count as missing, any other code
+        outside an explicit scale is an :class:`~survey.errors.EstimationError`.
     min_items : int, optional
         Respondents need at least this many valid items (default: all).
     by, level, min_n, max_cv, min_n_eff, min_cell
@@ -1223,6 +1253,7 @@ def scale_score(d: "SurveyDesign", items: str | Sequence[str], *,
             rev.append(c)
     if scale is not None:
         sv = np.asarray(list(scale), dtype=float)
+        _check_scale(V, cols, sv, qq, what)
     elif qq is not None and qq.scale:
         sv = np.asarray(list(qq.scale), dtype=float)
     else:

@@ -492,3 +492,165 @@ def test_console_command_has_no_traceback(tmp_path):
                         "--out", str(MINI / "questionnaire.yml")],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+# ------------------------------------------------------------ every option changes the result
+def _numbers(x) -> np.ndarray:
+    if isinstance(x, SurveyDesign):
+        return np.asarray(x.weights)
+    if hasattr(x, "frame"):  # CrossTab, ScaleScore
+        x = x.frame
+    if hasattr(x, "params"):
+        return np.concatenate([x.params.to_numpy(), np.sqrt(np.diag(x.cov.to_numpy()))])
+    if isinstance(x, pd.DataFrame):
+        return x.select_dtypes("number").to_numpy(float)
+    return np.asarray(x, float)
+
+
+_RAKED = None
+
+
+def _raked() -> SurveyDesign:
+    global _RAKED
+    if _RAKED is None:
+        _RAKED = D.rake(TG)
+    return _RAKED
+
+
+CG = {"age": {"a": 200.0, "b": 200.0, "c": 200.0}, "x": 1200.0}
+DNA = SurveyDesign(DF.assign(y=DF.y.where(DF.index % 7 != 0), r1=DF.r1.where(DF.index % 3 != 0)),
+                   weights="w", strata="h", psu="c", nest=True)
+LONELY = DF.assign(h=np.where(DF.c == 0, 9, DF.h))
+
+# (id, default call, call with the option, check(default, with option) or None = "differs")
+OPTION_CASES = [
+    ("mean-deff-replace", lambda: D.mean("y"), lambda: D.mean("y", deff="replace"),
+     lambda a, b: b["deff"].iloc[0] < a["deff"].iloc[0]),  # with-replacement SRS variance is larger
+    ("mean-deff-false", lambda: D.mean("y"), lambda: D.mean("y", deff=False),
+     lambda a, b: np.isnan(b["deff"].iloc[0]) and b["se"].iloc[0] == a["se"].iloc[0]),
+    ("total-deff-replace", lambda: D.total("y"), lambda: D.total("y", deff="replace"), None),
+    ("ratio-deff-replace", lambda: D.ratio("y", "x"), lambda: D.ratio("y", "x", deff="replace"), None),
+    ("ratio-level", lambda: D.ratio("y", "x"), lambda: D.ratio("y", "x", level=0.8),
+     lambda a, b: b["ci_high"].iloc[0] < a["ci_high"].iloc[0]),
+    ("proportion-df", lambda: D.proportion("sex"), lambda: D.proportion("sex", df=2),
+     lambda a, b: (b["ci_high"] > a["ci_high"]).all()),
+    ("proportion-deff-replace", lambda: D.proportion("sex"),
+     lambda: D.proportion("sex", deff="replace"), None),
+    ("quantile-level", lambda: D.quantile("y", 0.5), lambda: D.quantile("y", 0.5, level=0.8),
+     lambda a, b: b["ci_high"].iloc[0] <= a["ci_high"].iloc[0] and b["ci_low"].iloc[0] >= a["ci_low"].iloc[0]),
+    ("quantile-df", lambda: D.quantile("y", 0.5), lambda: D.quantile("y", 0.5, df=2), None),
+    ("quantile-na_rm", lambda: D.quantile("y", 0.5), lambda: DNA.quantile("y", 0.5, na_rm=True),
+     lambda a, b: b["n"].iloc[0] < a["n"].iloc[0]),
+    ("design-fpc", lambda: D.mean("y"),
+     lambda: SurveyDesign(DF.assign(N=20.0), weights="w", strata="h", psu="c", fpc="N",
+                          nest=True).mean("y"),
+     lambda a, b: b["se"].iloc[0] < a["se"].iloc[0]),
+    ("lonely-average", lambda: SurveyDesign(LONELY, weights="w", strata="h", psu="c", nest=True,
+                                            lonely_psu="adjust").mean("y"),
+     lambda: SurveyDesign(LONELY, weights="w", strata="h", psu="c", nest=True,
+                          lonely_psu="average").mean("y"), None),
+    ("lonely-remove", lambda: SurveyDesign(LONELY, weights="w", strata="h", psu="c", nest=True,
+                                           lonely_psu="adjust").mean("y"),
+     lambda: SurveyDesign(LONELY, weights="w", strata="h", psu="c", nest=True,
+                          lonely_psu="remove").mean("y"), None),
+    ("multi-level", lambda: D.multi(["m1", "m2"]), lambda: D.multi(["m1", "m2"], level=0.8), None),
+    ("likert-bottom", lambda: D.likert(["r1", "r2"]), lambda: D.likert(["r1", "r2"], bottom=1), None),
+    ("likert-scale", lambda: D.likert(["r1", "r2"]),
+     lambda: D.likert(["r1", "r2"], scale=[1, 2, 3, 4, 5, 6, 7]), None),
+    ("scale-score-min-items", lambda: DNA.scale_score(["r1", "r2"]),
+     lambda: DNA.scale_score(["r1", "r2"], min_items=1),
+     lambda a, b: b.frame["n"].iloc[0] > a.frame["n"].iloc[0]),
+    ("contrast-stat-total", lambda: D.contrast("y", "age", {"a": 1, "b": -1}),
+     lambda: D.contrast("y", "age", {"a": 1, "b": -1}, stat="total"), None),
+    ("contrast-df", lambda: D.contrast("y", "age", {"a": 1, "b": -1}),
+     lambda: D.contrast("y", "age", {"a": 1, "b": -1}, df=2), None),
+    ("contrast-level", lambda: D.contrast("y", "age", {"a": 1, "b": -1}),
+     lambda: D.contrast("y", "age", {"a": 1, "b": -1}, level=0.8), None),
+    ("glm-level", lambda: D.glm("y ~ x").conf_int(), lambda: D.glm("y ~ x", level=0.8).conf_int(),
+     None),
+    ("poststratify-control-total", lambda: D.poststratify("age", TG["age"]),
+     lambda: D.poststratify("age", TG["age"], control_total=900),
+     lambda a, b: np.isclose(b.sum(), 900)),
+    ("calibrate-variance", lambda: D.calibrate(CG), lambda: D.calibrate(CG, variance=DF.x.to_numpy()),
+     None),
+    ("calibrate-logit-bounds", lambda: D.calibrate(CG, calfun="logit", bounds=(0.2, 5)),
+     lambda: D.calibrate(CG, calfun="logit", bounds=(0.8, 1.25)),
+     lambda a, b: (b / D.weights).min() >= 0.8 - 1e-9 and (b / D.weights).max() <= 1.25 + 1e-9),
+    ("calibrate-epsilon-maxit-force", lambda: D.calibrate(CG, calfun="raking"),
+     lambda: D.calibrate(CG, calfun="raking", maxit=1, force=True), None),
+    ("trim-lower-quantile", lambda: _raked(), lambda: _raked().trim(lower_quantile=0.1), None),
+    ("trim-tol", lambda: _raked().trim(upper_ratio=1.3), lambda: _raked().trim(upper_ratio=1.3, tol=0.2),
+     None),
+    ("replicate-mse", lambda: D.replicate("bootstrap", 20, seed=1).mean("y"),
+     lambda: D.replicate("bootstrap", 20, seed=1, mse=True).mean("y"),
+     lambda a, b: b["se"].iloc[0] >= a["se"].iloc[0]),
+    ("replicate-replicates", lambda: D.replicate("bootstrap", 20, seed=1).mean("y"),
+     lambda: D.replicate("bootstrap", 30, seed=1).mean("y"), None),
+    ("replicate-method", lambda: D.replicate("jkn").mean("y"),
+     lambda: D.replicate("bootstrap", 20, seed=1).mean("y"), None),
+]
+
+
+@pytest.mark.parametrize("default,option,check", [c[1:] for c in OPTION_CASES],
+                         ids=[c[0] for c in OPTION_CASES])
+def test_option_changes_result(default, option, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a, b = default(), option()
+    A, B = _numbers(a), _numbers(b)
+    assert A.shape != B.shape or not np.allclose(A, B, equal_nan=True), "option had no effect"
+    if check is not None:
+        w = lambda x: x.weights if isinstance(x, SurveyDesign) else x  # noqa: E731
+        assert check(w(a), w(b))
+
+
+# ------------------------------------------- mismatched labels / swallowed options (silent before)
+SILENT_CASES = [
+    ("likert-scale-missing-codes", lambda: D.likert(["r1", "r2"], scale=[1, 2, 3]), EstimationError,
+     r"'r1' has codes \[4, 5\].*not in scale=\[1, 2, 3\]"),
+    ("likert-scale-mapping-missing-codes", lambda: D.likert(["r1", "r2"], scale={1: "a", 2: "b"}),
+     EstimationError, r"'r1' has codes \[3, 4, 5\]"),
+    ("scale-score-scale-too-narrow",
+     lambda: D.scale_score(["r1", "r2"], reverse=["r2"], scale=[1, 3]), EstimationError,
+     r"scale_score: column 'r1' has codes \[2, 4, 5\]"),
+    ("crosstab-threshold-type", lambda: D.crosstab("age", "sex", min_cell="10"), EstimationError,
+     r"min_cell='10'"),
+    ("rake-collapse-unknown-variable",
+     lambda: D.rake(TG, collapse={"nope": {"x": ["a"]}}), WeightingError,
+     r"collapse: variable\(s\) \['nope'\] have no population target"),
+    ("calibrate-variance-length", lambda: D.calibrate({"x": 1200.0}, variance=[1, 2]),
+     WeightingError, r"variance= must hold one positive number per respondent \(200"),
+    ("calibrate-variance-negative", lambda: D.calibrate({"x": 1200.0}, variance=-np.ones(200)),
+     WeightingError, r"variance=.*min -1"),
+    ("contrast-category-unknown",
+     lambda: D.contrast("sex", "age", {"a": 1, "b": -1}, category="X"), EstimationError,
+     r"category 'X' is not a level of 'sex'"),
+]
+
+
+@pytest.mark.parametrize("call,err,pattern", [c[1:] for c in SILENT_CASES],
+                         ids=[c[0] for c in SILENT_CASES])
+def test_silent_failures_now_refused(call, err, pattern):
+    _check(call, err, pattern)
+
+
+def test_likert_scale_allows_declared_missing_codes():
+    d = SurveyDesign(DF.assign(r1=DF.r1.where(DF.index % 5 != 0, 99.0)), weights="w")
+    out = d.likert(["r1", "r2"], scale=[1, 2, 3, 4, 5])  # 99 = 拒答 counts as missing
+    assert out["n"].min() < len(DF)
+
+
+METHODS = ["mean", "total", "proportion", "ratio", "quantile", "rake", "poststratify", "calibrate",
+           "trim", "crosstab", "multi", "ranked", "likert", "scale_score", "contrast", "glm"]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_unknown_keyword_is_refused(method):
+    args = {"mean": ("y",), "total": ("y",), "proportion": ("sex",), "ratio": ("y", "x"),
+            "quantile": ("y",), "rake": (TG,), "poststratify": ("age", TG["age"]),
+            "calibrate": (TG,), "trim": (4.0,), "crosstab": ("age", "sex"),
+            "multi": (["m1", "m2"],), "ranked": (["r1", "r2"],), "likert": (["r1", "r2"],),
+            "scale_score": (["r1", "r2"],), "contrast": ("y", "age", {"a": 1, "b": -1}),
+            "glm": ("y ~ x",)}[method]
+    with pytest.raises(TypeError, match="nosuch_option"):
+        getattr(D, method)(*args, nosuch_option=1)

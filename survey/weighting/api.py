@@ -56,6 +56,12 @@ def _prepare(targets: Mapping, control_total: float | None, collapse: Any
         raise WeightingError(f"collapse={collapse!r}: give True/'declared' (rules in the "
                              "population file) or a dict {var: {new level: [old levels]}}")
     if rules:
+        from .targets import _key_variables
+        known = {v for key in targets for v in _key_variables(key)}
+        stray = sorted(set(rules) - known)
+        if stray and isinstance(collapse, Mapping):  # declared rules may cover unused margins
+            raise WeightingError(f"collapse: variable(s) {stray} have no population target "
+                                 f"(targets: {sorted(known)}); fix the name or drop the rule")
         t2 = collapse_totals(dict(targets), rules)
         if isinstance(targets, Targets):
             t2 = targets.copy_with(t2)
@@ -423,6 +429,16 @@ def calibrate(design: Any, targets: Mapping, *, calfun: str = "linear",
     _check_design(design, "calibrate")
     margins, disc, sources, rules = _prepare(targets, control_total, collapse)
     w = np.asarray(design.weights, float)
+    if variance is not None:
+        try:
+            v = np.asarray(variance, dtype=float)
+        except (TypeError, ValueError):
+            v = np.array([np.nan])
+        if v.shape != w.shape or not np.isfinite(v).all() or (v <= 0).any():
+            raise WeightingError(f"calibrate: variance= must hold one positive number per "
+                                 f"respondent ({len(w)} values), got shape {v.shape} with "
+                                 f"min {np.nanmin(v) if v.size else 'n/a'}")
+        variance = v
     data = design.data
     ct, nums, names, pop, g, w1, rep1, res, calobj = _calibrate_arrays(
         data, w, design.repweights, margins, rules, calfun, bounds, epsilon, maxit, force,

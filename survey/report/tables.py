@@ -214,6 +214,10 @@ class PublishedTable:
     def to_html(self) -> str:
         """HTML: the table (``id="T_<table_id>"``) followed by its footnotes."""
         body = self.styler.to_html()
+        # the id in the Styler's CSS selectors: a table id such as "T2.1" needs its dot escaped
+        esc = re.sub(r"([^A-Za-z0-9_-])", r"\\\1", self.table_id)
+        if esc != self.table_id:
+            body = body.replace(f"#T_{self.table_id} ", f"#T_{esc} ")
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
         foot = f'<ol class="table-notes">{notes}</ol>' if notes else ""
         return f'<div class="survey-table-wrap" data-table-id="{html.escape(self.table_id)}">{body}{foot}</div>'

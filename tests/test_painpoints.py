@@ -334,8 +334,16 @@ def test_painpoints_notebook_renders_in_the_report(tmp_path):
 
     from survey.report import render_report
 
-    r = render_report({"wave": "demo-2024"}, output_dir=tmp_path / "rep", notebooks=["painpoints"],
-                      progress=False)
+    from survey.pipeline import wave_inputs
+
+    root = Path(__file__).resolve().parents[1] / "data" / "demo"
+    if not (root / "demo-2024" / "questionnaire.yml").is_file():
+        from survey.demo import write_demo
+        write_demo(root)
+    inp = wave_inputs(root / "demo-2024")  # the demo folder holds every input of the wave
+    r = render_report({"wave": "demo-2024", "questionnaire": str(inp["questionnaire"]),
+                       "data": str(inp["raw"]), "previous_waves": ["demo-2023"]},
+                      output_dir=tmp_path / "rep", notebooks=["painpoints"], progress=False)
     html = r.html[0].read_text(encoding="utf-8")
     assert "科研减负专项行动" in html and "青年人才住房补贴" in html and "待实现" not in html
     nb = nbformat.read(tmp_path / "rep" / "notebooks" / "painpoints.ipynb", as_version=4)

@@ -17,7 +17,6 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import yaml
 from scipy import stats
 
 from ..errors import ParameterError, QuestionnaireError
@@ -59,13 +58,10 @@ def load_policies(path: str | Path = "questionnaires/policies.yml") -> list[Poli
     >>> ps[0].name                                          # doctest: +SKIP
     '科研减负专项行动'
     """
-    p = Path(path)
-    if not p.is_file():
-        raise QuestionnaireError(f"policy register {p} does not exist (see questionnaires/policies.yml)")
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as e:
-        raise QuestionnaireError(f"{p}: not valid YAML ({e})") from None
+    from .._yaml import read_yaml
+
+    p, raw, _ = read_yaml(path, error=QuestionnaireError, what="policy register",
+                          hint="see questionnaires/policies.yml for the format")
     out, seen = [], set()
     for i, m in enumerate(raw.get("measures") or []):
         miss = [k for k in ("name", "date", "office", "items") if k not in m]

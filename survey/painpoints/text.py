@@ -19,7 +19,6 @@ from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from ..errors import ParameterError, QuestionnaireError
 
@@ -54,16 +53,12 @@ def load_lexicon(path: str | Path, questionnaire: Any = None) -> Lexicon:
     >>> lx.labels[2]                                          # doctest: +SKIP
     '住房困难'
     """
-    p = Path(path)
-    if p.is_dir():
-        p = p / "painpoint_lexicon.yml"
-    if not p.is_file():
-        raise QuestionnaireError(f"lexicon file {p} does not exist; put painpoint_lexicon.yml in "
-                                 "the questionnaire folder (see questionnaires/demo-2024/)")
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as e:
-        raise QuestionnaireError(f"{p}: not valid YAML ({e})") from None
+    from .._yaml import read_yaml
+
+    p, raw, _ = read_yaml(path, error=QuestionnaireError, what="pain-point lexicon",
+                          default_name="painpoint_lexicon.yml",
+                          hint="put painpoint_lexicon.yml in the questionnaire folder "
+                               "(see questionnaires/demo-2024/)")
     for key in ("question", "categories"):
         if key not in raw:
             raise QuestionnaireError(f"{p}: missing top-level key {key!r}")

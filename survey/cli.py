@@ -298,6 +298,16 @@ def cmd_report(args: argparse.Namespace) -> int:
                     ("--population", args.population)):
         if v is not None and not Path(v).exists():
             raise ParameterError(f"{flag} {v}: file not found; check the path")
+    if not args.demo:
+        if args.wave is None:
+            raise ParameterError("say which wave to render: --wave ID (the folder "
+                                 "questionnaires/ID/) or render the demo (--demo)")
+        if args.questionnaire is None and "questionnaire" not in params:
+            raise ParameterError(f"wave {wave!r}: no {qf / 'questionnaire.yml'}; create it "
+                                 "(docs/new_wave.md) or pass -q/--questionnaire")
+        if args.data is None and "data" not in params:
+            raise ParameterError(f"wave {wave!r}: no raw export in {root / 'data' / wave} or {qf}; "
+                                 "put the export there or pass --data")
     for k, v in (("data", args.data), ("data_stage", args.data_stage), ("questionnaire", args.questionnaire),
                  ("population", args.population), ("region", args.region), ("min_cell", args.min_cell),
                  ("confidence", args.confidence), ("lang", args.lang)):

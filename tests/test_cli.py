@@ -72,3 +72,16 @@ def test_console_script_exit_status(tmp_path):
                         "-q", str(MINI)], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2
     assert "Traceback" not in r.stderr and "x.sav: file not found" in r.stderr
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (["report"], "--wave ID"),
+    (["report", "--wave", "nosuchwave"], "nosuchwave"),
+])
+def test_report_without_a_wave_or_its_inputs_is_one_clear_line(tmp_path, capsys, argv, needle):
+    """A report of nothing used to render an empty skeleton and exit 0."""
+    from survey.cli import main
+
+    assert main([*argv, "--root", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert needle in err and "Traceback" not in err and len(err.splitlines()) == 1

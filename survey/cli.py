@@ -298,16 +298,6 @@ def cmd_report(args: argparse.Namespace) -> int:
                     ("--population", args.population)):
         if v is not None and not Path(v).exists():
             raise ParameterError(f"{flag} {v}: file not found; check the path")
-    if not args.demo:
-        if args.wave is None:
-            raise ParameterError("say which wave to render: --wave ID (the folder "
-                                 "questionnaires/ID/) or render the demo (--demo)")
-        if args.questionnaire is None and "questionnaire" not in params:
-            raise ParameterError(f"wave {wave!r}: no {qf / 'questionnaire.yml'}; create it "
-                                 "(docs/new_wave.md) or pass -q/--questionnaire")
-        if args.data is None and "data" not in params:
-            raise ParameterError(f"wave {wave!r}: no raw export in {root / 'data' / wave} or {qf}; "
-                                 "put the export there or pass --data")
     for k, v in (("data", args.data), ("data_stage", args.data_stage), ("questionnaire", args.questionnaire),
                  ("population", args.population), ("region", args.region), ("min_cell", args.min_cell),
                  ("confidence", args.confidence), ("lang", args.lang)):
@@ -318,6 +308,16 @@ def cmd_report(args: argparse.Namespace) -> int:
             raise ParameterError(f"--param {item!r}: write NAME=VALUE, e.g. -p top_k=3")
         k, v = item.split("=", 1)
         params[k.strip()] = yaml.safe_load(v)
+    if not args.demo:
+        if args.wave is None and args.questionnaire is None:
+            raise ParameterError("say which wave to render: --wave ID (the folder "
+                                 "questionnaires/ID/) or render the demo (--demo)")
+        if args.wave is not None and args.questionnaire is None and "questionnaire" not in params:
+            raise ParameterError(f"wave {wave!r}: no {qf / 'questionnaire.yml'}; create it "
+                                 "(docs/new_wave.md) or pass -q/--questionnaire")
+        if args.wave is not None and args.data is None and "data" not in params:
+            raise ParameterError(f"wave {wave!r}: no raw export in {root / 'data' / wave} or {qf}; "
+                                 "put the export there or pass --data")
     names = [n.strip() for n in args.notebooks.split(",")] if args.notebooks else list(NOTEBOOKS)
     if not jobs:
         jobs = [(wave, {})]

@@ -31,12 +31,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+import warnings
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .errors import DesignError, EstimationError, ReliabilityWarning  # noqa: F401
+from .errors import DesignError, EstimationError, ReliabilityWarning, SurveyWarning  # noqa: F401
 
 if TYPE_CHECKING:  # pragma: no cover
     from .design import SurveyDesign
@@ -386,6 +387,14 @@ def _codes(s: pd.Series, what: str) -> tuple[np.ndarray, list]:
     return np.asarray(codes, dtype=np.intp), list(uniq)
 
 
+def _warn_by_missing(what: str, cols: list[str], n: int) -> None:
+    """Respondents without a by= value fall out of every group: say so (never silently)."""
+    if n:
+        warnings.warn(f"{what}: {n} respondent(s) have no value of by={cols} and are left out "
+                      "of every group (the overall figures still include them); recode them to "
+                      "keep them", SurveyWarning, stacklevel=4)
+
+
 def _groups(bk: _Backend, by: str | Sequence[str] | None,
             what: str) -> tuple[list[str], pd.DataFrame, list[np.ndarray]]:
     """By-groups as (by column names, one row of labels per group, boolean masks)."""
@@ -399,6 +408,7 @@ def _groups(bk: _Backend, by: str | Sequence[str] | None,
         _column(bk, c, what)
     if bk.design is not None and hasattr(bk.design, "domain_index"):
         codes, levels = bk.design.domain_index(cols)
+        _warn_by_missing(what, cols, int((full & (np.asarray(codes) < 0)).sum()))
         codes = np.where(full, codes, -1)
         present = np.unique(codes[codes >= 0])
         masks = [codes == g for g in present]
@@ -411,6 +421,7 @@ def _groups(bk: _Backend, by: str | Sequence[str] | None,
         levels.append(lv)
     combo = np.stack(codes, axis=1)
     ok = (combo >= 0).all(axis=1) & full
+    _warn_by_missing(what, cols, int((full & ~ok).sum()))
     uniq, inv = np.unique(combo[ok], axis=0, return_inverse=True)
     inv = np.asarray(inv).ravel()
     labels = pd.DataFrame({c: [levels[j][u[j]] for u in uniq] for j, c in enumerate(cols)})

@@ -428,11 +428,11 @@ PIPELINE_CASES = [
     ("summarize-weights", lambda w: survey.painpoints.summarize(w["design"], "pain", weights=[1, 2]),
      ParameterError, r"weights has 2 values but k=3"),
     ("policies-missing", lambda w: survey.painpoints.load_policies(w["dir"] / "nope.yml"),
-     QuestionnaireError, r"nope\.yml does not exist"),
+     QuestionnaireError, r"nope\.yml: .* file not found"),
     ("policies-bad-date", lambda w: survey.painpoints.load_policies(w["dir"] / "bad_policy.yml"),
      QuestionnaireError, r"bad_policy\.yml: measure 'a': date 'notadate'"),
     ("lexicon-missing", lambda w: survey.painpoints.load_lexicon(w["dir"] / "nope.yml"),
-     QuestionnaireError, r"nope\.yml does not exist"),
+     QuestionnaireError, r"nope\.yml: .* file not found"),
     ("lexicon-incomplete", lambda w: survey.painpoints.load_lexicon(w["dir"] / "bad_lexicon.yml"),
      QuestionnaireError, r"bad_lexicon\.yml: missing top-level key 'categories'"),
     ("evaluate-policies-measure", lambda w: survey.painpoints.evaluate_policies(

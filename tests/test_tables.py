@@ -375,3 +375,21 @@ def test_replicate_design_with_empty_cells(designs):
     yes = t.frame[(t.frame.sch_wide == "Yes") & (t.frame.measure == "row_pct")]
     assert np.isfinite(yes.se).all()
     assert np.isnan(t.test.p.iloc[0]) and np.isfinite(t.test.p.iloc[1])   # one column level in "No"
+
+
+def test_by_missing_values_are_reported_not_silently_dropped():
+    """Respondents without a by= value leave every group; the user is told how many."""
+    import warnings as _w
+
+    from survey import SurveyDesign
+    from survey.errors import SurveyWarning
+
+    df = pd.DataFrame({"a": pd.Categorical(list("xyxyxyxy")), "b": pd.Categorical(list("ppqqppqq")),
+                       "g": ["m", "m", "f", None, "m", "f", "f", "m"], "w": 1.0})
+    d = SurveyDesign(df, weights="w")
+    with pytest.warns(SurveyWarning, match=r"1 respondent\(s\) have no value of by=\['g'\]"):
+        t = d.crosstab("a", "b", by="g")
+    assert set(t.frame["g"].astype(str)) == {"f", "m"}
+    with _w.catch_warnings():
+        _w.simplefilter("error")
+        d.crosstab("a", "b", by="a" if False else None)  # no by: no warning

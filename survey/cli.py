@@ -224,7 +224,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
 # survey report  (owned by survey/report/; see survey.report.runner)
 # ---------------------------------------------------------------------------------------------
 def _report_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--wave", default=None, help="wave id (questionnaires/<wave>/); default demo")
+    p.add_argument("--wave", default=None, help="wave id: the folder questionnaires/<wave>/ (raw export found in data/<wave>/)")
     p.add_argument("--demo", action="store_true", help="render the demo (generate data/demo if absent)")
     p.add_argument("--data", default=None, help="raw export or cleaned data (.parquet/.csv)")
     p.add_argument("--data-stage", default=None, choices=["raw", "clean"], help="is --data raw or cleaned")

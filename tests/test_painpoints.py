@@ -299,6 +299,28 @@ def test_replicate_design_gives_similar_ses(waves):
     np.testing.assert_allclose(a.set_index("item")["se"].reindex(lin.index), lin, rtol=0.15)
 
 
+def test_vectorised_group_estimates_equal_summarize_by(waves):
+    """top_by_group / group_differences (one variance call per by-variable) give the estimates,
+    SEs and CIs of summarize(by=) (survey.tables, one call per group), for a linearisation
+    design with lonely-PSU handling, a subset (domain) design and a replicate design."""
+    _, ds = waves
+    d, q = ds["2024"]
+    sub = d.subset(d.data["sex"].astype(object) == "女")
+    for design in (d, sub, d.replicate("jkn")):
+        for var in ("age_group", "unit_type"):
+            s = pp.summarize(design, "pain", by=var, questionnaire=q)
+            s = s.assign(level=s[var].astype(object))
+            tg = pp.top_by_group(design, "pain", by=var, questionnaire=q, top=99)
+            m = tg.merge(s, on=["level", "item"], suffixes=("", "_s"), validate="1:1")
+            assert len(m) == len(s)
+            for c in ("pct_top", "pct_top_low", "pct_top_high", "pct_first", "score", "n", "rank"):
+                np.testing.assert_allclose(m[c].to_numpy(float), m[f"{c}_s"].to_numpy(float),
+                                           rtol=1e-8, err_msg=c)
+            gd = pp.group_differences(design, "pain", by=var, questionnaire=q)
+            g = gd.merge(s, on=["level", "item"], validate="1:1")
+            np.testing.assert_allclose(g["est_group"], g["pct_top"], rtol=1e-10)
+
+
 # ----------------------------------------------------------------------------------------------
 # the brief: HTML with charts, workbook tables, no missing glyphs
 # ----------------------------------------------------------------------------------------------

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
-from ._core import (DEFAULT_GROUPS, drivers, group_differences, priority_matrix, rank_uncertainty,
-                    summarize, top_by_group, wave_change)
+from ._core import (DEFAULT_GROUPS, _by_list, _differences_frame, _group_stats, _top_frame,
+                    drivers, priority_matrix, rank_items, rank_uncertainty, summarize, wave_change)
 from .policy import Policy, evaluate_policies, load_policies, policy_status
 from .text import Lexicon, load_lexicon, open_text
 
@@ -304,6 +304,12 @@ class PolicyBrief:
             if tid == "PP6":
                 fm.update({"95%CI下限": "float2", "95%CI上限": "float2"})
             notes = []
+            if tid == "PP2" and len(self.uncertainty):
+                u = self.uncertainty
+                R = int(u["replicates"].iloc[0])
+                notes.append(f"概率为 {R} 次重复抽样（{u['method'].iloc[0]}）中的比例；蒙特卡罗误差"
+                             f"（标准误）不超过 {50 / np.sqrt(R):.1f} 个百分点（概率为 50% 时最大），"
+                             f"在 95% 附近约 {100 * np.sqrt(0.95 * 0.05 / R):.1f} 个百分点。")
             if tid == "PP4" and len(self.differences):
                 notes.append(f"多重比较校正：{self.differences['correction'].iloc[0]}。")
             if tid == "PP6" and self.drivers is not None:
@@ -475,9 +481,12 @@ def build_brief(design: Any, qid: str, *, questionnaire: Any = None, design_befo
     s = summarize(design, qid, questionnaire=questionnaire, level=level, min_cell=min_cell)
     u = rank_uncertainty(design, qid, questionnaire=questionnaire, replicates=replicates, seed=seed,
                          level=level)
-    tg = top_by_group(design, qid, by, questionnaire=questionnaire, min_cell=min_cell, level=level)
-    gd = group_differences(design, qid, by, questionnaire=questionnaire, correction=correction,
-                           min_cell=min_cell, level=level)
+    # one pass per by-variable serves both the groups' top items and the group tests
+    it = rank_items(design, qid, questionnaire=questionnaire)
+    by_cols = _by_list(design, by)
+    gs = [_group_stats(design, it, var, "pct_top", level) for var in by_cols]
+    tg = _top_frame(design, it, by_cols, gs, 3, level, min_cell)
+    gd = _differences_frame(gs, float(design.df), "pct_top", correction, 0.05, level, min_cell)
     pm = None
     if lexicon is not None and lexicon.severity.get("column") in design.data.columns:
         sv = lexicon.severity

@@ -556,3 +556,77 @@ def test_first_wave_says_there_is_nothing_to_compare(next_wave, tmp_path):
                  "--notebooks", "trends", "--quiet"]) == 0
     page = (tmp_path / "r" / "trends.html").read_text(encoding="utf-8")
     assert "没有可比较的往期调查" in page and "Traceback" not in page
+
+
+# ----------------------------------------------------------------------------- provenance, preparation noise
+def test_provenance_lists_earlier_waves_inputs_deterministically(tmp_path):
+    """With previous_waves, the provenance block hashes each earlier wave's raw export,
+    questionnaire, margins and stations (found as the report finds them) and the cross-wave
+    files; the same inputs give the same block."""
+    import hashlib
+
+    from survey.report.provenance import collect, provenance
+
+    qs, data = tmp_path / "questionnaires", tmp_path / "data"
+    for w in ("2023", "2024"):
+        (qs / w).mkdir(parents=True)
+        (qs / w / "questionnaire.yml").write_text(f"not a questionnaire {w}\n", encoding="utf-8")
+        (data / w).mkdir(parents=True)
+        (data / w / f"export_{w}.csv").write_bytes(f"rid\n{w}\n".encode())
+    (qs / "2023" / "population.yml").write_text("population: 1\n", encoding="utf-8")
+    (qs / "policies.yml").write_text("policies: []\n", encoding="utf-8")
+    p = {"wave": "2024", "questionnaire": str(qs / "2024" / "questionnaire.yml"),
+         "data": str(data / "2024" / "export_2024.csv"), "previous_waves": ["2023"]}
+    i = collect(p)
+    prev = i["previous_waves"]
+    assert prev[0]["wave"] == "2023"
+    assert set(prev[0]["files"]) == {"raw", "questionnaire", "population"}
+    assert prev[0]["files"]["raw"]["sha256"] == hashlib.sha256(b"rid\n2023\n").hexdigest()
+    assert prev[0]["questionnaire_hash"] == hashlib.sha256(b"not a questionnaire 2023\n").hexdigest()
+    assert prev[-1]["wave"] is None and prev[-1]["files"]["policies"]["path"].endswith("policies.yml")
+    h = provenance(p)._repr_html_()
+    assert "往期（2023）输入文件（raw）" in h and "export_2023.csv" in h and "往期（2023）问卷哈希" in h
+    assert _runtime_free(h) == _runtime_free(provenance(p)._repr_html_())
+    # a missing earlier wave is named in the block, not an error
+    bad = provenance({**p, "previous_waves": ["2019"]})._repr_html_()
+    assert "往期（2019）输入文件" in bad and "未找到" in bad
+    # no earlier waves: no such rows
+    assert "往期" not in provenance({**p, "previous_waves": []})._repr_html_()
+
+
+def test_preparation_weighting_warnings_become_one_line(monkeypatch, capsys):
+    """Weighting warnings raised while the runner prepares a wave are recorded (they are in the
+    quality notebook's weighting report) and summarised in one terminal line per wave; rake()
+    called directly still warns."""
+    from survey.errors import WeightingWarning
+    from survey.report import runner
+    from survey.report.content import data as cdata
+
+    class Prepared:
+        timings = {"read": 0.1}
+
+    def fake_prepare(params, questionnaire=None):
+        with warnings.catch_warnings():
+            warnings.simplefilter("default", WeightingWarning)  # as prepare_wave does
+            warnings.warn("population margins disagree on the total; rescaled to the control "
+                          "total 300,002: sex 305,400 (+1.80%)", WeightingWarning)
+            warnings.warn("target sex differs from the marginal of sex × age_group by up to "
+                          "8e-06 of the total (level 男); the one-way margin is implied by the "
+                          "cross and is not used", WeightingWarning)
+        return Prepared()
+
+    monkeypatch.setattr(cdata, "prepare", fake_prepare)
+    notes: dict = {}
+    runner._warm_cache({"wave": "w1", "questionnaire": "q.yml", "data": "x.sav"}, True, notes)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and err[1].startswith("weighting w1: 2 notes (margin totals rescaled")
+    assert "quality.html" in err[1] and "WeightingWarning" not in "\n".join(err)
+    assert len(notes["w1"]) == 2
+    runner._warm_cache({"wave": "w1", "questionnaire": "q.yml", "data": "x.sav"}, False, {})
+    assert capsys.readouterr().err == ""
+    import pandas as pd
+
+    from survey import SurveyDesign
+    d = SurveyDesign(pd.DataFrame({"s": list("mf")}))
+    with pytest.warns(WeightingWarning, match="disagree on the total"):
+        d.rake({"s": {"m": 1, "f": 1}, ("s",): {("m",): 2, ("f",): 2}})

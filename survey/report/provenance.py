@@ -1,7 +1,9 @@
 """The provenance block at the end of every report.
 
 Records what a reader needs to reproduce the numbers: SHA-256 of every input file, the
-questionnaire hash, the parameters, package versions, the git commit of the code and the time
+questionnaire hash (and, when earlier waves are compared with, each earlier wave's raw export,
+questionnaire, margins and station register with its questionnaire hash, plus the
+harmonisation / policy files), the parameters, package versions, the git commit of the code and the time
 of the run.  The run time is the only part that changes between two runs on the same input; it
 is wrapped in ``<span class="run-time">`` (and can be pinned with ``SOURCE_DATE_EPOCH``).
 
@@ -33,7 +35,7 @@ __all__ = ["provenance", "collect", "sha256_file", "run_time", "PACKAGES", "Prov
 
 PACKAGES = ("survey", "pandas", "numpy", "scipy", "statsmodels", "matplotlib", "seaborn",
             "papermill", "nbconvert", "fonttools", "pyreadstat", "openpyxl")
-_PATH_PARAMS = ("questionnaire", "data", "population")
+_PATH_PARAMS = ("questionnaire", "data", "population", "stations")
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
@@ -101,6 +103,48 @@ def _questionnaire_hash(path: str | None) -> str | None:
         return sha256_file(path)
 
 
+def _file_entry(p: str | Path | None) -> dict[str, str] | None:
+    if not p:
+        return None
+    return {"path": str(p), "sha256": sha256_file(p) if Path(p).is_file() else "（文件不存在）"}
+
+
+def _previous_waves(params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Inputs of every earlier wave the report compares with (``previous_waves``), found the
+    way the report prepares them (:func:`survey.report.content.data.previous_inputs`): raw
+    export, questionnaire, population margins and station register with their SHA-256, and the
+    questionnaire hash; then the cross-wave files (harmonisation keys, policy register).  In the
+    order of ``previous_waves`` (deterministic)."""
+    waves = [str(w) for w in (params.get("previous_waves") or [])]
+    if not waves:
+        return []
+    from ..errors import SurveyError
+    from .content.data import cross_wave_file, previous_inputs
+
+    out: list[dict[str, Any]] = []
+    for w in waves:
+        try:
+            inp = previous_inputs(params, w)
+        except SurveyError as e:
+            out.append({"wave": w, "files": {}, "questionnaire_hash": None, "error": str(e)})
+            continue
+        files = {k: f for k, f in ((k, _file_entry(inp.get(k))) for k in
+                                   ("raw", "questionnaire", "population", "stations")) if f}
+        out.append({"wave": w, "files": files,
+                    "questionnaire_hash": _questionnaire_hash(inp.get("questionnaire") and str(inp["questionnaire"]))})
+    shared: dict[str, dict[str, str]] = {}
+    for name in ("harmonization", "policies"):
+        try:
+            f = cross_wave_file(params, name)
+        except SurveyError:
+            f = None
+        if f is not None:
+            shared[name] = _file_entry(f)  # type: ignore[assignment]
+    if shared:
+        out.append({"wave": None, "files": shared, "questionnaire_hash": None})
+    return out
+
+
 def collect(params: Mapping[str, Any], *, extra_files: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Gather the provenance facts for *params* (a :class:`~survey.report.params.Params`).
 
@@ -120,6 +164,7 @@ def collect(params: Mapping[str, Any], *, extra_files: Mapping[str, str] | None 
     return {
         "files": files,
         "questionnaire_hash": _questionnaire_hash(params.get("questionnaire")),
+        "previous_waves": _previous_waves(params),
         "parameters": {k: params[k] for k in params if k not in ("output_dir", "work_dir")},
         "packages": _versions(),
         "git_commit": _git_commit(),
@@ -142,6 +187,15 @@ class Provenance:
                         f"SHA-256 <code>{e(f['sha256'])}</code></td></tr>")
         if i.get("questionnaire_hash"):
             rows.append(f"<tr><th>问卷哈希</th><td><code>{e(i['questionnaire_hash'])}</code></td></tr>")
+        for pw in i.get("previous_waves") or []:
+            head = f"往期（{e(pw['wave'])}）" if pw["wave"] is not None else "跨轮次文件"
+            if pw.get("error"):
+                rows.append(f"<tr><th>{head}输入文件</th><td>未找到：{e(pw['error'])}</td></tr>")
+            for k, f in pw["files"].items():
+                rows.append(f"<tr><th>{head}输入文件（{e(k)}）</th><td><code>{e(Path(f['path']).name)}</code>"
+                            f"<br>SHA-256 <code>{e(f['sha256'])}</code></td></tr>")
+            if pw.get("questionnaire_hash"):
+                rows.append(f"<tr><th>{head}问卷哈希</th><td><code>{e(pw['questionnaire_hash'])}</code></td></tr>")
         params = json.dumps(i["parameters"], ensure_ascii=False, sort_keys=True, default=str)
         rows.append(f"<tr><th>参数</th><td><code>{e(params)}</code></td></tr>")
         pk = "，".join(f"{e(k)} {e(v)}" for k, v in i["packages"].items())

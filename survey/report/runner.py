@@ -86,6 +86,9 @@ class ReportResult:
     html: list[Path] = field(default_factory=list)
     workbooks: list[Path] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    #: weighting warnings recorded while preparing each wave (wave -> messages); the same facts
+    #: are in the quality notebook's weighting section
+    weighting_notes: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def index(self) -> Path:
@@ -223,42 +226,91 @@ def _run_unit(unit: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "label": label, "html": html_files, "workbook": str(wb), "timings": timings}
 
 
-def _warm_cache(params: Mapping[str, Any], progress: bool) -> dict[str, float]:
+def _weighting_summary(wave: str, caught: Sequence[Any], page: str) -> tuple[str, list[str]]:
+    """One terminal line for the weighting warnings of one wave (and the messages themselves).
+
+    The facts are in the weighting report the quality notebook shows (table 3.1: each margin's
+    total against the control total, and which margins are implied by a cross), so the terminal
+    only says how many there were and where to read them."""
+    from ..errors import SurveyWarning
+
+    msgs = [str(w.message) for w in caught if issubclass(w.category, SurveyWarning)]
+    if not msgs:
+        return "", []
+    kinds = {"rescaled": sum("disagree on the total" in m for m in msgs),
+             "implied": sum("implied by the cross" in m for m in msgs)}
+    other = len(msgs) - kinds["rescaled"] - kinds["implied"]
+    parts = (["margin totals rescaled to the control total"] if kinds["rescaled"] else []) + \
+        ([f"{kinds['implied']} one-way margin(s) implied by a cross, not used"] if kinds["implied"] else []) + \
+        ([f"{other} other"] if other else [])
+    line = (f"weighting {wave}: {len(msgs)} note{'s' if len(msgs) != 1 else ''} "
+            f"({'; '.join(parts)}), see {page}")
+    return line, msgs
+
+
+def _warm_cache(params: Mapping[str, Any], progress: bool,
+                notes: dict[str, list[str]] | None = None) -> dict[str, float]:
     """Read, clean and weight the wave once before the notebooks start (they load the cache).
 
-    Errors are not raised here: the notebooks show them in their sections.  Returns the stage
+    Errors are not raised here: the notebooks show them in their sections.  Weighting warnings
+    raised while preparing (margins with different totals rescaled, one-way margins implied by
+    a two-way margin) are recorded, not printed: they are in the weighting report the quality
+    notebook shows, so the terminal gets one line per wave (``weighting <wave>: 3 notes (...),
+    see quality.html``) and *notes* (wave -> messages) keeps the messages.  Returns the stage
     timings (``prepare/read``, ``prepare/clean``, ``prepare/weight`` ...).
     """
     if not (params.get("questionnaire") and params.get("data")):
         return {}
+    import warnings
+
     from ..errors import SurveyError
     from .content.data import prepare
 
+    notes = {} if notes is None else notes
+    wave = str(params.get("wave") or "wave")
     t = time.perf_counter()
     try:
-        w = prepare(params)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            w = prepare(params)
     except (SurveyError, OSError, ValueError, KeyError) as e:
         if progress:
             _say(f"preparing the wave failed ({type(e).__name__}: {e}); the notebooks will show it")
         return {}
     out = {f"prepare/{k}": v for k, v in w.timings.items()}
     out["prepare"] = time.perf_counter() - t
+    line, msgs = _weighting_summary(wave, caught, "quality.html (加权)")
+    if msgs:
+        notes[wave] = msgs
     if progress:
         _say("prepared the wave in " + f"{out['prepare']:.1f} s ("
              + ", ".join(f"{k} {v:.1f} s" for k, v in w.timings.items()) + ")")
+        if line:
+            _say(line)
     if params.get("previous_waves"):
         from .content.data import prepare_previous
 
         t = time.perf_counter()
-        try:
-            prev = prepare_previous(params)
-        except (SurveyError, OSError, ValueError, KeyError) as e:
-            if progress:
-                _say(f"preparing the earlier waves failed ({type(e).__name__}: {e}); the notebooks will show it")
-            return out
+        lines = []
+        for pw in params["previous_waves"]:
+            try:
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    prepare_previous({**params, "previous_waves": [pw]})
+            except (SurveyError, OSError, ValueError, KeyError) as e:
+                if progress:
+                    _say(f"preparing the earlier waves failed ({type(e).__name__}: {e}); the notebooks will show it")
+                return out
+            line, msgs = _weighting_summary(str(pw), caught, "that wave's quality report")
+            if msgs:
+                notes[str(pw)] = msgs
+                lines.append(line)
         out["prepare_previous"] = time.perf_counter() - t
         if progress:
-            _say(f"prepared earlier wave(s) {', '.join(prev)} in {out['prepare_previous']:.1f} s")
+            _say(f"prepared earlier wave(s) {', '.join(map(str, params['previous_waves']))} in "
+                 f"{out['prepare_previous']:.1f} s")
+            for line in lines:
+                _say(line)
     return out
 
 
@@ -359,7 +411,8 @@ def render_report(params: Mapping[str, Any] | None = None, *, output_dir: str | 
         units.append({**base, "dir": str(staging / "regions" / _slug(r)), "label": r, "region": r,
                       "params": {**params, "region": r}, "regions": [], "progress_bar": False})
     t0 = time.perf_counter()
-    prep_t = _warm_cache(params, progress)
+    wnotes: dict[str, list[str]] = {}
+    prep_t = _warm_cache(params, progress, wnotes)
     results: list[dict[str, Any]] = []
     if len(units) == 1 or jobs <= 1:
         for u in units:
@@ -389,7 +442,7 @@ def render_report(params: Mapping[str, Any] | None = None, *, output_dir: str | 
     os.replace(staging, out)
     shutil.rmtree(old, ignore_errors=True)
     shutil.rmtree(failed, ignore_errors=True)
-    res = ReportResult(output_dir=out)
+    res = ReportResult(output_dir=out, weighting_notes=wnotes)
     for r in results:
         res.html += [Path(h.replace(str(staging), str(out), 1)) for h in r["html"]]
         res.workbooks.append(Path(r["workbook"].replace(str(staging), str(out), 1)))

@@ -69,10 +69,34 @@ def plot_ranked(summary: pd.DataFrame, measure: str = "pct_top", *, title: str |
     return fig
 
 
-def plot_group_heatmap(diffs: pd.DataFrame, *, variables: Sequence[str] | None = None, title: str | None = None):
+def _wrap_label(s: str, width: int = 8) -> str:
+    """Break a long item label for a column heading after a slash or before an opening bracket
+    (Chinese has no spaces to break at)."""
+    s = str(s)
+    if len(s) <= width:
+        return s
+    for br in ("(", "（"):
+        if br in s and s.index(br) > 0:
+            head, tail = s.split(br, 1)
+            return head + "\n" + br + tail
+    if "/" in s.strip("/"):
+        head, tail = s.split("/", 1)
+        return head + "/\n" + tail
+    return s
+
+
+def plot_group_heatmap(diffs: pd.DataFrame, *, variables: Sequence[str] | None = None,
+                       title: str | None = None, items: Sequence[str] | None = None,
+                       width: float = 7.2):
     """Heatmap of each group's share (rows = groups, columns = items) from
-    :func:`group_differences`; ``*`` marks a significant difference from everyone else after the
-    stated correction, suppressed cells stay blank.
+    :func:`group_differences`; ``*`` and a frame mark a significant difference from everyone
+    else after the stated correction, suppressed cells stay blank.
+
+    Readable at report width: one panel per group variable (its name on the left, the levels
+    as row labels), 10-point cell numbers, white numbers on dark cells, wrapped item labels and
+    the colour scale below the chart.  ``items`` orders (and may restrict) the columns, e.g.
+    the overall ranking of :func:`summarize`; ``width`` is the figure width in inches (7.2 in
+    at the report's 110 dpi, with the row labels, fills the page's ~840-pixel text column).
 
     Examples
     --------
@@ -83,31 +107,77 @@ def plot_group_heatmap(diffs: pd.DataFrame, *, variables: Sequence[str] | None =
     >>> type(plot_group_heatmap(d)).__name__
     'Figure'
     """
+    import matplotlib.colors as mcolors
+    from matplotlib.patches import Rectangle
+
     d = diffs if variables is None else diffs[diffs["variable"].isin(variables)]
-    d = d.assign(row=[f"{GROUP_NAMES.get(v, v)}：{l}" for v, l in zip(d["variable"], d["level"])])
-    rows = list(dict.fromkeys(d["row"]))
-    items = list(dict.fromkeys(d["item"]))
-    M = d.pivot_table(index="row", columns="item", values="est_group", aggfunc="first").reindex(index=rows, columns=items)
-    S = d.pivot_table(index="row", columns="item", values="significant", aggfunc="first").reindex(index=rows, columns=items)
-    X = d.pivot_table(index="row", columns="item", values="suppressed", aggfunc="first").reindex(index=rows, columns=items)
-    V = M.to_numpy(float) * 100
-    V[X.fillna(True).to_numpy(bool)] = np.nan
-    fig, ax = _fig(1.0 + 0.62 * len(items), 0.9 + 0.3 * len(rows))
-    im = ax.imshow(V, aspect="auto", cmap="YlOrRd")
-    ax.set_xticks(range(len(items)), items, rotation=45, ha="right", fontsize=8)
-    ax.set_yticks(range(len(rows)), rows, fontsize=8)
-    ax.grid(False)
-    sig = S.fillna(False).to_numpy(bool)
-    for i in range(V.shape[0]):
-        for j in range(V.shape[1]):
-            if np.isfinite(V[i, j]):
-                ax.text(j, i, f"{V[i, j]:.0f}" + ("*" if sig[i, j] else ""), ha="center", va="center",
-                        fontsize=7, color="black")
-    fig.colorbar(im, ax=ax, fraction=0.03, label="选择比例（%）")
+    cols = list(dict.fromkeys(d["item"])) if items is None else [i for i in items if i in set(d["item"])]
+    vars_ = list(dict.fromkeys(d["variable"]))
+    V_all = d["est_group"].to_numpy(float)[~d["suppressed"].to_numpy(bool)] * 100
+    vmax = float(np.nanmax(V_all)) if np.isfinite(V_all).any() else 1.0
+    norm = mcolors.Normalize(vmin=0.0, vmax=max(vmax, 1.0))
+    cmap = plt_cmap("YlOrRd")
+    nrows = [d.loc[d["variable"] == v, "level"].nunique() for v in vars_]
+    row_h = 0.34
+    head_h = 1.25 + 0.16 * max((_wrap_label(c).count("\n") for c in cols), default=0)
+    fig, ax0 = _fig(width, head_h + 0.55 + row_h * sum(nrows) + 0.12 * len(vars_))
+    fig.clf()
+    gs = fig.add_gridspec(len(vars_) + 1, 1, height_ratios=[*nrows, 0.9], hspace=0.15)
+    im = None
+    axes = []
+    for k, (var, nr) in enumerate(zip(vars_, nrows)):
+        ax = fig.add_subplot(gs[k])
+        axes.append(ax)
+        dv = d[d["variable"] == var]
+        rows = list(dict.fromkeys(dv["level"]))
+        piv = lambda v: dv.pivot_table(index="level", columns="item", values=v, aggfunc="first",  # noqa: E731
+                                       observed=True).reindex(index=rows, columns=cols)
+        V = piv("est_group").to_numpy(float) * 100
+        V[piv("suppressed").fillna(True).to_numpy(bool)] = np.nan
+        sig = piv("significant").fillna(False).to_numpy(bool)
+        im = ax.imshow(V, aspect="auto", cmap=cmap, norm=norm, interpolation="nearest")
+        ax.set_yticks(range(len(rows)), [str(r) for r in rows], fontsize=10)
+        ax.set_ylabel(GROUP_NAMES.get(var, var), fontsize=10.5, rotation=0, ha="right", va="center",
+                      labelpad=10)
+        ax.grid(False)
+        ax.set_xticks(np.arange(len(cols) + 1) - 0.5, minor=True)
+        ax.set_yticks(np.arange(len(rows) + 1) - 0.5, minor=True)
+        ax.grid(which="minor", color="white", linewidth=1.0)
+        ax.tick_params(which="minor", length=0)
+        ax.tick_params(which="major", length=0)
+        if k == 0:
+            ax.xaxis.tick_top()
+            ax.set_xticks(range(len(cols)), [_wrap_label(c) for c in cols], rotation=90,
+                          fontsize=9.5, va="bottom", ha="center", linespacing=1.0)
+        else:
+            ax.set_xticks(range(len(cols)), [""] * len(cols))
+        for i in range(V.shape[0]):
+            for j in range(V.shape[1]):
+                if np.isfinite(V[i, j]):
+                    dark = norm(V[i, j]) > 0.62
+                    ax.text(j, i, f"{V[i, j]:.0f}" + ("*" if sig[i, j] else ""), ha="center",
+                            va="center", fontsize=10, color="white" if dark else "#222222")
+                    if sig[i, j]:
+                        ax.add_patch(Rectangle((j - 0.44, i - 0.40), 0.88, 0.80, fill=False,
+                                               edgecolor="#1f1f1f", linewidth=1.1))
+    cax = fig.add_subplot(gs[-1])
+    cax.set_visible(False)
+    if im is not None:
+        pos = cax.get_position()
+        bar = fig.add_axes([pos.x0 + pos.width * 0.25, pos.y0 + pos.height * 0.35, pos.width * 0.5,
+                            pos.height * 0.3])
+        fig.colorbar(im, cax=bar, orientation="horizontal", label="选择比例（%）")
+    fig.align_ylabels(axes)
     corr = str(d["correction"].iloc[0]) if len(d) else ""
-    ax.set_title(title or f"分组选择比例（* 与其他人差异显著；{corr}）", fontsize=10)
-    fig.tight_layout()
+    fig.suptitle(title or f"分组选择比例（%）\n* 加框：与其他人差异显著，{corr}；空白：样本不足",
+                 fontsize=10.5, y=1.0, va="bottom", linespacing=1.5)
     return fig
+
+
+def plt_cmap(name: str):
+    import matplotlib
+
+    return matplotlib.colormaps[name]
 
 
 def plot_priority(pm: pd.DataFrame, *, title: str | None = None):
@@ -325,10 +395,14 @@ class PolicyBrief:
         return out
 
     # ---------------------------------------------------------------- figures
+    def _item_order(self) -> list[str]:
+        """Items by overall rank (the order of the ranked chart and PP1)."""
+        return self.summary.sort_values("rank")["item"].tolist()
+
     def figures(self) -> dict[str, Any]:
         """Ranked bars, subgroup heatmap, priority matrix and change chart (matplotlib figures)."""
         f = {"ranked": plot_ranked(self.summary),
-             "heatmap": plot_group_heatmap(self.differences)}
+             "heatmap": plot_group_heatmap(self.differences, items=self._item_order())}
         if self.priority is not None:
             f["priority"] = plot_priority(self.priority)
         if self.changes is not None:
@@ -341,7 +415,7 @@ class PolicyBrief:
         from ..report.sections import FigureOutput
 
         makers = {"ranked": lambda: plot_ranked(self.summary),
-                  "heatmap": lambda: plot_group_heatmap(self.differences),
+                  "heatmap": lambda: plot_group_heatmap(self.differences, items=self._item_order()),
                   "priority": lambda: plot_priority(self.priority),
                   "changes": lambda: plot_changes(self.changes, highlight=list(self.policies["item"])
                                                   if self.policies is not None else [])}

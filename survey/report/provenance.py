@@ -188,7 +188,7 @@ class Provenance:
         if i.get("questionnaire_hash"):
             rows.append(f"<tr><th>问卷哈希</th><td><code>{e(i['questionnaire_hash'])}</code></td></tr>")
         for pw in i.get("previous_waves") or []:
-            head = f"往期（{e(pw['wave'])}）" if pw["wave"] is not None else "跨轮次文件"
+            head = f"往期（{e(pw['wave'])}）" if pw["wave"] is not None else "跨轮次"
             if pw.get("error"):
                 rows.append(f"<tr><th>{head}输入文件</th><td>未找到：{e(pw['error'])}</td></tr>")
             for k, f in pw["files"].items():

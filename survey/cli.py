@@ -25,9 +25,12 @@ import argparse
 import sys
 import warnings
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from .errors import SurveyError, SurveyWarning
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["main", "subcommand", "SUBCOMMANDS", "build_parser"]
 
@@ -250,6 +253,39 @@ def _report_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
+def _check_report_inputs(args: argparse.Namespace, params: dict, qf: Path, declared: set[str],
+                         out: Path) -> None:
+    """Before rendering anything: stop on an earlier wave that cannot be found, and warn about a
+    missing station register and about a partial run replacing the full report."""
+    from pathlib import Path
+
+    from .errors import ParameterError, ReportError
+    from .report.content.data import previous_inputs
+
+    if params.get("previous_waves") and "previous_waves" in declared:
+        for w in params["previous_waves"]:
+            try:
+                previous_inputs(params, w)
+            except ReportError as e:
+                raise ParameterError(
+                    f"--previous {w}: {e}. An earlier wave is set up like this one: "
+                    f"questionnaires/{w}/ (questionnaire.yml, population.yml, stations.csv) and its "
+                    f"raw export in data/{w}/; or point at a folder holding them with "
+                    f"-p 'previous_data={{{w}: path/to/folder}}'; or drop --previous "
+                    "(docs/new_wave.md, section 5)") from None
+    qdir = Path(params["questionnaire"]).parent if params.get("questionnaire") else qf
+    if "stations" not in params and not (qdir / "stations.csv").is_file():
+        warnings.warn(f"no station register {qdir / 'stations.csv'}: every respondent starts with "
+                      "base weight 1 and only the calibration to population.yml weights the sample; "
+                      "put the wave's stations.csv there (docs/new_wave.md, section 4)",
+                      SurveyWarning, stacklevel=2)
+    if args.notebooks and not args.output and (out / "index.html").is_file():
+        warnings.warn(f"--notebooks {args.notebooks} without -o: {out} will be replaced by these "
+                      "notebooks only (the other pages and their sheets in tables.xlsx are removed); "
+                      f"use -o {out}-draft to iterate without touching the full report",
+                      SurveyWarning, stacklevel=2)
+
+
 @subcommand("report", help="render the report notebooks to HTML + Excel", arguments=_report_args)
 def cmd_report(args: argparse.Namespace) -> int:
     """``survey report --wave 2024``: papermill → nbconvert → reports/<wave>/index.html."""
@@ -323,10 +359,12 @@ def cmd_report(args: argparse.Namespace) -> int:
         jobs = [(wave, {})]
     base = Path(args.output) if args.output else root / "reports"
     declared = {k for n in names for k in schema(Path(n).stem)}
+    if not args.demo:
+        _check_report_inputs(args, params, qf, declared, base / wave)
     for name, wp in jobs:
         pr = {**wp, **params}
-        if "previous_waves" in wp and "previous_waves" not in declared:
-            pr.pop("previous_waves")  # set by --demo; no chosen notebook compares waves
+        if ("previous_waves" in wp or args.previous is not None) and "previous_waves" not in declared:
+            pr.pop("previous_waves", None)  # set by --demo/--previous; no chosen notebook compares waves
         out = (base / name) if (args.demo or not args.output) else base
         res = render_report(pr, output_dir=out, notebooks=names, by=args.by, jobs=args.jobs,
                             progress=not args.quiet)

@@ -85,3 +85,21 @@ def test_report_without_a_wave_or_its_inputs_is_one_clear_line(tmp_path, capsys,
     assert main([*argv, "--root", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip()
     assert needle in err and "Traceback" not in err and len(err.splitlines()) == 1
+
+
+def test_report_missing_previous_wave_stops_before_rendering(tmp_path, capsys):
+    """`--previous` naming a wave that is not set up used to fail only in the third notebook,
+    after ~30 s of rendering, pointing at the notebook-only parameter previous_data."""
+    import shutil
+
+    from survey.cli import main
+
+    (tmp_path / "questionnaires" / "w1").mkdir(parents=True)
+    shutil.copy(MINI / "questionnaire.yml", tmp_path / "questionnaires" / "w1" / "questionnaire.yml")
+    (tmp_path / "data" / "w1").mkdir(parents=True)
+    shutil.copy(XLSX, tmp_path / "data" / "w1" / XLSX.name)
+    assert main(["report", "--wave", "w1", "--previous", "w0", "--root", str(tmp_path), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--previous w0" in err[0] and "questionnaires/w0/" in err[0]
+    assert "-p 'previous_data={w0: path/to/folder}'" in err[0]
+    assert not (tmp_path / "reports").exists()

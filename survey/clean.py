@@ -1212,7 +1212,10 @@ def clean(responses: pd.DataFrame | Any, questionnaire: Questionnaire | str | Pa
                 drop_cats = [lab for lab in qu.missing.values()
                              if lab in out[qu.id].cat.categories and lab not in qu.options.values()]
                 if drop_cats:
-                    out[qu.id] = out[qu.id].cat.remove_categories(drop_cats)
+                    # set_categories, not remove_categories: pandas 3.1 re-sorts the remaining
+                    # categories of an unordered categorical, losing the questionnaire's order
+                    keep = [c for c in out[qu.id].cat.categories if c not in drop_cats]
+                    out[qu.id] = out[qu.id].cat.set_categories(keep)
     # back to the input's row order
     inv = np.empty(len(order), dtype=np.int64)
     inv[order] = np.arange(len(order))

@@ -564,3 +564,19 @@ def test_demo_2024_planted_dirt_found():
 @pytest.mark.slow
 def test_demo_2023_planted_dirt_found():
     _demo_check("2023")
+
+
+def test_single_choice_keeps_the_questionnaire_order_of_categories():
+    """Removing the missing-code categories must not re-sort the answer scale (pandas 3.1's
+    remove_categories sorts unordered categories alphabetically: 一般 before 非常不满意)."""
+    from survey import Questionnaire, clean as _clean
+
+    scale = {1: "非常不满意", 2: "不太满意", 3: "一般", 4: "比较满意", 5: "非常满意"}
+    q = Questionnaire.from_dict({"wave": {"id": "w"}, "questions": [
+        {"id": "sat", "text": "满意度", "type": "single", "options": scale}]})
+    cats = [*scale.values(), "不知道", "拒答"]
+    f = pd.DataFrame({"rid": ["1", "2", "3", "4"],
+                      "sat": pd.Categorical(["一般", "不知道", "非常满意", "拒答"], categories=cats)})
+    r = _clean(f, q, rules={"duplicate_answers": False})
+    assert list(r.data["sat"].cat.categories) == list(scale.values())
+    assert r.data["sat"].tolist()[0] == "一般" and pd.isna(r.data["sat"].tolist()[1])

@@ -209,6 +209,17 @@ def load_stations(path: str | Path, psu: str = "station") -> pd.DataFrame:
     return st
 
 
+def _code_fingerprint() -> str:
+    """SHA-256 over the package's own source: a cached preparation made by other code (an
+    edited checkout, a new release) is never reused."""
+    h = hashlib.sha256()
+    root = Path(__file__).resolve().parent
+    for f in sorted(root.rglob("*.py")):
+        h.update(str(f.relative_to(root)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
 def _sha(path: Path | None) -> str:
     if path is None:
         return "-"
@@ -281,7 +292,8 @@ def prepare_wave(raw: str | Path | pd.DataFrame, questionnaire: Questionnaire | 
             and not isinstance(stations, pd.DataFrame):
         from . import __version__
 
-        parts = [_CACHE_VERSION, __version__, _sha(raw_path), q.hash, _sha(pop_path), _sha(st_path),
+        parts = [_CACHE_VERSION, __version__, _code_fingerprint(), _sha(raw_path), q.hash,
+                 _sha(pop_path), _sha(st_path),
                  repr(sorted((rules or {}).items())), lonely_psu, calibrate, repr(trim)]
         key = hashlib.sha256("|".join(parts).encode()).hexdigest()
         cache_file = Path(out_dir) / ".prepared.pkl"

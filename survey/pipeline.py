@@ -230,6 +230,32 @@ def _sha(path: Path | None) -> str:
     return h.hexdigest()
 
 
+def _weighting_margins(targets: Any, q: Questionnaire) -> Any:
+    """Keep the margins over the questionnaire's ``design.weighting`` variables.
+
+    ``population.yml`` may hold more margins than the wave is weighted to (e.g. for comparing
+    the sample's composition); ``design.weighting`` says which ones calibrate.  A listed variable
+    without a margin is an error; an empty list means "every margin in the file".
+    """
+    wanted = set(getattr(q.design, "weighting", ()) or ())
+    if not wanted:
+        return targets
+    def variables(key: Any) -> set[str]:
+        return set(key) if isinstance(key, tuple) else {key}
+    covered = set().union(*(variables(k) for k in targets)) if len(targets) else set()
+    missing = sorted(wanted - covered)
+    if missing:
+        raise WeightingError(f"{q.path}: design.weighting lists {missing}, but the population "
+                             "margins have no margin for them; add them to population.yml or "
+                             "remove them from design.weighting")
+    unused = [k for k in targets if not variables(k) <= wanted]
+    if not unused:
+        return targets
+    if hasattr(targets, "drop"):
+        return targets.drop(*unused)
+    return {k: v for k, v in targets.items() if k not in unused}
+
+
 def prepare_wave(raw: str | Path | pd.DataFrame, questionnaire: Questionnaire | str | Path, *,
                  population: str | Path | Mapping | None = None,
                  stations: str | Path | pd.DataFrame | None = None,
@@ -371,6 +397,7 @@ def prepare_wave(raw: str | Path | pd.DataFrame, questionnaire: Questionnaire | 
     design = base
     if population is not None and calibrate != "none":
         targets = weighting.load_targets(population, q) if pop_path is not None else population
+        targets = _weighting_margins(targets, q)
         with warnings.catch_warnings():
             warnings.simplefilter("default", WeightingWarning)
             design = base.rake(targets) if calibrate == "rake" else base.calibrate(targets, calfun="linear")

@@ -110,3 +110,25 @@ def test_prepare_without_margins_keeps_base_weights(wave):
     w = prepare_wave(wave["raw"], wave["questionnaire"], stations=wave["stations"])
     assert w.targets is None and w.weighting_report is None
     assert np.allclose(w.design.weights, w.base_design.weights)
+
+
+def test_design_weighting_selects_the_calibration_margins():
+    """design.weighting is not decoration: it picks the margins, and a listed variable without a
+    margin is an error naming it."""
+    from types import SimpleNamespace
+
+    from survey.errors import WeightingError
+    from survey.pipeline import _weighting_margins
+    from survey.weighting import Targets
+
+    t = Targets({"sex": {"男": 6, "女": 4}, "district": {"a": 5, "b": 5},
+                 ("sex", "age_group"): {("男", "y"): 3, ("男", "o"): 3, ("女", "y"): 2, ("女", "o"): 2}})
+
+    def q(*w):
+        return SimpleNamespace(design=SimpleNamespace(weighting=w), path="q.yml")
+
+    assert list(_weighting_margins(t, q())) == list(t)
+    assert list(_weighting_margins(t, q("sex", "age_group"))) == ["sex", ("sex", "age_group")]
+    assert isinstance(_weighting_margins(t, q("sex", "age_group")), Targets)
+    with pytest.raises(WeightingError, match=r"\['title'\]"):
+        _weighting_margins(t, q("sex", "title"))

@@ -54,6 +54,8 @@ __all__ = [
     "fmt_pct",
     "fmt_mean",
     "fmt_ci",
+    "fmt_num",
+    "ci_digits",
     "format_value",
 ]
 
@@ -92,19 +94,66 @@ def fmt_pct(x: Any, digits: int = 1, *, proportion: bool = True) -> str:
     if _isna(x):
         return ""
     v = float(x) * (100.0 if proportion else 1.0)
-    s = f"{v:.{digits}f}"
-    return "0.0" if s in ("-0.0", "-0") else s
+    return _no_neg_zero(f"{v:.{digits}f}")
+
+
+def _no_neg_zero(s: str) -> str:
+    """``'-0.00'`` → ``'0.00'`` (a rounded zero never carries a sign)."""
+    return s[1:] if s.startswith("-") and not s.strip("-0.,") else s
 
 
 def fmt_mean(x: Any, digits: int = 1) -> str:
-    """A mean with one decimal (thousands separators for large values).
+    """A mean with *digits* decimals (thousands separators for large values; never ``-0.0``).
 
     Examples
     --------
-    >>> fmt_mean(47.25), fmt_mean(12345.67)
-    ('47.2', '12,345.7')
+    >>> fmt_mean(47.25), fmt_mean(12345.67), fmt_mean(-0.04), fmt_mean(3.0412, 2)
+    ('47.2', '12,345.7', '0.0', '3.04')
     """
-    return "" if _isna(x) else f"{float(x):,.{digits}f}"
+    return "" if _isna(x) else _no_neg_zero(f"{float(x):,.{digits}f}")
+
+
+def fmt_num(x: Any, digits: int = 1, *, sign: bool = False) -> str:
+    """A number with *digits* decimals, never ``-0.0``; ``sign=True`` writes ``+`` before a
+    positive value (changes).
+
+    Examples
+    --------
+    >>> fmt_num(0.034, 2, sign=True), fmt_num(-0.004, 2, sign=True), fmt_num(-0.031, 2)
+    ('+0.03', '0.00', '-0.03')
+    """
+    if _isna(x):
+        return ""
+    s = _no_neg_zero(f"{float(x):,.{digits}f}")
+    if sign and not s.startswith("-") and s.strip("0.,"):
+        s = "+" + s
+    return s
+
+
+def ci_digits(lo: Any, hi: Any, *, min_digits: int = 1, max_digits: int = 3) -> int:
+    """Decimals that make a confidence interval informative: enough that its width
+    ``hi - lo`` shows at least two significant digits (between *min_digits* and *max_digits*).
+
+    Pass arrays to choose one number of decimals for a whole indicator (the widest need wins,
+    so every row of the indicator reads alike).
+
+    Examples
+    --------
+    >>> ci_digits(3.01, 3.07, min_digits=2)   # width 0.06: 0.060 needs three decimals
+    3
+    >>> ci_digits(45.1, 47.3)                 # width 2.2: one decimal
+    1
+    >>> ci_digits([3.4, 3.2], [3.6, 3.5], min_digits=2)
+    2
+    """
+    import numpy as np
+
+    w = np.atleast_1d(np.asarray(hi, dtype=float) - np.asarray(lo, dtype=float))
+    w = w[np.isfinite(w) & (w > 0)]
+    if not len(w):
+        return min_digits
+    need = int(np.ceil(-np.log10(float(w.min())) + 1 - 1e-9))
+    return int(min(max(need, min_digits), max_digits))
 
 
 def fmt_ci(est: Any, lo: Any, hi: Any, *, proportion: bool = True, digits: int = 1) -> str:
@@ -114,6 +163,8 @@ def fmt_ci(est: Any, lo: Any, hi: Any, *, proportion: bool = True, digits: int =
     --------
     >>> fmt_ci(47.31, 46.02, 48.6, proportion=False)
     '47.3 (46.0–48.6)'
+    >>> fmt_ci(3.012, 2.981, 3.043, proportion=False, digits=2)
+    '3.01 (2.98–3.04)'
     """
     if _isna(est):
         return ""
@@ -162,6 +213,33 @@ def _mask_like(m: pd.DataFrame | None, data: pd.DataFrame, name: str) -> pd.Data
     return m.reindex(index=data.index, columns=data.columns).fillna(False).astype(bool)
 
 
+def _flatten_index(disp: pd.DataFrame, classes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Row-label levels as leading columns; an outer label repeated on consecutive rows is
+    shown on its first row only."""
+    idx = disp.index
+    names = [str(n) if n is not None else "" for n in idx.names]
+    for k, n in enumerate(names):  # headings must be unique and not clash with the columns
+        while n in disp.columns or names[:k].count(n):
+            n += " "
+        names[k] = n
+    lead = {}
+    prev: tuple = ()
+    cols: list[list[str]] = [[] for _ in range(idx.nlevels)]
+    for t in idx:
+        t = tuple("" if _isna(v) else str(v) for v in t)
+        same = True
+        for k, v in enumerate(t):
+            same = same and k < len(prev) and prev[k] == v and k < idx.nlevels - 1
+            cols[k].append("" if same else v)
+        prev = t
+    for k, n in enumerate(names):
+        lead[n] = cols[k]
+    flat = pd.concat([pd.DataFrame(lead, dtype=object), disp.reset_index(drop=True)], axis=1)
+    cl = pd.concat([pd.DataFrame("", index=range(len(disp)), columns=names),
+                    classes.reset_index(drop=True)], axis=1)
+    return flat, cl
+
+
 @dataclass
 class PublishedTable:
     """A styled, disclosure-checked table (renders in notebooks; collected for Excel)."""
@@ -184,7 +262,17 @@ class PublishedTable:
         from pandas.io.formats.style import Styler
 
         disp = self.display
-        one_name = (self.index and disp.index.nlevels == 1 and disp.index.name is not None
+        formats = dict(self.formats)
+        show_index = self.index
+        if show_index and disp.index.nlevels > 1 and disp.columns.nlevels == 1:
+            # one header row: the row labels become leading text columns (a repeated outer label
+            # is written once, as a rowspan would), instead of pandas' second header row of
+            # index names above an empty row of column headings
+            disp, classes = _flatten_index(disp, classes)
+            for c in disp.columns[:self.display.index.nlevels]:
+                formats[c] = "text"
+            show_index = False
+        one_name = (show_index and disp.index.nlevels == 1 and disp.index.name is not None
                     and disp.columns.nlevels == 1)
         if one_name:  # the index name in the header row, not in a row of its own
             disp = disp.copy()
@@ -199,7 +287,7 @@ class PublishedTable:
         rules: dict[Any, list[dict[str, str]]] = {}
         for c in disp.columns:
             r = []
-            if self.formats.get(c, "text") == "text":  # words read from the left, numbers right
+            if formats.get(c, "text") == "text":  # words read from the left, numbers right
                 r.append({"selector": "td", "props": "text-align:left"})
             if len(str(c)) <= 8:  # short headings on one line (not one character per line)
                 r.append({"selector": "th", "props": "white-space:nowrap"})
@@ -207,7 +295,7 @@ class PublishedTable:
                 rules[c] = r
         if rules and disp.columns.is_unique:
             st = st.set_table_styles(rules, overwrite=False)
-        if not self.index:
+        if not show_index:
             st = st.hide(axis="index")
         return st
 

@@ -71,14 +71,12 @@ BODY = {
         ("code", "B.policy_html()"),
     ],
     "trends": [
-        ("md", "## 变化趋势\n\n各轮数据分别清理、按各自的总体边际加权（与各轮调查报告相同），"
-               "按 harmonization.yml 统一口径后比较。"),
+        ("md", "## 变化趋势"),  # how the waves are compared: the headline table's notes
         ("code", "from survey import trends\nS = trends.report_inputs(ctx)\n"
                  "trends.headline_table(S, level=P.confidence, ctx=ctx)"),
-        ("md", "### 各指标各轮估计值（小多图）"),
-        ("code", "trends.plot_trends(S, level=P.confidence)"),
-        ("md", "### 无法跨轮比较的指标及原因"),
-        ("code", "trends.not_comparable_table(S, ctx=ctx)"),
+        # sub-headings come with their chart/table (none when there is no earlier wave)
+        ("code", 'trends.plot_trends(S, level=P.confidence, heading="各指标各轮估计值（小多图）")'),
+        ("code", 'trends.not_comparable_table(S, ctx=ctx, heading="无法跨轮比较的指标及原因")'),
     ],
 }
 

@@ -1324,37 +1324,82 @@ def report_inputs(ctx: Any, *, harmonization: str | Path | None = None) -> "Stac
     return stack_waves({w.wave: w.design for w in waves}, h)
 
 
+def _scale_range(meta: "Indicator | None") -> tuple[float, float] | None:
+    """(min, max) of a scored scale indicator (``scores:`` or a label like ``（1–5）``), else None."""
+    import re
+
+    if meta is None:
+        return None
+    if meta.scores:
+        v = [float(x) for x in meta.scores.values()]
+        return min(v), max(v)
+    m = re.search(r"[（(]\s*(\d+(?:\.\d+)?)\s*[–\-~～至]\s*(\d+(?:\.\d+)?)\s*(?:分)?\s*[）)]", meta.label)
+    return (float(m.group(1)), float(m.group(2))) if m else None
+
+
+def _unit_note(meta: "Indicator | None", kind: str) -> str:
+    """How a reader should read the numbers of an indicator (its scale / unit)."""
+    if kind == "proportion":
+        return "百分比（%），变化为百分点"
+    r = _scale_range(meta)
+    if r is not None:
+        return f"均值，{r[0]:g}–{r[1]:g} 分量表"
+    return "均值"
+
+
+def _digits_for(kind: str, meta: "Indicator | None", lo: Any, hi: Any) -> int:
+    """Decimals of an indicator: percentages one; means enough that the change's CI shows two
+    significant digits (at least two for a scored scale)."""
+    from .report.tables import ci_digits
+
+    if kind == "proportion":
+        return 1
+    return ci_digits(lo, hi, min_digits=2 if _scale_range(meta) is not None else 1)
+
+
 def headline_table(stacked: "StackedWaves | NoTrends", *, table_id: str = "T5.1", level: float = 0.95,
                    ctx: Any = None):
     """Styled headline table of changes (a :class:`~survey.report.PublishedTable`); published
     into the report's workbook when *ctx* (a report context) is given.  A :class:`NoTrends`
     is returned as it is (its sentence is the section).
 
+    Decimals are chosen per indicator (percentages one; means so that the interval of the change
+    shows at least two significant digits, scale scores at least two); a significant change
+    carries a mark ``†`` explained in a footnote.
+
     Examples
     --------
     >>> t = headline_table(report_inputs())  # doctest: +SKIP
     """
     from .report import publish, style_table
+    from .report.tables import fmt_num
 
     if isinstance(stacked, NoTrends):
         return stacked
+    h = stacked.harmonization
     tab = trend_table(stacked, level=level)
     a, b = tab.attrs["compared"]
     show = pd.DataFrame(index=pd.Index(tab["label"].tolist(), name="指标"))
-    fm: dict[str, str] = {}
-    for w in stacked.waves:
-        vals = tab[f"est_{w}"].to_numpy()
-        show[f"{w}年"] = [v * 100 if k == "proportion" else v for v, k in zip(vals, tab["kind"])]
-        fm[f"{w}年"] = "mean"
     scale = np.where(tab["kind"] == "proportion", 100.0, 1.0)
-    show["变化"] = tab["change"].to_numpy() * scale
-    show["95%置信区间"] = [f"[{lo:.1f}, {hi:.1f}]" for lo, hi in
-                           zip(tab["ci_low"] * scale, tab["ci_high"] * scale)]
+    metas = [h.indicator(i) if h is not None else None for i in tab["indicator"]]
+    dig = [_digits_for(k, m, lo, hi) for k, m, lo, hi in
+           zip(tab["kind"], metas, tab["ci_low"] * scale, tab["ci_high"] * scale)]
+    show["口径"] = [_unit_note(m, k) for m, k in zip(metas, tab["kind"])]
+    for w in stacked.waves:
+        show[f"{w}年"] = [fmt_num(v * sc, dg) for v, sc, dg in zip(tab[f"est_{w}"], scale, dig)]
+    mark = "†"
+    show["变化"] = [fmt_num(c * sc, dg, sign=True) + (mark if sig else "")
+                  for c, sc, dg, sig in zip(tab["change"], scale, dig, tab["significant"])]
+    ci = f"{int(round(level * 100))}%置信区间"
+    show[ci] = [f"{fmt_num(lo * sc, dg)} 至 {fmt_num(hi * sc, dg)}" for lo, hi, sc, dg in
+                zip(tab["ci_low"], tab["ci_high"], scale, dig)]
     show["p值"] = [f"{p:.3f}" if p >= 0.001 else "<0.001" for p in tab["p"]]
-    show["显著变化"] = np.where(tab["significant"], "是", "否")
-    fm.update({"变化": "mean", "95%置信区间": "text", "p值": "text", "显著变化": "text"})
-    notes = [f"变化 = {b}年 − {a}年；比例类指标以百分点表示；标准误按各轮独立样本、各自的分层与站点"
-             "（并按各轮自身总体边际校准）计算。"]
+    fm = {c: "text" for c in show.columns}
+    notes = [f"{mark} 变化在统计上显著（p < {1 - level:.2f}，{ci}不包含 0）；未标注的变化可能来自抽样误差。",
+             f"变化 = {b}年 − {a}年；比例类指标以百分点表示，均值类以原单位或量表分值表示；标准误按各轮独立样本、"
+             "各自的分层与站点（并按各轮自身总体边际校准）计算。",
+             "各轮数据分别清理、按各自的总体边际加权（与各轮调查报告相同），按统一口径（harmonization.yml）"
+             "重新编码后比较。"]
     for lab, fn in zip(tab["label"], tab["footnote"]):
         if fn:
             notes.append(f"{lab}：{fn}")
@@ -1364,10 +1409,31 @@ def headline_table(stacked: "StackedWaves | NoTrends", *, table_id: str = "T5.1"
     return publish(t, ctx) if ctx is not None else t
 
 
+def _question_text(h: "Harmonization", qid: str) -> str:
+    """The wording of a harmonised question (latest wave), shortened for a table."""
+    import re
+
+    hq = h.questions.get(qid) if h is not None else None
+    texts = [t for t in (hq.wording.values() if hq is not None else []) if t]
+    if not texts:
+        return qid
+    t = re.sub(r"^您(的|目前的|所在|目前|对)?", "", str(texts[-1]).strip()).rstrip("？?。:： ")
+    return t if len(t) <= 30 else t[:29] + "…"
+
+
+def _heading(text: str | None, body: Any) -> Any:
+    if not text:
+        return body
+    from .report.content._util import Bundle, H
+
+    return Bundle([H(f"<h3>{text}</h3>"), body])
+
+
 def not_comparable_table(harmonization: "Harmonization | StackedWaves | NoTrends", *,
-                         table_id: str = "T5.2", ctx: Any = None):
+                         table_id: str = "T5.2", ctx: Any = None, heading: str | None = None):
     """Styled list of indicators that could not be compared, and why (published when *ctx* is
-    given; nothing for :class:`NoTrends`).
+    given; nothing for :class:`NoTrends`).  The question is shown by its wording, not its id;
+    *heading* (an ``<h3>``) is shown above the table only when there is one.
 
     Examples
     --------
@@ -1377,20 +1443,26 @@ def not_comparable_table(harmonization: "Harmonization | StackedWaves | NoTrends
 
     if isinstance(harmonization, NoTrends):
         return _Blank()
+    h = harmonization.harmonization if isinstance(harmonization, StackedWaves) else harmonization
     nc = not_comparable(harmonization)
-    show = pd.DataFrame({"指标": nc["label"].tolist(), "问题": nc["question"].tolist(),
+    show = pd.DataFrame({"指标": nc["label"].tolist(),
+                         "问题": [_question_text(h, x) for x in nc["question"]],
                          "原因": nc["reason"].tolist()})
     t = style_table(show, table_id, title="无法跨轮比较的指标", index=False,
                     formats={"指标": "text", "问题": "text", "原因": "text"})
-    return publish(t, ctx) if ctx is not None else t
+    return _heading(heading, publish(t, ctx) if ctx is not None else t)
 
 
 def plot_trends(stacked: StackedWaves, indicators: Sequence[str] | None = None, *,
-                level: float = 0.95, ncols: int = 3, figure: bool = False):
+                level: float = 0.95, ncols: int = 3, figure: bool = False, heading: str | None = None):
     """Small multiples: one panel per indicator, the wave estimates with confidence intervals.
 
-    Returns a :class:`~survey.report.FigureOutput` (rendered once, closed), or the matplotlib
-    figure with ``figure=True``.
+    The y-axis starts at a meaningful baseline (0 for percentages and amounts, the lowest score
+    of a scale) so that small changes are not magnified; each panel states its scale and the
+    change with its confidence interval.
+
+    Returns a :class:`~survey.report.FigureOutput` (rendered once, closed; under an ``<h3>``
+    *heading* when given), or the matplotlib figure with ``figure=True``.
 
     Examples
     --------
@@ -1399,6 +1471,7 @@ def plot_trends(stacked: StackedWaves, indicators: Sequence[str] | None = None, 
     import matplotlib.pyplot as plt
 
     from .report.sections import FigureOutput
+    from .report.tables import fmt_num
     from .report.theme import PALETTE, use_theme
 
     if isinstance(stacked, NoTrends):
@@ -1409,28 +1482,53 @@ def plot_trends(stacked: StackedWaves, indicators: Sequence[str] | None = None, 
     k = len(inds)
     nc = max(1, min(ncols, k))
     nr = int(np.ceil(k / nc))
-    fig, axes = plt.subplots(nr, nc, figsize=(3.2 * nc, 2.6 * nr), squeeze=False)
+    fig, axes = plt.subplots(nr, nc, figsize=(3.3 * nc, 2.9 * nr), squeeze=False)
     waves = stacked.waves
     x = np.arange(len(waves))
     for ax, ind in zip(axes.ravel(), inds):
         v = _wave_values(stacked, ind, [], level)
         meta = h.indicator(ind) if h is not None else None
-        f = 100.0 if (meta and meta.kind == "proportion") else 1.0
+        prop = bool(meta and meta.kind == "proportion")
+        f = 100.0 if prop else 1.0
         est = v["estimate"].to_numpy() * f
         lo, hi = v["ci_low"].to_numpy() * f, v["ci_high"].to_numpy() * f
         ch = change(stacked, ind, level=level)
-        col = PALETTE[3] if bool(ch["significant"].iloc[0]) else PALETTE[0]
+        sig = bool(ch["significant"].iloc[0])
+        col = PALETTE[3] if sig else PALETTE[0]
+        c, clo, chi = (float(ch[n].iloc[0]) * f for n in ("change", "ci_low", "ci_high"))
+        dg = _digits_for("proportion" if prop else "mean", meta, clo, chi)
         ax.errorbar(x, est, yerr=[est - lo, hi - est], fmt="o-", color=col, capsize=3)
+        for xi, e in zip(x, est):
+            ax.annotate(fmt_num(e, dg), (xi, e), textcoords="offset points", xytext=(0, 7),
+                        fontsize=8, ha="center", va="bottom", color="#333333")
         ax.set_xticks(x, [f"{w}" for w in waves])
-        title = (meta.label if meta else ind) + ("（%）" if f == 100 else "")
+        rng = _scale_range(meta)
+        top = float(np.nanmax(hi))
+        if prop:  # baseline 0, room above; never beyond 100
+            y0, y1 = 0.0, min(100.0, max(top * 1.25, 10.0))
+            unit = "%"
+        elif rng is not None:  # the whole scale
+            y0, y1 = rng
+            unit = f"{rng[0]:g}–{rng[1]:g} 分"
+        else:  # amounts: baseline 0
+            y0, y1 = min(0.0, float(np.nanmin(lo))), top * 1.25
+            unit = "均值"
+        ax.set_ylim(y0, y1)
+        title = (meta.label if meta else ind)
         if meta and meta.footnotes:
             title += " *"
         ax.set_title(title, fontsize=10)
+        u = "个百分点" if prop else ""
+        ax.text(0.5, 0.04, f"变化 {fmt_num(c, dg, sign=True)}{u}（{fmt_num(clo, dg)} 至 {fmt_num(chi, dg)}）"
+                + ("†" if sig else ""), transform=ax.transAxes, ha="center", va="bottom", fontsize=8,
+                color=col)
+        ax.set_ylabel(unit, fontsize=8)
         ax.margins(x=0.3)
     for ax in axes.ravel()[k:]:
         ax.set_visible(False)
-    fig.suptitle(f"各轮估计值与 {int(level * 100)}% 置信区间（橙色：变化显著；* 见表注）", fontsize=11)
+    fig.suptitle(f"各轮估计值与 {int(level * 100)}% 置信区间（纵轴从 0 或量表最低分开始；"
+                 f"橙色与 †：变化显著；* 见表注）", fontsize=10)
     fig.tight_layout()
     if figure:
         return fig
-    return FigureOutput(fig)
+    return _heading(heading, FigureOutput(fig))

@@ -34,7 +34,7 @@ __all__ = [
     "section_intake", "section_quality", "section_cleaning", "section_sample",
     "section_weighting", "section_key_indicators", "section_subgroups", "section_methods",
     "section_painpoints", "section_policy", "section_trends", "PLACEHOLDER_SECTIONS",
-    "TABLES_DIRNAME", "FigureOutput",
+    "TABLES_DIRNAME", "FigureOutput", "report_title", "sample_sizes", "read_summary",
 ]
 
 TABLES_DIRNAME = ".tables"
@@ -273,8 +273,52 @@ def publish(table: PublishedTable, ctx: ReportContext | None = None) -> Publishe
     return table
 
 
+def report_title(params: Mapping[str, Any], questionnaire: Any = None) -> str:
+    """The survey's title for page headings: the ``title`` parameter, else the questionnaire's
+    wave title (``wave.title``), else ``<wave> 科技工作者状况调查``.
+
+    Examples
+    --------
+    >>> report_title({"wave": "2024", "title": None})
+    '2024 科技工作者状况调查'
+    >>> report_title({"wave": "x", "questionnaire": "questionnaires/demo-2024/questionnaire.yml"})
+    '2024年示例市科技工作者状况调查（演示数据）'
+    """
+    if params.get("title"):
+        return str(params["title"])
+    q = questionnaire
+    if q is None and params.get("questionnaire"):
+        try:
+            from ..questionnaire import Questionnaire
+
+            q = Questionnaire.load(params["questionnaire"])
+        except Exception:  # noqa: BLE001 - a title never stops a report; the setup cell reports it
+            q = None
+    if q is not None:
+        return str(q.title)
+    return f"{params.get('wave')} 科技工作者状况调查"
+
+
+def sample_sizes(ctx: ReportContext) -> tuple[int | None, int | None]:
+    """(读取的记录数, 清理后保留的有效样本量) of the report (of the region, if any); None where
+    not known.
+
+    Examples
+    --------
+    >>> from survey.report import validate
+    >>> sample_sizes(setup(validate(notebook="quality"), notebook="quality"))
+    (None, None)
+    """
+    n_read = len(ctx.data) if ctx.data is not None else None
+    n_kept = None
+    if ctx.prepared is not None:
+        d = ctx.design
+        n_kept = int((d.weights > 0).sum())
+    return n_read, n_kept
+
+
 def title_block(ctx: ReportContext) -> _HTML:
-    """The report's title line (wave title, region, sample size).
+    """The report's title line (wave title, region, sample sizes: 读取 and 有效样本).
 
     Examples
     --------
@@ -283,13 +327,16 @@ def title_block(ctx: ReportContext) -> _HTML:
     True
     """
     p = ctx.params
-    title = p.get("title") or (ctx.questionnaire.title if ctx.questionnaire is not None else None) \
-        or f"{p.get('wave')} 科技工作者状况调查"
+    title = report_title(p, ctx.questionnaire)
     bits = [f"调查轮次：{p.get('wave')}"]
     if p.get("region"):
         bits.append(f"地区：{p.get('region')}")
-    if ctx.data is not None:
-        bits.append(f"样本量：{len(ctx.data):,}")
+    n_read, n_kept = sample_sizes(ctx)
+    if n_kept is not None:
+        bits.append(f"有效样本：{n_kept:,} 人（读取 {n_read:,} 份问卷，清理后保留）"
+                    if n_read is not None else f"有效样本：{n_kept:,} 人")
+    elif n_read is not None:
+        bits.append(f"读取：{n_read:,} 份问卷（未完成清理）")
     return _HTML(f'<p class="report-subtitle">{html.escape(str(title))} · '
                  + " · ".join(html.escape(b) for b in bits) + "</p>")
 
@@ -302,33 +349,104 @@ def _no_data(ctx: ReportContext) -> _HTML | None:
 
 
 # --------------------------------------------------------------------------- real sections
+_LAYOUTS = {"code": "选项编码（按序号）", "text": "选项文字（按文本）"}
+_FORMATS = {".sav": "SPSS 数据文件", ".zsav": "SPSS 数据文件", ".dta": "Stata 数据文件",
+            ".xlsx": "Excel 工作簿（问卷星导出）", ".xls": "Excel 工作簿（问卷星导出）",
+            ".csv": "CSV 文本文件", ".parquet": "Parquet 数据文件", ".feather": "Feather 数据文件"}
+
+
+def _names(ids: Any, q: Any, limit: int = 8) -> str:
+    """Question ids as their short Chinese labels, at most *limit* (then “等 N 项”)."""
+    from .content.quality import short_label
+
+    ids = list(ids)
+    other = {"ip": "IP 地址", "rid": "记录编号"}
+    labs = [short_label(q, i) if q is not None and i in q else other.get(str(i), str(i)) for i in ids[:limit]]
+    more = f" 等 {len(ids)} 项" if len(ids) > limit else ""
+    return "、".join(labs) + more
+
+
+def read_summary(report: Any, q: Any = None) -> list[tuple[str, str]]:
+    """A reader's report (:class:`survey.io.ReadReport`) as (label, plain Chinese) rows: file
+    name (never its folder), layout, respondents, columns mapped/unmapped, questions absent.
+
+    Examples
+    --------
+    >>> from survey.io._core import ReadReport
+    >>> r = ReadReport(file="/tmp/x/调查.sav", layout="code", n_rows=3, mapped={"a": "sex"},
+    ...                questions_matched=1, questions_total=2, absent=["age"])
+    >>> dict(read_summary(r))["数据文件"]
+    '调查.sav（SPSS 数据文件，选项编码（按序号））'
+    """
+    f = Path(str(getattr(report, "file", "") or ""))
+    kind = _FORMATS.get(f.suffix.lower(), f.suffix.lstrip(".").upper() or "数据文件")
+    lay = _LAYOUTS.get(str(getattr(report, "layout", "")), str(getattr(report, "layout", "") or ""))
+    enc = getattr(report, "encoding", None)
+    desc = "，".join(x for x in (kind, lay, f"编码 {enc}" if enc else "") if x)
+    rows = [("数据文件", f"{f.name}（{desc}）")]
+    n = int(getattr(report, "n_rows", 0) or 0)
+    rows.append(("读取问卷", f"{n:,} 份" + ("（导出文件无可用编号，已生成记录编号）"
+                                           if getattr(report, "rid_created", False) else "")))
+    mapped, unmapped = getattr(report, "mapped", {}) or {}, list(getattr(report, "unmapped", []) or [])
+    qm, qt = int(getattr(report, "questions_matched", 0) or 0), int(getattr(report, "questions_total", 0) or 0)
+    rows.append(("题目匹配", f"问卷 {qt} 题中匹配 {qm} 题，来自导出文件的 {len(mapped):,} 列"))
+    rows.append(("未匹配的列", f"{len(unmapped)} 列" + (f"：{'、'.join(map(str, unmapped[:8]))}"
+                                                     + (" 等" if len(unmapped) > 8 else "") if unmapped else "（无）")))
+    absent = list(getattr(report, "absent", []) or [])
+    partial = dict(getattr(report, "partial", {}) or {})
+    txt = f"{len(absent)} 题" + (f"：{_names(absent, q)}" if absent else "（无）")
+    if partial:
+        txt += f"；{len(partial)} 题缺少部分列：{_names(partial, q)}"
+    rows.append(("问卷有而数据中缺少的题目", txt))
+    pii = list(getattr(report, "pii_columns", []) or [])
+    if pii:
+        rows.append(("个人信息", f"{len(pii)} 项（{_names(pii, q)}）已与分析数据分离，不进入报告"))
+    inv = dict(getattr(report, "invalid", {}) or {})
+    if inv:
+        rows.append(("无法识别的取值", "；".join(f"{_names([k], q)} {int(v):,} 个" for k, v in list(inv.items())[:8])
+                     + ("等" if len(inv) > 8 else "") + "（已置为缺失）"))
+    return rows
+
+
 def section_intake(ctx: ReportContext) -> _HTML:
-    """数据接收: which files were read, how many rows/columns, reader warnings."""
+    """数据接收: which file was read (name only), its layout, respondents read and kept,
+    columns mapped/unmapped, questions absent, PII separated."""
     nd = _no_data(ctx)
     if nd is not None:
         return nd
     d = ctx.data
-    rows = [("记录数", f"{len(d):,}"), ("变量数", f"{d.shape[1]:,}")]
-    if ctx.questionnaire is not None:
-        rows.append(("问卷题目数", f"{len(ctx.questionnaire):,}"))
+    q = ctx.questionnaire
     if ctx.read_report is not None:
-        rows.append(("读取报告", html.escape(str(ctx.read_report))[:500]))
-    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{v}</td></tr>" for k, v in rows)
+        rows = read_summary(ctx.read_report, q)
+    else:
+        name = Path(str(ctx.params.get("data") or "")).name
+        rows = [("数据文件", name or "（未知）"), ("读取问卷", f"{len(d):,} 份")]
+    n_read, n_kept = sample_sizes(ctx)
+    if n_kept is not None:
+        rows.insert(2, ("有效样本", f"{n_kept:,} 人（清理后保留，见“数据清理”）"))
+    rows.append(("分析变量", f"{d.shape[1]:,} 列" + (f"（问卷 {len(q):,} 题）" if q is not None else "")))
+    body = "".join(f'<tr><th style="white-space:nowrap;text-align:left;vertical-align:top">{html.escape(k)}</th>'
+                   f"<td>{html.escape(v)}</td></tr>" for k, v in rows)
     return _HTML(f'<table class="kv">{body}</table>')
 
 
 def section_quality(ctx: ReportContext, top: int = 15):
-    """数据质量: share of missing answers per variable (chart of the ``top`` worst)."""
+    """数据质量: share of missing answers per variable (chart of the ``top`` worst), labelled
+    with the questionnaire's wording (question and option/row), not variable ids."""
     nd = _no_data(ctx)
     if nd is not None:
         return nd
+    from .content.quality import column_label
     from .theme import new_figure
 
     d = ctx.data.drop(columns=[c for c in ("rid",) if c in ctx.data.columns])
     miss = d.isna().mean().sort_values(ascending=False).head(top)[::-1] * 100
+    labels = [column_label(ctx.questionnaire, str(i), width=26) for i in miss.index]
     fig, ax = new_figure(7.0, max(2.5, 0.28 * len(miss) + 1))
-    ax.barh([str(i) for i in miss.index], miss.to_numpy())
-    ax.set_xlabel("缺失比例（%）")
+    ax.barh(range(len(miss)), miss.to_numpy())
+    ax.set_yticks(range(len(miss)), labels, fontsize=8)
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("缺失比例（%，读取的全部问卷；含逻辑跳过）")
     ax.set_title("各变量缺失比例（最高的若干项）")
     fig.tight_layout()
     ctx.figures += 1

@@ -29,12 +29,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..tables import fmt_ci, fmt_count
+from ..tables import ci_digits, fmt_ci, fmt_count, fmt_num
 from ._util import Bundle, H, esc, est_cells, holm, no_design, prefix, publish_estimates
 from .quality import short_label
 
 __all__ = ["indicator_kind", "indicator_questions", "module_estimates", "key_indicators", "subgroups",
-           "methods"]
+           "methods", "indicator_digits", "mean_min_digits"]
 
 _KINDS = {"numeric": "mean", "duration": "mean", "single": "pct", "likert": "likert", "matrix": "matrix",
           "multi": "pct"}
@@ -136,6 +136,40 @@ def module_estimates(design: Any, q: Any, questions: list, *, level: float = 0.9
     return out
 
 
+def mean_min_digits(unit: str, kind: str = "mean") -> int:
+    """Fewest decimals of a mean: two for a score on a short scale (``1–5分``, ``分``), one
+    otherwise (hours, days, yuan); percentages always one."""
+    if kind == "pct":
+        return 1
+    return 2 if str(unit).endswith("分") else 1
+
+
+def indicator_digits(est: pd.DataFrame) -> list[int]:
+    """Decimals per row of a :func:`module_estimates` frame: percentages one; means chosen per
+    indicator (question, or likert item group) by :func:`~survey.report.tables.ci_digits` so the
+    interval shows at least two significant digits (two at least for scale scores).
+
+    Examples
+    --------
+    >>> e = pd.DataFrame({"group": ["pct", "likert:a", "likert:a"], "kind": ["pct", "mean", "mean"],
+    ...                   "unit": ["%", "1–5分", "1–5分"], "ci_low": [.4, 3.01, 3.2], "ci_high": [.5, 3.07, 3.6]})
+    >>> indicator_digits(e)
+    [1, 3, 3]
+    """
+    out = []
+    cache: dict[str, int] = {}
+    for g, kd, unit in zip(est["group"], est["kind"], est["unit"]):
+        if kd == "pct":
+            out.append(1)
+            continue
+        if g not in cache:
+            m = (est["group"] == g).to_numpy()
+            cache[g] = ci_digits(est.loc[m, "ci_low"].to_numpy(float), est.loc[m, "ci_high"].to_numpy(float),
+                                 min_digits=mean_min_digits(unit))
+        out.append(cache[g])
+    return out
+
+
 def _chart_label(label: str, item: str, width: int = 28) -> str:
     """``question：item`` within *width* characters: the item (what tells the rows apart) is
     kept whole, the repeated question text is shortened first.
@@ -220,9 +254,11 @@ def key_indicators(ctx: Any) -> Any:
             continue
         out.add(H(f"<h3>{k}. {esc(mod)}</h3>"))
         txt, supp, unrel = est_cells(est, proportion=False, min_cell=mc)
+        dig = indicator_digits(est)
         txt = pd.Series([fmt_ci(e * (100 if kd == "pct" else 1), lo * (100 if kd == "pct" else 1),
-                                hi * (100 if kd == "pct" else 1), proportion=False)
-                         for e, lo, hi, kd in zip(est["estimate"], est["ci_low"], est["ci_high"], est["kind"])])
+                                hi * (100 if kd == "pct" else 1), proportion=False, digits=dg)
+                         for e, lo, hi, kd, dg in zip(est["estimate"], est["ci_low"], est["ci_high"], est["kind"],
+                                                      dig)])
         tab = pd.DataFrame({"估计值 (95% CI)": txt.to_numpy(object), "单位": est["unit"].to_numpy(object),
                             "样本量": est["n"].to_numpy(float)},
                            index=pd.MultiIndex.from_arrays([est["label"].to_numpy(object), est["item"].to_numpy(object)],
@@ -288,13 +324,19 @@ def subgroups(ctx: Any, groups: list[str] | None = None, max_statements: int = 1
     cols = [c for c, *_ in means]
     info = {c: (lab, unit, sc) for c, lab, unit, sc, _ in means}
     cand = []  # (group, col, hi_level, lo_level, L)
+    digits: dict[str, int] = {}  # decimals per indicator (the most any group table needed)
     live = _answered(d)
     for k, g in enumerate(groups, start=1):
         glab = short_label(q, g)
         f = d.mean(cols, by=g, na_rm=True, level=lvl)
         f = f.assign(n_cell=f["n"])
         txt, supp, unrel = est_cells(f, proportion=False, min_cell=mc)
-        f = f.assign(_txt=[fmt_ci(e * info[v][2], lo * info[v][2], hi * info[v][2], proportion=False)
+        dig = {v: ci_digits(f.loc[f["variable"] == v, "ci_low"].to_numpy(float) * info[v][2],
+                            f.loc[f["variable"] == v, "ci_high"].to_numpy(float) * info[v][2],
+                            min_digits=mean_min_digits(info[v][1])) for v in cols}
+        digits.update({v: max(digits.get(v, 0), dg) for v, dg in dig.items()})
+        f = f.assign(_txt=[fmt_ci(e * info[v][2], lo * info[v][2], hi * info[v][2], proportion=False,
+                                  digits=dig[v])
                            for e, lo, hi, v in zip(f["estimate"], f["ci_low"], f["ci_high"], f["variable"])],
                      _supp=supp.to_numpy(), _unrel=unrel.to_numpy())
         levels = [lv for lv in pd.unique(f[g]) if pd.notna(lv)]
@@ -362,9 +404,11 @@ def subgroups(ctx: Any, groups: list[str] | None = None, max_statements: int = 1
                 lab, unit, sc = info[c]
                 diff, lo, hi = float(r["estimate"]) * sc, float(r["ci_low"]) * sc, float(r["ci_high"]) * sc
                 u = "个百分点" if unit == "%" else unit
+                dg = max(digits.get(c, 1), ci_digits(lo, hi, min_digits=mean_min_digits(unit)))
                 stmts.append((float(r["p"]), abs(diff) / max(abs(eb * sc), 1e-9),
-                              f"「{esc(lab)}」：{esc(a)}（{ea * sc:.1f}{esc(unit)}）比{esc(b)}（{eb * sc:.1f}{esc(unit)}）高 {diff:.1f}{esc(u)}"
-                              f"（{lvl * 100:.0f}% CI {lo:.1f}–{hi:.1f}）。"))
+                              f"「{esc(lab)}」：{esc(a)}（{fmt_num(ea * sc, dg)}{esc(unit)}）比{esc(b)}"
+                              f"（{fmt_num(eb * sc, dg)}{esc(unit)}）高 {fmt_num(diff, dg)}{esc(u)}"
+                              f"（{lvl * 100:.0f}% CI {fmt_num(lo, dg)}–{fmt_num(hi, dg)}）。"))
         stmts.sort(key=lambda s: (-s[1], s[0]))
     items = [s[2] for s in stmts[:max_statements]] + [s[1] for s in sorted(notable)[:max_statements]]
     out.add(H("<h3>值得关注的差异</h3>"))

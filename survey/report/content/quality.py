@@ -18,7 +18,8 @@ from ..disclosure import suppress_table
 from ..tables import fmt_count
 from ._util import Bundle, H, esc, no_design, prefix, publish_estimates
 
-__all__ = ["RULE_LABELS", "REASON_LABELS", "short_label", "cleaning", "weighting", "weighting_short"]
+__all__ = ["RULE_LABELS", "REASON_LABELS", "short_label", "column_label", "question_label", "fmt_convergence",
+           "cleaning", "weighting", "weighting_short"]
 
 RULE_LABELS = {
     "missing_codes": "缺失编码（不知道/拒答）置空", "out_of_range": "超出有效范围", "rank_invalid": "排序题无效",
@@ -54,6 +55,96 @@ def short_label(q: Any, qid: str) -> str:
     t = re.sub(r"^您(的|目前的|所在|目前|对)?", "", t)
     t = t.rstrip("？?。:： ")
     return t or str(qid)
+
+
+_META_LABELS = {"rid": "记录编号", "submitted_at": "提交时间", "duration_s": "作答时长", "source": "来源渠道",
+                "ip_hash": "IP 地址（散列）", "phone_hash": "手机号（散列）"}
+
+
+def _clip(t: str, width: int | None) -> str:
+    return t if width is None or len(t) <= width else t[:width - 1] + "…"
+
+
+def column_label(q: Any, col: str, width: int | None = None) -> str:
+    """What a reader sees for a frame column: the question's short text, with the option (multi /
+    rank), the row (matrix / likert) or “其他（请注明）” after a colon; the option or row is kept
+    whole and the question text shortened first when *width* is given.
+
+    Examples
+    --------
+    >>> from survey.questionnaire import Questionnaire
+    >>> q = Questionnaire.load("questionnaires/demo-2024/questionnaire.yml")
+    >>> column_label(q, "sex"), column_label(q, "duration_s")
+    ('性别', '作答时长')
+    >>> column_label(q, "pain_11")
+    '请选出您目前最急需解决的问题：学术交流机会少'
+    >>> column_label(q, "pain_11", width=12)
+    '请选出…：学术交流机会少'
+    """
+    if q is None:
+        return _META_LABELS.get(col, col)
+    try:
+        qid = q.owner(col)
+    except (AttributeError, TypeError):
+        qid = None
+    if qid is None:
+        return _META_LABELS.get(col, col)
+    head = short_label(q, qid)
+    x = q[qid]
+    if col == qid:
+        return _clip(head, width)
+    suffix = col[len(qid) + 1:] if col.startswith(qid + "_") else col
+    if suffix == "other":
+        item = "其他（请注明）"
+    elif x.type in ("multi", "rank"):
+        try:
+            item = str(x.options.get(int(suffix), suffix))
+        except ValueError:
+            item = suffix
+    elif x.type in ("matrix", "likert"):
+        item = str((x.rows or {}).get(suffix, suffix))
+    else:
+        item = suffix
+    if width is not None and len(head) + 1 + len(item) > width:
+        room = width - len(item) - 1
+        if room < 4:
+            return _clip(item, width)
+        head = _clip(head, room)
+    return f"{head}：{item}"
+
+
+def question_label(q: Any, qid: str, width: int | None = 30) -> str:
+    """A question's short Chinese label (:func:`short_label`), clipped to *width* characters."""
+    return _clip(short_label(q, qid), width)
+
+
+def fmt_convergence(converged: bool, max_rel_error: float, iterations: int | None = None) -> str:
+    """Raking convergence in plain words (no scientific notation).
+
+    Examples
+    --------
+    >>> fmt_convergence(True, 4.9e-11, 7)
+    '已收敛（迭代 7 次；各边际最大相对误差 < 0.0001%）'
+    >>> fmt_convergence(False, 0.0123)
+    '未收敛（各边际最大相对误差 1.23%）'
+    """
+    it = f"迭代 {int(iterations)} 次；" if iterations is not None else ""
+    return f"{'已收敛' if converged else '未收敛'}（{it}各边际最大相对误差 {_rel_pct(max_rel_error)}）"
+
+
+def _rel_pct(v: Any) -> str:
+    """A relative error as a percentage a reader can read: ``< 0.0001%`` when tiny."""
+    try:
+        x = abs(float(v)) * 100
+    except (TypeError, ValueError):
+        return ""
+    if not np.isfinite(x):
+        return "—"
+    if x < 1e-4:
+        return "< 0.0001%"
+    if x < 0.01:
+        return f"{x:.4f}%"
+    return f"{x:.2f}%"
 
 
 def _margin_label(q: Any, m: str) -> str:
@@ -112,7 +203,7 @@ def cleaning(ctx: Any, log_examples: int = 3) -> Any:
         counts = piv.astype(int)
         rate = counts.sum(axis=1) / asked.replace(0, np.nan)
         tab = counts.copy()
-        tab.index = [f"{i} {short_label(q, i)}" for i in tab.index]
+        tab.index = [question_label(q, i) for i in tab.index]
         tab["应答人数基数"] = asked.to_numpy().astype(int)
         tab["缺失率(%)"] = rate.to_numpy()
         mask = pd.DataFrame(False, index=tab.index, columns=tab.columns)
@@ -125,7 +216,8 @@ def cleaning(ctx: Any, log_examples: int = 3) -> Any:
                                          f"少于 {mc} 人的单元格隐去。"]))
         top = rate.sort_values(ascending=False).head(15)[::-1] * 100
         fig, ax = new_figure(7.0, max(2.5, 0.3 * len(top) + 1))
-        ax.barh([f"{i} {short_label(q, i)}"[:18] for i in top.index], top.to_numpy(), color="#0072B2")
+        ax.barh(range(len(top)), top.to_numpy(), color="#0072B2")
+        ax.set_yticks(range(len(top)), [question_label(q, i, 22) for i in top.index], fontsize=8)
         ax.set_xlabel("题目无应答率（%）")
         ax.set_title("题目无应答率最高的题目（清理后）")
         fig.tight_layout()
@@ -177,8 +269,9 @@ def weighting(ctx: Any) -> Any:
     out.add(H(
         "<ul>"
         f"<li>{esc(_base_text(ctx))}。</li>"
-        f"<li>校准方法：{esc(r.method)}（迭代比例调整），{'已收敛' if r.converged else '<b>未收敛</b>'}，"
-        f"迭代 {int(r.iterations)} 次，最大相对边际误差 {float(r.max_rel_error):.1e}。</li>"
+        f"<li>校准方法：{esc(r.method)}（迭代比例调整），"
+        f"{'' if r.converged else '<b>'}{esc(fmt_convergence(bool(r.converged), r.max_rel_error, r.iterations))}"
+        f"{'' if r.converged else '</b>'}。</li>"
         f"<li>Kish 设计效应（权重变异）：校准前 {float(before['kish_deff']):.3f}，校准后 {float(after['kish_deff']):.3f}；"
         f"有效样本量 {fmt_count(after['effective_n'])}（样本量 {fmt_count(after['n'])}）。</li>"
         f"<li>权重范围 {float(after['min']):.2f}–{float(after['max']):.2f}（最大/最小 {float(after['max_min_ratio']):.1f}），"
@@ -206,7 +299,7 @@ def weighting(ctx: Any) -> Any:
     supp_n = (m["n"].to_numpy() > 0) & (m["n"].to_numpy() < mc)
     t2 = pd.DataFrame({
         "样本人数": m["n"].to_numpy(float), "目标": m["target"].to_numpy(float),
-        "校准后": m["achieved"].to_numpy(float), "相对误差": m["rel_error"].map(lambda v: f"{v:.1e}").to_numpy(object),
+        "校准后": m["achieved"].to_numpy(float), "相对误差": m["rel_error"].map(_rel_pct).to_numpy(object),
         "总体(%)": m["population_pct"].to_numpy(float) / 100, "样本未加权(%)": m["unweighted_pct"].to_numpy(float) / 100,
         "基础权重(%)": m["weighted_before_pct"].to_numpy(float) / 100, "校准后(%)": m["weighted_after_pct"].to_numpy(float) / 100},
         index=pd.MultiIndex.from_arrays([[_margin_label(q, x) for x in m["margin"]], m["level"].astype(str)],

@@ -630,3 +630,112 @@ def test_preparation_weighting_warnings_become_one_line(monkeypatch, capsys):
     d = SurveyDesign(pd.DataFrame({"s": list("mf")}))
     with pytest.warns(WeightingWarning, match="disagree on the total"):
         d.rake({"s": {"m": 1, "f": 1}, ("s",): {("m",): 2, ("f",): 2}})
+
+
+# ---------------------------------------------------------------------------------------------
+# publishable wording and numbers (reviewer findings: decimals, paths, ids, headers, notation)
+# ---------------------------------------------------------------------------------------------
+def _visible_text(page: str) -> str:
+    """The text a reader sees, without the provenance section (which records input paths)."""
+    import re
+
+    m = re.search(r"<h2[^>]*>数据来源与可重复性", page)
+    body = page[:m.start()] if m else page
+    body = re.sub(r"<style.*?</style>|<script.*?</script>|<nav.*?</nav>", "", body, flags=re.S)
+    body = re.sub(r'src="data:[^"]+"', "", body)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body))
+
+
+def test_number_formats_decimals_from_the_interval():
+    from survey.report.tables import ci_digits, fmt_ci, fmt_mean, fmt_num, fmt_pct
+
+    assert fmt_mean(-0.04) == "0.0" and fmt_pct(-0.0004) == "0.0" and fmt_num(-0.001, 2) == "0.00"
+    assert fmt_num(-0.0312, 2, sign=True) == "-0.03" and fmt_num(0.5, 1, sign=True) == "+0.5"
+    assert fmt_num(0.0, 1, sign=True) == "0.0"
+    # a 1-5 score with a narrow interval: the width shows two significant digits
+    d = ci_digits(2.981, 3.043, min_digits=2)
+    assert d == 3 and fmt_ci(3.012, 2.981, 3.043, proportion=False, digits=d) == "3.012 (2.981–3.043)"
+    assert ci_digits(3.3, 3.7, min_digits=2) == 2  # never fewer than asked
+    assert ci_digits(45.0, 48.0) == 1 and ci_digits(1.0, 1.0) == 1  # a zero-width CI: the minimum
+    assert ci_digits(1.0, 1.00001, max_digits=3) == 3
+
+
+def test_multi_level_row_labels_give_one_header_row():
+    import re
+
+    from survey.report.tables import style_table
+
+    idx = pd.MultiIndex.from_tuples([("政治面貌", "中共党员"), ("政治面貌", "群众"), ("住房", "租房")],
+                                    names=["指标", "类别/条目"])
+    t = style_table(pd.DataFrame({"估计值": ["1", "2", "3"], "样本量": [10, 20, 30]}, index=idx), "T9.9",
+                    formats={"估计值": "text", "样本量": "count"},
+                    suppressed=pd.DataFrame({"估计值": [False, True, False], "样本量": [False] * 3}, index=idx))
+    h = t.to_html()
+    head = re.search(r"<thead>(.*?)</thead>", h, flags=re.S).group(1)
+    assert head.count("<tr>") == 1
+    assert all(x in head for x in ("指标", "类别/条目", "估计值", "样本量"))
+    assert h.count(">政治面貌<") == 1  # the repeated outer label once
+    assert "suppressed" in h  # masks still apply after flattening
+    assert t.excel_frame().index.nlevels == 2  # the workbook keeps both levels
+
+
+def test_column_labels_and_read_summary_are_plain_chinese():
+    from survey.io._core import ReadReport
+    from survey.questionnaire import Questionnaire
+    from survey.report.content.quality import column_label, fmt_convergence
+    from survey.report.sections import read_summary
+
+    q = Questionnaire.load(ROOT / "questionnaires" / "demo-2024" / "questionnaire.yml")
+    for col in ("pain_11", "leave_reasons_1", "field_other", "politics", "sat_r1" if "sat" in q else "sex"):
+        lab = column_label(q, col)
+        assert "_" not in lab and not lab.isascii(), (col, lab)
+    assert len(column_label(q, "pain_11", width=14)) <= 14
+    r = ReadReport(file="/tmp/secret/dir/2024年调查_SPSS.sav", layout="code", n_rows=1234,
+                   mapped={"a": "sex"}, unmapped=["Q99"], absent=["politics"], encoding="GBK",
+                   questions_matched=39, questions_total=40, pii_columns=["phone"])
+    rows = dict(read_summary(r, q))
+    text = " ".join(rows.values())
+    assert "/tmp" not in text and "secret" not in text and "2024年调查_SPSS.sav" in rows["数据文件"]
+    assert "1,234 份" in rows["读取问卷"] and "政治面貌" in text and "politics" not in text
+    assert "e-" not in fmt_convergence(True, 4.9e-11, 7) and "已收敛" in fmt_convergence(True, 4.9e-11)
+
+
+def test_headline_table_marks_significance_without_negative_zero():
+    import numpy as np
+
+    from survey import SurveyDesign
+    from survey.trends import headline_table, stack_waves
+
+    df = pd.DataFrame({"y": np.r_[np.arange(8.0), np.arange(8.0)] / 10, "c": np.repeat(np.arange(8), 2)})
+    S = stack_waves({"a": SurveyDesign(df, psu="c"), "b": SurveyDesign(df.assign(y=df.y - 0.004), psu="c")},
+                    indicators=["y"])
+    t = headline_table(S)
+    cells = " ".join(t.display.astype(str).to_numpy().ravel())
+    assert "-0.0 " not in cells + " " and "显著变化" not in t.display.columns
+    assert not any(c.strip() in ("是", "否") for c in t.display.to_numpy().ravel())
+    assert any(n.startswith("†") for n in t.notes)
+
+
+def test_rendered_wave_reads_like_a_publication(rendered_wave):
+    import re
+
+    d, w, _ = rendered_wave
+    out = d / "out"
+    pages = {n: (out / f"{n}.html").read_text(encoding="utf-8") for n in ("quality", "survey_report")}
+    for name, page in pages.items():
+        text = _visible_text(page)
+        assert not re.search(r"\d(\.\d+)?e[-+]\d", text), (name, re.findall(r".{30}\de[-+]\d.{10}", text)[:3])
+        assert not re.search(r"(?<![\d.])-0\.0+(?!\d)", text), name
+        assert str(d) not in text and "/tmp/" not in text, name
+        assert "显著=是" not in text and "有效样本" in text and "读取" in text
+        # the index names sit in the one header row (no second, partly empty header row)
+        for head in re.findall(r"<thead>(.*?)</thead>", page, flags=re.S):
+            assert head.count("<tr>") == 1, name
+    q = _visible_text(pages["quality"])
+    assert Path(w["raw"]).name in q
+    inr = pages["quality"][pages["quality"].index('id="T_Q2.3"'):]
+    inr = _visible_text(inr[:inr.index("</table>")])
+    from survey.questionnaire import Questionnaire
+
+    ids = [x.id for x in Questionnaire.load(w["questionnaire"])]
+    assert not [i for i in ids if re.search(rf"(?<![A-Za-z_]){i}(?![A-Za-z_0-9])", inr)], inr[:300]

@@ -247,7 +247,7 @@ def key_indicators(ctx: Any) -> Any:
     skipped = [x.id for x in q if x.type == "rank"]
     out.add(H(f"<p>以下为加权估计，括号内为 {lvl * 100:.0f}% 置信区间（已考虑分层与整群抽样及校准）。"
               "数值题报告均值；单选题报告各选项的百分比；量表题报告均值与最高两档的百分比；多选题报告选择各选项的百分比。"
-              + (f"排序题（{esc('、'.join(skipped))}）见“急难愁盼”分报告。" if skipped else "") + "</p>"))
+              + (f"排序题（{esc('、'.join(short_label(q, i) for i in skipped))}）见“急难愁盼”分报告。" if skipped else "") + "</p>"))
     for k, (mod, qs) in enumerate(mods.items(), start=1):
         est = module_estimates(d, q, qs, level=lvl, min_cell=mc)
         if est.empty:
@@ -344,7 +344,8 @@ def subgroups(ctx: Any, groups: list[str] | None = None, max_statements: int = 1
         sm = f.pivot(index="variable", columns=g, values="_supp").reindex(index=cols, columns=levels).fillna(True).astype(bool)
         um = f.pivot(index="variable", columns=g, values="_unrel").reindex(index=cols, columns=levels).fillna(False).astype(bool)
         nrow = d.data.loc[live, g].value_counts().reindex(levels).fillna(0).astype(int)
-        wide.index = [f"{info[c][0]}（{info[c][1]}）" for c in cols]
+        wide.index = [info[c][0] if not info[c][1] or info[c][0].endswith(f"（{info[c][1]}）")
+                      else f"{info[c][0]}（{info[c][1]}）" for c in cols]
         sm.index = um.index = wide.index
         wide.columns = sm.columns = um.columns = [str(c) for c in levels]
         head = pd.DataFrame([[fmt_count(v) for v in nrow]], index=["样本量（人）"], columns=wide.columns)
@@ -440,11 +441,12 @@ def methods(ctx: Any) -> H:
                      if isinstance(getattr(q, "wave", None), dict) and q.wave.get("population") else "")
         if ctx.prepared is not None:
             d = ctx.prepared.design
-            items.append(f"<li><b>抽样设计</b>：以调查站点（{esc(ds.psu)}）为初级抽样单元（整群），按{esc(short_label(q, ds.strata)) if ds.strata in q else esc(ds.strata)}分层；"
+            items.append(f"<li><b>抽样设计</b>：以调查站点为初级抽样单元（整群），按{esc(short_label(q, ds.strata)) if ds.strata in q else esc(ds.strata)}分层；"
                          f"清理后保留 {d.n:,} 名受访者，来自 {d.n_psu:,} 个站点、{d.n_strata:,} 个层；自由度 {d.df:,}（站点数 − 层数）。"
                          "站点按类型与地区选取并在单位内抽样，不是完全的概率样本，因此需要按总体边际加权。</li>")
         else:
-            items.append(f"<li><b>抽样设计</b>：以调查站点（{esc(ds.psu)}）为初级抽样单元，按 {esc(ds.strata)} 分层。</li>")
+            items.append(f"<li><b>抽样设计</b>：以调查站点为初级抽样单元，按"
+                         f"{esc(short_label(q, ds.strata)) if ds.strata in q else esc(ds.strata)}分层。</li>")
     if ctx.prepared is not None:
         r = getattr(ctx.prepared.design, "weighting_report", None)
         base = ("基础权重为站点入样概率倒数乘以站点规模与站点保留样本量之比" if ctx.prepared.stations is not None

@@ -116,7 +116,7 @@ def plot_group_heatmap(diffs: pd.DataFrame, *, variables: Sequence[str] | None =
     V_all = d["est_group"].to_numpy(float)[~d["suppressed"].to_numpy(bool)] * 100
     vmax = float(np.nanmax(V_all)) if np.isfinite(V_all).any() else 1.0
     norm = mcolors.Normalize(vmin=0.0, vmax=max(vmax, 1.0))
-    cmap = plt_cmap("YlOrRd")
+    cmap = _cmap("YlOrRd")
     nrows = [d.loc[d["variable"] == v, "level"].nunique() for v in vars_]
     row_h = 0.34
     head_h = 1.25 + 0.16 * max((_wrap_label(c).count("\n") for c in cols), default=0)
@@ -174,7 +174,7 @@ def plot_group_heatmap(diffs: pd.DataFrame, *, variables: Sequence[str] | None =
     return fig
 
 
-def plt_cmap(name: str):
+def _cmap(name: str):
     import matplotlib
 
     return matplotlib.colormaps[name]

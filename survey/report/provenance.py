@@ -38,6 +38,30 @@ PACKAGES = ("survey", "pandas", "numpy", "scipy", "statsmodels", "matplotlib", "
 _PATH_PARAMS = ("questionnaire", "data", "population", "stations")
 
 
+#: parameters holding file paths: the report shows the file name (the SHA-256 rows identify the
+#: file; a machine's folder layout is neither informative for a reviewer nor deterministic)
+_PATH_PARAMS = ("questionnaire", "data", "population", "stations", "harmonization", "policies")
+
+
+def _display_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Parameters as shown in the provenance block: path-valued ones reduced to file names.
+
+    Examples
+    --------
+    >>> _display_params({"data": "/tmp/x/2024.sav", "min_cell": 10,
+    ...                  "previous_data": {"2023": "/srv/data/2023"}})
+    {'data': '2024.sav', 'min_cell': 10, 'previous_data': {'2023': '2023'}}
+    """
+    out: dict[str, Any] = {}
+    for k, v in params.items():
+        if k in _PATH_PARAMS and isinstance(v, str) and v:
+            v = Path(v).name
+        elif k == "previous_data" and isinstance(v, Mapping):
+            v = {str(w): Path(str(p)).name for w, p in v.items()}
+        out[k] = v
+    return out
+
+
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     """Hex SHA-256 of a file, read in chunks.
 
@@ -196,7 +220,8 @@ class Provenance:
                             f"<br>SHA-256 <code>{e(f['sha256'])}</code></td></tr>")
             if pw.get("questionnaire_hash"):
                 rows.append(f"<tr><th>{head}问卷哈希</th><td><code>{e(pw['questionnaire_hash'])}</code></td></tr>")
-        params = json.dumps(i["parameters"], ensure_ascii=False, sort_keys=True, default=str)
+        params = json.dumps(_display_params(i["parameters"]), ensure_ascii=False, sort_keys=True,
+                            default=str)
         rows.append(f"<tr><th>参数</th><td><code>{e(params)}</code></td></tr>")
         pk = "，".join(f"{e(k)} {e(v)}" for k, v in i["packages"].items())
         rows.append(f"<tr><th>软件版本</th><td>{pk}</td></tr>")

@@ -38,6 +38,7 @@ from typing import Any
 
 from ..errors import ParameterError, ReportError
 from .params import NOTEBOOK_TITLES, NOTEBOOKS, schema, validate
+from .sections import report_title
 
 __all__ = ["render_report", "resolve_notebooks", "CurrentPythonKernelManager", "KERNEL_NAME",
            "ReportResult", "region_values"]
@@ -395,7 +396,7 @@ def render_report(params: Mapping[str, Any] | None = None, *, output_dir: str | 
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     wave = params.get("wave", "demo")
-    ttl = title or params.get("title") or f"{wave} 科技工作者状况调查报告"
+    ttl = title or report_title(params)
     regions: list[str] = []
     if by is not None:
         regions = list(by_values) if by_values is not None else region_values(params, by)

@@ -581,6 +581,7 @@ class SurveyDesign:
 
     @property
     def lonely_psu(self) -> str:
+        """How strata with a single PSU are handled (one of ``LONELY_PSU_OPTIONS``)."""
         return self._lonely
 
     @property
@@ -595,11 +596,13 @@ class SurveyDesign:
 
     @property
     def n_psu(self) -> int:
+        """Number of first-stage clusters (PSUs) with respondents in the design or domain."""
         rows = self._rows_in()
         return _n_distinct(self._stages[0].cl[rows])
 
     @property
     def n_strata(self) -> int:
+        """Number of first-stage strata with respondents in the design or domain."""
         rows = self._rows_in()
         return _n_distinct(self._stages[0].st[rows])
 
@@ -616,10 +619,12 @@ class SurveyDesign:
 
     @property
     def meta(self) -> Mapping[str, Any]:
+        """Read-only metadata carried along (e.g. ``weighting_report`` after raking)."""
         return self._meta
 
     @property
     def calibrations(self) -> tuple:
+        """The calibration steps applied so far, in order (each enters the variance)."""
         return self._calibrations
 
     def _rows_in(self) -> np.ndarray:
@@ -1108,31 +1113,155 @@ class SurveyDesign:
     # ------------------------------------------------------------------ estimators (thin)
     def mean(self, variables: str | Sequence[str], by: str | Sequence[str] | None = None,
              **kwargs: Any) -> pd.DataFrame:
-        """Weighted means; see :func:`survey.estimate.mean`."""
+        """Weighted means with design-based standard errors.
+
+        Parameters
+        ----------
+        variables : str or sequence of str
+            Numeric column(s) to average.
+        by : str or sequence of str, optional
+            Domain variable(s); each domain keeps the full design (identical to ``subset``).
+        **kwargs
+            ``na_rm``, ``level``, ``df``, ``deff``; see :func:`survey.estimate.mean`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per variable (and domain): ``estimate, se, ci_low, ci_high, deff, n, n_eff``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from survey import SurveyDesign
+        >>> df = pd.DataFrame({"y": [1.0, 2, 3, 4], "g": list("aabb"), "w": [1.0, 1, 2, 2]})
+        >>> d = SurveyDesign(df, weights="w")
+        >>> d.mean("y", by="g")[["g", "estimate"]]
+           g  estimate
+        0  a       1.5
+        1  b       3.5
+        """
         from .estimate import mean
         return mean(self, variables, by=by, **kwargs)
 
     def total(self, variables: str | Sequence[str], by: str | Sequence[str] | None = None,
               **kwargs: Any) -> pd.DataFrame:
-        """Weighted totals; see :func:`survey.estimate.total`."""
+        """Weighted totals with design-based standard errors.
+
+        Parameters
+        ----------
+        variables : str or sequence of str
+            Numeric column(s) to total.
+        by : str or sequence of str, optional
+            Domain variable(s).
+        **kwargs
+            ``na_rm``, ``level``, ``df``, ``deff``; see :func:`survey.estimate.total`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The estimate layout of :mod:`survey.estimate`.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from survey import SurveyDesign
+        >>> d = SurveyDesign(pd.DataFrame({"y": [1.0, 2, 3, 4], "w": [1.0, 1, 2, 2]}), weights="w")
+        >>> float(d.total("y")["estimate"].iloc[0])
+        17.0
+        """
         from .estimate import total
         return total(self, variables, by=by, **kwargs)
 
     def proportion(self, variable: str, by: str | Sequence[str] | None = None,
                    **kwargs: Any) -> pd.DataFrame:
-        """Proportions of each category; see :func:`survey.estimate.proportion`."""
+        """Proportion of each category of one variable.
+
+        Parameters
+        ----------
+        variable : str
+            A categorical (or boolean) column.
+        by : str or sequence of str, optional
+            Domain variable(s).
+        **kwargs
+            ``labels``, ``na_rm``, ``level``, ``df``, ``deff``, ``ci_method`` (``"wald"``,
+            ``"logit"``, ...); see :func:`survey.estimate.proportion`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per category (and domain) with a ``level`` column.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from survey import SurveyDesign
+        >>> d = SurveyDesign(pd.DataFrame({"sex": pd.Categorical(["男", "女", "女", "女"], ["男", "女"])}))
+        >>> d.proportion("sex")[["level", "estimate"]]
+          level  estimate
+        0     男      0.25
+        1     女      0.75
+        """
         from .estimate import proportion
         return proportion(self, variable, by=by, **kwargs)
 
     def ratio(self, numerator: str | Sequence[str], denominator: str | Sequence[str],
               by: str | Sequence[str] | None = None, **kwargs: Any) -> pd.DataFrame:
-        """Ratio of totals; see :func:`survey.estimate.ratio`."""
+        """Ratio of two weighted totals (e.g. research hours / working hours).
+
+        Parameters
+        ----------
+        numerator, denominator : str or sequence of str
+            Numeric columns; the ratio is ``sum w*num / sum w*den``.
+        by : str or sequence of str, optional
+            Domain variable(s).
+        **kwargs
+            ``na_rm``, ``level``, ``df``, ``deff``; see :func:`survey.estimate.ratio`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The estimate layout of :mod:`survey.estimate`.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from survey import SurveyDesign
+        >>> d = SurveyDesign(pd.DataFrame({"r": [10.0, 20, 5], "h": [40.0, 50, 10]}))
+        >>> float(d.ratio("r", "h")["estimate"].iloc[0])
+        0.35
+        """
         from .estimate import ratio
         return ratio(self, numerator, denominator, by=by, **kwargs)
 
     def quantile(self, variables: str | Sequence[str], quantiles: float | Sequence[float] = 0.5,
                  by: str | Sequence[str] | None = None, **kwargs: Any) -> pd.DataFrame:
-        """Quantiles with Woodruff intervals; see :func:`survey.estimate.quantile`."""
+        """Weighted quantiles with Woodruff confidence intervals.
+
+        Parameters
+        ----------
+        variables : str or sequence of str
+            Numeric column(s).
+        quantiles : float or sequence of float, default 0.5
+            Probabilities in (0, 1).
+        by : str or sequence of str, optional
+            Domain variable(s).
+        **kwargs
+            See :func:`survey.estimate.quantile`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per variable, quantile (and domain).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from survey import SurveyDesign
+        >>> d = SurveyDesign(pd.DataFrame({"y": [float(i) for i in range(1, 21)]}))
+        >>> d.quantile("y", 0.5)[["estimate", "ci_low", "ci_high"]]
+           estimate  ci_low  ci_high
+        0      10.0     6.0     15.0
+        """
         from .estimate import quantile
         return quantile(self, variables, quantiles, by=by, **kwargs)
 
@@ -1143,74 +1272,410 @@ class SurveyDesign:
 
     # weighting (survey/weighting): thin delegations; see survey.weighting for the parameters
     def rake(self, targets: Any, **kwargs: Any) -> SurveyDesign:
-        """Rake to population margins; see :func:`survey.weighting.rake`."""
+        """Rake the weights to population margins (iterative proportional fitting).
+
+        Parameters
+        ----------
+        targets : mapping
+            ``{variable: {level: population total}}`` (or a ``load_targets`` result); the
+            levels must match the sample's categories exactly.
+        **kwargs
+            ``control_total``, ``collapse``, ``epsilon``, ``maxit``, ``force``; see
+            :func:`survey.weighting.rake`.
+
+        Returns
+        -------
+        SurveyDesign
+            A new design whose variance accounts for the raking; ``meta["weighting_report"]``
+            holds the diagnostics.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from survey import SurveyDesign
+        >>> df = pd.DataFrame({"sex": list("mmff"), "age": list("yoyo"), "w": [1.0, 2, 1, 1]})
+        >>> d2 = SurveyDesign(df, weights="w").rake({"sex": {"m": 60, "f": 40}, "age": {"y": 50, "o": 50}})
+        >>> d2.weights.round(2).tolist()
+        [25.89, 34.11, 24.11, 15.89]
+        """
         from .weighting import rake
         return rake(self, targets, **kwargs)
 
     def poststratify(self, variables: Any, totals: Any = None, **kwargs: Any) -> SurveyDesign:
-        """Post-stratify; see :func:`survey.weighting.poststratify`."""
+        """Post-stratify the weights to known cell totals.
+
+        Parameters
+        ----------
+        variables : str, sequence of str or mapping
+            The post-stratum variable(s), or ``{variable: {level: total}}``.
+        totals : mapping, optional
+            ``{level: total}`` when ``variables`` names the variables.
+        **kwargs
+            ``control_total``, ``collapse``; see :func:`survey.weighting.poststratify`.
+
+        Returns
+        -------
+        SurveyDesign
+            A new, post-stratified design.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from survey import SurveyDesign
+        >>> d = SurveyDesign(pd.DataFrame({"u": list("aabb"), "w": [1.0, 3, 1, 1]}), weights="w")
+        >>> d.poststratify("u", {"a": 40, "b": 60}).weights.tolist()
+        [10.0, 30.0, 30.0, 30.0]
+        """
         from .weighting import poststratify
         return poststratify(self, variables, totals, **kwargs)
 
     def calibrate(self, targets: Any, **kwargs: Any) -> SurveyDesign:
-        """Calibrate (linear / raking / logit, bounds); see :func:`survey.weighting.calibrate`."""
+        """Calibrate the weights to margins and numeric totals (GREG family).
+
+        Parameters
+        ----------
+        targets : mapping
+            ``{categorical variable: {level: total}, numeric variable: total}``.
+        **kwargs
+            ``calfun`` (``"linear"``, ``"raking"``, ``"logit"``), ``bounds``, ``epsilon``,
+            ``maxit``, ``force``, ``control_total``, ``collapse``, ``variance``; see
+            :func:`survey.weighting.calibrate`.
+
+        Returns
+        -------
+        SurveyDesign
+            A new design; the calibration enters the variance (residualisation).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from survey import SurveyDesign
+        >>> df = pd.DataFrame({"sex": list("mmff"), "h": [40.0, 50, 45, 35], "w": [1.0, 1, 1, 1]})
+        >>> d2 = SurveyDesign(df, weights="w").calibrate({"sex": {"m": 6, "f": 4}, "h": 450.0})
+        >>> round(float(d2.weights.sum()), 6), round(float(d2.weights @ df["h"]), 6)
+        (10.0, 450.0)
+        """
         from .weighting import calibrate
         return calibrate(self, targets, **kwargs)
 
     def trim(self, upper: Any = None, lower: Any = None, **kwargs: Any) -> SurveyDesign:
-        """Trim weights and re-calibrate; see :func:`survey.weighting.trim`."""
+        """Trim extreme weights, redistribute the excess and re-calibrate.
+
+        Parameters
+        ----------
+        upper, lower : float, optional
+            Absolute bounds on the weights.
+        **kwargs
+            ``upper_ratio``/``lower_ratio`` (relative to the mean weight), ``upper_quantile``/
+            ``lower_quantile``, ``redistribute``, ``strict``, ``recalibrate``, ``maxit``,
+            ``tol``, ``force``; see :func:`survey.weighting.trim`.
+
+        Returns
+        -------
+        SurveyDesign
+            A new design with trimmed weights.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from survey import SurveyDesign
+        >>> d = SurveyDesign(pd.DataFrame({"w": [1.0, 1, 1, 7]}), weights="w")
+        >>> d.trim(upper=4).weights.tolist()
+        [2.0, 2.0, 2.0, 4.0]
+        """
         from .weighting import trim
         return trim(self, upper, lower, **kwargs)
 
     def nonresponse_adjust(self, responded: Any, classes: Any) -> SurveyDesign:
-        """Weighting-class nonresponse adjustment; see :func:`survey.weighting.nonresponse_adjust`."""
+        """Weighting-class nonresponse adjustment.
+
+        Parameters
+        ----------
+        responded : str or numpy.ndarray
+            Boolean column (or array): whether each sampled unit responded.
+        classes : str or sequence of str
+            Weighting-class variable(s); respondents carry their class's nonrespondent weight.
+
+        Returns
+        -------
+        SurveyDesign
+            A new design; nonrespondents get weight 0.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from survey import SurveyDesign
+        >>> df = pd.DataFrame({"c": list("aabb"), "r": [True, False, True, True], "w": [1.0, 1, 1, 1]})
+        >>> SurveyDesign(df, weights="w").nonresponse_adjust("r", "c").weights.tolist()
+        [2.0, 0.0, 1.0, 1.0]
+        """
         from .weighting import nonresponse_adjust
         return nonresponse_adjust(self, responded, classes)
 
     def base_weights(self, station: str = "station", **kwargs: Any) -> SurveyDesign:
-        """Base weights from the station design; see :func:`survey.weighting.base_weights`."""
+        """Base (design) weights from the station sampling: station size and selection probability.
+
+        Parameters
+        ----------
+        station : str, default "station"
+            The station (PSU) column.
+        **kwargs
+            ``station_size``, ``station_prob``, ``respondents``; see
+            :func:`survey.weighting.base_weights`.
+
+        Returns
+        -------
+        SurveyDesign
+            A new design carrying the base weights.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from survey import SurveyDesign
+        >>> d = SurveyDesign(pd.DataFrame({"station": ["a", "a", "b"]}), psu="station")
+        >>> d.base_weights(station_size={"a": 100, "b": 30}, station_prob={"a": 0.5, "b": 1}).weights.tolist()
+        [100.0, 100.0, 30.0]
+        """
         from .weighting import base_weights
         return base_weights(self, station, **kwargs)
 
     def replicate_weighting(self, method: str = "auto", replicates: int = 50,
                             **kwargs: Any) -> SurveyDesign:
-        """Replicates that re-run the weighting chain; see :func:`survey.weighting.replicate_weighting`."""
+        """Replicate weights that re-run this design's weighting chain in every replicate.
+
+        Parameters
+        ----------
+        method : str, default "auto"
+            ``"jk1"``, ``"jkn"``, ``"bootstrap"`` ... (``"auto"``: JKn with strata, else JK1).
+        replicates : int, default 50
+            Number of bootstrap replicates (ignored by the jackknives).
+        **kwargs
+            ``seed``, ``mse``; see :func:`survey.weighting.replicate_weighting`.
+
+        Returns
+        -------
+        SurveyDesign
+            A replicate-weight design with the same full-sample weights.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from survey import SurveyDesign
+        >>> df = pd.DataFrame({"s": list("mfmfmf"), "c": [1, 1, 2, 2, 3, 3], "w": [1.0] * 6})
+        >>> d = SurveyDesign(df, weights="w", psu="c").rake({"s": {"m": 6, "f": 4}})
+        >>> r = d.replicate_weighting("jk1")
+        >>> r.is_replicate, r.repweights.shape, np.allclose(r.weights, d.weights)
+        (True, (6, 3), True)
+        """
         from .weighting import replicate_weighting
         return replicate_weighting(self, method, replicates, **kwargs)
 
     # tables / models (survey/tables.py, survey/models.py)
     def crosstab(self, row: str, col: str, **kwargs: Any):
-        """Weighted two-way table with Rao–Scott tests; see :func:`survey.tables.crosstab`."""
+        """Weighted two-way table with Rao–Scott tests of independence.
+
+        Parameters
+        ----------
+        row, col : str
+            Categorical columns.
+        **kwargs
+            ``by``, ``level`` and the flag thresholds ``min_n``, ``max_cv``, ``min_n_eff``,
+            ``min_cell``; see :func:`survey.tables.crosstab`.
+
+        Returns
+        -------
+        CrossTab
+            ``.counts``, ``.pct``, ``.row_pct``, ``.col_pct`` (flagged estimate frames),
+            ``.test`` (Rao–Scott) and ``.table()`` for a wide view.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from survey import SurveyDesign
+        >>> df = pd.DataFrame({"sex": pd.Categorical(list("男男女女男女") * 10, ["男", "女"]),
+        ...                    "title": pd.Categorical(list("高中中初高初") * 10, ["高", "中", "初"])})
+        >>> t = SurveyDesign(df).crosstab("sex", "title")
+        >>> t.table("row_pct").round(3)  # doctest: +NORMALIZE_WHITESPACE
+        title      高      中      初
+        sex
+        男      0.667  0.333  0.000
+        女      0.000  0.333  0.667
+        """
         from .tables import crosstab
         return crosstab(self, row, col, **kwargs)
 
     def multi(self, question: str | Sequence[str], **kwargs: Any) -> pd.DataFrame:
-        """Multi-select summary; see :func:`survey.tables.multi`."""
+        """Multi-select question: share choosing each option (and mean number chosen).
+
+        Parameters
+        ----------
+        question : str or sequence of str
+            A ``multi`` question id (needs the design's questionnaire) or its boolean columns.
+        **kwargs
+            ``by``, ``level``, flag thresholds, ``questionnaire``; see :func:`survey.tables.multi`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Flagged estimate frame with ``measure`` and ``option`` columns; respondents with
+            the whole question missing are outside the denominator.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from survey import SurveyDesign
+        >>> df = pd.DataFrame({"q_1": pd.array([True, False, True, None], dtype="boolean"),
+        ...                    "q_2": pd.array([True, True, False, None], dtype="boolean")})
+        >>> out = SurveyDesign(df).multi(["q_1", "q_2"])
+        >>> out.loc[out.measure == "pct", "estimate"].round(3).tolist()
+        [0.667, 0.667]
+        """
         from .tables import multi
         return multi(self, question, **kwargs)
 
     def ranked(self, question: str | Sequence[str], k: int | None = None, **kwargs: Any) -> pd.DataFrame:
-        """Ranked top-k summary; see :func:`survey.tables.ranked`."""
+        """Ranked top-k question: share ranking each option first / in the top k, and a score.
+
+        Parameters
+        ----------
+        question : str or sequence of str
+            A ``rank`` question id or its ``Int64`` rank columns.
+        k : int, optional
+            Number of ranks asked (default: the question's ``k``).
+        **kwargs
+            ``weights`` (score per rank), ``by``, ``level``, flag thresholds,
+            ``questionnaire``; see :func:`survey.tables.ranked`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Flagged estimate frame with ``measure`` and ``option`` columns.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from survey import SurveyDesign
+        >>> df = pd.DataFrame({"r_1": pd.array([1, 2, None, 1], dtype="Int64"),
+        ...                    "r_2": pd.array([2, 1, None, None], dtype="Int64")})
+        >>> out = SurveyDesign(df).ranked(["r_1", "r_2"], k=2)
+        >>> out.loc[out.measure == "score", "estimate"].round(3).tolist()
+        [1.667, 1.0]
+        """
         from .tables import ranked
         return ranked(self, question, k=k, **kwargs)
 
     def likert(self, question: str | Sequence[str], **kwargs: Any) -> pd.DataFrame:
-        """Likert / matrix block summary; see :func:`survey.tables.likert`."""
+        """Likert / matrix block: distribution, top/bottom box and mean of each row.
+
+        Parameters
+        ----------
+        question : str or sequence of str
+            A ``likert``/``matrix`` question id or its ``Int64`` row columns.
+        **kwargs
+            ``top``, ``bottom``, ``scale`` (codes that are answers; others are missing), ``by``,
+            ``level``, flag thresholds, ``questionnaire``; see :func:`survey.tables.likert`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Flagged estimate frame with ``measure`` and ``item`` columns.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from survey import SurveyDesign
+        >>> df = pd.DataFrame({"q_r1": pd.array([1, 4, 5, 99], dtype="Int64"),
+        ...                    "q_r2": pd.array([2, 2, 3, 4], dtype="Int64")})
+        >>> out = SurveyDesign(df).likert(["q_r1", "q_r2"], scale=[1, 2, 3, 4, 5])
+        >>> out.loc[out.measure == "top_box", "estimate"].round(3).tolist()
+        [0.667, 0.25]
+        """
         from .tables import likert
         return likert(self, question, **kwargs)
 
     def scale_score(self, items: str | Sequence[str], **kwargs: Any):
-        """Summed / mean scale score with Cronbach's alpha; see :func:`survey.tables.scale_score`."""
+        """Summed or mean scale score over items, with Cronbach's alpha.
+
+        Parameters
+        ----------
+        items : str or sequence of str
+            A ``likert`` question id or item columns.
+        **kwargs
+            ``reverse``, ``method`` (``"mean"``/``"sum"``), ``scale``, ``min_items``, ``by``,
+            ``level``, flag thresholds, ``questionnaire``; see :func:`survey.tables.scale_score`.
+
+        Returns
+        -------
+        ScaleScore
+            ``.scores`` (per respondent), ``.alpha``, ``.estimates`` (flagged frame).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from survey import SurveyDesign
+        >>> df = pd.DataFrame({"a": [1, 2, 3, 4, 5], "b": [2, 2, 4, 4, 5], "c": [5, 4, 3, 2, 2]})
+        >>> s = SurveyDesign(df).scale_score(["a", "b", "c"], reverse=["c"], scale=[1, 2, 3, 4, 5])
+        >>> round(s.alpha, 3)
+        0.977
+        """
         from .tables import scale_score
         return scale_score(self, items, **kwargs)
 
     def contrast(self, variable: str, by: str | Sequence[str], coef: Any, **kwargs: Any) -> pd.DataFrame:
-        """Linear combination of domain estimates with its SE; see :func:`survey.tables.contrast`."""
+        """Linear combination of domain estimates (e.g. a difference between groups) with its SE.
+
+        Parameters
+        ----------
+        variable : str
+            The analysis variable.
+        by : str or sequence of str
+            Domain variable(s).
+        coef : mapping or sequence of float
+            ``{level: coefficient}`` (or one coefficient per level in order).
+        **kwargs
+            ``category``, ``stat``, ``level``, ``df``; see :func:`survey.tables.contrast`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row: ``estimate, se, ci_low, ci_high, df, t, p``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from survey import SurveyDesign
+        >>> df = pd.DataFrame({"y": [1.0, 2, 3, 4, 6, 8], "g": list("aaabbb")})
+        >>> SurveyDesign(df).contrast("y", "g", {"b": 1, "a": -1})["estimate"].tolist()
+        [4.0]
+        """
         from .tables import contrast
         return contrast(self, variable, by, coef, **kwargs)
 
     def glm(self, formula: str, family: str = "gaussian", **kwargs: Any):
-        """Design-based generalised linear model; see :func:`survey.models.glm`."""
+        """Design-based generalised linear model (R's ``svyglm``).
+
+        Parameters
+        ----------
+        formula : str
+            A patsy/statsmodels formula over the design's columns, e.g. ``"y ~ x + C(g)"``.
+        family : str, default "gaussian"
+            ``"gaussian"``, ``"binomial"``, ``"quasibinomial"``, ``"poisson"``, ...
+        **kwargs
+            ``level``, ``maxiter``, ``tol``; see :func:`survey.models.glm`.
+
+        Returns
+        -------
+        GLMResult
+            ``params``, ``bse``, ``pvalues``, ``conf_int()``, ``to_frame()``, ``summary()``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from survey import SurveyDesign
+        >>> df = pd.DataFrame({"x": [0.0, 1, 2, 3, 4, 5], "y": [1.0, 3, 5, 7, 9, 11]})
+        >>> SurveyDesign(df).glm("y ~ x").params.round(6).tolist()
+        [1.0, 2.0]
+        """
         from .models import glm
         return glm(self, formula, family=family, **kwargs)
 

@@ -235,7 +235,9 @@ def _report_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--population", default=None, help="population.yml (weighting margins)")
     p.add_argument("-o", "--output", default=None, help="output folder (default reports/<wave>)")
     p.add_argument("--notebooks", default=None,
-                   help="comma-separated notebook names or paths (default: all, in report order)")
+                   help="comma-separated notebook names or paths (default: all, in report order); "
+                        "a selection without -o is written to reports/<wave>-draft/, never over "
+                        "the published reports/<wave>/")
     p.add_argument("--by", default=None, metavar="VAR",
                    help="also one report per value of VAR (e.g. region/district), in parallel")
     p.add_argument("--jobs", type=int, default=2, help="parallel processes for --by (default 2)")
@@ -253,10 +255,9 @@ def _report_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
-def _check_report_inputs(args: argparse.Namespace, params: dict, qf: Path, declared: set[str],
-                         out: Path) -> None:
+def _check_report_inputs(args: argparse.Namespace, params: dict, qf: Path, declared: set[str]) -> None:
     """Before rendering anything: stop on an earlier wave that cannot be found, and warn about a
-    missing station register and about a partial run replacing the full report."""
+    missing station register."""
     from pathlib import Path
 
     from .errors import ParameterError, ReportError
@@ -278,11 +279,6 @@ def _check_report_inputs(args: argparse.Namespace, params: dict, qf: Path, decla
         warnings.warn(f"no station register {qdir / 'stations.csv'}: every respondent starts with "
                       "base weight 1 and only the calibration to population.yml weights the sample; "
                       "put the wave's stations.csv there (docs/new_wave.md, section 4)",
-                      SurveyWarning, stacklevel=2)
-    if args.notebooks and not args.output and (out / "index.html").is_file():
-        warnings.warn(f"--notebooks {args.notebooks} without -o: {out} will be replaced by these "
-                      "notebooks only (the other pages and their sheets in tables.xlsx are removed); "
-                      f"use -o {out}-draft to iterate without touching the full report",
                       SurveyWarning, stacklevel=2)
 
 
@@ -359,13 +355,23 @@ def cmd_report(args: argparse.Namespace) -> int:
         jobs = [(wave, {})]
     base = Path(args.output) if args.output else root / "reports"
     declared = {k for n in names for k in schema(Path(n).stem)}
+    # a selection of notebooks never replaces the published report: without -o it goes to
+    # reports/<wave>-draft/ (sharing the wave's prepared cache reports/.<wave>.work/)
+    draft = bool(args.notebooks) and not args.output and \
+        sorted(Path(n).stem for n in names) != sorted(NOTEBOOKS)
     if not args.demo:
-        _check_report_inputs(args, params, qf, declared, base / wave)
+        _check_report_inputs(args, params, qf, declared)
     for name, wp in jobs:
         pr = {**wp, **params}
         if ("previous_waves" in wp or args.previous is not None) and "previous_waves" not in declared:
             pr.pop("previous_waves", None)  # set by --demo/--previous; no chosen notebook compares waves
         out = (base / name) if (args.demo or not args.output) else base
+        if draft:
+            pr.setdefault("work_dir", str(base / f".{name}.work"))
+            out = base / f"{name}-draft"
+            if not args.quiet:
+                print(f"--notebooks {args.notebooks} without -o: writing the draft {out}/ "
+                      f"(the published {base / name}/ is left as it is)", file=sys.stderr)
         res = render_report(pr, output_dir=out, notebooks=names, by=args.by, jobs=args.jobs,
                             progress=not args.quiet)
         print(res.index)

@@ -103,3 +103,99 @@ def test_report_missing_previous_wave_stops_before_rendering(tmp_path, capsys):
     assert len(err) == 1 and "--previous w0" in err[0] and "questionnaires/w0/" in err[0]
     assert "-p 'previous_data={w0: path/to/folder}'" in err[0]
     assert not (tmp_path / "reports").exists()
+
+
+def _two_waves(root: Path, harmonization: str, w2_sex: str = "{1: 男, 2: 女}") -> None:
+    """questionnaires/w1, w2 (the mini questionnaire with its own wave id; w2's sex options
+    *w2_sex*), data/w1, w2 (the mini export) and questionnaires/harmonization.yml."""
+    import shutil
+
+    text = (MINI / "questionnaire.yml").read_text(encoding="utf-8")
+    for w in ("w1", "w2"):
+        t = text.replace("  id: mini\n", f"  id: {w}\n", 1)
+        if w == "w2":
+            t = t.replace("type: single, options: {1: 男, 2: 女}}", f"type: single, options: {w2_sex}}}", 1)
+        (root / "questionnaires" / w).mkdir(parents=True)
+        (root / "questionnaires" / w / "questionnaire.yml").write_text(t, encoding="utf-8")
+        (root / "data" / w).mkdir(parents=True)
+        shutil.copy(XLSX, root / "data" / w / XLSX.name)
+    (root / "questionnaires" / "harmonization.yml").write_text(harmonization, encoding="utf-8")
+
+
+_H_BOTH = 'waves: {"w1": w1/questionnaire.yml, "w2": w2/questionnaire.yml}\nquestions: {sex: {}}\n'
+
+
+@pytest.mark.parametrize("harmonization, w2_sex, needle", [
+    # the new wave is not in harmonization.yml
+    ('waves: {"w1": w1/questionnaire.yml}\nquestions: {sex: {}}\n', "{1: 男, 2: 女}",
+     "wave(s) ['w2'] are not in the harmonisation"),
+    # both are, but the new wave's codes do not line up with the map
+    (_H_BOTH, "{1: 男, 2: 女, 3: 其他}", "sex"),
+])
+def test_report_harmonisation_checked_before_any_notebook(tmp_path, capsys, harmonization, w2_sex,
+                                                          needle):
+    """A wave missing from harmonization.yml (or not lining up with it) used to fail only in the
+    trends notebook, ~30 s into the run; now it stops before anything is rendered."""
+    _two_waves(tmp_path, harmonization, w2_sex)
+    assert main(["report", "--wave", "w2", "--previous", "w1", "--root", str(tmp_path),
+                 "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    errors = [e for e in err if e.startswith("survey report: error:")]
+    assert len(errors) == 1 and needle in errors[0] and "Traceback" not in "\n".join(err)
+    assert "harmoni" in errors[0].lower()
+    assert not (tmp_path / "reports").exists()  # nothing rendered, no cache prepared
+
+
+def test_harmonisation_preflight_passes_and_is_skipped_when_not_needed(tmp_path):
+    from survey.errors import HarmonizationError
+    from survey.report.runner import check_harmonization
+
+    _two_waves(tmp_path, _H_BOTH)
+    p = {"wave": "w2", "questionnaire": str(tmp_path / "questionnaires" / "w2" / "questionnaire.yml"),
+         "data": str(tmp_path / "data" / "w2" / XLSX.name), "previous_waves": ["w1"]}
+    check_harmonization(p, ["quality", "trends"])  # lines up: no error
+    (tmp_path / "questionnaires" / "harmonization.yml").write_text(
+        'waves: {"w1": w1/questionnaire.yml}\nquestions: {}\n', encoding="utf-8")
+    with pytest.raises(HarmonizationError, match="w2"):
+        check_harmonization(p, ["trends"])
+    check_harmonization(p, ["quality", "painpoints"])  # trends not selected
+    check_harmonization({**p, "previous_waves": []}, ["trends"])  # nothing to compare
+    check_harmonization({**p, "region": "东城区"}, ["trends"])  # regional reports do not compare
+
+
+def test_report_notebooks_without_output_writes_a_draft(tmp_path, capsys, monkeypatch):
+    """`--notebooks X` without -o used to replace the published reports/<wave>/ with X only."""
+    import survey.report.runner as runner
+
+    _two_waves(tmp_path, _H_BOTH)
+    calls = []
+
+    def fake_render(params, *, output_dir, notebooks, **kw):
+        calls.append((Path(output_dir), list(notebooks), dict(params)))
+        return runner.ReportResult(output_dir=Path(output_dir))
+
+    monkeypatch.setattr(runner, "render_report", fake_render)
+    root = str(tmp_path)
+    assert main(["report", "--wave", "w2", "--root", root, "--notebooks", "quality"]) == 0
+    out, nbs, params = calls[-1]
+    assert out == tmp_path / "reports" / "w2-draft" and nbs == ["quality"]
+    assert params["work_dir"] == str(tmp_path / "reports" / ".w2.work")  # shares the wave's cache
+    assert "writing the draft" in capsys.readouterr().err
+    assert main(["report", "--wave", "w2", "--root", root, "--notebooks", "quality", "-o",
+                 str(tmp_path / "x"), "--quiet"]) == 0
+    assert calls[-1][0] == tmp_path / "x" and "work_dir" not in calls[-1][2]
+    assert main(["report", "--wave", "w2", "--root", root, "--quiet"]) == 0
+    assert calls[-1][0] == tmp_path / "reports" / "w2"
+    from survey.report.params import NOTEBOOKS
+
+    assert "draft" in " ".join(a.help or "" for a in _report_parser()._actions
+                               if "--notebooks" in a.option_strings)
+    assert len(NOTEBOOKS) > 1
+
+
+def _report_parser():
+    from survey.cli import build_parser
+
+    p = build_parser()
+    sub = next(a for a in p._actions if a.dest == "command")
+    return sub.choices["report"]

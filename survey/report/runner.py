@@ -41,7 +41,7 @@ from .params import NOTEBOOK_TITLES, NOTEBOOKS, schema, validate
 from .sections import report_title
 
 __all__ = ["render_report", "resolve_notebooks", "CurrentPythonKernelManager", "KERNEL_NAME",
-           "ReportResult", "region_values"]
+           "ReportResult", "region_values", "check_harmonization"]
 
 KERNEL_NAME = "survey-current-python"
 REPO_NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
@@ -58,6 +58,18 @@ def _kernel_manager_class():
             super().__init__(*args, **kwargs)
             if os.name == "posix":
                 self.transport = "ipc"  # local sockets: no TCP ports, no plaintext-TCP warning
+
+        async def _async_interrupt_kernel(self) -> None:
+            # jupyter_client >= 7 interrupts the kernel (SIGINT) at the start of every
+            # shutdown_kernel().  nbclient shuts the kernel down only once the last cell has
+            # replied, so the kernel is idle and the interrupt does nothing useful, but when it
+            # races with the kernel still finishing a message ipykernel logs
+            # "[IPKernelApp] ERROR | KeyboardInterrupt caught in kernel." to our terminal.
+            # Skip that one interrupt; an explicit interrupt (nbclient's on timeout) still goes
+            # through, and a kernel that does not stop is still killed after shutdown_wait_time.
+            if self.shutting_down:
+                return
+            await super()._async_interrupt_kernel()
 
         @property
         def kernel_spec(self):  # type: ignore[override]
@@ -265,10 +277,12 @@ def _warm_cache(params: Mapping[str, Any], progress: bool,
     import warnings
 
     from ..errors import SurveyError
-    from .content.data import prepare
+    from .content.data import prepare, work_dir_for
 
     notes = {} if notes is None else notes
     wave = str(params.get("wave") or "wave")
+    cache = work_dir_for(params) / "prepared" / _CACHE_FILE
+    before = _file_state(cache)
     t = time.perf_counter()
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -278,22 +292,31 @@ def _warm_cache(params: Mapping[str, Any], progress: bool,
         if progress:
             _say(f"preparing the wave failed ({type(e).__name__}: {e}); the notebooks will show it")
         return {}
-    out = {f"prepare/{k}": v for k, v in w.timings.items()}
+    # a cached wave keeps the timings of the run that made it: report them only for a real
+    # preparation (the cache file is rewritten then), else only the time spent loading
+    cached = before is not None and _file_state(cache) == before
+    out = {} if cached else {f"prepare/{k}": v for k, v in w.timings.items()}
     out["prepare"] = time.perf_counter() - t
     line, msgs = _weighting_summary(wave, caught, "quality.html (加权)")
     if msgs:
         notes[wave] = msgs
     if progress:
-        _say("prepared the wave in " + f"{out['prepare']:.1f} s ("
-             + ", ".join(f"{k} {v:.1f} s" for k, v in w.timings.items()) + ")")
+        if cached:
+            _say(f"prepared wave taken from the cache ({_shown(cache.parent.parent)}/)")
+        else:
+            _say("prepared the wave in " + f"{out['prepare']:.1f} s ("
+                 + ", ".join(f"{k} {v:.1f} s" for k, v in w.timings.items()) + ")")
         if line:
             _say(line)
     if params.get("previous_waves"):
-        from .content.data import prepare_previous
+        from .content.data import _previous_work_dir, prepare_previous
 
         t = time.perf_counter()
         lines = []
+        hits = []
         for pw in params["previous_waves"]:
+            pcache = _previous_work_dir(params, str(pw)) / _CACHE_FILE
+            pbefore = _file_state(pcache)
             try:
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always")
@@ -302,17 +325,92 @@ def _warm_cache(params: Mapping[str, Any], progress: bool,
                 if progress:
                     _say(f"preparing the earlier waves failed ({type(e).__name__}: {e}); the notebooks will show it")
                 return out
+            if pbefore is not None and _file_state(pcache) == pbefore:
+                hits.append(str(pw))
             line, msgs = _weighting_summary(str(pw), caught, "that wave's quality report")
             if msgs:
                 notes[str(pw)] = msgs
                 lines.append(line)
         out["prepare_previous"] = time.perf_counter() - t
         if progress:
-            _say(f"prepared earlier wave(s) {', '.join(map(str, params['previous_waves']))} in "
-                 f"{out['prepare_previous']:.1f} s")
+            ids = [str(x) for x in params["previous_waves"]]
+            if len(hits) == len(ids):
+                _say(f"earlier wave(s) {', '.join(ids)} taken from the cache")
+            else:
+                note = f" ({', '.join(hits)} from the cache)" if hits else ""
+                _say(f"prepared earlier wave(s) {', '.join(ids)} in "
+                     f"{out['prepare_previous']:.1f} s{note}")
             for line in lines:
                 _say(line)
     return out
+
+
+#: The file :func:`survey.pipeline.prepare_wave` caches a prepared wave in (inside its out_dir).
+_CACHE_FILE = ".prepared.pkl"
+
+
+def _file_state(path: Path) -> tuple[int, int, int] | None:
+    """(inode, mtime, size) of *path*, None when absent: prepare_wave replaces its cache file
+    only when it prepared the wave anew, so an unchanged state means a cache hit."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def _shown(path: Path) -> str:
+    """*path* relative to the current folder when it is below it (shorter progress lines)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def check_harmonization(params: Mapping[str, Any], notebooks: Sequence[str] = ("trends",)) -> None:
+    """Pre-flight check of the trends notebook's cross-wave inputs, before any notebook runs.
+
+    When ``trends`` is among *notebooks* and ``previous_waves`` are given, the waves'
+    questionnaires are found as the notebook finds them (this wave's ``questionnaire``, each
+    earlier wave's by :func:`~survey.report.content.data.previous_inputs`) and
+    ``harmonization.yml`` is loaded against them (:func:`survey.trends.load_for_waves`), so a
+    wave missing from the harmonisation, or a questionnaire that does not line up with its code
+    maps, stops the run at once instead of in the trends notebook.  Inputs that cannot be found
+    or read are left to the notebooks, which report them in their sections.
+
+    Raises
+    ------
+    HarmonizationError
+        The same error the trends notebook would raise (names the wave / code and the fix).
+
+    Examples
+    --------
+    >>> check_harmonization({"wave": "x"}, ["quality"])  # no trends notebook: nothing to check
+    """
+    if "trends" not in notebooks or not params.get("previous_waves") or not params.get("questionnaire"):
+        return
+    if params.get("region") is not None:  # a regional report does not compare waves
+        return
+    from ..errors import HarmonizationError, SurveyError
+    from ..questionnaire import Questionnaire
+    from ..trends import load_for_waves
+    from .content.data import cross_wave_file, previous_inputs
+
+    try:
+        paths = [previous_inputs(params, str(w))["questionnaire"] for w in params["previous_waves"]]
+        paths.append(Path(params["questionnaire"]))
+        qs = [Questionnaire.load(q) for q in paths]
+    except SurveyError:
+        return  # a missing or broken input: the notebooks name it where it belongs
+    ids = [q.id for q in qs]
+    if len(set(ids)) < len(ids):
+        raise HarmonizationError(f"trends report: the waves {[*map(str, params['previous_waves']), params.get('wave')]} "
+                                 f"have questionnaire wave ids {ids}; each wave needs its own id")
+    hp = cross_wave_file(params, "harmonization")
+    if hp is None:
+        raise HarmonizationError("trends report: no harmonization.yml (beside the questionnaire folders "
+                                 "or in the repository); write one or set the harmonization parameter")
+    load_for_waves(hp, {q.id: q for q in qs})
 
 
 def region_values(params: Mapping[str, Any], by: str) -> list[str]:
@@ -374,6 +472,9 @@ def render_report(params: Mapping[str, Any] | None = None, *, output_dir: str | 
     ------
     ParameterError
         Unknown or mistyped parameter (before any kernel starts).
+    HarmonizationError
+        The trends notebook is selected and ``harmonization.yml`` does not cover or line up with
+        the compared waves (before any kernel starts; see :func:`check_harmonization`).
     ReportError
         A notebook failed (names notebook, cell and error; the executed notebook is kept in
         ``<output_dir>.failed/``; the published report is unchanged).
@@ -391,6 +492,7 @@ def render_report(params: Mapping[str, Any] | None = None, *, output_dir: str | 
         params["previous_data"] = {str(k): str(Path(v).resolve()) for k, v in params["previous_data"].items()}
     params.pop("output_dir", None)
     _check_params(names, params)
+    check_harmonization(params, names)
     staging = out.parent / f".{out.name}.rendering"
     failed = out.parent / f"{out.name}.failed"
     shutil.rmtree(staging, ignore_errors=True)

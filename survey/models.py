@@ -87,6 +87,19 @@ class GLMResult:
     family, formula : str
     sm_result_ : statsmodels GLMResults
         The underlying weighted fit (its ``bse`` are *not* design based).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from survey import SurveyDesign
+    >>> rng = np.random.default_rng(0)
+    >>> df = pd.DataFrame({"x": rng.normal(size=200), "c": np.repeat(np.arange(20), 10)})
+    >>> df["y"] = 1 + 2 * df["x"] + rng.normal(size=200)
+    >>> m = SurveyDesign(df, psu="c").glm("y ~ x")
+    >>> m.params.round(1).tolist()
+    [0.9, 1.9]
+    >>> m.conf_int().shape, m.df_resid
+    ((2, 2), 18.0)
     """
 
     formula: str
@@ -106,6 +119,7 @@ class GLMResult:
 
     @property
     def tvalues(self) -> pd.Series:
+        """Coefficients divided by their design-based standard errors."""
         return self.params / self.bse
 
     @property
@@ -117,10 +131,31 @@ class GLMResult:
                          index=self.params.index)
 
     def cov_params(self) -> pd.DataFrame:
+        """Design-based covariance matrix of the coefficients (a copy), as statsmodels."""
         return self.cov.copy()
 
     def conf_int(self, level: float | None = None) -> pd.DataFrame:
-        """t intervals on ``df_resid`` (R's ``confint.svyglm``)."""
+        """t intervals on ``df_resid`` (R's ``confint.svyglm``).
+
+        Parameters
+        ----------
+        level : float, optional
+            Confidence level (default: the level the model was fitted with).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``ci_low, ci_high`` indexed by term.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from survey import SurveyDesign
+        >>> df = pd.DataFrame({"x": [0.0, 1, 2, 3, 4, 5], "y": [1.0, 3.2, 4.9, 7.1, 9, 11]})
+        >>> ci = SurveyDesign(df).glm("y ~ x").conf_int(0.9)
+        >>> list(ci.columns), bool((ci["ci_low"] < ci["ci_high"]).all())
+        (['ci_low', 'ci_high'], True)
+        """
         level = self.level if level is None else level
         if not 0 < level < 1:
             raise EstimationError(f"conf_int: level={level} must be between 0 and 1")
@@ -129,7 +164,16 @@ class GLMResult:
         return pd.DataFrame({"ci_low": self.params - q * se, "ci_high": self.params + q * se})
 
     def to_frame(self) -> pd.DataFrame:
-        """Tidy table: ``term, estimate, se, t, ci_low, ci_high, p, df``."""
+        """Tidy table: ``term, estimate, se, t, ci_low, ci_high, p, df``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from survey import SurveyDesign
+        >>> df = pd.DataFrame({"x": [0.0, 1, 2, 3, 4, 5], "y": [1.0, 3.2, 4.9, 7.1, 9, 11]})
+        >>> SurveyDesign(df).glm("y ~ x").to_frame().columns.tolist()
+        ['term', 'estimate', 'se', 't', 'ci_low', 'ci_high', 'p', 'df']
+        """
         ci = self.conf_int()
         return pd.DataFrame({
             "term": self.params.index, "estimate": self.params.to_numpy(),
@@ -139,7 +183,16 @@ class GLMResult:
         })
 
     def summary(self) -> str:
-        """Printable coefficient table."""
+        """Printable coefficient table (a string; ``print()`` it).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from survey import SurveyDesign
+        >>> df = pd.DataFrame({"x": [0.0, 1, 2, 3, 4, 5], "y": [1.0, 3.2, 4.9, 7.1, 9, 11]})
+        >>> print(SurveyDesign(df).glm("y ~ x").summary().splitlines()[0])
+        Design-based GLM (gaussian): y ~ x
+        """
         head = (f"Design-based GLM ({self.family}): {self.formula}\n"
                 f"n = {self.nobs}, residual df = {self.df_resid:g}, dispersion = {self.dispersion:.6g}\n")
         return head + self.to_frame().set_index("term").to_string(float_format=lambda v: f"{v:.6g}")

@@ -591,6 +591,21 @@ class CrossTab:
         The first-order corrected Pearson X² (R's ``statistic = "Chisq"``).
     wald : DataFrame
         R's ``Wald`` and ``adjWald`` tests.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from survey import SurveyDesign
+    >>> df = pd.DataFrame({"sex": pd.Categorical(list("男男女女男女") * 10, ["男", "女"]),
+    ...                    "title": pd.Categorical(list("高中中初高初") * 10, ["高", "中", "初"])})
+    >>> t = SurveyDesign(df).crosstab("sex", "title")
+    >>> t.row_pct[["sex", "title", "estimate", "n_cell"]].head(3).round(3)
+      sex title  estimate  n_cell
+    0   男     高     0.667      20
+    1   男     中     0.333      10
+    2   男     初     0.000       0
+    >>> float(t.counts["estimate"].sum()), bool(t.test["p"].iloc[0] < 0.001)
+    (60.0, True)
     """
 
     row: str
@@ -627,9 +642,29 @@ class CrossTab:
     def table(self, measure: str = "row_pct", value: str = "estimate") -> pd.DataFrame:
         """Wide table: rows × columns of one measure's ``value`` (by-groups stacked in the index).
 
+        Parameters
+        ----------
+        measure : {"row_pct", "col_pct", "pct", "count"}, default "row_pct"
+            Which measure of :attr:`frame` to spread.
+        value : str, default "estimate"
+            Any column of the long frame (``se``, ``ci_low``, ``n_cell``, ``flag`` ...).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by the by-groups and the row levels, one column per column level.
+
         Examples
         --------
-        >>> # t.table("col_pct", "se")  -> DataFrame indexed by row level, one column per column level
+        >>> import pandas as pd
+        >>> from survey import SurveyDesign
+        >>> df = pd.DataFrame({"sex": pd.Categorical(list("男男女女男女") * 10, ["男", "女"]),
+        ...                    "title": pd.Categorical(list("高中中初高初") * 10, ["高", "中", "初"])})
+        >>> SurveyDesign(df).crosstab("sex", "title").table("col_pct").round(3)  # doctest: +NORMALIZE_WHITESPACE
+        title    高    中    初
+        sex
+        男      1.0  0.5  0.0
+        女      0.0  0.5  1.0
         """
         if measure not in _MEASURES:
             raise EstimationError(f"CrossTab.table: measure {measure!r} is not one of {_MEASURES}")
@@ -640,7 +675,16 @@ class CrossTab:
                              observed=False, sort=False, dropna=False, aggfunc="first")
 
     def to_frame(self) -> pd.DataFrame:
-        """The long frame (a copy)."""
+        """The long frame (a copy): every measure, one row per cell and measure.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from survey import SurveyDesign
+        >>> df = pd.DataFrame({"a": list("xyxy") * 10, "b": list("uuvv") * 10})
+        >>> sorted(SurveyDesign(df).crosstab("a", "b").to_frame()["measure"].unique())
+        ['col_pct', 'count', 'pct', 'row_pct']
+        """
         return self.frame.copy()
 
     def __repr__(self) -> str:
@@ -1183,6 +1227,17 @@ class ScaleScore:
     alpha, alpha_weighted : float
         Cronbach's alpha over all complete respondents (unweighted / design-weighted).
     items, reverse : list of str
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from survey import SurveyDesign
+    >>> df = pd.DataFrame({"a": [1, 2, 3, 4, 5], "b": [2, 2, 4, 4, 5], "c": [5, 4, 3, 2, 2]})
+    >>> s = SurveyDesign(df).scale_score(["a", "b", "c"], reverse=["c"], scale=[1, 2, 3, 4, 5])
+    >>> s.scores.round(3).tolist()
+    [1.333, 2.0, 3.333, 4.0, 4.667]
+    >>> round(float(s.frame["estimate"].iloc[0]), 3)
+    3.067
     """
 
     frame: pd.DataFrame
@@ -1194,6 +1249,16 @@ class ScaleScore:
     method: str
 
     def to_frame(self) -> pd.DataFrame:
+        """The estimate frame (a copy).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from survey import SurveyDesign
+        >>> s = SurveyDesign(pd.DataFrame({"a": [1, 2, 3, 4], "b": [1, 3, 3, 4]})).scale_score(["a", "b"])
+        >>> float(s.to_frame()["estimate"].iloc[0])
+        2.625
+        """
         return self.frame.copy()
 
     def __repr__(self) -> str:

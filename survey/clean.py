@@ -296,6 +296,27 @@ class CleanResult:
         SHA-256 over the input frame's content (row-order independent).
     not_applied : dict
         Enabled rules that could not run, with the reason (e.g. no ``duration_s`` column).
+
+    Methods: :meth:`summary` (counts per rule), :meth:`item_nonresponse` (missing share per
+    question, by reason), :meth:`write` (clean data + log + JSON sidecar to a folder).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from survey import Questionnaire, clean
+    >>> q = Questionnaire.from_dict({"wave": {"id": "w"}, "questions": [
+    ...     {"id": "hours", "text": "周工作小时", "type": "numeric", "range": [0, 112],
+    ...      "missing_codes": {}}]})
+    >>> r = clean(pd.DataFrame({"rid": ["1", "2", "3"], "hours": [40.0, 200.0, 50.0]}), q)
+    >>> r.n_raw, r.n_clean
+    (3, 3)
+    >>> r.data["hours"].tolist()
+    [40.0, nan, 50.0]
+    >>> r.log[["rid", "rule", "column", "old_value", "action"]]
+      rid          rule column old_value action
+    0   2  out_of_range  hours     200.0  blank
+    >>> r.missing[["rid", "column", "reason"]].to_dict("records")
+    [{'rid': '2', 'column': 'hours', 'reason': 'out_of_range'}]
     """
 
     data: pd.DataFrame

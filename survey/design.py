@@ -619,7 +619,7 @@ class SurveyDesign:
 
     @property
     def meta(self) -> Mapping[str, Any]:
-        """Read-only metadata carried along (e.g. ``weighting_report`` after raking)."""
+        """Read-only metadata carried along (e.g. ``weighting_steps``: the weighting chain so far)."""
         return self._meta
 
     @property
@@ -1286,8 +1286,8 @@ class SurveyDesign:
         Returns
         -------
         SurveyDesign
-            A new design whose variance accounts for the raking; ``meta["weighting_report"]``
-            holds the diagnostics.
+            A new design whose variance accounts for the raking; its ``weighting_report``
+            attribute holds the diagnostics (:class:`~survey.WeightingReport`).
 
         Examples
         --------

@@ -71,6 +71,30 @@ class PreparedWave:
     timings : dict
         Seconds spent in ``read``, ``clean``, ``write`` and ``weight`` when the wave was prepared
         (a wave loaded from the cache keeps the timings of the run that made it).
+
+    Examples
+    --------
+    A tiny wave built in memory (a real wave passes the export and ``questionnaires/<wave>/``
+    files; :func:`wave_inputs` finds them):
+
+    >>> import pandas as pd
+    >>> from survey import Questionnaire, prepare_wave
+    >>> q = Questionnaire.from_dict({"wave": {"id": "w"}, "design": {"psu": "station"}, "questions": [
+    ...     {"id": "station", "text": "站点", "type": "single", "options": {1: "s1", 2: "s2", 3: "s3"}},
+    ...     {"id": "sex", "text": "性别", "type": "single", "options": {1: "男", 2: "女"}},
+    ...     {"id": "hours", "text": "周工作小时", "type": "numeric", "range": [0, 112],
+    ...      "missing_codes": {}}]})
+    >>> f = pd.DataFrame({"rid": [str(i) for i in range(12)],
+    ...                   "station": pd.Categorical(["s1", "s2", "s3"] * 4),
+    ...                   "sex": pd.Categorical(["男", "女", "女", "男"] * 3, ["男", "女"]),
+    ...                   "hours": [40.0, 45, 50, 55, 60, 38, 42, 47, 52, 44, 49, 120]})
+    >>> w = prepare_wave(f, q, population={"sex": {"男": 600, "女": 400}})
+    >>> w
+    <PreparedWave w: 12 read, 12 kept; weights calibrated>
+    >>> float(w.design.weights.sum()), w.weighting_report.converged
+    (1000.0, True)
+    >>> round(float(w.design.mean("hours", na_rm=True)["estimate"].iloc[0]), 2)   # 120 h blanked
+    48.07
     """
 
     questionnaire: Questionnaire
@@ -296,6 +320,37 @@ def prepare_wave(raw: str | Path | pd.DataFrame, questionnaire: Questionnaire | 
     Returns
     -------
     PreparedWave
+        ``.design`` (calibrated), ``.base_design``, ``.clean`` (with its log), ``.read``,
+        ``.targets``, ``.files``, ``.timings``.
+
+    Raises
+    ------
+    WeightingError
+        Bad ``calibrate=``/``trim=`` or margins that do not match the data.
+
+    Examples
+    --------
+    A tiny wave built in memory; a real wave passes the export and the files of
+    ``questionnaires/<wave>/`` (:func:`wave_inputs` finds them) and an ``out_dir`` to cache in:
+
+    >>> import pandas as pd
+    >>> from survey import Questionnaire, prepare_wave
+    >>> q = Questionnaire.from_dict({"wave": {"id": "w"}, "design": {"psu": "station"}, "questions": [
+    ...     {"id": "station", "text": "站点", "type": "single", "options": {1: "s1", 2: "s2", 3: "s3"}},
+    ...     {"id": "sex", "text": "性别", "type": "single", "options": {1: "男", 2: "女"}},
+    ...     {"id": "hours", "text": "周工作小时", "type": "numeric", "range": [0, 112],
+    ...      "missing_codes": {}}]})
+    >>> f = pd.DataFrame({"rid": [str(i) for i in range(12)],
+    ...                   "station": pd.Categorical(["s1", "s2", "s3"] * 4),
+    ...                   "sex": pd.Categorical(["男", "女", "女", "男"] * 3, ["男", "女"]),
+    ...                   "hours": [40.0, 45, 50, 55, 60, 38, 42, 47, 52, 44, 49, 120]})
+    >>> w = prepare_wave(f, q, population={"sex": {"男": 600, "女": 400}})
+    >>> w
+    <PreparedWave w: 12 read, 12 kept; weights calibrated>
+    >>> float(w.design.weights.sum()), w.weighting_report.converged
+    (1000.0, True)
+    >>> round(float(w.design.mean("hours", na_rm=True)["estimate"].iloc[0]), 2)   # 120 h blanked
+    48.07
     """
     from . import weighting
     from .clean import clean as _clean

@@ -38,8 +38,29 @@ def kish_deff(w: np.ndarray) -> float:
 class WeightingReport:
     """Diagnostics of one weighting step (and the steps before it, in ``steps``).
 
-    Tidy accessors: :meth:`margins`, :meth:`trace`, :meth:`weights_summary`, :meth:`kish`,
-    :meth:`composition`, :meth:`asmd`, :meth:`discrepancy`, :meth:`steps_frame`.
+    Every weighting method (``rake``, ``calibrate``, ``poststratify``, ``trim``, ...) attaches
+    one to the design it returns as ``design.weighting_report``.  Tidy accessors:
+    :meth:`margins`, :meth:`trace`, :meth:`weights_summary`, :meth:`kish`,
+    :meth:`composition`, :meth:`asmd`, :meth:`discrepancy`, :meth:`steps_frame`; it prints a
+    short summary (and an HTML one in JupyterLab).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from survey import SurveyDesign
+    >>> df = pd.DataFrame({"sex": list("mmff"), "age": list("yoyo"), "w": [1.0, 2, 1, 1]})
+    >>> d = SurveyDesign(df, weights="w").rake({"sex": {"m": 60, "f": 40}, "age": {"y": 50, "o": 50}})
+    >>> r = d.weighting_report
+    >>> r.converged, r.max_rel_error < 1e-8, round(r.kish_deff, 3)
+    (True, True, 1.067)
+    >>> r.margins()[["margin", "level", "target", "achieved", "n"]].round(6)
+      margin level  target  achieved  n
+    0    sex     m    60.0      60.0  2
+    1    sex     f    40.0      40.0  2
+    2    age     y    50.0      50.0  2
+    3    age     o    50.0      50.0  2
+    >>> r.kish()[["domain", "n"]].to_dict("records")
+    [{'domain': 'overall', 'n': 4}]
     """
 
     method: str
@@ -188,6 +209,7 @@ class WeightingReport:
                               "options": r.options} for r in reversed(chain)])
 
     def sources_frame(self) -> pd.DataFrame:
+        """Where each margin's population figures came from (empty without ``population.yml``)."""
         return pd.DataFrame([{"margin": k if isinstance(k, str) else " × ".join(k), **v}
                              for k, v in self.sources.items()])
 

@@ -186,10 +186,26 @@ class Harmonization:
 
     Examples
     --------
-    >>> from pathlib import Path
-    >>> h = Harmonization.load(Path("questionnaires/harmonization.yml"))  # doctest: +SKIP
-    >>> h.waves  # doctest: +SKIP
-    ['2023', '2024']
+    Two waves whose income question changed its categories (2024 split code 2):
+
+    >>> from survey import Questionnaire
+    >>> def wave(w, opts):
+    ...     return Questionnaire.from_dict({"wave": {"id": w}, "questions": [
+    ...         {"id": "income", "type": "single", "text": "年收入", "options": opts}]})
+    >>> qs = {"2023": wave("2023", {1: "10万以下", 2: "10万及以上"}),
+    ...       "2024": wave("2024", {1: "10万以下", 2: "10-20万", 3: "20万及以上"})}
+    >>> h = Harmonization.from_dict({
+    ...     "questions": {"income": {"categories": ["10万以下", "10万及以上"], "codes": {
+    ...         "2023": {1: "10万以下", 2: "10万及以上"},
+    ...         "2024": {1: "10万以下", 2: "10万及以上", 3: "10万及以上"}}}},
+    ...     "indicators": [{"id": "income_10w_plus", "question": "income", "kind": "proportion",
+    ...                     "categories": ["10万及以上"]}]}, qs)
+    >>> h
+    <Harmonization waves=['2023', '2024']: 1 questions, 1 indicators (0 not comparable)>
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"income": pd.Categorical(["10万以下", "10-20万", "20万及以上"])})
+    >>> h.values(f, "2024", "income_10w_plus").tolist()
+    [0.0, 1.0, 1.0]
     """
 
     def __init__(self, waves: Sequence[str], questionnaires: Mapping[str, Questionnaire],
@@ -207,7 +223,21 @@ class Harmonization:
                 f"{len(self.indicators)} indicators ({nc} not comparable)>")
 
     def indicator(self, ind: str) -> Indicator:
-        """The indicator called ``ind`` (error listing the known ids otherwise)."""
+        """The indicator called ``ind`` (error listing the known ids otherwise).
+
+        Examples
+        --------
+        >>> q = {"wave": {"id": "a"}, "questions": [{"id": "x", "type": "numeric", "text": "X"}]}
+        >>> qs = {"a": Questionnaire.from_dict(q), "b": Questionnaire.from_dict({**q, "wave": {"id": "b"}})}
+        >>> h = Harmonization.from_dict({"questions": {"x": {}},
+        ...     "indicators": [{"id": "x_mean", "question": "x", "kind": "mean", "label": "X 均值"}]}, qs)
+        >>> h.indicator("x_mean").kind
+        'mean'
+        >>> h.indicator("y")
+        Traceback (most recent call last):
+        ...
+        survey.errors.HarmonizationError: harmonisation: no indicator 'y'; known: ['x_mean']
+        """
         for i in self.indicators:
             if i.id == ind:
                 return i
@@ -238,9 +268,14 @@ class Harmonization:
 
         Examples
         --------
-        >>> h = Harmonization.load("questionnaires/harmonization.yml")  # doctest: +SKIP
-        >>> h.indicator("income_20w_plus").footnotes[0][:6]  # doctest: +SKIP
-        '问题措辞有变'
+        >>> import tempfile, pathlib
+        >>> q = {"wave": {"id": "a"}, "questions": [{"id": "x", "type": "numeric", "text": "X"}]}
+        >>> qs = {"a": Questionnaire.from_dict(q), "b": Questionnaire.from_dict({**q, "wave": {"id": "b"}})}
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "harmonization.yml"
+        >>> _ = p.write_text("{questions: {x: {}}, indicators: [{id: x, question: x, kind: mean}]}",
+        ...                  encoding="utf-8")
+        >>> Harmonization.load(p, qs).waves
+        ['a', 'b']
         """
         from ._yaml import read_yaml
 
@@ -689,6 +724,18 @@ class StackedWaves:
     harmonization : Harmonization or None
     panel_psus : frozenset
         PSU ids shared across waves.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from survey import SurveyDesign
+    >>> df = pd.DataFrame({"y": np.arange(8.0), "st": [1] * 4 + [2] * 4, "c": [1, 1, 2, 2, 3, 3, 4, 4]})
+    >>> d = SurveyDesign(df, strata="st", psu="c")
+    >>> s = stack_waves({"2023": d, "2024": d}, indicators=["y"])
+    >>> s.waves, len(s.data), s.design.n
+    (['2023', '2024'], 16, 16)
+    >>> float(change(s, "y")["change"].iloc[0])
+    0.0
     """
 
     def __init__(self, data: pd.DataFrame, design: SurveyDesign, designs: Mapping[str, SurveyDesign],
@@ -704,6 +751,7 @@ class StackedWaves:
 
     @property
     def waves(self) -> list[str]:
+        """The wave ids, in time order."""
         return list(self.designs)
 
     def __repr__(self) -> str:

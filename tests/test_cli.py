@@ -199,3 +199,29 @@ def _report_parser():
     p = build_parser()
     sub = next(a for a in p._actions if a.dest == "command")
     return sub.choices["report"]
+
+
+def test_report_progress_says_when_the_prepared_wave_came_from_the_cache(tmp_path, monkeypatch, capsys):
+    """A cache hit used to print "prepared the wave in 0.0 s (read 0.8 s, …)" with the stage
+    timings of the run that made the cache; they are reported only for a real preparation."""
+    from survey.report import runner
+    from survey.report.content import data as cdata
+
+    class Prepared:
+        timings = {"read": 0.8, "clean": 0.5}
+
+    def fake_prepare(params, questionnaire=None):  # like prepare_wave: writes the cache on a miss
+        f = Path(params["work_dir"]) / "prepared" / ".prepared.pkl"
+        if not f.is_file():
+            f.parent.mkdir(parents=True)
+            f.write_bytes(b"cache")
+        return Prepared()
+
+    monkeypatch.setattr(cdata, "prepare", fake_prepare)
+    p = {"wave": "w1", "questionnaire": "q.yml", "data": "x.sav", "work_dir": str(tmp_path / ".w1.work")}
+    cold = runner._warm_cache(p, True)
+    assert "prepared the wave in" in capsys.readouterr().err and cold["prepare/read"] == 0.8
+    warm = runner._warm_cache(p, True)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"prepared wave taken from the cache ({tmp_path / '.w1.work'}/)"]
+    assert set(warm) == {"prepare"}  # no stale stage timings (benchmarks/bench_report.py)

@@ -1,7 +1,35 @@
 """Analysis of the 科技工作者状况调查 (survey of the status of S&T workers).
 
-The data flow is read → clean → weight → design/estimate → analyses → report; each stage is a
-plain function on plain objects.  The public API is listed in ``__all__``.
+Design-based analysis in the manner of R's ``survey`` package: one immutable
+:class:`SurveyDesign` carries the data, strata, stations (PSUs) and weights, and every estimator
+returns a tidy DataFrame (``estimate, se, ci_low, ci_high, deff, n, n_eff`` and reliability
+flags).  Each stage is a plain function on plain objects:
+
+read → clean → weight → design/estimate → analyses → report
+
+==================  =====================================================================
+Stage               Main entry points
+==================  =====================================================================
+codebook            :class:`Questionnaire` (``Questionnaire.load("questionnaire.yml")``)
+read                :func:`read_export` (问卷星 .xlsx/.csv, SPSS .sav, Stata .dta) →
+                    ``ReadResult(.data, .report, .pii, .missing)``; :func:`read_responses`
+clean               :func:`clean` → :class:`CleanResult` (``.data``, ``.log``, ``.summary()``)
+weight              :mod:`survey.weighting` (:func:`load_targets`); ``SurveyDesign.rake /
+                    calibrate / poststratify / trim`` → new design with a
+                    :class:`WeightingReport`
+all of the above    :func:`prepare_wave` → :class:`PreparedWave` (``.design``), cached
+estimate            ``SurveyDesign.mean / total / proportion / ratio / quantile`` (``by=``)
+tables, models      :func:`crosstab` (Rao–Scott), ``SurveyDesign.multi / ranked / likert /
+                    scale_score / contrast``, :func:`glm`, :func:`add_flags`
+pain points         :mod:`survey.painpoints` (``summarize``, policy register, brief)
+trends              :class:`Harmonization`, :func:`stack_waves`, :func:`change`,
+                    :func:`trend_table`
+report              :mod:`survey.report` (notebooks → HTML + Excel; ``survey report``)
+demo data           :mod:`survey.demo` (``survey demo`` writes a synthetic wave)
+==================  =====================================================================
+
+Errors all derive from :class:`SurveyError` (warnings from :class:`SurveyWarning`), see
+:mod:`survey.errors`.  The public API is listed in ``__all__``.
 
 Examples
 --------
@@ -13,14 +41,14 @@ Examples
 """
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version as _version
+from importlib.metadata import PackageNotFoundError as _PackageNotFoundError, version as _version
 
 from . import errors
 from .errors import *  # noqa: F401,F403  (the error hierarchy is part of the public API)
 
 try:
     __version__ = _version("survey")
-except PackageNotFoundError:  # running from a source tree without installation
+except _PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
 __all__ = ["__version__", "errors", *errors.__all__]
@@ -34,9 +62,9 @@ __all__ += ["SurveyDesign"]
 from . import weighting  # noqa: E402
 from .weighting import WeightingReport, load_targets  # noqa: E402
 __all__ += ["weighting", "WeightingReport", "load_targets"]
-from .tables import CrossTab, ScaleScore, add_flags, cronbach_alpha, crosstab, rao_scott  # noqa: E402
+from .tables import CrossTab, ScaleScore, add_flags, cronbach_alpha, crosstab  # noqa: E402
 from .models import GLMResult, glm  # noqa: E402
-__all__ += ["CrossTab", "ScaleScore", "add_flags", "cronbach_alpha", "crosstab", "rao_scott", "GLMResult", "glm"]
+__all__ += ["CrossTab", "ScaleScore", "add_flags", "cronbach_alpha", "crosstab", "GLMResult", "glm"]
 from .clean import CleanResult, clean  # noqa: E402
 __all__ += ["clean", "CleanResult"]
 from . import demo  # noqa: E402

@@ -402,7 +402,17 @@ class CleanResult:
         Files: ``clean.parquet`` (data), ``missing.parquet`` (reasons), ``clean_log.csv``
         (UTF-8 with BOM, opens in Excel), ``clean_log.xlsx`` (log + summary sheets) and
         ``clean.json`` (input SHA-256, questionnaire hash, rule settings, counts and the SHA-256
-        of each written file).  Returns the paths by role.
+        of each written file).
+
+        Parameters
+        ----------
+        out_dir : str or Path
+            The parent folder; the files go to ``out_dir/<wave>/``.
+
+        Returns
+        -------
+        dict
+            Paths by role: ``data, missing, log_csv, log_xlsx, sidecar``.
 
         Examples
         --------

@@ -695,6 +695,15 @@ class SurveyDesign:
         frame (as :meth:`pandas.DataFrame.assign`).  The design columns (weights, strata, PSUs,
         fpc) cannot be replaced this way: build a new design for that.
 
+        Parameters
+        ----------
+        **columns
+            ``name=values`` (array, Series or a function of the data frame).
+
+        Returns
+        -------
+        SurveyDesign
+
         Examples
         --------
         >>> import pandas as pd

@@ -225,6 +225,15 @@ class Harmonization:
     def indicator(self, ind: str) -> Indicator:
         """The indicator called ``ind`` (error listing the known ids otherwise).
 
+        Parameters
+        ----------
+        ind : str
+            Indicator id from the ``indicators:`` list.
+
+        Returns
+        -------
+        Indicator
+
         Examples
         --------
         >>> q = {"wave": {"id": "a"}, "questions": [{"id": "x", "type": "numeric", "text": "X"}]}
@@ -295,6 +304,19 @@ class Harmonization:
                   *, where: str = "harmonisation") -> "Harmonization":
         """Build and check a harmonisation from its dict form (see the class docstring).
 
+        Parameters
+        ----------
+        raw : mapping
+            The parsed YAML (``questions``, ``indicators``; ``waves`` is ignored here).
+        questionnaires : mapping wave -> Questionnaire or path
+            At least two waves, oldest first.
+        where : str
+            Names the source in error messages.
+
+        Returns
+        -------
+        Harmonization
+
         Examples
         --------
         >>> q = {"wave": {"id": "a"}, "questions": [{"id": "x", "type": "numeric", "text": "X"}]}
@@ -339,6 +361,19 @@ class Harmonization:
     # ------------------------------------------------------------------ applying
     def values(self, frame: pd.DataFrame, wave: str, indicator: str | Indicator) -> np.ndarray:
         """Per-respondent values of an indicator in one wave's analysis frame (NaN = not in base).
+
+        Parameters
+        ----------
+        frame : DataFrame
+            The wave's analysis frame.
+        wave : str
+            The wave id (one of :attr:`waves`).
+        indicator : str or Indicator
+
+        Returns
+        -------
+        numpy.ndarray
+            float values (0/1 for a proportion), NaN outside the indicator's base.
 
         Examples
         --------

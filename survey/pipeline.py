@@ -71,6 +71,8 @@ class PreparedWave:
     timings : dict
         Seconds spent in ``read``, ``clean``, ``write`` and ``weight`` when the wave was prepared
         (a wave loaded from the cache keeps the timings of the run that made it).
+    from_cache : bool
+        True when :func:`prepare_wave` returned a cached preparation (identical inputs and code).
 
     Examples
     --------
@@ -106,6 +108,7 @@ class PreparedWave:
     stations: pd.DataFrame | None = None
     files: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    from_cache: bool = False
 
     @property
     def wave(self) -> str:
@@ -383,6 +386,7 @@ def prepare_wave(raw: str | Path | pd.DataFrame, questionnaire: Questionnaire | 
                 with open(cache_file, "rb") as fh:
                     k, obj = pickle.load(fh)
                 if k == key:
+                    obj.from_cache = True
                     return obj
             except Exception:  # a stale or unreadable cache is simply rebuilt
                 pass
@@ -453,11 +457,11 @@ def prepare_wave(raw: str | Path | pd.DataFrame, questionnaire: Questionnaire | 
     if population is not None and calibrate != "none":
         targets = weighting.load_targets(population, q) if pop_path is not None else population
         targets = _weighting_margins(targets, q)
-        with warnings.catch_warnings():
-            warnings.simplefilter("default", WeightingWarning)
-            design = base.rake(targets) if calibrate == "rake" else base.calibrate(targets, calfun="linear")
-            if trim:
-                design = design.trim(**dict(trim))
+        # weighting notes (rescaled totals, implied margins) go through the caller's warning
+        # filters; the report records them, a notebook silences them, a user at a prompt sees them
+        design = base.rake(targets) if calibrate == "rake" else base.calibrate(targets, calfun="linear")
+        if trim:
+            design = design.trim(**dict(trim))
     tm["weight"] = time.perf_counter() - t0
     prepared = PreparedWave(questionnaire=q, read=rr, clean=cr, design=design, base_design=base,
                             targets=targets, stations=st, files=files, timings=tm)

@@ -210,12 +210,16 @@ def test_report_progress_says_when_the_prepared_wave_came_from_the_cache(tmp_pat
     class Prepared:
         timings = {"read": 0.8, "clean": 0.5}
 
-    def fake_prepare(params, questionnaire=None):  # like prepare_wave: writes the cache on a miss
+        def __init__(self, from_cache):
+            self.from_cache = from_cache
+
+    def fake_prepare(params, questionnaire=None):  # like prepare_wave: a hit says so
         f = Path(params["work_dir"]) / "prepared" / ".prepared.pkl"
-        if not f.is_file():
+        hit = f.is_file()
+        if not hit:
             f.parent.mkdir(parents=True)
             f.write_bytes(b"cache")
-        return Prepared()
+        return Prepared(hit)
 
     monkeypatch.setattr(cdata, "prepare", fake_prepare)
     p = {"wave": "w1", "questionnaire": "q.yml", "data": "x.sav", "work_dir": str(tmp_path / ".w1.work")}

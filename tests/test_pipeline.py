@@ -91,6 +91,7 @@ def test_cache_roundtrip_is_pii_free_and_reused(wave, tmp_path):
         for v in vals[:50]:
             assert v.encode("utf-8") not in blob, v
     w2 = _prep(wave, out_dir=tmp_path)
+    assert not w1.from_cache and w2.from_cache
     assert len(w2.read.pii) == 0 and list(w2.read.pii.columns) == list(w1.read.pii.columns)
     a = w1.design.mean("hours", na_rm=True)
     b = w2.design.mean("hours", na_rm=True)

@@ -282,7 +282,6 @@ def _warm_cache(params: Mapping[str, Any], progress: bool,
     notes = {} if notes is None else notes
     wave = str(params.get("wave") or "wave")
     cache = work_dir_for(params) / "prepared" / _CACHE_FILE
-    before = _file_state(cache)
     t = time.perf_counter()
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -293,8 +292,8 @@ def _warm_cache(params: Mapping[str, Any], progress: bool,
             _say(f"preparing the wave failed ({type(e).__name__}: {e}); the notebooks will show it")
         return {}
     # a cached wave keeps the timings of the run that made it: report them only for a real
-    # preparation (the cache file is rewritten then), else only the time spent loading
-    cached = before is not None and _file_state(cache) == before
+    # preparation, else only the time spent loading
+    cached = bool(getattr(w, "from_cache", False))
     out = {} if cached else {f"prepare/{k}": v for k, v in w.timings.items()}
     out["prepare"] = time.perf_counter() - t
     line, msgs = _weighting_summary(wave, caught, "quality.html (加权)")
@@ -309,23 +308,21 @@ def _warm_cache(params: Mapping[str, Any], progress: bool,
         if line:
             _say(line)
     if params.get("previous_waves"):
-        from .content.data import _previous_work_dir, prepare_previous
+        from .content.data import prepare_previous
 
         t = time.perf_counter()
         lines = []
         hits = []
         for pw in params["previous_waves"]:
-            pcache = _previous_work_dir(params, str(pw)) / _CACHE_FILE
-            pbefore = _file_state(pcache)
             try:
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always")
-                    prepare_previous({**params, "previous_waves": [pw]})
+                    prev = prepare_previous({**params, "previous_waves": [pw]})
             except (SurveyError, OSError, ValueError, KeyError) as e:
                 if progress:
                     _say(f"preparing the earlier waves failed ({type(e).__name__}: {e}); the notebooks will show it")
                 return out
-            if pbefore is not None and _file_state(pcache) == pbefore:
+            if all(getattr(v, "from_cache", False) for v in prev.values()):
                 hits.append(str(pw))
             line, msgs = _weighting_summary(str(pw), caught, "that wave's quality report")
             if msgs:
@@ -347,16 +344,6 @@ def _warm_cache(params: Mapping[str, Any], progress: bool,
 
 #: The file :func:`survey.pipeline.prepare_wave` caches a prepared wave in (inside its out_dir).
 _CACHE_FILE = ".prepared.pkl"
-
-
-def _file_state(path: Path) -> tuple[int, int, int] | None:
-    """(inode, mtime, size) of *path*, None when absent: prepare_wave replaces its cache file
-    only when it prepared the wave anew, so an unchanged state means a cache hit."""
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 def _shown(path: Path) -> str:

@@ -13,12 +13,13 @@ import html
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
+from ..report.display import HTML as _Html
 from ._core import (DEFAULT_GROUPS, _by_list, _differences_frame, _group_stats, _top_frame,
                     drivers, priority_matrix, rank_items, rank_uncertainty, summarize, wave_change)
 from .policy import Policy, evaluate_policies, load_policies, policy_status
@@ -519,19 +520,6 @@ class PolicyBrief:
             for pub in self.published():
                 pub.excel_frame().to_excel(xw, sheet_name=pub.table_id)
         return p
-
-
-class _Html:
-    def __init__(self, s: str) -> None:
-        self.s = s
-
-    def _repr_html_(self) -> str:
-        return self.s
-
-    def __repr__(self) -> str:
-        import re
-
-        return re.sub(r"<[^>]+>", "", self.s)
 
 
 def build_brief(design: Any, qid: str, *, questionnaire: Any = None, design_before: Any = None,

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import html
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -27,6 +26,7 @@ import pandas as pd
 
 from ..errors import ReportError
 from .disclosure import check_no_station, suppress_table
+from .display import HTML as _HTML
 from .tables import PublishedTable, style_table
 
 __all__ = [
@@ -65,17 +65,6 @@ def placeholder(what: str, detail: str = "") -> Placeholder:
     '待实现：加权'
     """
     return Placeholder(what, detail)
-
-
-class _HTML:
-    def __init__(self, s: str) -> None:
-        self.s = s
-
-    def _repr_html_(self) -> str:
-        return self.s
-
-    def __repr__(self) -> str:
-        return re.sub(r"<[^>]+>", "", self.s)
 
 
 class FigureOutput:

@@ -8,23 +8,9 @@ import numpy as np
 import pandas as pd
 
 from ..tables import PublishedTable, fmt_ci, style_table
+from ..display import HTML as H
 
 __all__ = ["Bundle", "H", "esc", "prefix", "est_cells", "publish_estimates", "holm", "no_design"]
-
-
-class H:
-    """Raw HTML that displays in a notebook."""
-
-    def __init__(self, s: str) -> None:
-        self.s = s
-
-    def _repr_html_(self) -> str:
-        return self.s
-
-    def __repr__(self) -> str:
-        import re
-
-        return re.sub(r"<[^>]+>", "", self.s)
 
 
 class Bundle:

@@ -971,22 +971,24 @@ def multi(d: "SurveyDesign", question: str | Sequence[str], *, by: str | Sequenc
                        _flag_args(min_n, max_cv, min_n_eff, min_cell))
 
 
-def _rank_weights(weights: Any, k: int, what: str) -> np.ndarray:
-    """Score of rank 1..k (index 0 unused); default k - rank + 1."""
+def _rank_weights(weights: Any, k: int, what: str,
+                  error: type[Exception] = EstimationError) -> np.ndarray:
+    """Score of rank 1..k (index 0 unused); default k - rank + 1 (also used by painpoints,
+    which raises its ParameterError through ``error``)."""
     if weights is None:
         return np.concatenate([[0.0], np.arange(k, 0, -1, dtype=float)])
     if isinstance(weights, Mapping):
         bad = [r for r in weights if not (isinstance(r, (int, np.integer)) and 1 <= r <= k)]
         if bad:
-            raise EstimationError(f"{what}: weights keys {bad} are not ranks 1..{k}")
+            raise error(f"{what}: weights keys {bad} are not ranks 1..{k}")
         out = np.zeros(k + 1)
         for r, v in weights.items():
             out[int(r)] = float(v)
         return out
     v = np.asarray(weights, dtype=float).ravel()
     if len(v) != k:
-        raise EstimationError(f"{what}: weights has {len(v)} values but k={k}; give one weight "
-                              "per rank (first, second, ...)")
+        raise error(f"{what}: weights has {len(v)} values but k={k}; give one weight per rank "
+                    "(first, second, ...), e.g. weights=[3, 2, 1]")
     return np.concatenate([[0.0], v])
 
 

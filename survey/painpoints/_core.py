@@ -76,20 +76,9 @@ class RankItems:
 
 
 def _rank_weights(weights: Any, k: int) -> np.ndarray:
-    if weights is None:
-        return np.concatenate([[0.0], np.arange(k, 0, -1, dtype=float)])
-    if isinstance(weights, Mapping):
-        out = np.zeros(k + 1)
-        for r, v in weights.items():
-            if not (isinstance(r, (int, np.integer)) and 1 <= r <= k):
-                raise ParameterError(f"weights: key {r!r} is not a rank 1..{k}")
-            out[int(r)] = float(v)
-        return out
-    v = np.asarray(weights, dtype=float).ravel()
-    if len(v) != k:
-        raise ParameterError(f"weights has {len(v)} values but k={k}; give one score per rank "
-                             "(first, second, ...), e.g. weights=[3, 2, 1]")
-    return np.concatenate([[0.0], v])
+    from ..tables import _rank_weights as rank_weights
+
+    return rank_weights(weights, k, "painpoints", error=ParameterError)
 
 
 def rank_items(design: Any, qid: str | Sequence[str], k: int | None = None, *,

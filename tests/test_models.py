@@ -3,7 +3,6 @@ make_reference.R there with glm.control(epsilon = 1e-14))."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,34 +10,17 @@ import pytest
 
 from survey.design import SurveyDesign
 from survey.errors import EstimationError
-from survey.models import GLMResult, glm
+from survey.models import GLMResult
 
-FIX = Path(__file__).parent / "fixtures" / "r_tables"
-CATS = ["stype", "sch_wide", "comp_imp", "both", "awards", "yr_rnd", "meals_cat", "acs_cat"]
+from r_tables_designs import FIX, r_designs
+
 GLM = pd.read_csv(FIX / "glm.csv", keep_default_na=False, na_values=[""])
 MODELS = list(dict.fromkeys(GLM.model))
 
 
-def _load(name: str) -> pd.DataFrame:
-    df = pd.read_csv(FIX / f"{name}.csv")
-    for c in CATS:
-        df[c] = pd.Categorical(df[c])
-    return df
-
-
 @pytest.fixture(scope="module")
 def designs() -> dict[str, SurveyDesign]:
-    strat, clus1 = _load("apistrat"), _load("apiclus1")
-    rw = pd.read_csv(FIX / "apiclus1_jk1.csv")
-    meta = pd.read_csv(FIX / "apiclus1_jk1_meta.csv")
-    reps = clus1.assign(**{c: rw[c] for c in rw.columns if c.startswith("rep")})
-    return {
-        "strat": SurveyDesign(strat, weights="pw", strata="stype", fpc="fpc"),
-        "clus1": SurveyDesign(clus1, weights="pw", psu="dnum", fpc="fpc"),
-        "stratclus": SurveyDesign(strat, weights="pw", strata="stype", psu="dnum", nest=True),
-        "jk1": SurveyDesign(reps, weights="pw", repweights="^rep", rep_type="jk1",
-                            scale=float(meta["scale"].iloc[0])),
-    }
+    return r_designs()
 
 
 def _r_name(term: str) -> str:

@@ -2,8 +2,6 @@
 make_reference.R there) and against SurveyDesign.mean on expanded indicator columns."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,33 +9,14 @@ from hypothesis import given, settings, strategies as st
 
 from survey.design import SurveyDesign
 from survey.errors import DesignError, EstimationError
-from survey.tables import (add_flags, contrast, cronbach_alpha, crosstab, likert, multi,
-                           rao_scott, ranked, scale_score)
+from survey.tables import add_flags, contrast, cronbach_alpha, crosstab, rao_scott
 
-FIX = Path(__file__).parent / "fixtures" / "r_tables"
-CATS = ["stype", "sch_wide", "comp_imp", "both", "awards", "yr_rnd", "meals_cat", "acs_cat"]
-
-
-def _load(name: str) -> pd.DataFrame:
-    df = pd.read_csv(FIX / f"{name}.csv")
-    for c in CATS:
-        df[c] = pd.Categorical(df[c])
-    return df
+from r_tables_designs import FIX, r_designs
 
 
 @pytest.fixture(scope="module")
 def designs() -> dict[str, SurveyDesign]:
-    strat, clus1 = _load("apistrat"), _load("apiclus1")
-    rw = pd.read_csv(FIX / "apiclus1_jk1.csv")
-    meta = pd.read_csv(FIX / "apiclus1_jk1_meta.csv")
-    reps = clus1.assign(**{c: rw[c] for c in rw.columns if c.startswith("rep")})
-    return {
-        "strat": SurveyDesign(strat, weights="pw", strata="stype", fpc="fpc"),
-        "clus1": SurveyDesign(clus1, weights="pw", psu="dnum", fpc="fpc"),
-        "stratclus": SurveyDesign(strat, weights="pw", strata="stype", psu="dnum", nest=True),
-        "jk1": SurveyDesign(reps, weights="pw", repweights="^rep", rep_type="jk1",
-                            scale=float(meta["scale"].iloc[0])),
-    }
+    return r_designs()
 
 
 CHI = pd.read_csv(FIX / "chisq.csv")

@@ -304,8 +304,9 @@ class Questionnaire:
                 raise self._err(f"wave.fieldwork ends ({e.date()}) before it starts ({s.date()})")
             self.wave["fieldwork"] = {"start": s.date(), "end": e.date()}
         self.cleaning = dict(data.get("cleaning") or {})
-        self.default_missing = self._codes(data.get("missing_codes", DEFAULT_MISSING),
-                                           "missing_codes", None)
+        dm = data.get("missing_codes", DEFAULT_MISSING)
+        # `missing_codes: {}` means "no missing codes", as it does on a question
+        self.default_missing = self._codes(dm, "missing_codes", None) if dm != {} else {}
         qs = data.get("questions")
         if not isinstance(qs, list) or not qs:
             raise self._err("'questions:' must be a non-empty list")

@@ -113,6 +113,17 @@ def test_column_collision_and_reserved(tmp_path):
         Questionnaire.load(write(tmp_path, d))
 
 
+def test_wave_level_empty_missing_codes(tmp_path):
+    """`missing_codes: {}` means "none" at wave level, as it already did on a question."""
+    d = raw()
+    d["missing_codes"] = {}
+    q = Questionnaire.load(write(tmp_path, d))
+    assert q.missing_codes("sex") == {} and 99 not in q.labels("sex")
+    d["missing_codes"] = {97: "不适用"}
+    q = Questionnaire.load(write(tmp_path, d))
+    assert q.missing_codes("sex") == {97: "不适用"} and q.missing_codes("title") == {97: "不适用"}
+
+
 def test_bad_files(tmp_path):
     with pytest.raises(QuestionnaireError, match="not found"):
         Questionnaire.load(tmp_path / "nope.yml")

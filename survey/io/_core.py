@@ -14,7 +14,7 @@ import unicodedata
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -39,8 +39,15 @@ META_HEADERS = {
     "来自IP": "ip", "ip": "ip", "IP": "ip", "ip地址": "ip",
     "总分": "total_score", "started_at": "started_at", "开始答题时间": "started_at", "ua": "ua",
     "province": "province", "city": "city",
+    # 腾讯问卷 (wj.qq.com): see tests/fixtures/make_layout_exports.py for the sources
+    "结束答题时间": "submitted_at", "UA": "ua", "地理位置国家和地区": "country",
+    "地理位置省": "province", "地理位置市": "city", "用户类型": "user_type",
+    "用户标识": "user_id", "昵称": "nickname", "自定义字段": "custom_field",
+    "Referrer": "referrer", "清洗数据结果": "qc_result", "智能清洗数据无效概率": "qc_invalid_prob",
+    "审核状态": "review_status",
 }
-_PII_META = {"source_detail": "source_detail", "ip": "ip", "ua": "other"}
+_PII_META = {"source_detail": "source_detail", "ip": "ip", "ua": "other", "user_id": "other",
+             "nickname": "other", "referrer": "other"}
 _NEG = {-3: "skipped", -2: "not_chosen", -1: "blank"}
 _SKIP = {"(跳过)", "跳过", "(跳過)"}
 _BLANK = {"", "(空)", "空", "nan", "NaN", "None", "<NA>", "NaT"}
@@ -192,6 +199,70 @@ _CONT_HDR = re.compile(r"^(\d+)\((.*)\)$", re.S)
 _SPSS_HDR = re.compile(r"^[Qq](\d+)(?:_(\d+))?$")
 _MANGLED = re.compile(r"^(.*)\.(\d+)$", re.S)
 _DASHES = ("—", "-", "_", "–", ":")
+_OTHER_WORDS = ("其他", "填空", "请补充", "请注明")
+_LETTER = re.compile(r"^[A-Za-z]{1,2}\s*[.．、]\s*(.+)$", re.S)
+
+
+class HeaderParts(NamedTuple):
+    """One export header taken apart (see :func:`split_header`)."""
+
+    number: int          # the question number the platform printed
+    stem: str            # question text ('' for continuation headers such as ``4(选项)``)
+    sub: str | None      # option / matrix row / "other" label, None for a plain question
+    form: str            # "question" | "option" | "row" | "other" | "continuation"
+
+
+_SPLIT_NUM = re.compile(r"^\s*(\d+)\s*[、.．]\s*(.*)$", re.S)
+_SPLIT_CONT = re.compile(r"^\s*(?:第(\d+)题|(\d+))\s*[(（](.*)[)）]\s*$", re.S)
+_SPLIT_PAREN = re.compile(r"^(.*?)\s*[(（]([^()（）]*(?:[(（][^()（）]*[)）][^()（）]*)*)[)）]\s*$", re.S)
+
+
+def split_header(header: Any) -> HeaderParts | None:
+    """Take a 问卷星 / 腾讯问卷 question header apart: number, stem, sub-label and its form.
+
+    Purely syntactic (no questionnaire needed), for tools that draft a codebook from an
+    export.  Forms: ``N、题干`` → question; ``N、题干(选项)`` → option; ``N、题干—行`` → row;
+    ``N.题干:选项`` (腾讯问卷) → option; ``N、(其他（请补充）:)`` or a sub-label mentioning
+    填空/请补充/请注明 (the text box of an "other" option) → other; ``N(选项)`` / ``第N题(选项)`` → continuation.  A numbered
+    matrix sub-row ``N、行2`` parses as a *question* whose number repeats the previous
+    header's: only that repetition (or the questionnaire) tells it from a new question.
+    Headers without a question number give ``None``.  Text is returned as written (strip
+    only); compare through :func:`norm`.
+
+    Examples
+    --------
+    >>> split_header("8、您对以下方面的满意程度—工作环境")
+    HeaderParts(number=8, stem='您对以下方面的满意程度', sub='工作环境', form='row')
+    >>> split_header("4(时间不够)").form, split_header("第4题(时间不够)").sub
+    ('continuation', '时间不够')
+    >>> split_header("4.您遇到的困难:经费不足")[1:]
+    ('您遇到的困难', '经费不足', 'option')
+    >>> split_header("3、(其他（请补充）:)").form, split_header("序号") is None
+    ('other', True)
+    """
+    h = "" if header is None else str(header).strip()
+    m = _SPLIT_CONT.match(h)
+    if m:
+        sub = m.group(3).strip()
+        form = "other" if any(w in sub for w in _OTHER_WORDS[1:]) else "continuation"
+        return HeaderParts(int(m.group(1) or m.group(2)), "", sub, form)
+    m = _SPLIT_NUM.match(h)
+    if not m:
+        return None
+    n, body = int(m.group(1)), m.group(2).strip()
+    if body[:1] in "(（" and body[-1:] in ")）":
+        return HeaderParts(n, "", body[1:-1].strip(), "other")
+    for sep, form in (("—", "row"), ("：", "option"), (":", "option")):
+        stem, found, sub = body.rpartition(sep)
+        if found and stem.strip() and sub.strip():
+            sub = sub.strip()
+            if form == "option" and any(w in sub for w in _OTHER_WORDS[1:]):
+                form = "other"  # 其他_填空: the text box, not the option
+            return HeaderParts(n, stem.strip(), sub, form)
+    m = _SPLIT_PAREN.match(body)
+    if m and m.group(1).strip():
+        return HeaderParts(n, m.group(1).strip(), m.group(2).strip(), "option")
+    return HeaderParts(n, body, None, "question")
 
 
 class HeaderMatcher:
@@ -207,6 +278,8 @@ class HeaderMatcher:
             if qu.type in ("multi", "rank"):
                 for c, lab in qu.options.items():
                     self._add(norm(f"{qu.text}({lab})"), qu.id, "option", c)
+                    for d in (":", "—"):  # 腾讯问卷 writes N.题干:选项
+                        self._add(norm(f"{qu.text}{d}{lab}"), qu.id, "option", c)
             if qu.type in ("matrix", "likert"):
                 for r, lab in qu.rows.items():
                     for d in _DASHES:
@@ -265,6 +338,30 @@ class HeaderMatcher:
             return "value", None
         return None
 
+    def _numbered_part(self, qu: Question, rest: str) -> tuple[str, Any] | None:
+        """Role/key of a header ``N、rest`` whose number N already belongs to ``qu``.
+
+        Covers 问卷星's ``N、(选项)`` / ``第N题(选项)`` option columns, its numbered matrix
+        sub-rows ``N、行k``, ``N、(其他（请补充）:)``, and 腾讯问卷's ``N.题干:其他_填空``.
+        ``rest`` is normalised (:func:`norm`).
+        """
+        t = norm(qu.text)
+        sub = rest
+        if t and sub.startswith(t) and len(sub) > len(t):
+            sub = sub[len(t):].lstrip("".join(_DASHES))
+        inner = sub[1:-1] if sub.startswith("(") and sub.endswith(")") else sub
+        if qu.type in ("multi", "rank"):
+            c = self._option(qu, inner)
+            if c is not None:
+                return "option", c
+        if qu.type in ("matrix", "likert"):
+            r = self._row(qu, inner)
+            if r is not None:
+                return "row", r
+        if qu.other is not None and any(w in sub for w in _OTHER_WORDS):
+            return "other", None
+        return None
+
     def match(self, raw: RawTable) -> tuple[list[Slot], list[int]]:
         q = self.q
         slots: list[Slot] = []
@@ -287,6 +384,9 @@ class HeaderMatcher:
         for j, h in enumerate(raw.headers):
             h = "" if h is None else str(h)
             hn = norm(h)
+            if not hn and all(v is None or (isinstance(v, str) and not v.strip())
+                              for v in raw.cols[j]):
+                continue  # e.g. the empty last column of a 腾讯问卷 CSV (rows end with ",")
             if hn in self.meta and ("meta", self.meta[hn]) not in {(s.role, s.key) for s in slots}:
                 slots.append(Slot(j, "", "meta", self.meta[hn]))
                 prev_q = None
@@ -309,16 +409,10 @@ class HeaderMatcher:
                     take(j, *pick)
                     continue
                 if n in number:
-                    qu = q[number[n]]
-                    if rest.startswith("(") and rest.endswith(")"):
-                        c = self._option(qu, rest[1:-1]) if qu.type in ("multi", "rank") else None
-                        if c is not None:
-                            take(j, qu.id, "option", c)
-                            continue
-                        if qu.other is not None and ("其他" in rest or "请补充" in rest
-                                                     or "请注明" in rest):
-                            take(j, qu.id, "other", None)
-                            continue
+                    part = self._numbered_part(q[number[n]], rest)
+                    if part is not None:
+                        take(j, number[n], *part)
+                        continue
                 unmapped.append(j)
                 prev_q = None
                 continue
@@ -529,6 +623,13 @@ class _Missing:
         return out
 
 
+def _lettered(s: str, lab2code: dict[str, int]) -> int | None:
+    """Code of a label written with a letter in front (``A.男``), as 腾讯问卷 exports options
+    that were typed with letters; ``s`` and the keys are normalised."""
+    m = _LETTER.match(s)
+    return lab2code.get(m.group(1)) if m else None
+
+
 def _decode_choice(col: _Col, qu: Question, labels: dict[int, str]) -> tuple[
         np.ndarray, np.ndarray, np.ndarray]:
     """Per unique value: code (or -1), NA/missing reason (or None), inline other text."""
@@ -555,6 +656,8 @@ def _decode_choice(col: _Col, qu: Question, labels: dict[int, str]) -> tuple[
                     if c is not None:
                         t = m.group(2).strip()
                         other[i] = t or None
+            if c is None:
+                c = _lettered(s, lab2code)
         if c is None:
             k = _as_int(u)
             if k is not None:
@@ -606,6 +709,8 @@ def _decode_set(col: _Col, qu: Question, sep: str) -> tuple[np.ndarray, np.ndarr
                         other[i] = m.group(2).strip()
             if c is None and _as_int(p) in qu.options:
                 c = _as_int(p)
+            if c is None:
+                c = _lettered(norm(p), lab2code)
             if c is None or mat[i, pos[c]]:
                 bad = True
                 continue
@@ -696,10 +801,12 @@ def build(raw: RawTable, q: Questionnaire, *, salt: str | None = None, unmapped:
     if "submitted_at" in meta:
         c = _Col(raw.cols[meta["submitted_at"]])
         u = pd.Series([None if _na_reason(v) else v for v in c.uniq], dtype=object)
-        ts = pd.to_datetime(u.astype("str"), format="%Y/%m/%d %H:%M:%S", errors="coerce")
+        ts = pd.to_datetime(u.astype("str"), format="%Y/%m/%d %H:%M:%S", errors="coerce"
+                            ).astype("datetime64[us]")
         bad = ts.isna() & u.notna()
-        if bad.any():
-            ts[bad] = pd.to_datetime(u[bad].astype("str"), errors="coerce", format="mixed")
+        if bad.any():  # other text forms (腾讯问卷 2024/5/7 9:05) and real Excel datetimes
+            ts[bad] = pd.to_datetime(u[bad].astype("str"), errors="coerce", format="mixed"
+                                     ).astype("datetime64[us]")
         vals = c.take(ts.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT"))
         data["submitted_at"] = pd.Series(vals, index=idx, dtype="datetime64[ns]")
     if "duration_s" in meta:
@@ -849,12 +956,17 @@ def _convert(qu: Question, ss: list[Slot], raw: RawTable, miss: _Missing, idx: p
                 v_u = np.zeros(len(c.uniq), dtype=np.int64)
                 ok_u = np.zeros(len(c.uniq), dtype=bool)
                 r_u = np.full(len(c.uniq), None, dtype=object)
+                own = {norm(qu.options[code]): 1}
+                # 腾讯问卷: the option's own label (maybe "A.经费") in its column = chosen
+                is_label = np.array([t == "multi" and isinstance(u, str) and (
+                    norm(u) in own or _lettered(norm(u), own) is not None) for u in c.uniq],
+                    dtype=bool)
                 for i, u in enumerate(c.uniq):
                     r = _na_reason(u)
                     if r:
                         r_u[i] = r
                         continue
-                    k = _as_int(u)
+                    k = 1 if is_label[i] else _as_int(u)
                     if k is None and isinstance(u, str) and code == qu.other:
                         m = _OTHER_INLINE.match(u.strip())
                         k = _as_int(m.group(1)) if m else 1  # free text in the option column
@@ -885,7 +997,8 @@ def _convert(qu: Question, ss: list[Slot], raw: RawTable, miss: _Missing, idx: p
                     txt = np.array([(_OTHER_INLINE.match(u.strip()).group(2).strip()
                                      if _OTHER_INLINE.match(u.strip()) else u.strip())
                                     if isinstance(u, str) and _as_int(u) is None and not _na_reason(u)
-                                    else None for u in c.uniq], dtype=object)
+                                    and not lab else None
+                                    for u, lab in zip(c.uniq, is_label)], dtype=object)
                     inline = c.take(txt, None)
                     other_vals = np.where(pd.isna(other_vals), inline, other_vals)
             r_rows = _row_reason(reasons) if reasons else np.full(n, "blank", dtype=object)

@@ -126,7 +126,9 @@ def read_xlsx_rows(path: str | Path, sheet: str | int | None = None) -> list[lis
                             f = float(raw)
                             s = el.get("s")
                             if s is not None and int(s) in dates:
-                                val = _EPOCH + _dt.timedelta(days=f)
+                                # to the millisecond, as Excel shows it (a float day
+                                # fraction would give 11:33:59.999999 for 11:34:00)
+                                val = _EPOCH + _dt.timedelta(milliseconds=round(f * 86_400_000))
                             elif f.is_integer() and "." not in raw and "E" not in raw.upper():
                                 val = int(raw)
                             else:

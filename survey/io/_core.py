@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from ..errors import ReadError, ReadWarning, SchemaMismatchError
+from ..errors import QuestionnaireError, ReadError, ReadWarning, SchemaMismatchError
 from ..privacy import looks_like_pii, resolve_salt, salted_hash, scrub_text
 from ..questionnaire import Question, Questionnaire
 
@@ -886,7 +886,39 @@ def build(raw: RawTable, q: Questionnaire, *, salt: str | None = None, unmapped:
                       + ", ".join(f"{k} ({v} cells)" for k, v in list(invalid.items())[:6])
                       + "; see ReadResult.missing (reason='invalid')", ReadWarning, stacklevel=3)
     return ReadResult(data=frame, report=report, pii=pd.DataFrame(pii, index=idx),
-                      missing=miss.frame())
+                      missing=_mark_skips(miss.frame(), frame, q))
+
+
+def _mark_skips(missing: pd.DataFrame, frame: pd.DataFrame, q: Questionnaire) -> pd.DataFrame:
+    """Blank cells of a question whose ``ask_if`` is false for the respondent become ``skipped``.
+
+    Only 问卷星's own ``(跳过)`` / ``-3`` say "skipped" in the file; Stata/SPSS, CSV, 腾讯问卷
+    and empty 按序号 cells leave a logic skip blank, so the questionnaire decides.  Questions
+    whose condition names a column the export lacks are left as they are.
+    """
+    if not len(missing):
+        return missing
+    reason = missing["reason"].to_numpy(dtype=object).copy()
+    blank = reason == "blank"
+    if not blank.any():
+        return missing
+    qcol = missing["question"].to_numpy(dtype=object)
+    for qu in q.questions:
+        if qu.ask_if is None:
+            continue
+        sel = blank & (qcol == qu.id)
+        if not sel.any():
+            continue
+        try:
+            asked = q.evaluate_ask_if(qu.id, frame).to_numpy(dtype=bool)
+        except QuestionnaireError:
+            continue
+        not_asked = frame["rid"].to_numpy(dtype=object)[~asked]
+        sel &= missing["rid"].isin(not_asked).to_numpy()
+        reason[sel] = "skipped"
+    out = missing.copy()
+    out["reason"] = pd.Series(reason, index=out.index, dtype="str")
+    return out
 
 
 def _convert(qu: Question, ss: list[Slot], raw: RawTable, miss: _Missing, idx: pd.RangeIndex

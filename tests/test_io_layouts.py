@@ -79,3 +79,74 @@ def test_layout_reads_cell_for_cell(q, files, name):
         assert r.data["duration_s"].tolist() == [float(a["duration"]) for a in mk.ANSWERS]
         assert r.data["ip_hash"].notna().all()
         assert not any("192.0.2." in str(v) for v in r.data.to_numpy().ravel())
+
+
+# ---------------------------------------------------------------------------------------------
+# columns the reader cannot place
+# ---------------------------------------------------------------------------------------------
+def _with_renamed_row(files, tmp_path, name: str) -> Path:
+    """The 按文本 export with its 2nd matrix sub-row header mistyped (``6、收入``), written by
+    the csv module from the same rows."""
+    import csv
+    rows = mk.rows_of(mk.EXPORTS["wjx_text_numbered_csv_gb18030"])
+    j = rows[0].index("6、收入水平")
+    rows[0][j] = "6、收入"
+    if name == "barriers":
+        k = rows[0].index("4、您在科研工作中遇到的主要困难")
+        rows = [r[:k] + r[k + 1:] for r in rows]
+    p = tmp_path / "wjx_text_mistyped.csv"
+    with open(p, "w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh).writerows([["" if v is None else v for v in r] for r in rows])
+    return p
+
+
+def test_unplaced_column_is_listed_and_never_counts_as_zero_missing(q, files, tmp_path):
+    p = _with_renamed_row(files, tmp_path, "sat")
+    with pytest.warns(ReadWarning, match="6、收入"):
+        r = read_export(p, q, salt=SALT)
+    rep = r.report
+    assert rep.unmapped == ["6、收入"]
+    assert rep.partial == {"sat": ["sat_r2"]}
+    assert r.data["sat_r2"].isna().all()
+    # every respondent lacks sat_r2, so the question is missing for all of them (not "0")
+    assert rep.missing["sat"] == len(mk.ANSWERS)
+    text = str(rep)
+    line = next(ln for ln in text.splitlines() if ln.strip().startswith("sat "))
+    assert f"{len(mk.ANSWERS)}" in line and "100.0%" in line and "not in the export" in line
+    assert "6、收入" in text and "question 6 (sat)" in text
+    # the other columns of the file still read cell for cell
+    exp = mk.expected_frame()
+    for col in q.columns():
+        if col != "sat_r2":
+            assert cells(r.data[col]) == exp[col], col
+
+
+def test_partial_multi_select_is_not_filled_with_false(q, tmp_path):
+    """A 0/1 option column missing from the export is unknown (NA), not "not chosen"."""
+    import csv
+    rows = mk.rows_of(mk.EXPORTS["wjx_code_numbered_csv_utf8sig"])
+    k = rows[0].index("4(设备落后)")
+    rows = [r[:k] + r[k + 1:] for r in rows]
+    p = tmp_path / "wjx_code_lacking_option.csv"
+    with open(p, "w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh).writerows([["" if v is None else v for v in r] for r in rows])
+    r = read_export(p, q, salt=SALT)
+    assert r.report.partial == {"barriers": ["barriers_3"]}
+    assert r.data["barriers_3"].isna().all()
+    assert r.report.missing["barriers"] == len(mk.ANSWERS)
+    exp = mk.expected_frame()
+    assert cells(r.data["barriers_1"]) == exp["barriers_1"]
+
+
+def test_inspect_lists_unplaced_columns(q, files, tmp_path, capsys):
+    import yaml
+    from survey.cli import main
+    p = _with_renamed_row(files, tmp_path, "sat")
+    qf = tmp_path / "questionnaire.yml"
+    qf.write_text(yaml.safe_dump(mk.QUESTIONNAIRE, allow_unicode=True), encoding="utf-8")
+    assert main(["inspect", str(p), "-q", str(qf)]) == 0
+    out = capsys.readouterr().out
+    assert "unmapped columns (1): 6、收入" in out
+    assert "6、收入: numbered like question 6 (sat), which has no row '收入'" in out
+    assert "sat: columns not in the export: sat_r2" in out
+    assert not any(ln.split()[:2] == ["sat", "0"] for ln in out.splitlines())

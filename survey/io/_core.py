@@ -123,6 +123,7 @@ class ReadReport:
     rid_created: bool = False
     questions_matched: int = 0
     questions_total: int = 0
+    hints: dict[str, str] = field(default_factory=dict)  # unmapped header -> likely owner
 
     def __str__(self) -> str:
         lines = [f"file:        {self.file}",
@@ -137,6 +138,8 @@ class ReadReport:
             lines.append(f"PII (separated, not in the analysis frame): {', '.join(self.pii_columns)}")
         lines.append(f"unmapped columns ({len(self.unmapped)}): "
                      + (", ".join(self.unmapped) if self.unmapped else "none"))
+        for h, why in self.hints.items():
+            lines.append(f"  {h}: {why}")
         lines.append(f"expected but absent ({len(self.absent)}): "
                      + (", ".join(self.absent) if self.absent else "none"))
         for qid, cols in self.partial.items():
@@ -149,7 +152,9 @@ class ReadReport:
             lines.append("missing values per question (respondents):")
             for k, v in self.missing.items():
                 pct = 100.0 * v / self.n_rows if self.n_rows else 0.0
-                lines.append(f"  {k:<{w}}  {v:>7}  {pct:5.1f}%")
+                note = (f"  ({len(self.partial[k])} column(s) not in the export)"
+                        if k in self.partial else "")
+                lines.append(f"  {k:<{w}}  {v:>7}  {pct:5.1f}%{note}")
         return "\n".join(lines)
 
 
@@ -876,6 +881,7 @@ def build(raw: RawTable, q: Questionnaire, *, salt: str | None = None, unmapped:
                       f"{', '.join(absent[:8])}{' …' if len(absent) > 8 else ''}",
                       ReadWarning, stacklevel=3)
     report = ReadReport(
+        hints=_unmapped_hints(raw, slots, unm, q),
         file=raw.file, layout=raw.layout, n_rows=n, mapped=mapped, unmapped=unm_headers,
         absent=absent, partial=partial, missing=report_missing, invalid=invalid,
         metadata=[str(raw.headers[c]) for k, c in meta.items() if k not in _PII_META],
@@ -887,6 +893,29 @@ def build(raw: RawTable, q: Questionnaire, *, salt: str | None = None, unmapped:
                       + "; see ReadResult.missing (reason='invalid')", ReadWarning, stacklevel=3)
     return ReadResult(data=frame, report=report, pii=pd.DataFrame(pii, index=idx),
                       missing=_mark_skips(miss.frame(), frame, q))
+
+
+def _unmapped_hints(raw: RawTable, slots: list[Slot], unm: list[int], q: Questionnaire
+                    ) -> dict[str, str]:
+    """For unmapped headers numbered like a matched question: which question and what failed."""
+    owner: dict[int, str] = {}
+    for s in slots:
+        parts = split_header(raw.headers[s.col]) if s.role != "meta" else None
+        if parts is not None:
+            owner.setdefault(parts.number, s.qid)
+    out: dict[str, str] = {}
+    for j in unm:
+        h = str(raw.headers[j])
+        parts = split_header(h)
+        if parts is None or parts.number not in owner:
+            continue
+        qu = q[owner[parts.number]]
+        label = parts.sub if parts.sub is not None else parts.stem
+        what = {"matrix": "row", "likert": "row", "multi": "option", "rank": "option"}.get(
+            qu.type, "part")
+        out[h] = (f"numbered like question {parts.number} ({qu.id}), which has no {what} "
+                  f"{label!r}; fix the label in questionnaire.yml or add the header to `source:`")
+    return out
 
 
 def _mark_skips(missing: pd.DataFrame, frame: pd.DataFrame, q: Questionnaire) -> pd.DataFrame:
@@ -1039,15 +1068,16 @@ def _convert(qu: Question, ss: list[Slot], raw: RawTable, miss: _Missing, idx: p
             miss.add(keep, qu.id, qu.id, r_rows[keep])
             # cells with invalid values in answered rows
         answered = answered | mat.any(axis=1)
-        rows_missing = int((~answered).sum())
+        rows_missing = int((~answered).sum()) if not absent_cols else n
         for j, code in enumerate(opts):
             col = f"{qu.id}_{code}"
+            unknown = ~answered | (col in absent_cols)  # a column not in the export is unknown
             if t == "multi":
                 arr = pd.array(mat[:, j] > 0, dtype="boolean")
-                arr[~answered] = pd.NA
+                arr[unknown] = pd.NA
             else:
                 arr = pd.array(mat[:, j], dtype="Int64")
-                arr[(mat[:, j] <= 0) | ~answered] = pd.NA
+                arr[(mat[:, j] <= 0) | unknown] = pd.NA
             out[col] = pd.Series(arr, index=idx)
     elif t in ("matrix", "likert"):
         row_slots = {s.key: s for s in ss if s.role == "row"}
@@ -1059,6 +1089,7 @@ def _convert(qu: Question, ss: list[Slot], raw: RawTable, miss: _Missing, idx: p
             if s is None:
                 absent_cols.append(col)
                 out[col] = pd.Series(pd.array([pd.NA] * n, dtype="Int64"), index=idx)
+                any_missing[:] = True  # never report "0 missing" for an incomplete matrix
                 continue
             c = _Col(raw.cols[s.col])
             code, reason, _ = _decode_choice(c, qu, labels)

@@ -73,7 +73,10 @@ def test_layout_reads_cell_for_cell(q, files, name):
     sat_na = [any(exp[f"sat_{r}"][i] is None for r in mk.ROWS) for i in range(len(mk.ANSWERS))]
     assert rep.missing["sat"] == sum(sat_na) == 2
     assert rep.missing["project_hours"] == exp["project_hours"].count(None) == 5
-    if mk.EXPORTS[name]["kind"] != "dta":
+    kind = mk.EXPORTS[name]["kind"]
+    assert rep.layout == {"dta": "code", "tencent": "tencent"}.get(
+        kind, mk.EXPORTS[name].get("layout")), rep.layout
+    if kind != "dta":
         want = [pd.Timestamp(a["submitted"]) for a in mk.ANSWERS]
         assert r.data["submitted_at"].tolist() == want
         assert r.data["duration_s"].tolist() == [float(a["duration"]) for a in mk.ANSWERS]

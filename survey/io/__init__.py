@@ -1,7 +1,8 @@
 """Readers and writers for raw survey exports.
 
-``read_export(path, q)`` reads a 问卷星 Excel export (按序号 or 按文本), an SPSS ``.sav`` /
-``.zsav``, a Stata ``.dta`` or a CSV (UTF-8/GBK/GB18030 detected) and returns a
+``read_export(path, q)`` reads a 问卷星 Excel export (按序号 or 按文本), a 腾讯问卷 export
+(.xlsx or CSV), an SPSS ``.sav`` / ``.zsav``, a Stata ``.dta`` or a CSV (UTF-8/GBK/GB18030
+detected) and returns a
 :class:`ReadResult` with the typed analysis frame (``.data``), what was recognised
 (``.report``), the separated personal data (``.pii``) and why cells are missing (``.missing``).
 ``write_wjx`` / ``write_sav`` produce realistic raw files from an analysis frame.
@@ -17,12 +18,12 @@ import pandas as pd
 
 from ..errors import ReadError
 from ..questionnaire import Questionnaire
-from ._core import ReadReport, ReadResult, build, parse_duration
+from ._core import HeaderParts, ReadReport, ReadResult, build, parse_duration, split_header
 from .spss import write_sav
 from .wjx import wjx_filename, write_wjx
 
 __all__ = ["read_export", "read_responses", "write_wjx", "write_sav", "wjx_filename",
-           "ReadResult", "ReadReport", "parse_duration"]
+           "ReadResult", "ReadReport", "parse_duration", "split_header", "HeaderParts"]
 
 _EXCEL = {".xlsx", ".xlsm"}
 _STAT = {".sav", ".zsav", ".dta"}

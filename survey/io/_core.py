@@ -24,7 +24,7 @@ from ..privacy import looks_like_pii, resolve_salt, salted_hash, scrub_text
 from ..questionnaire import Question, Questionnaire
 
 __all__ = ["RawTable", "ReadReport", "ReadResult", "build", "norm", "parse_duration",
-           "META_HEADERS", "MISSING_COLUMNS"]
+           "split_header", "HeaderParts", "META_HEADERS", "MISSING_COLUMNS"]
 
 MISSING_COLUMNS = ["rid", "question", "column", "reason", "value"]
 
@@ -46,6 +46,7 @@ META_HEADERS = {
     "Referrer": "referrer", "清洗数据结果": "qc_result", "智能清洗数据无效概率": "qc_invalid_prob",
     "审核状态": "review_status",
 }
+_TENCENT_META = {"开始答题时间", "结束答题时间", "答题时长", "started_at", "ended_at"}
 _PII_META = {"source_detail": "source_detail", "ip": "ip", "ua": "other", "user_id": "other",
              "nickname": "other", "referrer": "other"}
 _NEG = {-3: "skipped", -2: "not_chosen", -1: "blank"}
@@ -209,7 +210,14 @@ _LETTER = re.compile(r"^[A-Za-z]{1,2}\s*[.．、]\s*(.+)$", re.S)
 
 
 class HeaderParts(NamedTuple):
-    """One export header taken apart (see :func:`split_header`)."""
+    """One export header taken apart (see :func:`split_header`).
+
+    Examples
+    --------
+    >>> number, stem, sub, form = split_header("4(时间不够)")
+    >>> number, stem, sub, form
+    (4, '', '时间不够', 'continuation')
+    """
 
     number: int          # the question number the platform printed
     stem: str            # question text ('' for continuation headers such as ``4(选项)``)
@@ -870,6 +878,9 @@ def build(raw: RawTable, q: Questionnaire, *, salt: str | None = None, unmapped:
             key = h if h not in pii else f"{h} [{j + 1}]"
             pii[key] = _str_series(c.take(s, None), idx)
             pii_cols.append(h)
+    if raw.layout == "unknown" and raw.kind in ("wjx", "csv") and {
+            str(raw.headers[c]) for k, c in meta.items()} & _TENCENT_META:
+        raw.layout = "tencent"
     if raw.layout == "unknown" and raw.kind in ("wjx", "csv"):
         has_opt = any(s.role == "option" for s in slots)
         has_set = any(s.role == "value" and q[s.qid].type in ("multi", "rank") for s in slots)

@@ -4,7 +4,9 @@ Layouts: ``按序号`` (``layout="code"``: option codes, one 0/1 column per mult
 one rank column per ranking option with ``-2`` = not chosen, ``-3`` = logic skip) and ``按文本``
 (``layout="text"``: labels, ``┋``-joined multi-select, ``→``-joined ranking, ``(跳过)`` /
 ``(空)``, inline ``其他〖…〗``).  Headers are ``N、题干``; multi/rank option columns
-``N、题干(选项1)``, ``N(选项k)``; matrix blocks ``N、题干—行1`` followed by bare row labels.
+``N、题干(选项1)``, ``N(选项k)``; matrix blocks ``N、题干—行1`` followed by bare row labels
+(what :func:`write_wjx` writes) or by numbered ``N、行k`` (what real 按文本 exports show; the
+reader takes both, see :func:`survey.io._core.split_header`).
 """
 from __future__ import annotations
 

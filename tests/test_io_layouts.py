@@ -153,3 +153,74 @@ def test_inspect_lists_unplaced_columns(q, files, tmp_path, capsys):
     assert "6、收入: numbered like question 6 (sat), which has no row '收入'" in out
     assert "sat: columns not in the export: sat_r2" in out
     assert not any(ln.split()[:2] == ["sat", "0"] for ln in out.splitlines())
+
+
+# ---------------------------------------------------------------------------------------------
+# any answers, every layout
+# ---------------------------------------------------------------------------------------------
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+_HAN = st.text(alphabet="科研经费人才培养合作交流希望增加减少表格会议", min_size=1, max_size=6)
+
+
+@st.composite
+def respondent(draw) -> dict:
+    blank = st.just(mk.BLANK)
+    a = {"sex": draw(st.sampled_from([1, 2]) | blank),
+         "age": draw(st.integers(18, 80) | blank),
+         "title": draw(st.sampled_from([1, 2, 3, 4, 98, 99]) | blank
+                       | st.tuples(st.just(5), _HAN | st.none())),
+         "sat": draw(st.lists(st.sampled_from([1, 2, 3, 4, 5, 98, 99]) | blank,
+                              min_size=5, max_size=5)),
+         "has_project": draw(st.sampled_from([1, 2]) | blank),
+         "suggestion": draw(_HAN | blank),
+         "duration": draw(st.integers(1, 20000))}
+    chosen = draw(st.lists(st.sampled_from([1, 2, 3, 4, 9]), min_size=1, max_size=5, unique=True))
+    a["barriers"] = draw(blank | st.just((sorted(chosen), draw(_HAN)) if 9 in chosen
+                                         else sorted(chosen)))
+    a["priority"] = draw(blank | st.permutations([1, 2, 3, 4]).map(lambda p: list(p[:3])))
+    a["project_hours"] = (draw(st.integers(0, 1000).map(lambda x: x / 10) | blank)
+                          if a["has_project"] == 1 else mk.SKIP)
+    return a
+
+
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(answers=st.lists(respondent(), min_size=1, max_size=6),
+       name=st.sampled_from(sorted(mk.EXPORTS)))
+def test_any_answers_round_trip(q, tmp_path_factory, answers, name):
+    answers = mk.with_metadata(answers)
+    p = mk.write_one(name, tmp_path_factory.mktemp("prop"), answers)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ReadWarning)  # e.g. "most questions absent" never
+        r = read_export(p, q, salt=SALT)
+    assert r.report.unmapped == [] and r.report.partial == {}
+    exp = mk.expected_frame(answers)
+    for col in q.columns():
+        assert cells(r.data[col]) == exp[col], f"{name}: {col}"
+    got = set(map(tuple, r.missing[["rid", "question", "column", "reason"]].to_numpy().tolist()))
+    assert got == mk.expected_missing(answers), name
+
+
+def test_split_header_numbers_every_question_column(q):
+    """split_header (for codebook drafting) finds each question's number in every layout."""
+    from survey.io import split_header
+    for name, spec in mk.EXPORTS.items():
+        if spec["kind"] not in ("wjx", "tencent"):
+            continue
+        r_head = mk.rows_of(spec)[0]
+        numbered = [h for h in r_head if split_header(h) is not None]
+        bare = [h for h in r_head if split_header(h) is None]
+        # only metadata, bare matrix sub-rows and the 腾讯问卷 trailing column lack a number
+        assert set(bare) <= set(mk._TX_META_BEFORE + mk._TX_META_AFTER + mk._TX_EN_BEFORE
+                                + mk._TX_EN_AFTER + ["序号", "提交答卷时间", "所用时间", "来源",
+                                                     "来源详情", "来自IP", ""]
+                                + list(mk.ROWS.values())), name
+        for h in numbered:
+            parts = split_header(h)
+            assert 1 <= parts.number <= len(q.questions), h
+            qu = q.questions[parts.number - 1]
+            if parts.form == "option":
+                assert parts.sub in list(qu.options.values()) + list(qu.rows.values()), h
+            if parts.form == "row":
+                assert parts.stem == qu.text and parts.sub in qu.rows.values(), h

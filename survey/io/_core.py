@@ -227,7 +227,7 @@ class HeaderParts(NamedTuple):
 
 _SPLIT_NUM = re.compile(r"^\s*(\d+)\s*[、.．]\s*(.*)$", re.S)
 _SPLIT_CONT = re.compile(r"^\s*(?:第(\d+)题|(\d+))\s*[(（](.*)[)）]\s*$", re.S)
-_SPLIT_PAREN = re.compile(r"^(.*?)\s*[(（]([^()（）]*(?:[(（][^()（）]*[)）][^()（）]*)*)[)）]\s*$", re.S)
+_SPLIT_PAREN = re.compile(r"^(.*?)\s*\(([^()]*(?:\([^()]*\)[^()]*)*)\)\s*$", re.S)
 
 
 def split_header(header: Any) -> HeaderParts | None:
@@ -239,6 +239,8 @@ def split_header(header: Any) -> HeaderParts | None:
     填空/请补充/请注明 (the text box of an "other" option) → other; ``N(选项)`` / ``第N题(选项)`` → continuation.  A numbered
     matrix sub-row ``N、行2`` parses as a *question* whose number repeats the previous
     header's: only that repetition (or the questionnaire) tells it from a new question.
+    Option suffixes are taken from ASCII parentheses only (问卷星 writes ``题干(选项)``), so a
+    stem ending in full-width ``（小时）`` stays whole; one ending in ASCII ``(单选)`` would not.
     Headers without a question number give ``None``.  Text is returned as written (strip
     only); compare through :func:`norm`.
 

@@ -224,3 +224,47 @@ def test_split_header_numbers_every_question_column(q):
                 assert parts.sub in list(qu.options.values()) + list(qu.rows.values()), h
             if parts.form == "row":
                 assert parts.stem == qu.text and parts.sub in qu.rows.values(), h
+
+
+def test_export_saying_blank_is_not_overruled_by_ask_if(q, tmp_path):
+    """ask_if turns *empty* cells into skips; an explicit (空) / -1 stays 'blank'."""
+    import csv
+    for layout, token in (("wjx_text_numbered_csv_gb18030", "（空）"),
+                          ("wjx_code_numbered_csv_utf8sig", "-1")):
+        spec = mk.EXPORTS[layout]
+        rows = mk.rows_of(spec)
+        j = rows[0].index("8、您每周用于项目的时间（小时）")
+        i = 1 + [a["rid"] for a in mk.ANSWERS].index("103")   # has_project == 2: not asked
+        rows[i][j] = token
+        rows[i + 1][j] = ""                                   # 104: empty cell → skipped
+        p = tmp_path / f"{layout}.csv"
+        with open(p, "w", encoding=spec["encoding"], newline="") as fh:
+            csv.writer(fh).writerows([["" if v is None else v for v in r] for r in rows])
+        m = read_export(p, q, salt=SALT).missing.set_index(["rid", "column"])["reason"]
+        assert m[("103", "project_hours")] == "blank", layout
+        assert m[("104", "project_hours")] == "skipped", layout
+
+
+def test_numbered_sub_rows_of_two_matrices_with_the_same_rows(tmp_path):
+    """``N、行k`` is placed by its number, so repeated row labels cannot mix two matrices."""
+    import openpyxl
+    rows4 = {"r1": "工作环境", "r2": "收入水平", "r3": "职业发展", "r4": "工作强度"}
+    scale = {1: "差", 2: "中", 3: "好"}
+    q2 = Questionnaire.from_dict({"wave": {"id": "m2"}, "questions": [
+        {"id": "a", "text": "对单位的评价", "type": "matrix", "rows": rows4, "scale": scale},
+        {"id": "b", "text": "对学会的评价", "type": "matrix", "rows": rows4, "scale": scale}]})
+    head = ["序号", "1、对单位的评价—工作环境", "1、收入水平", "1、职业发展", "1、工作强度",
+            "2、对学会的评价—工作环境", "2、收入水平", "2、职业发展", "2、工作强度"]
+    body = [[1, "好", "中", "差", "好", "差", "差", "中", "(跳过)"],
+            [2, "中", "(空)", "好", "好", "好", "中", "中", "差"]]
+    wb = openpyxl.Workbook()
+    for r in [head] + body:
+        wb.active.append(r)
+    p = tmp_path / "1_按文本_m2_2_2.xlsx"
+    wb.save(p)
+    r = read_export(p, q2, salt=SALT)
+    assert r.report.unmapped == [] and r.report.partial == {}
+    got = [[cells(r.data[f"{qid}_{k}"])[i] for qid in "ab" for k in rows4] for i in range(2)]
+    assert got == [[3, 2, 1, 3, 1, 1, 2, None], [2, None, 3, 3, 3, 2, 2, 1]]
+    m = r.missing.set_index(["rid", "column"])["reason"]
+    assert m[("1", "b_r4")] == "skipped" and m[("2", "a_r2")] == "blank"

@@ -935,13 +935,15 @@ def _mark_skips(missing: pd.DataFrame, frame: pd.DataFrame, q: Questionnaire) ->
     """Blank cells of a question whose ``ask_if`` is false for the respondent become ``skipped``.
 
     Only 问卷星's own ``(跳过)`` / ``-3`` say "skipped" in the file; Stata/SPSS, CSV, 腾讯问卷
-    and empty 按序号 cells leave a logic skip blank, so the questionnaire decides.  Questions
-    whose condition names a column the export lacks are left as they are.
+    and empty 按序号 cells leave a logic skip blank, so the questionnaire decides for *empty*
+    cells.  A cell the export itself marks blank (``(空)``, ``-1``) keeps its word, and
+    questions whose condition names a column the export lacks are left as they are.
     """
     if not len(missing):
         return missing
     reason = missing["reason"].to_numpy(dtype=object).copy()
-    blank = reason == "blank"
+    value = missing["value"]
+    blank = (reason == "blank") & (value.isna() | (value.str.strip() == "")).to_numpy(dtype=bool)
     if not blank.any():
         return missing
     qcol = missing["question"].to_numpy(dtype=object)

@@ -268,3 +268,12 @@ def test_numbered_sub_rows_of_two_matrices_with_the_same_rows(tmp_path):
     assert got == [[3, 2, 1, 3, 1, 1, 2, None], [2, None, 3, 3, 3, 2, 2, 1]]
     m = r.missing.set_index(["rid", "column"])["reason"]
     assert m[("1", "b_r4")] == "skipped" and m[("2", "a_r2")] == "blank"
+
+
+def test_question_with_only_its_other_column_is_not_zero_missing(q, tmp_path):
+    p = tmp_path / "own_names.csv"
+    p.write_text("rid,sex,title_other,age\n1,男,研究员,40\n2,女,,35\n", encoding="utf-8")
+    with pytest.warns(ReadWarning, match="not in the export"):
+        r = read_export(p, q, salt=SALT, min_match=0.1)
+    assert r.report.partial["title"] == ["title"]
+    assert r.report.missing["title"] == 2 and r.report.missing["sex"] == 0

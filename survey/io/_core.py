@@ -236,9 +236,10 @@ def split_header(header: Any) -> HeaderParts | None:
     Purely syntactic (no questionnaire needed), for tools that draft a codebook from an
     export.  Forms: ``N、题干`` → question; ``N、题干(选项)`` → option; ``N、题干—行`` → row;
     ``N.题干:选项`` (腾讯问卷) → option; ``N、(其他（请补充）:)`` or a sub-label mentioning
-    填空/请补充/请注明 (the text box of an "other" option) → other; ``N(选项)`` / ``第N题(选项)`` → continuation.  A numbered
-    matrix sub-row ``N、行2`` parses as a *question* whose number repeats the previous
-    header's: only that repetition (or the questionnaire) tells it from a new question.
+    填空/请补充/请注明 (the text box of an "other" option) → other; ``N(选项)`` /
+    ``第N题(选项)`` → continuation.  A numbered matrix sub-row ``N、行2`` parses as a
+    *question* whose number repeats the previous header's: only that repetition (or the
+    questionnaire) tells it from a new question.
     Option suffixes are taken from ASCII parentheses only (问卷星 writes ``题干(选项)``), so a
     stem ending in full-width ``（小时）`` stays whole; one ending in ASCII ``(单选)`` would not.
     Headers without a question number give ``None``.  Text is returned as written (strip
@@ -985,7 +986,7 @@ def _convert(qu: Question, ss: list[Slot], raw: RawTable, miss: _Missing, idx: p
 
     if t == "single":
         if value is None:
-            return {}, 0, 0, [qu.id]
+            return {}, n, 0, [qu.id]  # its column is not in the export: all unknown
         c = _Col(raw.cols[value.col])
         labels = qu.labels
         code, reason, inl = _decode_choice(c, qu, labels)
@@ -1118,7 +1119,7 @@ def _convert(qu: Question, ss: list[Slot], raw: RawTable, miss: _Missing, idx: p
         rows_missing = int(any_missing.sum())
     else:
         if value is None:
-            return {}, 0, 0, [qu.id]
+            return {}, n, 0, [qu.id]  # its column is not in the export: all unknown
         c = _Col(raw.cols[value.col])
         nu = len(c.uniq)
         reason = np.full(nu, None, dtype=object)

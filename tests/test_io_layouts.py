@@ -277,3 +277,17 @@ def test_question_with_only_its_other_column_is_not_zero_missing(q, tmp_path):
         r = read_export(p, q, salt=SALT, min_match=0.1)
     assert r.report.partial["title"] == ["title"]
     assert r.report.missing["title"] == 2 and r.report.missing["sex"] == 0
+
+
+def test_repeated_question_header_is_not_taken_for_its_other_box(tmp_path):
+    """A stem mentioning 其他, exported twice, must not turn the copy into the "other" text."""
+    q2 = Questionnaire.from_dict({"wave": {"id": "d"}, "questions": [
+        {"id": "src", "text": "您的其他收入来源", "type": "single",
+         "options": {1: "兼职", 2: "投资", 3: "其他"}, "other": 3}]})
+    p = tmp_path / "dup.csv"
+    p.write_text("序号,1、您的其他收入来源,1、您的其他收入来源\n1,兼职,兼职\n2,其他〖稿费〗,x\n",
+                 encoding="utf-8-sig")
+    with pytest.warns(ReadWarning, match="left out"):
+        r = read_export(p, q2, salt=SALT)
+    assert r.report.unmapped == ["1、您的其他收入来源"]
+    assert r.data["src_other"].tolist()[1] == "稿费" and pd.isna(r.data["src_other"].iloc[0])

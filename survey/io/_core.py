@@ -362,8 +362,10 @@ class HeaderMatcher:
         ``rest`` is normalised (:func:`norm`).
         """
         t = norm(qu.text)
+        if rest == t:
+            return None  # the question's own header again (a duplicated column)
         sub = rest
-        if t and sub.startswith(t) and len(sub) > len(t):
+        if t and sub.startswith(t):
             sub = sub[len(t):].lstrip("".join(_DASHES))
         inner = sub[1:-1] if sub.startswith("(") and sub.endswith(")") else sub
         if qu.type in ("multi", "rank"):

@@ -461,6 +461,9 @@ def _group_headers(t: _Table) -> tuple[list[_Group], dict[int, str]]:
             same_next = peek_same(j, n)
             if par is not None and par[0].strip() and same_next and not dash:
                 cur = _Group(n, par[0].strip(), "options", [_Part(j, "option", par[1], name)], h)
+            elif par is not None and not par[0].strip() and same_next:
+                # older exports: 第N题(选项) on every option column, without the question text
+                cur = _Group(n, f"第{n}题", "options", [_Part(j, "option", par[1], name)], h)
             elif dash is not None:
                 cur = _Group(n, dash[0].strip(), "matrix", [_Part(j, "row", dash[1].strip(), name)], h)
             else:
@@ -677,6 +680,8 @@ class _Builder:
         q.columns = [self.t.headers[p.col] for p in g.parts]
         if g.kind == "options":
             self._options(g, q)
+            if q.text == f"第{g.number}题":
+                q.todo.append("导出的列名只有“第N题(选项)”，没有题干；请填写 text（并在 source: 写明列名）")
         elif g.kind == "matrix":
             self._matrix(g, q)
         else:
@@ -727,7 +732,9 @@ class _Builder:
                 return
             if t.layout == "text" or (t.kind == "csv" and self.tx is None and not v.nums):
                 # 按文本 alone: labels or free text?
-                if pii_word or len(v.strs) > 30 or np.mean([len(s) for s in v.strs]) > 25:
+                n_str = sum(v.strs.values())
+                if (pii_word or len(v.strs) > 30 or np.mean([len(s) for s in v.strs]) > 25
+                        or (n_str >= 10 and len(v.strs) > 0.5 * n_str)):
                     q.type = "text"
                     return
                 labs = [(_label_of(s) or s) for s in sorted(v.strs, key=lambda s: -v.strs[s])]
@@ -777,7 +784,7 @@ class _Builder:
             q.todo.append("题干问“多长时间”，数值按时长（秒）处理；若单位是分钟/小时且应作普通数值，改为 numeric")
             return
         if (t.kind != "sav" and ints and pos and min(pos) >= 1 and len(pos) <= 12
-                and not _NUMERIC_WORDING.search(q.text) and not pii_word):
+                and not _NUMERIC_WORDING.search(q.text)):
             codes = pos
             main_codes = [c for c in codes if c < 90] or codes
             miss = {c: _DEFAULT_MISSING.get(c, f"缺失码{c}") for c in codes
@@ -1005,7 +1012,12 @@ class _Builder:
             return
         vkind = None
         if q.type in ("text", "numeric"):
-            vkind = _pii_by_values(_values(self.col(g.parts[0].col)))
+            v = _values(self.col(g.parts[0].col))
+            vkind = _pii_by_values(v)
+            if q.type == "numeric" and kind and not vkind and v.nums and \
+                    np.median(np.abs(list(v.nums))) < 1e5:
+                q.hints.append(f"题干含“{kind}”类词语，但取值是普通数值，未标为 PII")
+                return
         if kind or vkind:
             q.pii = True
             q.pii_kind = kind or vkind
@@ -1287,10 +1299,15 @@ def draft_codebook(path: str | Path, *, text_export: str | Path | None = None) -
         for c, lab in (q.missing_codes or {}).items():
             if q.type != "numeric":
                 found.setdefault(c, lab)
-    wave_missing = found if found else dict(_DEFAULT_MISSING)
+    wave_missing = dict(found)   # the codes seen, plus the usual 98/99 where they do not clash
+    for c, lab in _DEFAULT_MISSING.items():
+        if c not in wave_missing and lab not in wave_missing.values():
+            wave_missing[c] = lab
     for q in questions:
-        if q.type in ("single", "matrix", "likert") and q.missing_codes == wave_missing:
-            q.missing_codes = None
+        if q.type in ("single", "matrix", "likert") and q.missing_codes and (
+                q.missing_codes == wave_missing or (t.kind != "sav" and set(
+                    q.missing_codes.items()) <= set(wave_missing.items()))):
+            q.missing_codes = None   # SPSS declares them per variable; 问卷星 shows only those used
         if q.type in ("single", "matrix", "likert") and q.missing_codes is None:
             opts = q.options if q.type == "single" else q.scale
             if any(c in opts and opts[c] != lab for c, lab in wave_missing.items()) or (

@@ -783,7 +783,7 @@ class _Builder:
             q.type = "duration"
             q.todo.append("题干问“多长时间”，数值按时长（秒）处理；若单位是分钟/小时且应作普通数值，改为 numeric")
             return
-        if (t.kind != "sav" and ints and pos and min(pos) >= 1 and len(pos) <= 12
+        if (t.kind != "sav" and ints and pos and min(pos) >= 1 and len(pos) <= 12 and max(pos) < 10 ** 5
                 and not _NUMERIC_WORDING.search(q.text)):
             codes = pos
             main_codes = [c for c in codes if c < 90] or codes

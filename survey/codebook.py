@@ -168,6 +168,7 @@ class DraftQuestion:
     pii: bool = False
     pii_kind: str | None = None
     sensitive: str | None = None
+    ask_if: str | None = None
     source: list[str] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)
     todo: list[str] = field(default_factory=list)
@@ -201,6 +202,8 @@ class DraftQuestion:
             d["pii_kind"] = self.pii_kind or "other"
         if self.sensitive:
             d["sensitive"] = self.sensitive
+        if self.ask_if:
+            d["ask_if"] = self.ask_if
         if self.source:
             d["source"] = list(self.source)
         return d
@@ -1031,6 +1034,60 @@ class _Builder:
             q.pii = False
 
 
+def _infer_skips(b: _Builder, groups: list[_Group], questions: list[DraftQuestion]) -> None:
+    """``ask_if`` from the skip pattern: a question skipped exactly for some codes of an earlier
+    single-choice question (问卷星's ``(跳过)``/``-3``; in SPSS files, where a skip is a blank, a
+    question blank exactly for those codes).  Up to 2% of answers may break the rule (dirty
+    data: the cleaning step reports them)."""
+    n = len(b.col(groups[0].parts[0].col)) if groups else 0
+    if n == 0:
+        return
+    singles: list[tuple[DraftQuestion, np.ndarray]] = []
+    sav = b.t.kind == "sav"
+    for g, q in zip(groups, questions):
+        cols = [p.col for p in g.parts if p.role != "other"]
+        if q.pii or not cols:
+            continue
+        skip = np.ones(n, dtype=bool)
+        for j in cols:
+            v = pd.Series(b.col(j), dtype=object)
+            s_ = v.astype(str).str.strip().isin(list(_SKIP)).to_numpy(dtype=bool)
+            s_ = s_ | (_numcol(b.col(j)) == -3)
+            if sav:
+                s_ = s_ | v.isna().to_numpy()
+            skip &= s_
+        k = int(skip.sum())
+        if 0 < k < n and (not sav or k >= 0.05 * n):
+            best = None
+            for sq, codes in reversed(singles):
+                ok = codes >= 0
+                if ok.sum() < 0.9 * n:
+                    continue
+                cs = codes[ok].astype(np.int64)
+                sk = skip[ok]
+                uniq, inv = np.unique(cs, return_inverse=True)
+                tot = np.bincount(inv)
+                sk_n = np.bincount(inv, weights=sk.astype(float))
+                share = sk_n / tot
+                asked = uniq[share <= 0.5]
+                if len(asked) == 0 or len(asked) == len(uniq):
+                    continue
+                bad = (sk_n[share <= 0.5].sum() + (tot - sk_n)[share > 0.5].sum()) / tot.sum()
+                if bad <= 0.02 and (best is None or bad < best[0]):
+                    best = (bad, sq.id, [int(c) for c in asked if int(c) in sq.options])
+            if best is not None and best[2]:
+                _, sid, asked = best
+                q.ask_if = f"{sid} == {asked[0]}" if len(asked) == 1 else f"{sid} in {asked}"
+                q.todo.append(f"ask_if 由跳题模式推断（{'空白' if sav else '(跳过)'}只出现在 {sid} 取其他值的答卷上）；"
+                            "请按问卷的跳题逻辑核对")
+        if q.type == "single" and len(g.parts) >= 1:
+            codes = _numcol(b.col(g.parts[0].col))
+            miss = set(q.missing_codes or {}) | set(
+                c for c in (b.t.user_missing[g.parts[0].col] if b.t.user_missing else []))
+            codes = np.where(np.isnan(codes) | np.isin(codes, list(miss)), -1, codes)
+            singles.append((q, codes))
+
+
 def _cn_int(s: str) -> int:
     if s.isdigit():
         return int(s)
@@ -1280,6 +1337,7 @@ def draft_codebook(path: str | Path, *, text_export: str | Path | None = None) -
     for g in groups:
         qid = _qid(g, t, used)
         questions.append(b.build(g, qid))
+    _infer_skips(b, groups, questions)
     # house convention for "其他": single-choice questions show its code; positional codes of
     # multi/rank options in a 问卷星 export follow it when it lies beyond the options
     conv = set(b.single_other_codes)

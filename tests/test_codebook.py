@@ -95,6 +95,8 @@ def test_demo_sav_draft_reproduces_the_questionnaire(draft_sav, tmp_path):
     # user-missing codes: 98/99 are the wave default, -1 on the numbers
     assert q.default_missing == {98: "不知道", 99: "拒答"}
     assert q["research_share"].missing == {-1: "拒答"} and q["hours"].missing == {}
+    # skip logic from the blanks
+    assert {x.id: x.ask_if for x in q if x.ask_if} == {x.id: x.ask_if for x in ref if x.ask_if}
 
 
 @needs_demo
@@ -117,6 +119,12 @@ def test_demo_wjx_pair_draft_reproduces_the_questionnaire(draft_pair, demo_code_
     assert by_text["您2022年的个人税前年收入"].options == ref["income"].options   # 98/99 are missing codes
     assert by_text["您单程上班通勤大约需要多长时间？"].type == "duration"       # 按文本 "X分Y秒"
     assert by_text["您进入现单位工作的时间（年/月/日）"].type == "date"
+    # skip logic from 问卷星's (跳过) markers, written with the draft's ids
+    ids = {x.text: x.id for x in q}
+    expect = {ids[ref[x.id].text]: x.ask_if for x in ref if x.ask_if}
+    for rid in ("has_project", "leave_intent"):
+        expect = {k: v.replace(rid, ids[ref[rid].text]) for k, v in expect.items()}
+    assert {x.id: x.ask_if for x in q if x.ask_if} == expect
     # the draft reads the export it came from, every column mapped
     r = read_export(demo_code_xlsx, q, salt="t", unmapped="error")
     assert r.report.unmapped == [] and len(r.report.absent) == 0
@@ -271,6 +279,7 @@ def test_repeated_matrices_old_style_multi_and_skips(tmp_path):
     assert list(q["q1"].rows.values()) == ["甲", "乙"] and list(q["q2"].rows.values()) == ["甲", "乙"]
     assert q["q3"].options == {1: "苹果", 2: "香蕉"}
     assert q["q4"].unit == "项" and q["q4"].integer
+    assert q["q4"].ask_if is None          # its filter (q5) comes after it: no skip rule
 
 
 def test_phone_numbers_stored_as_numbers_are_pii_text(tmp_path):

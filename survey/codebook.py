@@ -87,6 +87,7 @@ _DUR_RE = re.compile(r"^(?:\d+(?:\.\d+)?天)?(?:\d+(?:\.\d+)?(?:小时|时))?(?:
 _INLINE_OTHER = re.compile(r"^(.*?)〖.*〗\s*$", re.S)
 _SKIP = {"(跳过)", "跳过", "(跳過)"}
 _BLANK = {"", "(空)", "空", "nan", "NaN", "None", "<NA>", "NaT"}
+_SKIP_N = {"(跳过)", "跳过", "(跳過)"}   # NFKC/whitespace-normalised forms of _SKIP
 _WJX_MARKERS = {-2: "未选中（排序/多选）", -3: "跳过（逻辑跳转）"}
 MISSING_LABELS = ("不知道", "拒答", "拒绝回答", "不适用", "说不清", "不清楚", "无法回答", "不愿回答")
 _DEFAULT_MISSING = {98: "不知道", 99: "拒答"}
@@ -528,7 +529,7 @@ def _values(arr: np.ndarray, is_date: bool = False) -> _Vals:
             s = str(u).strip()
             if s in _BLANK:
                 blank += c
-            elif _norm(s) in {_norm(x) for x in _SKIP}:
+            elif _norm(s) in _SKIP_N:
                 skip += c
             elif _NUM_RE.match(s):
                 nums[float(s)] = nums.get(float(s), 0) + c
@@ -548,7 +549,7 @@ def _label_of(v: Any) -> str | None:
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return None
     s = str(v).strip()
-    if s in _BLANK or _norm(s) in {_norm(x) for x in _SKIP}:
+    if s in _BLANK or _norm(s) in _SKIP_N:
         return None
     m = _INLINE_OTHER.match(s)
     return (m.group(1).strip() if m else s) or None
@@ -584,8 +585,11 @@ def _pair_map(codes: np.ndarray, texts: np.ndarray) -> dict[int, set[str]]:
     return out
 
 
+_MISSING_N = {_norm(x) for x in MISSING_LABELS}
+
+
 def _is_missing_label(lab: str) -> bool:
-    return _norm(lab) in {_norm(x) for x in MISSING_LABELS}
+    return _norm(lab) in _MISSING_N
 
 
 def _split_missing(labels: dict[int, str]) -> tuple[dict[int, str], dict[int, str]]:

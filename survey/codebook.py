@@ -131,6 +131,13 @@ def _norm(s: Any) -> str:
     return re.sub(r"\s+", "", s)
 
 
+def _clean(s: Any) -> str:
+    """One-line text for the YAML: rich-text tags (问卷星 keeps <br>, <span …>) and line breaks
+    removed; the reader matches headers with tags and whitespace ignored, so matching is kept."""
+    s = re.sub(r"<[^<>]{0,200}>", "", "" if s is None else str(s))
+    return re.sub(r"\s+", " ", s).strip()
+
+
 def _meta_names() -> dict[str, str]:
     from .io._core import META_HEADERS
     return {_norm(k): v for k, v in META_HEADERS.items()}
@@ -683,7 +690,7 @@ class _Builder:
 
     # --- per group --------------------------------------------------------------------------
     def build(self, g: _Group, qid: str) -> DraftQuestion:
-        q = DraftQuestion(id=qid, text=g.text.strip() or qid, type="text", number=g.number)
+        q = DraftQuestion(id=qid, text=_clean(g.text) or qid, type="text", number=g.number)
         q.columns = [self.t.headers[p.col] for p in g.parts]
         if g.kind == "options":
             self._options(g, q)
@@ -892,9 +899,8 @@ class _Builder:
                 real.append(p)
         vals = [_values(self.col(p.col)) for p in real]
         allnums = set().union(*[set(v.nums) for v in vals]) if vals else set()
-        rank = (-2.0 in allnums) or any(x > 1 for x in allnums) or (
-            self.t.kind == "sav" and not any(self.vlabels(p.col) for p in real) and 0.0 not in allnums
-            and allnums <= {1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0})
+        # 问卷星 writes -2 for an option left out of a ranking; a multi-select block holds 0/1
+        rank = (-2.0 in allnums) or any(x > 1 for x in allnums)
         q.type = "rank" if rank else "multi"
         # codes: SPSS variable names stem_<code>, else position
         stems = [re.match(r"^(.*?)_?(\d+)$", p.name or "") for p in real]
@@ -950,7 +956,7 @@ class _Builder:
         rids = [m.group(2) for m in stems] if named else [f"r{i + 1}" for i in range(len(rows))]
         rtexts: dict[str, str] = {}
         for rid, p in zip(rids, rows):
-            lab = p.label.strip() or rid
+            lab = _clean(p.label) or rid
             while lab in rtexts.values():
                 lab += "（重复）"
                 if "行文字重复；已加“（重复）”，请核对" not in q.todo:
@@ -1107,7 +1113,7 @@ def _cn_int(s: str) -> int:
 def _dedupe_labels(m: dict[int, str], q: DraftQuestion) -> dict[int, str]:
     out: dict[int, str] = {}
     for c, lab in m.items():
-        lab = str(lab).strip() or f"选项{c}"
+        lab = _clean(lab) or f"选项{c}"
         base = lab
         while lab in out.values():
             lab = f"{base}（{c}）"

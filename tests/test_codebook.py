@@ -396,3 +396,13 @@ def test_agreement_reports_each_part():
     assert a.loc["sex", "type_ok"] and not a.loc["sex", "options_ok"]
     assert a.loc["tel", "options_ok"] and not a.loc["tel", "pii_ok"]
     assert pd.isna(a.loc["gone", "draft_id"]) and not a["agree"].any()
+
+
+def test_rich_text_headers_and_line_breaks(tmp_path):
+    rows = [["1、您的<b>性别</b>\n（单选）", "2、以下说法—<span style='x'>工作\n压力大</span>", "收入低"]]
+    rows += [[1 + i % 2, 1 + i % 5, 5 - i % 5] for i in range(20)]
+    p = xlsx(tmp_path / "1_按序号_t_20_20.xlsx", rows)
+    q = loads(draft_codebook(p), tmp_path)
+    assert q["q1"].text == "您的性别 （单选）" and list(q["q2"].rows.values()) == ["工作 压力大", "收入低"]
+    r = read_export(p, q, salt="t", unmapped="error")          # still matches the raw headers
+    assert r.report.unmapped == []

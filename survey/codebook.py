@@ -60,7 +60,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -105,7 +105,7 @@ _UNITS = [(re.compile(r"[(（]\s*%\s*[)）]|百分比|比例"), "%"), (re.compil
           (re.compile(r"多少岁|几岁"), "岁"), (re.compile(r"多少篇|几篇"), "篇"),
           (re.compile(r"多少万元"), "万元"), (re.compile(r"多少元"), "元"), (re.compile(r"几个|多少个"), "个"),
           (re.compile(r"多少人|几人"), "人")]
-_SENSITIVE = [(re.compile(r"健康|睡眠|心理|抑郁|焦虑|疾病|失眠|病"), "health")]
+_SENSITIVE = [(re.compile(r"健康|睡眠|心理|抑郁|焦虑|疾病|失眠"), "health")]
 # (kind, header pattern): the first that matches names the PII kind
 _PII_WORDS = [
     ("name", re.compile(r"姓名|名字|真实姓名")),

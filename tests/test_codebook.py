@@ -215,6 +215,7 @@ def wjx_pair(tmp_path_factory) -> tuple[Path, Path]:
 def test_wjx_pair_headers_types_and_options(wjx_pair, tmp_path):
     d = draft_codebook(*wjx_pair[:1], text_export=wjx_pair[1])
     q = loads(d, tmp_path)
+    assert yaml.safe_load(d.text) == d.to_dict()      # the text is the structured draft + comments
     assert [x.id for x in q] == [f"q{i}" for i in range(1, 16)]
     assert d.meta == {"序号": "rid", "提交答卷时间": "submitted_at", "所用时间": "duration_s",
                       "来源": "source", "来源详情": "source_detail", "来自IP": "ip", "总分": "total_score"}

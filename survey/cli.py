@@ -230,7 +230,8 @@ def _codebook_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("export", metavar="EXPORT",
                    help="原始导出：问卷星 按序号 .xlsx/.csv，或带变量/值标签的 .sav/.zsav/.dta")
     p.add_argument("--text", default=None, metavar="按文本导出",
-                   help="同一批答卷的问卷星 按文本 导出（与按序号配对，提供单选/矩阵题的选项标签）")
+                   help="同一批答卷的问卷星 按文本 导出（与按序号配对，提供单选/矩阵题的选项标签）；"
+                        "省略时自动使用同一文件夹中对应的 按文本 文件")
     p.add_argument("-o", "--output", default=None, metavar="questionnaire.yml",
                    help="写入的文件（或文件夹）；省略则打印到屏幕")
     p.add_argument("--force", action="store_true", help="覆盖已存在的输出文件")
@@ -242,9 +243,13 @@ def cmd_codebook(args: argparse.Namespace) -> int:
     """``survey codebook EXPORT [--text 按文本.xlsx] [-o questionnaire.yml]``."""
     from pathlib import Path
 
-    from .codebook import draft_codebook
+    from .codebook import draft_codebook, find_text_export
     from .errors import ParameterError
-    d = draft_codebook(args.export, text_export=args.text)
+    text = args.text or find_text_export(args.export)
+    if text is not None and args.text is None:
+        print(f"using the 按文本 export {text} for the labels (pass --text to choose another)",
+              file=sys.stderr)
+    d = draft_codebook(args.export, text_export=text)
     if args.output is None:
         sys.stdout.write(d.text)
     else:

@@ -69,7 +69,7 @@ import yaml
 from .errors import ReadError
 from .questionnaire import Questionnaire
 
-__all__ = ["draft_codebook", "CodebookDraft", "DraftQuestion", "agreement"]
+__all__ = ["draft_codebook", "CodebookDraft", "DraftQuestion", "agreement", "find_text_export"]
 
 # ---------------------------------------------------------------------------------------------
 # vocabularies
@@ -1409,6 +1409,36 @@ def draft_codebook(path: str | Path, *, text_export: str | Path | None = None) -
                       files=[t.file] + ([tx.file] if tx is not None else []))
     d.text = _render(d, wave_todo, design_todo, meta_cols)
     return d
+
+
+def find_text_export(path: str | Path) -> Path | None:
+    """The 按文本 export lying next to a 问卷星 按序号 export (same survey id and title), if any.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "9_按文本_调查_5_5.xlsx").write_bytes(b"")
+    >>> find_text_export(d / "9_按序号_调查_5_5.xlsx").name
+    '9_按文本_调查_5_5.xlsx'
+    """
+    p = Path(path)
+    if "按序号" not in p.name:
+        return None
+    stem = p.stem.replace("按序号", "按文本")
+    sid = stem.split("_按文本_")[0]
+    exact = [p.with_name(stem + ext) for ext in (".xlsx", ".csv", p.suffix)]
+    for c in exact:
+        if c.is_file():
+            return c
+    # 问卷星 puts the answer count in the name; a later download of the other layout may differ
+    m = _TITLE_RE.match(p.stem)
+    if m:
+        near = sorted(p.parent.glob(f"{sid}_按文本_{m.group(1)}_*"))
+        near = [c for c in near if c.suffix.lower() in (".xlsx", ".csv")]
+        if len(near) == 1:
+            return near[0]
+    return None
 
 
 def agreement(draft: CodebookDraft | Questionnaire, reference: Questionnaire | str | Path

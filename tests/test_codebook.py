@@ -381,8 +381,10 @@ def test_cli_codebook(wjx_pair, tmp_path, capsys):
     assert main(["codebook", str(wjx_pair[0]), "-o", str(out)]) == 2        # no silent overwrite
     assert "--force" in capsys.readouterr().err
     assert main(["codebook", str(wjx_pair[0]), "-o", str(out), "--force"]) == 0
-    assert main(["codebook", str(wjx_pair[0])]) == 0
-    assert yaml.safe_load(capsys.readouterr().out)["questions"][0]["id"] == "q1"
+    assert main(["codebook", str(wjx_pair[0])]) == 0       # finds the 按文本 file beside it
+    cap = capsys.readouterr()
+    assert "按文本" in cap.err
+    assert yaml.safe_load(cap.out)["questions"][0]["options"] == {1: "男", 2: "女"}
 
 
 def test_agreement_reports_each_part():

@@ -77,3 +77,6 @@ from . import painpoints  # noqa: E402
 __all__ += ["painpoints"]
 from .pipeline import PreparedWave, prepare_wave  # noqa: E402
 __all__ += ["PreparedWave", "prepare_wave"]
+from . import codebook  # noqa: E402
+from .codebook import draft_codebook  # noqa: E402
+__all__ += ["codebook", "draft_codebook"]

@@ -224,6 +224,47 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
+# survey codebook  (owned by survey/codebook.py)
+# ---------------------------------------------------------------------------------------------
+def _codebook_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("export", metavar="EXPORT",
+                   help="原始导出：问卷星 按序号 .xlsx/.csv，或带变量/值标签的 .sav/.zsav/.dta")
+    p.add_argument("--text", default=None, metavar="按文本导出",
+                   help="同一批答卷的问卷星 按文本 导出（与按序号配对，提供单选/矩阵题的选项标签）；"
+                        "省略时自动使用同一文件夹中对应的 按文本 文件")
+    p.add_argument("-o", "--output", default=None, metavar="questionnaire.yml",
+                   help="写入的文件（或文件夹）；省略则打印到屏幕")
+    p.add_argument("--force", action="store_true", help="覆盖已存在的输出文件")
+
+
+@subcommand("codebook", help="从原始导出起草 questionnaire.yml（题型、选项编码、PII 标记，猜测处标 # TODO）",
+            arguments=_codebook_args)
+def cmd_codebook(args: argparse.Namespace) -> int:
+    """``survey codebook EXPORT [--text 按文本.xlsx] [-o questionnaire.yml]``."""
+    from pathlib import Path
+
+    from .codebook import draft_codebook, find_text_export
+    from .errors import ParameterError
+    text = args.text or find_text_export(args.export)
+    if text is not None and args.text is None:
+        print(f"using the 按文本 export {text} for the labels (pass --text to choose another)",
+              file=sys.stderr)
+    d = draft_codebook(args.export, text_export=text)
+    if args.output is None:
+        sys.stdout.write(d.text)
+    else:
+        out = Path(args.output)
+        target = out / "questionnaire.yml" if out.is_dir() else out
+        if target.exists() and not args.force:
+            raise ParameterError(f"{target} already exists; pass --force to overwrite it, or "
+                                 "choose another -o path")
+        path = d.write(out)
+        print(f"{path}: {len(d.questions)} questions, {int(d.todo['question'].nunique())} with "
+              f"TODO ({len(d.todo)} TODO comments)", file=sys.stderr)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
 # survey report  (owned by survey/report/; see survey.report.runner)
 # ---------------------------------------------------------------------------------------------
 def _report_args(p: argparse.ArgumentParser) -> None:

@@ -594,42 +594,61 @@ def test_provenance_lists_earlier_waves_inputs_deterministically(tmp_path):
     assert "往期" not in provenance({**p, "previous_waves": []})._repr_html_()
 
 
-def test_preparation_weighting_warnings_become_one_line(monkeypatch, capsys):
-    """Weighting warnings raised while the runner prepares a wave are recorded (they are in the
-    quality notebook's weighting report) and summarised in one terminal line per wave; rake()
-    called directly still warns."""
-    from survey.errors import WeightingWarning
+def test_survey_report_prints_the_weighting_note_per_wave(tmp_path, monkeypatch, capsys):
+    """``survey report`` prints the one-line weighting note the README promises, from the real
+    preparation (whose warnings the report's ``prepare`` silences), and again when the wave
+    comes from the cache.  The notebooks themselves are not executed here (``_run_unit``)."""
+    from test_pipeline import small_wave
+
+    from survey.cli import main
     from survey.report import runner
-    from survey.report.content import data as cdata
 
-    class Prepared:
-        timings = {"read": 0.1}
+    root = tmp_path / "project"
+    small_wave(root / "questionnaires" / "2025-test", frac=0.12, wave="2024", wave_id="2025-test",
+               raw_dir=root / "data" / "2025-test")
 
-    def fake_prepare(params, questionnaire=None):
-        with warnings.catch_warnings():
-            warnings.simplefilter("default", WeightingWarning)  # as prepare_wave does
-            warnings.warn("population margins disagree on the total; rescaled to the control "
-                          "total 300,002: sex 305,400 (+1.80%)", WeightingWarning)
-            warnings.warn("target sex differs from the marginal of sex × age_group by up to "
-                          "8e-06 of the total (level 男); the one-way margin is implied by the "
-                          "cross and is not used", WeightingWarning)
-        return Prepared()
+    def no_notebooks(unit):
+        Path(unit["dir"]).mkdir(parents=True, exist_ok=True)
+        return {"ok": True, "label": unit["label"], "html": [], "timings": {},
+                "workbook": str(Path(unit["dir"]) / "tables.xlsx")}
 
-    monkeypatch.setattr(cdata, "prepare", fake_prepare)
-    notes: dict = {}
-    runner._warm_cache({"wave": "w1", "questionnaire": "q.yml", "data": "x.sav"}, True, notes)
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 2 and err[1].startswith("weighting w1: 2 notes (margin totals rescaled")
-    assert "quality.html" in err[1] and "WeightingWarning" not in "\n".join(err)
-    assert len(notes["w1"]) == 2
-    runner._warm_cache({"wave": "w1", "questionnaire": "q.yml", "data": "x.sav"}, False, {})
-    assert capsys.readouterr().err == ""
-    import pandas as pd
+    monkeypatch.setattr(runner, "_run_unit", no_notebooks)
+    args = ["report", "--wave", "2025-test", "--root", str(root), "--notebooks", "quality"]
+    lines = []
+    for _ in range(2):  # prepared, then taken from the cache
+        assert main(args) == 0
+        err = capsys.readouterr().err.splitlines()
+        lines.append([x for x in err if x.startswith("weighting ")])
+    assert "prepared wave taken from the cache" not in "\n".join(lines[0])
+    for got in lines:
+        assert len(got) == 1, got
+        # the demo margins disagree on the total (sex +1.80% ...) and the one-way sex and
+        # age_group margins are implied by the sex × age_group cross
+        assert got[0].startswith("weighting 2025-test: 3 notes (margin totals rescaled to the "
+                                 "control total; 2 one-way margin(s) implied by a cross, not used)")
+        assert got[0].endswith("see quality.html (加权)")
+    assert lines[0] == lines[1]
+
+
+def test_weighting_notes_come_from_the_weighting_report():
+    """The notes are read from the design's weighting report (every step of the chain), so they
+    do not depend on warnings reaching the runner."""
+    import warnings
 
     from survey import SurveyDesign
-    d = SurveyDesign(pd.DataFrame({"s": list("mf")}))
-    with pytest.warns(WeightingWarning, match="disagree on the total"):
-        d.rake({"s": {"m": 1, "f": 1}, ("s",): {("m",): 2, ("f",): 2}})
+    from survey.report.runner import _weighting_notes, _weighting_summary
+
+    df = pd.DataFrame({"sex": list("mmffmf"), "age": list("yoyoyy")})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        d = SurveyDesign(df).calibrate({"sex": {"m": 50, "f": 50}, "age": {"y": 60, "o": 40}},
+                                       calfun="linear")
+    assert _weighting_notes(type("P", (), {"design": d})()) == []
+    assert _weighting_summary("w", None, "x") == ("", [])
+    d.weighting_report.notes.append("2 negative weight(s) after calibrate")
+    line, msgs = _weighting_summary("w", type("P", (), {"design": d})(), "quality.html")
+    assert msgs == ["2 negative weight(s) after calibrate"]
+    assert line == "weighting w: 1 note (1 other), see quality.html"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -179,8 +179,83 @@ def test_policy_verdicts(waves):
     # the MDE says how large a change was detectable: a few points, bigger than the SE
     assert 0.01 < nil["mde_target"] < 0.06 and nil["mde_target"] > 2.5 * nil["se_target"]
     assert "最小变化" in nil["statement"]
-    st = pp.policy_status(ev.reset_index())
-    assert st.set_index("policy").loc["科研减负专项行动", "status"] == "改善"
+    st = pp.policy_status(ev.reset_index()).set_index("policy")
+    # the status is summarised item by item, never by the first targeted item alone
+    for pol, g in ev.reset_index().groupby("policy"):
+        if g["verdict_zh"].nunique() > 1:
+            for r in g.itertuples():
+                assert f"{r.item}：{r.verdict_zh}" in st.loc[pol, "status"]
+        else:
+            assert st.loc[pol, "status"].startswith(g["verdict_zh"].iloc[0])
+
+
+def test_policy_waves_pick_the_last_wave_fielded_before_the_measure():
+    import datetime as dt
+
+    fw = {"2023": (dt.date(2023, 5, 8), dt.date(2023, 6, 30)),
+          "2024": (dt.date(2024, 5, 6), dt.date(2024, 6, 28)),
+          "2025": (dt.date(2025, 5, 5), dt.date(2025, 6, 27))}
+    pol = pp.Policy("m", dt.date(2023, 9, 1), "o", "pain", ("x",))
+    assert pp.policy_waves(pol, fw, "2025") == ("2023", "")  # not the previous wave, 2024
+    assert pp.policy_waves(pol, fw, "2024") == ("2023", "")
+    late = pp.Policy("m", dt.date(2024, 9, 1), "o", "pain", ("x",))
+    assert pp.policy_waves(late, fw, "2025") == ("2024", "")
+    # the reported wave was fielded before the measure: no verdict, and the reason says so
+    b, why = pp.policy_waves(late, fw, "2024")
+    assert b is None and "之前" in why
+    # fieldwork ending on the day the measure takes effect is not "before" it
+    edge = pp.Policy("m", dt.date(2023, 6, 30), "o", "pain", ("x",))
+    assert pp.policy_waves(edge, fw, "2025")[0] is None
+    # the register's explicit before wave wins; an unknown one is named
+    import dataclasses
+
+    assert pp.policy_waves(dataclasses.replace(pol, before="2024"), fw, "2025") == ("2024", "")
+    b, why = pp.policy_waves(dataclasses.replace(pol, before="2019"), fw, "2025")
+    assert b is None and "2019" in why
+    # earlier waves without fieldwork dates: the previous wave, with a note
+    b, why = pp.policy_waves(pol, {"a": (None, None), "b": (None, None), "c": (None, None)}, "c")
+    assert b == "b" and why
+
+
+def test_a_third_wave_judges_a_measure_on_the_wave_before_it(waves):
+    """With a wave 2025 after 2024, the 2023-09 measure compares 2023 → 2025 (not 2024 → 2025),
+    the brief says which waves, and its 要点 line lists every targeted item."""
+    import datetime as dt
+
+    seed, ds = waves
+    if seed != QUICK_SEEDS[0]:
+        pytest.skip("one sample is enough")
+    (d23, q23), (d24, q24) = ds["2023"], ds["2024"]
+    # the 2025 wave: the 2024 sample fielded a year later (so 2024 → 2025 shows no change)
+    fw = {"2023": (dt.date(2023, 5, 8), dt.date(2023, 6, 30)),
+          "2024": (dt.date(2024, 5, 6), dt.date(2024, 6, 28)),
+          "2025": (dt.date(2025, 5, 5), dt.date(2025, 6, 27))}
+    earlier = {"2023": (d23, q23), "2024": (d24, q24)}
+    ev = pp.evaluate_register(d24, POLICIES, earlier, current="2025", questionnaire_after=q24,
+                              fieldwork=fw).set_index(["policy", "item"])
+    real = ev.loc[("科研减负专项行动", REIMB)]
+    assert (real["before_wave"], real["after_wave"]) == ("2023", "2025")
+    assert real["verdict"] == "improved" and "2023→2025" in real["statement"]
+    # what the immediately previous wave would have said
+    old = pp.evaluate_policies(d24, d24, POLICIES, questionnaire=q24, questionnaire_after=q24)
+    assert (old.set_index(["policy", "item"]).loc[("科研减负专项行动", REIMB), "verdict"]
+            == "no detectable change")
+    # the brief (its own questionnaires' fieldwork: q24 as the 2025 questionnaire starts after
+    # both measures, 2024 ended after both): the same waves, named in the 要点 and in PP9
+    b = pp.build_brief(d24, "pain", questionnaire=q24, design_before=d24, questionnaire_before=q24,
+                       policies=POLICIES, wave="2025", previous_wave="2024", earlier_waves=earlier,
+                       replicates=20, by=["unit_type"])
+    assert set(b.policies["before_wave"]) == {"2023"}
+    assert set(b.tables()["PP9"]["比较波次"]) == {"2023→2025"}
+    line = next(x for x in b.key_findings() if "科研减负专项行动" in x)
+    assert "2023→2025" in line
+    e = b.policies[b.policies["policy"] == "科研减负专项行动"]
+    assert len(e) == 2
+    if e["verdict_zh"].nunique() > 1:
+        for r in e.itertuples():
+            assert f"{r.item}：{r.verdict_zh}" in line
+    else:
+        assert f"{e['verdict_zh'].iloc[0]}（2 项均是）" in line
 
 
 def test_wave_change_covers_truth(waves):

@@ -22,7 +22,7 @@ from ..errors import ParameterError
 from ..report.display import HTML as _Html
 from ._core import (DEFAULT_GROUPS, _by_list, _differences_frame, _group_stats, _top_frame,
                     drivers, priority_matrix, rank_items, rank_uncertainty, summarize, wave_change)
-from .policy import Policy, evaluate_policies, load_policies, policy_status
+from .policy import Policy, evaluate_register, load_policies, policy_status
 from .text import Lexicon, load_lexicon, open_text
 
 __all__ = ["PolicyBrief", "build_brief", "plot_ranked", "plot_group_heatmap", "plot_priority",
@@ -297,7 +297,8 @@ class PolicyBrief:
                 out.append(f"与 {self.previous_wave} 年相比，各项均未检测到显著变化。")
         if self.policies is not None and len(self.policies):
             for r in policy_status(self.policies).itertuples():
-                out.append(f"政策“{r.policy}”（{r.office}）：{r.status}。")
+                cmp_ = f"，{r.waves}" if r.waves else ""
+                out.append(f"政策“{r.policy}”（{r.office}{cmp_}）：{r.status}。")
         return out
 
     # ---------------------------------------------------------------- tables
@@ -344,7 +345,11 @@ class PolicyBrief:
                                      "最小可检测变化": c["mde"]}).set_index("问题")
         if self.policies is not None and len(self.policies):
             e = self.policies
+            cmp_ = [f"{b}→{a}" if isinstance(b, str) else "—" for b, a in
+                    zip(e.get("before_wave", pd.Series([None] * len(e))),
+                        e.get("after_wave", pd.Series([None] * len(e))))]
             t["PP9"] = pd.DataFrame({"政策": e["policy"], "责任部门": e["office"], "实施日期": e["date"],
+                                     "比较波次": cmp_,
                                      "针对问题": e["item"], "针对群体": e["group"],
                                      "目标群体变化": e["change_target"], "CI下限": e["change_target_low"],
                                      "CI上限": e["change_target_high"], "最小可检测变化": e["mde_target"],
@@ -528,8 +533,13 @@ def build_brief(design: Any, qid: str, *, questionnaire: Any = None, design_befo
                 outcome: str = "sat_overall", positive: Sequence[Any] | None = None,
                 correction: str = "holm", wave: str = "", previous_wave: str | None = None,
                 min_cell: int = 10, level: float = 0.95, replicates: int = 200,
-                seed: int = 0) -> PolicyBrief:
+                seed: int = 0, earlier_waves: dict[str, tuple[Any, Any]] | None = None) -> PolicyBrief:
     """Run every analysis of the issue on one wave (and the previous one) and collect the brief.
+
+    The change table compares with ``design_before`` (the previous wave).  Each policy measure
+    is judged on the wave before it took effect against this wave
+    (:func:`~survey.painpoints.policy.evaluate_register`): ``earlier_waves`` (wave id ->
+    (design, questionnaire), oldest first) are the candidates, by default only the previous wave.
 
     Examples
     --------
@@ -569,7 +579,8 @@ def build_brief(design: Any, qid: str, *, questionnaire: Any = None, design_befo
                          questionnaire_after=questionnaire, level=level, min_cell=min_cell)
         if policies is not None:
             pols = load_policies(policies) if isinstance(policies, (str, Path)) else list(policies)
-            ev = evaluate_policies(design_before, design, pols, questionnaire=questionnaire_before,
+            earlier = earlier_waves or {str(previous_wave or "上一轮"): (design_before, questionnaire_before)}
+            ev = evaluate_register(design, pols, earlier, current=str(wave or "本轮"),
                                    questionnaire_after=questionnaire, level=level, min_cell=min_cell)
     return PolicyBrief(wave=str(wave), previous_wave=previous_wave, summary=s, uncertainty=u,
                        top_groups=tg, differences=gd, priority=pm, drivers=dr, text=tx, changes=ch,
@@ -663,12 +674,14 @@ def brief_for_report(ctx: Any, *, qid: str = "pain") -> PolicyBrief | EmptyBrief
     prev = list(ctx.previous.values())[-1:] if P.get("previous_waves") else []
     before = prev[0] if prev else None
     pol = cross_wave_file(P, "policies") if before is not None else None
+    # every earlier wave is a candidate "before" for a measure (the one fielded before it)
+    earlier = {str(w.wave): (w.design, w.questionnaire) for w in ctx.previous.values()} if prev else None
     b = build_brief(ctx.design, qid, questionnaire=q,
                     design_before=before.design if before is not None else None,
                     questionnaire_before=before.questionnaire if before is not None else None,
                     policies=pol, lexicon=load_lexicon(lex, q) if lex else None, wave=cur.wave,
                     previous_wave=before.wave if before is not None else None,
-                    min_cell=min_cell, level=level)
+                    min_cell=min_cell, level=level, earlier_waves=earlier)
     how = ("以站点抽样概率计算基础权重，再按本轮总体边际加权调整" if cur.targets is not None
            else "以站点抽样概率计算基础权重" if cur.stations is not None else "未加权（等权）")
     b.notes.append(f"数据与权重与本轮调查报告相同（同一清理规则与权重：{how}"

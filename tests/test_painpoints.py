@@ -447,3 +447,46 @@ def test_painpoints_notebook_renders_in_the_report(tmp_path):
     outs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert sum("image/png" in o.get("data", {}) for o in outs) == 4
     assert not [o for o in outs if o.output_type == "error" or o.get("name") == "stderr"]
+
+
+def _tiny_brief(changes: pd.DataFrame) -> "pp.PolicyBrief":
+    """A brief with hand-made frames (only what key_findings and tables read)."""
+    summary = pd.DataFrame({"item": ["a", "b", "c"], "rank": [1, 2, 3], "pct_top": [0.5, 0.4, 0.3],
+                            "pct_top_low": [0.4, 0.3, 0.2], "pct_top_high": [0.6, 0.5, 0.4],
+                            "pct_first": [0.3, 0.2, 0.1], "score": [1.0, 0.8, 0.5], "n": [200] * 3,
+                            "suppressed": [False] * 3})
+    unc = pd.DataFrame({"item": ["a"], "rank": [1], "rank_low": [1], "rank_high": [2], "p_first": [0.6],
+                        "p_top": [0.5], "method": ["bootstrap"], "replicates": [50], "top": [3]})
+    diffs = pd.DataFrame({"variable": ["sex"], "level": ["男"], "item": ["a"], "est_group": [0.5],
+                          "est_rest": [0.5], "diff": [0.0], "p_adj": [1.0], "significant": [False],
+                          "suppressed": [False], "correction": ["Holm"]})
+    top = pd.DataFrame({"variable": ["sex"], "level": ["男"], "rank": [1], "item": ["a"]})
+    return pp.PolicyBrief(wave="2024", previous_wave="2023", summary=summary, uncertainty=unc,
+                          top_groups=top, differences=diffs, changes=changes)
+
+
+def test_key_findings_never_list_a_suppressed_or_unadjusted_change():
+    """`~suppressed & (ci_high < 0) | (ci_low > 0)` parsed as `(~s & down) | up`: a suppressed
+    rise reached the 要点.  Now a change is listed only when published and significant after
+    Holm over the table's published items."""
+    from survey.multiplicity import holm_significant
+
+    p = np.array([1e-6, 0.0009, 0.014, 0.3, 0.5, 0.8])
+    ch = pd.DataFrame({"item": list("abcdef"), "before": 0.2, "after": 0.2,
+                       "change": [0.1, -0.1, 0.03, 0.01, 0.0, 0.0], "se": 0.01, "mde": 0.05,
+                       "p": p, "n_before": [5] + [300] * 5, "n_after": [6] + [300] * 5,
+                       "suppressed": [True] + [False] * 5})
+    # raw 95% intervals: a, b and c exclude 0
+    ch["ci_low"] = [0.06, -0.16, 0.002, -0.01, -0.02, -0.02]
+    ch["ci_high"] = [0.14, -0.04, 0.058, 0.03, 0.02, 0.02]
+    ch["p_adj"], ch["significant"] = holm_significant(np.where(ch["suppressed"], np.nan, p))
+    assert ch["significant"].tolist() == [False, True, False, False, False, False]  # 4 × 0.014 > 0.05
+    b = _tiny_brief(ch)
+    line = next(x for x in b.key_findings() if "相比" in x)
+    assert "b -10.0 个百分点" in line
+    assert "a +" not in line   # suppressed (n = 5) although its interval excludes 0
+    assert "c +" not in line   # raw p = 0.014, Holm-adjusted 0.056
+    # PP8 shows the raw and the adjusted p and marks only the survivor
+    t = b.tables()["PP8"]
+    assert t.loc["c", "p值"] == "0.014" and t.loc["c", "校正后p值"] == "0.056"
+    assert [i for i in t.index if t.loc[i, "变化"].endswith("†")] == ["b"]

@@ -246,6 +246,34 @@ def _png(fig) -> str:
     return base64.b64encode(buf.getvalue()).decode()
 
 
+def _pfmt(p: float) -> str:
+    """A p-value for a table: three decimals, ``<0.001`` below; empty when not tested."""
+    if p is None or not np.isfinite(p):
+        return ""
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _significant_changes(changes: pd.DataFrame) -> pd.DataFrame:
+    """The published changes that survive the report's multiplicity rule: not suppressed and
+    significant after Holm (``wave_change``'s ``significant``).  A suppressed item never counts,
+    whatever its interval.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"item": ["a", "b"], "suppressed": [True, False],
+    ...                   "significant": [True, False], "ci_low": [0.01, -0.02], "ci_high": [0.05, 0.01]})
+    >>> _significant_changes(c)["item"].tolist()
+    []
+    """
+    if "significant" not in changes.columns:  # a frame from before the rule: adjust here
+        from ..multiplicity import holm_significant
+
+        p = np.where(changes["suppressed"].to_numpy(bool), np.nan, changes["p"].to_numpy(float))
+        changes = changes.assign(significant=holm_significant(p)[1])
+    keep = ~changes["suppressed"].to_numpy(bool) & changes["significant"].to_numpy(bool)
+    return changes[keep]
+
+
 # ----------------------------------------------------------------------------------------------
 # the brief
 # ----------------------------------------------------------------------------------------------
@@ -288,13 +316,12 @@ class PolicyBrief:
                 f"{GROUP_NAMES.get(r.variable, r.variable)}“{r.level}”的“{r.item}”"
                 f"（{r.est_group * 100:.0f}% 对 {r.est_rest * 100:.0f}%）" for r in sig.itertuples()) + "。")
         if self.changes is not None:
-            c = self.changes[(~self.changes["suppressed"]) & (self.changes["ci_high"] < 0)
-                             | (self.changes["ci_low"] > 0)]
+            c = _significant_changes(self.changes)
             if len(c):
-                out.append(f"与 {self.previous_wave} 年相比有统计学意义的变化：" + "；".join(
+                out.append(f"与 {self.previous_wave} 年相比有统计学意义的变化（Holm 校正后）：" + "；".join(
                     f"{r.item} {r.change * 100:+.1f} 个百分点" for r in c.itertuples()) + "。")
             else:
-                out.append(f"与 {self.previous_wave} 年相比，各项均未检测到显著变化。")
+                out.append(f"与 {self.previous_wave} 年相比，各项均未检测到显著变化（Holm 校正后）。")
         if self.policies is not None and len(self.policies):
             for r in policy_status(self.policies).itertuples():
                 cmp_ = f"，{r.waves}" if r.waves else ""
@@ -323,7 +350,8 @@ class PolicyBrief:
         ds = d[d["significant"]].sort_values("p_adj")
         t["PP4"] = pd.DataFrame({"分组": [f"{GROUP_NAMES.get(v, v)}：{l}" for v, l in zip(ds["variable"], ds["level"])],
                                  "问题": ds["item"], "该组": ds["est_group"], "其他人": ds["est_rest"],
-                                 "差异": ds["diff"], "校正后p值": ds["p_adj"]}).reset_index(drop=True)
+                                 "差异": ds["diff"], "校正后p值": [_pfmt(x) for x in ds["p_adj"]]}
+                                ).reset_index(drop=True)
         if self.priority is not None:
             p = self.priority
             t["PP5"] = pd.DataFrame({"问题": p["item"], "选择比例": p["prevalence"],
@@ -339,9 +367,15 @@ class PolicyBrief:
                                      "占填写者比例": th["pct_of_writers"]}).set_index("类别")
         if self.changes is not None:
             c = self.changes
+            from ..report.tables import fmt_pct
+
+            sig = c.index.isin(_significant_changes(c).index)
             t["PP8"] = pd.DataFrame({"问题": c["item"], f"{self.previous_wave}": c["before"],
-                                     f"{self.wave}": c["after"], "变化": c["change"],
+                                     f"{self.wave}": c["after"],
+                                     "变化": [fmt_pct(v) + ("†" if s_ else "") for v, s_ in zip(c["change"], sig)],
                                      "95%CI下限": c["ci_low"], "95%CI上限": c["ci_high"],
+                                     "p值": [_pfmt(x) for x in c["p"]],
+                                     "校正后p值": [_pfmt(x) for x in c["p_adj"]],
                                      "最小可检测变化": c["mde"]}).set_index("问题")
         if self.policies is not None and len(self.policies):
             e = self.policies
@@ -363,7 +397,7 @@ class PolicyBrief:
               "PP8": "与上一轮相比的变化", "PP9": "政策措施效果评估"}
     FORMATS = {"选择比例": "pct", "95%CI下限": "pct", "95%CI上限": "pct", "首选比例": "pct",
                "位次加权得分": "float2", "样本量": "count", "位列第一的概率": "pct", "该组": "pct",
-               "其他人": "pct", "差异": "pct", "校正后p值": "float2", "严重比例": "pct", "效应": "float2",
+               "其他人": "pct", "差异": "pct", "校正后p值": "text", "严重比例": "pct", "效应": "float2",
                "p值": "float2", "文本条数": "count", "占填写者比例": "pct", "变化": "pct",
                "最小可检测变化": "pct", "目标群体变化": "pct", "CI下限": "pct", "CI上限": "pct",
                "其他群体变化": "pct", "差中差": "pct"}
@@ -379,6 +413,8 @@ class PolicyBrief:
                   for c in df.columns}
             if tid == "PP6":
                 fm.update({"95%CI下限": "float2", "95%CI上限": "float2"})
+            if tid == "PP8":
+                fm.update({"p值": "text", "变化": "text"})
             notes = []
             if tid == "PP2" and len(self.uncertainty):
                 u = self.uncertainty
@@ -386,6 +422,11 @@ class PolicyBrief:
                 notes.append(f"概率为 {R} 次重复抽样（{u['method'].iloc[0]}）中的比例；蒙特卡罗误差"
                              f"（标准误）不超过 {50 / np.sqrt(R):.1f} 个百分点（概率为 50% 时最大），"
                              f"在 95% 附近约 {100 * np.sqrt(0.95 * 0.05 / R):.1f} 个百分点。")
+            if tid == "PP8" and self.changes is not None:
+                from ..multiplicity import rule_note
+
+                notes.append(rule_note(int((~self.changes["suppressed"]).sum()), 1 - self.level)
+                             + "变化为百分点（本轮 − 上轮）。")
             if tid == "PP4" and len(self.differences):
                 notes.append(f"多重比较校正：{self.differences['correction'].iloc[0]}。")
             if tid == "PP6" and self.drivers is not None:

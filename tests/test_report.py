@@ -758,3 +758,48 @@ def test_rendered_wave_reads_like_a_publication(rendered_wave):
 
     ids = [x.id for x in Questionnaire.load(w["questionnaire"])]
     assert not [i for i in ids if re.search(rf"(?<![A-Za-z_]){i}(?![A-Za-z_0-9])", inr)], inr[:300]
+
+
+def test_quality_chart_counts_nonresponse_among_those_asked_not_structural_blanks():
+    """The quality page's chart was ``frame.isna().mean()`` per column: unchosen rank options
+    (83–91 %) and unticked "其他（请注明）" fields topped it.  Now: nonresponse among the
+    respondents asked, per item (a rank/multi question is one item), missing codes counted,
+    structural blanks and voluntary free text left out."""
+    from types import SimpleNamespace
+
+    from survey import Questionnaire
+    from survey.report.content.quality import asked_nonresponse
+    from survey.report.sections import FigureOutput, section_quality
+
+    q = Questionnaire.from_dict({"wave": {"id": "w"}, "missing_codes": {98: "不知道", 99: "拒答"},
+                                 "questions": [
+        {"id": "has", "text": "有项目吗", "type": "single", "options": {1: "有", 2: "没有"}},
+        {"id": "n_proj", "text": "项目数", "type": "numeric", "ask_if": "has == 1"},
+        {"id": "pain", "text": "最急需解决的问题", "type": "rank", "k": 1,
+         "options": {1: "住房", 2: "收入", 3: "评价", 4: "其他"}},
+        {"id": "src", "text": "经费来源", "type": "multi", "options": {1: "政府", 2: "企业", 9: "其他"},
+         "other": 9},
+        {"id": "sug", "text": "建议", "type": "text"}]})
+    n = 40
+    has = np.where(np.arange(n) < 10, "有", "没有")
+    pain = np.tile([1, 2, 3, 4], n // 4).astype(float)
+    pain[:4] = np.nan                                   # 4 of 40 did not answer the rank question
+    f = pd.DataFrame({"rid": [str(i) for i in range(n)],
+                      "has": pd.Categorical(np.where(np.arange(n) == 39, "拒答", has),
+                                            categories=["有", "没有", "不知道", "拒答"]),
+                      "n_proj": np.where(np.arange(n) < 8, 2.0, np.nan),   # 2 of the 10 asked blank
+                      "sug": [None] * 35 + ["多交流"] * 5})
+    for c in (1, 2, 3, 4):
+        f[f"pain_{c}"] = pd.array(np.where(pain == c, 1, None), dtype="Int64")
+    for c in (1, 2, 9):
+        f[f"src_{c}"] = pd.array([c == 1] * 38 + [None, None], dtype="boolean")
+    f["src_other"] = [None] * n
+    r = asked_nonresponse(f, q).set_index("item")
+    assert set(r.index) == {"has", "n_proj", "pain", "src"}   # no option columns, no *_other, no text
+    assert r.loc["n_proj", ["n_asked", "n_missing"]].tolist() == [10, 2]
+    assert r.loc["pain", ["n_asked", "n_missing"]].tolist() == [40, 4]
+    assert r.loc["src", ["n_asked", "n_missing"]].tolist() == [40, 2]
+    assert r.loc["has", ["n_asked", "n_missing"]].tolist() == [40, 1]   # 拒答 is nonresponse
+    assert r["rate"].iloc[0] == pytest.approx(0.2)                       # n_proj: 2 / 10
+    ctx = SimpleNamespace(data=f, questionnaire=q, figures=0, load_error=None)
+    assert isinstance(section_quality(ctx), FigureOutput) and ctx.figures == 1

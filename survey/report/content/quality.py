@@ -19,7 +19,7 @@ from ..tables import fmt_count
 from ._util import Bundle, H, esc, no_design, prefix, publish_estimates
 
 __all__ = ["RULE_LABELS", "REASON_LABELS", "short_label", "column_label", "question_label", "fmt_convergence",
-           "cleaning", "weighting", "weighting_short"]
+           "cleaning", "weighting", "weighting_short", "asked_nonresponse"]
 
 RULE_LABELS = {
     "missing_codes": "缺失编码（不知道/拒答）置空", "out_of_range": "超出有效范围", "rank_invalid": "排序题无效",
@@ -152,6 +152,70 @@ def _margin_label(q: Any, m: str) -> str:
 
 
 # --------------------------------------------------------------------------------- cleaning
+def asked_nonresponse(frame: pd.DataFrame, q: Any) -> pd.DataFrame:
+    """Item nonresponse among the respondents who were asked, per item (not per column).
+
+    An item is a question for ``multi``/``rank`` (unanswered = every option column empty) and a
+    column otherwise (a ``single``/``numeric``/... question, one row of a matrix).  The base is
+    the respondents the question's ``ask_if`` selects; missing is an empty cell or a missing
+    code (不知道/拒答, still a value before cleaning).  Structural blanks are not nonresponse and
+    are left out: unchosen rank/multi options, the "其他（请注明）" text fields (``*_other``),
+    cells of respondents not asked, and free-text (``text``) questions, which are voluntary.
+
+    Returns
+    -------
+    DataFrame
+        ``item, question, n_asked, n_missing, rate`` (rate = n_missing / n_asked), sorted by
+        rate, highest first.
+
+    Examples
+    --------
+    >>> from survey import Questionnaire
+    >>> q = Questionnaire.from_dict({"wave": {"id": "w"}, "questions": [
+    ...   {"id": "a", "text": "A", "type": "single", "options": {1: "是", 2: "否"}},
+    ...   {"id": "r", "text": "R", "type": "rank", "k": 1, "options": {1: "x", 2: "y", 3: "z"}},
+    ...   {"id": "b", "text": "B", "type": "numeric", "ask_if": "a == 1"}]})
+    >>> f = pd.DataFrame({"a": pd.Categorical(["是", "否", "是", "是"], categories=["是", "否"]),
+    ...                   "r_1": pd.array([1, None, None, None], dtype="Int64"),
+    ...                   "r_2": pd.array([None, 1, None, None], dtype="Int64"),
+    ...                   "r_3": pd.array([None, None, 1, None], dtype="Int64"),
+    ...                   "b": [3.0, None, None, 2.0]})
+    >>> asked_nonresponse(f, q).set_index("item")[["n_asked", "n_missing"]].to_dict("index")
+    {'b': {'n_asked': 3, 'n_missing': 1}, 'r': {'n_asked': 4, 'n_missing': 1}, 'a': {'n_asked': 4, 'n_missing': 0}}
+    """
+    from ...errors import QuestionnaireError
+
+    rows = []
+    for qu in q.questions:
+        if qu.type == "text" or getattr(qu, "pii", False):
+            continue
+        cols = [c for c in q.columns(qu.id) if c in frame.columns and not c.endswith("_other")]
+        if not cols:
+            continue
+        try:
+            asked = q.evaluate_ask_if(qu.id, frame).to_numpy(dtype=bool)
+        except QuestionnaireError:  # the condition's questions are absent: everyone was asked
+            asked = np.ones(len(frame), dtype=bool)
+        codes = dict(getattr(qu, "missing", {}) or {})
+        units = [(qu.id, cols)] if qu.type in ("multi", "rank") else [(c, [c]) for c in cols]
+        for item, ucols in units:
+            miss = np.ones(len(frame), dtype=bool)
+            for c in ucols:
+                s = frame[c]
+                m = s.isna().to_numpy(dtype=bool, copy=True)
+                if codes and qu.type not in ("multi", "rank"):
+                    vals = list(codes.values()) if isinstance(s.dtype, pd.CategoricalDtype) or \
+                        pd.api.types.is_string_dtype(s.dtype) else list(codes)
+                    m |= s.isin(vals).to_numpy(dtype=bool)
+                miss &= m
+            n_asked = int(asked.sum())
+            n_miss = int((miss & asked).sum())
+            rows.append({"item": item, "question": qu.id, "n_asked": n_asked, "n_missing": n_miss,
+                         "rate": n_miss / n_asked if n_asked else np.nan})
+    out = pd.DataFrame(rows, columns=["item", "question", "n_asked", "n_missing", "rate"])
+    return out.sort_values("rate", ascending=False, kind="stable").reset_index(drop=True)
+
+
 def cleaning(ctx: Any, log_examples: int = 3) -> Any:
     """数据清理: rules with counts, the accounting line, log excerpts (rid and rule only), item
     nonresponse by question and reason, and a chart of the worst items."""

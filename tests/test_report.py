@@ -803,3 +803,41 @@ def test_quality_chart_counts_nonresponse_among_those_asked_not_structural_blank
     assert r["rate"].iloc[0] == pytest.approx(0.2)                       # n_proj: 2 / 10
     ctx = SimpleNamespace(data=f, questionnaire=q, figures=0, load_error=None)
     assert isinstance(section_quality(ctx), FigureOutput) and ctx.figures == 1
+
+
+def test_nonresponse_table_tells_zero_suppressed_and_impossible_apart(tmp_path):
+    """Q2.3 (题目无应答按原因): a reason the question cannot have (拒答 for a numeric without
+    that code) was a 0 shown as "—" with the suppression footnote, like a zero and like a small
+    count.  Now: impossible "／" (own footnote), zero "0", small count "—"."""
+    from types import SimpleNamespace
+
+    from survey import Questionnaire
+    from survey.clean import clean
+    from survey.report.content.quality import NOT_APPLICABLE, cleaning
+
+    q = Questionnaire.from_dict({"wave": {"id": "w"}, "questions": [
+        {"id": "h", "text": "每周工作小时", "type": "numeric", "range": [0, 112], "missing_codes": {}},
+        {"id": "s", "text": "是否满意", "type": "single", "options": {1: "是", 2: "否"},
+         "missing_codes": {98: "不知道", 99: "拒答"}}]})
+    n = 60
+    h = np.r_[np.full(12, np.nan), np.full(n - 12, 40.0)]       # 12 blank
+    s = pd.Categorical(["拒答"] * 3 + ["是"] * (n - 3), categories=["是", "否", "不知道", "拒答"])
+    df = pd.DataFrame({"rid": [str(i) for i in range(n)], "h": h, "s": s})   # 3 拒答, no blank
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cr = clean(df, q, rules={"duplicate_answers": False, "speeders": False})
+    inr = cr.item_nonresponse()
+    assert set(inr["reason"]) == {"blank", "refused"}
+    ctx = SimpleNamespace(notebook="quality", prepared=SimpleNamespace(clean=cr), questionnaire=q,
+                          params={"min_cell": 10}, figures=0, tables=[], tables_dir=tmp_path)
+    cleaning(ctx)
+    t = next(x for x in ctx.tables if x.table_id == "Q2.3")
+    d = t.display
+    row_h = next(i for i in d.index if "小时" in i)
+    row_s = next(i for i in d.index if "满意" in i)
+    assert d.loc[row_h, "未作答"] == "12"
+    assert d.loc[row_h, "拒答"] == NOT_APPLICABLE                 # a numeric without 拒答 code
+    assert d.loc[row_s, "拒答"] == "—"                            # 3 < 10: suppressed
+    assert d.loc[row_s, "未作答"] == "0"                          # possible, none
+    assert len({NOT_APPLICABLE, "—", "0"}) == 3
+    assert any(NOT_APPLICABLE in n_ and "不是零" in n_ for n_ in t.notes)

@@ -19,7 +19,7 @@ from ..tables import fmt_count
 from ._util import Bundle, H, esc, no_design, prefix, publish_estimates
 
 __all__ = ["RULE_LABELS", "REASON_LABELS", "short_label", "column_label", "question_label", "fmt_convergence",
-           "cleaning", "weighting", "weighting_short", "asked_nonresponse"]
+           "cleaning", "weighting", "weighting_short", "asked_nonresponse", "NOT_APPLICABLE"]
 
 RULE_LABELS = {
     "missing_codes": "缺失编码（不知道/拒答）置空", "out_of_range": "超出有效范围", "rank_invalid": "排序题无效",
@@ -152,6 +152,44 @@ def _margin_label(q: Any, m: str) -> str:
 
 
 # --------------------------------------------------------------------------------- cleaning
+#: Mark of a table cell that cannot occur (a nonresponse reason the question cannot have):
+#: distinct from a zero ("0") and from a suppressed count ("—").
+NOT_APPLICABLE = "／"
+
+
+def _reason_possible(q: Any, qid: str, reason: str) -> bool:
+    """Can respondents be missing on question *qid* for *reason* (a missing-frame reason)?
+
+    Missing-code reasons need a code with that label; rule reasons need the feature the rule
+    checks (a range, a cap, an ``ask_if`` ...).  Unknown reasons count as possible.
+
+    Examples
+    --------
+    >>> from survey import Questionnaire
+    >>> q = Questionnaire.from_dict({"wave": {"id": "w"}, "questions": [
+    ...   {"id": "h", "text": "H", "type": "numeric", "range": [0, 112], "missing_codes": {}},
+    ...   {"id": "s", "text": "S", "type": "single", "options": {1: "a"}, "missing_codes": {99: "拒答"}}]})
+    >>> _reason_possible(q, "h", "refused"), _reason_possible(q, "s", "refused"), _reason_possible(q, "h", "blank")
+    (False, True, True)
+    """
+    from ...io._core import _missing_reason
+
+    try:
+        qu = q[qid]
+    except (KeyError, TypeError, AttributeError):
+        return True
+    if reason in ("dont_know", "refused", "not_applicable", "missing_code"):
+        return reason in {_missing_reason(str(lab)) for lab in (qu.missing or {}).values()}
+    rules = {"missing_codes": bool(qu.missing), "out_of_range": qu.range is not None,
+             "rank_invalid": qu.type == "rank", "not_chosen": qu.type in ("multi", "rank"),
+             "multi_cap": qu.type == "multi" and qu.max_choices is not None,
+             "skipped": qu.ask_if is not None, "skip_logic": qu.ask_if is not None,
+             "other_empty": qu.other is not None,
+             "straightlining": qu.type in ("matrix", "likert"),
+             "reversed_items": qu.type == "likert" and bool(qu.reversed)}
+    return bool(rules.get(reason, True))
+
+
 def asked_nonresponse(frame: pd.DataFrame, q: Any) -> pd.DataFrame:
     """Item nonresponse among the respondents who were asked, per item (not per column).
 
@@ -262,22 +300,35 @@ def cleaning(ctx: Any, log_examples: int = 3) -> Any:
         piv = inr.pivot_table(index="question", columns="reason", values="n_respondents", aggfunc="sum",
                               fill_value=0, sort=False)
         asked = inr.groupby("question", sort=False)["n_asked"].max().reindex(piv.index)
+        # a reason that cannot occur for the question (拒答 for a numeric without that code) is
+        # neither a zero nor a suppressed count: it gets its own mark
+        possible = pd.DataFrame({c: [_reason_possible(q, i, c) for i in piv.index] for c in piv.columns},
+                                index=piv.index) | (piv > 0)
         piv.columns = [REASON_LABELS.get(c, c) for c in piv.columns]
-        supp = suppress_table(piv, mc, margins="none")
+        possible.columns = piv.columns
+        # a zero count of nonresponse discloses nobody: 0 is shown as 0, counts 1 … min_cell − 1 as —
+        supp = suppress_table(piv, mc, margins="none", zeros=False)
         counts = piv.astype(int)
         rate = counts.sum(axis=1) / asked.replace(0, np.nan)
-        tab = counts.copy()
+        tab = pd.DataFrame({c: np.where(possible[c].to_numpy(bool), [fmt_count(v) for v in counts[c]],
+                                        NOT_APPLICABLE) for c in counts.columns}, index=counts.index,
+                           dtype=object)
         tab.index = [question_label(q, i) for i in tab.index]
         tab["应答人数基数"] = asked.to_numpy().astype(int)
         tab["缺失率(%)"] = rate.to_numpy()
         mask = pd.DataFrame(False, index=tab.index, columns=tab.columns)
-        mask.iloc[:, :counts.shape[1]] = supp.mask.iloc[:len(counts), :counts.shape[1]].to_numpy()
+        mask.iloc[:, :counts.shape[1]] = (supp.mask.iloc[:len(counts), :counts.shape[1]].to_numpy()
+                                          & possible.to_numpy(bool))
         tab.index.name = "题目"
-        fm = {c: "count" for c in counts.columns}
+        fm = {c: "text" for c in counts.columns}
         fm.update({"应答人数基数": "count", "缺失率(%)": "pct"})
+        notes = ["基数为应回答该题的保留样本（跳转逻辑之外）。",
+                 f"1 至 {mc - 1} 人的单元格隐去（“—”）；“0”为确无此原因。"]
+        if not possible.to_numpy(bool).all():
+            notes.append(f"“{NOT_APPLICABLE}”：该题不可能出现此原因（如数值题没有“拒答”编码），"
+                         "不是零，也不是隐去。")
         out.add(publish_estimates(ctx, tab, f"{px}2.3", "题目无应答（按原因）", formats=fm, supp=mask,
-                                  notes=["基数为应回答该题的保留样本（跳转逻辑之外）。",
-                                         f"少于 {mc} 人的单元格隐去。"]))
+                                  notes=notes))
         top = rate.sort_values(ascending=False).head(15)[::-1] * 100
         fig, ax = new_figure(7.0, max(2.5, 0.3 * len(top) + 1))
         ax.barh(range(len(top)), top.to_numpy(), color="#0072B2")

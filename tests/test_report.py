@@ -432,7 +432,8 @@ def test_rendered_wave_sections_images_and_no_errors(rendered_wave):
                    "权重分布与 Kish 设计效应", "ASMD", 'id="T_Q2.1"', 'id="T_Q3.2"'):
         assert needle in q, needle
     for needle in ("样本概况", "主要指标", "工作状况", "分组比较", "按性别", "Rao–Scott", "值得关注的差异",
-                   "Bonferroni", "方法说明", "方差估计", "数据披露控制", "总体边际来源", 'id="T_T3.1"', 'id="T_T4.1"'):
+                   "Bonferroni", "方法说明", "方差估计", "数据披露控制", "总体边际来源", 'id="T_T3.1"', 'id="T_T4.1"',
+                   "校正后p", "Holm 逐步法", "多重比较校正后 p &lt; 0.05"):  # one stated rule, adjusted p shown
         assert needle in s, needle
     for page in (q, s):
         for bad in ("Traceback", "output_error", "ename", "待实现", "无法完成清理与加权"):

@@ -490,3 +490,19 @@ def test_key_findings_never_list_a_suppressed_or_unadjusted_change():
     t = b.tables()["PP8"]
     assert t.loc["c", "p值"] == "0.014" and t.loc["c", "校正后p值"] == "0.056"
     assert [i for i in t.index if t.loc[i, "变化"].endswith("†")] == ["b"]
+
+
+def test_register_when_no_measure_can_be_judged(waves):
+    """The reported wave was fielded before every measure: no verdict, the reason in the 要点."""
+    import datetime as dt
+
+    seed, ds = waves
+    if seed != QUICK_SEEDS[0]:
+        pytest.skip("one sample is enough")
+    (d23, q23), (d24, q24) = ds["2023"], ds["2024"]
+    fw = {"2022": (dt.date(2022, 5, 1), dt.date(2022, 6, 1)), "2023": (dt.date(2023, 5, 8), dt.date(2023, 6, 30))}
+    ev = pp.evaluate_register(d23, POLICIES, {"2022": (d24, q24)}, current="2023", questionnaire_after=q23,
+                              fieldwork=fw)
+    assert set(ev["verdict_zh"]) == {"未评估"} and ev["change_target"].isna().all()
+    st = pp.policy_status(ev)
+    assert all(s.startswith("未评估（本轮调查（2023）开始于政策实施") for s in st["status"])

@@ -252,8 +252,12 @@ def policy_status(evaluation: pd.DataFrame) -> pd.DataFrame:
         first = g.iloc[0]
         per_item = "；".join(f"{r.item}：{r.verdict_zh}" for r in g.itertuples())
         verdicts = g["verdict_zh"].unique()
-        status = (verdicts[0] if len(g) == 1 else f"{verdicts[0]}（{len(g)} 项均是）") \
-            if len(verdicts) == 1 else per_item
+        if len(verdicts) > 1:
+            status = per_item
+        elif verdicts[0] == "未评估":  # the reason (no wave before the measure ...) is the statement
+            status = "未评估（" + str(first["statement"]).split("：", 1)[-1].rstrip("。") + "）"
+        else:
+            status = verdicts[0] if len(g) == 1 else f"{verdicts[0]}（{len(g)} 项均是）"
         waves = ""
         if "before_wave" in g.columns and pd.notna(first.get("before_wave")):
             waves = f"{first['before_wave']}→{first['after_wave']}"
@@ -393,5 +397,19 @@ def evaluate_register(design_after: Any, policies: Sequence[Policy] | str | Path
                            for s in ev["statement"]]
         parts.append(ev)
     if not parts:
-        return pd.DataFrame()
-    return pd.concat(parts, ignore_index=True)
+        return pd.DataFrame(columns=_EVAL_COLUMNS)
+    out = pd.concat(parts, ignore_index=True)
+    for c in _EVAL_COLUMNS:  # a register with no evaluable measure still has every column
+        if c not in out.columns:
+            out[c] = np.nan
+    return out
+
+
+#: The columns of :func:`evaluate_policies` (plus the waves of :func:`evaluate_register`).
+_EVAL_COLUMNS = ["policy", "office", "date", "item", "group", "expected", "before_all", "after_all",
+                 "change_all", "change_all_low", "change_all_high", "p_all", "before_target",
+                 "after_target", "change_target", "se_target", "change_target_low",
+                 "change_target_high", "p_target", "mde_target", "change_other", "change_other_low",
+                 "change_other_high", "did", "did_low", "did_high", "p_did", "n_target_before",
+                 "n_target_after", "verdict", "verdict_zh", "did_verdict", "statement", "measure",
+                 "before_wave", "after_wave"]

@@ -804,6 +804,12 @@ def test_quality_chart_counts_nonresponse_among_those_asked_not_structural_blank
     assert r["rate"].iloc[0] == pytest.approx(0.2)                       # n_proj: 2 / 10
     ctx = SimpleNamespace(data=f, questionnaire=q, figures=0, load_error=None)
     assert isinstance(section_quality(ctx), FigureOutput) and ctx.figures == 1
+    # nobody missing: a sentence, no empty chart
+    full = f.assign(n_proj=np.where(np.arange(n) < 10, 2.0, np.nan), has=pd.Categorical(
+        has, categories=["有", "没有", "不知道", "拒答"]), pain_1=pd.array([1] * n, dtype="Int64"))
+    full[["src_1", "src_2", "src_9"]] = False
+    assert "均无无应答" in section_quality(SimpleNamespace(data=full, questionnaire=q, figures=0,
+                                                           load_error=None))._repr_html_()
 
 
 def test_nonresponse_table_tells_zero_suppressed_and_impossible_apart(tmp_path):

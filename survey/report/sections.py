@@ -432,7 +432,10 @@ def section_quality(ctx: ReportContext, top: int = 15):
 
     if ctx.questionnaire is None:
         return _HTML('<p class="no-data">没有问卷定义，无法区分题目无应答与结构性空白，未作此图。</p>')
-    inr = asked_nonresponse(ctx.data, ctx.questionnaire).head(top)[::-1]
+    inr = asked_nonresponse(ctx.data, ctx.questionnaire)
+    inr = inr[inr["rate"] > 0].head(top)[::-1]
+    if not len(inr):
+        return _HTML("<p>读取的问卷中，各题在应回答者中均无无应答。</p>")
     miss = pd.Series(inr["rate"].to_numpy(float) * 100, index=inr["item"].to_numpy())
     labels = [question_label(ctx.questionnaire, str(i), 26) if i == qid
               else column_label(ctx.questionnaire, str(i), width=26)
@@ -440,9 +443,10 @@ def section_quality(ctx: ReportContext, top: int = 15):
     fig, ax = new_figure(7.0, max(2.5, 0.28 * len(miss) + 1))
     ax.barh(range(len(miss)), miss.to_numpy())
     ax.set_yticks(range(len(miss)), labels, fontsize=8)
-    ax.set_xlim(0, max(10.0, min(100.0, float(miss.max()) * 1.2)) if len(miss) else 10.0)
-    ax.set_xlabel("题目无应答比例（%，基数为应回答该题的问卷；读取的全部问卷）")
-    ax.set_title("题目无应答比例最高的题目（不含排序题未选项、“其他”说明栏、逻辑跳过与开放题）")
+    ax.set_xlim(0, max(10.0, min(100.0, float(miss.max()) * 1.2)))
+    ax.set_xlabel("题目无应答比例（%，基数为应回答该题的问卷，读取的全部问卷）\n"
+                  "不计结构性空白：排序/多选题未选的选项、“其他”说明栏、逻辑跳过；开放题自愿填写，不计入")
+    ax.set_title("题目无应答比例最高的题目")
     fig.tight_layout()
     ctx.figures += 1
     return FigureOutput(fig)

@@ -369,9 +369,21 @@ def evaluate_register(design_after: Any, policies: Sequence[Policy] | str | Path
 
     Examples
     --------
-    >>> # ev = evaluate_register(d25, "questionnaires/policies.yml",
-    >>> #                        {"2023": (d23, q23), "2024": (d24, q24)}, current="2025",
-    >>> #                        questionnaire_after=q25)
+    >>> import datetime as dt, numpy as np, pandas as pd
+    >>> from survey import SurveyDesign
+    >>> def wave(p, seed):
+    ...     c = np.random.default_rng(seed).random(2000) < p
+    ...     return SurveyDesign(pd.DataFrame({"p_1": pd.array(np.where(c, 1, 2), dtype="Int64"),
+    ...                                       "p_2": pd.array(np.where(c, 2, 1), dtype="Int64")}))
+    >>> d23, d24, d25 = wave(0.5, 1), wave(0.3, 2), wave(0.3, 3)
+    >>> fw = {"2023": (dt.date(2023, 5, 1), dt.date(2023, 6, 30)),
+    ...       "2024": (dt.date(2024, 5, 1), dt.date(2024, 6, 30)),
+    ...       "2025": (dt.date(2025, 5, 1), dt.date(2025, 6, 30))}
+    >>> pol = [Policy("m", dt.date(2023, 9, 1), "office", "p", ("1",))]
+    >>> ev = evaluate_register(d25, pol, {"2023": (d23, None), "2024": (d24, None)},
+    ...                        current="2025", fieldwork=fw, measure="pct_first")
+    >>> ev[["before_wave", "after_wave", "verdict"]].values.tolist()
+    [['2023', '2025', 'improved']]
     """
     if isinstance(policies, (str, Path)):
         policies = load_policies(policies)

@@ -109,6 +109,19 @@ def _progress(msg: str) -> None:
     print(f"  {msg}", file=sys.stderr, flush=True)
 
 
+def _progress_with_header(header: str) -> Callable[[str], None]:
+    """:func:`_progress` preceded, at its first line, by *header* (so a command that fails
+    before its first stage prints only its one error line)."""
+    said = []
+
+    def say(msg: str) -> None:
+        if not said:
+            print(header, file=sys.stderr, flush=True)
+            said.append(True)
+        _progress(msg)
+    return say
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
     print(f"warning: {message}", file=sys.stderr)
 
@@ -198,8 +211,8 @@ def _demo_args(p: argparse.ArgumentParser) -> None:
             arguments=_demo_args)
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import write_demo
-    print(f"生成示例数据到 {args.out}/（约半分钟）…", file=sys.stderr, flush=True)
-    paths = write_demo(args.out, args.seed, progress=_progress)
+    paths = write_demo(args.out, args.seed, progress=_progress_with_header(
+        f"生成示例数据到 {args.out}/（约半分钟）："))
     for k, p in paths.items():
         print(f"{k}: {p}")
     return 0
@@ -328,9 +341,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
         droot = root / "data" / "demo"
         if not all((droot / f"demo-{w}" / "questionnaire.yml").is_file() for w in ("2023", "2024")):
-            if not args.quiet:
-                print(f"首次运行：生成示例数据到 {droot}/（约半分钟）…", file=sys.stderr, flush=True)
-            write_demo(droot, progress=None if args.quiet else _progress)
+            write_demo(droot, progress=None if args.quiet else _progress_with_header(
+                f"首次运行：生成示例数据到 {droot}/（约半分钟）："))
         folders = sorted(p for p in droot.glob("demo-*") if (p / "questionnaire.yml").is_file())
         for k, f in enumerate(folders):
             # each demo folder holds a wave's questionnaire, margins, stations and raw export;

@@ -11,12 +11,17 @@ JOBS   ?= 2
 
 all: test
 
+# One progress line per stage (pip itself runs quietly: -q).
 $(STAMP): pyproject.toml requirements.lock
+	@echo "[1/3] 创建虚拟环境 $(VENV)/ …"
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c requirements.lock -e '.[dev]'
-	$(BIN)/python -m ipykernel install --sys-prefix --name survey --display-name "Python (survey)" >/dev/null
+	@echo "[2/3] 安装依赖（pyproject.toml，版本锁定于 requirements.lock；首次约 2–3 分钟）…"
+	@$(BIN)/python -m pip install -q --upgrade pip
+	@$(BIN)/python -m pip install -q -c requirements.lock -e '.[dev]'
+	@echo "[3/3] 注册 Jupyter 内核 survey …"
+	@$(BIN)/python -m ipykernel install --sys-prefix --name survey --display-name "Python (survey)" >/dev/null
 	@touch $(STAMP)
+	@echo "环境就绪：$(VENV)/"
 
 setup: $(STAMP)
 

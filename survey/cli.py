@@ -72,18 +72,54 @@ def subcommand(name: str, *, help: str,
     return deco
 
 
+class _ZhHelpFormatter(argparse.HelpFormatter):
+    """argparse's help layout with its own headings in Chinese (option names stay English)."""
+
+    _TITLES = {"positional arguments": "位置参数", "options": "选项", "optional arguments": "选项"}
+
+    def start_section(self, heading: str | None) -> None:
+        super().start_section(self._TITLES.get(heading or "", heading))
+
+    def add_usage(self, usage, actions, groups, prefix=None) -> None:  # noqa: ANN001
+        super().add_usage(usage, actions, groups, "用法：" if prefix is None else prefix)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser with every registered subcommand."""
     from . import __version__
     parser = argparse.ArgumentParser(
-        prog="survey", description="科技工作者状况调查: read, clean, weight, estimate, report.")
-    parser.add_argument("--version", action="version", version=f"survey {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+        prog="survey", description="科技工作者状况调查分析：读取、清理、加权、估计、出报告。",
+        epilog="各子命令的说明：survey COMMAND -h", formatter_class=_ZhHelpFormatter,
+        add_help=False)
+    parser.add_argument("-h", "--help", action="help", help="显示本帮助并退出")
+    parser.add_argument("--version", action="version", version=f"survey {__version__}",
+                        help="显示版本号并退出")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="子命令")
     for s in SUBCOMMANDS.values():
-        p = sub.add_parser(s.name, help=s.help, description=s.help)
+        p = sub.add_parser(s.name, help=s.help, description=s.help,
+                           formatter_class=_ZhHelpFormatter, add_help=False)
+        p.add_argument("-h", "--help", action="help", help="显示本帮助并退出")
         s.arguments(p)
         p.set_defaults(_run=s.run)
     return parser
+
+
+def _progress(msg: str) -> None:
+    """One progress line on stderr (stdout stays for results such as the written paths)."""
+    print(f"  {msg}", file=sys.stderr, flush=True)
+
+
+def _progress_with_header(header: str) -> Callable[[str], None]:
+    """:func:`_progress` preceded, at its first line, by *header* (so a command that fails
+    before its first stage prints only its one error line)."""
+    said = []
+
+    def say(msg: str) -> None:
+        if not said:
+            print(header, file=sys.stderr, flush=True)
+            said.append(True)
+        _progress(msg)
+    return say
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
@@ -132,18 +168,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 # survey inspect
 # ---------------------------------------------------------------------------------------------
 def _inspect_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("file", metavar="FILE", help="raw export: 问卷星 .xlsx, .sav/.zsav, .dta or .csv")
+    p.add_argument("file", metavar="FILE", help="原始导出文件：问卷星 .xlsx、.sav/.zsav、.dta 或 .csv")
     p.add_argument("-q", "--questionnaire", required=True, metavar="Q",
-                   help="questionnaire.yml (or the wave folder holding it)")
-    p.add_argument("--encoding", default=None, help="force the text encoding (CSV, old SPSS)")
-    p.add_argument("--salt", default=None, help="salt for identifier hashes "
-                   "(default: $SURVEY_HASH_SALT)")
+                   help="问卷定义 questionnaire.yml（或其所在的波次文件夹）")
+    p.add_argument("--encoding", default=None, help="强制指定文本编码（CSV、旧版 SPSS 文件）")
+    p.add_argument("--salt", default=None, help="标识符哈希所用的盐"
+                   "（默认取环境变量 $SURVEY_HASH_SALT）")
     p.add_argument("--strict", action="store_true",
-                   help="fail when a column is not in the questionnaire")
-    p.add_argument("--columns", action="store_true", help="also list every column → question")
+                   help="有列不在问卷定义中时报错退出")
+    p.add_argument("--columns", action="store_true", help="同时列出每一列 → 对应的题目")
 
 
-@subcommand("inspect", help="read a raw export and show what was recognised", arguments=_inspect_args)
+@subcommand("inspect", help="读取原始导出文件，显示识别出的题目、未对应的列、答卷人数与缺失",
+            arguments=_inspect_args)
 def cmd_inspect(args: argparse.Namespace) -> int:
     """``survey inspect FILE -q Q``: questions matched, unmapped columns, respondents, missing."""
     from .io import read_export
@@ -166,15 +203,16 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def _demo_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", default="data/demo", help="output directory (default data/demo)")
-    p.add_argument("--seed", type=int, default=2024, help="random seed (default 2024)")
+    p.add_argument("--out", default="data/demo", help="输出文件夹（默认 data/demo）")
+    p.add_argument("--seed", type=int, default=2024, help="随机种子（默认 2024）")
 
 
-@subcommand("demo", help="generate the synthetic demo waves (questionnaires, margins, raw files)",
+@subcommand("demo", help="生成合成的示例波次（问卷定义、总体边际、站点登记表、原始导出文件）",
             arguments=_demo_args)
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import write_demo
-    paths = write_demo(args.out, args.seed)
+    paths = write_demo(args.out, args.seed, progress=_progress_with_header(
+        f"生成示例数据到 {args.out}/（约半分钟）："))
     for k, p in paths.items():
         print(f"{k}: {p}")
     return 0
@@ -184,20 +222,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # survey clean  (owned by survey/clean.py)
 # ---------------------------------------------------------------------------------------------
 def _clean_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("file", metavar="RAW", help="raw export: 问卷星 .xlsx, .sav/.zsav, .dta or .csv")
+    p.add_argument("file", metavar="RAW", help="原始导出文件：问卷星 .xlsx、.sav/.zsav、.dta 或 .csv")
     p.add_argument("-q", "--questionnaire", required=True, metavar="Q",
-                   help="questionnaire.yml (its cleaning: section configures the rules)")
+                   help="问卷定义 questionnaire.yml（其 cleaning: 部分设定清理规则）")
     p.add_argument("--out", required=True, metavar="DIR",
-                   help="output folder; files go to DIR/<wave>/ (clean.parquet, clean_log.csv/.xlsx, "
-                        "missing.parquet, clean.json)")
+                   help="输出文件夹；文件写到 DIR/<wave>/（clean.parquet、clean_log.csv/.xlsx、"
+                        "missing.parquet、clean.json）")
     p.add_argument("--rules", default=None, metavar="YAML",
-                   help="rule overrides as YAML, e.g. '{speeders: {min_fraction_of_median: 0.25}}'")
-    p.add_argument("--encoding", default=None, help="force the text encoding (CSV, old SPSS)")
-    p.add_argument("--salt", default=None, help="salt for identifier hashes "
-                   "(default: $SURVEY_HASH_SALT)")
+                   help="以 YAML 覆盖清理规则，例如 '{speeders: {min_fraction_of_median: 0.25}}'")
+    p.add_argument("--encoding", default=None, help="强制指定文本编码（CSV、旧版 SPSS 文件）")
+    p.add_argument("--salt", default=None, help="标识符哈希所用的盐"
+                   "（默认取环境变量 $SURVEY_HASH_SALT）")
 
 
-@subcommand("clean", help="clean a raw export: rules, log, missing reasons, provenance sidecar",
+@subcommand("clean", help="清理原始导出文件：执行清理规则，写出清理日志、缺失原因与来源说明",
             arguments=_clean_args)
 def cmd_clean(args: argparse.Namespace) -> int:
     """``survey clean RAW -q Q --out DIR``: read, clean, write DIR/<wave>/…, print the summary."""
@@ -268,32 +306,32 @@ def cmd_codebook(args: argparse.Namespace) -> int:
 # survey report  (owned by survey/report/; see survey.report.runner)
 # ---------------------------------------------------------------------------------------------
 def _report_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--wave", default=None, help="wave id: the folder questionnaires/<wave>/ (raw export found in data/<wave>/)")
-    p.add_argument("--demo", action="store_true", help="render the demo (generate data/demo if absent)")
-    p.add_argument("--data", default=None, help="raw export or cleaned data (.parquet/.csv)")
-    p.add_argument("--data-stage", default=None, choices=["raw", "clean"], help="is --data raw or cleaned")
-    p.add_argument("-q", "--questionnaire", default=None, help="questionnaire.yml")
-    p.add_argument("--population", default=None, help="population.yml (weighting margins)")
-    p.add_argument("-o", "--output", default=None, help="output folder (default reports/<wave>)")
+    p.add_argument("--wave", default=None, help="波次 id：即文件夹 questionnaires/<wave>/（原始导出在 data/<wave>/）")
+    p.add_argument("--demo", action="store_true", help="渲染示例报告（data/demo 不存在时先生成示例数据）")
+    p.add_argument("--data", default=None, help="原始导出或已清理的数据（.parquet/.csv）")
+    p.add_argument("--data-stage", default=None, choices=["raw", "clean"],
+                   help="--data 是原始导出（raw）还是已清理数据（clean）")
+    p.add_argument("-q", "--questionnaire", default=None, help="问卷定义 questionnaire.yml")
+    p.add_argument("--population", default=None, help="总体边际 population.yml（加权目标）")
+    p.add_argument("-o", "--output", default=None, help="输出文件夹（默认 reports/<wave>）")
     p.add_argument("--notebooks", default=None,
-                   help="comma-separated notebook names or paths (default: all, in report order); "
-                        "a selection without -o is written to reports/<wave>-draft/, never over "
-                        "the published reports/<wave>/")
+                   help="逗号分隔的笔记本名称或路径（默认：全部，按报告顺序）；只选部分且未给 -o 时"
+                        "写到草稿 reports/<wave>-draft/，不覆盖已发布的 reports/<wave>/")
     p.add_argument("--by", default=None, metavar="VAR",
-                   help="also one report per value of VAR (e.g. region/district), in parallel")
-    p.add_argument("--jobs", type=int, default=2, help="parallel processes for --by (default 2)")
-    p.add_argument("--region", default=None, help="restrict the report to one region")
-    p.add_argument("--min-cell", type=int, default=None, help="suppress cells below this n (default 10)")
-    p.add_argument("--confidence", type=float, default=None, help="confidence level (default 0.95)")
-    p.add_argument("--lang", default=None, choices=["zh", "en"], help="language of labels")
+                   help="另按 VAR 的每个取值各出一份报告（如 region/district），并行渲染")
+    p.add_argument("--jobs", type=int, default=2, help="--by 的并行进程数（默认 2）")
+    p.add_argument("--region", default=None, help="只报告某一地区")
+    p.add_argument("--min-cell", type=int, default=None, help="样本量低于此值的单元格不予公布（默认 10）")
+    p.add_argument("--confidence", type=float, default=None, help="置信水平（默认 0.95）")
+    p.add_argument("--lang", default=None, choices=["zh", "en"], help="标签语言")
     p.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
-                   help="further notebook parameter (value parsed as YAML), repeatable")
+                   help="其他笔记本参数（值按 YAML 解析），可重复")
     p.add_argument("--previous", default=None, metavar="IDS",
-                   help="comma-separated earlier wave ids to compare with, oldest first "
-                        "(questionnaires/<id>/, raw export in data/<id>/)")
+                   help="用于比较的往期波次 id，逗号分隔，由早到晚"
+                        "（questionnaires/<id>/，原始导出在 data/<id>/）")
     p.add_argument("--root", default=".", metavar="DIR",
-                   help="project folder holding questionnaires/, data/ and reports/ (default: .)")
-    p.add_argument("--quiet", action="store_true", help="no progress lines")
+                   help="存放 questionnaires/、data/ 和 reports/ 的项目文件夹（默认：当前文件夹 .）")
+    p.add_argument("--quiet", action="store_true", help="不输出进度信息")
 
 
 def _check_report_inputs(args: argparse.Namespace, params: dict, qf: Path, declared: set[str]) -> None:
@@ -323,7 +361,7 @@ def _check_report_inputs(args: argparse.Namespace, params: dict, qf: Path, decla
                       SurveyWarning, stacklevel=2)
 
 
-@subcommand("report", help="render the report notebooks to HTML + Excel", arguments=_report_args)
+@subcommand("report", help="把报告笔记本渲染为 HTML 网页与 Excel 表格", arguments=_report_args)
 def cmd_report(args: argparse.Namespace) -> int:
     """``survey report --wave 2024``: papermill → nbconvert → reports/<wave>/index.html."""
     from pathlib import Path
@@ -344,7 +382,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
         droot = root / "data" / "demo"
         if not all((droot / f"demo-{w}" / "questionnaire.yml").is_file() for w in ("2023", "2024")):
-            write_demo(droot)
+            write_demo(droot, progress=None if args.quiet else _progress_with_header(
+                f"首次运行：生成示例数据到 {droot}/（约半分钟）："))
         folders = sorted(p for p in droot.glob("demo-*") if (p / "questionnaire.yml").is_file())
         for k, f in enumerate(folders):
             # each demo folder holds a wave's questionnaire, margins, stations and raw export;
@@ -402,7 +441,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         sorted(Path(n).stem for n in names) != sorted(NOTEBOOKS)
     if not args.demo:
         _check_report_inputs(args, params, qf, declared)
-    for name, wp in jobs:
+    for k, (name, wp) in enumerate(jobs, start=1):
+        if len(jobs) > 1 and not args.quiet:
+            print(f"报告 {k}/{len(jobs)}：{name} …", file=sys.stderr, flush=True)
         pr = {**wp, **params}
         if ("previous_waves" in wp or args.previous is not None) and "previous_waves" not in declared:
             pr.pop("previous_waves", None)  # set by --demo/--previous; no chosen notebook compares waves

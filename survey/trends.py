@@ -1169,7 +1169,10 @@ def trend_table(stacked: StackedWaves, indicators: Sequence[str] | None = None, 
     -------
     DataFrame
         ``indicator, label, kind, [by], est_<wave> and se_<wave> for each wave, change, se,
-        ci_low, ci_high, p, significant, footnote``; ``attrs["waves"]``.
+        ci_low, ci_high, p, p_adj, significant, footnote``; ``attrs["waves"]``.  The rows are
+        one family: ``p_adj`` is Holm-adjusted over them (:mod:`survey.multiplicity`, the
+        report's one rule) and ``significant`` is ``p_adj < 1 − level`` (the interval
+        ``ci_low``–``ci_high`` stays the unadjusted per-comparison interval).
 
     Examples
     --------
@@ -1200,9 +1203,13 @@ def trend_table(stacked: StackedWaves, indicators: Sequence[str] | None = None, 
         rec["footnote"] = " ".join(meta.footnotes) if meta else ""
         out.append(rec)
     tab = pd.concat(out, ignore_index=True)
+    from .multiplicity import holm_significant
+
+    tab["p_adj"], tab["significant"] = holm_significant(tab["p"].to_numpy(float), 1 - level)
     first = ["indicator", "label", "kind", *by_cols]
     wcols = [c for w in stacked.waves for c in (f"est_{w}", f"se_{w}")]
-    tab = tab[first + wcols + ["change", "se", "ci_low", "ci_high", "p", "significant", "footnote"]]
+    tab = tab[first + wcols + ["change", "se", "ci_low", "ci_high", "p", "p_adj", "significant",
+                               "footnote"]]
     tab.attrs.update({"waves": stacked.waves, "compared": list(waves or (stacked.waves[0], stacked.waves[-1])),
                       "level": level})
     return tab
@@ -1447,8 +1454,9 @@ def headline_table(stacked: "StackedWaves | NoTrends", *, table_id: str = "T5.1"
     is returned as it is (its sentence is the section).
 
     Decimals are chosen per indicator (percentages one; means so that the interval of the change
-    shows at least two significant digits, scale scores at least two); a significant change
-    carries a mark ``†`` explained in a footnote.
+    shows at least two significant digits, scale scores at least two); a change significant
+    after Holm over the table's rows (:mod:`survey.multiplicity`) carries ``†``; the raw and
+    adjusted p-values are shown.
 
     Examples
     --------
@@ -1477,8 +1485,12 @@ def headline_table(stacked: "StackedWaves | NoTrends", *, table_id: str = "T5.1"
     show[ci] = [f"{fmt_num(lo * sc, dg)} 至 {fmt_num(hi * sc, dg)}" for lo, hi, sc, dg in
                 zip(tab["ci_low"], tab["ci_high"], scale, dig)]
     show["p值"] = [f"{p:.3f}" if p >= 0.001 else "<0.001" for p in tab["p"]]
+    show["校正后p值"] = [f"{p:.3f}" if p >= 0.001 else "<0.001" for p in tab["p_adj"]]
     fm = {c: "text" for c in show.columns}
-    notes = [f"{mark} 变化在统计上显著（p < {1 - level:.2f}，{ci}不包含 0）；未标注的变化可能来自抽样误差。",
+    from .multiplicity import rule_note
+
+    notes = [rule_note(int(np.isfinite(tab["p"].to_numpy(float)).sum()), 1 - level)
+             + f"{ci}为未校正的逐项区间。",
              f"变化 = {b}年 − {a}年；比例类指标以百分点表示，均值类以原单位或量表分值表示；标准误按各轮独立样本、"
              "各自的分层与站点（并按各轮自身总体边际校准）计算。",
              "各轮数据分别清理、按各自的总体边际加权（与各轮调查报告相同），按统一口径（harmonization.yml）"
@@ -1568,6 +1580,8 @@ def plot_trends(stacked: StackedWaves, indicators: Sequence[str] | None = None, 
     fig, axes = plt.subplots(nr, nc, figsize=(3.3 * nc, 2.9 * nr), squeeze=False)
     waves = stacked.waves
     x = np.arange(len(waves))
+    # significance as in the headline table: Holm over every indicator of the stacked waves
+    tab = trend_table(stacked, level=level).set_index("indicator")
     for ax, ind in zip(axes.ravel(), inds):
         v = _wave_values(stacked, ind, [], level)
         meta = h.indicator(ind) if h is not None else None
@@ -1575,7 +1589,7 @@ def plot_trends(stacked: StackedWaves, indicators: Sequence[str] | None = None, 
         f = 100.0 if prop else 1.0
         est = v["estimate"].to_numpy() * f
         lo, hi = v["ci_low"].to_numpy() * f, v["ci_high"].to_numpy() * f
-        ch = change(stacked, ind, level=level)
+        ch = tab.loc[[ind]]
         sig = bool(ch["significant"].iloc[0])
         col = PALETTE[3] if sig else PALETTE[0]
         c, clo, chi = (float(ch[n].iloc[0]) * f for n in ("change", "ci_low", "ci_high"))
@@ -1610,7 +1624,7 @@ def plot_trends(stacked: StackedWaves, indicators: Sequence[str] | None = None, 
     for ax in axes.ravel()[k:]:
         ax.set_visible(False)
     fig.suptitle(f"各轮估计值与 {int(level * 100)}% 置信区间（纵轴从 0 或量表最低分开始；"
-                 f"橙色与 †：变化显著；* 见表注）", fontsize=10)
+                 f"橙色与 †：Holm 校正后变化显著；* 见表注）", fontsize=10)
     fig.tight_layout()
     if figure:
         return fig

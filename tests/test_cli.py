@@ -229,3 +229,49 @@ def test_report_progress_says_when_the_prepared_wave_came_from_the_cache(tmp_pat
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"prepared wave taken from the cache ({tmp_path / '.w1.work'}/)"]
     assert set(warm) == {"prepare"}  # no stale stage timings (benchmarks/bench_report.py)
+
+
+def _has_cjk(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+@pytest.mark.parametrize("argv", [["--help"]] + [[name, "--help"] for name in SUBCOMMANDS])
+def test_help_is_in_chinese_with_the_english_option_names(argv, capsys):
+    """`survey --help` and every subcommand's help speak Chinese (description, every option's
+    help, argparse's own headings); the option names and metavars stay as they are."""
+    from survey.cli import build_parser
+
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("用法：survey")
+    for english in ("usage:", "show this help message", "positional arguments", "options:"):
+        assert english not in out, english
+    parser = build_parser()
+    if len(argv) > 1:
+        parser = next(a for a in parser._actions if a.dest == "command").choices[argv[0]]
+    assert _has_cjk(parser.description or "")
+    for action in parser._actions:
+        if action.dest == "command":
+            continue
+        assert _has_cjk(action.help or ""), (argv, action.option_strings or action.dest)
+        for opt in action.option_strings:
+            assert opt in out, opt
+
+
+def test_demo_prints_one_progress_line_per_stage(monkeypatch, tmp_path, capsys):
+    """`survey demo` says what it is doing while it generates (stderr), the paths on stdout."""
+    import survey.demo
+
+    def fake_write_demo(out, seed, progress=None):
+        for msg in ("[1/2] a", "[2/2] b"):
+            progress(msg)
+        return {"truth": Path(out) / "truth.csv"}
+
+    monkeypatch.setattr(survey.demo, "write_demo", fake_write_demo)
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    cap = capsys.readouterr()
+    err = cap.err.splitlines()
+    assert err[0].startswith("生成示例数据到") and err[1:] == ["  [1/2] a", "  [2/2] b"]
+    assert cap.out.strip() == f"truth: {tmp_path / 'truth.csv'}"

@@ -283,7 +283,11 @@ def test_truth_rejects_unknown_wave():
 def test_write_demo_full_roundtrip(tmp_path):
     from survey.demo import write_demo
     from survey.io import read_responses
-    p = write_demo(tmp_path, seed=SEED)
+    said: list[str] = []
+    p = write_demo(tmp_path, seed=SEED, progress=said.append)
+    # one progress line per stage: each wave, then the answer key
+    assert [s.split(" ", 1)[0] for s in said] == [f"[{k}/{len(WAVES) + 1}]"
+                                                   for k in range(1, len(WAVES) + 2)]
     for w in WAVES:
         f = read_responses(p[f"raw_{w}"], p[f"questionnaire_{w}"], salt="s")
         assert len(f) == len(build_wave(w, SEED).export)

@@ -65,3 +65,35 @@ def test_python_version_agrees():
 def test_console_script_declared():
     data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     assert data["project"]["scripts"]["survey"] == "survey.cli:main"
+
+
+def _pyproject() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def test_distribution_name_is_unique_and_used_everywhere():
+    """"survey" on the public index is an unrelated project: the distribution has its own name
+    (the import name stays ``survey``), and the version lookup, environment.yml and README agree."""
+    import survey
+
+    name = _pyproject()["project"]["name"]
+    assert name == "kexie-survey"
+    assert survey._DISTRIBUTION == name
+    env = yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-8"))
+    assert env["name"] == name
+    assert f"`{name}`" in (ROOT / "README.md").read_text(encoding="utf-8")
+    init = (ROOT / "survey" / "__init__.py").read_text(encoding="utf-8")
+    assert '_version("survey")' not in init
+
+
+def test_license_is_an_spdx_string_with_its_files():
+    """A TOML table license makes setuptools ≥ 77 print a BuildBackendWarning on every build
+    (four copies during ``make setup``); PEP 639 wants an SPDX string plus license-files."""
+    data = _pyproject()
+    lic = data["project"]["license"]
+    assert isinstance(lic, str) and "MIT" in lic
+    files = data["project"]["license-files"]
+    assert files and all((ROOT / f).is_file() for f in files)
+    req = data["build-system"]["requires"]
+    st = next(r for r in req if r.startswith("setuptools"))
+    assert int(st.split(">=")[1].split(".")[0]) >= 77  # the first setuptools reading SPDX strings

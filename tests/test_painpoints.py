@@ -179,8 +179,83 @@ def test_policy_verdicts(waves):
     # the MDE says how large a change was detectable: a few points, bigger than the SE
     assert 0.01 < nil["mde_target"] < 0.06 and nil["mde_target"] > 2.5 * nil["se_target"]
     assert "最小变化" in nil["statement"]
-    st = pp.policy_status(ev.reset_index())
-    assert st.set_index("policy").loc["科研减负专项行动", "status"] == "改善"
+    st = pp.policy_status(ev.reset_index()).set_index("policy")
+    # the status is summarised item by item, never by the first targeted item alone
+    for pol, g in ev.reset_index().groupby("policy"):
+        if g["verdict_zh"].nunique() > 1:
+            for r in g.itertuples():
+                assert f"{r.item}：{r.verdict_zh}" in st.loc[pol, "status"]
+        else:
+            assert st.loc[pol, "status"].startswith(g["verdict_zh"].iloc[0])
+
+
+def test_policy_waves_pick_the_last_wave_fielded_before_the_measure():
+    import datetime as dt
+
+    fw = {"2023": (dt.date(2023, 5, 8), dt.date(2023, 6, 30)),
+          "2024": (dt.date(2024, 5, 6), dt.date(2024, 6, 28)),
+          "2025": (dt.date(2025, 5, 5), dt.date(2025, 6, 27))}
+    pol = pp.Policy("m", dt.date(2023, 9, 1), "o", "pain", ("x",))
+    assert pp.policy_waves(pol, fw, "2025") == ("2023", "")  # not the previous wave, 2024
+    assert pp.policy_waves(pol, fw, "2024") == ("2023", "")
+    late = pp.Policy("m", dt.date(2024, 9, 1), "o", "pain", ("x",))
+    assert pp.policy_waves(late, fw, "2025") == ("2024", "")
+    # the reported wave was fielded before the measure: no verdict, and the reason says so
+    b, why = pp.policy_waves(late, fw, "2024")
+    assert b is None and "之前" in why
+    # fieldwork ending on the day the measure takes effect is not "before" it
+    edge = pp.Policy("m", dt.date(2023, 6, 30), "o", "pain", ("x",))
+    assert pp.policy_waves(edge, fw, "2025")[0] is None
+    # the register's explicit before wave wins; an unknown one is named
+    import dataclasses
+
+    assert pp.policy_waves(dataclasses.replace(pol, before="2024"), fw, "2025") == ("2024", "")
+    b, why = pp.policy_waves(dataclasses.replace(pol, before="2019"), fw, "2025")
+    assert b is None and "2019" in why
+    # earlier waves without fieldwork dates: the previous wave, with a note
+    b, why = pp.policy_waves(pol, {"a": (None, None), "b": (None, None), "c": (None, None)}, "c")
+    assert b == "b" and why
+
+
+def test_a_third_wave_judges_a_measure_on_the_wave_before_it(waves):
+    """With a wave 2025 after 2024, the 2023-09 measure compares 2023 → 2025 (not 2024 → 2025),
+    the brief says which waves, and its 要点 line lists every targeted item."""
+    import datetime as dt
+
+    seed, ds = waves
+    if seed != QUICK_SEEDS[0]:
+        pytest.skip("one sample is enough")
+    (d23, q23), (d24, q24) = ds["2023"], ds["2024"]
+    # the 2025 wave: the 2024 sample fielded a year later (so 2024 → 2025 shows no change)
+    fw = {"2023": (dt.date(2023, 5, 8), dt.date(2023, 6, 30)),
+          "2024": (dt.date(2024, 5, 6), dt.date(2024, 6, 28)),
+          "2025": (dt.date(2025, 5, 5), dt.date(2025, 6, 27))}
+    earlier = {"2023": (d23, q23), "2024": (d24, q24)}
+    ev = pp.evaluate_register(d24, POLICIES, earlier, current="2025", questionnaire_after=q24,
+                              fieldwork=fw).set_index(["policy", "item"])
+    real = ev.loc[("科研减负专项行动", REIMB)]
+    assert (real["before_wave"], real["after_wave"]) == ("2023", "2025")
+    assert real["verdict"] == "improved" and "2023→2025" in real["statement"]
+    # what the immediately previous wave would have said
+    old = pp.evaluate_policies(d24, d24, POLICIES, questionnaire=q24, questionnaire_after=q24)
+    assert (old.set_index(["policy", "item"]).loc[("科研减负专项行动", REIMB), "verdict"]
+            == "no detectable change")
+    # the brief (its own questionnaires' fieldwork: q24 as the 2025 questionnaire starts after
+    # both measures, 2024 ended after both): the same waves, named in the 要点 and in PP9
+    b = pp.build_brief(d24, "pain", questionnaire=q24, design_before=d24, questionnaire_before=q24,
+                       policies=POLICIES, wave="2025", previous_wave="2024", earlier_waves=earlier,
+                       replicates=20, by=["unit_type"])
+    assert set(b.policies["before_wave"]) == {"2023"}
+    assert set(b.tables()["PP9"]["比较波次"]) == {"2023→2025"}
+    line = next(x for x in b.key_findings() if "科研减负专项行动" in x)
+    assert "2023→2025" in line
+    e = b.policies[b.policies["policy"] == "科研减负专项行动"]
+    assert len(e) == 2
+    if e["verdict_zh"].nunique() > 1:
+        for r in e.itertuples():
+            assert f"{r.item}：{r.verdict_zh}" in line
+    else:
+        assert f"{e['verdict_zh'].iloc[0]}（2 项均是）" in line
 
 
 def test_wave_change_covers_truth(waves):
@@ -372,3 +447,62 @@ def test_painpoints_notebook_renders_in_the_report(tmp_path):
     outs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert sum("image/png" in o.get("data", {}) for o in outs) == 4
     assert not [o for o in outs if o.output_type == "error" or o.get("name") == "stderr"]
+
+
+def _tiny_brief(changes: pd.DataFrame) -> "pp.PolicyBrief":
+    """A brief with hand-made frames (only what key_findings and tables read)."""
+    summary = pd.DataFrame({"item": ["a", "b", "c"], "rank": [1, 2, 3], "pct_top": [0.5, 0.4, 0.3],
+                            "pct_top_low": [0.4, 0.3, 0.2], "pct_top_high": [0.6, 0.5, 0.4],
+                            "pct_first": [0.3, 0.2, 0.1], "score": [1.0, 0.8, 0.5], "n": [200] * 3,
+                            "suppressed": [False] * 3})
+    unc = pd.DataFrame({"item": ["a"], "rank": [1], "rank_low": [1], "rank_high": [2], "p_first": [0.6],
+                        "p_top": [0.5], "method": ["bootstrap"], "replicates": [50], "top": [3]})
+    diffs = pd.DataFrame({"variable": ["sex"], "level": ["男"], "item": ["a"], "est_group": [0.5],
+                          "est_rest": [0.5], "diff": [0.0], "p_adj": [1.0], "significant": [False],
+                          "suppressed": [False], "correction": ["Holm"]})
+    top = pd.DataFrame({"variable": ["sex"], "level": ["男"], "rank": [1], "item": ["a"]})
+    return pp.PolicyBrief(wave="2024", previous_wave="2023", summary=summary, uncertainty=unc,
+                          top_groups=top, differences=diffs, changes=changes)
+
+
+def test_key_findings_never_list_a_suppressed_or_unadjusted_change():
+    """`~suppressed & (ci_high < 0) | (ci_low > 0)` parsed as `(~s & down) | up`: a suppressed
+    rise reached the 要点.  Now a change is listed only when published and significant after
+    Holm over the table's published items."""
+    from survey.multiplicity import holm_significant
+
+    p = np.array([1e-6, 0.0009, 0.014, 0.3, 0.5, 0.8])
+    ch = pd.DataFrame({"item": list("abcdef"), "before": 0.2, "after": 0.2,
+                       "change": [0.1, -0.1, 0.03, 0.01, 0.0, 0.0], "se": 0.01, "mde": 0.05,
+                       "p": p, "n_before": [5] + [300] * 5, "n_after": [6] + [300] * 5,
+                       "suppressed": [True] + [False] * 5})
+    # raw 95% intervals: a, b and c exclude 0
+    ch["ci_low"] = [0.06, -0.16, 0.002, -0.01, -0.02, -0.02]
+    ch["ci_high"] = [0.14, -0.04, 0.058, 0.03, 0.02, 0.02]
+    ch["p_adj"], ch["significant"] = holm_significant(np.where(ch["suppressed"], np.nan, p))
+    assert ch["significant"].tolist() == [False, True, False, False, False, False]  # 4 × 0.014 > 0.05
+    b = _tiny_brief(ch)
+    line = next(x for x in b.key_findings() if "相比" in x)
+    assert "b -10.0 个百分点" in line
+    assert "a +" not in line   # suppressed (n = 5) although its interval excludes 0
+    assert "c +" not in line   # raw p = 0.014, Holm-adjusted 0.056
+    # PP8 shows the raw and the adjusted p and marks only the survivor
+    t = b.tables()["PP8"]
+    assert t.loc["c", "p值"] == "0.014" and t.loc["c", "校正后p值"] == "0.056"
+    assert [i for i in t.index if t.loc[i, "变化"].endswith("†")] == ["b"]
+
+
+def test_register_when_no_measure_can_be_judged(waves):
+    """The reported wave was fielded before every measure: no verdict, the reason in the 要点."""
+    import datetime as dt
+
+    seed, ds = waves
+    if seed != QUICK_SEEDS[0]:
+        pytest.skip("one sample is enough")
+    (d23, q23), (d24, q24) = ds["2023"], ds["2024"]
+    fw = {"2022": (dt.date(2022, 5, 1), dt.date(2022, 6, 1)), "2023": (dt.date(2023, 5, 8), dt.date(2023, 6, 30))}
+    ev = pp.evaluate_register(d23, POLICIES, {"2022": (d24, q24)}, current="2023", questionnaire_after=q23,
+                              fieldwork=fw)
+    assert set(ev["verdict_zh"]) == {"未评估"} and ev["change_target"].isna().all()
+    st = pp.policy_status(ev)
+    assert all(s.startswith("未评估（本轮调查（2023）开始于政策实施") for s in st["status"])

@@ -432,7 +432,8 @@ def test_rendered_wave_sections_images_and_no_errors(rendered_wave):
                    "权重分布与 Kish 设计效应", "ASMD", 'id="T_Q2.1"', 'id="T_Q3.2"'):
         assert needle in q, needle
     for needle in ("样本概况", "主要指标", "工作状况", "分组比较", "按性别", "Rao–Scott", "值得关注的差异",
-                   "Bonferroni", "方法说明", "方差估计", "数据披露控制", "总体边际来源", 'id="T_T3.1"', 'id="T_T4.1"'):
+                   "Bonferroni", "方法说明", "方差估计", "数据披露控制", "总体边际来源", 'id="T_T3.1"', 'id="T_T4.1"',
+                   "校正后p", "Holm 逐步法", "多重比较校正后 p &lt; 0.05"):  # one stated rule, adjusted p shown
         assert needle in s, needle
     for page in (q, s):
         for bad in ("Traceback", "output_error", "ename", "待实现", "无法完成清理与加权"):
@@ -594,42 +595,61 @@ def test_provenance_lists_earlier_waves_inputs_deterministically(tmp_path):
     assert "往期" not in provenance({**p, "previous_waves": []})._repr_html_()
 
 
-def test_preparation_weighting_warnings_become_one_line(monkeypatch, capsys):
-    """Weighting warnings raised while the runner prepares a wave are recorded (they are in the
-    quality notebook's weighting report) and summarised in one terminal line per wave; rake()
-    called directly still warns."""
-    from survey.errors import WeightingWarning
+def test_survey_report_prints_the_weighting_note_per_wave(tmp_path, monkeypatch, capsys):
+    """``survey report`` prints the one-line weighting note the README promises, from the real
+    preparation (whose warnings the report's ``prepare`` silences), and again when the wave
+    comes from the cache.  The notebooks themselves are not executed here (``_run_unit``)."""
+    from test_pipeline import small_wave
+
+    from survey.cli import main
     from survey.report import runner
-    from survey.report.content import data as cdata
 
-    class Prepared:
-        timings = {"read": 0.1}
+    root = tmp_path / "project"
+    small_wave(root / "questionnaires" / "2025-test", frac=0.12, wave="2024", wave_id="2025-test",
+               raw_dir=root / "data" / "2025-test")
 
-    def fake_prepare(params, questionnaire=None):
-        with warnings.catch_warnings():
-            warnings.simplefilter("default", WeightingWarning)  # as prepare_wave does
-            warnings.warn("population margins disagree on the total; rescaled to the control "
-                          "total 300,002: sex 305,400 (+1.80%)", WeightingWarning)
-            warnings.warn("target sex differs from the marginal of sex × age_group by up to "
-                          "8e-06 of the total (level 男); the one-way margin is implied by the "
-                          "cross and is not used", WeightingWarning)
-        return Prepared()
+    def no_notebooks(unit):
+        Path(unit["dir"]).mkdir(parents=True, exist_ok=True)
+        return {"ok": True, "label": unit["label"], "html": [], "timings": {},
+                "workbook": str(Path(unit["dir"]) / "tables.xlsx")}
 
-    monkeypatch.setattr(cdata, "prepare", fake_prepare)
-    notes: dict = {}
-    runner._warm_cache({"wave": "w1", "questionnaire": "q.yml", "data": "x.sav"}, True, notes)
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 2 and err[1].startswith("weighting w1: 2 notes (margin totals rescaled")
-    assert "quality.html" in err[1] and "WeightingWarning" not in "\n".join(err)
-    assert len(notes["w1"]) == 2
-    runner._warm_cache({"wave": "w1", "questionnaire": "q.yml", "data": "x.sav"}, False, {})
-    assert capsys.readouterr().err == ""
-    import pandas as pd
+    monkeypatch.setattr(runner, "_run_unit", no_notebooks)
+    args = ["report", "--wave", "2025-test", "--root", str(root), "--notebooks", "quality"]
+    lines = []
+    for _ in range(2):  # prepared, then taken from the cache
+        assert main(args) == 0
+        err = capsys.readouterr().err.splitlines()
+        lines.append([x for x in err if x.startswith("weighting ")])
+    assert "prepared wave taken from the cache" not in "\n".join(lines[0])
+    for got in lines:
+        assert len(got) == 1, got
+        # the demo margins disagree on the total (sex +1.80% ...) and the one-way sex and
+        # age_group margins are implied by the sex × age_group cross
+        assert got[0].startswith("weighting 2025-test: 3 notes (margin totals rescaled to the "
+                                 "control total; 2 one-way margin(s) implied by a cross, not used)")
+        assert got[0].endswith("see quality.html (加权)")
+    assert lines[0] == lines[1]
+
+
+def test_weighting_notes_come_from_the_weighting_report():
+    """The notes are read from the design's weighting report (every step of the chain), so they
+    do not depend on warnings reaching the runner."""
+    import warnings
 
     from survey import SurveyDesign
-    d = SurveyDesign(pd.DataFrame({"s": list("mf")}))
-    with pytest.warns(WeightingWarning, match="disagree on the total"):
-        d.rake({"s": {"m": 1, "f": 1}, ("s",): {("m",): 2, ("f",): 2}})
+    from survey.report.runner import _weighting_notes, _weighting_summary
+
+    df = pd.DataFrame({"sex": list("mmffmf"), "age": list("yoyoyy")})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        d = SurveyDesign(df).calibrate({"sex": {"m": 50, "f": 50}, "age": {"y": 60, "o": 40}},
+                                       calfun="linear")
+    assert _weighting_notes(type("P", (), {"design": d})()) == []
+    assert _weighting_summary("w", None, "x") == ("", [])
+    d.weighting_report.notes.append("2 negative weight(s) after calibrate")
+    line, msgs = _weighting_summary("w", type("P", (), {"design": d})(), "quality.html")
+    assert msgs == ["2 negative weight(s) after calibrate"]
+    assert line == "weighting w: 1 note (1 other), see quality.html"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -739,3 +759,92 @@ def test_rendered_wave_reads_like_a_publication(rendered_wave):
 
     ids = [x.id for x in Questionnaire.load(w["questionnaire"])]
     assert not [i for i in ids if re.search(rf"(?<![A-Za-z_]){i}(?![A-Za-z_0-9])", inr)], inr[:300]
+
+
+def test_quality_chart_counts_nonresponse_among_those_asked_not_structural_blanks():
+    """The quality page's chart was ``frame.isna().mean()`` per column: unchosen rank options
+    (83–91 %) and unticked "其他（请注明）" fields topped it.  Now: nonresponse among the
+    respondents asked, per item (a rank/multi question is one item), missing codes counted,
+    structural blanks and voluntary free text left out."""
+    from types import SimpleNamespace
+
+    from survey import Questionnaire
+    from survey.report.content.quality import asked_nonresponse
+    from survey.report.sections import FigureOutput, section_quality
+
+    q = Questionnaire.from_dict({"wave": {"id": "w"}, "missing_codes": {98: "不知道", 99: "拒答"},
+                                 "questions": [
+        {"id": "has", "text": "有项目吗", "type": "single", "options": {1: "有", 2: "没有"}},
+        {"id": "n_proj", "text": "项目数", "type": "numeric", "ask_if": "has == 1"},
+        {"id": "pain", "text": "最急需解决的问题", "type": "rank", "k": 1,
+         "options": {1: "住房", 2: "收入", 3: "评价", 4: "其他"}},
+        {"id": "src", "text": "经费来源", "type": "multi", "options": {1: "政府", 2: "企业", 9: "其他"},
+         "other": 9},
+        {"id": "sug", "text": "建议", "type": "text"}]})
+    n = 40
+    has = np.where(np.arange(n) < 10, "有", "没有")
+    pain = np.tile([1, 2, 3, 4], n // 4).astype(float)
+    pain[:4] = np.nan                                   # 4 of 40 did not answer the rank question
+    f = pd.DataFrame({"rid": [str(i) for i in range(n)],
+                      "has": pd.Categorical(np.where(np.arange(n) == 39, "拒答", has),
+                                            categories=["有", "没有", "不知道", "拒答"]),
+                      "n_proj": np.where(np.arange(n) < 8, 2.0, np.nan),   # 2 of the 10 asked blank
+                      "sug": [None] * 35 + ["多交流"] * 5})
+    for c in (1, 2, 3, 4):
+        f[f"pain_{c}"] = pd.array(np.where(pain == c, 1, None), dtype="Int64")
+    for c in (1, 2, 9):
+        f[f"src_{c}"] = pd.array([c == 1] * 38 + [None, None], dtype="boolean")
+    f["src_other"] = [None] * n
+    r = asked_nonresponse(f, q).set_index("item")
+    assert set(r.index) == {"has", "n_proj", "pain", "src"}   # no option columns, no *_other, no text
+    assert r.loc["n_proj", ["n_asked", "n_missing"]].tolist() == [10, 2]
+    assert r.loc["pain", ["n_asked", "n_missing"]].tolist() == [40, 4]
+    assert r.loc["src", ["n_asked", "n_missing"]].tolist() == [40, 2]
+    assert r.loc["has", ["n_asked", "n_missing"]].tolist() == [40, 1]   # 拒答 is nonresponse
+    assert r["rate"].iloc[0] == pytest.approx(0.2)                       # n_proj: 2 / 10
+    ctx = SimpleNamespace(data=f, questionnaire=q, figures=0, load_error=None)
+    assert isinstance(section_quality(ctx), FigureOutput) and ctx.figures == 1
+    # nobody missing: a sentence, no empty chart
+    full = f.assign(n_proj=np.where(np.arange(n) < 10, 2.0, np.nan), has=pd.Categorical(
+        has, categories=["有", "没有", "不知道", "拒答"]), pain_1=pd.array([1] * n, dtype="Int64"))
+    full[["src_1", "src_2", "src_9"]] = False
+    assert "均无无应答" in section_quality(SimpleNamespace(data=full, questionnaire=q, figures=0,
+                                                           load_error=None))._repr_html_()
+
+
+def test_nonresponse_table_tells_zero_suppressed_and_impossible_apart(tmp_path):
+    """Q2.3 (题目无应答按原因): a reason the question cannot have (拒答 for a numeric without
+    that code) was a 0 shown as "—" with the suppression footnote, like a zero and like a small
+    count.  Now: impossible "／" (own footnote), zero "0", small count "—"."""
+    from types import SimpleNamespace
+
+    from survey import Questionnaire
+    from survey.clean import clean
+    from survey.report.content.quality import NOT_APPLICABLE, cleaning
+
+    q = Questionnaire.from_dict({"wave": {"id": "w"}, "questions": [
+        {"id": "h", "text": "每周工作小时", "type": "numeric", "range": [0, 112], "missing_codes": {}},
+        {"id": "s", "text": "是否满意", "type": "single", "options": {1: "是", 2: "否"},
+         "missing_codes": {98: "不知道", 99: "拒答"}}]})
+    n = 60
+    h = np.r_[np.full(12, np.nan), np.full(n - 12, 40.0)]       # 12 blank
+    s = pd.Categorical(["拒答"] * 3 + ["是"] * (n - 3), categories=["是", "否", "不知道", "拒答"])
+    df = pd.DataFrame({"rid": [str(i) for i in range(n)], "h": h, "s": s})   # 3 拒答, no blank
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cr = clean(df, q, rules={"duplicate_answers": False, "speeders": False})
+    inr = cr.item_nonresponse()
+    assert set(inr["reason"]) == {"blank", "refused"}
+    ctx = SimpleNamespace(notebook="quality", prepared=SimpleNamespace(clean=cr), questionnaire=q,
+                          params={"min_cell": 10}, figures=0, tables=[], tables_dir=tmp_path)
+    cleaning(ctx)
+    t = next(x for x in ctx.tables if x.table_id == "Q2.3")
+    d = t.display
+    row_h = next(i for i in d.index if "小时" in i)
+    row_s = next(i for i in d.index if "满意" in i)
+    assert d.loc[row_h, "未作答"] == "12"
+    assert d.loc[row_h, "拒答"] == NOT_APPLICABLE                 # a numeric without 拒答 code
+    assert d.loc[row_s, "拒答"] == "—"                            # 3 < 10: suppressed
+    assert d.loc[row_s, "未作答"] == "0"                          # possible, none
+    assert len({NOT_APPLICABLE, "—", "0"}) == 3
+    assert any(NOT_APPLICABLE in n_ and "不是零" in n_ for n_ in t.notes)

@@ -389,3 +389,23 @@ def _table_uncached(seed: int) -> pd.DataFrame:
     t = truth("change", seed)
     tab["truth"] = t[t.group == "overall"].set_index("indicator")["value"].reindex(tab.index)
     return tab
+
+
+def test_headline_table_marks_only_changes_surviving_holm():
+    """One multiplicity rule: the 12 changes of T5.1 are one family, Holm-adjusted; † only where
+    the adjusted p < 0.05, and the table shows raw and adjusted p.  The issue's example: the
+    planted null burnout_score (true change −0.002) had raw p ≈ 0.013 and was published with †."""
+    from statsmodels.stats.multitest import multipletests
+
+    tab = demo_table(2024)
+    expect = multipletests(tab["p"].to_numpy(float), method="holm")[1]
+    np.testing.assert_allclose(tab["p_adj"].to_numpy(float), expect, rtol=1e-12)
+    assert (tab["significant"] == (tab["p_adj"] < 0.05)).all()
+    assert tab.loc["burnout_score", "p"] < 0.05 and not tab.loc["burnout_score", "significant"]
+    S = demo(2024)[1]
+    t = headline_table(S)
+    shown = t.data if hasattr(t, "data") else t.display
+    marked = {lab for lab, v in zip(shown.index, shown["变化"]) if str(v).endswith("†")}
+    assert marked == set(tab.loc[tab["significant"], "label"])
+    assert "校正后p值" in shown.columns
+    assert any("Holm" in n and "12 项检验" in n for n in t.notes)

@@ -36,7 +36,7 @@ import re
 import shutil
 import zipfile
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -307,7 +307,8 @@ def _normalise_sav(path: Path) -> None:
 
 
 def write_demo(out_dir: str | Path = "data/demo", seed: int = DEFAULT_SEED, *,
-               questionnaires_dir: str | Path | None = None) -> dict[str, Path]:
+               questionnaires_dir: str | Path | None = None,
+               progress: Callable[[str], None] | None = None) -> dict[str, Path]:
     """Write the demo: questionnaires, population margins, station registers and raw exports.
 
     Layout (``<w>`` = 2023, 2024)::
@@ -330,6 +331,9 @@ def write_demo(out_dir: str | Path = "data/demo", seed: int = DEFAULT_SEED, *,
     questionnaires_dir : path-like, optional
         Also write questionnaire.yml/population.yml into ``<questionnaires_dir>/demo-<w>/``
         (the repository's ``questionnaires/``).
+    progress : callable, optional
+        Called with one line per stage (``[1/3] 示例波次 2023：生成总体与样本…``), for a
+        terminal; the command line passes a printer.
 
     Returns
     -------
@@ -350,7 +354,10 @@ def write_demo(out_dir: str | Path = "data/demo", seed: int = DEFAULT_SEED, *,
     paths: dict[str, Path] = {}
     key = out / "answer_key"
     key.mkdir(parents=True, exist_ok=True)
-    for w in WAVES:
+    say = progress or (lambda msg: None)
+    steps = len(WAVES) + 1
+    for k, w in enumerate(WAVES, start=1):
+        say(f"[{k}/{steps}] 示例波次 {w}：生成总体、抽样与作答，写出 {out / f'demo-{w}'}/ …")
         d = out / f"demo-{w}"
         d.mkdir(parents=True, exist_ok=True)
         qp, pp = d / "questionnaire.yml", d / "population.yml"
@@ -378,6 +385,7 @@ def write_demo(out_dir: str | Path = "data/demo", seed: int = DEFAULT_SEED, *,
         paths.update({f"questionnaire_{w}": qp, f"population_{w}": pp,
                       f"stations_{w}": d / "stations.csv", f"raw_{w}": raw,
                       f"dirt_{w}": key / f"dirt_{w}.csv"})
+    say(f"[{steps}/{steps}] 答案键（真实值与逐波变化）：{key / 'truth.csv'} …")
     truth(None, seed).to_csv(key / "truth.csv", index=False, float_format="%.10g")
     paths["truth"] = key / "truth.csv"
     return paths

@@ -12,7 +12,8 @@ Public API
 * :func:`drivers` — design-based GLM of satisfaction / intention to leave on the pain points.
 * :func:`open_text` — jieba + keyword lexicon themes, unmatched themes, anonymised quotes.
 * :func:`wave_change` — change of every item between two independent waves (CI, MDE).
-* :func:`evaluate_policies` / :func:`load_policies` — the policy register and verdicts.
+* :func:`evaluate_policies` / :func:`load_policies` — the policy register and verdicts;
+  :func:`evaluate_register` / :func:`policy_waves` — each measure against the wave before it.
 * :class:`PolicyBrief` / :func:`build_brief` — the brief (HTML, workbook tables, charts).
 
 Examples
@@ -30,7 +31,8 @@ from ._core import (DEFAULT_GROUPS, MEASURES, RankItems, adjust_pvalues, drivers
                     priority_matrix, rank_items, rank_uncertainty, summarize, top_by_group, wave_change)
 from .brief import (PolicyBrief, brief_for_report, build_brief, demo_designs, plot_changes,
                     plot_group_heatmap, plot_priority, plot_ranked)
-from .policy import Policy, evaluate_policies, load_policies, mde, policy_status
+from .policy import (Policy, evaluate_policies, evaluate_register, load_policies, mde, policy_status,
+                     policy_waves)
 from .text import Lexicon, classify, load_lexicon, open_text, segment
 
 __all__ = [
@@ -39,5 +41,5 @@ __all__ = [
     "Policy", "PolicyBrief", "build_brief", "brief_for_report", "demo_designs", "mde",
     "adjust_pvalues", "rank_items", "RankItems", "Lexicon", "load_lexicon", "classify", "segment",
     "plot_ranked", "plot_group_heatmap", "plot_priority", "plot_changes", "MEASURES",
-    "DEFAULT_GROUPS",
+    "DEFAULT_GROUPS", "evaluate_register", "policy_waves",
 ]

@@ -25,6 +25,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import EstimationError, ParameterError
+from ..multiplicity import adjust_pvalues, holm_significant  # the report's one rule (re-exported)
 
 __all__ = ["RankItems", "rank_items", "summarize", "rank_uncertainty", "group_differences",
            "top_by_group", "priority_matrix", "drivers", "wave_change", "adjust_pvalues",
@@ -239,36 +240,6 @@ def _group_codes(design: Any, var: Any) -> tuple[np.ndarray, list[Any]]:
         codes, uniq = pd.factorize(s, sort=True)
         levels = list(uniq)
     return codes, levels
-
-
-def adjust_pvalues(p: np.ndarray, method: str = "holm") -> np.ndarray:
-    """Holm (family-wise) or Benjamini–Hochberg (false discovery rate) adjusted p-values.
-
-    Examples
-    --------
-    >>> adjust_pvalues(np.array([0.01, 0.04, 0.03]), "holm").round(3).tolist()
-    [0.03, 0.06, 0.06]
-    >>> adjust_pvalues(np.array([0.01, 0.04, 0.03]), "bh").round(3).tolist()
-    [0.03, 0.04, 0.04]
-    """
-    p = np.asarray(p, float)
-    out = np.full(p.shape, np.nan)
-    ok = ~np.isnan(p)
-    q = p[ok]
-    m = len(q)
-    if m == 0:
-        return out
-    o = np.argsort(q, kind="stable")
-    if method == "holm":
-        adj = np.maximum.accumulate((m - np.arange(m)) * q[o])
-    elif method in ("bh", "fdr_bh"):
-        adj = np.minimum.accumulate((m / np.arange(m, 0, -1)) * q[o][::-1])[::-1]
-    else:
-        raise ParameterError(f"correction={method!r} must be 'holm' or 'bh'")
-    res = np.empty(m)
-    res[o] = np.minimum(adj, 1.0)
-    out[ok] = res
-    return out
 
 
 # ----------------------------------------------------------------------------------------------
@@ -925,7 +896,9 @@ def wave_change(design_before: Any, design_after: Any, qid: str | Sequence[str],
     -------
     DataFrame
         ``item, before, after, change, se, ci_low, ci_high, p, mde, n_before, n_after,
-        suppressed, measure``.
+        measure, suppressed, p_adj, significant``: ``p_adj`` is Holm-adjusted over the
+        items not suppressed (one family, :mod:`survey.multiplicity`) and ``significant`` is
+        ``p_adj < 1 − level``; suppressed items are outside the family (NaN, not significant).
 
     Examples
     --------
@@ -956,4 +929,7 @@ def wave_change(design_before: Any, design_after: Any, qid: str | Sequence[str],
                         "ci_low": ch - t * se, "ci_high": ch + t * se, "p": p, "mde": mde,
                         "n_before": nb[jb], "n_after": na[ja], "measure": measure})
     out["suppressed"] = (out["n_before"] < min_cell) | (out["n_after"] < min_cell)
+    # the table's family: every published (non-suppressed) item; Holm, as every report table
+    p_fam = np.where(out["suppressed"].to_numpy(bool), np.nan, out["p"].to_numpy(float))
+    out["p_adj"], out["significant"] = holm_significant(p_fam, 1 - level)
     return out

@@ -22,7 +22,7 @@ from ..errors import ParameterError
 from ..report.display import HTML as _Html
 from ._core import (DEFAULT_GROUPS, _by_list, _differences_frame, _group_stats, _top_frame,
                     drivers, priority_matrix, rank_items, rank_uncertainty, summarize, wave_change)
-from .policy import Policy, evaluate_policies, load_policies, policy_status
+from .policy import Policy, evaluate_register, load_policies, policy_status
 from .text import Lexicon, load_lexicon, open_text
 
 __all__ = ["PolicyBrief", "build_brief", "plot_ranked", "plot_group_heatmap", "plot_priority",
@@ -246,6 +246,34 @@ def _png(fig) -> str:
     return base64.b64encode(buf.getvalue()).decode()
 
 
+def _pfmt(p: float) -> str:
+    """A p-value for a table: three decimals, ``<0.001`` below; empty when not tested."""
+    if p is None or not np.isfinite(p):
+        return ""
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _significant_changes(changes: pd.DataFrame) -> pd.DataFrame:
+    """The published changes that survive the report's multiplicity rule: not suppressed and
+    significant after Holm (``wave_change``'s ``significant``).  A suppressed item never counts,
+    whatever its interval.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"item": ["a", "b"], "suppressed": [True, False],
+    ...                   "significant": [True, False], "ci_low": [0.01, -0.02], "ci_high": [0.05, 0.01]})
+    >>> _significant_changes(c)["item"].tolist()
+    []
+    """
+    if "significant" not in changes.columns:  # a frame from before the rule: adjust here
+        from ..multiplicity import holm_significant
+
+        p = np.where(changes["suppressed"].to_numpy(bool), np.nan, changes["p"].to_numpy(float))
+        changes = changes.assign(significant=holm_significant(p)[1])
+    keep = ~changes["suppressed"].to_numpy(bool) & changes["significant"].to_numpy(bool)
+    return changes[keep]
+
+
 # ----------------------------------------------------------------------------------------------
 # the brief
 # ----------------------------------------------------------------------------------------------
@@ -288,16 +316,16 @@ class PolicyBrief:
                 f"{GROUP_NAMES.get(r.variable, r.variable)}“{r.level}”的“{r.item}”"
                 f"（{r.est_group * 100:.0f}% 对 {r.est_rest * 100:.0f}%）" for r in sig.itertuples()) + "。")
         if self.changes is not None:
-            c = self.changes[(~self.changes["suppressed"]) & (self.changes["ci_high"] < 0)
-                             | (self.changes["ci_low"] > 0)]
+            c = _significant_changes(self.changes)
             if len(c):
-                out.append(f"与 {self.previous_wave} 年相比有统计学意义的变化：" + "；".join(
+                out.append(f"与 {self.previous_wave} 年相比有统计学意义的变化（Holm 校正后）：" + "；".join(
                     f"{r.item} {r.change * 100:+.1f} 个百分点" for r in c.itertuples()) + "。")
             else:
-                out.append(f"与 {self.previous_wave} 年相比，各项均未检测到显著变化。")
+                out.append(f"与 {self.previous_wave} 年相比，各项均未检测到显著变化（Holm 校正后）。")
         if self.policies is not None and len(self.policies):
             for r in policy_status(self.policies).itertuples():
-                out.append(f"政策“{r.policy}”（{r.office}）：{r.status}。")
+                cmp_ = f"，{r.waves}" if r.waves else ""
+                out.append(f"政策“{r.policy}”（{r.office}{cmp_}）：{r.status}。")
         return out
 
     # ---------------------------------------------------------------- tables
@@ -322,7 +350,8 @@ class PolicyBrief:
         ds = d[d["significant"]].sort_values("p_adj")
         t["PP4"] = pd.DataFrame({"分组": [f"{GROUP_NAMES.get(v, v)}：{l}" for v, l in zip(ds["variable"], ds["level"])],
                                  "问题": ds["item"], "该组": ds["est_group"], "其他人": ds["est_rest"],
-                                 "差异": ds["diff"], "校正后p值": ds["p_adj"]}).reset_index(drop=True)
+                                 "差异": ds["diff"], "校正后p值": [_pfmt(x) for x in ds["p_adj"]]}
+                                ).reset_index(drop=True)
         if self.priority is not None:
             p = self.priority
             t["PP5"] = pd.DataFrame({"问题": p["item"], "选择比例": p["prevalence"],
@@ -338,13 +367,23 @@ class PolicyBrief:
                                      "占填写者比例": th["pct_of_writers"]}).set_index("类别")
         if self.changes is not None:
             c = self.changes
+            from ..report.tables import fmt_pct
+
+            sig = c.index.isin(_significant_changes(c).index)
             t["PP8"] = pd.DataFrame({"问题": c["item"], f"{self.previous_wave}": c["before"],
-                                     f"{self.wave}": c["after"], "变化": c["change"],
+                                     f"{self.wave}": c["after"],
+                                     "变化": [fmt_pct(v) + ("†" if s_ else "") for v, s_ in zip(c["change"], sig)],
                                      "95%CI下限": c["ci_low"], "95%CI上限": c["ci_high"],
+                                     "p值": [_pfmt(x) for x in c["p"]],
+                                     "校正后p值": [_pfmt(x) for x in c["p_adj"]],
                                      "最小可检测变化": c["mde"]}).set_index("问题")
         if self.policies is not None and len(self.policies):
             e = self.policies
+            cmp_ = [f"{b}→{a}" if isinstance(b, str) else "—" for b, a in
+                    zip(e.get("before_wave", pd.Series([None] * len(e))),
+                        e.get("after_wave", pd.Series([None] * len(e))))]
             t["PP9"] = pd.DataFrame({"政策": e["policy"], "责任部门": e["office"], "实施日期": e["date"],
+                                     "比较波次": cmp_,
                                      "针对问题": e["item"], "针对群体": e["group"],
                                      "目标群体变化": e["change_target"], "CI下限": e["change_target_low"],
                                      "CI上限": e["change_target_high"], "最小可检测变化": e["mde_target"],
@@ -358,7 +397,7 @@ class PolicyBrief:
               "PP8": "与上一轮相比的变化", "PP9": "政策措施效果评估"}
     FORMATS = {"选择比例": "pct", "95%CI下限": "pct", "95%CI上限": "pct", "首选比例": "pct",
                "位次加权得分": "float2", "样本量": "count", "位列第一的概率": "pct", "该组": "pct",
-               "其他人": "pct", "差异": "pct", "校正后p值": "float2", "严重比例": "pct", "效应": "float2",
+               "其他人": "pct", "差异": "pct", "校正后p值": "text", "严重比例": "pct", "效应": "float2",
                "p值": "float2", "文本条数": "count", "占填写者比例": "pct", "变化": "pct",
                "最小可检测变化": "pct", "目标群体变化": "pct", "CI下限": "pct", "CI上限": "pct",
                "其他群体变化": "pct", "差中差": "pct"}
@@ -374,6 +413,8 @@ class PolicyBrief:
                   for c in df.columns}
             if tid == "PP6":
                 fm.update({"95%CI下限": "float2", "95%CI上限": "float2"})
+            if tid == "PP8":
+                fm.update({"p值": "text", "变化": "text"})
             notes = []
             if tid == "PP2" and len(self.uncertainty):
                 u = self.uncertainty
@@ -381,6 +422,11 @@ class PolicyBrief:
                 notes.append(f"概率为 {R} 次重复抽样（{u['method'].iloc[0]}）中的比例；蒙特卡罗误差"
                              f"（标准误）不超过 {50 / np.sqrt(R):.1f} 个百分点（概率为 50% 时最大），"
                              f"在 95% 附近约 {100 * np.sqrt(0.95 * 0.05 / R):.1f} 个百分点。")
+            if tid == "PP8" and self.changes is not None:
+                from ..multiplicity import rule_note
+
+                notes.append(rule_note(int((~self.changes["suppressed"]).sum()), 1 - self.level)
+                             + "变化为百分点（本轮 − 上轮）。")
             if tid == "PP4" and len(self.differences):
                 notes.append(f"多重比较校正：{self.differences['correction'].iloc[0]}。")
             if tid == "PP6" and self.drivers is not None:
@@ -528,8 +574,13 @@ def build_brief(design: Any, qid: str, *, questionnaire: Any = None, design_befo
                 outcome: str = "sat_overall", positive: Sequence[Any] | None = None,
                 correction: str = "holm", wave: str = "", previous_wave: str | None = None,
                 min_cell: int = 10, level: float = 0.95, replicates: int = 200,
-                seed: int = 0) -> PolicyBrief:
+                seed: int = 0, earlier_waves: dict[str, tuple[Any, Any]] | None = None) -> PolicyBrief:
     """Run every analysis of the issue on one wave (and the previous one) and collect the brief.
+
+    The change table compares with ``design_before`` (the previous wave).  Each policy measure
+    is judged on the wave before it took effect against this wave
+    (:func:`~survey.painpoints.policy.evaluate_register`): ``earlier_waves`` (wave id ->
+    (design, questionnaire), oldest first) are the candidates, by default only the previous wave.
 
     Examples
     --------
@@ -569,7 +620,8 @@ def build_brief(design: Any, qid: str, *, questionnaire: Any = None, design_befo
                          questionnaire_after=questionnaire, level=level, min_cell=min_cell)
         if policies is not None:
             pols = load_policies(policies) if isinstance(policies, (str, Path)) else list(policies)
-            ev = evaluate_policies(design_before, design, pols, questionnaire=questionnaire_before,
+            earlier = earlier_waves or {str(previous_wave or "上一轮"): (design_before, questionnaire_before)}
+            ev = evaluate_register(design, pols, earlier, current=str(wave or "本轮"),
                                    questionnaire_after=questionnaire, level=level, min_cell=min_cell)
     return PolicyBrief(wave=str(wave), previous_wave=previous_wave, summary=s, uncertainty=u,
                        top_groups=tg, differences=gd, priority=pm, drivers=dr, text=tx, changes=ch,
@@ -663,12 +715,14 @@ def brief_for_report(ctx: Any, *, qid: str = "pain") -> PolicyBrief | EmptyBrief
     prev = list(ctx.previous.values())[-1:] if P.get("previous_waves") else []
     before = prev[0] if prev else None
     pol = cross_wave_file(P, "policies") if before is not None else None
+    # every earlier wave is a candidate "before" for a measure (the one fielded before it)
+    earlier = {str(w.wave): (w.design, w.questionnaire) for w in ctx.previous.values()} if prev else None
     b = build_brief(ctx.design, qid, questionnaire=q,
                     design_before=before.design if before is not None else None,
                     questionnaire_before=before.questionnaire if before is not None else None,
                     policies=pol, lexicon=load_lexicon(lex, q) if lex else None, wave=cur.wave,
                     previous_wave=before.wave if before is not None else None,
-                    min_cell=min_cell, level=level)
+                    min_cell=min_cell, level=level, earlier_waves=earlier)
     how = ("以站点抽样概率计算基础权重，再按本轮总体边际加权调整" if cur.targets is not None
            else "以站点抽样概率计算基础权重" if cur.stations is not None else "未加权（等权）")
     b.notes.append(f"数据与权重与本轮调查报告相同（同一清理规则与权重：{how}"

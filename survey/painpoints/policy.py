@@ -1,7 +1,11 @@
 """Feedback into policy: did the targeted pain points change after a measure?
 
 The register ``questionnaires/policies.yml`` lists the measures (name, date, office, targeted
-items and groups).  For each measure and targeted item, :func:`evaluate_policies` compares the
+items and groups).  Which waves a verdict compares (:func:`policy_waves`): *before* is the last
+wave fielded before the measure took effect (its fieldwork ended before the measure's date; or
+the register's ``before:``), *after* is the wave being reported; :func:`evaluate_register`
+evaluates a whole register that way and says which waves each verdict compares.
+For each measure and targeted item, :func:`evaluate_policies` compares the
 wave before with the wave after (independent samples): the change overall, in the targeted
 group and in the other respondents, and the difference in change (targeted − others, a
 difference-in-differences), each with a CI; the verdict is read off the targeted group's change
@@ -22,7 +26,8 @@ from scipy import stats
 from ..errors import ParameterError, QuestionnaireError
 from ._core import _mask_for, _tcrit, _wave_estimates, rank_items
 
-__all__ = ["Policy", "load_policies", "evaluate_policies", "policy_status", "mde", "VERDICTS"]
+__all__ = ["Policy", "load_policies", "evaluate_policies", "evaluate_register", "policy_waves",
+           "wave_fieldwork", "policy_status", "mde", "VERDICTS"]
 
 VERDICTS = ("improved", "no detectable change", "worse")
 VERDICT_ZH = {"improved": "改善", "no detectable change": "未检测到变化", "worse": "恶化"}
@@ -226,7 +231,11 @@ def evaluate_policies(design_before: Any, design_after: Any, policies: Sequence[
 
 
 def policy_status(evaluation: pd.DataFrame) -> pd.DataFrame:
-    """One line per measure: the verdict on its first (primary) targeted item, and the others.
+    """One line per measure, summarised item by item.
+
+    ``status`` is the common verdict when every targeted item has the same one, else each item
+    with its own verdict (a measure is never summarised by its first item alone); ``waves`` says
+    which waves the verdicts compare (``2023→2025``) when the evaluation records them.
 
     Examples
     --------
@@ -234,14 +243,185 @@ def policy_status(evaluation: pd.DataFrame) -> pd.DataFrame:
     ...                   "item": ["x", "y"], "group": ["全体"] * 2, "verdict_zh": ["改善", "未检测到变化"],
     ...                   "verdict": ["improved", "no detectable change"], "statement": ["s1", "s2"]})
     >>> policy_status(e)["status"].tolist()
-    ['改善']
+    ['x：改善；y：未检测到变化']
+    >>> policy_status(e.assign(verdict_zh="改善"))["status"].tolist()
+    ['改善（2 项均是）']
     """
     rows = []
     for name, g in evaluation.groupby("policy", sort=False):
         first = g.iloc[0]
+        per_item = "；".join(f"{r.item}：{r.verdict_zh}" for r in g.itertuples())
+        verdicts = g["verdict_zh"].unique()
+        if len(verdicts) > 1:
+            status = per_item
+        elif verdicts[0] == "未评估":  # the reason (no wave before the measure ...) is the statement
+            status = "未评估（" + str(first["statement"]).split("：", 1)[-1].rstrip("。") + "）"
+        else:
+            status = verdicts[0] if len(g) == 1 else f"{verdicts[0]}（{len(g)} 项均是）"
+        waves = ""
+        if "before_wave" in g.columns and pd.notna(first.get("before_wave")):
+            waves = f"{first['before_wave']}→{first['after_wave']}"
         rows.append({"policy": name, "office": first["office"], "date": first["date"],
-                     "group": first["group"], "primary_item": first["item"],
-                     "status": first["verdict_zh"],
-                     "all_items": "；".join(f"{r.item}：{r.verdict_zh}" for r in g.itertuples()),
-                     "statement": " ".join(g["statement"])})
+                     "group": first["group"], "waves": waves, "status": status,
+                     "all_items": per_item, "statement": " ".join(g["statement"])})
     return pd.DataFrame(rows)
+
+
+def wave_fieldwork(questionnaire: Any) -> tuple[_dt.date | None, _dt.date | None]:
+    """``(start, end)`` of a wave's fieldwork (``wave.fieldwork`` of its questionnaire), or Nones.
+
+    Examples
+    --------
+    >>> wave_fieldwork(None)
+    (None, None)
+    """
+    fw = (getattr(questionnaire, "wave", None) or {}).get("fieldwork") if questionnaire is not None else None
+    if not isinstance(fw, Mapping):
+        return None, None
+    def day(x: Any) -> _dt.date | None:
+        if x is None:
+            return None
+        if isinstance(x, _dt.datetime):
+            return x.date()
+        return x if isinstance(x, _dt.date) else _dt.date.fromisoformat(str(x)[:10])
+    return day(fw.get("start")), day(fw.get("end"))
+
+
+def policy_waves(policy: Policy, fieldwork: Mapping[str, tuple[Any, Any]], current: str
+                 ) -> tuple[str | None, str]:
+    """The wave a measure's verdict compares the *current* (reported) wave with, and why not.
+
+    *before* is the register's ``before:`` wave when given, else the last wave whose fieldwork
+    ended before the measure took effect (``policy.date``); the *after* wave is always
+    *current*.  ``fieldwork`` maps every wave id (earlier waves and *current*, oldest first) to
+    its fieldwork ``(start, end)`` (:func:`wave_fieldwork`).  Without fieldwork dates for the
+    earlier waves, the last earlier wave is taken (and the reason says so).
+
+    Returns
+    -------
+    (before, reason)
+        ``before`` is None when there is no verdict to give; ``reason`` is a Chinese sentence
+        (empty when the choice needs no comment).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> fw = {"2023": (dt.date(2023, 5, 8), dt.date(2023, 6, 30)),
+    ...       "2024": (dt.date(2024, 5, 6), dt.date(2024, 6, 28)),
+    ...       "2025": (dt.date(2025, 5, 5), dt.date(2025, 6, 27))}
+    >>> pol = Policy("减负", dt.date(2023, 9, 1), "office", "pain", ("x",))
+    >>> policy_waves(pol, fw, "2025")       # not 2024: that wave was already after the measure
+    ('2023', '')
+    >>> policy_waves(pol, fw, "2023")[0] is None
+    True
+    """
+    ids = [str(w) for w in fieldwork]
+    current = str(current)
+    earlier = ids[:ids.index(current)] if current in ids else ids
+    start_cur = fieldwork.get(current, (None, None))[0]
+    if start_cur is not None and start_cur < policy.date:
+        return None, (f"本轮调查（{current}）开始于政策实施（{policy.date.isoformat()}）之前，"
+                      "尚不能评估。")
+    if policy.before is not None:
+        if policy.before not in earlier:
+            return None, (f"登记的实施前波次 {policy.before} 不在本报告比较的往期调查"
+                          f"（{'、'.join(earlier) or '无'}）之中，未评估。")
+        return policy.before, ""
+    if not earlier:
+        return None, "没有政策实施前的往期调查，未评估。"
+    ends = {w: fieldwork[w][1] for w in earlier}
+    if any(e is None for e in ends.values()):
+        return earlier[-1], f"往期调查未记录调查时间，按顺序取上一轮（{earlier[-1]}）作为实施前。"
+    before = [w for w in earlier if ends[w] < policy.date]
+    if not before:
+        return None, (f"往期调查都在政策实施（{policy.date.isoformat()}）之后进行，"
+                      "没有实施前的数据，未评估。")
+    return max(before, key=lambda w: ends[w]), ""
+
+
+def evaluate_register(design_after: Any, policies: Sequence[Policy] | str | Path,
+                      waves: Mapping[str, tuple[Any, Any]], *, current: str,
+                      questionnaire_after: Any = None,
+                      fieldwork: Mapping[str, tuple[Any, Any]] | None = None,
+                      **kwargs: Any) -> pd.DataFrame:
+    """Evaluate every measure of a register against the right earlier wave.
+
+    Each measure compares the wave before it took effect (:func:`policy_waves`) with the
+    current wave *current* (``design_after``), by :func:`evaluate_policies`; the rows gain
+    ``before_wave`` and ``after_wave`` and the statement names the two waves.  A measure with
+    no wave to compare has one row per item with verdict ``not evaluated`` (未评估) and the
+    reason as its statement.
+
+    Parameters
+    ----------
+    design_after : SurveyDesign
+        The current wave.
+    policies : list of Policy, or the path of policies.yml
+    waves : mapping wave id -> (SurveyDesign, Questionnaire)
+        The earlier waves, oldest first.
+    current : str
+        The current wave's id.
+    questionnaire_after : Questionnaire, optional
+    fieldwork : mapping wave id -> (start, end), optional
+        Default: from the questionnaires (:func:`wave_fieldwork`), earlier waves then current.
+    **kwargs
+        Passed to :func:`evaluate_policies` (``measure``, ``level``, ``power``, ``min_cell``).
+
+    Examples
+    --------
+    >>> import datetime as dt, numpy as np, pandas as pd
+    >>> from survey import SurveyDesign
+    >>> def wave(p, seed):
+    ...     c = np.random.default_rng(seed).random(2000) < p
+    ...     return SurveyDesign(pd.DataFrame({"p_1": pd.array(np.where(c, 1, 2), dtype="Int64"),
+    ...                                       "p_2": pd.array(np.where(c, 2, 1), dtype="Int64")}))
+    >>> d23, d24, d25 = wave(0.5, 1), wave(0.3, 2), wave(0.3, 3)
+    >>> fw = {"2023": (dt.date(2023, 5, 1), dt.date(2023, 6, 30)),
+    ...       "2024": (dt.date(2024, 5, 1), dt.date(2024, 6, 30)),
+    ...       "2025": (dt.date(2025, 5, 1), dt.date(2025, 6, 30))}
+    >>> pol = [Policy("m", dt.date(2023, 9, 1), "office", "p", ("1",))]
+    >>> ev = evaluate_register(d25, pol, {"2023": (d23, None), "2024": (d24, None)},
+    ...                        current="2025", fieldwork=fw, measure="pct_first")
+    >>> ev[["before_wave", "after_wave", "verdict"]].values.tolist()
+    [['2023', '2025', 'improved']]
+    """
+    if isinstance(policies, (str, Path)):
+        policies = load_policies(policies)
+    if fieldwork is None:
+        fieldwork = {str(w): wave_fieldwork(q) for w, (_, q) in waves.items()}
+        fieldwork[str(current)] = wave_fieldwork(questionnaire_after)
+    parts: list[pd.DataFrame] = []
+    for pol in policies:
+        before, reason = policy_waves(pol, fieldwork, current)
+        if before is None:
+            parts.append(pd.DataFrame({
+                "policy": pol.name, "office": pol.office, "date": pol.date.isoformat(),
+                "item": list(pol.items), "group": pol.group_text(), "expected": pol.expected,
+                "verdict": "not evaluated", "verdict_zh": "未评估",
+                "statement": [f"{pol.name} / {item}：{reason}" for item in pol.items],
+                "before_wave": None, "after_wave": str(current)}))
+            continue
+        d_b, q_b = waves[before]
+        ev = evaluate_policies(d_b, design_after, [pol], questionnaire=q_b,
+                               questionnaire_after=questionnaire_after, **kwargs)
+        ev["before_wave"], ev["after_wave"] = str(before), str(current)
+        ev["statement"] = [f"【{before}→{current}】{s}" + (f"（{reason}）" if reason else "")
+                           for s in ev["statement"]]
+        parts.append(ev)
+    if not parts:
+        return pd.DataFrame(columns=_EVAL_COLUMNS)
+    out = pd.concat(parts, ignore_index=True)
+    for c in _EVAL_COLUMNS:  # a register with no evaluable measure still has every column
+        if c not in out.columns:
+            out[c] = np.nan
+    return out
+
+
+#: The columns of :func:`evaluate_policies` (plus the waves of :func:`evaluate_register`).
+_EVAL_COLUMNS = ["policy", "office", "date", "item", "group", "expected", "before_all", "after_all",
+                 "change_all", "change_all_low", "change_all_high", "p_all", "before_target",
+                 "after_target", "change_target", "se_target", "change_target_low",
+                 "change_target_high", "p_target", "mde_target", "change_other", "change_other_low",
+                 "change_other_high", "did", "did_low", "did_high", "p_did", "n_target_before",
+                 "n_target_after", "verdict", "verdict_zh", "did_verdict", "statement", "measure",
+                 "before_wave", "after_wave"]

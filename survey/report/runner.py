@@ -239,15 +239,45 @@ def _run_unit(unit: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "label": label, "html": html_files, "workbook": str(wb), "timings": timings}
 
 
-def _weighting_summary(wave: str, caught: Sequence[Any], page: str) -> tuple[str, list[str]]:
-    """One terminal line for the weighting warnings of one wave (and the messages themselves).
+def _weighting_notes(prepared: Any) -> list[str]:
+    """The weighting notes of a prepared wave, read from its design's weighting report.
+
+    Read from the report (``design.weighting_report`` and the steps before it), not from the
+    warnings of the preparation: :func:`~survey.report.content.data.prepare` silences those (a
+    notebook must not print them), and a wave taken from the cache raises none, yet both carry
+    the same report.  Notes: margin totals rescaled to the control total, one-way margins implied
+    by a cross (not used), and the report's own ``notes`` (e.g. negative GREG weights).
+    """
+    msgs: list[str] = []
+    rep = getattr(getattr(prepared, "design", None), "weighting_report", None)
+    while rep is not None:
+        disc = rep.discrepancy()
+        if len(disc) and "rel_diff" in disc.columns:
+            off = disc[disc["rel_diff"].abs() > 1e-9]
+            if len(off):
+                msgs.append("population margins disagree on the total; rescaled to the control "
+                            f"total {float(disc['control_total'].iloc[0]):,.0f}: "
+                            + "; ".join(f"{r.margin} {r.rel_diff:+.2%}" for r in off.itertuples()))
+            m_all = rep.margins()
+            used = set(map(str, m_all["margin"].unique())) if "margin" in m_all.columns else set()
+            for m in map(str, disc["margin"]):
+                if m in used:
+                    continue
+                cross = next((u for u in used if set(m.split(" × ")) < set(u.split(" × "))), None)
+                msgs.append(f"target {m} is implied by the cross {cross or 'of another margin'} "
+                            "and is not used")
+        msgs += [str(n) for n in rep.notes]
+        rep = rep.previous
+    return msgs
+
+
+def _weighting_summary(wave: str, prepared: Any, page: str) -> tuple[str, list[str]]:
+    """One terminal line for the weighting notes of one wave (and the notes themselves).
 
     The facts are in the weighting report the quality notebook shows (table 3.1: each margin's
     total against the control total, and which margins are implied by a cross), so the terminal
     only says how many there were and where to read them."""
-    from ..errors import SurveyWarning
-
-    msgs = [str(w.message) for w in caught if issubclass(w.category, SurveyWarning)]
+    msgs = _weighting_notes(prepared)
     if not msgs:
         return "", []
     kinds = {"rescaled": sum("disagree on the total" in m for m in msgs),
@@ -265,17 +295,16 @@ def _warm_cache(params: Mapping[str, Any], progress: bool,
                 notes: dict[str, list[str]] | None = None) -> dict[str, float]:
     """Read, clean and weight the wave once before the notebooks start (they load the cache).
 
-    Errors are not raised here: the notebooks show them in their sections.  Weighting warnings
-    raised while preparing (margins with different totals rescaled, one-way margins implied by
-    a two-way margin) are recorded, not printed: they are in the weighting report the quality
-    notebook shows, so the terminal gets one line per wave (``weighting <wave>: 3 notes (...),
-    see quality.html``) and *notes* (wave -> messages) keeps the messages.  Returns the stage
+    Errors are not raised here: the notebooks show them in their sections.  The weighting notes
+    of each wave (margins with different totals rescaled, one-way margins implied by a two-way
+    margin; read from the wave's weighting report by :func:`_weighting_notes`, so a cached wave
+    says the same) are in the weighting report the quality notebook shows; the terminal gets
+    one line per wave (``weighting <wave>: 3 notes (...), see quality.html``) and *notes*
+    (wave -> messages) keeps the messages.  Returns the stage
     timings (``prepare/read``, ``prepare/clean``, ``prepare/weight`` ...).
     """
     if not (params.get("questionnaire") and params.get("data")):
         return {}
-    import warnings
-
     from ..errors import SurveyError
     from .content.data import prepare, work_dir_for
 
@@ -284,9 +313,7 @@ def _warm_cache(params: Mapping[str, Any], progress: bool,
     cache = work_dir_for(params) / "prepared" / _CACHE_FILE
     t = time.perf_counter()
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            w = prepare(params)
+        w = prepare(params)
     except (SurveyError, OSError, ValueError, KeyError) as e:
         if progress:
             _say(f"preparing the wave failed ({type(e).__name__}: {e}); the notebooks will show it")
@@ -296,7 +323,7 @@ def _warm_cache(params: Mapping[str, Any], progress: bool,
     cached = bool(getattr(w, "from_cache", False))
     out = {} if cached else {f"prepare/{k}": v for k, v in w.timings.items()}
     out["prepare"] = time.perf_counter() - t
-    line, msgs = _weighting_summary(wave, caught, "quality.html (加权)")
+    line, msgs = _weighting_summary(wave, w, "quality.html (加权)")
     if msgs:
         notes[wave] = msgs
     if progress:
@@ -315,16 +342,15 @@ def _warm_cache(params: Mapping[str, Any], progress: bool,
         hits = []
         for pw in params["previous_waves"]:
             try:
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always")
-                    prev = prepare_previous({**params, "previous_waves": [pw]})
+                prev = prepare_previous({**params, "previous_waves": [pw]})
             except (SurveyError, OSError, ValueError, KeyError) as e:
                 if progress:
                     _say(f"preparing the earlier waves failed ({type(e).__name__}: {e}); the notebooks will show it")
                 return out
             if all(getattr(v, "from_cache", False) for v in prev.values()):
                 hits.append(str(pw))
-            line, msgs = _weighting_summary(str(pw), caught, "that wave's quality report")
+            line, msgs = _weighting_summary(str(pw), next(iter(prev.values()), None),
+                                            "that wave's quality report")
             if msgs:
                 notes[str(pw)] = msgs
                 lines.append(line)

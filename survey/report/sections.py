@@ -420,23 +420,33 @@ def section_intake(ctx: ReportContext) -> _HTML:
 
 
 def section_quality(ctx: ReportContext, top: int = 15):
-    """数据质量: share of missing answers per variable (chart of the ``top`` worst), labelled
-    with the questionnaire's wording (question and option/row), not variable ids."""
+    """数据质量: item nonresponse among the respondents asked (chart of the ``top`` worst items,
+    :func:`~survey.report.content.quality.asked_nonresponse`), labelled with the questionnaire's
+    wording.  Structural blanks (unchosen rank/multi options, unticked "其他（请注明）" text
+    fields, skipped questions, voluntary free text) are not nonresponse and are left out."""
     nd = _no_data(ctx)
     if nd is not None:
         return nd
-    from .content.quality import column_label
+    from .content.quality import asked_nonresponse, column_label, question_label
     from .theme import new_figure
 
-    d = ctx.data.drop(columns=[c for c in ("rid",) if c in ctx.data.columns])
-    miss = d.isna().mean().sort_values(ascending=False).head(top)[::-1] * 100
-    labels = [column_label(ctx.questionnaire, str(i), width=26) for i in miss.index]
+    if ctx.questionnaire is None:
+        return _HTML('<p class="no-data">没有问卷定义，无法区分题目无应答与结构性空白，未作此图。</p>')
+    inr = asked_nonresponse(ctx.data, ctx.questionnaire)
+    inr = inr[inr["rate"] > 0].head(top)[::-1]
+    if not len(inr):
+        return _HTML("<p>读取的问卷中，各题在应回答者中均无无应答。</p>")
+    miss = pd.Series(inr["rate"].to_numpy(float) * 100, index=inr["item"].to_numpy())
+    labels = [question_label(ctx.questionnaire, str(i), 26) if i == qid
+              else column_label(ctx.questionnaire, str(i), width=26)
+              for i, qid in zip(inr["item"], inr["question"])]
     fig, ax = new_figure(7.0, max(2.5, 0.28 * len(miss) + 1))
     ax.barh(range(len(miss)), miss.to_numpy())
     ax.set_yticks(range(len(miss)), labels, fontsize=8)
-    ax.set_xlim(0, 100)
-    ax.set_xlabel("缺失比例（%，读取的全部问卷；含逻辑跳过）")
-    ax.set_title("各变量缺失比例（最高的若干项）")
+    ax.set_xlim(0, max(10.0, min(100.0, float(miss.max()) * 1.2)))
+    ax.set_xlabel("题目无应答比例（%，基数为应回答该题的问卷，读取的全部问卷）\n"
+                  "不计结构性空白：排序/多选题未选的选项、“其他”说明栏、逻辑跳过；开放题自愿填写，不计入")
+    ax.set_title("题目无应答比例最高的题目")
     fig.tight_layout()
     ctx.figures += 1
     return FigureOutput(fig)

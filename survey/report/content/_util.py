@@ -73,22 +73,17 @@ def est_cells(frame: pd.DataFrame, *, proportion: bool, min_cell: int,
 
 
 def holm(p: np.ndarray) -> np.ndarray:
-    """Holm-adjusted p-values (family-wise error rate).
+    """Holm-adjusted p-values (family-wise error rate): the report's one rule,
+    :func:`survey.multiplicity.adjust_pvalues`.
 
     Examples
     --------
     >>> holm(np.array([0.01, 0.04, 0.03])).round(3).tolist()
     [0.03, 0.06, 0.06]
     """
-    p = np.asarray(p, dtype=float)
-    m = len(p)
-    if m == 0:
-        return p
-    order = np.argsort(p)
-    adj = np.maximum.accumulate((m - np.arange(m)) * p[order])
-    out = np.empty(m)
-    out[order] = np.minimum(adj, 1.0)
-    return out
+    from ...multiplicity import adjust_pvalues
+
+    return adjust_pvalues(p, "holm")
 
 
 def publish_estimates(ctx: Any, table: pd.DataFrame, table_id: str, title: str, *,

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ..tables import ci_digits, fmt_ci, fmt_count, fmt_num
+from ...multiplicity import RULE_ZH, rule_note
 from ._util import Bundle, H, esc, est_cells, holm, no_design, prefix, publish_estimates
 from .quality import short_label
 
@@ -376,7 +377,8 @@ def subgroups(ctx: Any, groups: list[str] | None = None, max_statements: int = 1
     if tests:
         T = pd.DataFrame(tests)
         T["p_holm"] = holm(T["p"].to_numpy())
-        cell = [f"F={f:.1f}, p{_pfmt(p)}" + ("†" if ph < 0.05 else "") for f, p, ph in zip(T["F"], T["p"], T["p_holm"])]
+        cell = [f"F={f:.1f}, p{_pfmt(p)}, 校正后p{_pfmt(ph)}" + ("†" if ph < 0.05 else "")
+                for f, p, ph in zip(T["F"], T["p"], T["p_holm"])]
         T["cell"] = cell
         wide = T.pivot(index="qid", columns="group", values="cell").reindex(
             index=[x.id for x in singles], columns=groups)
@@ -386,7 +388,7 @@ def subgroups(ctx: Any, groups: list[str] | None = None, max_statements: int = 1
         out.add(H("<h3>分类指标的分组差异检验（Rao–Scott）</h3>"))
         out.add(publish_estimates(ctx, wide.fillna(""), f"{px}4.{len(groups) + 1}",
                                   "单选题回答分布与分组变量的独立性检验（Rao–Scott 二阶校正 F 检验）",
-                                  notes=[f"共 {len(T)} 项检验；† 表示 Holm 多重比较校正后 p < 0.05。",
+                                  notes=[rule_note(len(T)) + "校正后p 为 Holm 校正后的 p 值。",
                                          "各题各选项的加权百分比见“主要指标”。"]))
         for _, r in T[T["p_holm"] < 0.05].sort_values("p").iterrows():
             notable.append((r["p"], esc(f"「{short_label(q, r['qid'])}」的回答分布在不同{short_label(q, r['group'])}之间差异显著"
@@ -469,7 +471,10 @@ def methods(ctx: Any) -> H:
     items.append(f"<li><b>数据披露控制</b>：未加权人数少于 {mc} 人的单元格以“—”隐去；计数表另做互补隐去，防止由合计推算；"
                  "不发布按调查站点（单个单位）的表格；报告不含姓名、电话、身份证号、邮箱、IP 等个人信息。</li>")
     items.append("<li><b>可靠性标记</b>：样本量小于 30、有效样本量小于 30 或变异系数大于 30% 的估计以“*”标注，仅供参考。</li>")
-    items.append("<li><b>多重比较</b>：分组均值差异按全部两两比较作 Bonferroni 校正；分类指标的 Rao–Scott 检验按 Holm 法校正。</li>")
+    items.append(f"<li><b>{esc(RULE_ZH.split('：', 1)[0])}</b>：{esc(RULE_ZH.split('：', 1)[1])}"
+                 "本页的 Rao–Scott 检验表、急难愁盼页的分组差异与变化表、变化趋势页的主要指标变化表均按此规则。"
+                 "“值得关注的差异”只检验每个指标估计值最高与最低的一对类别，其族为全部可能的两两比较，"
+                 "未计算的比较无 p 值，因此按 Bonferroni 界（Holm 法的第一步）判断。</li>")
     items.append("<li><b>指标定义</b>：量表题均值按 1–5 分计算；“最高两档”为量表最高两个选项的合计百分比；多选题百分比的分母为回答该题的人数。</li>")
     return H("<ul>" + "".join(i for i in items if i) + "</ul>")
 

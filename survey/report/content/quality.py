@@ -19,7 +19,7 @@ from ..tables import fmt_count
 from ._util import Bundle, H, esc, no_design, prefix, publish_estimates
 
 __all__ = ["RULE_LABELS", "REASON_LABELS", "short_label", "column_label", "question_label", "fmt_convergence",
-           "cleaning", "weighting", "weighting_short"]
+           "cleaning", "weighting", "weighting_short", "asked_nonresponse", "NOT_APPLICABLE"]
 
 RULE_LABELS = {
     "missing_codes": "缺失编码（不知道/拒答）置空", "out_of_range": "超出有效范围", "rank_invalid": "排序题无效",
@@ -152,6 +152,108 @@ def _margin_label(q: Any, m: str) -> str:
 
 
 # --------------------------------------------------------------------------------- cleaning
+#: Mark of a table cell that cannot occur (a nonresponse reason the question cannot have):
+#: distinct from a zero ("0") and from a suppressed count ("—").
+NOT_APPLICABLE = "／"
+
+
+def _reason_possible(q: Any, qid: str, reason: str) -> bool:
+    """Can respondents be missing on question *qid* for *reason* (a missing-frame reason)?
+
+    Missing-code reasons need a code with that label; rule reasons need the feature the rule
+    checks (a range, a cap, an ``ask_if`` ...).  Unknown reasons count as possible.
+
+    Examples
+    --------
+    >>> from survey import Questionnaire
+    >>> q = Questionnaire.from_dict({"wave": {"id": "w"}, "questions": [
+    ...   {"id": "h", "text": "H", "type": "numeric", "range": [0, 112], "missing_codes": {}},
+    ...   {"id": "s", "text": "S", "type": "single", "options": {1: "a"}, "missing_codes": {99: "拒答"}}]})
+    >>> _reason_possible(q, "h", "refused"), _reason_possible(q, "s", "refused"), _reason_possible(q, "h", "blank")
+    (False, True, True)
+    """
+    from ...io._core import _missing_reason
+
+    try:
+        qu = q[qid]
+    except (KeyError, TypeError, AttributeError):
+        return True
+    if reason in ("dont_know", "refused", "not_applicable", "missing_code"):
+        return reason in {_missing_reason(str(lab)) for lab in (qu.missing or {}).values()}
+    rules = {"missing_codes": bool(qu.missing), "out_of_range": qu.range is not None,
+             "rank_invalid": qu.type == "rank", "not_chosen": qu.type in ("multi", "rank"),
+             "multi_cap": qu.type == "multi" and qu.max_choices is not None,
+             "skipped": qu.ask_if is not None, "skip_logic": qu.ask_if is not None,
+             "other_empty": qu.other is not None,
+             "straightlining": qu.type in ("matrix", "likert"),
+             "reversed_items": qu.type == "likert" and bool(qu.reversed)}
+    return bool(rules.get(reason, True))
+
+
+def asked_nonresponse(frame: pd.DataFrame, q: Any) -> pd.DataFrame:
+    """Item nonresponse among the respondents who were asked, per item (not per column).
+
+    An item is a question for ``multi``/``rank`` (unanswered = every option column empty) and a
+    column otherwise (a ``single``/``numeric``/... question, one row of a matrix).  The base is
+    the respondents the question's ``ask_if`` selects; missing is an empty cell or a missing
+    code (不知道/拒答, still a value before cleaning).  Structural blanks are not nonresponse and
+    are left out: unchosen rank/multi options, the "其他（请注明）" text fields (``*_other``),
+    cells of respondents not asked, and free-text (``text``) questions, which are voluntary.
+
+    Returns
+    -------
+    DataFrame
+        ``item, question, n_asked, n_missing, rate`` (rate = n_missing / n_asked), sorted by
+        rate, highest first.
+
+    Examples
+    --------
+    >>> from survey import Questionnaire
+    >>> q = Questionnaire.from_dict({"wave": {"id": "w"}, "questions": [
+    ...   {"id": "a", "text": "A", "type": "single", "options": {1: "是", 2: "否"}},
+    ...   {"id": "r", "text": "R", "type": "rank", "k": 1, "options": {1: "x", 2: "y", 3: "z"}},
+    ...   {"id": "b", "text": "B", "type": "numeric", "ask_if": "a == 1"}]})
+    >>> f = pd.DataFrame({"a": pd.Categorical(["是", "否", "是", "是"], categories=["是", "否"]),
+    ...                   "r_1": pd.array([1, None, None, None], dtype="Int64"),
+    ...                   "r_2": pd.array([None, 1, None, None], dtype="Int64"),
+    ...                   "r_3": pd.array([None, None, 1, None], dtype="Int64"),
+    ...                   "b": [3.0, None, None, 2.0]})
+    >>> asked_nonresponse(f, q).set_index("item")[["n_asked", "n_missing"]].to_dict("index")
+    {'b': {'n_asked': 3, 'n_missing': 1}, 'r': {'n_asked': 4, 'n_missing': 1}, 'a': {'n_asked': 4, 'n_missing': 0}}
+    """
+    from ...errors import QuestionnaireError
+
+    rows = []
+    for qu in q.questions:
+        if qu.type == "text" or getattr(qu, "pii", False):
+            continue
+        cols = [c for c in q.columns(qu.id) if c in frame.columns and not c.endswith("_other")]
+        if not cols:
+            continue
+        try:
+            asked = q.evaluate_ask_if(qu.id, frame).to_numpy(dtype=bool)
+        except QuestionnaireError:  # the condition's questions are absent: everyone was asked
+            asked = np.ones(len(frame), dtype=bool)
+        codes = dict(getattr(qu, "missing", {}) or {})
+        units = [(qu.id, cols)] if qu.type in ("multi", "rank") else [(c, [c]) for c in cols]
+        for item, ucols in units:
+            miss = np.ones(len(frame), dtype=bool)
+            for c in ucols:
+                s = frame[c]
+                m = s.isna().to_numpy(dtype=bool, copy=True)
+                if codes and qu.type not in ("multi", "rank"):
+                    vals = list(codes.values()) if isinstance(s.dtype, pd.CategoricalDtype) or \
+                        pd.api.types.is_string_dtype(s.dtype) else list(codes)
+                    m |= s.isin(vals).to_numpy(dtype=bool)
+                miss &= m
+            n_asked = int(asked.sum())
+            n_miss = int((miss & asked).sum())
+            rows.append({"item": item, "question": qu.id, "n_asked": n_asked, "n_missing": n_miss,
+                         "rate": n_miss / n_asked if n_asked else np.nan})
+    out = pd.DataFrame(rows, columns=["item", "question", "n_asked", "n_missing", "rate"])
+    return out.sort_values("rate", ascending=False, kind="stable").reset_index(drop=True)
+
+
 def cleaning(ctx: Any, log_examples: int = 3) -> Any:
     """数据清理: rules with counts, the accounting line, log excerpts (rid and rule only), item
     nonresponse by question and reason, and a chart of the worst items."""
@@ -198,22 +300,35 @@ def cleaning(ctx: Any, log_examples: int = 3) -> Any:
         piv = inr.pivot_table(index="question", columns="reason", values="n_respondents", aggfunc="sum",
                               fill_value=0, sort=False)
         asked = inr.groupby("question", sort=False)["n_asked"].max().reindex(piv.index)
+        # a reason that cannot occur for the question (拒答 for a numeric without that code) is
+        # neither a zero nor a suppressed count: it gets its own mark
+        possible = pd.DataFrame({c: [_reason_possible(q, i, c) for i in piv.index] for c in piv.columns},
+                                index=piv.index) | (piv > 0)
         piv.columns = [REASON_LABELS.get(c, c) for c in piv.columns]
-        supp = suppress_table(piv, mc, margins="none")
+        possible.columns = piv.columns
+        # a zero count of nonresponse discloses nobody: 0 is shown as 0, counts 1 … min_cell − 1 as —
+        supp = suppress_table(piv, mc, margins="none", zeros=False)
         counts = piv.astype(int)
         rate = counts.sum(axis=1) / asked.replace(0, np.nan)
-        tab = counts.copy()
+        tab = pd.DataFrame({c: np.where(possible[c].to_numpy(bool), [fmt_count(v) for v in counts[c]],
+                                        NOT_APPLICABLE) for c in counts.columns}, index=counts.index,
+                           dtype=object)
         tab.index = [question_label(q, i) for i in tab.index]
         tab["应答人数基数"] = asked.to_numpy().astype(int)
         tab["缺失率(%)"] = rate.to_numpy()
         mask = pd.DataFrame(False, index=tab.index, columns=tab.columns)
-        mask.iloc[:, :counts.shape[1]] = supp.mask.iloc[:len(counts), :counts.shape[1]].to_numpy()
+        mask.iloc[:, :counts.shape[1]] = (supp.mask.iloc[:len(counts), :counts.shape[1]].to_numpy()
+                                          & possible.to_numpy(bool))
         tab.index.name = "题目"
-        fm = {c: "count" for c in counts.columns}
+        fm = {c: "text" for c in counts.columns}
         fm.update({"应答人数基数": "count", "缺失率(%)": "pct"})
+        notes = ["基数为应回答该题的保留样本（跳转逻辑之外）。",
+                 f"1 至 {mc - 1} 人的单元格隐去（“—”）；“0”为确无此原因。"]
+        if not possible.to_numpy(bool).all():
+            notes.append(f"“{NOT_APPLICABLE}”：该题不可能出现此原因（如数值题没有“拒答”编码），"
+                         "不是零，也不是隐去。")
         out.add(publish_estimates(ctx, tab, f"{px}2.3", "题目无应答（按原因）", formats=fm, supp=mask,
-                                  notes=["基数为应回答该题的保留样本（跳转逻辑之外）。",
-                                         f"少于 {mc} 人的单元格隐去。"]))
+                                  notes=notes))
         top = rate.sort_values(ascending=False).head(15)[::-1] * 100
         fig, ax = new_figure(7.0, max(2.5, 0.3 * len(top) + 1))
         ax.barh(range(len(top)), top.to_numpy(), color="#0072B2")

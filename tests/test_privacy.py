@@ -12,8 +12,8 @@ from hypothesis import given, settings, strategies as st
 
 from survey import read_export, write_wjx
 from survey.errors import PrivacyError, ReadWarning
-from survey.privacy import (SALT_ENV, contains_pii, looks_like_pii, resolve_salt, salted_hash,
-                            scrub_text, small_cell_mask)
+from survey.privacy import (REDACTED, SALT_ENV, contains_pii, looks_like_pii, looks_personal,
+                            resolve_salt, salted_hash, scrub_frame, scrub_text, small_cell_mask)
 from survey.questionnaire import Questionnaire
 
 MINI = Path(__file__).parent / "fixtures" / "mini"
@@ -31,10 +31,10 @@ def test_scrub_text_patterns():
                    "mail: Zhang.San@pku.edu.cn", "座机 010-62345678", "论文 3 篇，经费 200000 元",
                    None])
     out = scrub_text(s).tolist()
-    assert out[0] == "打 〔手机号〕 或 〔手机号〕"
-    assert out[1] == "证件 〔身份证号〕 谢谢"
-    assert out[2] == "mail: 〔邮箱〕"
-    assert out[3] == "座机 〔电话〕"
+    assert out[0] == f"打 {REDACTED} 或 {REDACTED}"
+    assert out[1] == f"证件 {REDACTED} 谢谢"
+    assert out[2] == f"mail: {REDACTED}"
+    assert out[3] == f"座机 {REDACTED}"
     assert out[4] == "论文 3 篇，经费 200000 元"  # ordinary numbers survive
     assert pd.isna(out[5])
     assert not contains_pii(scrub_text(s)).any()

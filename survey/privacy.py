@@ -74,16 +74,15 @@ _EMAIL = (r"[A-Za-z0-9._%+\-]+\s?(?:@|[(（\[【{<]\s?(?:at|AT|艾特)\s?[)）\]
 _H6 = r"[0-9A-Fa-f]{1,4}"
 _V4 = r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
 _IPV4 = rf"(?<![0-9.]){_V4}(?:\.{_V4}){{3}}(?::[0-9]{{1,5}})?(?!\.?[0-9])"
-_IPV6 = (rf"(?<![0-9A-Za-z:])(?:(?:{_H6}:){{7}}{_H6}|(?:{_H6}(?::{_H6}){{0,6}})?::"
-         rf"(?:{_H6}(?::{_H6}){{0,6}})?)(?:\.{_V4}(?:\.{_V4}){{2}})?(?![0-9A-Za-z:])")
-_ID18 = (rf"(?<![0-9A-Za-z])[1-9][0-9]{{5}}{_SEP}?(?:18|19|20)[0-9]{{2}}(?:0[1-9]|1[0-2])"
-         rf"(?:0[1-9]|[12][0-9]|3[01]){_SEP}?[0-9]{{3}}[0-9Xx](?![0-9A-Za-z])")
-_ID15 = (r"(?<![0-9A-Za-z])[1-9][0-9]{7}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}"
-         r"(?![0-9A-Za-z])")
+_IPV6 = (rf"(?<![0-9])(?:(?:{_H6}:){{7}}{_H6}|(?:{_H6}(?::{_H6}){{0,6}})?::"
+         rf"(?:{_H6}(?::{_H6}){{0,6}})?)(?:\.{_V4}(?:\.{_V4}){{2}})?")
+_ID18 = (rf"{_NOD}[1-9][0-9]{{5}}{_SEP}?(?:18|19|20)[0-9]{{2}}(?:0[1-9]|1[0-2])"
+         rf"(?:0[1-9]|[12][0-9]|3[01]){_SEP}?[0-9]{{3}}[0-9Xx]{_NOD_AFTER}")
+_ID15 = (rf"{_NOD}[1-9][0-9]{{7}}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{{3}}"
+         rf"{_NOD_AFTER}")
 # QQ / 微信 ids right after their keyword (the keyword stays, the id goes)
 _CHAT_ID = (r"(?i)((?<![A-Za-z])(?:QQ|企鹅|微信|weixin|wechat|vx|wx|v信|薇信|威信)"
-            r"(?:号码|号|群|账号|帐号|ID)?\s?(?:是|为|:|：|=)?\s?)([A-Za-z0-9][A-Za-z0-9_\-]{4,19})"
-            r"(?![A-Za-z0-9_\-])")
+            r"(?:号码|号|群|账号|帐号|ID)?\s?(?:是|为|:|：|=)?\s?)([A-Za-z0-9][A-Za-z0-9_\-]{4,19})")
 # a number of >= 7 digits in any layout right after a phone keyword
 _PHONE_KW = (r"(?i)((?:电话|手机|号码|联系方式|座机|tel|phone|mobile)[^0-9\n]{0,4}?)"
              rf"((?:\+|00)?[0-9](?:[ \t\u3000.\-‐–—－_/·()（）]{{0,3}}[0-9]){{6,}}){_NOD_AFTER}")
@@ -112,11 +111,13 @@ _NAME_WEAK = (rf"((?:我是|本人是|本人|我系)\s?)(?!方向|方面|于是|
 
 
 def _few_separators(m: re.Match) -> str:
-    """Replacement for a phone-like match: only when its digits are split into at most three
-    groups (138 1234 5678) or all separators are the same (1 3 8 1 …), so 18.5.2024 13.30 is no
-    phone."""
-    runs = re.findall(_SEP + "+", m.group("core"))
-    if len(runs) <= 2 or len(set(runs)) == 1:
+    """Replacement for a phone-like match, only when it is laid out as phones are: one
+    separator throughout, and at most three groups of 3+ digits (138 1234 5678, 0755-8888-8888)
+    or single digits (1 3 8 1 …); so 18.5.2024 13.30 or 1300.10 10000 are no phones."""
+    core = m.group("core")
+    runs = set(re.findall(_SEP + "+", core))
+    groups = [len(g) for g in re.split(_SEP + "+", core.strip("(（)）")) if g]
+    if len(runs) <= 1 and (all(n == 1 for n in groups) or (len(groups) <= 3 and min(groups) >= 3)):
         return REDACTED
     return m.group(0)
 
@@ -137,7 +138,7 @@ _RULES: list[tuple[re.Pattern, Any]] = [(re.compile(p), r) for p, r in [
 # what still looks personal after scrubbing (keeps a text out of published quotes)
 _PERSONAL = re.compile(
     r"[0-9]{7,}"                                          # a long number
-    rf"|[0-9](?:{_SEP}{{0,3}}[0-9]){{8,}}"                # 9+ digits in any grouping
+    rf"|(?<![0-9])[01](?:{_SEP}{{0,3}}[0-9]){{9,}}"       # 10+ digits from 0/1 in any grouping
     r"|[@＠]|[(（\[【{<]\s?(?:at|艾特)\s?[)）\]】}>]"        # an address
     r"|[0-9]{1,3}(?:\.[0-9]{1,3}){3}"                      # IPv4-like
     r"|https?://|www\."                                  # a link
@@ -237,15 +238,16 @@ def contains_pii(s: pd.Series) -> pd.Series:
 def looks_personal(s: pd.Series) -> pd.Series:
     """Boolean mask: texts that still look personal after :func:`scrub_text` — never quote them.
 
-    True for long digit runs (7+ digits, or 9+ digits in any grouping), ``@``/``(at)``, anything
+    True for long digit runs (7+ digits, or 10+ digits from a leading 0 or 1 — phones — in any
+    grouping), ``@``/``(at)``, anything
     IPv4-like, links, a QQ/微信 keyword followed by an id, 我叫/我的名字/姓名：/联系人：, and any
     pattern :func:`scrub_text` would remove.  (Texts holding :data:`REDACTED` are a separate test.)
 
     Examples
     --------
-    >>> looks_personal(pd.Series(["工资三年没涨", "电话 1 3 9 1 2 3 4 5 6 7 8", "我叫小潘",
-    ...                           "2024年经费200000元"])).tolist()
-    [False, True, True, False]
+    >>> looks_personal(pd.Series(["工资三年没涨", "1 3 9-1 2 3 4 5.6 7 8", "我叫小潘",
+    ...                           "2024年经费200000元", "2024.05.06 14:30"])).tolist()
+    [False, True, True, False, False]
     """
     t = s.astype("str").str.translate(_FULLWIDTH)
     return t.str.contains(_PERSONAL, regex=True, na=False) | contains_pii(s)

@@ -119,3 +119,176 @@ def test_no_planted_pii_survives_into_analysis_frame(tmp_path, q, kind):
     if kind != "sav":
         assert "联系人手机" in r.pii.columns
         assert "联系人手机" in r.report.pii_columns
+
+
+# ----------------------------------------------------------------------------- the free-text scrubber
+# one planted value per kind and layout (synthetic: 140/199 mobiles, 9901xx ID region, RFC 5737 /
+# 2544 / 3849 addresses, example.* mail domains)
+PLANTED = {
+    "mobile_plain": "14006462896", "mobile_dots": "140.0646.2896", "mobile_dashes": "140-0646-2896",
+    "mobile_spaces": "140 0646 2896", "mobile_4_3_4": "1990 646 2896", "mobile_plus86": "+86 140 0646 2896",
+    "mobile_0086": "0086-14006462896", "mobile_paren86": "(+86)140-0646-2896",
+    "mobile_fullwidth": "１４０６４６２８９６７", "mobile_every_digit": "1 4 0 0 6 4 6 2 8 9 6",
+    "landline_dash": "010-62345678", "landline_spaces": "0755 8888 8888",
+    "landline_paren": "（0755）88887777", "landline_plain": "02162345678", "service": "400-820-8820",
+    "ipv4": "198.19.60.80", "ipv4_port": "192.0.2.44:8080", "ipv6": "2001:db8:85a3::8a2e:370:7334",
+    "ipv6_full": "2001:0db8:0000:0000:0000:ff00:0042:8329",
+    "email": "pan.ping@example.org", "email_at": "panping(at)example.com",
+    "email_brackets": "pan_ping[at]example[dot]net", "email_fullwidth": "ｐａｎ＠ｅｘａｍｐｌｅ．ｃｎ",
+    "id18": "99010119880215123X", "id18_spaced": "990101 19880215 1234", "id15": "990101880215123",
+    "bank_card": "6222021234567890123",
+}
+# kinds written after their keyword: (text, value that must vanish)
+KEYWORDED = {
+    "qq": ("有问题加QQ 2758890123 联系", "2758890123"),
+    "qq_colon": ("QQ号：10000001，随时", "10000001"),
+    "wechat": ("加我微信 panping_88 详谈", "panping_88"),
+    "wechat_en": ("WeChat: pp-research2024", "pp-research2024"),
+    "vx": ("vx：zhangsan1990", "zhangsan1990"),
+    "phone_kw_odd": ("手机 1400 646 28 96 可联系", "1400 646 28 96"),
+    "name_wo_shi": ("我是潘萍，希望提高待遇", "潘萍"),
+    "name_wo_jiao": ("我叫俞思远，工资太低", "俞思远"),
+    "name_xingming": ("姓名：欧阳娜娜，手机号见上", "欧阳娜娜"),
+    "name_benren": ("本人龚晓岚。住房困难", "龚晓岚"),
+    "name_contact": ("联系人: 覃一舟", "覃一舟"),
+}
+
+
+def _digits(s: str) -> str:
+    return "".join(ch for ch in s.translate({c: c - 0xFEE0 for c in range(0xFF10, 0xFF1A)})
+                   if ch.isdigit())
+
+
+@pytest.mark.parametrize("kind", sorted(PLANTED))
+def test_every_planted_kind_is_removed(kind):
+    v = PLANTED[kind]
+    texts = pd.Series([f"希望改善待遇，{v}，谢谢", f"{v}", f"联系方式{v}。", f"IP {v}"])
+    out = scrub_text(texts)
+    for o in out:
+        assert v not in o and REDACTED in o, (kind, o)
+        if len(_digits(v)) >= 7:
+            assert _digits(v)[-7:] not in _digits(o), (kind, o)   # no 7-digit tail left either
+        assert "@" not in o and "example" not in o, (kind, o)
+    assert not contains_pii(out).any()
+    assert looks_personal(texts).all()
+    assert scrub_text(out).equals(out)  # idempotent
+
+
+@pytest.mark.parametrize("kind", sorted(KEYWORDED))
+def test_keyworded_ids_and_names_are_removed(kind):
+    text, v = KEYWORDED[kind]
+    out = scrub_text(pd.Series([text])).iloc[0]
+    assert v not in out and REDACTED in out, out
+    if v[0].isdigit():
+        assert _digits(v) not in _digits(out)
+    assert looks_personal(pd.Series([text])).iloc[0]
+
+
+def test_issue_example():
+    t = "我是潘萍，电话140.0646.2896，IP 198.19.60.80。希望…"
+    assert scrub_text(pd.Series([t])).iloc[0] == f"我是{REDACTED}，电话{REDACTED}，IP {REDACTED}。希望…"
+
+
+ORDINARY = [
+    "2024年工资涨了3%，但房租涨了15.5%", "近3年发表论文5篇，主持项目2项", "经费200000元，人均1.2万元",
+    "每周工作60小时以上，加班到22:30", "2019-2024年间收入没有变化", "2024年5月6日至2024-06-28", "会议定在2024.05.06 14:30",
+    "第1、2、3项最重要", "孩子上学要排队，排了300多人", "希望住房补贴从1500元提高到3000元/月",
+    "我是江苏人，在本市工作10年", "我是程序员，也是高级工程师", "本人认为应减少报表", "我是一名青年科研人员",
+    "我是党员，希望多组织学习", "本人方向：人工智能", "比例约为1:3:5", "编号A-2024-001的项目",
+    "单位有1200名职工，其中科研人员800名", "GDP增长5.2%，CPI上涨0.3%", "2023年度考核优秀", "年薪约15-20万",
+    "std::vector 和 C++17", "Python 3.11.7", "版本号 v2.4.6", "3.14159", "ISO 9001:2015", "科研经费1,200,000元",
+]
+
+
+def test_ordinary_numbers_and_words_survive():
+    s = pd.Series(ORDINARY)
+    out = scrub_text(s)
+    changed = [(a, b) for a, b in zip(s, out) if a != b]
+    assert changed == []
+    assert not contains_pii(s).any()
+    assert not looks_personal(s).any(), [t for t, f in zip(ORDINARY, looks_personal(s)) if f]
+    # deliberately conservative: a plain 7-digit number keeps a text out of the quotes
+    assert looks_personal(pd.Series(["经费2000000元"])).iloc[0]
+
+
+_HAN = st.characters(min_codepoint=0x4E00, max_codepoint=0x4FFF)
+_PUNCT = st.sampled_from(list("，。！？、：；（）() "))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(
+    st.builds(lambda y: f"{y}年", st.integers(1950, 2035)),
+    st.builds(lambda p: f"{p}%", st.integers(0, 100)),
+    st.builds(lambda p, d: f"{p}.{d}%", st.integers(0, 100), st.integers(0, 9)),
+    st.builds(lambda n: f"{n}项", st.integers(1, 99)),
+    st.builds(lambda n: f"{n}元", st.integers(1, 10**9)),
+    st.builds(lambda n: f"{n}万元", st.integers(1, 99999)),
+    st.builds(lambda y, m, d: f"{y}年{m}月{d}日", st.integers(1990, 2030), st.integers(1, 12),
+              st.integers(1, 28)),
+    st.builds(lambda y, m, d, sep: f"{y}{sep}{m:02d}{sep}{d:02d}", st.integers(1990, 2030),
+              st.integers(1, 12), st.integers(1, 28), st.sampled_from(["-", ".", "/"])),
+    st.builds(lambda h, m: f"{h}:{m:02d}", st.integers(0, 23), st.integers(0, 59)),
+    st.builds(lambda a, b: f"{a}-{b}年", st.integers(1990, 2030), st.integers(1990, 2030)),
+    st.builds(lambda a, b: f"{a}.{b}", st.integers(0, 9999), st.integers(0, 99)),
+    st.text(_HAN, min_size=1, max_size=6)), min_size=1, max_size=6), _PUNCT)
+def test_property_ordinary_numbers_are_not_scrubbed(parts, punct):
+    """Years, percentages, counts, amounts (up to 10^9), dates, times, ranges and decimals
+    joined by Chinese text or punctuation are never touched."""
+    t = punct.join(parts)
+    assert scrub_text(pd.Series([t])).iloc[0] == t
+
+
+_TEXT = st.text(st.one_of(_HAN, st.sampled_from(list("abcXYZ，。！？：:;()（） "))), max_size=15)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_TEXT, _TEXT, st.sampled_from(sorted(PLANTED)), st.booleans())
+def test_property_planted_value_removed_in_any_context(pre, post, kind, glue):
+    """Any planted value, glued straight onto random Han/Latin/punctuation text or separated by
+    a space, is gone (also as its digits alone) and scrubbing twice changes nothing more."""
+    v = PLANTED[kind]
+    sep = " " if glue else ""
+    out = scrub_text(pd.Series([f"{pre}{sep}{v}{sep}{post}"])).iloc[0]
+    assert v not in out
+    if sum(ch.isdigit() for ch in v) >= 7:
+        assert _digits(v) not in _digits(out)
+    assert scrub_text(pd.Series([out])).iloc[0] == out
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=40))
+def test_property_scrub_is_idempotent_and_keeps_na(t):
+    s = pd.Series([t, None])
+    once = scrub_text(s)
+    assert once.iloc[0] == scrub_text(once).iloc[0]
+    assert pd.isna(once.iloc[1])
+
+
+def test_own_names_per_respondent_vectorised():
+    texts = pd.Series(["潘萍建议提高待遇", "潘萍说得对", "司马相如：经费不足", "相如觉得经费不足", None,
+                       "王强"], index=[10, 11, 12, 13, 14, 15])
+    names = pd.DataFrame({"name": ["潘萍", "张伟", "司马相如", "司马相如", "周敏", "王"]})
+    out = scrub_text(texts, names=names)
+    assert out.index.tolist() == texts.index.tolist()
+    assert out.iloc[0] == f"{REDACTED}建议提高待遇"
+    assert out.iloc[1] == "潘萍说得对"            # another respondent's name is left alone
+    assert out.iloc[2] == f"{REDACTED}：经费不足"
+    assert out.iloc[3] == f"{REDACTED}觉得经费不足"  # the given name of a 4-character name
+    assert pd.isna(out.iloc[4])
+    assert out.iloc[5] == "王强"                  # a one-character "name" is ignored
+    with pytest.raises(PrivacyError, match="names="):
+        scrub_text(texts, names=pd.Series(["a"]))
+
+
+def test_scrub_frame_uses_pii_names_by_rid(q):
+    f = make_frame(20, 3, q)
+    text_cols = [c for c in f.columns if c.endswith("_other")] + [
+        qu.id for qu in q.questions if qu.type == "text" and not qu.pii and qu.id in f.columns]
+    assert text_cols
+    col = text_cols[0]
+    pii = f[["rid", "name"]].iloc[::-1].reset_index(drop=True)   # another row order: matched on rid
+    data = f.drop(columns=[c for c in ("name", "phone", "id_number", "email") if c in f])
+    data[col] = [f"{n}：希望改进" for n in f["name"]]
+    out = scrub_frame(data, q, pii)
+    assert (out[col] == f"{REDACTED}：希望改进").all()
+    assert data[col].str.startswith(tuple(f["name"])).all()  # the input frame is not changed

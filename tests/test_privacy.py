@@ -292,3 +292,180 @@ def test_scrub_frame_uses_pii_names_by_rid(q):
     out = scrub_frame(data, q, pii)
     assert (out[col] == f"{REDACTED}：希望改进").all()
     assert data[col].str.startswith(tuple(f["name"])).all()  # the input frame is not changed
+
+
+# ----------------------------------------------------------------------------- end to end: no output holds it
+ROOT = Path(__file__).resolve().parents[1]
+SENTINEL = "哨兵文字甲乙丙"  # harmless, planted beside the PII: proves the scanner reads each format
+OWN_NAMES = ["潘萍", "俞思远", "欧阳娜娜", "龚晓岚", "覃一舟", "诸葛明远"]
+
+
+def _pii_wave(d: Path, frac: float = 0.12) -> dict:
+    """A 12% subsample of the 2024 demo wave (as tests/test_pipeline.small_wave) whose open
+    answers carry every planted kind of PII: each PLANTED value and KEYWORDED text in a
+    suggestion, the respondent's own name (also set in the PII name column) written bare, and
+    the same in "其他，请注明" texts; written as a GBK .sav export with the wave's lexicon."""
+    import shutil
+
+    from survey.demo import population_yaml, questionnaire_yaml
+    from survey.demo.wave import build_wave
+    from survey.io import write_sav
+
+    d.mkdir(parents=True, exist_ok=True)
+    wv = build_wave("2024", 2024)
+    rng = np.random.default_rng(7)
+    ex = wv.export.loc[rng.random(len(wv.export)) < frac].reset_index(drop=True)
+    for c in ex.columns:
+        if pd.api.types.is_datetime64_any_dtype(ex[c].dtype):
+            ex[c] = ex[c].astype("datetime64[us]")
+    dirty = set(wv.dirt["rid"].astype(str))
+    clean_rows = ~ex["rid"].astype(str).isin(dirty)
+    writers = np.flatnonzero((ex["suggestion"].notna() & clean_rows).to_numpy())
+    texts = [f"{PLANTED[k]}" for k in sorted(PLANTED)] + [t for t, _ in (KEYWORDED[k] for k in sorted(KEYWORDED))]
+    texts += [f"{n}建议：" for n in OWN_NAMES]
+    assert len(writers) >= len(texts) + 1
+    planted, ex = [], ex.copy()
+    for i, t in enumerate(texts):
+        r = writers[i]
+        ex.loc[r, "suggestion"] = f"{ex.at[r, 'suggestion']}。{t}{SENTINEL if i == 0 else ''}"
+    for j, n in enumerate(OWN_NAMES):
+        ex.loc[writers[len(texts) - len(OWN_NAMES) + j], "name"] = n
+    planted = [PLANTED[k] for k in PLANTED] + [v for _, v in KEYWORDED.values()] + OWN_NAMES
+    # "其他，请注明" texts: every column that has any
+    other = [c for c in ex.columns if c.endswith("_other")]
+    k = 0
+    for c in other:
+        rows = np.flatnonzero((ex[c].notna() & clean_rows).to_numpy())[:3]
+        for r in rows:
+            v = ["140 0646 2896", "qa.user@example.org", "2001:db8::42"][k % 3]
+            ex.loc[r, c] = f"{ex.at[r, c]}（{v}）"
+            k += 1
+    assert k >= 3
+    qdir = d / "q"
+    qdir.mkdir()
+    (qdir / "questionnaire.yml").write_text(questionnaire_yaml("2024"), encoding="utf-8")
+    (qdir / "population.yml").write_text(population_yaml("2024", 2024), encoding="utf-8")
+    wv.stations.to_csv(qdir / "stations.csv", index=False, float_format="%.10g")
+    shutil.copy(ROOT / "questionnaires" / "demo-2024" / "painpoint_lexicon.yml", qdir)
+    raw = d / "pii_SPSS.sav"
+    write_sav(ex, wv.questionnaire, raw, encoding="gbk")
+    return {"raw": raw, "questionnaire": qdir / "questionnaire.yml", "planted": planted,
+            "n_texts": len(texts)}
+
+
+def _strings(obj) -> list[str]:
+    if isinstance(obj, str):
+        return [obj]
+    if isinstance(obj, dict):
+        return [s for v in obj.values() for s in _strings(v)] + [str(k) for k in obj]
+    if isinstance(obj, (list, tuple)):
+        return [s for v in obj for s in _strings(v)]
+    return [] if obj is None else [str(obj)]
+
+
+def _file_texts(p: Path) -> list[str]:
+    """Every readable text of one output file, read with independent tools (zipfile for xlsx,
+    json for ipynb, pyarrow for parquet) plus its raw bytes as UTF-8."""
+    import html
+    import json
+    import zipfile
+
+    raw = p.read_bytes()
+    out = [raw.decode("utf-8", errors="ignore")]
+    suf = p.suffix.lower()
+    if suf in (".xlsx", ".zip"):
+        with zipfile.ZipFile(p) as z:
+            out += [html.unescape(z.read(n).decode("utf-8", errors="ignore")) for n in z.namelist()]
+    elif suf == ".ipynb":
+        out += _strings(json.loads(raw.decode("utf-8")))
+    elif suf == ".parquet":
+        import pyarrow.parquet as pq
+
+        out += _strings(pq.read_table(p).to_pylist())
+    elif suf in (".html", ".htm", ".xml", ".csv", ".json", ".txt"):
+        out.append(html.unescape(out[0]))
+        if suf == ".json":
+            out += _strings(json.loads(raw.decode("utf-8-sig")))
+    return out
+
+
+def _leaks(texts: dict[str, list[str]], planted: list[str]) -> dict:
+    """Which planted values occur in which file: as written, with full-width forms folded, and
+    (7+ digit values) as their digits with the separators between digits removed."""
+    import re
+
+    found: dict[str, list[str]] = {}
+    dig = {v: _digits(v) for v in planted if len(_digits(v)) >= 7}
+    for name, ts in texts.items():
+        t = "\n".join(ts)
+        t_fw = t.translate({c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)})
+        collapsed = re.sub(r"(?<=\d)[ .\-/:()（）]+(?=\d)", "", t_fw)
+        hits = [v for v in planted if v in t or v in t_fw or (v in dig and dig[v] in collapsed)]
+        if hits:
+            found[name] = hits
+    return found
+
+
+@pytest.fixture(scope="module")
+def pii_report(tmp_path_factory):
+    from survey.report.runner import render_report
+
+    d = tmp_path_factory.mktemp("piiwave")
+    w = _pii_wave(d / "in")
+    p = {"wave": "piitest", "questionnaire": str(w["questionnaire"]), "data": str(w["raw"])}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        render_report(p, output_dir=d / "out", notebooks=["painpoints"], progress=False)
+    return d, w
+
+
+def test_report_outputs_hold_no_planted_pii(pii_report):
+    import pyreadstat
+
+    d, w = pii_report
+    files = sorted(f for f in d.rglob("*") if f.is_file() and f.relative_to(d).parts[0] != "in")
+    kinds = {f.suffix for f in files}
+    assert {".html", ".ipynb", ".xlsx", ".parquet", ".csv", ".json"} <= kinds, kinds
+    texts = {str(f.relative_to(d)): _file_texts(f) for f in files}
+    # the scanner is no blind one: the sentinel written beside the PII is found in the clean
+    # data, and the raw export (read with pyreadstat) holds every planted value
+    assert any(k.endswith("clean.parquet") for k in _leaks(texts, [SENTINEL])), "scanner blind"
+    raw, _ = pyreadstat.read_sav(str(w["raw"]), encoding="gbk")
+    raw_found = _leaks({"raw": _strings(raw.astype(object).where(raw.notna(), None).values.tolist())},
+                       w["planted"])
+    assert set(raw_found["raw"]) == set(w["planted"])
+    leaks = _leaks(texts, w["planted"])
+    assert leaks == {}, leaks
+
+
+def test_report_quotes_are_shown_and_clean(pii_report):
+    import re
+
+    d, w = pii_report
+    page = (d / "out" / "painpoints.html").read_text(encoding="utf-8")
+    quotes = re.findall(r"<li>【[^】]+】“([^”]*)”</li>", page)
+    assert len(quotes) >= 2, "the page shows no quotes: the test would prove nothing"
+    assert not any("已删除" in q for q in quotes)
+    assert not looks_personal(pd.Series(quotes)).any()
+    import pyarrow.parquet as pq
+
+    data = pq.read_table(next(d.rglob("clean.parquet"))).to_pandas()
+    red = data["suggestion"].astype("str").str.count(REDACTED).sum()
+    assert red >= w["n_texts"] - 3  # (a few may be cleaned away) every planted text was scrubbed
+
+
+@pytest.mark.slow
+def test_full_report_outputs_hold_no_planted_pii(tmp_path):
+    """Every default notebook that runs on one wave (quality, survey_report, painpoints)."""
+    from survey.report.runner import render_report
+
+    w = _pii_wave(tmp_path / "in")
+    p = {"wave": "piitest", "questionnaire": str(w["questionnaire"]), "data": str(w["raw"])}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        render_report(p, output_dir=tmp_path / "out", notebooks=["quality", "survey_report", "painpoints"],
+                      progress=False)
+    files = sorted(f for f in tmp_path.rglob("*") if f.is_file() and f.relative_to(tmp_path).parts[0] != "in")
+    assert len([f for f in files if f.suffix == ".html"]) >= 4  # three pages and the index
+    leaks = _leaks({str(f.relative_to(tmp_path)): _file_texts(f) for f in files}, w["planted"])
+    assert leaks == {}, leaks

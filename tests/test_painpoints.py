@@ -372,3 +372,24 @@ def test_painpoints_notebook_renders_in_the_report(tmp_path):
     outs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     assert sum("image/png" in o.get("data", {}) for o in outs) == 4
     assert not [o for o in outs if o.output_type == "error" or o.get("name") == "stderr"]
+
+
+def test_open_text_never_quotes_personal_texts_and_skips_contact_clauses():
+    """Texts that had personal data removed (or still look personal) are counted but never
+    quoted; the clause around the placeholder gives no unmatched "themes" (电话, 打, 删除)."""
+    from survey.privacy import REDACTED
+
+    lx = pp.Lexicon("q", "t", {1: ("住房困难", ("住房",))}, {}, {})
+    personal = [f"住房太贵，电话140.0646.{2800 + i}" for i in range(15)] + [
+        f"住房补贴太少，我叫潘萍{'！' * i}" for i in range(3)] + ["住房难，经费2000000元不够用"]
+    plain = [f"住房太贵希望补贴{'！' * i}" for i in range(12)]
+    contact = [f"食堂太差，有需要可以打我电话1390000{i:04d}" for i in range(12)]
+    df = pd.DataFrame({"t": personal + plain + contact})
+    r = pp.open_text(df, lx, column="t", examples=50, top_unmatched=20)
+    th = r["themes"].set_index("code")
+    assert int(th.loc[1, "n_texts"]) == len(personal) + len(plain)
+    quotes = r["quotes"]["quote"].tolist()
+    assert sorted(quotes) == sorted(set(plain))
+    words = set(r["unmatched"]["theme"])
+    assert "食堂" in words and not words & {"电话", "打", "删除", "已", "手机号"}, words
+    assert not any(REDACTED in q or "潘萍" in q for q in quotes)

@@ -469,3 +469,32 @@ def test_full_report_outputs_hold_no_planted_pii(tmp_path):
     assert len([f for f in files if f.suffix == ".html"]) >= 4  # three pages and the index
     leaks = _leaks({str(f.relative_to(tmp_path)): _file_texts(f) for f in files}, w["planted"])
     assert leaks == {}, leaks
+
+
+def test_read_export_scrubs_own_names_and_raw_values_of_invalid_cells(tmp_path, q):
+    """At read time (before anything else sees the data) free text loses the respondent's own
+    name from the 姓名 column, and the raw text kept with an invalid numeric cell is scrubbed too."""
+    import openpyxl
+
+    f = make_frame(20, 3, q)
+    p = write_wjx(f, q, tmp_path / "x.xlsx", layout="code")
+    wb = openpyxl.load_workbook(p)
+    ws = wb.active
+    head = {str(c.value): c.column for c in ws[1]}
+    sugg = next(j for h, j in head.items() if "建议" in h)
+    hours = next(j for h, j in head.items() if "每周工作" in h)
+    name = next(j for h, j in head.items() if "姓名" in h)
+    for i in range(20):
+        ws.cell(row=i + 2, column=name, value=["潘萍", "欧阳娜娜"][i % 2])
+        ws.cell(row=i + 2, column=sugg, value=f"{['潘萍', '欧阳娜娜'][i % 2]}建议：电话140.0646.{2800 + i}")
+    ws.cell(row=2, column=hours, value="有事打 140 0646 2896")
+    wb.save(p)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ReadWarning)
+        r = read_export(p, q, salt="s")
+    assert (r.data["suggestion"] == f"{REDACTED}建议：电话{REDACTED}").all()
+    assert set(r.pii["name"]) == {"潘萍", "欧阳娜娜"}
+    bad = r.missing.loc[(r.missing["column"] == "hours") & (r.missing["reason"] == "invalid"), "value"]
+    assert bad.tolist() == [f"有事打 {REDACTED}"]
+    every = "\n".join(map(str, [*r.missing["value"].dropna(), *r.data.to_numpy().ravel()]))
+    assert "0646" not in every and "潘萍" not in every and "欧阳" not in every

@@ -147,6 +147,9 @@ _PERSONAL = re.compile(
     r"|我叫|我的名字|名字[是叫:：]|姓名\s?[是为:：]|联系人\s?[:：]|身份证号?\s?[:：是为]?\s?[0-9]",
     re.IGNORECASE)
 _NOT_A_NAME = "\ufdd0\ufdd1"   # never occurs in text (a noncharacter pair)
+# what respondents write into a name field instead of a name (never scrubbed as "their name")
+_NOT_NAMES = frozenset("匿名 保密 不填 不详 没有 暂无 不想说 不方便 不愿透露 不告诉你 隐私 无名 不知道 "
+                       "拒绝 拒答 先生 女士 老师 同志 本人 科技工作者".split())
 _NAME_HEADER = re.compile(r"姓名|名字")
 
 _PII_HEADER = re.compile(r"姓名|名字|手机|电话|联系方式|身份证|证件号|邮箱|e-?mail|微信|QQ号|来自IP|^ip$|"
@@ -182,9 +185,15 @@ def _replace_own_names(s: pd.Series, names: Any) -> pd.Series:
             raise PrivacyError(f"scrub_text: names= has {len(nm)} rows, the text {len(s)}; pass the "
                                "names aligned to the text (one per respondent)")
         full = nm.str.translate(_FULLWIDTH)
+        # a name: 2–4 Han characters or a Latin name, not a refusal written into the field
+        han = full.str.fullmatch(rf"{_HAN}{{2,4}}").fillna(False).to_numpy(dtype=bool)
+        latin = full.str.fullmatch(r"[A-Za-z][A-Za-z .'\-]{2,}").fillna(False).to_numpy(dtype=bool)
+        use_full = (han | latin) & ~full.isin(_NOT_NAMES).to_numpy(dtype=bool)
+        # the given name alone (潘萍萍 -> 萍萍) when the name starts with a known surname
+        sur = (full.str[:1].isin(set(_SURNAMES)) | full.str[:2].isin(_COMPOUND.split("|"))).to_numpy(bool)
         n = full.str.len().fillna(0).to_numpy()
-        # the full name, then (for 3+ characters) the given name alone (潘萍萍 -> 萍萍)
-        for cand, use in ((full, n >= 2), (full.str[-2:], n >= 3)):
+        use_given = use_full & han & sur & (n >= 3)
+        for cand, use in ((full, use_full), (full.str[-2:], use_given)):
             old = np.where(use, cand.fillna(_NOT_A_NAME).to_numpy(dtype=object), _NOT_A_NAME)
             out = np.strings.replace(out, np.asarray(old, dtype=sdt), REDACTED)
     res = pd.Series(out.astype(object), index=s.index, dtype="str", name=s.name)
@@ -200,8 +209,10 @@ def scrub_text(s: pd.Series, names: Any = None) -> pd.Series:
         Free text; NA stays NA.  Scrubbing twice changes nothing more.
     names : Series, DataFrame or list of Series, optional
         The respondents' own names, row-aligned with ``s`` (one row per text; several columns
-        for several name fields); each text loses its own respondent's names.  NA or
-        one-character names are ignored.
+        for several name fields); each text loses its own respondent's name (2–4 Han
+        characters, or a Latin name) and, for a 3–4 character name starting with a common
+        surname, the given name alone.  NA, one-character values and refusals (匿名, 保密,
+        不方便 …) are ignored.
 
     Returns
     -------

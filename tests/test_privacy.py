@@ -266,8 +266,8 @@ def test_property_scrub_is_idempotent_and_keeps_na(t):
 
 def test_own_names_per_respondent_vectorised():
     texts = pd.Series(["潘萍建议提高待遇", "潘萍说得对", "司马相如：经费不足", "相如觉得经费不足", None,
-                       "王强"], index=[10, 11, 12, 13, 14, 15])
-    names = pd.DataFrame({"name": ["潘萍", "张伟", "司马相如", "司马相如", "周敏", "王"]})
+                       "王强", "报销不方便", "方便，保密"], index=[10, 11, 12, 13, 14, 15, 16, 17])
+    names = pd.DataFrame({"name": ["潘萍", "张伟", "司马相如", "司马相如", "周敏", "王", "不方便", "保密"]})
     out = scrub_text(texts, names=names)
     assert out.index.tolist() == texts.index.tolist()
     assert out.iloc[0] == f"{REDACTED}建议提高待遇"
@@ -276,6 +276,7 @@ def test_own_names_per_respondent_vectorised():
     assert out.iloc[3] == f"{REDACTED}觉得经费不足"  # the given name of a 4-character name
     assert pd.isna(out.iloc[4])
     assert out.iloc[5] == "王强"                  # a one-character "name" is ignored
+    assert out.iloc[6:].tolist() == ["报销不方便", "方便，保密"]  # so are refusals
     with pytest.raises(PrivacyError, match="names="):
         scrub_text(texts, names=pd.Series(["a"]))
 
@@ -498,3 +499,20 @@ def test_read_export_scrubs_own_names_and_raw_values_of_invalid_cells(tmp_path, 
     assert bad.tolist() == [f"有事打 {REDACTED}"]
     every = "\n".join(map(str, [*r.missing["value"].dropna(), *r.data.to_numpy().ravel()]))
     assert "0646" not in every and "潘萍" not in every and "欧阳" not in every
+
+
+_SURNAME = st.sampled_from(list("王李张刘陈杨黄赵吴周徐孙马朱胡潘龚覃俞") + ["欧阳", "诸葛", "司马"])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(_SURNAME, st.text(_HAN, min_size=1, max_size=2), _TEXT, _TEXT),
+                min_size=1, max_size=8))
+def test_property_own_name_removed_from_own_text_only(rows):
+    names = [s + g for s, g, _, _ in rows]
+    texts = pd.Series([f"{pre}{n}{post}" for n, (_, _, pre, post) in zip(names, rows)])
+    out = scrub_text(texts, names=pd.Series(names))
+    for n, o in zip(names, out):
+        assert n not in o
+    # each text is scrubbed on its own: the same result text by text
+    one_by_one = [scrub_text(pd.Series([t]), names=pd.Series([n])).iloc[0] for t, n in zip(texts, names)]
+    assert out.tolist() == one_by_one

@@ -107,6 +107,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import CleaningError, CleaningWarning, QuestionnaireError
+from .privacy import scrub_frame
 from .questionnaire import Question, Questionnaire
 
 __all__ = ["clean", "CleanResult", "DEFAULT_RULES", "LOG_COLUMNS", "MISSING_COLUMNS"]
@@ -1195,7 +1196,9 @@ def clean(responses: pd.DataFrame | Any, questionnaire: Questionnaire | str | Pa
     q = questionnaire if isinstance(questionnaire, Questionnaire) else Questionnaire.load(
         questionnaire)
     source_file = None
+    pii = None
     if not isinstance(responses, pd.DataFrame) and hasattr(responses, "data"):
+        pii = getattr(responses, "pii", None)
         if missing is None:
             missing = getattr(responses, "missing", None)
         rep = getattr(responses, "report", None)
@@ -1210,6 +1213,9 @@ def clean(responses: pd.DataFrame | Any, questionnaire: Questionnaire | str | Pa
     if "rid" not in responses.columns:
         raise CleaningError("the frame has no 'rid' column; read it with survey.read_export "
                             "(which creates respondent ids) or add one")
+    # free text is scrubbed of personal data (idempotent after read_export; a frame from
+    # elsewhere, e.g. a cleaned CSV, is scrubbed here) before any log or output can hold it
+    responses = scrub_frame(responses, q, pii)
     st = _settings(q, rules)
     sha = None
     if source is not None and Path(source).is_file():

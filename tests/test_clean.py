@@ -14,6 +14,7 @@ from hypothesis import strategies as hs
 
 from survey import CleaningError, Questionnaire, clean
 from survey.clean import DEFAULT_RULES, CleanResult
+from survey.privacy import scrub_frame
 
 LIK = {1: "从不", 2: "很少", 3: "有时", 4: "经常", 5: "总是"}
 TITLES = {1: "正高", 2: "副高", 3: "中级", 4: "初级", 5: "无"}
@@ -248,7 +249,7 @@ def test_reader_reasons_are_carried(q, dirty):
 # ---------------------------------------------------------------------------------------------
 # invariants
 # ---------------------------------------------------------------------------------------------
-def _check_invariants(raw: pd.DataFrame, r: CleanResult) -> None:
+def _check_invariants(raw: pd.DataFrame, r: CleanResult, q: Questionnaire | None = None) -> None:
     # accounting: each dropped respondent once, under one primary reason
     assert r.n_raw == len(raw) == r.n_clean + len(r.dropped)
     s = r.summary()
@@ -258,6 +259,8 @@ def _check_invariants(raw: pd.DataFrame, r: CleanResult) -> None:
     # every changed cell has a log row (kept respondents; rids unique in these frames)
     if raw["rid"].is_unique:
         before = raw.set_index("rid").loc[r.data["rid"]]
+        if q is not None:  # free text loses personal data (privacy.scrub_frame): no cleaning rule
+            before = scrub_frame(before.reset_index(), q).set_index("rid")
         after = r.data.set_index("rid")
         logged = set(zip(r.log.loc[r.log["action"] == "blank", "rid"],
                          r.log.loc[r.log["action"] == "blank", "column"]))
@@ -531,7 +534,7 @@ def _demo_frame(wave: str):
 def _demo_check(wave: str) -> dict:
     w, f = _demo_frame(wave)
     r = clean(f, w.questionnaire)
-    _check_invariants(f, r)
+    _check_invariants(f, r, w.questionnaire)
     d = w.dirt
     out = {}
     for kind, (rule, action, pmin, rmin) in DEMO_BOUNDS.items():

@@ -172,7 +172,7 @@ def test_real_code_layout_quirks(tmp_path):
     assert d[["b_r1", "b_r2"]].iloc[1].isna().all()
     assert d[["d_1", "d_2", "d_3"]].iloc[0].tolist() == [True, False, True]
     assert d[["d_1", "d_2", "d_3"]].iloc[1].isna().all()
-    assert d["d_other"].iloc[0] == "外语 〔手机号〕"
+    assert d["d_other"].iloc[0] == "外语 ［已删除］"
     assert d[["e_1", "e_2"]].iloc[0].tolist() == [2, 1] and pd.isna(d["e_3"].iloc[0])
     assert d["e_3"].iloc[1] == 1
     assert d["f"].tolist() == ["其他", "正高"] and d["f_other"].iloc[0] == "研究员"

@@ -506,3 +506,24 @@ def test_register_when_no_measure_can_be_judged(waves):
     assert set(ev["verdict_zh"]) == {"未评估"} and ev["change_target"].isna().all()
     st = pp.policy_status(ev)
     assert all(s.startswith("未评估（本轮调查（2023）开始于政策实施") for s in st["status"])
+
+
+def test_open_text_never_quotes_personal_texts_and_skips_contact_clauses():
+    """Texts that had personal data removed (or still look personal) are counted but never
+    quoted; the clause around the placeholder gives no unmatched "themes" (电话, 打, 删除)."""
+    from survey.privacy import REDACTED
+
+    lx = pp.Lexicon("q", "t", {1: ("住房困难", ("住房",))}, {}, {})
+    personal = [f"住房太贵，电话140.0646.{2800 + i}" for i in range(15)] + [
+        f"住房补贴太少，我叫潘萍{'！' * i}" for i in range(3)] + ["住房难，经费2000000元不够用"]
+    plain = [f"住房太贵希望补贴{'！' * i}" for i in range(12)]
+    contact = [f"食堂太差，有需要可以打我电话1390000{i:04d}" for i in range(12)]
+    df = pd.DataFrame({"t": personal + plain + contact})
+    r = pp.open_text(df, lx, column="t", examples=50, top_unmatched=20)
+    th = r["themes"].set_index("code")
+    assert int(th.loc[1, "n_texts"]) == len(personal) + len(plain)
+    quotes = r["quotes"]["quote"].tolist()
+    assert sorted(quotes) == sorted(set(plain))
+    words = set(r["unmatched"]["theme"])
+    assert "食堂" in words and not words & {"电话", "打", "删除", "已", "手机号"}, words
+    assert not any(REDACTED in q or "潘萍" in q for q in quotes)

@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import QuestionnaireError, ReadError, ReadWarning, SchemaMismatchError
-from ..privacy import looks_like_pii, resolve_salt, salted_hash, scrub_text
+from ..privacy import (looks_like_pii, resolve_salt, respondent_names, salted_hash, scrub_frame,
+                       scrub_text)
 from ..questionnaire import Question, Questionnaire
 
 __all__ = ["RawTable", "ReadReport", "ReadResult", "build", "norm", "parse_duration",
@@ -864,8 +865,6 @@ def build(raw: RawTable, q: Questionnaire, *, salt: str | None = None, unmapped:
         if absent_cols:
             partial[qu.id] = absent_cols
         for k, v in out.items():
-            if not qu.pii and (qu.type == "text" or k.endswith("_other")) and v.dtype == "str":
-                v = scrub_text(v)
             target[k] = v
         if qu.pii:
             pii_cols.extend(str(raw.headers[s.col]) for s in ss)
@@ -907,8 +906,15 @@ def build(raw: RawTable, q: Questionnaire, *, salt: str | None = None, unmapped:
         warnings.warn(f"{raw.file}: unrecognised values set to NA in "
                       + ", ".join(f"{k} ({v} cells)" for k, v in list(invalid.items())[:6])
                       + "; see ReadResult.missing (reason='invalid')", ReadWarning, stacklevel=3)
-    return ReadResult(data=frame, report=report, pii=pd.DataFrame(pii, index=idx),
-                      missing=_mark_skips(miss.frame(), frame, q))
+    # free text loses phones, IPs, e-mails, ID numbers, chat ids and each respondent's own name
+    # here, before anything else sees it; so do the raw values kept with missing/invalid cells
+    pii_frame = pd.DataFrame(pii, index=idx)
+    frame = scrub_frame(frame, q, pii_frame)
+    missing = _mark_skips(miss.frame(), frame, q)
+    names = respondent_names(pii_frame, q)
+    missing["value"] = scrub_text(missing["value"], names=names.reindex(missing["rid"].to_numpy())
+                                  if names.shape[1] else None)
+    return ReadResult(data=frame, report=report, pii=pii_frame, missing=missing)
 
 
 def _unmapped_hints(raw: RawTable, slots: list[Slot], unm: list[int], q: Questionnaire

@@ -3,8 +3,11 @@
 The domain user dictionary (``userdict.txt``) and stop words (``stopwords.txt``) ship
 with the package; the keyword lexicon lives in the questionnaire folder
 (``questionnaires/<wave>/painpoint_lexicon.yml``) so analysts edit keywords without code.
-Texts are scrubbed of phones/ID numbers/e-mails (:func:`survey.privacy.scrub_text`) *before*
-anything else; quotes are only shown for categories with at least ``min_cell`` texts.
+Texts are scrubbed of personal data (:func:`survey.privacy.scrub_text`; phones, IPs, e-mails,
+ID numbers, chat ids, names) *before* anything else; the placeholder
+:data:`survey.privacy.REDACTED` is no word (the tokenizer skips it).  Quotes are only shown for
+categories with at least ``min_cell`` texts, and never a text that had personal data removed or
+still looks personal (:func:`survey.privacy.looks_personal`).
 """
 from __future__ import annotations
 
@@ -106,14 +109,22 @@ def _tokenizer():
 
 
 def segment(text: str, *, drop_stopwords: bool = True) -> list[str]:
-    """jieba tokens of one text with the domain dictionary (stop words and punctuation dropped).
+    """jieba tokens of one text with the domain dictionary (stop words, punctuation and any
+    clause holding the personal-data placeholder :data:`survey.privacy.REDACTED` dropped).
 
     Examples
     --------
     >>> segment("报销流程太繁琐，建议推行无纸化报销")[:2]
     ['报销流程', '繁琐']
+    >>> segment("食堂太差，有需要可以打我电话［已删除］。")
+    ['食堂', '差']
     """
-    toks = [t.strip() for t in _tokenizer().lcut(str(text))]
+    from ..privacy import REDACTED
+
+    # a clause that carried personal data ("有需要可以打我电话［已删除］") is contact detail,
+    # not a pain point: it is left out with the placeholder, so 电话/打 never become "themes"
+    text = re.sub(rf"[^，。；！？,;!?\n]*{re.escape(REDACTED)}[^，。；！？,;!?\n]*", " ", str(text))
+    toks = [t.strip() for t in _tokenizer().lcut(text)]
     sw = stopwords() if drop_stopwords else frozenset()
     return [t for t in toks if t and t not in sw and not re.fullmatch(r"[\W_\d]+", t)]
 
@@ -163,11 +174,14 @@ def classify(texts: pd.Series, lexicon: Lexicon) -> pd.DataFrame:
 def _anonymise(s: pd.Series) -> pd.Series:
     from ..privacy import scrub_text
 
-    out = scrub_text(s)
-    # belt and braces: long digit runs, @-addresses and anything IP-like
-    out = out.str.replace(r"\d{5,}", "〔数字〕", regex=True)
-    out = out.str.replace(r"\S+@\S+", "〔邮箱〕", regex=True)
-    return out
+    return scrub_text(s)  # idempotent on text read with survey.io; a frame from elsewhere too
+
+
+def _quotable(s: pd.Series) -> np.ndarray:
+    """Texts that may be quoted: nothing was removed from them and nothing still looks personal."""
+    from ..privacy import REDACTED, looks_personal
+
+    return (~s.str.contains(REDACTED, regex=False, na=True) & ~looks_personal(s)).to_numpy(bool)
 
 
 def open_text(design: Any, lexicon: Lexicon, *, column: str | None = None, min_cell: int = 10,
@@ -186,7 +200,8 @@ def open_text(design: Any, lexicon: Lexicon, *, column: str | None = None, min_c
         Categories (and unmatched themes) with fewer texts are suppressed: their count shows as
         ``<min_cell`` and no quote is taken from them.
     examples : int
-        Quotes per category (scrubbed of PII, truncated to ``max_quote_chars``).
+        Quotes per category (truncated to ``max_quote_chars``); a text from which personal
+        data were removed, or that still looks personal, is never quoted.
 
     Returns
     -------
@@ -235,11 +250,12 @@ def open_text(design: Any, lexicon: Lexicon, *, column: str | None = None, min_c
     qrows = []
     prim = cl["primary"]
     tx = texts.to_numpy()
+    quotable = _quotable(texts)
     for c in codes:
         sel = np.flatnonzero(prim.map(lambda p, c=c: p is not pd.NA and p == c).to_numpy(dtype=bool))
         if len(sel) < min_cell:
             continue
-        uniq_q = pd.unique(tx[sel])
+        uniq_q = pd.unique(tx[sel[quotable[sel]]])
         pick = rng.permutation(len(uniq_q))[:examples]
         for i in sorted(pick):
             q = str(uniq_q[i])

@@ -431,12 +431,15 @@ class CleanResult:
                  "sidecar": d / "clean.json"}
         self.data.to_parquet(paths["data"], index=False)
         self.missing.to_parquet(paths["missing"], index=False)
-        self.log.to_csv(paths["log_csv"], index=False, encoding="utf-8-sig")
+        # respondents' text (old_value of "other" answers, ...) never becomes a live formula
+        from .io.safe import harden_workbook, neutralise_frame, write_csv
+        write_csv(self.log, paths["log_csv"], index=False, encoding="utf-8-sig")
         summ = self.summary().reset_index()
         with pd.ExcelWriter(paths["log_xlsx"], engine="openpyxl") as xw:
-            self.log.head(1_000_000).to_excel(xw, sheet_name="log", index=False)
-            summ.to_excel(xw, sheet_name="summary", index=False)
-            self.dropped.to_excel(xw, sheet_name="dropped", index=False)
+            neutralise_frame(self.log.head(1_000_000)).to_excel(xw, sheet_name="log", index=False)
+            neutralise_frame(summ).to_excel(xw, sheet_name="summary", index=False)
+            neutralise_frame(self.dropped).to_excel(xw, sheet_name="dropped", index=False)
+            harden_workbook(xw.book)
         side = {
             "wave": self.wave,
             "input": {"file": self.source_file, "sha256": self.source_sha256,

@@ -342,8 +342,8 @@ def _warm_cache(params: Mapping[str, Any], progress: bool,
     return out
 
 
-#: The file :func:`survey.pipeline.prepare_wave` caches a prepared wave in (inside its out_dir).
-_CACHE_FILE = ".prepared.pkl"
+#: The folder :func:`survey.pipeline.prepare_wave` caches a prepared wave in (inside its out_dir).
+_CACHE_FILE = ".prepared"
 
 
 def _shown(path: Path) -> str:

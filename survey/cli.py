@@ -120,8 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"survey {args.command}: error: {where}{e.strerror or e}; check the path",
               file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"survey {args.command}: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as e:  # Ctrl-C: one line, no traceback (the runner cleaned up)
+        print(f"survey {args.command}: 已中断（Ctrl-C）" + (f"：{e}" if str(e) else ""),
+              file=sys.stderr)
         return 130
     finally:
         warnings.showwarning = old
@@ -294,8 +295,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .report.params import NOTEBOOKS, schema
     from .report.runner import render_report
 
+    from .io.safe import check_wave_id
+
     root = Path(args.root)
     params: dict = {}
+    if args.wave is not None:  # a name, never a path: it names folders under questionnaires/, reports/
+        check_wave_id(args.wave, what="--wave")
     wave = args.wave or "demo"
     jobs: list[tuple[str, dict]] = []  # (output folder name, wave-specific parameters)
     if args.demo:
@@ -325,7 +330,8 @@ def cmd_report(args: argparse.Namespace) -> int:
             if raw is not None:
                 params["data"] = str(raw)
     if args.previous is not None:
-        params["previous_waves"] = [w.strip() for w in args.previous.split(",") if w.strip()]
+        params["previous_waves"] = [check_wave_id(w.strip(), what="--previous wave id")
+                                    for w in args.previous.split(",") if w.strip()]
     for flag, v in (("--data", args.data), ("--questionnaire", args.questionnaire),
                     ("--population", args.population)):
         if v is not None and not Path(v).exists():
@@ -369,6 +375,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         if draft:
             pr.setdefault("work_dir", str(base / f".{name}.work"))
             out = base / f"{name}-draft"
+        if out != base and out.resolve().parent != base.resolve():
+            raise ParameterError(f"report folder {out} would not be inside {base}; "
+                                 "check --wave / -o")
             if not args.quiet:
                 print(f"--notebooks {args.notebooks} without -o: writing the draft {out}/ "
                       f"(the published {base / name}/ is left as it is)", file=sys.stderr)

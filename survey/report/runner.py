@@ -229,10 +229,40 @@ def _writing(path: Path):
         raise
 
 
+@contextmanager
+def _ctrl_c_stops_kernels():
+    """While notebooks run, Ctrl-C first kills the kernels, then raises KeyboardInterrupt.
+
+    Left to nbclient, the interrupt is followed by a polite shutdown request to a kernel that
+    is still executing a cell; it closes its sockets under the running cell and prints a ZMQ
+    traceback into the terminal ("Socket operation on non-socket").  A killed kernel prints
+    nothing.  Only the main thread can set handlers, and a handler someone else installed
+    (or an ignored SIGINT) is left alone.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        _kill_kernels()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def _run_unit(unit: dict[str, Any]) -> dict[str, Any]:
     """Execute all notebooks of one report unit (overall or one region). Runs in a worker."""
     try:
-        return _run_unit_notebooks(unit)
+        with _ctrl_c_stops_kernels():
+            return _run_unit_notebooks(unit)
     except KeyboardInterrupt:
         _kill_kernels()
         raise

@@ -243,6 +243,30 @@ def test_sigint_from_the_terminal_exits_130_with_one_line(tmp_path):
     assert not (tmp_path / ".rep.rendering").exists() and not out.exists()
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_ctrl_c_swallowed_by_a_finalizer_still_stops_the_run():
+    """Python drops an exception raised in a __del__/weakref callback ("Exception ignored in");
+    a Ctrl-C that lands there is remembered and stops the run at the next check."""
+    import gc
+
+    class Dies:
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # the handler runs here, inside the finalizer
+
+    runner._INTERRUPTED.clear()
+    with runner._ctrl_c_stops_kernels():
+        d = Dies()
+        del d
+        gc.collect()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            runner._check_interrupted()
+    finally:
+        runner._INTERRUPTED.clear()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
 def test_full_disk_names_the_file_and_removes_staging(fake_pm, monkeypatch, tmp_path):
     out = tmp_path / "rep"
     _render(out)
@@ -276,3 +300,58 @@ def test_full_disk_inside_a_notebook_does_not_keep_a_failed_copy(monkeypatch, tm
     with pytest.raises(ReportError, match=r"x\.json.*disk is full"):
         _render(tmp_path / "rep")
     assert sorted(p.name for p in tmp_path.iterdir()) in ([], [".rep.lock"])
+
+
+@pytest.mark.slow
+def test_sigint_during_a_real_kernel_leaves_no_traceback_no_kernel_no_staging(tmp_path):
+    """Ctrl-C while a real kernel executes a cell: one line, exit 130, kernel gone, staging gone
+    (nbclient's polite shutdown of a busy kernel used to print a ZMQ traceback when the cell
+    finished during the shutdown: "[IPKernelApp] ERROR | Exception in message handler ...
+    zmq.error.ZMQError: Socket operation on non-socket")."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell("wave = 'demo'\nwork_dir = None\noutput_dir = '.'")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(
+        "import os, pathlib, time\n"
+        "pathlib.Path('started').write_text(str(os.getpid()))\n"
+        "time.sleep(3)")]  # ends while a politely asked kernel would still be shutting down
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Python 3"}
+    nb.metadata["language_info"] = {"name": "python"}
+    nbp = tmp_path / "tiny.ipynb"
+    nbformat.write(nb, str(nbp))
+    out = tmp_path / "rep"
+    script = tmp_path / "run.py"
+    script.write_text(textwrap.dedent(f"""
+        import signal, sys
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal
+        from survey.report.runner import render_report
+        try:
+            render_report({{}}, output_dir={str(out)!r}, notebooks=[{str(nbp)!r}], progress=False)
+        except KeyboardInterrupt as e:
+            print("interrupted:", e, file=sys.stderr)
+            sys.exit(130)
+    """), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    p = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, env=env, start_new_session=True)
+    started = tmp_path / ".rep.rendering" / "started"
+    try:
+        t0 = time.monotonic()
+        while not started.is_file() and time.monotonic() - t0 < 60 and p.poll() is None:
+            time.sleep(0.1)
+        assert started.is_file(), p.communicate(timeout=5)
+        kernel_pid = int(started.read_text())
+        os.killpg(p.pid, signal.SIGINT)
+        _, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:  # pragma: no cover
+            p.kill()
+    assert p.returncode == 130, err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("interrupted: "), err
+    assert not (tmp_path / ".rep.rendering").exists() and not out.exists()
+    time.sleep(0.2)
+    with pytest.raises(ProcessLookupError):
+        os.kill(kernel_pid, 0)

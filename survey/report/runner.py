@@ -39,6 +39,7 @@ import os
 import re
 import shutil
 import sys
+import threading
 import time
 import weakref
 from contextlib import contextmanager
@@ -64,6 +65,12 @@ OWNER_MARKER = ".survey-report.json"
 #: Kernel managers of this process whose kernels may still run (killed on Ctrl-C).
 _LIVE_KERNELS: "weakref.WeakSet[Any]" = weakref.WeakSet()
 _DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+_INTERRUPTED = threading.Event()  # Ctrl-C seen while notebooks ran (see _ctrl_c_stops_kernels)
+
+
+def _check_interrupted() -> None:
+    if _INTERRUPTED.is_set():
+        raise KeyboardInterrupt
 
 
 def _kernel_manager_class():
@@ -240,7 +247,6 @@ def _ctrl_c_stops_kernels():
     (or an ignored SIGINT) is left alone.
     """
     import signal
-    import threading
 
     if threading.current_thread() is not threading.main_thread() or \
             signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
@@ -248,7 +254,8 @@ def _ctrl_c_stops_kernels():
         return
 
     def stop(signum: int, frame: Any) -> None:
-        _kill_kernels()
+        _INTERRUPTED.set()  # checked again later: an exception raised inside a weakref
+        _kill_kernels()     # callback or __del__ is swallowed ("Exception ignored in ...")
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGINT, stop)
@@ -316,6 +323,7 @@ def _run_unit_notebooks(unit: dict[str, Any]) -> dict[str, Any]:
             return {"ok": False, "label": label, "notebook": name, "executed": str(executed),
                     "message": f"notebook {name!r} ({label}) could not be executed: "
                                f"{type(e).__name__}: {e}"}
+        _check_interrupted()
         t1 = time.perf_counter()
         nb = nbformat.read(str(executed), as_version=4)
         title = f"{unit['title']} · {NOTEBOOK_TITLES.get(name, name)}"
@@ -741,6 +749,7 @@ def _render_locked(params: dict[str, Any], out: Path, nbs: list[Path], names: li
                    timeout: int | None, title: str | None) -> ReportResult:
     """:func:`render_report` once the output folder's lock is held."""
     check_output_folder(out)  # again: the folder may have changed while we waited
+    _INTERRUPTED.clear()
     staging = out.parent / f".{out.name}.rendering"
     failed = out.parent / f"{out.name}.failed"
     for p in (staging, failed, out.parent / f".{out.name}.old"):
@@ -819,6 +828,7 @@ def _render_staged(params: dict[str, Any], out: Path, staging: Path, failed: Pat
         raise ReportError(f"{r['message']}. The executed notebook is kept at {kept}; the published "
                           f"report in {out} was left unchanged.")
     # swap: the new report replaces the old one only now (and only a folder survey wrote)
+    _check_interrupted()
     _mark(staging, str(wave), files=_our_files(staging))
     old = out.parent / f".{out.name}.old"
     _remove_ours(old)

@@ -115,9 +115,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         msg = " ".join(line.strip() for line in str(e).splitlines() if line.strip())
         print(f"survey {args.command}: error: {msg}", file=sys.stderr)
         return 2
-    except OSError as e:  # an output folder that is a file, a read-only location, ...
+    except OSError as e:  # an output folder that is a file, a read-only location, a full disk
+        import errno
+
         where = f"{e.filename}: " if getattr(e, "filename", None) else ""
-        print(f"survey {args.command}: error: {where}{e.strerror or e}; check the path",
+        full = e.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+        print(f"survey {args.command}: error: {where}{e.strerror or e}; "
+              + ("the disk is full: free some space and run again" if full else "check the path"),
               file=sys.stderr)
         return 2
     except KeyboardInterrupt as e:  # Ctrl-C: one line, no traceback (the runner cleaned up)

@@ -158,3 +158,45 @@ def test_wave_id_that_is_a_path_is_refused(bad):
 @pytest.mark.parametrize("ok", ["2024", "demo-2024", "2024 春季", "科技工作者2025", "w.1"])
 def test_wave_id_names_are_kept(ok):
     assert check_wave_id(ok) == ok
+
+
+# ------------------------------------------------------------------------------------------
+# a full disk names the file
+# ------------------------------------------------------------------------------------------
+def _no_space(*a, **k):
+    import errno
+
+    raise OSError(errno.ENOSPC, "No space left on device")  # like a failed write(): no file name
+
+
+def test_clean_write_on_a_full_disk_names_the_file(tmp_path, monkeypatch):
+    from openpyxl import Workbook
+
+    res = _injected_clean()
+    monkeypatch.setattr(Workbook, "save", _no_space)
+    with pytest.raises(OSError) as ei:
+        res.write(tmp_path)
+    assert ei.value.filename == str(tmp_path / "inj" / "clean_log.xlsx")
+
+
+def test_cli_clean_on_a_full_disk_says_which_file_in_one_line(tmp_path, monkeypatch, capsys):
+    import yaml
+    from openpyxl import Workbook
+
+    from survey.cli import main
+    from survey.io import write_wjx
+
+    qd = {"wave": {"id": "inj"}, "questions": [
+        {"id": "q1", "text": "是否", "type": "single", "options": {1: "是", 2: "否"}},
+        {"id": "hours", "text": "小时", "type": "numeric", "range": [0, 112], "missing_codes": {}}]}
+    qfile = tmp_path / "questionnaire.yml"
+    qfile.write_text(yaml.safe_dump(qd, allow_unicode=True), encoding="utf-8")
+    q = Questionnaire.load(qfile)
+    f = pd.DataFrame({"rid": ["1", "2"], "q1": pd.Categorical(["是", "否"], ["是", "否"]),
+                      "hours": [40.0, 50.0]})
+    raw = tmp_path / "export.xlsx"
+    write_wjx(f, q, raw)
+    monkeypatch.setattr(Workbook, "save", _no_space)
+    assert main(["clean", str(raw), "-q", str(qfile), "--out", str(tmp_path / "o"), "--salt", "s"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "clean_log.xlsx" in err[0] and "disk is full" in err[0], err

@@ -24,6 +24,9 @@ Examples
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,7 +35,7 @@ import pandas as pd
 from ..errors import ParameterError
 
 __all__ = ["FORMULA_PREFIXES", "neutralise", "neutralise_frame", "write_csv", "harden_worksheet",
-           "harden_workbook", "check_wave_id"]
+           "harden_workbook", "check_wave_id", "writing"]
 
 #: First characters that make a spreadsheet treat a cell as a formula (OWASP CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -212,3 +215,29 @@ def check_wave_id(wave: Any, *, what: str = "wave id") -> str:
     if any(ord(c) < 32 for c in s):
         raise ParameterError(f"{what} {s!r} contains a control character; {_WAVE_HELP}")
     return s
+
+
+@contextmanager
+def writing(path: str | Path) -> Iterator[None]:
+    """Name *path* in an ``OSError`` raised while writing it.
+
+    A ``write()`` that fails on a full disk says only "[Errno 28] No space left on device";
+    inside ``with writing(p):`` the error carries ``filename=p`` so the message can say which
+    file could not be written.
+
+    Examples
+    --------
+    >>> import errno
+    >>> try:
+    ...     with writing("out/clean_log.xlsx"):
+    ...         raise OSError(errno.ENOSPC, "No space left on device")
+    ... except OSError as e:
+    ...     print(e.filename, e.errno == errno.ENOSPC)
+    out/clean_log.xlsx True
+    """
+    try:
+        yield
+    except OSError as e:
+        if getattr(e, "filename", None) is None:
+            raise OSError(e.errno, e.strerror or str(e), str(path)) from None
+        raise

@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ParameterError, ReportError
+from ..io.safe import writing as _writing
 from .params import NOTEBOOK_TITLES, NOTEBOOKS, schema, validate
 from .sections import report_title
 
@@ -222,18 +223,6 @@ def _kill_kernels() -> None:
             except Exception:  # noqa: BLE001
                 pass
         _LIVE_KERNELS.discard(km)
-
-
-@contextmanager
-def _writing(path: Path):
-    """Name *path* in an ``OSError`` raised while writing it (a failed ``write()`` on a full
-    disk says only "No space left on device")."""
-    try:
-        yield
-    except OSError as e:
-        if getattr(e, "filename", None) is None:
-            raise OSError(e.errno, e.strerror or str(e), str(path)) from None
-        raise
 
 
 @contextmanager

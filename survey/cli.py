@@ -295,11 +295,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     import yaml
 
     from .errors import ParameterError
+    from .io.safe import check_wave_id
     from .pipeline import find_export
     from .report.params import NOTEBOOKS, schema
     from .report.runner import render_report
-
-    from .io.safe import check_wave_id
 
     root = Path(args.root)
     params: dict = {}
@@ -379,12 +378,12 @@ def cmd_report(args: argparse.Namespace) -> int:
         if draft:
             pr.setdefault("work_dir", str(base / f".{name}.work"))
             out = base / f"{name}-draft"
-        if out != base and out.resolve().parent != base.resolve():
-            raise ParameterError(f"report folder {out} would not be inside {base}; "
-                                 "check --wave / -o")
             if not args.quiet:
                 print(f"--notebooks {args.notebooks} without -o: writing the draft {out}/ "
                       f"(the published {base / name}/ is left as it is)", file=sys.stderr)
+        if out != base and out.resolve().parent != base.resolve():
+            raise ParameterError(f"report folder {out} would not be inside {base}; "
+                                 "check --wave / -o")
         res = render_report(pr, output_dir=out, notebooks=names, by=args.by, jobs=args.jobs,
                             progress=not args.quiet)
         print(res.index)

@@ -612,9 +612,11 @@ def check_output_folder(output_dir: str | Path) -> Path:
         names = sorted(p.name for p in out.iterdir())
         if names:
             shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+            old = ("; if it is a report from a survey version before the marker "
+                   f"{OWNER_MARKER}, delete it yourself") if "index.html" in names else ""
             raise ReportError(f"output folder {out} already holds files survey did not write "
                               f"({shown}); choose a new or empty folder with -o (survey never "
-                              "replaces a folder it did not create)")
+                              f"replaces a folder it did not create){old}")
     return out
 
 

@@ -430,14 +430,20 @@ class CleanResult:
         paths = {"data": d / "clean.parquet", "missing": d / "missing.parquet",
                  "log_csv": d / "clean_log.csv", "log_xlsx": d / "clean_log.xlsx",
                  "sidecar": d / "clean.json"}
-        self.data.to_parquet(paths["data"], index=False)
-        self.missing.to_parquet(paths["missing"], index=False)
-        self.log.to_csv(paths["log_csv"], index=False, encoding="utf-8-sig")
+        # respondents' text (old_value of "other" answers, ...) never becomes a live formula
+        from .io.safe import harden_workbook, neutralise_frame, write_csv, writing
+        with writing(paths["data"]):
+            self.data.to_parquet(paths["data"], index=False)
+        with writing(paths["missing"]):
+            self.missing.to_parquet(paths["missing"], index=False)
+        with writing(paths["log_csv"]):
+            write_csv(self.log, paths["log_csv"], index=False, encoding="utf-8-sig")
         summ = self.summary().reset_index()
-        with pd.ExcelWriter(paths["log_xlsx"], engine="openpyxl") as xw:
-            self.log.head(1_000_000).to_excel(xw, sheet_name="log", index=False)
-            summ.to_excel(xw, sheet_name="summary", index=False)
-            self.dropped.to_excel(xw, sheet_name="dropped", index=False)
+        with writing(paths["log_xlsx"]), pd.ExcelWriter(paths["log_xlsx"], engine="openpyxl") as xw:
+            neutralise_frame(self.log.head(1_000_000)).to_excel(xw, sheet_name="log", index=False)
+            neutralise_frame(summ).to_excel(xw, sheet_name="summary", index=False)
+            neutralise_frame(self.dropped).to_excel(xw, sheet_name="dropped", index=False)
+            harden_workbook(xw.book)
         side = {
             "wave": self.wave,
             "input": {"file": self.source_file, "sha256": self.source_sha256,
@@ -454,8 +460,9 @@ class CleanResult:
         }
         from . import __version__
         side["survey_version"] = __version__
-        paths["sidecar"].write_text(json.dumps(side, ensure_ascii=False, indent=2) + "\n",
-                                    encoding="utf-8")
+        with writing(paths["sidecar"]):
+            paths["sidecar"].write_text(json.dumps(side, ensure_ascii=False, indent=2) + "\n",
+                                        encoding="utf-8")
         return paths
 
     def __repr__(self) -> str:

@@ -151,13 +151,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         msg = " ".join(line.strip() for line in str(e).splitlines() if line.strip())
         print(f"survey {args.command}: error: {msg}", file=sys.stderr)
         return 2
-    except OSError as e:  # an output folder that is a file, a read-only location, ...
+    except OSError as e:  # an output folder that is a file, a read-only location, a full disk
+        import errno
+
         where = f"{e.filename}: " if getattr(e, "filename", None) else ""
-        print(f"survey {args.command}: error: {where}{e.strerror or e}; check the path",
+        full = e.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+        print(f"survey {args.command}: error: {where}{e.strerror or e}; "
+              + ("the disk is full: free some space and run again" if full else "check the path"),
               file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"survey {args.command}: interrupted", file=sys.stderr)
+    except KeyboardInterrupt as e:  # Ctrl-C: one line, no traceback (the runner cleaned up)
+        print(f"survey {args.command}: 已中断（Ctrl-C）" + (f"：{e}" if str(e) else ""),
+              file=sys.stderr)
         return 130
     finally:
         warnings.showwarning = old
@@ -369,12 +374,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     import yaml
 
     from .errors import ParameterError
+    from .io.safe import check_wave_id
     from .pipeline import find_export
     from .report.params import NOTEBOOKS, schema
     from .report.runner import render_report
 
     root = Path(args.root)
     params: dict = {}
+    if args.wave is not None:  # a name, never a path: it names folders under questionnaires/, reports/
+        check_wave_id(args.wave, what="--wave")
     wave = args.wave or "demo"
     jobs: list[tuple[str, dict]] = []  # (output folder name, wave-specific parameters)
     if args.demo:
@@ -405,7 +413,8 @@ def cmd_report(args: argparse.Namespace) -> int:
             if raw is not None:
                 params["data"] = str(raw)
     if args.previous is not None:
-        params["previous_waves"] = [w.strip() for w in args.previous.split(",") if w.strip()]
+        params["previous_waves"] = [check_wave_id(w.strip(), what="--previous wave id")
+                                    for w in args.previous.split(",") if w.strip()]
     for flag, v in (("--data", args.data), ("--questionnaire", args.questionnaire),
                     ("--population", args.population)):
         if v is not None and not Path(v).exists():
@@ -454,6 +463,9 @@ def cmd_report(args: argparse.Namespace) -> int:
             if not args.quiet:
                 print(f"--notebooks {args.notebooks} without -o: writing the draft {out}/ "
                       f"(the published {base / name}/ is left as it is)", file=sys.stderr)
+        if out != base and out.resolve().parent != base.resolve():
+            raise ParameterError(f"report folder {out} would not be inside {base}; "
+                                 "check --wave / -o")
         res = render_report(pr, output_dir=out, notebooks=names, by=args.by, jobs=args.jobs,
                             progress=not args.quiet)
         print(res.index)

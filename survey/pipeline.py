@@ -29,7 +29,9 @@ Examples
 from __future__ import annotations
 
 import hashlib
-import pickle
+import json
+import os
+import shutil
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +45,16 @@ from .questionnaire import Questionnaire
 
 __all__ = ["PreparedWave", "prepare_wave", "wave_inputs", "load_stations", "find_export"]
 
-_CACHE_VERSION = "1"
+_CACHE_VERSION = "2"
+#: The cache folder inside ``out_dir``: one entry ``<key>/`` (``meta.json`` + Parquet files).
+CACHE_DIRNAME = ".prepared"
+_CACHE_FORMAT = "survey-prepared-wave"
+_CACHE_FRAMES = {"read_data": ("read", "data"), "read_missing": ("read", "missing"),
+                 "read_pii": ("read", "pii"), "clean_data": ("clean", "data"),
+                 "clean_log": ("clean", "log"), "clean_missing": ("clean", "missing"),
+                 "clean_dropped": ("clean", "dropped")}
+_CLEAN_FIELDS = ("n_raw", "settings", "questionnaire_hash", "wave", "source_sha256", "source_file",
+                 "input_frame_hash", "passes", "not_applied")
 
 
 @dataclass
@@ -70,7 +81,8 @@ class PreparedWave:
         the written clean outputs.
     timings : dict
         Seconds spent in ``read``, ``clean``, ``write`` and ``weight`` when the wave was prepared
-        (a wave loaded from the cache keeps the timings of the run that made it).
+        (a wave loaded from the cache keeps the read/clean/write timings of the run that made
+        it; its weights are recomputed, so ``weight`` is this call's).
     from_cache : bool
         True when :func:`prepare_wave` returned a cached preparation (identical inputs and code).
 
@@ -297,9 +309,12 @@ def prepare_wave(raw: str | Path | pd.DataFrame, questionnaire: Questionnaire | 
         Cleaning-rule overrides (see :func:`survey.clean`).
     out_dir : path-like, optional
         Where the clean data, its log and sidecar are written (``CleanResult.write``), and where
-        the prepared wave is cached (``.prepared.pkl``, keyed by the SHA-256 of every input).
-        The cache never holds PII: a wave loaded from it has ``read.pii`` with the column names
-        but no rows (contact details stay in the memory of the process that read the export).
+        the read and cleaned wave is cached (``.prepared/<key>/``: Parquet files and a JSON
+        ``meta.json``, keyed by the SHA-256 of every input and of the package's code; formats
+        that cannot run code when loaded, and the key is checked before any data is read).
+        Weights are recomputed from the cached clean data (a fraction of a second).  The cache
+        never holds PII: a wave loaded from it has ``read.pii`` with the column names but no
+        rows (contact details stay in the memory of the process that read the export).
     cache : bool
         Reuse a cached preparation with identical inputs.
     lonely_psu : str
@@ -370,23 +385,18 @@ def prepare_wave(raw: str | Path | pd.DataFrame, questionnaire: Questionnaire | 
                  _sha(pop_path), _sha(st_path),
                  repr(sorted((rules or {}).items())), lonely_psu, calibrate, repr(trim)]
         key = hashlib.sha256("|".join(parts).encode()).hexdigest()
-        cache_file = Path(out_dir) / ".prepared.pkl"
-        if cache_file.is_file():
-            try:
-                with open(cache_file, "rb") as fh:
-                    k, obj = pickle.load(fh)
-                if k == key:
-                    obj.from_cache = True
-                    return obj
-            except Exception:  # a stale or unreadable cache is simply rebuilt
-                pass
+        cache_file = Path(out_dir) / CACHE_DIRNAME
+        # (an old ``.prepared.pkl`` beside it is never opened: unpickling runs code)
 
-    # read → clean
+    # read → clean (or both from the cache)
     import time
 
     tm: dict[str, float] = {}
     t0 = time.perf_counter()
-    if raw_path is not None:
+    hit = _read_cache(cache_file, key) if cache_file is not None else None
+    if hit is not None:
+        rr, cr, files, tm = hit
+    elif raw_path is not None:
         rr = read_export(raw_path, q)
         tm["read"] = time.perf_counter() - t0
         t0 = time.perf_counter()
@@ -395,13 +405,14 @@ def prepare_wave(raw: str | Path | pd.DataFrame, questionnaire: Questionnaire | 
         rr = None
         tm["read"] = 0.0
         cr = _clean(raw, q, rules=rules)
-    tm["clean"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    files: dict[str, Any] = {"raw": raw_path, "questionnaire": q.path, "population": pop_path,
-                             "stations": st_path}
-    if out_dir is not None:
-        files.update({f"clean_{k}": v for k, v in cr.write(out_dir).items()})
-    tm["write"] = time.perf_counter() - t0
+    if hit is None:
+        tm["clean"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        files: dict[str, Any] = {"raw": raw_path, "questionnaire": q.path, "population": pop_path,
+                                 "stations": st_path}
+        if out_dir is not None:
+            files.update({f"clean_{k}": v for k, v in cr.write(out_dir).items()})
+        tm["write"] = time.perf_counter() - t0
     t0 = time.perf_counter()
 
     data = cr.data
@@ -454,10 +465,59 @@ def prepare_wave(raw: str | Path | pd.DataFrame, questionnaire: Questionnaire | 
             design = design.trim(**dict(trim))
     tm["weight"] = time.perf_counter() - t0
     prepared = PreparedWave(questionnaire=q, read=rr, clean=cr, design=design, base_design=base,
-                            targets=targets, stations=st, files=files, timings=tm)
-    if cache_file is not None:
+                            targets=targets, stations=st, files=files, timings=tm,
+                            from_cache=hit is not None)
+    if cache_file is not None and hit is None:
         _write_cache(cache_file, key, prepared)
     return prepared
+
+
+def _cache_meta(cache_dir: Path, key: str) -> dict[str, Any] | None:
+    """The JSON metadata of the cache entry for *key*, or None (absent, foreign, other key)."""
+    entry = cache_dir / key
+    try:
+        meta = json.loads((entry / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict) or meta.get("format") != _CACHE_FORMAT or meta.get("key") != key:
+        return None
+    return meta
+
+
+def _read_cache(cache_dir: Path, key: str) -> tuple[Any, Any, dict[str, Any], dict[str, float]] | None:
+    """``(read, clean, files, timings)`` from the cache entry for *key*; None on a miss.
+
+    The key is checked (file name and ``meta.json``) before any data is opened; the data are
+    Parquet files, whose column types are checked against the metadata.  Anything unexpected
+    is a miss: the wave is simply prepared again.
+    """
+    from .clean import CleanResult
+    from .io._core import ReadReport, ReadResult
+
+    meta = _cache_meta(cache_dir, key)
+    if meta is None:
+        return None
+    entry = cache_dir / key
+    frames: dict[str, pd.DataFrame] = {}
+    try:
+        for name in _CACHE_FRAMES:
+            f = pd.read_parquet(entry / f"{name}.parquet")
+            if [str(c) for c in f.columns] != meta["columns"][name] or \
+                    [str(t) for t in f.dtypes] != meta["dtypes"][name]:
+                return None
+            f.attrs = dict(meta["attrs"].get(name, {}))
+            frames[name] = f
+        rr = None
+        if meta["read"] is not None:
+            rr = ReadResult(data=frames["read_data"], report=ReadReport(**meta["read"]),
+                            pii=frames["read_pii"], missing=frames["read_missing"])
+        cr = CleanResult(data=frames["clean_data"], log=frames["clean_log"],
+                         missing=frames["clean_missing"], dropped=frames["clean_dropped"],
+                         **meta["clean"])
+    except Exception:  # noqa: BLE001 - a damaged entry (disk full, killed run): rebuild
+        return None
+    files = {k: (Path(v) if v is not None else None) for k, v in meta["files"].items()}
+    return rr, cr, files, {k: float(v) for k, v in meta["timings"].items()}
 
 
 def _without_pii(prepared: PreparedWave) -> PreparedWave:
@@ -477,17 +537,65 @@ def _without_pii(prepared: PreparedWave) -> PreparedWave:
     return dataclasses.replace(prepared, read=rr2)
 
 
-def _write_cache(cache_file: Path, key: str, prepared: PreparedWave) -> None:
-    """Pickle *prepared* (never its PII: contact details stay in memory only) atomically."""
-    import os
+def _json_exact(value: Any) -> Any:
+    """*value* if JSON gives it back unchanged, else raise TypeError."""
+    if json.loads(json.dumps(value, ensure_ascii=False)) != value:
+        raise TypeError(f"{str(value)[:80]} does not survive JSON unchanged")
+    return value
 
-    cache_file.parent.mkdir(parents=True, exist_ok=True)
+
+def _write_cache(cache_dir: Path, key: str, prepared: PreparedWave) -> None:
+    """Store the read and cleaned wave (never its PII) as ``cache_dir/<key>/``: Parquet files
+    plus ``meta.json``; written to a temporary folder and renamed into place, so a concurrent
+    notebook never sees half an entry.  Older entries this function wrote are removed."""
+    import dataclasses
+    import uuid
+
+    p = _without_pii(prepared)
+    objs = {"read": p.read, "clean": p.clean}
+    tmp = cache_dir / f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
-        blob = pickle.dumps((key, _without_pii(prepared)), protocol=pickle.HIGHEST_PROTOCOL)
-    except (TypeError, pickle.PicklingError, AttributeError) as e:
-        warnings.warn(f"prepare_wave: the prepared wave cannot be cached in {cache_file} ({e}); "
+        frames = {}
+        for name, (owner, attr) in _CACHE_FRAMES.items():
+            obj = objs[owner]
+            frames[name] = getattr(obj, attr) if obj is not None else pd.DataFrame()
+        meta = {
+            "format": _CACHE_FORMAT, "key": key,
+            "read": _json_exact(dataclasses.asdict(p.read.report)) if p.read is not None else None,
+            "clean": {k: _json_exact(getattr(p.clean, k)) for k in _CLEAN_FIELDS},
+            "files": {k: (str(v) if v is not None else None) for k, v in p.files.items()},
+            "timings": {k: float(v) for k, v in p.timings.items()},
+            "columns": {n: [str(c) for c in f.columns] for n, f in frames.items()},
+            "dtypes": {n: [str(t) for t in f.dtypes] for n, f in frames.items()},
+            "attrs": {n: _json_exact(dict(f.attrs)) for n, f in frames.items() if f.attrs},
+        }
+        tmp.mkdir(parents=True)
+        for name, f in frames.items():
+            if any(not isinstance(c, str) for c in f.columns):
+                raise TypeError(f"{name} has non-text column names")
+            f.to_parquet(tmp / f"{name}.parquet")
+        (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    except (TypeError, ValueError, ImportError) as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        warnings.warn(f"prepare_wave: the prepared wave cannot be cached in {cache_dir} ({e}); "
                       "each call will redo the work", WeightingWarning, stacklevel=3)
         return
-    tmp = cache_file.with_name(f"{cache_file.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(blob)
-    os.replace(tmp, cache_file)  # concurrent notebooks never read a half-written cache
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)  # a full disk must not keep half an entry
+        raise
+    entry = cache_dir / key
+    if entry.exists():  # a damaged entry under this key (it was a miss): move it out of the way
+        stale = cache_dir / f".tmp-stale-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        try:
+            os.rename(entry, stale)
+        except OSError:
+            pass
+        shutil.rmtree(stale, ignore_errors=True)
+    try:
+        os.rename(tmp, entry)  # atomic; fails when a concurrent run stored the same entry first
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+    for old in cache_dir.iterdir():  # older entries of ours (never anything else)
+        if old.name != key and old.is_dir() and not old.name.startswith(".tmp-") \
+                and _cache_meta(cache_dir, old.name) is not None:
+            shutil.rmtree(old, ignore_errors=True)

@@ -214,7 +214,7 @@ def test_report_progress_says_when_the_prepared_wave_came_from_the_cache(tmp_pat
             self.from_cache = from_cache
 
     def fake_prepare(params, questionnaire=None):  # like prepare_wave: a hit says so
-        f = Path(params["work_dir"]) / "prepared" / ".prepared.pkl"
+        f = Path(params["work_dir"]) / "prepared" / ".prepared"
         hit = f.is_file()
         if not hit:
             f.parent.mkdir(parents=True)

@@ -84,9 +84,9 @@ def test_prepare_small_wave_accounting_and_calibration(wave):
 
 def test_cache_roundtrip_is_pii_free_and_reused(wave, tmp_path):
     w1 = _prep(wave, out_dir=tmp_path)
-    cache = tmp_path / ".prepared.pkl"
-    assert cache.is_file()
-    blob = cache.read_bytes()
+    cache = tmp_path / ".prepared"
+    assert cache.is_dir()
+    blob = b"".join(f.read_bytes() for f in sorted(cache.rglob("*")) if f.is_file())
     for vals in wave["pii"].values():
         for v in vals[:50]:
             assert v.encode("utf-8") not in blob, v
@@ -103,6 +103,91 @@ def test_cache_roundtrip_is_pii_free_and_reused(wave, tmp_path):
         d.weighting_report = None
     with pytest.raises(ValueError):
         d.weights[0] = 1.0
+
+
+def _assert_same_frame(a: pd.DataFrame, b: pd.DataFrame, what: str) -> None:
+    pd.testing.assert_frame_equal(a, b, check_dtype=True, check_index_type=True,
+                                  check_column_type=True, check_categorical=True, obj=what)
+    for c in a.columns:  # category order and orderedness, not just the values
+        if isinstance(a[c].dtype, pd.CategoricalDtype):
+            assert list(a[c].cat.categories) == list(b[c].cat.categories), (what, c)
+            assert a[c].cat.ordered == b[c].cat.ordered, (what, c)
+            assert a[c].cat.categories.dtype == b[c].cat.categories.dtype, (what, c)
+    assert a.attrs == b.attrs, what
+
+
+def test_cached_wave_equals_a_fresh_one(wave, tmp_path):
+    """Everything the cache brings back is what a fresh preparation makes: frames with their
+    dtypes, category orders and attrs, the read report, the cleaning fields, the weights."""
+    import dataclasses
+
+    fresh = _prep(wave)
+    _prep(wave, out_dir=tmp_path)
+    hit = _prep(wave, out_dir=tmp_path)
+    assert hit.from_cache and not fresh.from_cache
+    assert any(isinstance(t, pd.CategoricalDtype) for t in fresh.clean.data.dtypes)
+    assert fresh.clean.missing.attrs  # n_asked: the attrs really are exercised
+    for attr in ("data", "log", "missing", "dropped"):
+        _assert_same_frame(getattr(fresh.clean, attr), getattr(hit.clean, attr), f"clean.{attr}")
+    for attr in ("data", "missing"):
+        _assert_same_frame(getattr(fresh.read, attr), getattr(hit.read, attr), f"read.{attr}")
+    _assert_same_frame(fresh.read.pii.iloc[0:0], hit.read.pii, "read.pii (no rows)")
+    assert dataclasses.asdict(fresh.read.report) == dataclasses.asdict(hit.read.report)
+    for f in ("n_raw", "settings", "questionnaire_hash", "wave", "source_sha256",
+              "input_frame_hash", "passes", "not_applied", "n_clean"):
+        assert getattr(fresh.clean, f) == getattr(hit.clean, f), f
+    _assert_same_frame(fresh.design.data, hit.design.data, "design.data")
+    np.testing.assert_array_equal(fresh.design.weights, hit.design.weights)
+    np.testing.assert_array_equal(fresh.base_design.weights, hit.base_design.weights)
+    pd.testing.assert_frame_equal(fresh.design.mean("hours", na_rm=True),
+                                  hit.design.mean("hours", na_rm=True))
+
+
+class _Boom:
+    """A pickle that, when loaded, writes a marker file (a stand-in for os.system)."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.write_text, (self.marker, "pwned"))
+
+
+def test_a_crafted_pickle_in_the_cache_folder_is_never_loaded(wave, tmp_path):
+    marker = tmp_path / "PWNED"
+    out = tmp_path / "work"
+    out.mkdir()
+    evil = pickle.dumps(("any key", _Boom(marker)))
+    assert not marker.exists()
+    (out / ".prepared.pkl").write_bytes(evil)  # the old cache file name
+    w1 = _prep(wave, out_dir=out)
+    # the same bytes planted under every name inside the new cache entry
+    for f in (out / ".prepared").rglob("*"):
+        if f.is_file():
+            f.write_bytes(evil)
+    w2 = _prep(wave, out_dir=out)
+    assert not marker.exists()
+    assert not w1.from_cache and not w2.from_cache  # a damaged entry is rebuilt
+    assert (out / ".prepared.pkl").read_bytes() == evil  # not ours: left alone
+    assert _prep(wave, out_dir=out).from_cache
+
+
+def test_the_cache_key_is_checked_before_any_data_is_read(wave, tmp_path, monkeypatch):
+    _prep(wave, out_dir=tmp_path)
+    (entry,) = [p for p in (tmp_path / ".prepared").iterdir() if p.is_dir()]
+    import json
+
+    meta = json.loads((entry / "meta.json").read_text(encoding="utf-8"))
+    meta["key"] = "0" * 64  # an entry that claims another key
+    (entry / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    opened = []
+    real = pd.read_parquet
+    monkeypatch.setattr(pd, "read_parquet", lambda *a, **k: opened.append(a) or real(*a, **k))
+    w = _prep(wave, out_dir=tmp_path)
+    assert not w.from_cache and opened == []
+    # the rebuilt entry replaced the foreign one; a different option is a different key
+    w3 = _prep(wave, out_dir=tmp_path, calibrate="linear")
+    assert not w3.from_cache
 
 
 def test_prepare_without_margins_keeps_base_weights(wave):

@@ -441,7 +441,7 @@ def test_rendered_wave_sections_images_and_no_errors(rendered_wave):
     assert q.count("data:image/png;base64,") >= 3
     assert s.count("data:image/png;base64,") >= 5
     assert not any(p.name.startswith(".prepared") for p in out.rglob("*"))  # microdata stay outside
-    assert (d / ".out.work" / "prepared" / ".prepared.pkl").is_file()
+    assert (d / ".out.work" / "prepared" / ".prepared").is_dir()
     assert "prepare" in res.timings
 
 
@@ -515,7 +515,7 @@ def test_next_wave_renders_every_notebook_from_its_own_inputs(next_wave):
     assert 'id="T_PP8"' in pages["painpoints"] and 'id="T_PP9"' in pages["painpoints"]
     assert pages["painpoints"].count("data:image/png;base64,") >= 4
     # the earlier wave was prepared once, beside the report, from data/2024-test/
-    assert (next_wave / "reports" / ".2024-test.work" / "prepared" / ".prepared.pkl").is_file()
+    assert (next_wave / "reports" / ".2024-test.work" / "prepared" / ".prepared").is_dir()
     import nbformat
 
     for nb in ("painpoints", "trends"):

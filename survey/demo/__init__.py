@@ -43,6 +43,7 @@ import pandas as pd
 import yaml
 
 from ..errors import ParameterError
+from ..io.safe import write_csv
 from . import effects
 from .population import make_population, population_answers
 from .sample import draw_sample
@@ -369,7 +370,7 @@ def write_demo(out_dir: str | Path = "data/demo", seed: int = DEFAULT_SEED, *,
             shutil.copyfile(qp, qd / "questionnaire.yml")
             shutil.copyfile(pp, qd / "population.yml")
         wv = build_wave(w, seed)
-        wv.stations.to_csv(d / "stations.csv", index=False, float_format="%.10g")
+        write_csv(wv.stations, d / "stations.csv", index=False, float_format="%.10g")
         raw = d / raw_filename(w, len(wv.export))
         if w == "2023":
             write_wjx(wv.export, wv.questionnaire, raw, layout="code")
@@ -381,11 +382,11 @@ def write_demo(out_dir: str | Path = "data/demo", seed: int = DEFAULT_SEED, *,
                     ex[c] = ex[c].astype("datetime64[us]")
             write_sav(ex, wv.questionnaire, raw, encoding="gbk")
             _normalise_sav(raw)
-        wv.dirt.to_csv(key / f"dirt_{w}.csv", index=False)
+        write_csv(wv.dirt, key / f"dirt_{w}.csv", index=False)  # planted text: never a formula
         paths.update({f"questionnaire_{w}": qp, f"population_{w}": pp,
                       f"stations_{w}": d / "stations.csv", f"raw_{w}": raw,
                       f"dirt_{w}": key / f"dirt_{w}.csv"})
     say(f"[{steps}/{steps}] 答案键（真实值与逐波变化）：{key / 'truth.csv'} …")
-    truth(None, seed).to_csv(key / "truth.csv", index=False, float_format="%.10g")
+    write_csv(truth(None, seed), key / "truth.csv", index=False, float_format="%.10g")
     paths["truth"] = key / "truth.csv"
     return paths

@@ -561,10 +561,13 @@ class PolicyBrief:
 
     def to_excel(self, path: str | Path) -> Path:
         """Write every table to one workbook sheet each (values as published: ``—`` where suppressed)."""
+        from ..io.safe import harden_workbook, neutralise_frame
+
         p = Path(path)
         with pd.ExcelWriter(p, engine="openpyxl") as xw:
             for pub in self.published():
-                pub.excel_frame().to_excel(xw, sheet_name=pub.table_id)
+                neutralise_frame(pub.excel_frame()).to_excel(xw, sheet_name=pub.table_id)
+            harden_workbook(xw.book)
         return p
 
 

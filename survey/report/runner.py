@@ -16,6 +16,14 @@ Layout of ``output_dir``::
     tables.xlsx                     every published table, one sheet each
     notebooks/*.ipynb               the executed notebooks (for debugging)
     regions/<region>/...            with by="region": the same per region
+    .survey-report.json             marks the folder as written by survey (see below)
+
+Ownership and locking: a report is assembled in ``.<name>.rendering`` beside ``output_dir``
+and swapped in at the end.  Only folders carrying the marker ``.survey-report.json`` are ever
+replaced or removed: an existing non-empty ``output_dir`` without it (a folder of your own) is
+refused before anything runs.  One run at a time per output folder: a second run waits for the
+lock ``.<name>.lock`` (saying which process holds it).  Ctrl-C or a full disk removes the
+unfinished ``.<name>.rendering`` and leaves the published report as it was.
 
 Examples
 --------
@@ -25,11 +33,16 @@ Examples
 """
 from __future__ import annotations
 
+import errno
+import json
 import os
 import re
 import shutil
 import sys
+import threading
 import time
+import weakref
+from contextlib import contextmanager
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -37,14 +50,28 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ParameterError, ReportError
+from ..io.safe import writing as _writing
 from .params import NOTEBOOK_TITLES, NOTEBOOKS, schema, validate
 from .sections import report_title
 
 __all__ = ["render_report", "resolve_notebooks", "CurrentPythonKernelManager", "KERNEL_NAME",
-           "ReportResult", "region_values", "check_harmonization"]
+           "ReportResult", "region_values", "check_harmonization", "check_output_folder",
+           "OWNER_MARKER"]
 
 KERNEL_NAME = "survey-current-python"
 REPO_NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+#: File that marks a folder as written by survey (a published report or its staging copy);
+#: folders without it are never replaced or deleted.
+OWNER_MARKER = ".survey-report.json"
+#: Kernel managers of this process whose kernels may still run (killed on Ctrl-C).
+_LIVE_KERNELS: "weakref.WeakSet[Any]" = weakref.WeakSet()
+_DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+_INTERRUPTED = threading.Event()  # Ctrl-C seen while notebooks ran (see _ctrl_c_stops_kernels)
+
+
+def _check_interrupted() -> None:
+    if _INTERRUPTED.is_set():
+        raise KeyboardInterrupt
 
 
 def _kernel_manager_class():
@@ -56,6 +83,7 @@ def _kernel_manager_class():
 
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
+            _LIVE_KERNELS.add(self)
             if os.name == "posix":
                 self.transport = "ipc"  # local sockets: no TCP ports, no plaintext-TCP warning
 
@@ -172,7 +200,71 @@ def _cell_summary(err: Any) -> str:
     return f"{where} `{first}`" if first else where
 
 
+def _kill_kernels() -> None:
+    """Stop the kernels this process started (after Ctrl-C nbclient cannot shut them down):
+    kill each kernel's process group and remove its connection file, so nothing is left to
+    print "Parent appears to have exited" or a ZMQ traceback into the terminal."""
+    import signal
+
+    for km in list(_LIVE_KERNELS):
+        proc = getattr(getattr(km, "provisioner", None), "process", None)
+        try:
+            if proc is not None and proc.poll() is None:
+                if os.name == "posix":
+                    os.killpg(proc.pid, signal.SIGKILL)  # the kernel leads its own session
+                else:  # pragma: no cover
+                    proc.kill()
+                proc.wait(timeout=5)
+        except (OSError, ValueError, Exception):  # noqa: BLE001 - already gone
+            pass
+        for clean in ("cleanup_connection_file", "cleanup_ipc_files"):
+            try:
+                getattr(km, clean)()
+            except Exception:  # noqa: BLE001
+                pass
+        _LIVE_KERNELS.discard(km)
+
+
+@contextmanager
+def _ctrl_c_stops_kernels():
+    """While notebooks run, Ctrl-C first kills the kernels, then raises KeyboardInterrupt.
+
+    Left to nbclient, the interrupt is followed by a polite shutdown request to a kernel that
+    is still executing a cell; it closes its sockets under the running cell and prints a ZMQ
+    traceback into the terminal ("Socket operation on non-socket").  A killed kernel prints
+    nothing.  Only the main thread can set handlers, and a handler someone else installed
+    (or an ignored SIGINT) is left alone.
+    """
+    import signal
+
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+
+    def stop(signum: int, frame: Any) -> None:
+        _INTERRUPTED.set()  # checked again later: an exception raised inside a weakref
+        _kill_kernels()     # callback or __del__ is swallowed ("Exception ignored in ...")
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def _run_unit(unit: dict[str, Any]) -> dict[str, Any]:
+    """Execute all notebooks of one report unit (overall or one region). Runs in a worker."""
+    try:
+        with _ctrl_c_stops_kernels():
+            return _run_unit_notebooks(unit)
+    except KeyboardInterrupt:
+        _kill_kernels()
+        raise
+
+
+def _run_unit_notebooks(unit: dict[str, Any]) -> dict[str, Any]:
     """Execute all notebooks of one report unit (overall or one region). Runs in a worker."""
     import nbformat
     import papermill as pm
@@ -207,18 +299,28 @@ def _run_unit(unit: dict[str, Any]) -> dict[str, Any]:
         except PapermillExecutionError as e:
             return {"ok": False, "label": label, "notebook": name, "executed": str(executed),
                     "message": f"notebook {name!r} ({label}) failed in {_cell_summary(e)}: "
-                               f"{e.ename}: {e.evalue}"}
+                               f"{e.ename}: {e.evalue}",
+                    "disk_full": e.ename == "OSError" and any(
+                        f"[Errno {n}]" in str(e.evalue) for n in _DISK_FULL)}
+        except OSError as e:
+            if e.errno in _DISK_FULL:  # writing the executed notebook
+                raise OSError(e.errno, e.strerror, e.filename or str(executed)) from None
+            return {"ok": False, "label": label, "notebook": name, "executed": str(executed),
+                    "message": f"notebook {name!r} ({label}) could not be executed: "
+                               f"{type(e).__name__}: {e}"}
         except Exception as e:  # kernel died, timeout, ...
             return {"ok": False, "label": label, "notebook": name, "executed": str(executed),
                     "message": f"notebook {name!r} ({label}) could not be executed: "
                                f"{type(e).__name__}: {e}"}
+        _check_interrupted()
         t1 = time.perf_counter()
         nb = nbformat.read(str(executed), as_version=4)
         title = f"{unit['title']} · {NOTEBOOK_TITLES.get(name, name)}"
         if unit["region"]:
             title = f"{unit['title']} · {unit['region']} · {NOTEBOOK_TITLES.get(name, name)}"
         page = notebook_to_html(nb, title=title, lang=unit["lang"])
-        (out / f"{name}.html").write_text(page, encoding="utf-8")
+        with _writing(out / f"{name}.html"):
+            (out / f"{name}.html").write_text(page, encoding="utf-8")
         html_files.append(str(out / f"{name}.html"))
         entries.append(IndexEntry(f"{name}.html", NOTEBOOK_TITLES.get(name, name),
                                   group=unit["region"] or "全部样本"))
@@ -228,14 +330,16 @@ def _run_unit(unit: dict[str, Any]) -> dict[str, Any]:
         if unit["progress"]:
             _say(f"[{label}] [{k}/{len(paths)}] {name} done: run {t1 - t0:.1f} s, "
                  f"html {time.perf_counter() - t1:.1f} s")
-    wb = write_workbook(out / TABLES_DIRNAME, out / "tables.xlsx", notebooks=[p.stem for p in paths],
-                        notebook_titles=NOTEBOOK_TITLES)
+    with _writing(out / "tables.xlsx"):
+        wb = write_workbook(out / TABLES_DIRNAME, out / "tables.xlsx", notebooks=[p.stem for p in paths],
+                            notebook_titles=NOTEBOOK_TITLES)
     shutil.rmtree(out / TABLES_DIRNAME, ignore_errors=True)
     region_links = [(f"regions/{_slug(r)}/index.html", f"分地区报告：{r}") for r in unit.get("regions", [])]
-    (out / "index.html").write_text(
-        index_page(entries, title=unit["title"] + (f" · {unit['region']}" if unit["region"] else ""),
-                   extra_links=[("tables.xlsx", "全部表格（Excel）"), *region_links]),
-        encoding="utf-8")
+    with _writing(out / "index.html"):
+        (out / "index.html").write_text(
+            index_page(entries, title=unit["title"] + (f" · {unit['region']}" if unit["region"] else ""),
+                       extra_links=[("tables.xlsx", "全部表格（Excel）"), *region_links]),
+            encoding="utf-8")
     return {"ok": True, "label": label, "html": html_files, "workbook": str(wb), "timings": timings}
 
 
@@ -368,8 +472,8 @@ def _warm_cache(params: Mapping[str, Any], progress: bool,
     return out
 
 
-#: The file :func:`survey.pipeline.prepare_wave` caches a prepared wave in (inside its out_dir).
-_CACHE_FILE = ".prepared.pkl"
+#: The folder :func:`survey.pipeline.prepare_wave` caches a prepared wave in (inside its out_dir).
+_CACHE_FILE = ".prepared"
 
 
 def _shown(path: Path) -> str:
@@ -448,11 +552,139 @@ def region_values(params: Mapping[str, Any], by: str) -> list[str]:
     return sorted(vals)
 
 
+def _is_ours(folder: Path) -> bool:
+    return (folder / OWNER_MARKER).is_file()
+
+
+def _our_files(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
+                  if not p.is_dir() and p.name != OWNER_MARKER)
+
+
+def _foreign_files(folder: Path) -> list[str]:
+    """Files in a folder survey wrote that its marker does not list (added by someone else)."""
+    try:
+        listed = json.loads((folder / OWNER_MARKER).read_text(encoding="utf-8")).get("files")
+    except (OSError, ValueError, AttributeError):
+        listed = None
+    if listed is None:  # a staging folder (still being written): everything in it is ours
+        return []
+    return sorted(set(_our_files(folder)) - set(listed))
+
+
+def _mark(folder: Path, wave: str, files: list[str] | None = None) -> None:
+    """Write the ownership marker (also says which run is rendering, for a waiting run; with
+    *files*, the finished report's manifest)."""
+    import datetime as _dt
+    import socket
+
+    from .. import __version__
+
+    info = {"created_by": "survey", "version": __version__, "wave": wave, "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started": _dt.datetime.now().astimezone().isoformat(timespec="seconds")}
+    if files is not None:
+        info["files"] = files
+    with _writing(folder / OWNER_MARKER):
+        (folder / OWNER_MARKER).write_text(json.dumps(info, ensure_ascii=False), encoding="utf-8")
+
+
+def _remove_ours(folder: Path, *, strict: bool = True) -> None:
+    """Delete *folder* if survey made it (marker inside); never touch anything else (and say
+    so when *strict*)."""
+    if not folder.exists() and not folder.is_symlink():
+        return
+    if folder.is_dir() and not folder.is_symlink() and _is_ours(folder):
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    if not strict:
+        return
+    raise ReportError(f"{folder} is in the way and was not written by survey (no {OWNER_MARKER}); "
+                      "it was left as it is: move or rename it, or choose another folder with -o")
+
+
+def check_output_folder(output_dir: str | Path) -> Path:
+    """Refuse an output folder survey may not replace: a file, or a non-empty folder without
+    the marker ``.survey-report.json`` (a folder of your own; nothing in it is ever deleted).
+
+    Raises
+    ------
+    ReportError
+        One line naming the folder, a few of its files and what to do.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> check_output_folder(d / "new") == d / "new"        # absent or empty: fine
+    True
+    >>> _ = (d / "my_thesis.docx").write_bytes(b"...")
+    >>> check_output_folder(d)                             # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    survey.errors.ReportError: output folder ... already holds files survey did not write (my_thesis.docx); ...
+    """
+    out = Path(output_dir)
+    if out.exists() and not out.is_dir():
+        raise ReportError(f"output folder {out} is a file; choose a folder with -o")
+    if out.is_dir() and _is_ours(out):
+        extra = _foreign_files(out)
+        if extra:
+            shown = ", ".join(extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
+            raise ReportError(f"report folder {out} holds files survey did not write ({shown}); "
+                              "move them elsewhere and run again (the report folder is replaced "
+                              "as a whole)")
+    if out.is_dir() and not _is_ours(out):
+        names = sorted(p.name for p in out.iterdir())
+        if names:
+            shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+            old = ("; if it is a report from a survey version before the marker "
+                   f"{OWNER_MARKER}, delete it yourself") if "index.html" in names else ""
+            raise ReportError(f"output folder {out} already holds files survey did not write "
+                              f"({shown}); choose a new or empty folder with -o (survey never "
+                              f"replaces a folder it did not create){old}")
+    return out
+
+
+def _holder(staging: Path) -> str:
+    """Who is rendering (from the staging folder's marker), for a run that has to wait."""
+    try:
+        info = json.loads((staging / OWNER_MARKER).read_text(encoding="utf-8"))
+        return (f"process {info['pid']} on {info['host']} (survey report of wave "
+                f"{info.get('wave')!r}, started {info['started']})")
+    except (OSError, ValueError, KeyError, TypeError):
+        return "another survey report run"
+
+
+def _acquire(out: Path, timeout: float | None, progress: bool):
+    """Take the per-output-folder lock ``.<name>.lock``; wait (saying for whom) when held."""
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(str(out.parent / f".{out.name}.lock"))
+    try:
+        lock.acquire(timeout=0)
+        return lock
+    except Timeout:
+        pass
+    who = _holder(out.parent / f".{out.name}.rendering")
+    if timeout is not None and timeout <= 0:
+        raise ReportError(f"{out} is being rendered by {who}; run again when it has finished")
+    if progress:
+        _say(f"{out} is being rendered by {who}; waiting for it to finish (Ctrl-C to stop) …")
+    try:
+        lock.acquire(timeout=-1 if timeout is None else timeout)
+    except Timeout:
+        raise ReportError(f"{out} is being rendered by {who}; waited {timeout:g} s, run again "
+                          "when it has finished") from None
+    return lock
+
+
 def render_report(params: Mapping[str, Any] | None = None, *, output_dir: str | Path,
                   notebooks: Sequence[str | Path] = NOTEBOOKS,
                   notebook_dir: str | Path | None = None, by: str | None = None,
                   by_values: Sequence[str] | None = None, jobs: int = 2, progress: bool = True,
-                  timeout: int | None = 1800, title: str | None = None) -> ReportResult:
+                  timeout: int | None = 1800, title: str | None = None,
+                  lock_timeout: float | None = None) -> ReportResult:
     """Render the report: execute *notebooks*, convert to HTML, write Excel, swap into place.
 
     Parameters
@@ -476,6 +708,9 @@ def render_report(params: Mapping[str, Any] | None = None, *, output_dir: str | 
         Per-cell timeout in seconds.
     title : str, optional
         Report title (default: the ``title`` parameter or the wave).
+    lock_timeout : float, optional
+        Seconds to wait for another run rendering the same ``output_dir`` (default: wait until
+        it finishes; 0: fail at once naming the process that holds the lock).
 
     Returns
     -------
@@ -490,9 +725,20 @@ def render_report(params: Mapping[str, Any] | None = None, *, output_dir: str | 
         the compared waves (before any kernel starts; see :func:`check_harmonization`).
     ReportError
         A notebook failed (names notebook, cell and error; the executed notebook is kept in
-        ``<output_dir>.failed/``; the published report is unchanged).
+        ``<output_dir>.failed/``; the published report is unchanged); ``output_dir`` is a
+        folder survey did not create (:func:`check_output_folder`); the disk is full (names
+        the file being written; the unfinished report is removed); another run holds the
+        folder longer than ``lock_timeout``.
+    KeyboardInterrupt
+        Ctrl-C: kernels stopped, the unfinished report removed, the published one unchanged.
     """
+    from ..io.safe import check_wave_id
+
     params = dict(params or {})
+    if params.get("wave") is not None:
+        check_wave_id(params["wave"])
+    for w in params.get("previous_waves") or []:
+        check_wave_id(w, what="previous wave id")
     nbs = resolve_notebooks(notebooks, notebook_dir)
     names = [p.stem for p in nbs]
     out = Path(output_dir).resolve()
@@ -506,10 +752,53 @@ def render_report(params: Mapping[str, Any] | None = None, *, output_dir: str | 
     params.pop("output_dir", None)
     _check_params(names, params)
     check_harmonization(params, names)
+    check_output_folder(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    lock = _acquire(out, lock_timeout, progress)
+    try:
+        return _render_locked(params, out, nbs, names, by, by_values, jobs, progress, timeout, title)
+    finally:
+        lock.release()
+
+
+def _render_locked(params: dict[str, Any], out: Path, nbs: list[Path], names: list[str],
+                   by: str | None, by_values: Sequence[str] | None, jobs: int, progress: bool,
+                   timeout: int | None, title: str | None) -> ReportResult:
+    """:func:`render_report` once the output folder's lock is held."""
+    check_output_folder(out)  # again: the folder may have changed while we waited
+    _INTERRUPTED.clear()
     staging = out.parent / f".{out.name}.rendering"
     failed = out.parent / f"{out.name}.failed"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    for p in (staging, failed, out.parent / f".{out.name}.old"):
+        if (p.exists() or p.is_symlink()) and not (p.is_dir() and _is_ours(p)):
+            _remove_ours(p)  # raises: a folder of someone else's where ours would go
+    _remove_ours(staging)  # a run killed earlier left it
+    with _writing(staging):
+        staging.mkdir(parents=True)
+    _mark(staging, str(params.get("wave", "demo")))
+    try:
+        return _render_staged(params, out, staging, failed, nbs, names, by, by_values, jobs,
+                              progress, timeout, title)
+    except KeyboardInterrupt:
+        _kill_kernels()
+        _remove_ours(staging)
+        raise KeyboardInterrupt(f"the published report {out} is unchanged; the unfinished "
+                                f"{staging.name} was removed") from None
+    except OSError as e:
+        _kill_kernels()
+        _remove_ours(staging)
+        what = "the disk is full" if e.errno in _DISK_FULL else (e.strerror or str(e))
+        where = e.filename or staging
+        raise ReportError(f"{where}: {what} while writing the report; the unfinished report "
+                          f"{staging} was removed and the published report {out} left unchanged; "
+                          + ("free some space and run again" if e.errno in _DISK_FULL
+                             else "check the path and its permissions")) from None
+
+
+def _render_staged(params: dict[str, Any], out: Path, staging: Path, failed: Path, nbs: list[Path],
+                   names: list[str], by: str | None, by_values: Sequence[str] | None, jobs: int,
+                   progress: bool, timeout: int | None, title: str | None) -> ReportResult:
+    """Render into *staging* and swap it into place of *out* (lock held, staging marked)."""
     wave = params.get("wave", "demo")
     ttl = title or report_title(params)
     regions: list[str] = []
@@ -544,20 +833,31 @@ def render_report(params: Mapping[str, Any] | None = None, *, output_dir: str | 
                 results.append(f.result())
     bad = [r for r in results if not r["ok"]]
     if bad:
-        shutil.rmtree(failed, ignore_errors=True)
-        os.replace(staging, failed)
         r = bad[0]
+        if any(b.get("disk_full") for b in bad):  # keeping the copy would keep the disk full
+            _remove_ours(staging)
+            raise ReportError(f"{r['message']}. The disk is full: the unfinished report {staging} "
+                              f"was removed and the published report in {out} left unchanged; "
+                              "free some space and run again.")
+        _remove_ours(failed)
+        os.replace(staging, failed)
         kept = Path(r["executed"].replace(str(staging), str(failed), 1))
         raise ReportError(f"{r['message']}. The executed notebook is kept at {kept}; the published "
                           f"report in {out} was left unchanged.")
-    # swap: the new report replaces the old one only now
+    # swap: the new report replaces the old one only now (and only a folder survey wrote)
+    _check_interrupted()
+    _mark(staging, str(wave), files=_our_files(staging))
     old = out.parent / f".{out.name}.old"
-    shutil.rmtree(old, ignore_errors=True)
+    _remove_ours(old)
+    check_output_folder(out)
     if out.exists():
-        os.replace(out, old)
+        if _is_ours(out):
+            os.replace(out, old)
+        else:  # empty folder of the user's: nothing to keep
+            out.rmdir()
     os.replace(staging, out)
-    shutil.rmtree(old, ignore_errors=True)
-    shutil.rmtree(failed, ignore_errors=True)
+    _remove_ours(old, strict=False)
+    _remove_ours(failed, strict=False)
     res = ReportResult(output_dir=out, weighting_notes=wnotes)
     for r in results:
         res.html += [Path(h.replace(str(staging), str(out), 1)) for h in r["html"]]

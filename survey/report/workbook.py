@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ReportError
+from ..io.safe import harden_workbook
 
 __all__ = ["collect_tables", "write_workbook", "sheet_name"]
 
@@ -151,6 +152,7 @@ def write_workbook(tables_root: str | Path, path: str | Path, *, notebooks: Sequ
     toc.column_dimensions["A"].width = 10
     toc.column_dimensions["B"].width = 48
     toc.column_dimensions["C"].width = 18
+    harden_workbook(wb)  # labels and free text quoted in tables never run as formulas
     wb.properties.creator = "survey"
     wb.properties.created = _FIXED_TIME
     wb.properties.modified = _FIXED_TIME

@@ -850,7 +850,8 @@ def export_replicate_weights(design: Any, path: str | Path, *, id_column: str = 
     out = pd.concat([out, pd.DataFrame(W, columns=[f"{prefix}{j + 1}" for j in range(R)])],
                     axis=1)
     if fmt == "csv":
-        out.to_csv(path, index=False, float_format="%.17g")
+        from ..io.safe import write_csv  # respondent ids are text from the export
+        write_csv(out, path, index=False, float_format="%.17g")
     elif fmt == "parquet":
         out.to_parquet(path, index=False)
     elif fmt in ("dta", "sav"):

@@ -147,8 +147,10 @@ def previous_inputs(params: Mapping[str, Any], wave: str) -> dict[str, Path | No
     survey.errors.ReportError: previous wave '2023': ...
     """
     from ...errors import ReportError
+    from ...io.safe import check_wave_id
     from ...pipeline import find_export, wave_inputs
 
+    check_wave_id(wave, what="previous wave id")  # a folder name: never leads outside the root
     root = _qroot(params)
     given = (params.get("previous_data") or {}).get(wave)
     folders: list[Path] = []

@@ -119,3 +119,14 @@ def test_no_planted_pii_survives_into_analysis_frame(tmp_path, q, kind):
     if kind != "sav":
         assert "联系人手机" in r.pii.columns
         assert "联系人手机" in r.report.pii_columns
+
+
+def test_disclosure_mask_is_one_rule_for_bases_and_cells():
+    from survey.privacy import disclosure_mask
+
+    n = np.array([0, 3, 9, 10, 500, 500, 500])
+    cell = np.array([0, 0, 9, 10, 0, 3, 10])
+    assert disclosure_mask(n, cell, 10).tolist() == [True, True, True, False, False, True, False]
+    assert disclosure_mask(n, None, 10).tolist() == [True, True, True, False, False, False, False]
+    with pytest.raises(PrivacyError, match="min_cell"):
+        disclosure_mask(n, cell, -1)

@@ -442,3 +442,21 @@ def test_brief_of_a_tiny_domain_suppresses_everything(waves):
     pp3 = big.table("PP3")
     assert pp3.suppressed.loc["职称：副高"].all() and not pp3.suppressed.loc["职称：中级"].any()
     assert not big.tables()["PP4"]["分组"].str.contains("副高").any()
+
+
+def test_policies_and_changes_of_a_region(waves):
+    """A region's report compares the region with the same region of the earlier wave: the
+    policy evaluation accepted only full designs (a mask of the domain's size met the full
+    data: broadcast error).  Its 'all' estimates are the wave_change estimates of the domains."""
+    seed, ds = waves
+    if seed != QUICK_SEEDS[0]:
+        pytest.skip("once")
+    (d23, q23), (d24, q24) = ds["2023"], ds["2024"]
+    reg = str(d24.data["district"].astype(str).iloc[0])
+    s23 = d23.subset((d23.data["district"].astype(str) == reg).to_numpy())
+    s24 = d24.subset((d24.data["district"].astype(str) == reg).to_numpy())
+    ev = pp.evaluate_policies(s23, s24, POLICIES, questionnaire=q23, questionnaire_after=q24)
+    wc = pp.wave_change(s23, s24, "pain", questionnaire=q23, questionnaire_after=q24).set_index("item")
+    np.testing.assert_allclose(ev["before_all"], wc.loc[ev["item"], "before"], rtol=1e-10)
+    np.testing.assert_allclose(ev["after_all"], wc.loc[ev["item"], "after"], rtol=1e-10)
+    assert (ev["n_target_after"] <= s24.n).all()

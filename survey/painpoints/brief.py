@@ -722,9 +722,19 @@ def brief_for_report(ctx: Any, *, qid: str = "pain") -> PolicyBrief | EmptyBrief
     lex = _find("painpoint_lexicon.yml", cands)
     prev = list(ctx.previous.values())[-1:] if P.get("previous_waves") else []
     before = prev[0] if prev else None
+    d_before = before.design if before is not None else None
+    region = P.get("region")
+    if d_before is not None and region is not None:  # the same region in the earlier wave
+        var = P.get("region_var", "district")
+        inr = (d_before.data[var].astype(str) == str(region)).to_numpy() \
+            if var in d_before.data.columns else np.zeros(len(d_before.data), bool)
+        if inr.any():
+            d_before = d_before.subset(inr)
+        else:
+            before = d_before = None
     pol = cross_wave_file(P, "policies") if before is not None else None
     b = build_brief(ctx.design, qid, questionnaire=q,
-                    design_before=before.design if before is not None else None,
+                    design_before=d_before,
                     questionnaire_before=before.questionnaire if before is not None else None,
                     policies=pol, lexicon=load_lexicon(lex, q) if lex else None, wave=cur.wave,
                     previous_wave=before.wave if before is not None else None,

@@ -373,3 +373,18 @@ def test_report_by_district_fans_out_every_region(cells_wave, tmp_path):
         s = scan(r)
         assert s["small"] == [] and s["leaks"] == [] and s["elsewhere"] == [], r.name
         assert (r / "painpoints.html").is_file() and (r / "tables.xlsx").is_file()
+
+
+def test_hidden_levels_are_the_levels_the_sample_table_hides():
+    """ReportContext.hidden_levels (used by T4/PP3/PP4/Q3.2) and the sample table (Q1/T1) hide
+    the same levels, an empty category included (a region without any 正高: the --by fan-out
+    showed 副高 in T4.3 while T1.3 hid it)."""
+    from survey.report.disclosure import hidden_levels, suppress_table
+
+    cats = ["正高", "副高", "中级", "初级", "无"]
+    for counts in ([0, 27, 59, 47, 30], [3, 40, 60, 50, 20], [0, 0, 30, 40, 50], [12, 15, 30, 40, 50]):
+        v = pd.Series(pd.Categorical(np.repeat(cats, counts), cats))
+        vc = v.value_counts(sort=False, dropna=False)
+        vc.index = [str(i) for i in vc.index]
+        m = suppress_table(vc.to_frame("人数"), MIN_CELL, margins="cols").mask["人数"].iloc[:len(cats)]
+        assert hidden_levels(v, MIN_CELL) == set(m.index[m.to_numpy(bool)]), counts

@@ -259,7 +259,8 @@ def hidden_levels(values: pd.Series, min_cell: int = MIN_CELL) -> set[str]:
     respondents is hidden, and so is the level chosen to protect it.  Hiding the same levels
     everywhere keeps a hidden count from being recovered by subtraction across tables (the
     total of one table minus the visible levels, one of which another table would show).
-    Labels are strings; missing values count as the level ``（缺失）``.
+    Labels are strings; missing values count as the level ``（缺失）``; an empty category of a
+    categorical is a cell too (nobody in it is itself a small count), as in the sample tables.
 
     Examples
     --------
@@ -268,11 +269,12 @@ def hidden_levels(values: pd.Series, min_cell: int = MIN_CELL) -> set[str]:
     ['副高', '正高']
     >>> hidden_levels(pd.Series(["a"] * 20 + ["b"] * 30), 10)
     set()
+    >>> sorted(hidden_levels(pd.Series(pd.Categorical(["b"] * 30 + ["c"] * 20, ["a", "b", "c"])), 10))
+    ['a', 'c']
     """
     _check_min_cell(min_cell)
     vc = pd.Series(values).value_counts(sort=False, dropna=False)
     vc.index = ["（缺失）" if pd.isna(i) else str(i) for i in vc.index]
-    vc = vc[vc > 0]
     if vc.empty:
         return set()
     s = suppress_table(vc.to_frame("n"), min_cell, margins="cols")

@@ -3,7 +3,9 @@
 Every estimator takes a :class:`~survey.design.SurveyDesign` and returns a tidy DataFrame whose
 columns are ``estimate, se, ci_low, ci_high, deff, n, n_eff`` followed by the identifiers
 (``variable``; ``level`` for proportions; ``quantile`` for quantiles; one column per ``by``
-variable).  ``frame.attrs`` holds ``statistic``, ``level`` (confidence level) and ``df``.
+variable) and the disclosure flag ``small_n`` (``n`` below ``min_cell``, default 10: e.g. a
+``by="title"`` domain of 3 respondents; :func:`survey.privacy.disclosure_mask`).
+``frame.attrs`` holds ``statistic``, ``level`` (confidence level), ``df`` and ``min_cell``.
 
 How it is computed (one vectorised pass, no loops over rows or domains)
 ---------------------------------------------------------------------
@@ -51,6 +53,7 @@ import scipy.sparse as sp
 from scipy import stats
 
 from .errors import EstimationError, MissingValueError, ReliabilityWarning
+from .privacy import MIN_CELL, disclosure_mask
 
 if TYPE_CHECKING:  # pragma: no cover
     from .design import SurveyDesign
@@ -352,6 +355,15 @@ def _reorder(res: dict, df: np.ndarray) -> tuple[dict, np.ndarray]:
     return {k: v.T for k, v in res.items()}, df.T
 
 
+def _small_n(out: pd.DataFrame, min_cell: int) -> pd.DataFrame:
+    """The disclosure flag ``small_n`` (last column): the estimate rests on fewer than
+    ``min_cell`` respondents (:func:`survey.privacy.disclosure_mask`; e.g. a ``by=`` domain of
+    3) and must not be published.  ``attrs["min_cell"]`` records the threshold."""
+    out["small_n"] = disclosure_mask(out["n"].to_numpy(), None, min_cell)
+    out.attrs["min_cell"] = min_cell
+    return out
+
+
 def _check_kwargs(fn: str, kwargs: dict) -> None:
     if kwargs:
         raise TypeError(f"{fn}() got unexpected keyword argument(s): {', '.join(kwargs)}")
@@ -362,7 +374,7 @@ def _check_kwargs(fn: str, kwargs: dict) -> None:
 # ----------------------------------------------------------------------------------------------
 def mean(design: SurveyDesign, variables: str | Sequence[str], by: str | Sequence[str] | None = None,
          *, na_rm: bool = False, level: float = 0.95, df: float | None = None,
-         deff: bool | str = True, **kwargs: Any) -> pd.DataFrame:
+         deff: bool | str = True, min_cell: int = MIN_CELL, **kwargs: Any) -> pd.DataFrame:
     """Design-based means (R's ``svymean`` / ``svyby(..., svymean)``).
 
     Parameters
@@ -381,6 +393,9 @@ def mean(design: SurveyDesign, variables: str | Sequence[str], by: str | Sequenc
     deff : True, "replace" or False
         Design effect against SRS without (``True``, R's default) or with replacement
         (``"replace"``); ``False`` leaves the column NaN.
+    min_cell : int
+        ``small_n`` is True where ``n`` is below it (such an estimate must not be published;
+        every estimator of this module takes this keyword).
 
     Examples
     --------
@@ -402,12 +417,12 @@ def mean(design: SurveyDesign, variables: str | Sequence[str], by: str | Sequenc
     _check_empty(res, "mean", names, levels)
     dfs = _df_by(design, dom, D, valid, df, Y.shape[1])
     res, dfs = _reorder(res, dfs)
-    return _frame(res, dfs, level, _ident(names, D, levels), "mean")
+    return _small_n(_frame(res, dfs, level, _ident(names, D, levels), "mean"), min_cell)
 
 
 def total(design: SurveyDesign, variables: str | Sequence[str], by: str | Sequence[str] | None = None,
           *, na_rm: bool = False, level: float = 0.95, df: float | None = None,
-          deff: bool | str = True, **kwargs: Any) -> pd.DataFrame:
+          deff: bool | str = True, min_cell: int = MIN_CELL, **kwargs: Any) -> pd.DataFrame:
     """Design-based totals (R's ``svytotal``); a categorical variable gives one row per level.
 
     Examples
@@ -432,14 +447,14 @@ def total(design: SurveyDesign, variables: str | Sequence[str], by: str | Sequen
         res, dfs = _reorder(res, dfs)
         ident = _ident([names[0]] * len(labels), D, levels, extra={"level": labels})
         ident = {"variable": ident.pop("variable"), "level": ident.pop("level"), **ident}
-        return _frame(res, dfs, level, ident, "total")
+        return _small_n(_frame(res, dfs, level, ident, "total"), min_cell)
     dom, D, levels = _domains(design, by, na_rm, "total")
     Y = np.column_stack([_numeric(design, v, "total") for v in names])
     valid = _check_missing(Y, dom, names, na_rm, "total")
     res = _core(design, Y, None, valid, dom, D, "total", deff)
     dfs = _df_by(design, dom, D, valid, df, Y.shape[1])
     res, dfs = _reorder(res, dfs)
-    return _frame(res, dfs, level, _ident(names, D, levels), "total")
+    return _small_n(_frame(res, dfs, level, _ident(names, D, levels), "total"), min_cell)
 
 
 def _is_categorical(design: SurveyDesign, var: str) -> bool:
@@ -489,7 +504,7 @@ def _indicators(design: SurveyDesign, var: str, labels: Mapping | None) -> tuple
 def proportion(design: SurveyDesign, variable: str, by: str | Sequence[str] | None = None, *,
                labels: Mapping[Any, str] | None = None, na_rm: bool = False, level: float = 0.95,
                df: float | None = None, deff: bool | str = True, ci_method: str = "wald",
-               **kwargs: Any) -> pd.DataFrame:
+               min_cell: int = MIN_CELL, **kwargs: Any) -> pd.DataFrame:
     """Proportion of each category (R's ``svymean(~factor)``), one row per level (x domain).
 
     Parameters
@@ -544,12 +559,13 @@ def proportion(design: SurveyDesign, variable: str, by: str | Sequence[str] | No
         out["ci_high"] = np.where(edge, p, hi)
     elif ci_method != "wald":
         raise EstimationError(f"proportion: ci_method={ci_method!r} is not 'wald' or 'logit'")
-    return out
+    return _small_n(out, min_cell)
 
 
 def ratio(design: SurveyDesign, numerator: str | Sequence[str], denominator: str | Sequence[str],
           by: str | Sequence[str] | None = None, *, na_rm: bool = False, level: float = 0.95,
-          df: float | None = None, deff: bool | str = True, **kwargs: Any) -> pd.DataFrame:
+          df: float | None = None, deff: bool | str = True, min_cell: int = MIN_CELL,
+          **kwargs: Any) -> pd.DataFrame:
     """Ratio of two totals (R's ``svyratio``); lists are paired element-wise.
 
     Examples
@@ -582,7 +598,7 @@ def ratio(design: SurveyDesign, numerator: str | Sequence[str], denominator: str
     dfs = _df_by(design, dom, D, valid, df, Y.shape[1])
     res, dfs = _reorder(res, dfs)
     ident = _ident(names, D, levels, extra={"numerator": nums, "denominator": dens})
-    return _frame(res, dfs, level, ident, "ratio")
+    return _small_n(_frame(res, dfs, level, ident, "ratio"), min_cell)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -609,7 +625,7 @@ def _qrule_math(xs: np.ndarray, cumw: np.ndarray, W: float, p: np.ndarray) -> np
 def quantile(design: SurveyDesign, variables: str | Sequence[str],
              quantiles: float | Sequence[float] = 0.5, by: str | Sequence[str] | None = None, *,
              na_rm: bool = False, level: float = 0.95, df: float | None = None,
-             **kwargs: Any) -> pd.DataFrame:
+             min_cell: int = MIN_CELL, **kwargs: Any) -> pd.DataFrame:
     """Quantiles with Woodruff confidence intervals (R 4.x ``svyquantile`` defaults).
 
     Examples
@@ -694,4 +710,4 @@ def quantile(design: SurveyDesign, variables: str | Sequence[str],
     result = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     result.attrs.update({"statistic": "quantile", "level": level,
                          "df": np.concatenate([f.attrs["df"] for f in frames])})
-    return result
+    return _small_n(result, min_cell)

@@ -52,6 +52,7 @@ from .errors import PrivacyError, ReadWarning
 
 __all__ = ["scrub_text", "scrub_frame", "free_text_columns", "respondent_names", "looks_personal",
            "REDACTED", "salted_hash", "resolve_salt", "looks_like_pii", "small_cell_mask",
+           "disclosure_mask", "MIN_CELL",
            "contains_pii", "SALT_ENV"]
 
 SALT_ENV = "SURVEY_HASH_SALT"
@@ -428,3 +429,37 @@ def small_cell_mask(n: pd.Series | np.ndarray, min_count: int = 5) -> np.ndarray
     """
     a = np.asarray(n, dtype=float)
     return (a > 0) & (a < min_count)
+
+
+#: Default minimum cell: a published estimate or count rests on at least this many respondents
+#: (the report's ``min_cell`` parameter; ``survey.tables.FLAG_DEFAULTS["min_cell"]``).
+MIN_CELL = 10
+
+
+def disclosure_mask(n: pd.Series | np.ndarray, n_cell: pd.Series | np.ndarray | None = None,
+                    min_cell: int = MIN_CELL) -> np.ndarray:
+    """The one disclosure rule of every published estimate: True (suppress) where the base of
+    the estimate has fewer than ``min_cell`` respondents, or its numerator has 1 to
+    ``min_cell - 1``.
+
+    ``n`` is the unweighted base (respondents in the domain who answered; a domain with 0
+    respondents is suppressed too: an empty group is itself a small count) and ``n_cell`` the
+    unweighted numerator (e.g. respondents choosing the option; 0 is published when the base is
+    large enough).  :func:`survey.tables.add_flags` (``suppress``), the estimators' ``small_n``
+    column, the painpoints tables and the report all use this function.
+
+    Examples
+    --------
+    >>> disclosure_mask(np.array([3, 50, 50, 0]), np.array([0, 4, 0, 0]), 10).tolist()
+    [True, True, False, True]
+    """
+    if isinstance(min_cell, bool) or not isinstance(min_cell, (int, np.integer, float)) \
+            or not min_cell >= 0:
+        raise PrivacyError(f"min_cell={min_cell!r} must be a non-negative number (the minimum "
+                           "respondents behind a published cell, e.g. 10)")
+    a = np.nan_to_num(np.asarray(n, dtype=float), nan=0.0)
+    out = a < min_cell
+    if n_cell is not None:
+        c = np.nan_to_num(np.asarray(n_cell, dtype=float), nan=0.0)
+        out = out | ((c > 0) & (c < min_cell))
+    return out

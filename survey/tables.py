@@ -38,6 +38,7 @@ import pandas as pd
 from scipy import stats
 
 from .errors import DesignError, EstimationError, ReliabilityWarning, SurveyWarning  # noqa: F401
+from .privacy import disclosure_mask
 
 if TYPE_CHECKING:  # pragma: no cover
     from .design import SurveyDesign
@@ -83,8 +84,9 @@ def add_flags(frame: pd.DataFrame, min_n: int = 30, max_cv: float = 0.3,
     min_n_eff : float or None, default 30
         ``flag_n_eff`` is set when ``n_eff`` is below it; ``None`` disables the flag.
     min_cell : int, default 10
-        ``suppress`` (the disclosure rule) is set when the unweighted cell count ``n_cell``
-        (or ``n``) is above 0 and below ``min_cell``.
+        ``suppress`` (the disclosure rule, :func:`survey.privacy.disclosure_mask`) is set when
+        the unweighted base ``n`` is below ``min_cell`` (a small domain, e.g. 3 respondents with
+        one title) or the cell count ``n_cell`` is above 0 and below ``min_cell``.
 
     Returns
     -------
@@ -122,7 +124,6 @@ def _flag_arrays(est: np.ndarray, se: np.ndarray, n: np.ndarray, cell: np.ndarra
                  min_n_eff: float | None, min_cell: float) -> dict[str, np.ndarray]:
     with np.errstate(divide="ignore", invalid="ignore"):
         cv = np.where(est != 0, se / np.abs(est), np.where(se > 0, np.inf, 0.0))
-    cell = n if cell is None else cell
     flag_n = n < min_n
     flag_cv = np.nan_to_num(cv, nan=0.0) > max_cv
     if min_n_eff is not None and n_eff is not None:
@@ -130,7 +131,7 @@ def _flag_arrays(est: np.ndarray, se: np.ndarray, n: np.ndarray, cell: np.ndarra
     else:
         flag_ne = np.zeros(len(est), dtype=bool)
     return {"cv": cv, "flag_n": flag_n, "flag_cv": flag_cv, "flag_n_eff": flag_ne,
-            "suppress": (cell > 0) & (cell < min_cell), "flag": flag_n | flag_cv | flag_ne}
+            "suppress": disclosure_mask(n, cell, min_cell), "flag": flag_n | flag_cv | flag_ne}
 
 
 # ----------------------------------------------------------------------------------------------

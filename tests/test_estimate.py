@@ -229,7 +229,7 @@ def test_total_is_mean_times_population_size(clus2):
 def test_output_columns_and_level(strat):
     out = strat.mean("api00", by="awards", level=0.9)
     assert list(out.columns[:7]) == ["estimate", "se", "ci_low", "ci_high", "deff", "n", "n_eff"]
-    assert list(out.columns[7:]) == ["variable", "awards"]
+    assert list(out.columns[7:]) == ["variable", "awards", "small_n"]
     wide = strat.mean("api00", by="awards", level=0.99)
     assert (wide["ci_high"] - wide["ci_low"] > out["ci_high"] - out["ci_low"]).all()
     normal = strat.mean("api00", df=np.inf)
@@ -302,3 +302,18 @@ def test_replicate_and_linearised_agree_roughly(strat):
     assert jk["se"] == pytest.approx(lin["se"], rel=0.05)
     boot = strat.replicate("bootstrap", replicates=200, seed=1).mean("api00").iloc[0]
     assert boot["se"] == pytest.approx(lin["se"], rel=0.25)
+
+
+@pytest.mark.filterwarnings("ignore:quantile. the Woodruff interval")
+def test_domain_estimates_flag_small_n():
+    """Every estimator adds ``small_n`` (n below min_cell, default 10) — a by= domain of 3
+    respondents is flagged; ``min_cell=`` changes the threshold."""
+    df = pd.DataFrame({"y": np.arange(40, dtype=float), "g": ["正高"] * 3 + ["中级"] * 37,
+                       "c": np.repeat(np.arange(8), 5)})
+    d = SurveyDesign(df, psu="c")
+    for out in (d.mean("y", by="g"), d.total("y", by="g"), d.proportion("g", by="g"),
+                d.ratio("y", "y", by="g"), d.quantile("y", 0.5, by="g")):
+        flags = dict(zip(out["g"].astype(str), out["small_n"]))
+        assert flags == {"正高": True, "中级": False}
+        assert out.attrs["min_cell"] == 10
+    assert d.mean("y", by="g", min_cell=2)["small_n"].tolist() == [False, False]

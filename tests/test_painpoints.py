@@ -527,3 +527,89 @@ def test_open_text_never_quotes_personal_texts_and_skips_contact_clauses():
     words = set(r["unmatched"]["theme"])
     assert "食堂" in words and not words & {"电话", "打", "删除", "已", "手机号"}, words
     assert not any(REDACTED in q or "潘萍" in q for q in quotes)
+# ----------------------------------------------------------------------------------------------
+# domains (regional reports) and small cells (issue #13 items 4 and 10)
+# ----------------------------------------------------------------------------------------------
+def test_rank_uncertainty_on_a_domain_keeps_the_full_design(waves):
+    """A region's design (``subset``) is re-ranked under bootstrap replicates of the *full*
+    design zeroed outside the domain (R: as.svrepdesign on the whole sample, then subset); it
+    used to raise "build on the full design"."""
+    seed, ds = waves
+    d, q = ds["2024"]
+    region = d.data["district"].astype(str) == str(d.data["district"].astype(str).iloc[0])
+    sub = d.subset(region)
+    got = pp.rank_uncertainty(sub, "pain", questionnaire=q, replicates=60, seed=seed)
+    ref = pp.rank_uncertainty(d.replicate("bootstrap", replicates=60, seed=seed).subset(region),
+                              "pain", questionnaire=q, method="replicate")
+    cols = ["item", "estimate", "rank", "rank_low", "rank_high", "p_first", "p_top"]
+    pd.testing.assert_frame_equal(got[cols], ref[cols])
+    assert got["method"].iloc[0] == "bootstrap"
+    whole = pp.rank_uncertainty(d, "pain", questionnaire=q, replicates=60, seed=seed)
+    assert not np.allclose(got.set_index("item")["estimate"], whole.set_index("item")["estimate"])
+
+
+def test_one_suppression_rule_for_summaries_and_groups():
+    """summarize, top_by_group and group_differences use the rule of add_flags: a base below
+    min_cell, or 1..min_cell-1 respondents choosing the item (summarize used the base only)."""
+    from survey.privacy import disclosure_mask
+
+    # group a: 60 answerers, item 3 chosen by 4 of them; group b: 6 answerers
+    r1 = [1] * 56 + [2] * 4 + [1] * 6
+    r2 = [2] * 56 + [3] * 4 + [2] * 6
+    df = pd.DataFrame({"p_1": pd.array([1 if x == 1 else (2 if y == 1 else None) for x, y in zip(r1, r2)],
+                                       dtype="Int64"),
+                       "g": ["a"] * 60 + ["b"] * 6, "c": np.arange(66) % 11})
+    df["p_2"] = pd.array([2 if x == 1 else 1 for x in r1], dtype="Int64")
+    df["p_3"] = pd.array([None] * 56 + [2] * 4 + [None] * 6, dtype="Int64")
+    d = SurveyDesign(df, psu="c")
+    s = pp.summarize(d, "p", k=2, by="g").set_index(["g", "item"])["suppressed"]
+    assert bool(s[("a", "3")]) and not s[("a", "1")] and not s[("a", "2")]   # numerator 4
+    assert s.xs("b", level="g").all()                                         # base 6
+    top = pp.top_by_group(d, "p", by="g", k=2, top=3)
+    assert top.set_index("level")["suppressed"].groupby(level=0).all().to_dict() == {"a": False, "b": True}
+    gd = pp.group_differences(d, "p", by="g", k=2)
+    np.testing.assert_array_equal(gd["suppressed"], disclosure_mask(gd["n_group"], gd["n_cell"], 10))
+    assert not gd.loc[gd["suppressed"], "significant"].any()
+
+
+def test_brief_of_a_tiny_domain_suppresses_everything(waves):
+    """A region with 5 respondents: the brief builds (no model fit on 5 people), every number
+    of every table is suppressed and a Chinese note says why; a group the report hides is
+    hidden in PP3 even when it is large enough on its own."""
+    seed, ds = waves
+    d, q = ds["2024"]
+    if seed != QUICK_SEEDS[0]:
+        pytest.skip("once")
+    five = np.zeros(len(d.data), bool)
+    five[np.flatnonzero(d.data[q.columns("pain")].notna().any(axis=1).to_numpy())[:5]] = True
+    b = pp.build_brief(d.subset(five), "pain", questionnaire=q, lexicon=LEXICON, replicates=20)
+    assert any("少于最小单元格 10 人" in n for n in b.notes)
+    assert b.drivers is None and b.priority is None and b.text is None
+    for t in b.published():
+        assert t.data.empty == (t.table_id == "PP4"), t.table_id  # nothing is significant
+        nums = [c for c in t.data.columns if t.formats.get(c) != "text"]
+        assert t.suppressed[nums].to_numpy().all(), t.table_id
+    assert "少于 10 人" in b.key_findings()[0]
+    big = pp.build_brief(d, "pain", questionnaire=q, replicates=20, by=["title"],
+                         hidden={"title": {"副高"}})
+    pp3 = big.table("PP3")
+    assert pp3.suppressed.loc["职称：副高"].all() and not pp3.suppressed.loc["职称：中级"].any()
+    assert not big.tables()["PP4"]["分组"].str.contains("副高").any()
+
+
+def test_policies_and_changes_of_a_region(waves):
+    """A region's report compares the region with the same region of the earlier wave: the
+    policy evaluation accepted only full designs (a mask of the domain's size met the full
+    data: broadcast error).  Its 'all' estimates are the wave_change estimates of the domains."""
+    seed, ds = waves
+    if seed != QUICK_SEEDS[0]:
+        pytest.skip("once")
+    (d23, q23), (d24, q24) = ds["2023"], ds["2024"]
+    reg = str(d24.data["district"].astype(str).iloc[0])
+    s23 = d23.subset((d23.data["district"].astype(str) == reg).to_numpy())
+    s24 = d24.subset((d24.data["district"].astype(str) == reg).to_numpy())
+    ev = pp.evaluate_policies(s23, s24, POLICIES, questionnaire=q23, questionnaire_after=q24)
+    wc = pp.wave_change(s23, s24, "pain", questionnaire=q23, questionnaire_after=q24).set_index("item")
+    np.testing.assert_allclose(ev["before_all"], wc.loc[ev["item"], "before"], rtol=1e-10)
+    np.testing.assert_allclose(ev["after_all"], wc.loc[ev["item"], "after"], rtol=1e-10)
+    assert (ev["n_target_after"] <= s24.n).all()

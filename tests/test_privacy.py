@@ -516,3 +516,12 @@ def test_property_own_name_removed_from_own_text_only(rows):
     # each text is scrubbed on its own: the same result text by text
     one_by_one = [scrub_text(pd.Series([t]), names=pd.Series([n])).iloc[0] for t, n in zip(texts, names)]
     assert out.tolist() == one_by_one
+def test_disclosure_mask_is_one_rule_for_bases_and_cells():
+    from survey.privacy import disclosure_mask
+
+    n = np.array([0, 3, 9, 10, 500, 500, 500])
+    cell = np.array([0, 0, 9, 10, 0, 3, 10])
+    assert disclosure_mask(n, cell, 10).tolist() == [True, True, True, False, False, True, False]
+    assert disclosure_mask(n, None, 10).tolist() == [True, True, True, False, False, False, False]
+    with pytest.raises(PrivacyError, match="min_cell"):
+        disclosure_mask(n, cell, -1)

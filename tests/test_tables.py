@@ -372,3 +372,11 @@ def test_by_missing_values_are_reported_not_silently_dropped():
     with _w.catch_warnings():
         _w.simplefilter("error")
         d.crosstab("a", "b", by="a" if False else None)  # no by: no warning
+
+
+def test_add_flags_suppresses_a_small_domain_even_with_no_one_in_the_cell():
+    """One rule (survey.privacy.disclosure_mask): a base of 3 is suppressed although its cell
+    count is 0 (the issue: by="title" gave n=3 and no flag); a zero cell of a large base stays."""
+    f = pd.DataFrame({"estimate": [0.0, 0.0, 0.4], "se": [0.0, 0.0, 0.05], "n": [3, 200, 200],
+                      "n_cell": [0, 0, 4]})
+    assert add_flags(f, min_cell=10)["suppress"].tolist() == [True, False, True]

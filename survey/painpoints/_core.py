@@ -26,6 +26,7 @@ from scipy import stats
 
 from ..errors import EstimationError, ParameterError
 from ..multiplicity import adjust_pvalues, holm_significant  # the report's one rule (re-exported)
+from ..privacy import disclosure_mask
 
 __all__ = ["RankItems", "rank_items", "summarize", "rank_uncertainty", "group_differences",
            "top_by_group", "priority_matrix", "drivers", "wave_change", "adjust_pvalues",
@@ -269,8 +270,10 @@ def summarize(design: Any, qid: str | Sequence[str], k: int | None = None, weigh
     level : float
         Confidence level.
     min_cell : int
-        Rows whose base (respondents in the group who answered) is below it get
-        ``suppressed == True`` (and ``flag`` from :func:`survey.tables.add_flags`).
+        Rows whose base (respondents in the group who answered) is below it, or whose count of
+        respondents choosing the item is 1 to ``min_cell - 1``, get ``suppressed == True`` (the
+        one rule of :func:`survey.privacy.disclosure_mask`; ``flag`` from
+        :func:`survey.tables.add_flags`).
 
     Returns
     -------
@@ -319,7 +322,7 @@ def summarize(design: Any, qid: str | Sequence[str], k: int | None = None, weigh
     for m in MEASURES:
         if m not in out:
             out[m] = out[f"{m}_se"] = out[f"{m}_low"] = out[f"{m}_high"] = np.nan
-    out["suppressed"] = out["n"].to_numpy() < min_cell
+    out["suppressed"] = disclosure_mask(out["n"].to_numpy(), out["n_cell"].to_numpy(), min_cell)
     out["k"] = it.k
     out["question"] = it.qid
     if by_cols:
@@ -390,12 +393,15 @@ def rank_uncertainty(design: Any, qid: str | Sequence[str], k: int | None = None
         if design.is_replicate:
             method = "replicate"
         else:
-            base = design
-            if design.domain is not None:
-                raise EstimationError("rank_uncertainty: build on the full design and pass by= "
-                                      "through summarize; bootstrap replicates need the full design")
+            # a domain (a region's report: ``design.subset``) keeps the full design, as R's
+            # subset: the PSUs are resampled within the strata of the whole sample and the
+            # replicate weights are then zeroed outside the domain
+            dom = design.domain
+            base = design if dom is None else design._replace(_domain=None)
             rd = base.replicate("bootstrap", replicates=replicates, seed=seed)
             W = np.asarray(rd.repweights)
+            if dom is not None:
+                W = W * dom[:, None]
             th = (W.T @ Yw) / (W.T @ a)[:, None]
     if method == "replicate":
         W = np.asarray(design.repweights)
@@ -540,8 +546,10 @@ def group_differences(design: Any, qid: str | Sequence[str], by: str | Sequence[
 
 
 def _differences_frame(stats_: list[pd.DataFrame], df: float, measure: str, correction: str,
-                       alpha: float, level: float, min_cell: int) -> pd.DataFrame:
-    """The tests of :func:`group_differences` from :func:`_group_stats` frames."""
+                       alpha: float, level: float, min_cell: int,
+                       hidden: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """The tests of :func:`group_differences` from :func:`_group_stats` frames (*hidden*:
+    ``{variable: levels}`` a report hides everywhere, suppressed here as well)."""
     out = pd.concat(stats_, ignore_index=True)
     out = out[out["n_group"] > 0].reset_index(drop=True)
     dfg = np.clip(out["df_group"].to_numpy(float), 1, max(df, 1))
@@ -560,7 +568,8 @@ def _differences_frame(stats_: list[pd.DataFrame], df: float, measure: str, corr
         "est_group": out["est_group"], "est_rest": out["est_rest"], "diff": diff, "se": se,
         "ci_low": diff - tg * se, "ci_high": diff + tg * se, "t": tv, "p": p, "df": dfg,
         "n_group": n_group, "n_cell": n_cell})
-    out["suppressed"] = out["n_group"].to_numpy() < min_cell
+    out["suppressed"] = disclosure_mask(out["n_group"].to_numpy(), out["n_cell"].to_numpy(), min_cell) \
+        | _is_hidden(out, hidden)
     p = np.where(out["suppressed"], np.nan, out["p"].to_numpy(float))
     out["p_adj"] = adjust_pvalues(p, correction)
     out["significant"] = np.nan_to_num(out["p_adj"].to_numpy(float), nan=1.0) < alpha
@@ -619,9 +628,20 @@ def _point_by_group(design: Any, it: RankItems, var: Any, measure: str) -> np.nd
         return ((G * w[:, None]).T @ Y / (w @ G)[:, None]).ravel()
 
 
+def _is_hidden(frame: pd.DataFrame, hidden: Mapping[str, Any] | None) -> np.ndarray:
+    """Rows whose (variable, level) is among the *hidden* levels of that variable."""
+    if not hidden:
+        return np.zeros(len(frame), bool)
+    var = frame["variable"].astype(str).to_numpy()
+    lev = frame["level"].astype(str).to_numpy()
+    return np.array([lv in set(map(str, hidden.get(v, ()))) for v, lv in zip(var, lev)], bool)
+
+
 def _top_frame(design: Any, it: RankItems, by_cols: list[Any], stats_: list[pd.DataFrame],
-               top: int, level: float, min_cell: int) -> pd.DataFrame:
-    """:func:`top_by_group` from the pct_top :func:`_group_stats` frames."""
+               top: int, level: float, min_cell: int,
+               hidden: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """:func:`top_by_group` from the pct_top :func:`_group_stats` frames (*hidden* as in
+    :func:`_differences_frame`)."""
     from ..estimate import _tcrit as tcrit
 
     frames = []
@@ -637,7 +657,7 @@ def _top_frame(design: Any, it: RankItems, by_cols: list[Any], stats_: list[pd.D
         f["pct_first"] = _point_by_group(design, it, var, "pct_first")[keep]
         f["score"] = _point_by_group(design, it, var, "score")[keep]
         f["n"] = s["n_answered"].to_numpy(np.int64)
-        f["suppressed"] = f["n"].to_numpy() < min_cell
+        f["suppressed"] = disclosure_mask(f["n"].to_numpy(), None, min_cell) | _is_hidden(f, hidden)
         f["_lv"] = np.arange(len(f)) // K
         f = f.sort_values(["_lv", "pct_top"], ascending=[True, False], kind="stable")
         f["rank"] = f.groupby("_lv").cumcount() + 1

@@ -18,7 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import ParameterError
+from ..errors import EstimationError, ParameterError
 from ..report.display import HTML as _Html
 from ._core import (DEFAULT_GROUPS, _by_list, _differences_frame, _group_stats, _top_frame,
                     drivers, priority_matrix, rank_items, rank_uncertainty, summarize, wave_change)
@@ -301,11 +301,13 @@ class PolicyBrief:
         """Plain-language bullet points (Chinese)."""
         out = []
         s = self.summary[~self.summary["suppressed"]]
+        if not len(s):
+            return [f"回答此题的人数少于 {self.min_cell} 人，结果隐去（数据披露控制）。"]
         top3 = s.nsmallest(3, "rank")
         out.append("最突出的急难愁盼问题：" + "、".join(
             f"{r.item}（{r.pct_top * 100:.1f}%）" for r in top3.itertuples()) + "。")
         u = self.uncertainty
-        sure = u[u["p_top"] >= 0.95]["item"].tolist()
+        sure = u[(u["p_top"] >= 0.95) & u["item"].isin(set(s["item"]))]["item"].tolist()
         if sure:
             out.append(f"在重复抽样（{u['method'].iloc[0]}，{int(u['replicates'].iloc[0])} 次）中稳定位列前 "
                        f"{int(u['top'].iloc[0])} 的：" + "、".join(sure) + "。")
@@ -438,8 +440,37 @@ class PolicyBrief:
                 notes.append(f"填写开放题 {int(sm['n_writers'])} 人，归入已有类别 {int(sm['n_matched'])} 人，"
                              f"未归类 {int(sm['n_unmatched'])} 人。")
             out.append(style_table(df, tid, title=self.TITLES[tid], formats=fm, min_cell=self.min_cell,
-                                   notes=notes))
+                                   notes=notes, suppressed=self._mask(tid, df)))
         return out
+
+    def _mask(self, tid: str, df: pd.DataFrame) -> pd.DataFrame:
+        """Suppressed cells of table *tid*: each row whose estimate is suppressed (the one rule of
+        :func:`survey.privacy.disclosure_mask`, and the groups a report hides everywhere) is
+        hidden whole — its numbers, and for the group tables the items named."""
+        rows = np.zeros(len(df), bool)
+        s = self.summary
+        if tid == "PP1":
+            rows = s["suppressed"].to_numpy(bool)
+        elif tid == "PP2":
+            supp = dict(zip(s["item"], s["suppressed"]))
+            rows = np.array([supp.get(i, True) for i in df.index], bool)
+        elif tid == "PP3":
+            g = self.top_groups
+            lab = [f"{GROUP_NAMES.get(v, v)}：{l}" for v, l in zip(g["variable"], g["level"])]
+            hid = {k for k, x in zip(lab, g["suppressed"]) if x}
+            rows = np.array([i in hid for i in df.index], bool)
+        elif tid == "PP5" and self.priority is not None:
+            rows = self.priority["suppressed"].to_numpy(bool)
+        elif tid == "PP7" and self.text is not None:
+            rows = self.text["themes"]["suppressed"].to_numpy(bool)
+        elif tid == "PP8" and self.changes is not None:
+            rows = self.changes["suppressed"].to_numpy(bool)
+        m = pd.DataFrame(np.repeat(rows[:, None], df.shape[1], axis=1), index=df.index,
+                         columns=df.columns)
+        keep = [c for c in ("问题", "类别") if c in df.columns]  # the item's name is not a count
+        if tid in ("PP1", "PP2", "PP5", "PP7", "PP8"):
+            m[keep] = False
+        return m
 
     # ---------------------------------------------------------------- figures
     def _item_order(self) -> list[str]:
@@ -577,13 +608,21 @@ def build_brief(design: Any, qid: str, *, questionnaire: Any = None, design_befo
                 outcome: str = "sat_overall", positive: Sequence[Any] | None = None,
                 correction: str = "holm", wave: str = "", previous_wave: str | None = None,
                 min_cell: int = 10, level: float = 0.95, replicates: int = 200,
-                seed: int = 0, earlier_waves: dict[str, tuple[Any, Any]] | None = None) -> PolicyBrief:
+                seed: int = 0, earlier_waves: dict[str, tuple[Any, Any]] | None = None,
+                hidden: dict[str, Any] | None = None) -> PolicyBrief:
     """Run every analysis of the issue on one wave (and the previous one) and collect the brief.
 
     The change table compares with ``design_before`` (the previous wave).  Each policy measure
     is judged on the wave before it took effect against this wave
     (:func:`~survey.painpoints.policy.evaluate_register`): ``earlier_waves`` (wave id ->
     (design, questionnaire), oldest first) are the candidates, by default only the previous wave.
+
+    ``design`` may be a domain (a region's report: ``design.subset``); every estimate then
+    keeps the full design.  ``hidden`` (``{group variable: levels}``) names the groups a report
+    hides in every table (:meth:`survey.report.sections.ReportContext.hidden_levels`); they are
+    suppressed in the group tables here too.  When fewer than ``min_cell`` respondents answered
+    the question, every table is suppressed and the analyses that need more data (priority,
+    drivers, open text, changes, policies) are left out, with a note saying so.
 
     Examples
     --------
@@ -595,25 +634,39 @@ def build_brief(design: Any, qid: str, *, questionnaire: Any = None, design_befo
     if isinstance(lexicon, (str, Path)):
         lexicon = load_lexicon(lexicon, questionnaire)
     s = summarize(design, qid, questionnaire=questionnaire, level=level, min_cell=min_cell)
+    notes: list[str] = []
+    n_ans = int(s["n"].max()) if len(s) else 0
+    small = n_ans < min_cell
+    if small:
+        notes.append(f"本范围内回答此题的人数少于最小单元格 {min_cell} 人："
+                     "各表数值均以“—”隐去，不作优先级、影响因素、开放题、变化与政策分析。")
     u = rank_uncertainty(design, qid, questionnaire=questionnaire, replicates=replicates, seed=seed,
                          level=level)
     # one pass per by-variable serves both the groups' top items and the group tests
     it = rank_items(design, qid, questionnaire=questionnaire)
     by_cols = _by_list(design, by)
     gs = [_group_stats(design, it, var, "pct_top", level) for var in by_cols]
-    tg = _top_frame(design, it, by_cols, gs, 3, level, min_cell)
-    gd = _differences_frame(gs, float(design.df), "pct_top", correction, 0.05, level, min_cell)
+    tg = _top_frame(design, it, by_cols, gs, 3, level, min_cell, hidden)
+    gd = _differences_frame(gs, float(design.df), "pct_top", correction, 0.05, level, min_cell,
+                            hidden)
     pm = None
+    if small:
+        return PolicyBrief(wave=str(wave), previous_wave=previous_wave, summary=s, uncertainty=u,
+                           top_groups=tg, differences=gd, min_cell=min_cell, level=level,
+                           notes=notes)
     if lexicon is not None and lexicon.severity.get("column") in design.data.columns:
         sv = lexicon.severity
         pm = priority_matrix(design, qid, sv["column"], sv.get("severe", [4, 5]),
                              among=sv.get("among", "first"), pairs=lexicon.pairs or None,
                              questionnaire=questionnaire, level=level, min_cell=min_cell)
     dr = None
-    notes: list[str] = []
     if outcome in design.data.columns:
-        dr = drivers(design, qid, outcome, questionnaire=questionnaire, positive=positive, level=level,
-                     covariates=[c for c in ("sex", "age_group", "title", "unit_type") if c in design.data.columns])
+        try:
+            dr = drivers(design, qid, outcome, questionnaire=questionnaire, positive=positive,
+                         level=level, covariates=[c for c in ("sex", "age_group", "title", "unit_type")
+                                                  if c in design.data.columns])
+        except EstimationError as e:  # e.g. a small region: fewer respondents than coefficients
+            notes.append(f"未做影响因素分析（PP6）：样本不足以拟合模型（{e}）。")
     tx = None
     if lexicon is not None and lexicon.text_question in design.data.columns:
         tx = open_text(design, lexicon, min_cell=min_cell, seed=seed)
@@ -687,6 +740,14 @@ class EmptyBrief:
     figure = publish = findings_html = policy_html = quotes_html = _nodata
 
 
+def _hidden_for(ctx: Any) -> dict[str, Any]:
+    """The group levels the report hides in every table (see ``ReportContext.hidden_levels``)."""
+    fn = getattr(ctx, "hidden_levels", None)
+    if fn is None:
+        return {}
+    return {g: fn(g) for g in DEFAULT_GROUPS if g in ctx.design.data.columns}
+
+
 def brief_for_report(ctx: Any, *, qid: str = "pain") -> PolicyBrief | EmptyBrief:
     """The brief the painpoints notebook shows.
 
@@ -717,15 +778,25 @@ def brief_for_report(ctx: Any, *, qid: str = "pain") -> PolicyBrief | EmptyBrief
     lex = _find("painpoint_lexicon.yml", cands)
     prev = list(ctx.previous.values())[-1:] if P.get("previous_waves") else []
     before = prev[0] if prev else None
+    d_before = before.design if before is not None else None
+    region = P.get("region")
+    if d_before is not None and region is not None:  # the same region in the earlier wave
+        var = P.get("region_var", "district")
+        inr = (d_before.data[var].astype(str) == str(region)).to_numpy() \
+            if var in d_before.data.columns else np.zeros(len(d_before.data), bool)
+        if inr.any():
+            d_before = d_before.subset(inr)
+        else:
+            before = d_before = None
     pol = cross_wave_file(P, "policies") if before is not None else None
     # every earlier wave is a candidate "before" for a measure (the one fielded before it)
     earlier = {str(w.wave): (w.design, w.questionnaire) for w in ctx.previous.values()} if prev else None
     b = build_brief(ctx.design, qid, questionnaire=q,
-                    design_before=before.design if before is not None else None,
+                    design_before=d_before,
                     questionnaire_before=before.questionnaire if before is not None else None,
                     policies=pol, lexicon=load_lexicon(lex, q) if lex else None, wave=cur.wave,
                     previous_wave=before.wave if before is not None else None,
-                    min_cell=min_cell, level=level, earlier_waves=earlier)
+                    min_cell=min_cell, level=level, earlier_waves=earlier, hidden=_hidden_for(ctx))
     how = ("以站点抽样概率计算基础权重，再按本轮总体边际加权调整" if cur.targets is not None
            else "以站点抽样概率计算基础权重" if cur.stations is not None else "未加权（等权）")
     b.notes.append(f"数据与权重与本轮调查报告相同（同一清理规则与权重：{how}"

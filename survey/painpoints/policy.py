@@ -172,7 +172,7 @@ def evaluate_policies(design_before: Any, design_after: Any, policies: Sequence[
         ests = []
         for d, it in ((design_before, ib), (design_after, ia)):
             tg = _mask_for(d, pol.groups)
-            allm = np.ones(d.n, bool)
+            allm = np.ones(len(d.data), bool)  # every row: a domain (region) is in the weights
             r, V, n = _wave_estimates(d, it, measure, [allm, tg, ~tg])
             ests.append((it, r, V, n))
         for item in pol.items:

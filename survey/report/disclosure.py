@@ -48,6 +48,7 @@ __all__ = [
     "reliability_mask",
     "flag_estimates",
     "check_no_station",
+    "hidden_levels",
     "MIN_CELL",
     "MIN_N_RELIABLE",
     "MAX_CV",
@@ -248,6 +249,37 @@ def suppress_table(counts: pd.DataFrame, min_cell: int = MIN_CELL, *, margins: M
         primary=pd.DataFrame(prim, index=rows, columns=cols),
         mask=pd.DataFrame(mask, index=rows, columns=cols),
     )
+
+
+def hidden_levels(values: pd.Series, min_cell: int = MIN_CELL) -> set[str]:
+    """Levels of a group variable a report hides in *every* table that breaks down by it.
+
+    The respondents' counts by level, with their total (published in the sample tables), go
+    through :func:`suppress_table` (``margins="cols"``): a level with fewer than ``min_cell``
+    respondents is hidden, and so is the level chosen to protect it.  Hiding the same levels
+    everywhere keeps a hidden count from being recovered by subtraction across tables (the
+    total of one table minus the visible levels, one of which another table would show).
+    Labels are strings; missing values count as the level ``（缺失）``; an empty category of a
+    categorical is a cell too (nobody in it is itself a small count), as in the sample tables.
+
+    Examples
+    --------
+    >>> v = pd.Series(["正高"] * 3 + ["副高"] * 40 + ["中级"] * 60 + ["初级"] * 50)
+    >>> sorted(hidden_levels(v, 10))       # the 3, and the smallest other level to protect it
+    ['副高', '正高']
+    >>> hidden_levels(pd.Series(["a"] * 20 + ["b"] * 30), 10)
+    set()
+    >>> sorted(hidden_levels(pd.Series(pd.Categorical(["b"] * 30 + ["c"] * 20, ["a", "b", "c"])), 10))
+    ['a', 'c']
+    """
+    _check_min_cell(min_cell)
+    vc = pd.Series(values).value_counts(sort=False, dropna=False)
+    vc.index = ["（缺失）" if pd.isna(i) else str(i) for i in vc.index]
+    if vc.empty:
+        return set()
+    s = suppress_table(vc.to_frame("n"), min_cell, margins="cols")
+    m = s.mask["n"].iloc[:len(vc)]
+    return {str(i) for i in m.index[m.to_numpy(bool)]}
 
 
 def reliability_mask(n, cv=None, *, min_n: int = MIN_N_RELIABLE, max_cv: float = MAX_CV):

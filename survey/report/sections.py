@@ -25,7 +25,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from ..errors import ReportError
-from .disclosure import check_no_station, suppress_table
+from .disclosure import check_no_station, hidden_levels, suppress_table
 from .display import HTML as _HTML
 from .tables import PublishedTable, style_table
 
@@ -106,6 +106,26 @@ class ReportContext:
     prepared: Any = None
     prepare_error: str | None = None
     _previous: Any = field(default=None, repr=False)
+    _hidden: dict = field(default_factory=dict, repr=False)
+
+    def sample_frame(self) -> pd.DataFrame | None:
+        """The respondents the report describes: the cleaned ones of the region (weight > 0),
+        else the data as read."""
+        if self.prepared is not None:
+            dsg = self.design
+            return dsg.data.loc[dsg.weights > 0]
+        return self.data
+
+    def hidden_levels(self, var: str) -> set[str]:
+        """Levels of group *var* hidden in every table of this report (fewer than ``min_cell``
+        respondents, or hidden to protect such a level against subtraction from the total; see
+        :func:`survey.report.disclosure.hidden_levels`)."""
+        if var not in self._hidden:
+            f = self.sample_frame()
+            mc = int(self.params.get("min_cell", 10))
+            self._hidden[var] = (hidden_levels(f[var], mc) if f is not None and var in f.columns
+                                 else set())
+        return self._hidden[var]
 
     @property
     def previous(self) -> dict[str, Any]:
@@ -321,7 +341,10 @@ def title_block(ctx: ReportContext) -> _HTML:
     if p.get("region"):
         bits.append(f"地区：{p.get('region')}")
     n_read, n_kept = sample_sizes(ctx)
-    if n_kept is not None:
+    mc = int(p.get("min_cell", 10))
+    if p.get("region") and n_kept is not None and n_kept < mc:  # the region's own count is a small cell
+        bits.append(f"有效样本：少于 {mc} 人（数据披露控制：各表数值隐去）")
+    elif n_kept is not None:
         bits.append(f"有效样本：{n_kept:,} 人（读取 {n_read:,} 份问卷，清理后保留）"
                     if n_read is not None else f"有效样本：{n_kept:,} 人")
     elif n_read is not None:
@@ -409,9 +432,14 @@ def section_intake(ctx: ReportContext) -> _HTML:
         rows = read_summary(ctx.read_report, q)
     else:
         name = Path(str(ctx.params.get("data") or "")).name
-        rows = [("数据文件", name or "（未知）"), ("读取问卷", f"{len(d):,} 份")]
+        small = ctx.params.get("region") and len(d) < int(ctx.params.get("min_cell", 10))
+        rows = [("数据文件", name or "（未知）"),
+                ("读取问卷", f"少于 {int(ctx.params.get('min_cell', 10))} 份" if small else f"{len(d):,} 份")]
     n_read, n_kept = sample_sizes(ctx)
-    if n_kept is not None:
+    mc = int(ctx.params.get("min_cell", 10))
+    if ctx.params.get("region") and n_kept is not None and n_kept < mc:  # a small region's count
+        rows.insert(2, ("有效样本", f"少于 {mc} 人（数据披露控制：各表数值隐去）"))
+    elif n_kept is not None:
         rows.insert(2, ("有效样本", f"{n_kept:,} 人（清理后保留，见“数据清理”）"))
     rows.append(("分析变量", f"{d.shape[1]:,} 列" + (f"（问卷 {len(q):,} 题）" if q is not None else "")))
     body = "".join(f'<tr><th style="white-space:nowrap;text-align:left;vertical-align:top">{html.escape(k)}</th>'
@@ -461,10 +489,7 @@ def section_sample(ctx: ReportContext, groups: list[str] | None = None):
     nd = _no_data(ctx)
     if nd is not None:
         return nd
-    frame = ctx.data
-    if ctx.prepared is not None:  # the cleaned respondents (of the region)
-        dsg = ctx.design
-        frame = dsg.data.loc[dsg.weights > 0]
+    frame = ctx.sample_frame()  # the cleaned respondents (of the region)
     if groups is None:
         groups = list(ctx.questionnaire.design.groups) if ctx.questionnaire is not None else []
         groups = [g for g in groups if g in frame.columns]
@@ -478,7 +503,8 @@ def section_sample(ctx: ReportContext, groups: list[str] | None = None):
         counts = s.counts
         tab = pd.DataFrame({"人数": counts["人数"],
                             "比例(%)": counts["人数"] / max(int(counts["人数"].iloc[-1]), 1)})
-        mask = pd.DataFrame({"人数": s.mask["人数"], "比例(%)": s.mask["人数"]})
+        hid = s.mask["人数"] | s.mask.index.isin(sorted(ctx.hidden_levels(g)))  # the same levels everywhere
+        mask = pd.DataFrame({"人数": hid, "比例(%)": hid})
         label = ctx.questionnaire[g].text if ctx.questionnaire is not None and g in ctx.questionnaire else g
         prefix = {"quality": "Q", "survey_report": "T"}.get(ctx.notebook, "S")
         t = style_table(tab, f"{prefix}1.{k}", title=f"样本构成：{label}", formats={"人数": "count", "比例(%)": "pct"},

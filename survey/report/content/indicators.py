@@ -268,6 +268,7 @@ def key_indicators(ctx: Any) -> Any:
         sm = pd.DataFrame(False, index=tab.index, columns=tab.columns)
         um = sm.copy()
         sm.iloc[:, 0] = supp.to_numpy()
+        sm.iloc[:, 2] = est["n"].to_numpy(float) < mc  # a base below the minimum cell is itself a small count
         um.iloc[:, 0] = unrel.to_numpy()
         notes = ["加权估计；样本量为该题有效回答的未加权人数。"]
         if est["sensitive"].any():
@@ -341,6 +342,8 @@ def subgroups(ctx: Any, groups: list[str] | None = None, max_statements: int = 1
                            for e, lo, hi, v in zip(f["estimate"], f["ci_low"], f["ci_high"], f["variable"])],
                      _supp=supp.to_numpy(), _unrel=unrel.to_numpy())
         levels = [lv for lv in pd.unique(f[g]) if pd.notna(lv)]
+        if isinstance(d.data[g].dtype, pd.CategoricalDtype):  # every level, so that a column's
+            levels = list(d.data[g].cat.categories)            # presence tells nothing
         wide = f.pivot(index="variable", columns=g, values="_txt").reindex(index=cols, columns=levels)
         sm = f.pivot(index="variable", columns=g, values="_supp").reindex(index=cols, columns=levels).fillna(True).astype(bool)
         um = f.pivot(index="variable", columns=g, values="_unrel").reindex(index=cols, columns=levels).fillna(False).astype(bool)
@@ -350,7 +353,13 @@ def subgroups(ctx: Any, groups: list[str] | None = None, max_statements: int = 1
         sm.index = um.index = wide.index
         wide.columns = sm.columns = um.columns = [str(c) for c in levels]
         head = pd.DataFrame([[fmt_count(v) for v in nrow]], index=["样本量（人）"], columns=wide.columns)
-        hs = pd.DataFrame([[0 < v < mc for v in nrow]], index=head.index, columns=wide.columns)
+        # a level hidden in the sample tables (too few respondents, or protecting one) is hidden
+        # here too, whole column: else its count follows by subtraction from their total
+        hid = ctx.hidden_levels(g) if hasattr(ctx, "hidden_levels") else set()
+        gone = np.array([str(c) in hid for c in wide.columns], bool)
+        hs = pd.DataFrame([[v < mc or x for v, x in zip(nrow, gone)]], index=head.index, columns=wide.columns)
+        sm = sm | pd.DataFrame(np.repeat(gone[None, :], len(sm), axis=0), index=sm.index, columns=sm.columns)
+        f = f.assign(_supp=f["_supp"].to_numpy(bool) | f[g].astype(str).isin(hid).to_numpy())
         tab = pd.concat([head, wide.astype(object)])
         tab.index.name = "指标"
         out.add(H(f"<h3>按{esc(glab)}</h3>"))
@@ -386,11 +395,14 @@ def subgroups(ctx: Any, groups: list[str] | None = None, max_statements: int = 1
         wide.columns = [short_label(q, g) for g in groups]
         wide.index.name = "题目"
         out.add(H("<h3>分类指标的分组差异检验（Rao–Scott）</h3>"))
+        # no test on fewer respondents than a published cell (a small region's report)
+        few = pd.DataFrame(len(ctx.sample_frame()) < mc, index=wide.index, columns=wide.columns)
         out.add(publish_estimates(ctx, wide.fillna(""), f"{px}4.{len(groups) + 1}",
                                   "单选题回答分布与分组变量的独立性检验（Rao–Scott 二阶校正 F 检验）",
+                                  supp=few,
                                   notes=[rule_note(len(T)) + "校正后p 为 Holm 校正后的 p 值。",
                                          "各题各选项的加权百分比见“主要指标”。"]))
-        for _, r in T[T["p_holm"] < 0.05].sort_values("p").iterrows():
+        for _, r in T[(T["p_holm"] < 0.05) & ~few.to_numpy().any()].sort_values("p").iterrows():
             notable.append((r["p"], esc(f"「{short_label(q, r['qid'])}」的回答分布在不同{short_label(q, r['group'])}之间差异显著"
                                     f"（Rao–Scott F={r['F']:.1f}，p{_pfmt(r['p'])}，Holm 校正后仍显著）。")))
     # notable mean differences: Bonferroni over every pairwise comparison that could be chosen

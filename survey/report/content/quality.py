@@ -306,8 +306,9 @@ def cleaning(ctx: Any, log_examples: int = 3) -> Any:
                                 index=piv.index) | (piv > 0)
         piv.columns = [REASON_LABELS.get(c, c) for c in piv.columns]
         possible.columns = piv.columns
-        # a zero count of nonresponse discloses nobody: 0 is shown as 0, counts 1 … min_cell − 1 as —
-        supp = suppress_table(piv, mc, margins="none", zeros=False)
+        # the row total is published in effect (rate × base), so protect it as a margin; a
+        # reason nobody gave discloses nothing about anyone (zeros stay)
+        supp = suppress_table(piv, mc, margins="rows", zeros=False)
         counts = piv.astype(int)
         rate = counts.sum(axis=1) / asked.replace(0, np.nan)
         tab = pd.DataFrame({c: np.where(possible[c].to_numpy(bool), [fmt_count(v) for v in counts[c]],
@@ -319,6 +320,8 @@ def cleaning(ctx: Any, log_examples: int = 3) -> Any:
         mask = pd.DataFrame(False, index=tab.index, columns=tab.columns)
         mask.iloc[:, :counts.shape[1]] = (supp.mask.iloc[:len(counts), :counts.shape[1]].to_numpy()
                                           & possible.to_numpy(bool))
+        mask["缺失率(%)"] = supp.mask.iloc[:len(counts), counts.shape[1]].to_numpy()
+        mask["应答人数基数"] = asked.to_numpy() < mc
         tab.index.name = "题目"
         fm = {c: "text" for c in counts.columns}
         fm.update({"应答人数基数": "count", "缺失率(%)": "pct"})
@@ -411,7 +414,20 @@ def weighting(ctx: Any) -> Any:
     comp = _acc(r, 'composition')
     key = ["margin", "level"]
     m = mt.merge(comp, on=key, how="left")
-    supp_n = (m["n"].to_numpy() > 0) & (m["n"].to_numpy() < mc)
+    # the sample counts by level sum to the sample size (published): hide a small level and
+    # its protecting partner — the same levels every table of the report hides (a regional
+    # report shows the whole wave's weighting here: this table's own suppression)
+    supp_n = m["n"].to_numpy() < mc
+    frame = ctx.sample_frame() if hasattr(ctx, "sample_frame") else None
+    for mg in pd.unique(m["margin"]):
+        sel = (m["margin"] == mg).to_numpy()
+        if frame is not None and not ctx.params.get("region") and str(mg) in frame.columns:
+            hid = ctx.hidden_levels(str(mg))
+        else:
+            ns = pd.Series(m.loc[sel, "n"].to_numpy(float), index=m.loc[sel, "level"].astype(str))
+            s_ = suppress_table(ns.to_frame("n"), mc, margins="cols")
+            hid = set(s_.mask["n"].iloc[:len(ns)].index[s_.mask["n"].iloc[:len(ns)].to_numpy(bool)])
+        supp_n[sel] |= m.loc[sel, "level"].astype(str).isin(hid).to_numpy()
     t2 = pd.DataFrame({
         "样本人数": m["n"].to_numpy(float), "目标": m["target"].to_numpy(float),
         "校准后": m["achieved"].to_numpy(float), "相对误差": m["rel_error"].map(_rel_pct).to_numpy(object),

@@ -35,7 +35,7 @@ class Policy:
     name: str
     date: _dt.date
     office: str
-    question: str
+    question: str | None  # None: the wave's pain-point question (report.painpoints)
     items: tuple[str, ...]
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     expected: str = "decrease"
@@ -81,7 +81,8 @@ def load_policies(path: str | Path = "questionnaires/policies.yml") -> list[Poli
             raise QuestionnaireError(f"{p}: measure {m['name']!r}: expected must be decrease/increase")
         groups = {str(k): tuple(str(x) for x in ([v] if isinstance(v, str) else v))
                   for k, v in (m.get("groups") or {}).items()}
-        out.append(Policy(str(m["name"]), d, str(m["office"]), str(m.get("question", "pain")),
+        out.append(Policy(str(m["name"]), d, str(m["office"]),
+                          None if m.get("question") is None else str(m["question"]),
                           tuple(str(x) for x in m["items"]), groups, exp,
                           None if m.get("before") is None else str(m["before"]),
                           None if m.get("after") is None else str(m["after"]), str(m.get("note", ""))))
@@ -111,7 +112,7 @@ def _verdict(lo: float, hi: float, expected: str) -> str:
 def evaluate_policies(design_before: Any, design_after: Any, policies: Sequence[Policy] | str | Path,
                       *, questionnaire: Any = None, questionnaire_after: Any = None,
                       measure: str = "pct_top", level: float = 0.95, power: float = 0.8,
-                      min_cell: int = 10) -> pd.DataFrame:
+                      min_cell: int = 10, question: str | None = None) -> pd.DataFrame:
     """Change of each measure's targeted items between the wave before and the wave after.
 
     Parameters
@@ -158,12 +159,16 @@ def evaluate_policies(design_before: Any, design_after: Any, policies: Sequence[
     df = float(min(design_before.df, design_after.df))
     t = _tcrit(level, df)
     for pol in policies:
-        ib = rank_items(design_before, pol.question, questionnaire=questionnaire)
-        ia = rank_items(design_after, pol.question, questionnaire=qa)
+        qid = pol.question or question
+        if qid is None:
+            raise ParameterError(f"policy {pol.name!r} names no question: add 'question:' to the measure "
+                                 "or pass question= (the wave's report.painpoints)")
+        ib = rank_items(design_before, qid, questionnaire=questionnaire)
+        ia = rank_items(design_after, qid, questionnaire=qa)
         unknown = [x for x in pol.items if x not in ib.labels or x not in ia.labels]
         if unknown:
             raise ParameterError(f"policy {pol.name!r}: items {unknown} are not options of "
-                                 f"{pol.question!r} in both waves (options: {ia.labels})")
+                                 f"{qid!r} in both waves (options: {ia.labels})")
         ests = []
         for d, it in ((design_before, ib), (design_after, ia)):
             tg = _mask_for(d, pol.groups)

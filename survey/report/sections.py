@@ -131,7 +131,7 @@ class ReportContext:
         d = self.prepared.design
         region = self.params.get("region")
         if region is not None:
-            var = self.params.get("region_var", "district")
+            var = _region_var(self.params)
             d = d.subset((d.data[var].astype(str) == region).to_numpy())
         return d
 
@@ -141,6 +141,15 @@ class ReportContext:
 
 
 _CURRENT: list[ReportContext] = []
+
+
+def _region_var(params: Mapping[str, Any]) -> str:
+    """The question holding the regions of a regional report (``region_var``; ``--by`` sets it)."""
+    var = params.get("region_var")
+    if not var:
+        raise ReportError(f"region {params.get('region')!r}: name the question that holds the regions "
+                          "with the region_var parameter (e.g. -p region_var=<question id>)")
+    return str(var)
 
 
 def _read_data(path: Path, stage: str, q: Any) -> tuple[pd.DataFrame, Any]:
@@ -198,7 +207,7 @@ def setup(params: Mapping[str, Any], *, notebook: str | None = None) -> ReportCo
                 ctx.data, ctx.read_report = _read_data(p, params.get("data_stage", "raw"), ctx.questionnaire)
             region = params.get("region")
             if region is not None and ctx.data is not None:
-                var = params.get("region_var", "district")
+                var = _region_var(params)
                 if var not in ctx.data.columns:
                     raise ReportError(f"region filter: column {var!r} not in the data; set region_var")
                 ctx.data = ctx.data.loc[ctx.data[var].astype(str) == region].reset_index(drop=True)

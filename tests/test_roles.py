@@ -1,0 +1,132 @@
+"""Report roles (questionnaire ``report:`` block) and the rule that package code never names a
+demo question id (issue #15)."""
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+PKG = ROOT / "survey"
+
+#: Demo question ids that are also words of a documented file format or parameter name, so code
+#: legitimately spells them for another reason: ``name``/``phone``/``email`` are ``pii_kind``
+#: values and keys of policies.yml; ``title`` is a wave/table key and a report parameter;
+#: ``confidence`` a report parameter; ``station`` the id column of stations.csv.
+FORMAT_WORDS = {"name", "phone", "email", "title", "confidence", "station"}
+
+
+_COLUMN = re.compile(r"^([a-z][a-z0-9_]*)_(\d+|r\d+|other)$")
+
+
+def _demo_ids() -> set[str]:
+    ids: set[str] = set()
+    for f in sorted((ROOT / "questionnaires").glob("demo-*/questionnaire.yml")):
+        ids |= {q["id"] for q in yaml.safe_load(f.read_text(encoding="utf-8"))["questions"]}
+    return ids
+
+
+def _docstring_nodes(tree: ast.AST) -> set[int]:
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = getattr(node, "body", [])
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                    and isinstance(body[0].value.value, str):
+                out.add(id(body[0].value))
+    return out
+
+
+def demo_id_uses(root: Path = PKG) -> list[str]:
+    """``file:line: 'id'`` for every string constant (outside docstrings) of the package, outside
+    ``survey/demo/``, that is a demo question id or a frame column of one (``pain_3``)."""
+    ids = _demo_ids() - FORMAT_WORDS
+    hits = []
+    for f in sorted(root.rglob("*.py")):
+        if "demo" in f.relative_to(root).parts[:1]:
+            continue
+        tree = ast.parse(f.read_text(encoding="utf-8"))
+        docs = _docstring_nodes(tree)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docs:
+                v = node.value
+                m = _COLUMN.match(v)
+                if v in ids or (m is not None and m.group(1) in ids):
+                    hits.append(f"{f.relative_to(root.parent)}:{node.lineno}: {v!r}")
+    return hits
+
+
+def test_no_demo_question_id_in_package_code():
+    hits = demo_id_uses()
+    assert not hits, "package code names demo question ids:\n" + "\n".join(hits)
+
+
+def test_scanner_finds_an_id_and_ignores_docstrings(tmp_path):
+    pkg = tmp_path / "survey"
+    (pkg / "demo").mkdir(parents=True)
+    (pkg / "a.py").write_text('"""Docstring may say sat_overall."""\nX = "sat_overall"\nY = "pain_3"\n'
+                              'def f():\n    """pain"""\n    return "unit_type"\n', encoding="utf-8")
+    (pkg / "demo" / "b.py").write_text('Z = "pain"\n', encoding="utf-8")
+    got = [h.split(": ", 1)[1] for h in demo_id_uses(pkg)]
+    assert got == ["'sat_overall'", "'pain_3'", "'unit_type'"]
+
+
+# ----------------------------------------------------------------------------------------------
+# the report: block of questionnaire.yml
+# ----------------------------------------------------------------------------------------------
+_BASE = """wave: {id: w}
+design:
+  groups: [q1_grp]
+questions:
+ - {id: q1_grp, text: 您的岗位类别, type: single, options: {1: 甲, 2: 乙}}
+ - {id: q2_need, text: 最需要解决的问题, type: rank, k: 2, options: {1: x, 2: y, 3: z}}
+ - {id: q3_hrs, text: 每周小时, type: numeric}
+ - {id: q4_sat, text: 总体满意度, type: single, options: {1: 低, 2: 高}}
+report:
+  painpoints: q2_need
+  outcome: q4_sat
+  key_indicators: [q3_hrs, q4_sat]
+"""
+
+
+def _load(tmp_path, text):
+    from survey.questionnaire import Questionnaire
+
+    p = tmp_path / "questionnaire.yml"
+    p.write_text(text, encoding="utf-8")
+    return Questionnaire.load(p)
+
+
+def test_report_roles_are_read(tmp_path):
+    r = _load(tmp_path, _BASE).report
+    assert (r.painpoints, r.outcome, r.key_indicators, r.drivers) == ("q2_need", "q4_sat", ("q3_hrs", "q4_sat"), None)
+    assert _load(tmp_path, _BASE.split("report:")[0]).report.painpoints is None
+
+
+@pytest.mark.parametrize("old, new, line, words", [
+    ("  outcome: q4_sat", "  outcom: q4_sat", 11, ["unknown key 'outcom'"]),
+    ("[q3_hrs, q4_sat]", "[q3_hrs, q9_none]", 12, ["'q9_none'", "not a question id"]),
+    ("painpoints: q2_need", "painpoints: q3_hrs", 10, ["'q3_hrs'", "numeric", "rank/multi"]),
+    ("  outcome: q4_sat", "  outcome: q4_sat\n  drivers: [q1_grp, q2_need]", 12, ["'q2_need'", "single"]),
+    ("  outcome: q4_sat", "  outcome: [q4_sat]", 11, ["one question"]),
+])
+def test_report_role_errors_name_file_line_and_id(tmp_path, old, new, line, words):
+    from survey.errors import QuestionnaireError
+
+    with pytest.raises(QuestionnaireError) as e:
+        _load(tmp_path, _BASE.replace(old, new))
+    msg = str(e.value)
+    assert "questionnaire.yml" in msg and f"line {line}:" in msg, msg
+    for w in words:
+        assert w in msg, msg
+
+
+def test_demo_questionnaires_declare_their_roles():
+    from survey.questionnaire import Questionnaire
+
+    for w in ("demo-2023", "demo-2024"):
+        r = Questionnaire.load(ROOT / "questionnaires" / w / "questionnaire.yml").report
+        assert r.painpoints and r.outcome

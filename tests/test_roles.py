@@ -130,3 +130,26 @@ def test_demo_questionnaires_declare_their_roles():
     for w in ("demo-2023", "demo-2024"):
         r = Questionnaire.load(ROOT / "questionnaires" / w / "questionnaire.yml").report
         assert r.painpoints and r.outcome
+
+
+def test_drivers_with_exactly_k_choices_use_a_reference_item():
+    """A forced "choose exactly 3" makes the item indicators sum to 3 (collinear with the
+    intercept); the least chosen item becomes the reference instead of a rank-deficient fit."""
+    import numpy as np
+    import pandas as pd
+
+    from survey import SurveyDesign
+    from survey.painpoints import drivers
+
+    rng = np.random.default_rng(3)
+    n, K = 600, 5
+    order = np.argsort(-(rng.gumbel(size=(n, K)) + np.log([3, 2, 2, 1, 0.5])), axis=1)[:, :3]
+    ranks = np.full((n, K), np.nan)
+    for r in range(3):
+        ranks[np.arange(n), order[:, r]] = r + 1
+    df = pd.DataFrame({f"p_{j + 1}": pd.array(ranks[:, j], dtype="Int64") for j in range(K)})
+    df["y"] = 3 - 1.0 * (ranks[:, 0] > 0) + rng.normal(0, 0.5, n)
+    d = drivers(SurveyDesign(df), "p", "y", covariates=())
+    assert d.attrs["reference"] == "5" and "5" not in set(d["item"].dropna())
+    # item 1 lowers y by 1 relative to the reference item 5 (which has no effect)
+    assert abs(float(d.loc[d.item == "1", "estimate"].iloc[0]) + 1.0) < 0.25

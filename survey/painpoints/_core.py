@@ -834,7 +834,9 @@ def drivers(design: Any, qid: str | Sequence[str], outcome: str, *,
     DataFrame
         ``term, item, estimate, se, ci_low, ci_high, p, effect, effect_low, effect_high,
         effect_scale, outcome, n`` — one row per pain point then the covariate terms;
-        ``effect`` is the coefficient (gaussian) or the odds ratio (binomial).
+        ``effect`` is the coefficient (gaussian) or the odds ratio (binomial).  When every
+        respondent chose the same number of items the least chosen item is the reference
+        (left out; named in ``frame.attrs["reference"]``): the effects are relative to it.
 
     Examples
     --------
@@ -872,6 +874,14 @@ def drivers(design: Any, qid: str | Sequence[str], outcome: str, *,
     family = family or "gaussian"
     top = it.indicators("pct_top")
     sel = list(range(len(it.codes))) if items is None else [it.codes.index(c) for c in items]
+    reference = None
+    chosen = top[it.answered][:, sel].sum(axis=1)
+    if len(sel) > 1 and len(chosen) and np.ptp(chosen) == 0:
+        # everyone chose the same number of items (a forced "exactly k"): the indicators sum to
+        # a constant, collinear with the intercept; the least chosen item becomes the reference
+        j = min(sel, key=lambda c: float(top[it.answered][:, c].sum()))
+        sel = [c for c in sel if c != j]
+        reference = it.labels[j]
     names = {f"_pp{j}": it.labels[j] for j in sel}
     cols = {nm: np.where(it.answered, top[:, j], np.nan) for nm, j in zip(names, sel)}
     cols["_y"] = y
@@ -897,8 +907,10 @@ def drivers(design: Any, qid: str | Sequence[str], outcome: str, *,
     f["family"] = family
     f["term"] = f["term"].map(lambda t: names.get(t, t))
     f = pd.concat([f[f["item"].notna()], f[f["item"].isna()]], ignore_index=True)
-    return f[["term", "item", "estimate", "se", "ci_low", "ci_high", "p", "effect", "effect_low",
-              "effect_high", "effect_scale", "outcome", "family", "n"]]
+    f = f[["term", "item", "estimate", "se", "ci_low", "ci_high", "p", "effect", "effect_low",
+           "effect_high", "effect_scale", "outcome", "family", "n"]]
+    f.attrs = {"reference": reference}
+    return f
 
 
 # ----------------------------------------------------------------------------------------------

@@ -413,6 +413,9 @@ class PolicyBrief:
                 out_name, covs = self.driver_model or (str(r["outcome"]), [])
                 notes.append(f"模型：{out_name} ~ 各问题是否入选" + (f" + {'、'.join(covs)}" if covs else "")
                              + f"；{r['family']}，效应尺度：{r['effect_scale']}，n = {int(r['n'])}。")
+                ref = self.drivers.attrs.get("reference")
+                if ref:
+                    notes.append(f"每位受访者都选了同样多的问题，效应是相对于参照项“{ref}”（选择最少的一项）的差异。")
             if tid == "PP7" and self.text is not None:
                 sm = self.text["summary"].iloc[0]
                 notes.append(f"填写开放题 {int(sm['n_writers'])} 人，归入已有类别 {int(sm['n_matched'])} 人，"

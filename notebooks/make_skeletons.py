@@ -26,6 +26,7 @@ INTRO = {
 
 SETUP = ("from survey import report\n"
          "P = report.validate(globals(), notebook={nb!r})\n"
+         "report.require_inputs(P)  # run with `survey report --wave <id>`, or set questionnaire/data above\n"
          "ctx = report.setup(P, notebook={nb!r})\n"
          "report.title_block(ctx)")
 
@@ -98,7 +99,8 @@ def build(nb: str) -> nbformat.NotebookNode:
     for k, c in enumerate(cells):
         c.id = cid(nb, k)
     n = new_notebook(cells=cells, metadata={
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        # the kernel `make setup` installs (python -m ipykernel install --name survey)
+        "kernelspec": {"name": "survey", "display_name": "Python (survey)", "language": "python"},
         "language_info": {"name": "python"}})
     nbformat.validate(n)
     return n

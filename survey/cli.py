@@ -337,7 +337,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             params[k] = v
     for item in args.param:
         if "=" not in item:
-            raise ParameterError(f"--param {item!r}: write NAME=VALUE, e.g. -p top_k=3")
+            raise ParameterError(f"--param {item!r}: write NAME=VALUE, e.g. -p min_cell=5")
         k, v = item.split("=", 1)
         params[k.strip()] = yaml.safe_load(v)
     if not args.demo:

@@ -605,6 +605,11 @@ def build_brief(design: Any, qid: str, *, questionnaire: Any = None, design_befo
         pm = priority_matrix(design, qid, sv["column"], sv.get("severe", [4, 5]),
                              among=sv.get("among", "first"), pairs=lexicon.pairs or None,
                              questionnaire=questionnaire, level=level, min_cell=min_cell)
+        if questionnaire is not None and "paired_with" in pm.columns:  # a column -> its wording
+            from ..report.content.quality import column_label
+
+            pm["paired_with"] = [column_label(questionnaire, c) if isinstance(c, str) and c else c
+                                 for c in pm["paired_with"]]
     elif "PP5" not in absent:
         absent["PP5"] = (f"{lex_missing}，未作严重程度（优先级矩阵）分析。" if lexicon is None else
                          "关键词表未声明严重程度题（severity: column），或该题不在本轮数据中，未作优先级矩阵分析。")

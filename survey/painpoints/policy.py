@@ -43,10 +43,13 @@ class Policy:
     after: str | None = None
     note: str = ""
 
-    def group_text(self) -> str:
+    def group_text(self, names: Mapping[str, str] | None = None) -> str:
+        """The targeted groups in words; *names* maps a group variable to its name (e.g. from
+        the questionnaire's wording), else the variable id is shown."""
         if not self.groups:
             return "全体"
-        return "；".join(f"{k}: {'/'.join(v)}" for k, v in self.groups.items())
+        names = names or {}
+        return "；".join(f"{names.get(k, k)}：{'/'.join(v)}" for k, v in self.groups.items())
 
 
 def load_policies(path: str | Path = "questionnaires/policies.yml") -> list[Policy]:
@@ -158,7 +161,10 @@ def evaluate_policies(design_before: Any, design_after: Any, policies: Sequence[
     rows = []
     df = float(min(design_before.df, design_after.df))
     t = _tcrit(level, df)
+    from .brief import group_names
+
     for pol in policies:
+        gn = group_names(qa, list(pol.groups)) if qa is not None else {}
         qid = pol.question or question
         if qid is None:
             raise ParameterError(f"policy {pol.name!r} names no question: add 'question:' to the measure "
@@ -203,7 +209,7 @@ def evaluate_policies(design_before: Any, design_after: Any, policies: Sequence[
             if small:
                 stmt = f"{pol.name} / {item}：目标群体样本不足（少于 {min_cell} 人），不作判断。"
             else:
-                stmt = (f"{pol.name} / {item}：目标群体（{pol.group_text()}）中选择比例变化 "
+                stmt = (f"{pol.name} / {item}：目标群体（{pol.group_text(gn)}）中选择比例变化 "
                         f"{ch[1] * u:+.1f} {unit}（{level:.0%} CI {lo[1] * u:+.1f} 至 {hi[1] * u:+.1f}），"
                         f"判断：{VERDICT_ZH[verdict]}。本次数据在 80% 把握度下可检测到的最小变化约为 "
                         f"±{m * u:.1f} {unit}。")
@@ -215,7 +221,7 @@ def evaluate_policies(design_before: Any, design_after: Any, policies: Sequence[
                              f"{did_hi * u:+.1f}）{'不显著' if attributable == 'no detectable change' else '显著'}。")
             rows.append({
                 "policy": pol.name, "office": pol.office, "date": pol.date.isoformat(),
-                "item": item, "group": pol.group_text(), "expected": pol.expected,
+                "item": item, "group": pol.group_text(gn), "expected": pol.expected,
                 "before_all": rb[0], "after_all": ra[0], "change_all": ch[0],
                 "change_all_low": lo[0], "change_all_high": hi[0], "p_all": p[0],
                 "before_target": rb[1], "after_target": ra[1], "change_target": ch[1],

@@ -93,11 +93,9 @@ _CROSS_WAVE: tuple[Param, ...] = (
 _EXTRA: dict[str, tuple[Param, ...]] = {
     "quality": (),
     "survey_report": (),
-    "painpoints": (
-        *_CROSS_WAVE,
-        Param("top_k", (int,), 3, "number of ranked pain points asked (最多三项)",
-              check=lambda v: v >= 1, check_msg="must be ≥ 1"),
-    ),
+    # the pain-point question, its k and every other question come from the wave's
+    # questionnaire (report: roles), not from parameters
+    "painpoints": _CROSS_WAVE,
     "trends": _CROSS_WAVE,
 }
 
@@ -122,7 +120,7 @@ def schema(notebook: str) -> dict[str, Param]:
     Examples
     --------
     >>> list(schema("painpoints"))[-1]
-    'top_k'
+    'policies'
     """
     return {p.name: p for p in (*_COMMON, *_EXTRA.get(notebook, ()))}
 

@@ -400,6 +400,22 @@ def check_harmonization(params: Mapping[str, Any], notebooks: Sequence[str] = ("
     load_for_waves(hp, {q.id: q for q in qs})
 
 
+def _role_gaps(params: Mapping[str, Any], names: Sequence[str]) -> list[str]:
+    """One line per report section the wave's questionnaire leaves out (an undeclared role of
+    its ``report:`` block, a missing lexicon): the same sentence the page shows."""
+    if "painpoints" not in names or not params.get("questionnaire"):
+        return []
+    from ..errors import SurveyError
+    from ..questionnaire import Questionnaire
+    from .content.roles import role_gaps
+
+    try:
+        q = Questionnaire.load(params["questionnaire"])
+    except SurveyError:
+        return []  # the notebooks report a broken questionnaire where it belongs
+    return [f"section left out: {g}" for g in role_gaps(q)]
+
+
 def region_values(params: Mapping[str, Any], by: str) -> list[str]:
     """The distinct values of column *by* in the report's data (sorted), for ``by=``.
 
@@ -480,6 +496,9 @@ def render_report(params: Mapping[str, Any] | None = None, *, output_dir: str | 
     params.pop("output_dir", None)
     _check_params(names, params)
     check_harmonization(params, names)
+    if progress:
+        for line in _role_gaps(params, names):
+            _say(line)
     staging = out.parent / f".{out.name}.rendering"
     failed = out.parent / f"{out.name}.failed"
     shutil.rmtree(staging, ignore_errors=True)

@@ -30,7 +30,7 @@ from .display import HTML as _HTML
 from .tables import PublishedTable, style_table
 
 __all__ = [
-    "ReportContext", "Placeholder", "setup", "publish", "title_block", "placeholder",
+    "ReportContext", "Placeholder", "setup", "require_inputs", "publish", "title_block", "placeholder",
     "section_intake", "section_quality", "section_cleaning", "section_sample",
     "section_weighting", "section_key_indicators", "section_subgroups", "section_methods",
     "section_painpoints", "section_policy", "section_trends", "PLACEHOLDER_SECTIONS",
@@ -168,6 +168,36 @@ def _read_data(path: Path, stage: str, q: Any) -> tuple[pd.DataFrame, Any]:
                           "are not available yet; pass a cleaned .parquet/.csv with data_stage='clean'") from None
     res = read_export(path, q)
     return res.data, getattr(res, "report", None)
+
+
+def require_inputs(params: Mapping[str, Any]) -> None:
+    """Stop a notebook run with its default parameters at once, saying what to set, instead of
+    rendering every section as "无数据".
+
+    Raises
+    ------
+    ParameterError
+        ``questionnaire`` or ``data`` is not set (names both and how to set them).
+
+    Examples
+    --------
+    >>> require_inputs({"wave": "2025", "questionnaire": "q.yml", "data": "x.xlsx"})
+    >>> require_inputs({"wave": "2025", "questionnaire": None, "data": None})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    survey.errors.ParameterError: 未设置参数 questionnaire、data…
+    """
+    from ..errors import ParameterError
+
+    missing = [k for k in ("questionnaire", "data") if not params.get(k)]
+    if missing:
+        w = params.get("wave") or "<轮次>"
+        raise ParameterError(
+            f"未设置参数 {'、'.join(missing)}：本笔记本需要一轮调查的问卷（questionnaire.yml）与原始导出文件。"
+            f"在命令行运行 `survey report --wave {w}`（自动设置全部参数），或在第一个代码单元（参数）中设置，例如 "
+            f"questionnaire = 'questionnaires/{w}/questionnaire.yml'，data = 'data/{w}/<导出文件>.xlsx'。"
+            f" (parameters {', '.join(missing)} are not set; run `survey report --wave {w}` or set them "
+            "in the parameters cell)")
 
 
 def setup(params: Mapping[str, Any], *, notebook: str | None = None) -> ReportContext:

@@ -54,12 +54,17 @@ def _skip_ids(q: Any) -> set[str]:
 
 
 def indicator_questions(q: Any, data_columns: Any = None) -> "OrderedDict[str, list]":
-    """Questions that carry indicators, grouped by module in questionnaire order."""
+    """Questions that carry indicators, grouped by module in questionnaire order: the
+    questionnaire's ``report.key_indicators`` when declared, else every indicator question."""
     skip = _skip_ids(q)
+    chosen = getattr(getattr(q, "report", None), "key_indicators", None)
     cols = set(data_columns) if data_columns is not None else None
     mods: OrderedDict[str, list] = OrderedDict()
     for x in q:
-        if x.id in skip or getattr(x, "pii", False) or indicator_kind(x.type) is None:
+        if chosen is not None:
+            if x.id not in chosen:
+                continue
+        elif x.id in skip or getattr(x, "pii", False) or indicator_kind(x.type) is None:
             continue
         if cols is not None and not set(q.columns(x.id)) <= cols:
             continue

@@ -153,3 +153,37 @@ def test_drivers_with_exactly_k_choices_use_a_reference_item():
     assert d.attrs["reference"] == "5" and "5" not in set(d["item"].dropna())
     # item 1 lowers y by 1 relative to the reference item 5 (which has no effect)
     assert abs(float(d.loc[d.item == "1", "estimate"].iloc[0]) + 1.0) < 0.25
+
+
+def test_committed_notebooks_equal_the_generator():
+    """notebooks/*.ipynb are exactly what notebooks/make_skeletons.py writes (never hand-edited),
+    name the installed kernel, and stop with what to set when run with default parameters."""
+    import importlib.util
+
+    import nbformat
+
+    spec = importlib.util.spec_from_file_location("make_skeletons", ROOT / "notebooks" / "make_skeletons.py")
+    mk = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mk)
+    for nb in mk.BODY:
+        committed = nbformat.read(ROOT / "notebooks" / f"{nb}.ipynb", as_version=4)
+        assert nbformat.writes(mk.build(nb)) == nbformat.writes(committed), f"regenerate {nb}.ipynb"
+        assert committed.metadata.kernelspec.display_name == "Python (survey)"
+
+
+def test_default_parameters_say_what_to_set():
+    from survey.errors import ParameterError
+    from survey.report import require_inputs, validate
+
+    with pytest.raises(ParameterError, match=r"未设置参数 questionnaire、data.*survey report --wave demo"):
+        require_inputs(validate(notebook="quality"))
+
+
+def test_a_wave_notebook_beside_the_questionnaire_is_preferred(tmp_path):
+    from survey.report.runner import resolve_notebooks
+
+    own = tmp_path / "notebooks" / "survey_report.ipynb"
+    own.parent.mkdir()
+    own.write_text("{}", encoding="utf-8")
+    got = resolve_notebooks(["quality", "survey_report"], wave_dir=tmp_path)
+    assert got[0] == (ROOT / "notebooks" / "quality.ipynb").resolve() and got[1] == own.resolve()

@@ -108,8 +108,13 @@ class ReportResult:
         return self.output_dir / "index.html"
 
 
-def resolve_notebooks(notebooks: Sequence[str | Path], notebook_dir: str | Path | None = None) -> list[Path]:
+def resolve_notebooks(notebooks: Sequence[str | Path], notebook_dir: str | Path | None = None,
+                      wave_dir: str | Path | None = None) -> list[Path]:
     """Notebook names (``"quality"``) or paths → existing ``.ipynb`` paths, in the given order.
+
+    A name is looked up first in ``<wave_dir>/notebooks/`` (a wave's own, adapted notebook,
+    beside its questionnaire.yml; regenerating ``notebooks/`` never touches it), then in
+    *notebook_dir* (default: the repository's generated ``notebooks/``).
 
     Raises
     ------
@@ -121,7 +126,8 @@ def resolve_notebooks(notebooks: Sequence[str | Path], notebook_dir: str | Path 
     for n in notebooks:
         p = Path(n)
         if p.suffix != ".ipynb":
-            p = nd / f"{n}.ipynb"
+            own = Path(wave_dir) / "notebooks" / f"{n}.ipynb" if wave_dir is not None else None
+            p = own if own is not None and own.is_file() else nd / f"{n}.ipynb"
         if not p.is_file():
             avail = ", ".join(sorted(q.stem for q in nd.glob("*.ipynb"))) or "(none)"
             raise ReportError(f"notebook {str(n)!r} not found at {p}; available in {nd}: {avail}")
@@ -483,7 +489,8 @@ def render_report(params: Mapping[str, Any] | None = None, *, output_dir: str | 
         ``<output_dir>.failed/``; the published report is unchanged).
     """
     params = dict(params or {})
-    nbs = resolve_notebooks(notebooks, notebook_dir)
+    qdir = Path(params["questionnaire"]).parent if params.get("questionnaire") else None
+    nbs = resolve_notebooks(notebooks, notebook_dir, qdir)
     names = [p.stem for p in nbs]
     out = Path(output_dir).resolve()
     if not params.get("work_dir"):  # prepared microdata live beside, never inside, the report

@@ -304,6 +304,12 @@ def cmd_report(args: argparse.Namespace) -> int:
         droot = root / "data" / "demo"
         if not all((droot / f"demo-{w}" / "questionnaire.yml").is_file() for w in ("2023", "2024")):
             write_demo(droot)
+        from .demo import questionnaire_yaml
+
+        for w in ("2023", "2024"):  # a codebook from an older package (e.g. without report: roles)
+            qf = droot / f"demo-{w}" / "questionnaire.yml"
+            if qf.read_text(encoding="utf-8") != questionnaire_yaml(w):
+                qf.write_text(questionnaire_yaml(w), encoding="utf-8")
         folders = sorted(p for p in droot.glob("demo-*") if (p / "questionnaire.yml").is_file())
         for k, f in enumerate(folders):
             # each demo folder holds a wave's questionnaire, margins, stations and raw export;

@@ -167,6 +167,7 @@ def test_committed_notebooks_equal_the_generator():
     spec.loader.exec_module(mk)
     for nb in mk.BODY:
         committed = nbformat.read(ROOT / "notebooks" / f"{nb}.ipynb", as_version=4)
+        assert committed.metadata.survey.generated_for == "2024"
         assert nbformat.writes(mk.build(nb)) == nbformat.writes(committed), f"regenerate {nb}.ipynb"
         assert committed.metadata.kernelspec.display_name == "Python (survey)"
 
@@ -187,3 +188,21 @@ def test_a_wave_notebook_beside_the_questionnaire_is_preferred(tmp_path):
     own.write_text("{}", encoding="utf-8")
     got = resolve_notebooks(["quality", "survey_report"], wave_dir=tmp_path)
     assert got[0] == (ROOT / "notebooks" / "quality.ipynb").resolve() and got[1] == own.resolve()
+
+
+def test_generated_notebooks_name_the_wave_questions():
+    """Built for the second survey, the cells call the analyses with its own question ids."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    import second_survey
+
+    from survey.questionnaire import Questionnaire
+    from survey.report.notebooks import build
+
+    q = Questionnaire.from_dict(yaml.safe_load(second_survey.questionnaire_text("2025")))
+    src = "\n".join(c.source for c in build("survey_report", q).cells)
+    assert "report.section_key_indicators(ctx, ['q5_hours', 'q6_support'], number=2)" in src
+    assert "report.section_subgroups(ctx, groups=['q1_gender', 'q2_age', 'q3_sector'])" in src
+    pp = "\n".join(c.source for c in build("painpoints", q).cells)
+    assert "brief_for_report(ctx, qid='q7_needs')" in pp and "总的来看" in pp

@@ -406,6 +406,32 @@ def check_harmonization(params: Mapping[str, Any], notebooks: Sequence[str] = ("
     load_for_waves(hp, {q.id: q for q in qs})
 
 
+def _wave_notebooks(params: Mapping[str, Any], notebooks: Sequence[str | Path],
+                    notebook_dir: str | Path | None) -> str | Path | None:
+    """The folder to take the notebooks from: *notebook_dir* when given; else, when every
+    notebook is one of the report's own, the wave's notebooks generated from its questionnaire
+    (:mod:`survey.report.notebooks`; in the work folder), so each cell names this wave's
+    questions.  A questionnaire that cannot be loaded falls back to the repository's notebooks
+    (whose setup cell reports the error)."""
+    from .notebooks import BODIES, write
+
+    if notebook_dir is not None or not params.get("questionnaire"):
+        return notebook_dir
+    names = [str(n) for n in notebooks]
+    if not all(n in BODIES for n in names):
+        return None
+    from ..errors import SurveyError
+    from ..questionnaire import Questionnaire
+
+    try:
+        q = Questionnaire.load(params["questionnaire"])
+    except SurveyError:
+        return None
+    d = Path(params["work_dir"]) / "notebooks"
+    write(d, names, q)
+    return d
+
+
 def _role_gaps(params: Mapping[str, Any], names: Sequence[str]) -> list[str]:
     """One line per report section the wave's questionnaire leaves out (an undeclared role of
     its ``report:`` block, a missing lexicon): the same sentence the page shows."""
@@ -489,12 +515,12 @@ def render_report(params: Mapping[str, Any] | None = None, *, output_dir: str | 
         ``<output_dir>.failed/``; the published report is unchanged).
     """
     params = dict(params or {})
-    qdir = Path(params["questionnaire"]).parent if params.get("questionnaire") else None
-    nbs = resolve_notebooks(notebooks, notebook_dir, qdir)
-    names = [p.stem for p in nbs]
     out = Path(output_dir).resolve()
     if not params.get("work_dir"):  # prepared microdata live beside, never inside, the report
         params["work_dir"] = str(out.parent / f".{out.name}.work")
+    qdir = Path(params["questionnaire"]).parent if params.get("questionnaire") else None
+    nbs = resolve_notebooks(notebooks, _wave_notebooks(params, notebooks, notebook_dir), qdir)
+    names = [p.stem for p in nbs]
     for k in ("questionnaire", "data", "population", "stations", "work_dir", "harmonization", "policies"):
         if params.get(k):
             params[k] = str(Path(params[k]).resolve())

@@ -545,12 +545,14 @@ def section_weighting(ctx: ReportContext):
     return weighting(ctx) if ctx.notebook == "quality" else weighting_short(ctx)
 
 
-def section_key_indicators(ctx: ReportContext):
+def section_key_indicators(ctx: ReportContext, questions: list[str] | None = None, *,
+                           number: int | None = None):
     """主要指标: each questionnaire module's indicators, weighted, with CIs, a table and a chart
-    per module (see :mod:`survey.report.content.indicators`)."""
+    per module (see :mod:`survey.report.content.indicators`); *questions* (ids) restricts it to
+    those questions, *number* numbers its first table (``T3.<number>``)."""
     from .content.indicators import key_indicators
 
-    return key_indicators(ctx)
+    return key_indicators(ctx, questions, number=number)
 
 
 def section_subgroups(ctx: ReportContext, groups: list[str] | None = None):

@@ -72,6 +72,17 @@ def indicator_questions(q: Any, data_columns: Any = None) -> "OrderedDict[str, l
     return mods
 
 
+def _group_modules(q: Any, questions: list, data_columns: Any = None) -> "OrderedDict[str, list]":
+    """*questions* (indicator types only, present in the data) grouped by module, in order."""
+    cols = set(data_columns) if data_columns is not None else None
+    mods: OrderedDict[str, list] = OrderedDict()
+    for x in questions:
+        if indicator_kind(x.type) is None or (cols is not None and not set(q.columns(x.id)) <= cols):
+            continue
+        mods.setdefault(x.module or "其他", []).append(x)
+    return mods
+
+
 def _unit_scale(x: Any) -> tuple[str, float]:
     unit = getattr(x, "unit", None) or ""
     if x.type == "duration":
@@ -237,8 +248,12 @@ def _module_chart(est: pd.DataFrame, title: str):
     return FigureOutput(fig)
 
 
-def key_indicators(ctx: Any) -> Any:
-    """主要指标: per questionnaire module a heading, a table (estimate with CI, n) and a chart."""
+def key_indicators(ctx: Any, questions: list[str] | None = None, *, number: int | None = None) -> Any:
+    """主要指标: per questionnaire module a heading, a table (estimate with CI, n) and a chart.
+
+    *questions* (ids) restricts the section to those questions (grouped by module, in
+    questionnaire order), e.g. one module per notebook cell; *number* is then the number of its
+    first table (``T3.<number>``) and the explanatory paragraph is shown only for number 1."""
     nd = no_design(ctx)
     if nd is not None:
         return nd
@@ -249,11 +264,21 @@ def key_indicators(ctx: Any) -> Any:
     px = prefix(ctx)
     out = Bundle()
     mods = indicator_questions(q, d.data.columns)
+    if questions is not None:
+        keep = set(questions)
+        missing = [x for x in questions if x not in q]
+        if missing:
+            from ...errors import ReportError
+
+            raise ReportError(f"主要指标: {missing} are not questions of {q.path or 'the questionnaire'}")
+        mods = _group_modules(q, [x for x in q if x.id in keep], d.data.columns)
+    first = number or 1
     skipped = [x.id for x in q if x.type == "rank"]
-    out.add(H(f"<p>以下为加权估计，括号内为 {lvl * 100:.0f}% 置信区间（已考虑分层与整群抽样及校准）。"
+    if first == 1:
+        out.add(H(f"<p>以下为加权估计，括号内为 {lvl * 100:.0f}% 置信区间（已考虑分层与整群抽样及校准）。"
               "数值题报告均值；单选题报告各选项的百分比；量表题报告均值与最高两档的百分比；多选题报告选择各选项的百分比。"
-              + (f"排序题（{esc('、'.join(short_label(q, i) for i in skipped))}）见“急难愁盼”分报告。" if skipped else "") + "</p>"))
-    for k, (mod, qs) in enumerate(mods.items(), start=1):
+                  + (f"排序题（{esc('、'.join(short_label(q, i) for i in skipped))}）见“急难愁盼”分报告。" if skipped else "") + "</p>"))
+    for k, (mod, qs) in enumerate(mods.items(), start=first):
         est = module_estimates(d, q, qs, level=lvl, min_cell=mc)
         if est.empty:
             continue

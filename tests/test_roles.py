@@ -202,7 +202,8 @@ def test_generated_notebooks_name_the_wave_questions():
 
     q = Questionnaire.from_dict(yaml.safe_load(second_survey.questionnaire_text("2025")))
     src = "\n".join(c.source for c in build("survey_report", q).cells)
-    assert "report.section_key_indicators(ctx, ['q5_hours', 'q6_support'], number=2)" in src
+    assert ("est = report.indicator_estimates(ctx, ['q5_hours', 'q6_support'])\n"
+            "report.publish_indicators(est, \"T3.2\", '工作负荷', ctx)") in src
     assert "report.section_subgroups(ctx, groups=['q1_gender', 'q2_age', 'q3_sector'])" in src
     pp = "\n".join(c.source for c in build("painpoints", q).cells)
     assert "brief_for_report(ctx, qid='q7_needs')" in pp and "总的来看" in pp

@@ -7,7 +7,8 @@ each module's indicator table, the subgroups, the pain-point question — so an 
 adapting a notebook sees (and may edit) exactly that, e.g.::
 
     # 工作负荷：每周平均工作时长、入职以来获得过哪些支持
-    report.section_key_indicators(ctx, ["q5_hours", "q6_support"], number=2)
+    est = report.indicator_estimates(ctx, ['q5_hours', 'q6_support'])
+    report.publish_indicators(est, "T3.2", '工作负荷', ctx)
 
 Without a questionnaire the cells take everything from the questionnaire at run time.
 ``notebooks/*.ipynb`` in the repository are :func:`build` for the demo's questionnaire
@@ -60,11 +61,13 @@ def _survey_report(q: Any) -> list[tuple[str, str]]:
         from .content.indicators import indicator_questions
         from .content.quality import short_label
 
+        body.append(("code", "report.section_indicators_note(ctx)"))
         for k, (mod, qs) in enumerate(indicator_questions(q).items(), start=1):
             what = "、".join(short_label(q, x.id) for x in qs)
             ids = ", ".join(repr(x.id) for x in qs)
             body.append(("code", f"# {mod}：{what}\n"
-                                 f"report.section_key_indicators(ctx, [{ids}], number={k})"))
+                                 f"est = report.indicator_estimates(ctx, [{ids}])\n"
+                                 f"report.publish_indicators(est, \"T3.{k}\", {mod!r}, ctx)"))
     body.append(("md", "## 分组比较"))
     if q is None:
         body.append(("code", "report.section_subgroups(ctx)"))

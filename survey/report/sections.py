@@ -30,7 +30,8 @@ from .display import HTML as _HTML
 from .tables import PublishedTable, style_table
 
 __all__ = [
-    "ReportContext", "Placeholder", "setup", "require_inputs", "publish", "title_block", "placeholder",
+    "ReportContext", "Placeholder", "setup", "require_inputs", "publish", "indicator_estimates",
+    "publish_indicators", "section_indicators_note", "title_block", "placeholder",
     "section_intake", "section_quality", "section_cleaning", "section_sample",
     "section_weighting", "section_key_indicators", "section_subgroups", "section_methods",
     "section_painpoints", "section_policy", "section_trends", "PLACEHOLDER_SECTIONS",
@@ -553,6 +554,28 @@ def section_key_indicators(ctx: ReportContext, questions: list[str] | None = Non
     from .content.indicators import key_indicators
 
     return key_indicators(ctx, questions, number=number)
+
+
+def section_indicators_note(ctx: ReportContext):
+    """The paragraph opening 主要指标 (what the estimates are)."""
+    from .content.indicators import indicators_note
+
+    return indicators_note(ctx)
+
+
+def indicator_estimates(ctx: ReportContext, questions: list[str]):
+    """Weighted indicators of the questions *questions* (ids), one row per category/item, with
+    CIs (see :func:`survey.report.content.indicators.indicator_estimates`)."""
+    from .content import indicators
+
+    return indicators.indicator_estimates(ctx, questions)
+
+
+def publish_indicators(est: Any, table_id: str, module: str, ctx: ReportContext):
+    """Publish :func:`indicator_estimates` as table *table_id* headed *module*, with its chart."""
+    from .content import indicators
+
+    return indicators.publish_indicators(est, table_id, module, ctx)
 
 
 def section_subgroups(ctx: ReportContext, groups: list[str] | None = None):

@@ -71,6 +71,11 @@ def test_second_survey_painpoints_page(tmp_path):
     # the second survey's own items, groups and policy are there
     assert "落户与住房" in text and "年龄段" in text and "青年人才安居工程" in text
     assert "总的来看" in text or "满意" in text
+    # the executed notebook is the one built for this wave: its cells name its questions
+    import nbformat
+
+    cells = nbformat.read(out / "notebooks" / "painpoints.ipynb", as_version=4).cells
+    assert any("brief_for_report(ctx, qid='q7_needs')" in c.source for c in cells)
 
 
 @pytest.mark.slow
@@ -80,6 +85,10 @@ def test_second_survey_full_report(tmp_path):
     r, out = render(root)
     assert "section left out" not in r.stderr
     check_pages(out, ["quality", "survey_report", "painpoints", "trends"])
+    import nbformat
+
+    cells = nbformat.read(out / "notebooks" / "survey_report.ipynb", as_version=4).cells
+    assert any("report.indicator_estimates(ctx, ['q5_hours', 'q6_support'])" in c.source for c in cells)
     trends = visible_text((out / "trends.html").read_text(encoding="utf-8"))
     assert "每周工作时长" in trends and "2022" in trends
 

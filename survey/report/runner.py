@@ -519,7 +519,7 @@ def render_report(params: Mapping[str, Any] | None = None, *, output_dir: str | 
     if not params.get("work_dir"):  # prepared microdata live beside, never inside, the report
         params["work_dir"] = str(out.parent / f".{out.name}.work")
     qdir = Path(params["questionnaire"]).parent if params.get("questionnaire") else None
-    nbs = resolve_notebooks(notebooks, _wave_notebooks(params, notebooks, notebook_dir), qdir)
+    nbs = resolve_notebooks(notebooks, notebook_dir, qdir)
     names = [p.stem for p in nbs]
     for k in ("questionnaire", "data", "population", "stations", "work_dir", "harmonization", "policies"):
         if params.get(k):
@@ -532,6 +532,9 @@ def render_report(params: Mapping[str, Any] | None = None, *, output_dir: str | 
     if progress:
         for line in _role_gaps(params, names):
             _say(line)
+    # the wave's own notebooks, built from its questionnaire (only now: nothing is written
+    # before the checks above have passed)
+    nbs = resolve_notebooks(notebooks, _wave_notebooks(params, notebooks, notebook_dir), qdir)
     staging = out.parent / f".{out.name}.rendering"
     failed = out.parent / f"{out.name}.failed"
     shutil.rmtree(staging, ignore_errors=True)

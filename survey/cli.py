@@ -392,6 +392,12 @@ def cmd_report(args: argparse.Namespace) -> int:
         if not all((droot / f"demo-{w}" / "questionnaire.yml").is_file() for w in ("2023", "2024")):
             write_demo(droot, progress=None if args.quiet else _progress_with_header(
                 f"首次运行：生成示例数据到 {droot}/（约半分钟）："))
+        from .demo import questionnaire_yaml
+
+        for w in ("2023", "2024"):  # a codebook from an older package (e.g. without report: roles)
+            qf = droot / f"demo-{w}" / "questionnaire.yml"
+            if qf.read_text(encoding="utf-8") != questionnaire_yaml(w):
+                qf.write_text(questionnaire_yaml(w), encoding="utf-8")
         folders = sorted(p for p in droot.glob("demo-*") if (p / "questionnaire.yml").is_file())
         for k, f in enumerate(folders):
             # each demo folder holds a wave's questionnaire, margins, stations and raw export;
@@ -426,7 +432,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             params[k] = v
     for item in args.param:
         if "=" not in item:
-            raise ParameterError(f"--param {item!r}: write NAME=VALUE, e.g. -p top_k=3")
+            raise ParameterError(f"--param {item!r}: write NAME=VALUE, e.g. -p min_cell=5")
         k, v = item.split("=", 1)
         params[k.strip()] = yaml.safe_load(v)
     if not args.demo:

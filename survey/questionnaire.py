@@ -36,7 +36,8 @@ import yaml
 
 from .errors import QuestionnaireError
 
-__all__ = ["Questionnaire", "Question", "DesignSpec", "QUESTION_TYPES", "PII_KINDS"]
+__all__ = ["Questionnaire", "Question", "DesignSpec", "ReportRoles", "QUESTION_TYPES", "PII_KINDS",
+           "REPORT_ROLES"]
 
 QUESTION_TYPES = ("single", "multi", "rank", "matrix", "likert", "numeric", "text", "date", "duration")
 PII_KINDS = ("name", "phone", "id_number", "email", "ip", "source_detail", "other")
@@ -160,6 +161,38 @@ class DesignSpec:
     weighting: tuple[str, ...] = ()
 
 
+#: The ``report:`` block of a questionnaire: role -> (question types allowed, is a list, what it
+#: is for).  Every section of the report takes its questions from these roles and from
+#: ``design.groups``; no report code names a question id.
+REPORT_ROLES: dict[str, tuple[tuple[str, ...], bool, str]] = {
+    "painpoints": (("rank", "multi"), False, "the rank (or multi) question holding the 急难愁盼 items"),
+    "outcome": (("single", "numeric"), False, "overall satisfaction, for the driver analysis"),
+    "key_indicators": (("numeric", "duration", "single", "multi", "likert", "matrix"), True,
+                       "the questions of 主要指标 (default: every question of every module)"),
+    "drivers": (("single",), True, "covariates of the driver analysis (default: design.groups)"),
+}
+
+
+@dataclass(frozen=True)
+class ReportRoles:
+    """Which question plays which part in the report (the questionnaire's ``report:`` block).
+
+    ``None`` means the role is not declared: ``key_indicators`` and ``drivers`` then fall back
+    to every module's questions and to ``design.groups``; without ``painpoints`` or ``outcome``
+    the sections that need them are left out, and the report says so.
+
+    Examples
+    --------
+    >>> ReportRoles(painpoints="q7_needs").outcome is None
+    True
+    """
+
+    painpoints: str | None = None
+    outcome: str | None = None
+    key_indicators: tuple[str, ...] | None = None
+    drivers: tuple[str, ...] | None = None
+
+
 # ---------------------------------------------------------------------------------------------
 # ask_if: a safe expression language compiled with ``ast`` (no eval)
 # ---------------------------------------------------------------------------------------------
@@ -246,6 +279,7 @@ class Questionnaire:
             text = yaml.safe_dump(_plain(data), allow_unicode=True, sort_keys=False)
         self.hash = hashlib.sha256(text.encode("utf-8")).hexdigest()
         self._raw = data
+        self._text = text if self.path is not None else None
         self._build(data)
 
     # ------------------------------------------------------------------ construction
@@ -280,10 +314,10 @@ class Questionnaire:
 
     def _build(self, data: Mapping[str, Any]) -> None:
         unknown = set(data) - {"wave", "design", "missing_codes", "questions", "cleaning",
-                               "harmonize", "notes", "meta"}
+                               "harmonize", "notes", "meta", "report"}
         if unknown:
             raise self._err(f"unknown top-level key(s) {sorted(unknown)}; allowed: wave, design, "
-                            "missing_codes, questions, cleaning")
+                            "missing_codes, questions, cleaning, report")
         wave = data.get("wave")
         if not isinstance(wave, dict) or "id" not in wave:
             raise self._err("'wave:' with at least an 'id:' is required")
@@ -349,6 +383,7 @@ class Questionnaire:
                                     "before it; skip logic may only use earlier answers", q.id)
             self._asts[q.id] = tree
         self.design = self._design(data.get("design") or {})
+        self.report = self._report(data.get("report"))
 
     def _codes(self, m: Any, key: str, qid: str | None) -> dict[int, str]:
         if m is None:
@@ -526,6 +561,68 @@ class Questionnaire:
             lists[k] = tuple(v)
         return DesignSpec(psu=d.get("psu"), strata=d.get("strata"), weight=d.get("weight"),
                           fpc=d.get("fpc"), **lists)
+
+    def _line(self, *path: str | int) -> str:
+        """`` line N`` of the YAML node at *path* (keys / list indices from the top), or ``""``
+        when the questionnaire did not come from a file."""
+        if self._text is None:
+            return ""
+        try:
+            node = yaml.compose(self._text, Loader=yaml.SafeLoader)
+        except yaml.YAMLError:  # pragma: no cover - the text was parsed already
+            return ""
+        line = None
+        for step in path:
+            if isinstance(node, yaml.MappingNode):
+                hit = next(((k, v) for k, v in node.value if k.value == step), None)
+                if hit is None:
+                    break
+                line, node = hit[0].start_mark.line, hit[1]
+            elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
+                node = node.value[step]
+                line = node.start_mark.line
+            else:
+                break
+        return "" if line is None else f" line {line + 1}"
+
+    def _report(self, r: Any) -> ReportRoles:
+        """Validate the ``report:`` block (see :data:`REPORT_ROLES`); errors name the file, the
+        line and the id."""
+        if r is None:
+            return ReportRoles()
+
+        def fail(msg: str, *path: str | int) -> QuestionnaireError:
+            return QuestionnaireError(f"{self._where}:{self._line('report', *path)}: {msg}")
+
+        if not isinstance(r, dict):
+            raise fail(f"'report:' must be a mapping of roles ({', '.join(REPORT_ROLES)})")
+        for k in r:
+            if k not in REPORT_ROLES:
+                raise fail(f"report has unknown key {k!r}; allowed: {', '.join(REPORT_ROLES)}", k)
+        out: dict[str, Any] = {}
+        for role, (types, is_list, what) in REPORT_ROLES.items():
+            v = r.get(role)
+            if v is None:
+                continue
+            if not is_list and isinstance(v, list):
+                raise fail(f"report.{role} must name one question ({what}), not a list", role)
+            items = v if isinstance(v, list) else [v]
+            if not items:
+                raise fail(f"report.{role} is an empty list; leave it out to use the default", role)
+            for i, qid in enumerate(items):
+                at = (role, i) if isinstance(v, list) else (role,)
+                if not isinstance(qid, str) or qid not in self._q:
+                    raise fail(f"report.{role} names {qid!r}, which is not a question id of this "
+                               "questionnaire; fix the id", *at)
+                t = self._q[qid].type
+                if t not in types:
+                    raise fail(f"report.{role} names {qid!r}, a {t} question; it must be "
+                               f"{'/'.join(types)} ({what})", *at)
+                if self._q[qid].pii:
+                    raise fail(f"report.{role} names {qid!r}, a PII question; it never reaches the "
+                               "analysis data", *at)
+            out[role] = tuple(items) if is_list else items[0]
+        return ReportRoles(**out)
 
     # ------------------------------------------------------------------ access
     def __getitem__(self, qid: str) -> Question:

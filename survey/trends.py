@@ -1540,6 +1540,10 @@ def not_comparable_table(harmonization: "Harmonization | StackedWaves | NoTrends
         return _Blank()
     h = harmonization.harmonization if isinstance(harmonization, StackedWaves) else harmonization
     nc = not_comparable(harmonization)
+    if not len(nc):
+        from .report.content._util import H
+
+        return _heading(heading, H("<p>harmonization.yml 中的全部指标均可跨轮比较。</p>"))
     show = pd.DataFrame({"指标": nc["label"].tolist(),
                          "问题": [_question_text(h, x) for x in nc["question"]],
                          "原因": nc["reason"].tolist()})

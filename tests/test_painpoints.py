@@ -437,6 +437,14 @@ def test_painpoints_notebook_renders_in_the_report(tmp_path):
     if not (root / "demo-2024" / "questionnaire.yml").is_file():
         from survey.demo import write_demo
         write_demo(root)
+    import shutil
+
+    from survey.demo import questionnaire_yaml
+
+    for w in ("2023", "2024"):  # a copy with the package's current codebook (report: roles)
+        shutil.copytree(root / f"demo-{w}", tmp_path / "demo" / f"demo-{w}")
+        (tmp_path / "demo" / f"demo-{w}" / "questionnaire.yml").write_text(questionnaire_yaml(w), encoding="utf-8")
+    root = tmp_path / "demo"
     inp = wave_inputs(root / "demo-2024")  # the demo folder holds every input of the wave
     r = render_report({"wave": "demo-2024", "questionnaire": str(inp["questionnaire"]),
                        "data": str(inp["raw"]), "previous_waves": ["demo-2023"]},

@@ -114,9 +114,11 @@ def test_params_from_globals_ignores_modules_and_ipython():
 
 
 def test_params_notebook_specific():
-    assert params.validate(notebook="painpoints", top_k=3).top_k == 3
+    assert params.validate(notebook="painpoints", policies="p.yml").policies == "p.yml"
     with pytest.raises(ParameterError):
-        params.validate(notebook="quality", top_k=3)
+        params.validate(notebook="quality", policies="p.yml")
+    with pytest.raises(ParameterError, match="unknown parameter 'top_k'"):  # k is the questionnaire's
+        params.validate(notebook="painpoints", top_k=3)
     with pytest.raises(ParameterError, match=r"list\[str\]"):
         params.validate(notebook="trends", previous_waves=[2019])
 

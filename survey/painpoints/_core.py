@@ -30,12 +30,13 @@ from ..privacy import disclosure_mask
 
 __all__ = ["RankItems", "rank_items", "summarize", "rank_uncertainty", "group_differences",
            "top_by_group", "priority_matrix", "drivers", "wave_change", "adjust_pvalues",
-           "MEASURES", "DEFAULT_GROUPS"]
+           "MEASURES", "DEFAULT_GROUPS", "driver_covariates"]
 
 #: The three summaries of a ranked question (``pct_top`` is "% choosing at any rank").
 MEASURES = ("pct_top", "pct_first", "score")
-#: Subgroups the issue asks for (those present in the data are used).
-DEFAULT_GROUPS = ("sex", "age_group", "title", "unit_type", "district")
+#: No built-in subgroups: without ``by=`` the groups are the questionnaire's ``design.groups``
+#: (kept as an empty tuple for code that imported the name).
+DEFAULT_GROUPS: tuple[str, ...] = ()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -489,9 +490,15 @@ def _group_stats(design: Any, it: RankItems, var: Any, measure: str, level: floa
         "n_cell": (G[:, :, None] & (Y[:, None, :] > 0)).sum(axis=0).ravel()})
 
 
-def _by_list(design: Any, by: Any) -> list[Any]:
+def _by_list(design: Any, by: Any, questionnaire: Any = None) -> list[Any]:
+    """*by* as a list; without it the questionnaire's ``design.groups`` present in the data."""
     if by is None:
-        by = [c for c in DEFAULT_GROUPS if c in design.data.columns]
+        q = questionnaire or getattr(design, "questionnaire", None)
+        groups = list(getattr(getattr(q, "design", None), "groups", None) or [])
+        by = [c for c in groups if c in design.data.columns]
+        if not by:
+            raise ParameterError("no subgroups: pass by=[...] or a questionnaire whose design.groups "
+                                 "names the group questions")
     return [by] if isinstance(by, (str, tuple)) else list(by)
 
 
@@ -509,8 +516,8 @@ def group_differences(design: Any, qid: str | Sequence[str], by: str | Sequence[
     rate).  The correction is named in the ``correction`` column and in ``frame.attrs``.
     All levels × items of one by-variable share one variance computation.
 
-    ``by`` lists group variables (default: sex, age_group, title, unit_type, district when
-    present); a tuple inside it is a crossed ("declared") group, e.g.
+    ``by`` lists group variables (default: the questionnaire's ``design.groups`` present in the
+    data); a tuple inside it is a crossed ("declared") group, e.g.
     ``by=["age_group", ("title", "unit_type")]`` compares 副高×高等院校 with everyone else.
 
     Returns
@@ -541,7 +548,8 @@ def group_differences(design: Any, qid: str | Sequence[str], by: str | Sequence[
                              "(family-wise error) or 'bh' (Benjamini–Hochberg false discovery rate)")
     it = rank_items(design, qid, k, weights=weights, questionnaire=questionnaire)
     _tcrit(level, float(design.df))
-    stats_ = [_group_stats(design, it, var, measure, level) for var in _by_list(design, by)]
+    stats_ = [_group_stats(design, it, var, measure, level)
+              for var in _by_list(design, by, questionnaire)]
     return _differences_frame(stats_, float(design.df), measure, correction, alpha, level, min_cell)
 
 
@@ -606,7 +614,7 @@ def top_by_group(design: Any, qid: str | Sequence[str], by: str | Sequence[str] 
     ['1', '2']
     """
     it = rank_items(design, qid, k, questionnaire=questionnaire)
-    by_cols = _by_list(design, by)
+    by_cols = _by_list(design, by, questionnaire)
     stats_ = [_group_stats(design, it, var, "pct_top", level) for var in by_cols]
     return _top_frame(design, it, by_cols, stats_, top, level, min_cell)
 
@@ -779,8 +787,27 @@ def _with_columns(design: Any, cols: Mapping[str, Any]) -> Any:
     return design.assign(**{k: np.asarray(v) for k, v in cols.items()})
 
 
+def driver_covariates(questionnaire: Any, columns: Any = None) -> list[str]:
+    """The covariates of :func:`drivers` by default: the questionnaire's ``report.drivers``,
+    else its ``design.groups`` (those among *columns* when given; none without a questionnaire).
+
+    Examples
+    --------
+    >>> from survey.questionnaire import Questionnaire
+    >>> q = Questionnaire.from_dict({"wave": {"id": "w"}, "design": {"groups": ["g"]}, "questions": [
+    ...     {"id": "g", "text": "组", "type": "single", "options": {1: "a", 2: "b"}}]})
+    >>> driver_covariates(q)
+    ['g']
+    """
+    if questionnaire is None:
+        return []
+    roles = getattr(questionnaire, "report", None)
+    cov = list(getattr(roles, "drivers", None) or questionnaire.design.groups or [])
+    return [c for c in cov if columns is None or c in set(columns)]
+
+
 def drivers(design: Any, qid: str | Sequence[str], outcome: str, *,
-            covariates: Sequence[str] = ("sex", "age_group", "title", "unit_type"),
+            covariates: Sequence[str] | None = None,
             family: str | None = None, positive: Sequence[Any] | None = None,
             k: int | None = None, questionnaire: Any = None, level: float = 0.95,
             items: Sequence[Any] | None = None) -> pd.DataFrame:
@@ -798,7 +825,9 @@ def drivers(design: Any, qid: str | Sequence[str], outcome: str, *,
     DataFrame
         ``term, item, estimate, se, ci_low, ci_high, p, effect, effect_low, effect_high,
         effect_scale, outcome, n`` — one row per pain point then the covariate terms;
-        ``effect`` is the coefficient (gaussian) or the odds ratio (binomial).
+        ``effect`` is the coefficient (gaussian) or the odds ratio (binomial).  When every
+        respondent chose the same number of items the least chosen item is the reference
+        (left out; named in ``frame.attrs["reference"]``): the effects are relative to it.
 
     Examples
     --------
@@ -816,6 +845,8 @@ def drivers(design: Any, qid: str | Sequence[str], outcome: str, *,
     questionnaire = questionnaire or getattr(design, "questionnaire", None)
     it = rank_items(design, qid, k, questionnaire=questionnaire)
     data = design.data
+    if covariates is None:
+        covariates = driver_covariates(questionnaire, data.columns)
     if outcome not in data.columns:
         raise EstimationError(f"drivers: outcome {outcome!r} is not a column of the data")
     s = data[outcome]
@@ -834,6 +865,14 @@ def drivers(design: Any, qid: str | Sequence[str], outcome: str, *,
     family = family or "gaussian"
     top = it.indicators("pct_top")
     sel = list(range(len(it.codes))) if items is None else [it.codes.index(c) for c in items]
+    reference = None
+    chosen = top[it.answered][:, sel].sum(axis=1)
+    if len(sel) > 1 and len(chosen) and np.ptp(chosen) == 0:
+        # everyone chose the same number of items (a forced "exactly k"): the indicators sum to
+        # a constant, collinear with the intercept; the least chosen item becomes the reference
+        j = min(sel, key=lambda c: float(top[it.answered][:, c].sum()))
+        sel = [c for c in sel if c != j]
+        reference = it.labels[j]
     names = {f"_pp{j}": it.labels[j] for j in sel}
     cols = {nm: np.where(it.answered, top[:, j], np.nan) for nm, j in zip(names, sel)}
     cols["_y"] = y
@@ -859,8 +898,10 @@ def drivers(design: Any, qid: str | Sequence[str], outcome: str, *,
     f["family"] = family
     f["term"] = f["term"].map(lambda t: names.get(t, t))
     f = pd.concat([f[f["item"].notna()], f[f["item"].isna()]], ignore_index=True)
-    return f[["term", "item", "estimate", "se", "ci_low", "ci_high", "p", "effect", "effect_low",
-              "effect_high", "effect_scale", "outcome", "family", "n"]]
+    f = f[["term", "item", "estimate", "se", "ci_low", "ci_high", "p", "effect", "effect_low",
+           "effect_high", "effect_scale", "outcome", "family", "n"]]
+    f.attrs = {"reference": reference}
+    return f
 
 
 # ----------------------------------------------------------------------------------------------

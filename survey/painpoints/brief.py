@@ -13,23 +13,20 @@ import html
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from ..errors import EstimationError, ParameterError
 from ..report.display import HTML as _Html
-from ._core import (DEFAULT_GROUPS, _by_list, _differences_frame, _group_stats, _top_frame,
+from ._core import (_by_list, _differences_frame, _group_stats, _top_frame, driver_covariates,
                     drivers, priority_matrix, rank_items, rank_uncertainty, summarize, wave_change)
 from .policy import Policy, evaluate_register, load_policies, policy_status
 from .text import Lexicon, load_lexicon, open_text
 
 __all__ = ["PolicyBrief", "build_brief", "plot_ranked", "plot_group_heatmap", "plot_priority",
-           "plot_changes", "demo_designs", "brief_for_report", "GROUP_NAMES"]
-
-GROUP_NAMES = {"sex": "性别", "age_group": "年龄组", "title": "职称", "unit_type": "单位类型",
-               "district": "区", "education": "学历"}
+           "plot_changes", "demo_designs", "brief_for_report", "group_names"]
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -86,9 +83,27 @@ def _wrap_label(s: str, width: int = 8) -> str:
     return s
 
 
+def group_names(questionnaire: Any, variables: Sequence[str]) -> dict[str, str]:
+    """Short Chinese names of group variables, from the questionnaire's wording (the id itself
+    when there is no questionnaire).
+
+    Examples
+    --------
+    >>> from survey.questionnaire import Questionnaire
+    >>> q = Questionnaire.from_dict({"wave": {"id": "w"}, "questions": [
+    ...     {"id": "q2_age", "text": "您的年龄段", "type": "single", "options": {1: "青年", 2: "其他"}}]})
+    >>> group_names(q, ["q2_age"])
+    {'q2_age': '年龄段'}
+    """
+    from ..report.content.quality import short_label
+
+    return {str(v): (short_label(questionnaire, v) if questionnaire is not None and v in questionnaire
+                     else str(v)) for v in variables}
+
+
 def plot_group_heatmap(diffs: pd.DataFrame, *, variables: Sequence[str] | None = None,
                        title: str | None = None, items: Sequence[str] | None = None,
-                       width: float = 7.2):
+                       width: float = 7.2, names: Mapping[str, str] | None = None):
     """Heatmap of each group's share (rows = groups, columns = items) from
     :func:`group_differences`; ``*`` and a frame mark a significant difference from everyone
     else after the stated correction, suppressed cells stay blank.
@@ -97,7 +112,8 @@ def plot_group_heatmap(diffs: pd.DataFrame, *, variables: Sequence[str] | None =
     as row labels), 10-point cell numbers, white numbers on dark cells, wrapped item labels and
     the colour scale below the chart.  ``items`` orders (and may restrict) the columns, e.g.
     the overall ranking of :func:`summarize`; ``width`` is the figure width in inches (7.2 in
-    at the report's 110 dpi, with the row labels, fills the page's ~840-pixel text column).
+    at the report's 110 dpi, with the row labels, fills the page's ~840-pixel text column);
+    ``names`` maps each group variable to the name shown (:func:`group_names`).
 
     Examples
     --------
@@ -138,7 +154,7 @@ def plot_group_heatmap(diffs: pd.DataFrame, *, variables: Sequence[str] | None =
         sig = piv("significant").fillna(False).to_numpy(bool)
         im = ax.imshow(V, aspect="auto", cmap=cmap, norm=norm, interpolation="nearest")
         ax.set_yticks(range(len(rows)), [str(r) for r in rows], fontsize=10)
-        ax.set_ylabel(GROUP_NAMES.get(var, var), fontsize=10.5, rotation=0, ha="right", va="center",
+        ax.set_ylabel((names or {}).get(var, var), fontsize=10.5, rotation=0, ha="right", va="center",
                       labelpad=10)
         ax.grid(False)
         ax.set_xticks(np.arange(len(cols) + 1) - 0.5, minor=True)
@@ -295,6 +311,15 @@ class PolicyBrief:
     min_cell: int = 10
     level: float = 0.95
     notes: list[str] = field(default_factory=list)
+    #: group variable -> its Chinese name (from the questionnaire)
+    names: dict[str, str] = field(default_factory=dict)
+    #: table id -> why the brief has no such table (a sentence in Chinese, shown in its place)
+    absent: dict[str, str] = field(default_factory=dict)
+    #: the outcome and covariates of the driver analysis, as Chinese names (table PP6's note)
+    driver_model: tuple[str, list[str]] | None = None
+
+    def _gname(self, var: Any) -> str:
+        return self.names.get(str(var), str(var))
 
     # ---------------------------------------------------------------- text
     def key_findings(self) -> list[str]:
@@ -315,7 +340,7 @@ class PolicyBrief:
         sig = d[d["significant"] & (d["diff"] > 0)].nlargest(6, "diff")
         if len(sig):
             out.append("明显高于其他人的群体（" + str(d["correction"].iloc[0]) + "）：" + "；".join(
-                f"{GROUP_NAMES.get(r.variable, r.variable)}“{r.level}”的“{r.item}”"
+                f"{self._gname(r.variable)}“{r.level}”的“{r.item}”"
                 f"（{r.est_group * 100:.0f}% 对 {r.est_rest * 100:.0f}%）" for r in sig.itertuples()) + "。")
         if self.changes is not None:
             c = _significant_changes(self.changes)
@@ -345,12 +370,12 @@ class PolicyBrief:
                                  "位列第一的概率": u["p_first"], f"位列前{int(u['top'].iloc[0])}的概率": u["p_top"]}
                                 ).set_index("问题")
         g = self.top_groups
-        tg = g.assign(分组=[f"{GROUP_NAMES.get(v, v)}：{l}" for v, l in zip(g["variable"], g["level"])])
+        tg = g.assign(分组=[f"{self._gname(v)}：{l}" for v, l in zip(g["variable"], g["level"])])
         t["PP3"] = tg.pivot_table(index="分组", columns="rank", values="item", aggfunc="first", sort=False) \
             .rename(columns=lambda r: f"第{r}位")
         d = self.differences
         ds = d[d["significant"]].sort_values("p_adj")
-        t["PP4"] = pd.DataFrame({"分组": [f"{GROUP_NAMES.get(v, v)}：{l}" for v, l in zip(ds["variable"], ds["level"])],
+        t["PP4"] = pd.DataFrame({"分组": [f"{self._gname(v)}：{l}" for v, l in zip(ds["variable"], ds["level"])],
                                  "问题": ds["item"], "该组": ds["est_group"], "其他人": ds["est_rest"],
                                  "差异": ds["diff"], "校正后p值": [_pfmt(x) for x in ds["p_adj"]]}
                                 ).reset_index(drop=True)
@@ -433,8 +458,12 @@ class PolicyBrief:
                 notes.append(f"多重比较校正：{self.differences['correction'].iloc[0]}。")
             if tid == "PP6" and self.drivers is not None:
                 r = self.drivers.iloc[0]
-                notes.append(f"模型：{r['outcome']} ~ 各问题是否入选 + 性别、年龄组、职称、单位类型；"
-                             f"{r['family']}，效应尺度：{r['effect_scale']}，n = {int(r['n'])}。")
+                out_name, covs = self.driver_model or (str(r["outcome"]), [])
+                notes.append(f"模型：{out_name} ~ 各问题是否入选" + (f" + {'、'.join(covs)}" if covs else "")
+                             + f"；{r['family']}，效应尺度：{r['effect_scale']}，n = {int(r['n'])}。")
+                ref = self.drivers.attrs.get("reference")
+                if ref:
+                    notes.append(f"每位受访者都选了同样多的问题，效应是相对于参照项“{ref}”（选择最少的一项）的差异。")
             if tid == "PP7" and self.text is not None:
                 sm = self.text["summary"].iloc[0]
                 notes.append(f"填写开放题 {int(sm['n_writers'])} 人，归入已有类别 {int(sm['n_matched'])} 人，"
@@ -456,7 +485,7 @@ class PolicyBrief:
             rows = np.array([supp.get(i, True) for i in df.index], bool)
         elif tid == "PP3":
             g = self.top_groups
-            lab = [f"{GROUP_NAMES.get(v, v)}：{l}" for v, l in zip(g["variable"], g["level"])]
+            lab = [f"{self._gname(v)}：{l}" for v, l in zip(g["variable"], g["level"])]
             hid = {k for k, x in zip(lab, g["suppressed"]) if x}
             rows = np.array([i in hid for i in df.index], bool)
         elif tid == "PP5" and self.priority is not None:
@@ -480,7 +509,7 @@ class PolicyBrief:
     def figures(self) -> dict[str, Any]:
         """Ranked bars, subgroup heatmap, priority matrix and change chart (matplotlib figures)."""
         f = {"ranked": plot_ranked(self.summary),
-             "heatmap": plot_group_heatmap(self.differences, items=self._item_order())}
+             "heatmap": plot_group_heatmap(self.differences, items=self._item_order(), names=self.names)}
         if self.priority is not None:
             f["priority"] = plot_priority(self.priority)
         if self.changes is not None:
@@ -493,7 +522,8 @@ class PolicyBrief:
         from ..report.sections import FigureOutput
 
         makers = {"ranked": lambda: plot_ranked(self.summary),
-                  "heatmap": lambda: plot_group_heatmap(self.differences, items=self._item_order()),
+                  "heatmap": lambda: plot_group_heatmap(self.differences, items=self._item_order(),
+                                                        names=self.names),
                   "priority": lambda: plot_priority(self.priority),
                   "changes": lambda: plot_changes(self.changes, highlight=list(self.policies["item"])
                                                   if self.policies is not None else [])}
@@ -508,7 +538,9 @@ class PolicyBrief:
         sentence was already shown by the cell before)."""
         if blank:
             return _Html("")
-        if table_id == "PP8" and self.previous_wave is None:
+        if table_id in self.absent:
+            msg = self.absent[table_id]
+        elif table_id == "PP8" and self.previous_wave is None:
             msg = "本轮调查之前没有可比较的往期调查，不报告与上一轮相比的变化。"
         elif table_id == "PP9" and self.previous_wave is None:
             msg = "本轮调查之前没有可比较的往期调查，无法评估政策实施前后的变化。"
@@ -605,7 +637,8 @@ class PolicyBrief:
 def build_brief(design: Any, qid: str, *, questionnaire: Any = None, design_before: Any = None,
                 questionnaire_before: Any = None, policies: Sequence[Policy] | str | Path | None = None,
                 lexicon: Lexicon | str | Path | None = None, by: Sequence[str] | None = None,
-                outcome: str = "sat_overall", positive: Sequence[Any] | None = None,
+                outcome: str | None = None, positive: Sequence[Any] | None = None,
+                covariates: Sequence[str] | None = None,
                 correction: str = "holm", wave: str = "", previous_wave: str | None = None,
                 min_cell: int = 10, level: float = 0.95, replicates: int = 200,
                 seed: int = 0, earlier_waves: dict[str, tuple[Any, Any]] | None = None,
@@ -624,15 +657,25 @@ def build_brief(design: Any, qid: str, *, questionnaire: Any = None, design_befo
     the question, every table is suppressed and the analyses that need more data (priority,
     drivers, open text, changes, policies) are left out, with a note saying so.
 
+    The questions come from the arguments or, where an argument is left out, from the
+    questionnaire: ``by`` = ``design.groups``; ``outcome`` = ``report.outcome``; ``covariates``
+    = ``report.drivers`` (else ``design.groups``).  A section whose inputs are missing is left
+    out and :attr:`PolicyBrief.absent` says why (shown in its place in the report).
+
     Examples
     --------
-    >>> # brief = build_brief(d24, "pain", questionnaire=q24, design_before=d23, questionnaire_before=q23,
-    >>> #                     policies="questionnaires/policies.yml", lexicon="questionnaires/demo-2024")
+    >>> # brief = build_brief(d24, "q7_needs", questionnaire=q24, design_before=d23,
+    >>> #                     questionnaire_before=q23, policies="questionnaires/policies.yml",
+    >>> #                     lexicon="questionnaires/2024")
     """
-    if by is None:
-        by = [c for c in DEFAULT_GROUPS if c in design.data.columns]
+    from ..report.content.quality import short_label
+
+    roles = getattr(questionnaire, "report", None)
+    if outcome is None and roles is not None:
+        outcome = roles.outcome
     if isinstance(lexicon, (str, Path)):
         lexicon = load_lexicon(lexicon, questionnaire)
+    cols = design.data.columns
     s = summarize(design, qid, questionnaire=questionnaire, level=level, min_cell=min_cell)
     notes: list[str] = []
     n_ans = int(s["n"].max()) if len(s) else 0
@@ -644,32 +687,58 @@ def build_brief(design: Any, qid: str, *, questionnaire: Any = None, design_befo
                          level=level)
     # one pass per by-variable serves both the groups' top items and the group tests
     it = rank_items(design, qid, questionnaire=questionnaire)
-    by_cols = _by_list(design, by)
+    by_cols = _by_list(design, by, questionnaire)
     gs = [_group_stats(design, it, var, "pct_top", level) for var in by_cols]
     tg = _top_frame(design, it, by_cols, gs, 3, level, min_cell, hidden)
     gd = _differences_frame(gs, float(design.df), "pct_top", correction, 0.05, level, min_cell,
                             hidden)
+    absent: dict[str, str] = {}
+    names = group_names(questionnaire, [v for v in by_cols if isinstance(v, str)])
     pm = None
     if small:
         return PolicyBrief(wave=str(wave), previous_wave=previous_wave, summary=s, uncertainty=u,
                            top_groups=tg, differences=gd, min_cell=min_cell, level=level,
-                           notes=notes)
-    if lexicon is not None and lexicon.severity.get("column") in design.data.columns:
+                           notes=notes, names=names, absent=absent)
+    lex_missing = "本轮问卷文件夹中没有急难愁盼关键词表（painpoint_lexicon.yml）"
+    if lexicon is not None and lexicon.question != qid:
+        absent["PP5"] = absent["PP7"] = (f"关键词表（{Path(lexicon.path).name}）针对的不是本轮的急难愁盼题"
+                                         "（question: 与 questionnaire.yml 的 report.painpoints 不一致），"
+                                         "未作严重程度与开放题分析。")
+        lexicon = None
+    if lexicon is not None and lexicon.severity.get("column") in cols:
         sv = lexicon.severity
         pm = priority_matrix(design, qid, sv["column"], sv.get("severe", [4, 5]),
                              among=sv.get("among", "first"), pairs=lexicon.pairs or None,
                              questionnaire=questionnaire, level=level, min_cell=min_cell)
+        if questionnaire is not None and "paired_with" in pm.columns:  # a column -> its wording
+            from ..report.content.quality import column_label
+
+            pm["paired_with"] = [column_label(questionnaire, c) if isinstance(c, str) and c else c
+                                 for c in pm["paired_with"]]
+    elif "PP5" not in absent:
+        absent["PP5"] = (f"{lex_missing}，未作严重程度（优先级矩阵）分析。" if lexicon is None else
+                         "关键词表未声明严重程度题（severity: column），或该题不在本轮数据中，未作优先级矩阵分析。")
     dr = None
-    if outcome in design.data.columns:
+    model = None
+    if outcome is not None and outcome in cols:
+        cov = list(covariates) if covariates is not None else driver_covariates(questionnaire, cols)
         try:
             dr = drivers(design, qid, outcome, questionnaire=questionnaire, positive=positive,
-                         level=level, covariates=[c for c in ("sex", "age_group", "title", "unit_type")
-                                                  if c in design.data.columns])
+                         level=level, covariates=cov)
+            model = (short_label(questionnaire, outcome) if questionnaire is not None else outcome,
+                     [short_label(questionnaire, c) if questionnaire is not None else c for c in cov])
         except EstimationError as e:  # e.g. a small region: fewer respondents than coefficients
             notes.append(f"未做影响因素分析（PP6）：样本不足以拟合模型（{e}）。")
+    else:
+        absent["PP6"] = ("问卷未声明总体满意度题（questionnaire.yml 的 report.outcome），未作急难愁盼与满意度的"
+                         "影响因素分析。" if outcome is None else
+                         "总体满意度题（report.outcome）不在本轮数据中，未作影响因素分析。")
     tx = None
-    if lexicon is not None and lexicon.text_question in design.data.columns:
+    if lexicon is not None and lexicon.text_question in cols:
         tx = open_text(design, lexicon, min_cell=min_cell, seed=seed)
+    elif "PP7" not in absent:
+        absent["PP7"] = (f"{lex_missing}，未对开放题意见归类。" if lexicon is None else
+                         "关键词表未指明开放题（text_question），或该题不在本轮数据中，未对开放题意见归类。")
     ch = ev = None
     if design_before is not None:
         ch = wave_change(design_before, design, qid, questionnaire=questionnaire_before,
@@ -678,10 +747,12 @@ def build_brief(design: Any, qid: str, *, questionnaire: Any = None, design_befo
             pols = load_policies(policies) if isinstance(policies, (str, Path)) else list(policies)
             earlier = earlier_waves or {str(previous_wave or "上一轮"): (design_before, questionnaire_before)}
             ev = evaluate_register(design, pols, earlier, current=str(wave or "本轮"),
-                                   questionnaire_after=questionnaire, level=level, min_cell=min_cell)
+                                   questionnaire_after=questionnaire, level=level, min_cell=min_cell,
+                                   question=qid)
     return PolicyBrief(wave=str(wave), previous_wave=previous_wave, summary=s, uncertainty=u,
                        top_groups=tg, differences=gd, priority=pm, drivers=dr, text=tx, changes=ch,
-                       policies=ev, min_cell=min_cell, level=level, notes=notes)
+                       policies=ev, min_cell=min_cell, level=level, notes=notes, names=names,
+                       absent=absent, driver_model=model)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -716,7 +787,8 @@ def demo_designs(seed: int | None = None, *, waves: Sequence[str] = ("2023", "20
                 m = max(2, int(round(len(g) * station_fraction)))
                 keep += list(rng.choice(g["station"].to_numpy(), min(m, len(g)), replace=False))
             df = df[df["station"].isin(keep)].reset_index(drop=True)
-        d = SurveyDesign(df, weights="base_weight", strata="stratum", psu="station", lonely_psu="adjust")
+        ds = wv.questionnaire.design
+        d = SurveyDesign(df, weights="base_weight", strata=ds.strata, psu=ds.psu, lonely_psu="adjust")
         out[str(w)] = (d, wv.questionnaire)
     return out
 
@@ -729,13 +801,14 @@ def _find(name: str, candidates: Sequence[Path]) -> Path | None:
 
 
 class EmptyBrief:
-    """Stand-in when the report has no data: every section shows "无数据"."""
+    """Stand-in when the report has no data (every section shows "无数据") or the wave declares
+    no pain-point question (every section says so)."""
 
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
+    def __init__(self, reason: str, prefix: str = "无数据：") -> None:
+        self.reason, self.prefix = reason, prefix
 
     def _nodata(self, *args: Any, **kwargs: Any) -> _Html:
-        return _Html(f'<div class="no-data">无数据：{html.escape(self.reason)}</div>')
+        return _Html(f'<div class="no-data">{html.escape(self.prefix + self.reason)}</div>')
 
     figure = publish = findings_html = policy_html = quotes_html = _nodata
 
@@ -745,10 +818,15 @@ def _hidden_for(ctx: Any) -> dict[str, Any]:
     fn = getattr(ctx, "hidden_levels", None)
     if fn is None:
         return {}
-    return {g: fn(g) for g in DEFAULT_GROUPS if g in ctx.design.data.columns}
+    return {g: fn(g) for g in getattr(ctx.design, "groups", ()) or () if g in ctx.design.data.columns}
 
 
-def brief_for_report(ctx: Any, *, qid: str = "pain") -> PolicyBrief | EmptyBrief:
+#: What the painpoints page says when the wave declares no pain-point question.
+NO_PAINPOINTS = ("问卷未声明急难愁盼题（questionnaire.yml 的 report.painpoints），本分报告的急难愁盼排序、分组比较、"
+                 "严重程度、开放题、变化与政策评价各节均未作。")
+
+
+def brief_for_report(ctx: Any, *, qid: str | None = None) -> PolicyBrief | EmptyBrief:
     """The brief the painpoints notebook shows.
 
     The current wave is the report's prepared design (:func:`survey.pipeline.prepare_wave`:
@@ -757,7 +835,8 @@ def brief_for_report(ctx: Any, *, qid: str = "pain") -> PolicyBrief | EmptyBrief
     its own inputs.  Policies come from the ``policies`` parameter (default ``policies.yml``
     beside the questionnaire folders, else the repository's); the keyword lexicon from the
     wave's questionnaire folder.  Without an earlier wave the brief has no change or policy
-    section (those cells say so).
+    section (those cells say so).  The pain-point question is *qid*, else the questionnaire's
+    ``report.painpoints``; without one every section says that it was left out and why.
 
     Examples
     --------
@@ -772,6 +851,9 @@ def brief_for_report(ctx: Any, *, qid: str = "pain") -> PolicyBrief | EmptyBrief
         return EmptyBrief(ctx.prepare_error or ctx.load_error or "未提供数据（参数 data）")
     cur = ctx.prepared
     q = cur.questionnaire
+    qid = qid or q.report.painpoints
+    if qid is None:
+        return EmptyBrief(NO_PAINPOINTS, prefix="本节未作：")
     qdir = Path(P["questionnaire"]).parent if P.get("questionnaire") else None
     cands = [x for x in (qdir, Path("questionnaires") / wave, REPO / "questionnaires" / wave)
              if x is not None]
@@ -779,18 +861,25 @@ def brief_for_report(ctx: Any, *, qid: str = "pain") -> PolicyBrief | EmptyBrief
     prev = list(ctx.previous.values())[-1:] if P.get("previous_waves") else []
     before = prev[0] if prev else None
     d_before = before.design if before is not None else None
-    region = P.get("region")
-    if d_before is not None and region is not None:  # the same region in the earlier wave
-        var = P.get("region_var", "district")
-        inr = (d_before.data[var].astype(str) == str(region)).to_numpy() \
-            if var in d_before.data.columns else np.zeros(len(d_before.data), bool)
-        if inr.any():
-            d_before = d_before.subset(inr)
-        else:
-            before = d_before = None
+    region, var = P.get("region"), P.get("region_var")
+
+    def _same_region(d: Any) -> Any:
+        """The report's region within an earlier wave's design (None when nobody is in it)."""
+        if d is None or region is None:
+            return d
+        inr = (d.data[var].astype(str) == str(region)).to_numpy() \
+            if var in d.data.columns else np.zeros(len(d.data), bool)
+        return d.subset(inr) if inr.any() else None
+
+    d_before = _same_region(d_before)
+    if d_before is None:
+        before = None
     pol = cross_wave_file(P, "policies") if before is not None else None
     # every earlier wave is a candidate "before" for a measure (the one fielded before it)
-    earlier = {str(w.wave): (w.design, w.questionnaire) for w in ctx.previous.values()} if prev else None
+    earlier = None
+    if prev and before is not None:
+        earlier = {str(w.wave): (_same_region(w.design), w.questionnaire) for w in ctx.previous.values()}
+        earlier = {k: v for k, v in earlier.items() if v[0] is not None}
     b = build_brief(ctx.design, qid, questionnaire=q,
                     design_before=d_before,
                     questionnaire_before=before.questionnaire if before is not None else None,

@@ -40,7 +40,7 @@ class Policy:
     name: str
     date: _dt.date
     office: str
-    question: str
+    question: str | None  # None: the wave's pain-point question (report.painpoints)
     items: tuple[str, ...]
     groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     expected: str = "decrease"
@@ -48,10 +48,13 @@ class Policy:
     after: str | None = None
     note: str = ""
 
-    def group_text(self) -> str:
+    def group_text(self, names: Mapping[str, str] | None = None) -> str:
+        """The targeted groups in words; *names* maps a group variable to its name (e.g. from
+        the questionnaire's wording), else the variable id is shown."""
         if not self.groups:
             return "全体"
-        return "；".join(f"{k}: {'/'.join(v)}" for k, v in self.groups.items())
+        names = names or {}
+        return "；".join(f"{names.get(k, k)}：{'/'.join(v)}" for k, v in self.groups.items())
 
 
 def load_policies(path: str | Path = "questionnaires/policies.yml") -> list[Policy]:
@@ -86,7 +89,8 @@ def load_policies(path: str | Path = "questionnaires/policies.yml") -> list[Poli
             raise QuestionnaireError(f"{p}: measure {m['name']!r}: expected must be decrease/increase")
         groups = {str(k): tuple(str(x) for x in ([v] if isinstance(v, str) else v))
                   for k, v in (m.get("groups") or {}).items()}
-        out.append(Policy(str(m["name"]), d, str(m["office"]), str(m.get("question", "pain")),
+        out.append(Policy(str(m["name"]), d, str(m["office"]),
+                          None if m.get("question") is None else str(m["question"]),
                           tuple(str(x) for x in m["items"]), groups, exp,
                           None if m.get("before") is None else str(m["before"]),
                           None if m.get("after") is None else str(m["after"]), str(m.get("note", ""))))
@@ -116,7 +120,7 @@ def _verdict(lo: float, hi: float, expected: str) -> str:
 def evaluate_policies(design_before: Any, design_after: Any, policies: Sequence[Policy] | str | Path,
                       *, questionnaire: Any = None, questionnaire_after: Any = None,
                       measure: str = "pct_top", level: float = 0.95, power: float = 0.8,
-                      min_cell: int = 10) -> pd.DataFrame:
+                      min_cell: int = 10, question: str | None = None) -> pd.DataFrame:
     """Change of each measure's targeted items between the wave before and the wave after.
 
     Parameters
@@ -162,13 +166,20 @@ def evaluate_policies(design_before: Any, design_after: Any, policies: Sequence[
     rows = []
     df = float(min(design_before.df, design_after.df))
     t = _tcrit(level, df)
+    from .brief import group_names
+
     for pol in policies:
-        ib = rank_items(design_before, pol.question, questionnaire=questionnaire)
-        ia = rank_items(design_after, pol.question, questionnaire=qa)
+        gn = group_names(qa, list(pol.groups)) if qa is not None else {}
+        qid = pol.question or question
+        if qid is None:
+            raise ParameterError(f"policy {pol.name!r} names no question: add 'question:' to the measure "
+                                 "or pass question= (the wave's report.painpoints)")
+        ib = rank_items(design_before, qid, questionnaire=questionnaire)
+        ia = rank_items(design_after, qid, questionnaire=qa)
         unknown = [x for x in pol.items if x not in ib.labels or x not in ia.labels]
         if unknown:
             raise ParameterError(f"policy {pol.name!r}: items {unknown} are not options of "
-                                 f"{pol.question!r} in both waves (options: {ia.labels})")
+                                 f"{qid!r} in both waves (options: {ia.labels})")
         ests = []
         for d, it in ((design_before, ib), (design_after, ia)):
             tg = _mask_for(d, pol.groups)
@@ -203,7 +214,7 @@ def evaluate_policies(design_before: Any, design_after: Any, policies: Sequence[
             if small:
                 stmt = f"{pol.name} / {item}：目标群体样本不足（少于 {min_cell} 人），不作判断。"
             else:
-                stmt = (f"{pol.name} / {item}：目标群体（{pol.group_text()}）中选择比例变化 "
+                stmt = (f"{pol.name} / {item}：目标群体（{pol.group_text(gn)}）中选择比例变化 "
                         f"{ch[1] * u:+.1f} {unit}（{level:.0%} CI {lo[1] * u:+.1f} 至 {hi[1] * u:+.1f}），"
                         f"判断：{VERDICT_ZH[verdict]}。本次数据在 80% 把握度下可检测到的最小变化约为 "
                         f"±{m * u:.1f} {unit}。")
@@ -215,7 +226,7 @@ def evaluate_policies(design_before: Any, design_after: Any, policies: Sequence[
                              f"{did_hi * u:+.1f}）{'不显著' if attributable == 'no detectable change' else '显著'}。")
             rows.append({
                 "policy": pol.name, "office": pol.office, "date": pol.date.isoformat(),
-                "item": item, "group": pol.group_text(), "expected": pol.expected,
+                "item": item, "group": pol.group_text(gn), "expected": pol.expected,
                 "before_all": rb[0], "after_all": ra[0], "change_all": ch[0],
                 "change_all_low": lo[0], "change_all_high": hi[0], "p_all": p[0],
                 "before_target": rb[1], "after_target": ra[1], "change_target": ch[1],

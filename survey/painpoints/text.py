@@ -33,7 +33,7 @@ class Lexicon:
     """Keyword lexicon: category code -> (label, keywords), plus pairing metadata."""
 
     question: str
-    text_question: str
+    text_question: str | None
     categories: dict[Any, tuple[str, tuple[str, ...]]]
     severity: dict[str, Any]
     pairs: dict[Any, tuple[str, list[Any]]]
@@ -77,7 +77,13 @@ def load_lexicon(path: str | Path, questionnaire: Any = None) -> Lexicon:
             raise QuestionnaireError(f"{p}: categories {bad} do not match the options of "
                                      f"{raw['question']!r} in the questionnaire ({lab}); fix the labels")
     pairs = {c: (str(v[0]), list(v[1])) for c, v in (raw.get("pairs") or {}).items()}
-    return Lexicon(str(raw["question"]), str(raw.get("text_question", "suggestion")), cats,
+    tq = raw.get("text_question")
+    if tq is None and questionnaire is not None and raw["question"] in questionnaire:
+        # default: the one non-PII free-text question of the pain-point question's module
+        mod = questionnaire[raw["question"]].module
+        cand = [x.id for x in questionnaire if x.type == "text" and not x.pii and x.module == mod]
+        tq = cand[0] if len(cand) == 1 else None
+    return Lexicon(str(raw["question"]), None if tq is None else str(tq), cats,
                    dict(raw.get("severity") or {}), pairs, str(p))
 
 

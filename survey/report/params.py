@@ -62,7 +62,8 @@ _COMMON: tuple[Param, ...] = (
     Param("population", (str, NoneType), None, "path of population.yml (weighting margins)"),
     Param("output_dir", (str,), "reports", "folder the report (HTML, Excel) is written to"),
     Param("region", (str, NoneType), None, "restrict to one region (value of region_var); None = all"),
-    Param("region_var", (str,), "district", "question id that holds the region"),
+    Param("region_var", (str, NoneType), None,
+          "question id that holds the region (needed with region; --by sets it)"),
     Param("min_cell", (int,), 10, "cells from fewer unweighted respondents are suppressed",
           check=lambda v: v >= 1, check_msg="must be ≥ 1"),
     Param("confidence", (float,), 0.95, "confidence level of intervals",
@@ -92,11 +93,9 @@ _CROSS_WAVE: tuple[Param, ...] = (
 _EXTRA: dict[str, tuple[Param, ...]] = {
     "quality": (),
     "survey_report": (),
-    "painpoints": (
-        *_CROSS_WAVE,
-        Param("top_k", (int,), 3, "number of ranked pain points asked (最多三项)",
-              check=lambda v: v >= 1, check_msg="must be ≥ 1"),
-    ),
+    # the pain-point question, its k and every other question come from the wave's
+    # questionnaire (report: roles), not from parameters
+    "painpoints": _CROSS_WAVE,
     "trends": _CROSS_WAVE,
 }
 
@@ -121,7 +120,7 @@ def schema(notebook: str) -> dict[str, Param]:
     Examples
     --------
     >>> list(schema("painpoints"))[-1]
-    'top_k'
+    'policies'
     """
     return {p.name: p for p in (*_COMMON, *_EXTRA.get(notebook, ()))}
 

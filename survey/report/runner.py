@@ -136,8 +136,13 @@ class ReportResult:
         return self.output_dir / "index.html"
 
 
-def resolve_notebooks(notebooks: Sequence[str | Path], notebook_dir: str | Path | None = None) -> list[Path]:
+def resolve_notebooks(notebooks: Sequence[str | Path], notebook_dir: str | Path | None = None,
+                      wave_dir: str | Path | None = None) -> list[Path]:
     """Notebook names (``"quality"``) or paths → existing ``.ipynb`` paths, in the given order.
+
+    A name is looked up first in ``<wave_dir>/notebooks/`` (a wave's own, adapted notebook,
+    beside its questionnaire.yml; regenerating ``notebooks/`` never touches it), then in
+    *notebook_dir* (default: the repository's generated ``notebooks/``).
 
     Raises
     ------
@@ -149,7 +154,8 @@ def resolve_notebooks(notebooks: Sequence[str | Path], notebook_dir: str | Path 
     for n in notebooks:
         p = Path(n)
         if p.suffix != ".ipynb":
-            p = nd / f"{n}.ipynb"
+            own = Path(wave_dir) / "notebooks" / f"{n}.ipynb" if wave_dir is not None else None
+            p = own if own is not None and own.is_file() else nd / f"{n}.ipynb"
         if not p.is_file():
             avail = ", ".join(sorted(q.stem for q in nd.glob("*.ipynb"))) or "(none)"
             raise ReportError(f"notebook {str(n)!r} not found at {p}; available in {nd}: {avail}")
@@ -530,6 +536,48 @@ def check_harmonization(params: Mapping[str, Any], notebooks: Sequence[str] = ("
     load_for_waves(hp, {q.id: q for q in qs})
 
 
+def _wave_notebooks(params: Mapping[str, Any], notebooks: Sequence[str | Path],
+                    notebook_dir: str | Path | None) -> str | Path | None:
+    """The folder to take the notebooks from: *notebook_dir* when given; else, when every
+    notebook is one of the report's own, the wave's notebooks generated from its questionnaire
+    (:mod:`survey.report.notebooks`; in the work folder), so each cell names this wave's
+    questions.  A questionnaire that cannot be loaded falls back to the repository's notebooks
+    (whose setup cell reports the error)."""
+    from .notebooks import BODIES, write
+
+    if notebook_dir is not None or not params.get("questionnaire"):
+        return notebook_dir
+    names = [str(n) for n in notebooks]
+    if not all(n in BODIES for n in names):
+        return None
+    from ..errors import SurveyError
+    from ..questionnaire import Questionnaire
+
+    try:
+        q = Questionnaire.load(params["questionnaire"])
+    except SurveyError:
+        return None
+    d = Path(params["work_dir"]) / "notebooks"
+    write(d, names, q)
+    return d
+
+
+def _role_gaps(params: Mapping[str, Any], names: Sequence[str]) -> list[str]:
+    """One line per report section the wave's questionnaire leaves out (an undeclared role of
+    its ``report:`` block, a missing lexicon): the same sentence the page shows."""
+    if "painpoints" not in names or not params.get("questionnaire"):
+        return []
+    from ..errors import SurveyError
+    from ..questionnaire import Questionnaire
+    from .content.roles import role_gaps
+
+    try:
+        q = Questionnaire.load(params["questionnaire"])
+    except SurveyError:
+        return []  # the notebooks report a broken questionnaire where it belongs
+    return [f"section left out: {g}" for g in role_gaps(q)]
+
+
 def region_values(params: Mapping[str, Any], by: str) -> list[str]:
     """The distinct values of column *by* in the report's data (sorted), for ``by=``.
 
@@ -739,11 +787,12 @@ def render_report(params: Mapping[str, Any] | None = None, *, output_dir: str | 
         check_wave_id(params["wave"])
     for w in params.get("previous_waves") or []:
         check_wave_id(w, what="previous wave id")
-    nbs = resolve_notebooks(notebooks, notebook_dir)
-    names = [p.stem for p in nbs]
     out = Path(output_dir).resolve()
     if not params.get("work_dir"):  # prepared microdata live beside, never inside, the report
         params["work_dir"] = str(out.parent / f".{out.name}.work")
+    qdir = Path(params["questionnaire"]).parent if params.get("questionnaire") else None
+    nbs = resolve_notebooks(notebooks, notebook_dir, qdir)
+    names = [p.stem for p in nbs]
     for k in ("questionnaire", "data", "population", "stations", "work_dir", "harmonization", "policies"):
         if params.get(k):
             params[k] = str(Path(params[k]).resolve())
@@ -752,10 +801,16 @@ def render_report(params: Mapping[str, Any] | None = None, *, output_dir: str | 
     params.pop("output_dir", None)
     _check_params(names, params)
     check_harmonization(params, names)
+    if progress:
+        for line in _role_gaps(params, names):
+            _say(line)
     check_output_folder(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     lock = _acquire(out, lock_timeout, progress)
     try:
+        # the wave's own notebooks, built from its questionnaire (only now: nothing is written
+        # before the checks above have passed and the folder's lock is held)
+        nbs = resolve_notebooks(notebooks, _wave_notebooks(params, notebooks, notebook_dir), qdir)
         return _render_locked(params, out, nbs, names, by, by_values, jobs, progress, timeout, title)
     finally:
         lock.release()

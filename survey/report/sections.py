@@ -30,7 +30,8 @@ from .display import HTML as _HTML
 from .tables import PublishedTable, style_table
 
 __all__ = [
-    "ReportContext", "Placeholder", "setup", "publish", "title_block", "placeholder",
+    "ReportContext", "Placeholder", "setup", "require_inputs", "publish", "indicator_estimates",
+    "publish_indicators", "section_indicators_note", "title_block", "placeholder",
     "section_intake", "section_quality", "section_cleaning", "section_sample",
     "section_weighting", "section_key_indicators", "section_subgroups", "section_methods",
     "section_painpoints", "section_policy", "section_trends", "PLACEHOLDER_SECTIONS",
@@ -151,7 +152,7 @@ class ReportContext:
         d = self.prepared.design
         region = self.params.get("region")
         if region is not None:
-            var = self.params.get("region_var", "district")
+            var = _region_var(self.params)
             d = d.subset((d.data[var].astype(str) == region).to_numpy())
         return d
 
@@ -161,6 +162,15 @@ class ReportContext:
 
 
 _CURRENT: list[ReportContext] = []
+
+
+def _region_var(params: Mapping[str, Any]) -> str:
+    """The question holding the regions of a regional report (``region_var``; ``--by`` sets it)."""
+    var = params.get("region_var")
+    if not var:
+        raise ReportError(f"region {params.get('region')!r}: name the question that holds the regions "
+                          "with the region_var parameter (e.g. -p region_var=<question id>)")
+    return str(var)
 
 
 def _read_data(path: Path, stage: str, q: Any) -> tuple[pd.DataFrame, Any]:
@@ -179,6 +189,36 @@ def _read_data(path: Path, stage: str, q: Any) -> tuple[pd.DataFrame, Any]:
                           "are not available yet; pass a cleaned .parquet/.csv with data_stage='clean'") from None
     res = read_export(path, q)
     return res.data, getattr(res, "report", None)
+
+
+def require_inputs(params: Mapping[str, Any]) -> None:
+    """Stop a notebook run with its default parameters at once, saying what to set, instead of
+    rendering every section as "无数据".
+
+    Raises
+    ------
+    ParameterError
+        ``questionnaire`` or ``data`` is not set (names both and how to set them).
+
+    Examples
+    --------
+    >>> require_inputs({"wave": "2025", "questionnaire": "q.yml", "data": "x.xlsx"})
+    >>> require_inputs({"wave": "2025", "questionnaire": None, "data": None})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    survey.errors.ParameterError: 未设置参数 questionnaire、data...
+    """
+    from ..errors import ParameterError
+
+    missing = [k for k in ("questionnaire", "data") if not params.get(k)]
+    if missing:
+        w = params.get("wave") or "<轮次>"
+        raise ParameterError(
+            f"未设置参数 {'、'.join(missing)}：本笔记本需要一轮调查的问卷（questionnaire.yml）与原始导出文件。"
+            f"在命令行运行 `survey report --wave {w}`（自动设置全部参数），或在第一个代码单元（参数）中设置，例如 "
+            f"questionnaire = 'questionnaires/{w}/questionnaire.yml'，data = 'data/{w}/<导出文件>.xlsx'。"
+            f" (parameters {', '.join(missing)} are not set; run `survey report --wave {w}` or set them "
+            "in the parameters cell)")
 
 
 def setup(params: Mapping[str, Any], *, notebook: str | None = None) -> ReportContext:
@@ -218,7 +258,7 @@ def setup(params: Mapping[str, Any], *, notebook: str | None = None) -> ReportCo
                 ctx.data, ctx.read_report = _read_data(p, params.get("data_stage", "raw"), ctx.questionnaire)
             region = params.get("region")
             if region is not None and ctx.data is not None:
-                var = params.get("region_var", "district")
+                var = _region_var(params)
                 if var not in ctx.data.columns:
                     raise ReportError(f"region filter: column {var!r} not in the data; set region_var")
                 ctx.data = ctx.data.loc[ctx.data[var].astype(str) == region].reset_index(drop=True)
@@ -542,12 +582,36 @@ def section_weighting(ctx: ReportContext):
     return weighting(ctx) if ctx.notebook == "quality" else weighting_short(ctx)
 
 
-def section_key_indicators(ctx: ReportContext):
+def section_key_indicators(ctx: ReportContext, questions: list[str] | None = None, *,
+                           number: int | None = None):
     """主要指标: each questionnaire module's indicators, weighted, with CIs, a table and a chart
-    per module (see :mod:`survey.report.content.indicators`)."""
+    per module (see :mod:`survey.report.content.indicators`); *questions* (ids) restricts it to
+    those questions, *number* numbers its first table (``T3.<number>``)."""
     from .content.indicators import key_indicators
 
-    return key_indicators(ctx)
+    return key_indicators(ctx, questions, number=number)
+
+
+def section_indicators_note(ctx: ReportContext):
+    """The paragraph opening 主要指标 (what the estimates are)."""
+    from .content.indicators import indicators_note
+
+    return indicators_note(ctx)
+
+
+def indicator_estimates(ctx: ReportContext, questions: list[str]):
+    """Weighted indicators of the questions *questions* (ids), one row per category/item, with
+    CIs (see :func:`survey.report.content.indicators.indicator_estimates`)."""
+    from .content import indicators
+
+    return indicators.indicator_estimates(ctx, questions)
+
+
+def publish_indicators(est: Any, table_id: str, module: str, ctx: ReportContext):
+    """Publish :func:`indicator_estimates` as table *table_id* headed *module*, with its chart."""
+    from .content import indicators
+
+    return indicators.publish_indicators(est, table_id, module, ctx)
 
 
 def section_subgroups(ctx: ReportContext, groups: list[str] | None = None):

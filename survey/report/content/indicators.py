@@ -35,7 +35,8 @@ from ._util import Bundle, H, esc, est_cells, holm, no_design, prefix, publish_e
 from .quality import short_label
 
 __all__ = ["indicator_kind", "indicator_questions", "module_estimates", "key_indicators", "subgroups",
-           "methods", "indicator_digits", "mean_min_digits"]
+           "methods", "indicator_digits", "mean_min_digits", "indicators_note", "indicator_estimates",
+           "publish_indicators"]
 
 _KINDS = {"numeric": "mean", "duration": "mean", "single": "pct", "likert": "likert", "matrix": "matrix",
           "multi": "pct"}
@@ -55,14 +56,30 @@ def _skip_ids(q: Any) -> set[str]:
 
 
 def indicator_questions(q: Any, data_columns: Any = None) -> "OrderedDict[str, list]":
-    """Questions that carry indicators, grouped by module in questionnaire order."""
+    """Questions that carry indicators, grouped by module in questionnaire order: the
+    questionnaire's ``report.key_indicators`` when declared, else every indicator question."""
     skip = _skip_ids(q)
+    chosen = getattr(getattr(q, "report", None), "key_indicators", None)
     cols = set(data_columns) if data_columns is not None else None
     mods: OrderedDict[str, list] = OrderedDict()
     for x in q:
-        if x.id in skip or getattr(x, "pii", False) or indicator_kind(x.type) is None:
+        if chosen is not None:
+            if x.id not in chosen:
+                continue
+        elif x.id in skip or getattr(x, "pii", False) or indicator_kind(x.type) is None:
             continue
         if cols is not None and not set(q.columns(x.id)) <= cols:
+            continue
+        mods.setdefault(x.module or "其他", []).append(x)
+    return mods
+
+
+def _group_modules(q: Any, questions: list, data_columns: Any = None) -> "OrderedDict[str, list]":
+    """*questions* (indicator types only, present in the data) grouped by module, in order."""
+    cols = set(data_columns) if data_columns is not None else None
+    mods: OrderedDict[str, list] = OrderedDict()
+    for x in questions:
+        if indicator_kind(x.type) is None or (cols is not None and not set(q.columns(x.id)) <= cols):
             continue
         mods.setdefault(x.module or "其他", []).append(x)
     return mods
@@ -233,52 +250,107 @@ def _module_chart(est: pd.DataFrame, title: str):
     return FigureOutput(fig)
 
 
-def key_indicators(ctx: Any) -> Any:
-    """主要指标: per questionnaire module a heading, a table (estimate with CI, n) and a chart."""
+def indicators_note(ctx: Any) -> Any:
+    """The paragraph that opens 主要指标: what the estimates are and how each type is summarised."""
     nd = no_design(ctx)
     if nd is not None:
         return nd
-    d = ctx.design
     q = ctx.questionnaire
+    lvl = float(ctx.params.get("confidence", 0.95))
+    skipped = [x.id for x in q if x.type == "rank"]
+    return H(f"<p>以下为加权估计，括号内为 {lvl * 100:.0f}% 置信区间（已考虑分层与整群抽样及校准）。"
+             "数值题报告均值；单选题报告各选项的百分比；量表题报告均值与最高两档的百分比；多选题报告选择各选项的百分比。"
+             + (f"排序题（{esc('、'.join(short_label(q, i) for i in skipped))}）见“急难愁盼”分报告。" if skipped else "")
+             + "</p>")
+
+
+def indicator_estimates(ctx: Any, questions: list[str]) -> Any:
+    """Weighted indicators of *questions* (ids): the tidy frame of :func:`module_estimates`
+    (one row per question and category/item, estimate with CI, n, flags); the box saying why
+    when the wave has no design.  Questions absent from the data are left out."""
+    nd = no_design(ctx)
+    if nd is not None:
+        return nd
+    q = ctx.questionnaire
+    missing = [x for x in questions if x not in q]
+    if missing:
+        from ...errors import ReportError
+
+        raise ReportError(f"主要指标: {missing} are not questions of {q.path or 'the questionnaire'}")
+    mods = _group_modules(q, [q[x] for x in questions], ctx.design.data.columns)
+    qs = [x for xs in mods.values() for x in xs]
+    return module_estimates(ctx.design, q, qs, level=float(ctx.params.get("confidence", 0.95)),
+                            min_cell=int(ctx.params.get("min_cell", 10)))
+
+
+def publish_indicators(est: Any, table_id: str, module: str, ctx: Any) -> Any:
+    """Publish the estimates of one module (:func:`indicator_estimates`) as table *table_id*
+    under the heading *module*, with its dot-and-whisker chart."""
+    if not isinstance(est, pd.DataFrame):
+        return est  # the no-design box
+    if est.empty:
+        return H(f'<div class="no-data">{esc(module)}：本模块的题目不在本轮数据中，没有可估计的指标。</div>')
     mc = int(ctx.params.get("min_cell", 10))
     lvl = float(ctx.params.get("confidence", 0.95))
-    px = prefix(ctx)
     out = Bundle()
-    mods = indicator_questions(q, d.data.columns)
-    skipped = [x.id for x in q if x.type == "rank"]
-    out.add(H(f"<p>以下为加权估计，括号内为 {lvl * 100:.0f}% 置信区间（已考虑分层与整群抽样及校准）。"
-              "数值题报告均值；单选题报告各选项的百分比；量表题报告均值与最高两档的百分比；多选题报告选择各选项的百分比。"
-              + (f"排序题（{esc('、'.join(short_label(q, i) for i in skipped))}）见“急难愁盼”分报告。" if skipped else "") + "</p>"))
-    for k, (mod, qs) in enumerate(mods.items(), start=1):
-        est = module_estimates(d, q, qs, level=lvl, min_cell=mc)
+    out.add(H(f"<h3>{esc(table_id.rsplit('.', 1)[-1])}. {esc(module)}</h3>"))
+    txt, supp, unrel = est_cells(est, proportion=False, min_cell=mc)
+    dig = indicator_digits(est)
+    txt = pd.Series([fmt_ci(e * (100 if kd == "pct" else 1), lo * (100 if kd == "pct" else 1),
+                            hi * (100 if kd == "pct" else 1), proportion=False, digits=dg)
+                     for e, lo, hi, kd, dg in zip(est["estimate"], est["ci_low"], est["ci_high"], est["kind"],
+                                                  dig)])
+    tab = pd.DataFrame({"估计值 (95% CI)": txt.to_numpy(object), "单位": est["unit"].to_numpy(object),
+                        "样本量": est["n"].to_numpy(float)},
+                       index=pd.MultiIndex.from_arrays([est["label"].to_numpy(object), est["item"].to_numpy(object)],
+                                                       names=["指标", "类别/条目"]))
+    tab.columns = [f"估计值 ({lvl * 100:.0f}% CI)", "单位", "样本量"]
+    sm = pd.DataFrame(False, index=tab.index, columns=tab.columns)
+    um = sm.copy()
+    sm.iloc[:, 0] = supp.to_numpy()
+    sm.iloc[:, 2] = est["n"].to_numpy(float) < mc  # a base below the minimum cell is itself a small count
+    um.iloc[:, 0] = unrel.to_numpy()
+    notes = ["加权估计；样本量为该题有效回答的未加权人数。"]
+    if est["sensitive"].any():
+        notes.append("健康信息属于敏感个人信息，仅以汇总结果发布。")
+    out.add(publish_estimates(ctx, tab, table_id, f"主要指标：{module}", supp=sm, unrel=um,
+                              formats={"样本量": "count"}, notes=notes))
+    fig = _module_chart(est, f"{module}：主要指标（加权）")
+    if fig is not None:
+        ctx.figures += 1
+        out.add(fig)
+    return out
+
+
+def key_indicators(ctx: Any, questions: list[str] | None = None, *, number: int | None = None) -> Any:
+    """主要指标: per questionnaire module a heading, a table (estimate with CI, n) and a chart.
+
+    *questions* (ids) restricts the section to those questions (grouped by module, in
+    questionnaire order); *number* is then the number of its first table (``T3.<number>``)
+    and the explanatory paragraph is shown only for number 1.  The notebooks call the parts
+    (:func:`indicators_note`, :func:`indicator_estimates`, :func:`publish_indicators`) one
+    module per cell."""
+    nd = no_design(ctx)
+    if nd is not None:
+        return nd
+    q = ctx.questionnaire
+    mods = indicator_questions(q, ctx.design.data.columns)
+    if questions is not None:
+        missing = [x for x in questions if x not in q]
+        if missing:
+            from ...errors import ReportError
+
+            raise ReportError(f"主要指标: {missing} are not questions of {q.path or 'the questionnaire'}")
+        mods = _group_modules(q, [x for x in q if x.id in set(questions)], ctx.design.data.columns)
+    first = number or 1
+    out = Bundle()
+    if first == 1:
+        out.add(indicators_note(ctx))
+    for k, (mod, qs) in enumerate(mods.items(), start=first):
+        est = indicator_estimates(ctx, [x.id for x in qs])
         if est.empty:
             continue
-        out.add(H(f"<h3>{k}. {esc(mod)}</h3>"))
-        txt, supp, unrel = est_cells(est, proportion=False, min_cell=mc)
-        dig = indicator_digits(est)
-        txt = pd.Series([fmt_ci(e * (100 if kd == "pct" else 1), lo * (100 if kd == "pct" else 1),
-                                hi * (100 if kd == "pct" else 1), proportion=False, digits=dg)
-                         for e, lo, hi, kd, dg in zip(est["estimate"], est["ci_low"], est["ci_high"], est["kind"],
-                                                      dig)])
-        tab = pd.DataFrame({"估计值 (95% CI)": txt.to_numpy(object), "单位": est["unit"].to_numpy(object),
-                            "样本量": est["n"].to_numpy(float)},
-                           index=pd.MultiIndex.from_arrays([est["label"].to_numpy(object), est["item"].to_numpy(object)],
-                                                           names=["指标", "类别/条目"]))
-        tab.columns = [f"估计值 ({lvl * 100:.0f}% CI)", "单位", "样本量"]
-        sm = pd.DataFrame(False, index=tab.index, columns=tab.columns)
-        um = sm.copy()
-        sm.iloc[:, 0] = supp.to_numpy()
-        sm.iloc[:, 2] = est["n"].to_numpy(float) < mc  # a base below the minimum cell is itself a small count
-        um.iloc[:, 0] = unrel.to_numpy()
-        notes = ["加权估计；样本量为该题有效回答的未加权人数。"]
-        if est["sensitive"].any():
-            notes.append("健康信息属于敏感个人信息，仅以汇总结果发布。")
-        out.add(publish_estimates(ctx, tab, f"{px}3.{k}", f"主要指标：{mod}", supp=sm, unrel=um,
-                                  formats={"样本量": "count"}, notes=notes))
-        fig = _module_chart(est, f"{mod}：主要指标（加权）")
-        if fig is not None:
-            ctx.figures += 1
-            out.add(fig)
+        out.add(publish_indicators(est, f"{prefix(ctx)}3.{k}", mod, ctx))
     return out
 
 

@@ -45,6 +45,9 @@ def short_label(q: Any, qid: str) -> str:
     ...     text = "您目前的专业技术职称"
     >>> short_label(Q(t=X()), "t")
     '专业技术职称'
+    >>> X.text = "请问您的性别是"
+    >>> short_label(Q(t=X()), "t")
+    '性别'
     """
     try:
         t = str(q[qid].text or qid)
@@ -52,8 +55,10 @@ def short_label(q: Any, qid: str) -> str:
         return str(qid)
     t = re.sub(r"[（(][^）)]*[）)]\s*$", "", t.strip())
     t = re.sub(r"^(最近一个月|过去一年|总体来说|总体而言|目前|未来一年内)[，,]?", "", t)
+    t = re.sub(r"^请问", "", t)
     t = re.sub(r"^您(的|目前的|所在|目前|对)?", "", t)
     t = t.rstrip("？?。:： ")
+    t = re.sub(r"(?<=.{2})(是|为)$", "", t)  # 请问您的性别是 -> 性别
     return t or str(qid)
 
 

@@ -1,0 +1,198 @@
+"""The report notebooks, generated from a wave's questionnaire and its ``report:`` roles.
+
+Every notebook declares the parameters of its schema (:func:`survey.report.params.defaults`, so
+papermill injects the same names the runner validates) and holds no logic: each code cell makes
+one library call.  Given a questionnaire, the cells name what they estimate — the questions of
+each module's indicator table, the subgroups, the pain-point question — so an analyst reading or
+adapting a notebook sees (and may edit) exactly that, e.g.::
+
+    # 工作负荷：每周平均工作时长、入职以来获得过哪些支持
+    est = report.indicator_estimates(ctx, ['q5_hours', 'q6_support'])
+    report.publish_indicators(est, "T3.2", '工作负荷', ctx)
+
+Without a questionnaire the cells take everything from the questionnaire at run time.
+``notebooks/*.ipynb`` in the repository are :func:`build` for the demo's questionnaire
+(``notebooks/make_skeletons.py``); ``survey report`` generates each wave's own unless the wave
+has an adapted copy in ``questionnaires/<wave>/notebooks/`` (see docs/new_wave.md).
+
+Examples
+--------
+>>> nb = build("quality")
+>>> nb.metadata.kernelspec.display_name
+'Python (survey)'
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from .params import NOTEBOOK_TITLES, defaults
+
+__all__ = ["build", "write", "BODIES", "INTRO"]
+
+INTRO = {
+    "quality": "本报告记录原始数据的接收、读取与质量检查结果，以及样本的基本构成。",
+    "survey_report": "本报告给出主要指标的加权估计、分组比较及方法说明。",
+    "painpoints": "本报告分析科技工作者“急难愁盼”问题及相关政策评价。",
+    "trends": "本报告比较本轮调查与往期调查的变化。",
+}
+
+SETUP = ("from survey import report\n"
+         "P = report.validate(globals(), notebook={nb!r})\n"
+         "report.require_inputs(P)  # run with `survey report --wave <id>`, or set questionnaire/data above\n"
+         "ctx = report.setup(P, notebook={nb!r})\n"
+         "report.title_block(ctx)")
+
+
+def _sections(pairs):
+    out = []
+    for title, fn in pairs:
+        out += [("md", f"## {title}"), ("code", f"report.{fn}(ctx)")]
+    return out
+
+
+def _survey_report(q: Any) -> list[tuple[str, str]]:
+    body = _sections([("样本概况", "section_sample"), ("加权", "section_weighting")])
+    body.append(("md", "## 主要指标"))
+    if q is None:
+        body.append(("code", "report.section_key_indicators(ctx)"))
+    else:
+        from .content.indicators import indicator_questions
+        from .content.quality import short_label
+
+        body.append(("code", "report.section_indicators_note(ctx)"))
+        for k, (mod, qs) in enumerate(indicator_questions(q).items(), start=1):
+            what = "、".join(short_label(q, x.id) for x in qs)
+            ids = ", ".join(repr(x.id) for x in qs)
+            body.append(("code", f"# {mod}：{what}\n"
+                                 f"est = report.indicator_estimates(ctx, [{ids}])\n"
+                                 f"report.publish_indicators(est, \"T3.{k}\", {mod!r}, ctx)"))
+    body.append(("md", "## 分组比较"))
+    if q is None:
+        body.append(("code", "report.section_subgroups(ctx)"))
+    else:
+        from .content.quality import short_label
+
+        groups = list(q.design.groups)
+        what = "、".join(short_label(q, g) for g in groups)
+        body.append(("code", f"# 按{what}（questionnaire.yml 的 design.groups）\n"
+                             f"report.section_subgroups(ctx, groups={groups!r})"))
+    return body
+
+
+def _painpoints(q: Any) -> list[tuple[str, str]]:
+    if q is None:
+        call = "B = painpoints.brief_for_report(ctx)"
+    else:
+        from .content.quality import short_label
+
+        r = q.report
+        if r.painpoints is None:
+            call = "B = painpoints.brief_for_report(ctx)  # 问卷未声明 report.painpoints：各节说明未作的原因"
+        else:
+            lines = [f"# 急难愁盼题：{short_label(q, r.painpoints)}（report.painpoints）"]
+            lines.append(f"# 分组：{'、'.join(short_label(q, g) for g in q.design.groups) or '（无）'}（design.groups）")
+            if r.outcome is not None:
+                drv = list(r.drivers or q.design.groups)
+                lines.append(f"# 影响因素：{short_label(q, r.outcome)} ~ 各问题是否入选"
+                             + (f" + {'、'.join(short_label(q, c) for c in drv)}" if drv else "")
+                             + "（report.outcome / report.drivers）")
+            call = "\n".join(lines) + f"\nB = painpoints.brief_for_report(ctx, qid={r.painpoints!r})"
+    return [
+        ("md", "## 要点"),
+        ("code", "from survey import painpoints\n" + call + "\nB.findings_html()"),
+        ("md", "## 急难愁盼排序\n\n选择比例（前三位任一）、首选比例与位次加权得分（第一位 k 分、第二位 k−1 分……，"
+               "k 为可选位数），均为设计加权估计及 95% 置信区间；排序的不确定性来自重复抽样（bootstrap）。"),
+        ("code", 'B.figure("ranked")'),
+        ("code", 'B.publish("PP1", ctx)'),
+        ("code", 'B.publish("PP2", ctx)'),
+        ("md", "## 分组比较\n\n各群体排名前三的问题，以及与其他人相比差异显著的群体（已作多重比较校正，见表注）。"),
+        ("code", 'B.figure("heatmap")'),
+        ("code", 'B.publish("PP3", ctx)'),
+        ("code", 'B.publish("PP4", ctx)'),
+        ("md", "## 严重程度与影响因素"),
+        ("code", 'B.figure("priority")'),
+        ("code", 'B.publish("PP5", ctx)'),
+        ("code", 'B.publish("PP6", ctx)'),
+        ("md", "## 开放题意见"),
+        ("code", 'B.publish("PP7", ctx)'),
+        ("code", "B.quotes_html()"),
+        ("md", "## 与上一轮相比的变化"),
+        ("code", 'B.figure("changes")'),
+        ("code", 'B.publish("PP8", ctx)'),
+        ("md", "## 政策评价"),
+        ("code", 'B.publish("PP9", ctx)'),
+        ("code", "B.policy_html()"),
+    ]
+
+
+def _quality(q: Any) -> list[tuple[str, str]]:
+    return _sections([("数据接收", "section_intake"), ("数据质量", "section_quality"),
+                      ("数据清理", "section_cleaning"), ("样本概况", "section_sample"),
+                      ("加权", "section_weighting")])
+
+
+def _trends(q: Any) -> list[tuple[str, str]]:
+    return [
+        ("md", "## 变化趋势"),  # how the waves are compared: the headline table's notes
+        ("code", "# 指标与跨轮对应关系：questionnaires/harmonization.yml\n"
+                 "from survey import trends\nS = trends.report_inputs(ctx)\n"
+                 "trends.headline_table(S, level=P.confidence, ctx=ctx)"),
+        # sub-headings come with their chart/table (none when there is no earlier wave)
+        ("code", 'trends.plot_trends(S, level=P.confidence, heading="各指标各轮估计值（小多图）")'),
+        ("code", 'trends.not_comparable_table(S, ctx=ctx, heading="无法跨轮比较的指标及原因")'),
+    ]
+
+
+#: notebook name -> cell list maker (questionnaire or None -> [("md"|"code", text)])
+BODIES = {"quality": _quality, "survey_report": _survey_report, "painpoints": _painpoints,
+          "trends": _trends}
+
+
+def _cid(nb: str, k: int) -> str:
+    return hashlib.sha1(f"{nb}-{k}".encode()).hexdigest()[:8]
+
+
+def build(nb: str, questionnaire: Any = None):
+    """The notebook *nb* (stable cell ids), for *questionnaire* (a
+    :class:`~survey.questionnaire.Questionnaire`; None: everything decided at run time)."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    if nb not in BODIES:
+        from ..errors import ReportError
+
+        raise ReportError(f"unknown notebook {nb!r}; choose from {list(BODIES)}")
+    cells = [new_markdown_cell(f"# {NOTEBOOK_TITLES[nb]}\n\n{INTRO[nb]}")]
+    src = "# 参数（papermill 会在此单元之后注入实际参数）\n" + "\n".join(
+        f"{k} = {v!r}" for k, v in defaults(nb).items())
+    cells.append(new_code_cell(src, metadata={"tags": ["parameters"]}))
+    cells.append(new_code_cell(SETUP.format(nb=nb)))
+    for kind, text in BODIES[nb](questionnaire):
+        cells.append(new_markdown_cell(text) if kind == "md" else new_code_cell(text))
+    cells += [new_markdown_cell("## 方法说明"), new_code_cell("report.section_methods(ctx)"),
+              new_markdown_cell("## 数据来源与可重复性"), new_code_cell("report.provenance(P)")]
+    for k, c in enumerate(cells):
+        c.id = _cid(nb, k)
+    meta = {"kernelspec": {"name": "survey", "display_name": "Python (survey)", "language": "python"},
+            "language_info": {"name": "python"}}
+    if questionnaire is not None:
+        meta["survey"] = {"generated_for": str(questionnaire.id)}
+    n = new_notebook(cells=cells, metadata=meta)
+    nbformat.validate(n)
+    return n
+
+
+def write(folder: str | Path, names: Any = None, questionnaire: Any = None) -> list[Path]:
+    """Write the notebooks *names* (default: all) built for *questionnaire* into *folder*."""
+    import nbformat
+
+    d = Path(folder)
+    d.mkdir(parents=True, exist_ok=True)
+    out = []
+    for nb in (names or list(BODIES)):
+        p = d / f"{nb}.ipynb"
+        nbformat.write(build(nb, questionnaire), p)
+        out.append(p)
+    return out

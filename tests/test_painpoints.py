@@ -601,7 +601,7 @@ def test_brief_of_a_tiny_domain_suppresses_everything(waves):
     big = pp.build_brief(d, "pain", questionnaire=q, replicates=20, by=["title"],
                          hidden={"title": {"副高"}})
     pp3 = big.table("PP3")
-    assert pp3.suppressed.loc["职称：副高"].all() and not pp3.suppressed.loc["职称：中级"].any()
+    assert pp3.suppressed.loc["专业技术职称：副高"].all() and not pp3.suppressed.loc["专业技术职称：中级"].any()
     assert not big.tables()["PP4"]["分组"].str.contains("副高").any()
 
 

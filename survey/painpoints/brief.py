@@ -818,7 +818,9 @@ def _hidden_for(ctx: Any) -> dict[str, Any]:
     fn = getattr(ctx, "hidden_levels", None)
     if fn is None:
         return {}
-    return {g: fn(g) for g in getattr(ctx.design, "groups", ()) or () if g in ctx.design.data.columns}
+    q = getattr(ctx.prepared, "questionnaire", None) or getattr(ctx.design, "questionnaire", None)
+    groups = getattr(getattr(q, "design", None), "groups", None) or ()
+    return {g: fn(g) for g in groups if g in ctx.design.data.columns}
 
 
 #: What the painpoints page says when the wave declares no pain-point question.

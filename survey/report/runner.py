@@ -184,6 +184,10 @@ def _check_params(names: Sequence[str], params: Mapping[str, Any]) -> None:
                                  f"{', '.join(sorted(known))}")
     for n in names:
         validate(notebook=n, **_params_for(n, params))
+    if params.get("region") is not None and not params.get("region_var"):
+        raise ParameterError(f"region {params['region']!r}: name the question that holds the regions "
+                             "with the region_var parameter (e.g. -p region_var=<question id>), "
+                             "or use --by <question id> for a report per region")
 
 
 def _slug(value: str) -> str:

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from pathlib import Path
+from xml.etree.ElementTree import ParseError
 from typing import Any
 
 import numpy as np
@@ -88,12 +90,18 @@ def read_wjx_raw(path: str | Path, *, sheet: str | int | None = None) -> RawTabl
                     layout=layout_from_name(p))
 
 
+# what a damaged .xlsx makes zipfile / zlib / the XML parser / openpyxl raise
+_DAMAGED = (zipfile.BadZipFile, zlib.error, ParseError, KeyError, EOFError, OSError, ValueError,
+            IndexError, TypeError, AttributeError)
+
+
 def _openpyxl_rows(p: Path, sheet: str | int | None) -> list:
     import openpyxl
     try:
         wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, EOFError, OSError, ValueError) as e:
-        raise ReadError(f"{p}: not a readable .xlsx file ({type(e).__name__}: {e}); the file is "
+    except _DAMAGED as e:
+        why = (str(e).splitlines() or [""])[0][:120]
+        raise ReadError(f"{p}: not a readable .xlsx file ({type(e).__name__}: {why}); the file is "
                         "truncated or not an Excel workbook — download the export again") from None
     try:
         try:
@@ -102,7 +110,7 @@ def _openpyxl_rows(p: Path, sheet: str | int | None) -> list:
             raise ReadError(f"{p}: no worksheet {sheet!r}; sheets are {wb.sheetnames}") from None
         try:
             return [list(r) for r in ws.iter_rows(values_only=True)]
-        except (zipfile.BadZipFile, EOFError, OSError, KeyError, ValueError) as e:
+        except _DAMAGED as e:
             raise ReadError(f"{p}: the workbook is damaged ({type(e).__name__}); download the "
                             "export again") from None
     finally:

@@ -225,3 +225,12 @@ def test_damaged_sav_dictionary_is_an_error_not_a_crash(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.returncode
     assert out.stdout.startswith("ReadError:") and "damaged.sav" in out.stdout
+
+
+def test_fullwidth_option_codes_are_logged(tmp_path, q):
+    rows = [r[:] for r in ROWS]
+    rows[0][7] = "３"     # matrix code in full-width digits (按序号)
+    r, _ = _read(_csv(tmp_path / "c.csv", rows), q)
+    assert r.data["sat_r1"].iloc[0] == 3
+    fw = r.log[r.log["rule"] == "fullwidth"]
+    assert fw[["rid", "column", "new_value"]].values.tolist() == [["1", "sat_r1", "3"]]

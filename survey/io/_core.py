@@ -436,6 +436,19 @@ def _non_finite(u: Any) -> bool:
     return False
 
 
+def _note_fullwidth_codes(miss: "_Missing", c: "_Col", code: np.ndarray, qid: str,
+                          column: str) -> None:
+    """Log option codes typed in full-width digits (``'１'``), read as their ASCII code."""
+    fw = np.array([isinstance(u, str) and bool(re.search("[\uff10-\uff19]", u))
+                   and _as_int(u) is not None and code[i] >= 0
+                   for i, u in enumerate(c.uniq)], dtype=bool)
+    if fw.any():
+        new = np.array([str(code[i]) if fw[i] else None for i in range(len(c.uniq))],
+                       dtype=object)
+        miss.note(c, fw, qid, column, "fullwidth", "flag",
+                  "option code in full-width digits read as its code", new_u=new)
+
+
 def _log_frame(entries: list[dict]) -> pd.DataFrame:
     """Reader log entries (scalars or arrays per key) as a READ_LOG_COLUMNS frame."""
     parts = []
@@ -1022,6 +1035,7 @@ def _convert(qu: Question, ss: list[Slot], raw: RawTable, miss: _Missing, idx: p
         c = _Col(raw.cols[value.col])
         labels = qu.labels
         code, reason, inl = _decode_choice(c, qu, labels)
+        _note_fullwidth_codes(miss, c, code, qu.id, qu.id)
         codes_order = list(labels)
         posmap = np.array([codes_order.index(k) if k >= 0 else -1 for k in code], dtype=np.int64)
         pos = c.take(posmap, -1)
@@ -1133,6 +1147,7 @@ def _convert(qu: Question, ss: list[Slot], raw: RawTable, miss: _Missing, idx: p
                 continue
             c = _Col(raw.cols[s.col])
             code, reason, _ = _decode_choice(c, qu, labels)
+            _note_fullwidth_codes(miss, c, code, qu.id, col)
             vals = c.take(code, -1)
             arr = pd.array(vals, dtype="Int64")
             arr[vals < 0] = pd.NA

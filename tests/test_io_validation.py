@@ -234,3 +234,17 @@ def test_fullwidth_option_codes_are_logged(tmp_path, q):
     assert r.data["sat_r1"].iloc[0] == 3
     fw = r.log[r.log["rule"] == "fullwidth"]
     assert fw[["rid", "column", "new_value"]].values.tolist() == [["1", "sat_r1", "3"]]
+
+
+def test_log_holds_no_raw_values_of_pii_questions(tmp_path):
+    qd = {"wave": {"id": "p"}, "questions": [
+        {"id": "sex", "text": "您的性别", "type": "single", "options": {1: "男", 2: "女"}},
+        {"id": "born", "text": "您的出生日期", "type": "date", "pii": True, "pii_kind": "other"}]}
+    q = Questionnaire.from_dict(qd)
+    p = _csv(tmp_path / "p.csv", [["1", "男", "１９８０-０１-０２"], ["2", "女", "1985-03-04"]],
+             header=["序号", "1、您的性别", "2、您的出生日期"])
+    r, _ = _read(p, q)
+    fw = r.log[r.log["rule"] == "fullwidth"]
+    assert fw["rid"].tolist() == ["1"]
+    assert fw["old_value"].isna().all() and fw["new_value"].isna().all()
+    assert "１９８０" not in r.log.to_csv()

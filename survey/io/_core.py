@@ -978,6 +978,10 @@ def build(raw: RawTable, q: Questionnaire, *, salt: str | None = None, unmapped:
         if "line" in e:  # a reader's note on a row: name the respondent
             e = {**e, "rid": by_line.get(int(e.pop("line")))}
         entries.append(e)
+    pii_q = {qu.id for qu in q.questions if qu.pii}
+    for e in miss.notes:  # the log never carries the raw values of PII questions
+        if e["question"] in pii_q:
+            e["old_value"] = e["new_value"] = None
     return ReadResult(data=frame, report=report, pii=pd.DataFrame(pii, index=idx),
                       missing=miss.frame(), log=_log_frame(entries + miss.notes))
 

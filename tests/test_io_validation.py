@@ -248,3 +248,16 @@ def test_log_holds_no_raw_values_of_pii_questions(tmp_path):
     assert fw["rid"].tolist() == ["1"]
     assert fw["old_value"].isna().all() and fw["new_value"].isna().all()
     assert "１９８０" not in r.log.to_csv()
+
+
+def test_formula_cells_without_a_value_are_warned(tmp_path, q):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    rows = [r[:] for r in ROWS]
+    rows[1][4] = "=1+1"  # openpyxl stores a formula and no cached value
+    for row in [HEAD] + rows:
+        ws.append(row)
+    wb.save(tmp_path / "f.xlsx")
+    r, warns = _read(tmp_path / "f.xlsx", q)
+    assert any("formula" in w and "E3" in w for w in warns), warns
+    assert pd.isna(r.data["kids"].iloc[1])

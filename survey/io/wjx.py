@@ -58,10 +58,18 @@ def read_wjx_raw(path: str | Path, *, sheet: str | int | None = None) -> RawTabl
     if not p.exists():
         raise ReadError(f"{p}: file not found")
     from ._xlsx import read_xlsx_rows
+    formulas: list[str] = []
     try:
-        rows = read_xlsx_rows(p, sheet)
+        rows = read_xlsx_rows(p, sheet, formulas=formulas)
     except Exception:  # noqa: BLE001 - anything unusual: let openpyxl read it (or say why not)
         rows = _openpyxl_rows(p, sheet)
+    if formulas:
+        import warnings
+        from ..errors import ReadWarning
+        warnings.warn(f"{p}: {len(formulas)} cell(s) hold a formula without a computed value "
+                      f"({', '.join(formulas[:6])}{' …' if len(formulas) > 6 else ''}); they "
+                      "are read as blank — open and save the file in Excel, or export it again",
+                      ReadWarning, stacklevel=3)
     # drop fully empty trailing rows/columns
     while rows and all(v is None or (isinstance(v, str) and not v.strip()) for v in rows[-1]):
         rows.pop()

@@ -28,9 +28,12 @@ import math
 import os
 import pickle
 import random
+import re
 import sys
 import time
 import warnings
+import zipfile
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +70,7 @@ JUNK_TEXT = ["１２", "２０２０－０３－０１", "５/６", "inf", "-inf
              "1.5", "", " ", "NaN", "-3", "(跳过)", "(空)", "男┋女┋男", "收入→收入", "其他〖〗",
              "2024/13/45 99:99:99", "9" * 40, "很长的文本" * 60, "Ⅻ", "٣"]
 JUNK_NUM = [math.inf, -math.inf, 1e308, 1.5, -3.0, float("nan"), 1e15, 99.0]
+_FIXED_TIME = datetime(2024, 5, 6, 12, 0, 0)
 FORMATS = ["xlsx_code", "xlsx_text", "sav", "dta", "csv_utf8", "csv_gbk"]
 MUTATIONS = ["byte_flip", "truncate", "delete_column", "dup_column_same", "dup_column_diff",
              "junk_cells", "blank_rows", "swap_encoding"]
@@ -126,10 +130,21 @@ def _blank(v) -> bool:
 def _write(fmt: str, head: list, rows: list, path: Path, enc: str | None = None) -> None:
     if fmt.startswith("xlsx"):
         wb = openpyxl.Workbook()
+        wb.properties.created = wb.properties.modified = _FIXED_TIME
         ws = wb.active
         for r in [head] + rows:
             ws.append(r)
-        wb.save(path)
+        buf = io.BytesIO()
+        wb.save(buf)
+        # the same bytes on every run (zip entry times), so a flipped offset hits the same thing
+        with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as zin, \
+                zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+            for it in zin.infolist():
+                body = zin.read(it)
+                if it.filename == "docProps/core.xml":  # openpyxl stamps the save time here
+                    body = re.sub(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", b"2024-05-06T12:00:00Z", body)
+                zout.writestr(zipfile.ZipInfo(it.filename, date_time=(2024, 5, 6, 0, 0, 0)),
+                              body, compress_type=zipfile.ZIP_DEFLATED)
     elif fmt.startswith("csv"):
         buf = io.StringIO()
         csv.writer(buf, lineterminator="\r\n").writerows(
@@ -150,8 +165,14 @@ def _write(fmt: str, head: list, rows: list, path: Path, enc: str | None = None)
         df = pd.DataFrame(cols)
         if fmt == "sav":
             pyreadstat.write_sav(df, str(path))
+            data = bytearray(path.read_bytes())
+            data[92:109] = b"06 May 2412:00:00"  # the header's creation date and time
         else:
             pyreadstat.write_dta(df, str(path))
+            data = bytearray(re.sub(rb"<timestamp>\x11[^<]{17}</timestamp>",
+                                    b"<timestamp>\x11 6 May 2024 12:00</timestamp>",
+                                    path.read_bytes()))
+        path.write_bytes(bytes(data))  # the same bytes on every run
 
 
 # ---------------------------------------------------------------------------------------------

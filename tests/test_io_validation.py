@@ -261,3 +261,14 @@ def test_formula_cells_without_a_value_are_warned(tmp_path, q):
     r, warns = _read(tmp_path / "f.xlsx", q)
     assert any("formula" in w and "E3" in w for w in warns), warns
     assert pd.isna(r.data["kids"].iloc[1])
+
+
+def test_blank_sav_case_is_dropped_and_named_by_case_number(tmp_path, q):
+    import pyreadstat
+    df = pd.DataFrame({"rid": ["1", "", "3"], "sex": [1.0, np.nan, 2.0],
+                       "kids": [1.0, np.nan, 0.0], "start": ["2020-03-01", "", "2021-01-04"]})
+    pyreadstat.write_sav(df, str(tmp_path / "b.sav"))
+    r, _ = _read(tmp_path / "b.sav", q)
+    assert r.data["rid"].tolist() == ["1", "3"]
+    assert r.report.blank_rows == [2]
+    assert r.log.loc[r.log["rule"] == "blank_row", "detail"].str.contains("case 2").all()

@@ -465,6 +465,14 @@ def _log_frame(entries: list[dict]) -> pd.DataFrame:
     return out
 
 
+def _lines(raw: RawTable) -> np.ndarray:
+    """Where each row is in the file: its line / sheet row (header = 1), or its case number."""
+    if raw.lines is not None:
+        return np.asarray(raw.lines)
+    first = 1 if raw.kind in ("sav", "dta") else 2
+    return np.arange(first, raw.n_rows + first)
+
+
 def drop_blank_rows(raw: RawTable) -> list[int]:
     """Remove rows whose every cell is empty from ``raw`` (in place); their lines, logged.
 
@@ -481,7 +489,7 @@ def drop_blank_rows(raw: RawTable) -> list[int]:
         blank &= c.take(e_u, True).astype(bool)
         if not blank.any():
             return []
-    lines = raw.lines if raw.lines is not None else np.arange(2, n + 2)
+    lines = _lines(raw)
     gone = [int(x) for x in lines[blank]]
     keep = ~blank
     raw.cols = [a[keep] for a in raw.cols]
@@ -971,8 +979,7 @@ def build(raw: RawTable, q: Questionnaire, *, salt: str | None = None, unmapped:
         warnings.warn(f"{raw.file}: unrecognised values set to NA in "
                       + ", ".join(f"{k} ({v} cells)" for k, v in list(invalid.items())[:6])
                       + "; see ReadResult.missing (reason='invalid')", ReadWarning, stacklevel=3)
-    by_line = dict(zip((raw.lines if raw.lines is not None else np.arange(2, n + 2)).tolist(),
-                       rid.tolist()))
+    by_line = dict(zip(_lines(raw).tolist(), rid.tolist()))
     entries = []
     for e in raw.log:
         if "line" in e:  # a reader's note on a row: name the respondent
@@ -1001,7 +1008,7 @@ def _resolve_duplicates(raw: RawTable, slots: list[Slot], unm: list[int]) -> lis
         diff = np.flatnonzero(~((a == b) | (pd.isna(a) & pd.isna(b))))
         h = raw.headers[j]
         if len(diff):
-            lines = raw.lines if raw.lines is not None else np.arange(2, raw.n_rows + 2)
+            lines = _lines(raw)
             word = {"csv": "line", "wjx": "row"}.get(raw.kind, "case")
             ex = ", ".join(f"{word} {lines[i]}" for i in diff[:5])
             raise SchemaMismatchError(

@@ -98,9 +98,11 @@ def read_wjx_raw(path: str | Path, *, sheet: str | int | None = None) -> RawTabl
                     layout=layout_from_name(p))
 
 
-# what a damaged .xlsx makes zipfile / zlib / the XML parser / openpyxl raise
+# what a damaged .xlsx makes zipfile / zlib / the XML parser / openpyxl raise (seen by
+# flipping bytes: NotImplementedError = a compression method byte changed, IndexError from
+# openpyxl's reader on a mangled sheet)
 _DAMAGED = (zipfile.BadZipFile, zlib.error, ParseError, KeyError, EOFError, OSError, ValueError,
-            IndexError, TypeError, AttributeError)
+            NotImplementedError, IndexError)
 
 
 def _openpyxl_rows(p: Path, sheet: str | int | None) -> list:

@@ -12,7 +12,7 @@ Stage               Main entry points
 ==================  =====================================================================
 codebook            :class:`Questionnaire` (``Questionnaire.load("questionnaire.yml")``)
 read                :func:`read_export` (问卷星 .xlsx/.csv, SPSS .sav, Stata .dta) →
-                    ``ReadResult(.data, .report, .pii, .missing)``; :func:`read_responses`
+                    ``ReadResult(.data, .report, .pii, .missing, .log)``; :func:`read_responses`
 clean               :func:`clean` → :class:`CleanResult` (``.data``, ``.log``, ``.summary()``)
 weight              :mod:`survey.weighting` (:func:`load_targets`); ``SurveyDesign.rake /
                     calibrate / poststratify / trim`` → new design with a

@@ -1164,7 +1164,8 @@ def clean(responses: pd.DataFrame | Any, questionnaire: Questionnaire | str | Pa
     ----------
     responses : DataFrame or ReadResult
         The analysis frame (``read_export(...).data``) or the whole :class:`ReadResult` (then
-        its ``.missing`` reasons and its file's SHA-256 are carried along).  Never modified.
+        its ``.missing`` reasons, its file's SHA-256 and its ``.log`` — the reader's decisions,
+        such as blank rows dropped, as ``pass`` 0 — are carried along).  Never modified.
     questionnaire : Questionnaire or path to questionnaire.yml
         Its ``cleaning:`` section configures the rules (schema in the module docstring).
     rules : dict, optional
@@ -1203,9 +1204,10 @@ def clean(responses: pd.DataFrame | Any, questionnaire: Questionnaire | str | Pa
     q = questionnaire if isinstance(questionnaire, Questionnaire) else Questionnaire.load(
         questionnaire)
     source_file = None
-    pii = None
+    pii = read_log = None
     if not isinstance(responses, pd.DataFrame) and hasattr(responses, "data"):
         pii = getattr(responses, "pii", None)
+        read_log = getattr(responses, "log", None)  # the reader's decisions (pass 0)
         if missing is None:
             missing = getattr(responses, "missing", None)
         rep = getattr(responses, "report", None)
@@ -1271,7 +1273,11 @@ def clean(responses: pd.DataFrame | Any, questionnaire: Questionnaire | str | Pa
                             "rule": pd.Series(eng.drop_rule[dropped_rows], dtype="str"),
                             "detail": pd.Series(eng.drop_detail[dropped_rows], dtype="str")})
     miss = _missing_frame(eng, data, missing)
-    return CleanResult(data=data, log=eng.log_frame(), missing=miss, dropped=dropped,
+    log = eng.log_frame()
+    if isinstance(read_log, pd.DataFrame) and len(read_log):
+        rl = read_log.reindex(columns=LOG_COLUMNS[:-1]).assign(**{"pass": 0})
+        log = pd.concat([rl.astype(log.dtypes.to_dict()), log], ignore_index=True)
+    return CleanResult(data=data, log=log, missing=miss, dropped=dropped,
                        n_raw=n_raw, settings=st, questionnaire_hash=q.hash, wave=q.id,
                        source_sha256=sha, source_file=source_file, input_frame_hash=frame_hash,
                        passes=eng.passes, not_applied=dict(eng.not_applied))

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 from survey import read_export
-from survey.errors import ReadWarning
+from survey.errors import SchemaMismatchError, ReadWarning
 from survey.questionnaire import Questionnaire
 
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
@@ -287,7 +287,13 @@ def test_repeated_question_header_is_not_taken_for_its_other_box(tmp_path):
     p = tmp_path / "dup.csv"
     p.write_text("序号,1、您的其他收入来源,1、您的其他收入来源\n1,兼职,兼职\n2,其他〖稿费〗,x\n",
                  encoding="utf-8-sig")
-    with pytest.warns(ReadWarning, match="left out"):
-        r = read_export(p, q2, salt=SALT)
-    assert r.report.unmapped == ["1、您的其他收入来源"]
+    # a copy with different answers is refused (issue #13: never resolved silently) ...
+    with pytest.raises(SchemaMismatchError, match="both '1、您的其他收入来源'.*line 3"):
+        read_export(p, q2, salt=SALT)
+    # ... an identical copy is ignored and logged; neither way is it read as the other text
+    p.write_text("序号,1、您的其他收入来源,1、您的其他收入来源\n1,兼职,兼职\n2,其他〖稿费〗,其他〖稿费〗\n",
+                 encoding="utf-8-sig")
+    r = read_export(p, q2, salt=SALT)
+    assert r.report.unmapped == []
+    assert (r.log["rule"] == "duplicate_column").sum() == 1
     assert r.data["src_other"].tolist()[1] == "稿费" and pd.isna(r.data["src_other"].iloc[0])

@@ -20,14 +20,17 @@ import numpy as np
 import pandas as pd
 
 from ..errors import QuestionnaireError, ReadError, ReadWarning, SchemaMismatchError
-from ..privacy import (looks_like_pii, resolve_salt, respondent_names, salted_hash, scrub_frame,
-                       scrub_text)
+from ..privacy import (REDACTED, looks_like_pii, resolve_salt, respondent_names, salted_hash,
+                       scrub_frame, scrub_text)
 from ..questionnaire import Question, Questionnaire
 
 __all__ = ["RawTable", "ReadReport", "ReadResult", "build", "norm", "parse_duration",
-           "split_header", "HeaderParts", "META_HEADERS", "MISSING_COLUMNS"]
+           "split_header", "HeaderParts", "META_HEADERS", "MISSING_COLUMNS", "READ_LOG_COLUMNS"]
 
 MISSING_COLUMNS = ["rid", "question", "column", "reason", "value"]
+# the reader's decisions, in the columns of the cleaning log (clean() carries them over)
+READ_LOG_COLUMNS = ["rid", "rule", "question", "column", "old_value", "new_value", "action",
+                    "detail"]
 
 # export metadata header -> internal name (问卷星, 腾讯问卷, our own writers)
 META_HEADERS = {
@@ -93,6 +96,8 @@ class RawTable:
     layout: str = "unknown"
     encoding: str | None = None
     direct_names: bool = False  # headers may be our own frame column names (sav/dta/csv)
+    lines: np.ndarray | None = None  # file line (csv) / sheet row (xlsx) / case of each row
+    log: list[dict] = field(default_factory=list)  # reader decisions (see READ_LOG_COLUMNS)
 
     @property
     def n_rows(self) -> int:
@@ -126,12 +131,16 @@ class ReadReport:
     questions_matched: int = 0
     questions_total: int = 0
     hints: dict[str, str] = field(default_factory=dict)  # unmapped header -> likely owner
+    rows_in_file: int | None = None
+    blank_rows: list[int] = field(default_factory=list)
 
     def __str__(self) -> str:
         lines = [f"file:        {self.file}",
                  f"layout:      {self.layout}" + (f"  (encoding {self.encoding})" if self.encoding else ""),
                  f"respondents: {self.n_rows}" + ("  (rid created: export had no usable id)"
-                                                  if self.rid_created else ""),
+                                                  if self.rid_created else "")
+                 + (f"  ({len(self.blank_rows)} blank row(s) dropped)" if self.blank_rows
+                    else ""),
                  f"questions:   {self.questions_matched} of {self.questions_total} matched "
                  f"from {len(self.mapped)} columns"]
         if self.metadata:
@@ -176,12 +185,19 @@ class ReadResult:
         Long frame ``rid, question, column, reason, value`` saying why cells are NA (or hold a
         missing code): reasons ``skipped``, ``blank``, ``not_chosen``, ``dont_know``, ``refused``,
         ``missing_code``, ``invalid``.
+    log : DataFrame
+        The reader's decisions, in the cleaning log's columns (``rid, rule, question, column,
+        old_value, new_value, action, detail``): ``blank_row`` (drop; ``rid`` empty, the line
+        in ``detail``), ``short_row`` / ``long_row`` (flag), ``fullwidth`` (flag: full-width
+        digits normalised), ``non_finite`` / ``not_integer`` (blank), ``absent_column`` /
+        ``duplicate_column`` (flag).  :func:`survey.clean` carries them into its log.
     """
 
     data: pd.DataFrame
     report: ReadReport
     pii: pd.DataFrame
     missing: pd.DataFrame
+    log: pd.DataFrame = field(default_factory=lambda: _log_frame([]))
 
     def __repr__(self) -> str:
         return (f"<ReadResult {self.report.file}: {self.data.shape[0]} respondents × "
@@ -498,6 +514,107 @@ def _na_reason(u: Any) -> str | None:
     return None
 
 
+def _is_empty(u: Any) -> bool:
+    """A cell with nothing in it (None, NaN, whitespace) — not ``(空)``/``(跳过)`` marks."""
+    if u is None or u is pd.NaT or u is pd.NA:
+        return True
+    if isinstance(u, (float, np.floating)):
+        return bool(np.isnan(u))
+    return isinstance(u, str) and not u.strip()
+
+
+_FULLWIDTH = re.compile("[\uff01-\uff5e\u3000]")
+
+
+def _fullwidth(u: Any) -> str | None:
+    """The NFKC form of a string holding full-width characters (``２０２４－０５``), else None."""
+    if isinstance(u, str) and _FULLWIDTH.search(u):
+        return unicodedata.normalize("NFKC", u)
+    return None
+
+
+def _non_finite(u: Any) -> bool:
+    """``inf``/``1e309``-like values (a number, but not a finite one)."""
+    if isinstance(u, (float, np.floating)) and not isinstance(u, bool):
+        return bool(np.isinf(u))
+    if isinstance(u, str):
+        s = unicodedata.normalize("NFKC", u).strip().lower()
+        if s.lstrip("+-") in ("inf", "infinity", "∞"):
+            return True
+        if _NUM_RE.match(s):
+            try:
+                return not math.isfinite(float(s))
+            except (ValueError, OverflowError):
+                return True
+    return False
+
+
+def _note_fullwidth_codes(miss: "_Missing", c: "_Col", code: np.ndarray, qid: str,
+                          column: str) -> None:
+    """Log option codes typed in full-width digits (``'１'``), read as their ASCII code."""
+    fw = np.array([isinstance(u, str) and bool(re.search("[\uff10-\uff19]", u))
+                   and _as_int(u) is not None and code[i] >= 0
+                   for i, u in enumerate(c.uniq)], dtype=bool)
+    if fw.any():
+        new = np.array([str(code[i]) if fw[i] else None for i in range(len(c.uniq))],
+                       dtype=object)
+        miss.note(c, fw, qid, column, "fullwidth", "flag",
+                  "option code in full-width digits read as its code", new_u=new)
+
+
+def _log_frame(entries: list[dict]) -> pd.DataFrame:
+    """Reader log entries (scalars or arrays per key) as a READ_LOG_COLUMNS frame."""
+    parts = []
+    for e in entries:
+        k = next((len(v) for v in e.values() if isinstance(v, np.ndarray)), 1)
+        parts.append(pd.DataFrame({c: (e.get(c) if isinstance(e.get(c), np.ndarray)
+                                       else np.full(k, e.get(c), dtype=object))
+                                   for c in READ_LOG_COLUMNS}))
+    if not parts:
+        return pd.DataFrame({c: pd.Series([], dtype="str") for c in READ_LOG_COLUMNS})
+    out = pd.concat(parts, ignore_index=True)
+    for c in READ_LOG_COLUMNS:
+        out[c] = out[c].astype("str")
+    return out
+
+
+def _lines(raw: RawTable) -> np.ndarray:
+    """Where each row is in the file: its line / sheet row (header = 1), or its case number."""
+    if raw.lines is not None:
+        return np.asarray(raw.lines)
+    first = 1 if raw.kind in ("sav", "dta") else 2
+    return np.arange(first, raw.n_rows + first)
+
+
+def drop_blank_rows(raw: RawTable) -> list[int]:
+    """Remove rows whose every cell is empty from ``raw`` (in place); their lines, logged.
+
+    A blank row is no respondent: kept, it would enter every denominator with all answers
+    missing.  Each one dropped gets a ``blank_row`` entry in ``raw.log``.
+    """
+    n = raw.n_rows
+    if not n or not raw.cols:
+        return []
+    blank = np.ones(n, dtype=bool)
+    for a in raw.cols:
+        c = _Col(a)
+        e_u = np.array([_is_empty(u) for u in c.uniq], dtype=bool)
+        blank &= c.take(e_u, True).astype(bool)
+        if not blank.any():
+            return []
+    lines = _lines(raw)
+    gone = [int(x) for x in lines[blank]]
+    keep = ~blank
+    raw.cols = [a[keep] for a in raw.cols]
+    raw.lines = np.asarray(lines)[keep]
+    word = {"csv": "line", "wjx": "row"}.get(raw.kind, "case")
+    raw.log.append({"rid": None, "rule": "blank_row", "question": None, "column": None,
+                    "old_value": None, "new_value": None, "action": "drop",
+                    "detail": np.array([f"{word} {x} of the file is empty (no respondent)"
+                                        for x in gone], dtype=object)})
+    return gone
+
+
 def _as_int(u: Any) -> int | None:
     if isinstance(u, bool):
         return int(u)
@@ -533,6 +650,31 @@ def _as_float(u: Any) -> float | None:
     return None
 
 
+def _to_timestamp(u: Any) -> np.datetime64 | None:
+    """A cell as datetime64[ns], or None: no number, no date before 1678 / after 2261.
+
+    Strings are NFKC-normalised first (full-width ``２０２４－０５－０６``); a date that does not
+    fit nanoseconds (``'5/6'`` parses as year 1) is refused rather than wrapped to 1754.
+    """
+    if isinstance(u, (int, float, bool, np.integer, np.floating)):
+        return None
+    try:
+        if isinstance(u, str):
+            s = unicodedata.normalize("NFKC", u).strip()
+            if not re.search(r"\d{4}", s):  # dateutil fills a missing year with year 1
+                return None
+            ts = pd.to_datetime(s, format="mixed")
+        else:
+            ts = pd.Timestamp(u)
+        if pd.isna(ts):
+            return None
+        if ts.tzinfo:
+            ts = ts.tz_localize(None)
+        return ts.as_unit("ns").to_datetime64()
+    except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
+        return None
+
+
 def _text(u: Any) -> str:
     if isinstance(u, (float, np.floating)) and math.isfinite(u) and float(u).is_integer():
         return str(int(u))
@@ -553,11 +695,20 @@ _DUR = re.compile(r"^(?:(\d+(?:\.\d+)?)(?:天|d))?(?:(\d+(?:\.\d+)?)(?:小时|�
 def parse_duration(u: Any) -> float | None:
     """Seconds from ``123``, ``'123秒'``, ``'2分3秒'``, ``'1小时2分'``, ``'00:02:03'``.
 
+    Anything that is no finite duration (``'1e309'``, ``inf``, text) gives None.
+
     Examples
     --------
     >>> parse_duration("2分3秒"), parse_duration("1小时"), parse_duration("0:01:05")
     (123.0, 3600.0, 65.0)
+    >>> parse_duration("1e309") is None
+    True
     """
+    f = _parse_duration(u)
+    return f if f is None or math.isfinite(f) else None
+
+
+def _parse_duration(u: Any) -> float | None:
     if isinstance(u, pd.Timedelta):
         return u.total_seconds()
     if hasattr(u, "hour") and hasattr(u, "second") and not isinstance(u, str):  # datetime.time
@@ -613,6 +764,23 @@ class _Missing:
     def __init__(self, rid: np.ndarray) -> None:
         self.rid = rid
         self.parts: list[pd.DataFrame] = []
+        self.notes: list[dict] = []  # log entries of cell decisions (READ_LOG_COLUMNS)
+
+    def note(self, col: _Col, per_unique: np.ndarray, qid: str, column: str, rule: str,
+             action: str, detail: str, new_u: np.ndarray | None = None) -> None:
+        """Log every cell whose unique value is flagged in ``per_unique`` (bool)."""
+        if not per_unique.any():
+            return
+        hit = col.take(per_unique, False).astype(bool)
+        rows = np.flatnonzero(hit)
+        vals_u = np.array([None if x is None else _text(x) for x in col.uniq] + [None],
+                          dtype=object)
+        pos = np.where(col.codes < 0, len(col.uniq), col.codes)[rows]
+        new = (np.append(new_u, None)[pos] if new_u is not None
+               else np.full(len(rows), None, dtype=object))
+        self.notes.append({"rid": self.rid[rows], "rule": rule, "question": qid,
+                           "column": column, "old_value": vals_u[pos], "new_value": new,
+                           "action": action, "detail": detail})
 
     def add(self, rows: np.ndarray, qid: str, column: str, reasons: np.ndarray,
             values: np.ndarray | None = None) -> None:
@@ -762,9 +930,12 @@ def build(raw: RawTable, q: Questionnaire, *, salt: str | None = None, unmapped:
         raise ReadError(f"unmapped={unmapped!r}: use 'warn', 'error' or 'ignore'")
     if not raw.headers:
         raise ReadError(f"{raw.file}: the file has no header row; is it an empty export?")
+    rows_in_file = raw.n_rows
+    blank_rows = drop_blank_rows(raw)
     n = raw.n_rows
     idx = pd.RangeIndex(n)
     slots, unm = HeaderMatcher(q).match(raw)
+    unm = _resolve_duplicates(raw, slots, unm)
     by_q: dict[str, list[Slot]] = {}
     meta: dict[str, int] = {}
     for s in slots:
@@ -820,18 +991,27 @@ def build(raw: RawTable, q: Questionnaire, *, salt: str | None = None, unmapped:
     if "submitted_at" in meta:
         c = _Col(raw.cols[meta["submitted_at"]])
         u = pd.Series([None if _na_reason(v) else v for v in c.uniq], dtype=object)
-        ts = pd.to_datetime(u.astype("str"), format="%Y/%m/%d %H:%M:%S", errors="coerce"
-                            ).astype("datetime64[us]")
-        bad = ts.isna() & u.notna()
-        if bad.any():  # other text forms (腾讯问卷 2024/5/7 9:05) and real Excel datetimes
-            ts[bad] = pd.to_datetime(u[bad].astype("str"), errors="coerce", format="mixed"
-                                     ).astype("datetime64[us]")
-        vals = c.take(ts.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT"))
+        ts = pd.to_datetime(u.astype("str"), format="%Y/%m/%d %H:%M:%S", errors="coerce")
+        ts = ts.to_numpy(dtype="datetime64[ns]")
+        for i in np.flatnonzero(np.isnat(ts) & u.notna().to_numpy()):
+            x = _to_timestamp(u.iloc[i])
+            ts[i] = np.datetime64("NaT") if x is None else x
+        vals = c.take(ts, np.datetime64("NaT"))
         data["submitted_at"] = pd.Series(vals, index=idx, dtype="datetime64[ns]")
+        col = str(raw.headers[meta["submitted_at"]])
+        fw = np.array([_fullwidth(v) for v in c.uniq] or [None], dtype=object)[:len(c.uniq)]
+        miss.note(c, pd.notna(fw), "", col, "fullwidth", "flag",
+                  "full-width characters normalised (NFKC) before parsing", new_u=fw)
     if "duration_s" in meta:
         c = _Col(raw.cols[meta["duration_s"]])
         d = np.array([np.nan if (x := parse_duration(v)) is None else x for v in c.uniq], dtype=float)
         data["duration_s"] = pd.Series(c.take(d, np.nan), index=idx, dtype="float64")
+        col = str(raw.headers[meta["duration_s"]])
+        miss.note(c, np.array([_non_finite(v) for v in c.uniq], dtype=bool), "", col,
+                  "non_finite", "blank", "not a finite duration; set to NA")
+        fw = np.array([_fullwidth(v) for v in c.uniq] or [None], dtype=object)[:len(c.uniq)]
+        miss.note(c, pd.notna(fw), "", col, "fullwidth", "flag",
+                  "full-width characters normalised (NFKC) before parsing", new_u=fw)
     if "source" in meta:
         c = _Col(raw.cols[meta["source"]])
         s = np.array([None if _na_reason(v) else _text(v) for v in c.uniq], dtype=object)
@@ -895,26 +1075,73 @@ def build(raw: RawTable, q: Questionnaire, *, salt: str | None = None, unmapped:
         warnings.warn(f"{raw.file}: {len(absent)} question(s) of {q.id!r} are not in the export: "
                       f"{', '.join(absent[:8])}{' …' if len(absent) > 8 else ''}",
                       ReadWarning, stacklevel=3)
+    if partial:
+        # a matrix row / option column missing from an export of a question that is there
+        parts = []
+        for qid, cols in partial.items():
+            qu = q[qid]
+            for col in cols:
+                key = col[len(qid) + 1:]
+                lab = (qu.rows.get(key) if qu.type in ("matrix", "likert")
+                       else qu.options.get(int(key)) if key.isdigit() else None)
+                parts.append(f"{qid} {'row' if qu.type in ('matrix', 'likert') else 'option'} "
+                             f"{key!r}" + (f" ({lab})" if lab else ""))
+                raw.log.append({"rule": "absent_column", "question": qid, "column": col,
+                                "action": "flag",
+                                "detail": "column not in the export; its cells are NA"})
+        warnings.warn(f"{raw.file}: {len(parts)} column(s) of questions in the export are "
+                      f"missing, read as NA: {', '.join(parts[:8])}"
+                      f"{' …' if len(parts) > 8 else ''}; export again with all rows/options",
+                      ReadWarning, stacklevel=3)
     report = ReadReport(
         hints=_unmapped_hints(raw, slots, unm, q),
         file=raw.file, layout=raw.layout, n_rows=n, mapped=mapped, unmapped=unm_headers,
         absent=absent, partial=partial, missing=report_missing, invalid=invalid,
         metadata=[str(raw.headers[c]) for k, c in meta.items() if k not in _PII_META],
         pii_columns=pii_cols, encoding=raw.encoding, rid_created=rid_created,
-        questions_matched=matched, questions_total=n_q)
+        questions_matched=matched, questions_total=n_q, rows_in_file=rows_in_file,
+        blank_rows=blank_rows)
     if invalid:
         warnings.warn(f"{raw.file}: unrecognised values set to NA in "
                       + ", ".join(f"{k} ({v} cells)" for k, v in list(invalid.items())[:6])
                       + "; see ReadResult.missing (reason='invalid')", ReadWarning, stacklevel=3)
+    by_line = dict(zip(_lines(raw).tolist(), rid.tolist()))
+    entries = []
+    for e in raw.log:
+        if "line" in e:  # a reader's note on a row: name the respondent
+            e = {**e, "rid": by_line.get(int(e.pop("line")))}
+        entries.append(e)
+    pii_q = {qu.id for qu in q.questions if qu.pii}
+    for e in miss.notes:  # the log never carries the raw values of PII questions
+        if e["question"] in pii_q:
+            e["old_value"] = e["new_value"] = None
     # free text loses phones, IPs, e-mails, ID numbers, chat ids and each respondent's own name
     # here, before anything else sees it; so do the raw values kept with missing/invalid cells
+    # and in the reader's log
     pii_frame = pd.DataFrame(pii, index=idx)
     frame = scrub_frame(frame, q, pii_frame)
     missing = _mark_skips(miss.frame(), frame, q)
     names = respondent_names(pii_frame, q)
-    missing["value"] = scrub_text(missing["value"], names=names.reindex(missing["rid"].to_numpy())
-                                  if names.shape[1] else None)
-    return ReadResult(data=frame, report=report, pii=pii_frame, missing=missing)
+    missing["value"] = _scrubbed_only(missing["value"], names.reindex(missing["rid"].to_numpy())
+                                      if names.shape[1] else None)
+    log = _log_frame(entries + miss.notes)
+    for c in ("old_value", "new_value"):  # only text cells: a logged number stays a number
+        is_txt = log[c].map(lambda v: isinstance(v, str)).to_numpy(bool)
+        if is_txt.any():
+            nm = (names.reindex(log["rid"].to_numpy()[is_txt]).reset_index(drop=True)
+                  if names.shape[1] else None)
+            col = log[c].astype(object)
+            col[is_txt] = _scrubbed_only(col[is_txt].reset_index(drop=True), nm).to_numpy(object)
+            log[c] = col
+    return ReadResult(data=frame, report=report, pii=pii_frame, missing=missing, log=log)
+
+
+def _scrubbed_only(values: pd.Series, names: Any) -> pd.Series:
+    """Raw values as typed, except those that held personal data: scrubbed (a logged raw value
+    keeps its full-width digits etc., which is what made it invalid)."""
+    out = scrub_text(values, names=names)
+    hit = out.str.contains(REDACTED, regex=False).fillna(False).to_numpy(bool)
+    return values.where(~hit, out)
 
 
 def _unmapped_hints(raw: RawTable, slots: list[Slot], unm: list[int], q: Questionnaire
@@ -973,6 +1200,34 @@ def _mark_skips(missing: pd.DataFrame, frame: pd.DataFrame, q: Questionnaire) ->
     out["reason"] = pd.Series(reason, index=out.index, dtype="str")
     return out
 
+def _resolve_duplicates(raw: RawTable, slots: list[Slot], unm: list[int]) -> list[int]:
+    """Columns whose header repeats a mapped question column: an identical copy is ignored
+    (logged); a copy with different answers is refused, naming the respondents."""
+    first = {norm(raw.headers[s.col]): s for s in slots if s.role != "meta"}
+    keep = []
+    for j in unm:
+        s = first.get(norm(raw.headers[j]))
+        if s is None:
+            keep.append(j)
+            continue
+        a, b = (np.array([None if _na_reason(v) else _text(v) for v in raw.cols[k]],
+                         dtype=object) for k in (s.col, j))
+        diff = np.flatnonzero(~((a == b) | (pd.isna(a) & pd.isna(b))))
+        h = raw.headers[j]
+        if len(diff):
+            lines = _lines(raw)
+            word = {"csv": "line", "wjx": "row"}.get(raw.kind, "case")
+            ex = ", ".join(f"{word} {lines[i]}" for i in diff[:5])
+            raise SchemaMismatchError(
+                f"{raw.file}: columns {s.col + 1} and {j + 1} are both {h!r} (question "
+                f"{s.qid!r}) but hold different answers for {len(diff)} respondent(s) ({ex}"
+                f"{' …' if len(diff) > 5 else ''}); keep the right one, delete the other column "
+                "and read again")
+        raw.log.append({"rule": "duplicate_column", "question": s.qid, "column": h,
+                        "action": "flag", "detail": f"column {j + 1} repeats column {s.col + 1} "
+                        "with the same answers; the copy is ignored"})
+    return keep
+
 
 def _convert(qu: Question, ss: list[Slot], raw: RawTable, miss: _Missing, idx: pd.RangeIndex
              ) -> tuple[dict[str, pd.Series], int, int, list[str]]:
@@ -998,6 +1253,7 @@ def _convert(qu: Question, ss: list[Slot], raw: RawTable, miss: _Missing, idx: p
         c = _Col(raw.cols[value.col])
         labels = qu.labels
         code, reason, inl = _decode_choice(c, qu, labels)
+        _note_fullwidth_codes(miss, c, code, qu.id, qu.id)
         codes_order = list(labels)
         posmap = np.array([codes_order.index(k) if k >= 0 else -1 for k in code], dtype=np.int64)
         pos = c.take(posmap, -1)
@@ -1117,6 +1373,7 @@ def _convert(qu: Question, ss: list[Slot], raw: RawTable, miss: _Missing, idx: p
                 continue
             c = _Col(raw.cols[s.col])
             code, reason, _ = _decode_choice(c, qu, labels)
+            _note_fullwidth_codes(miss, c, code, qu.id, col)
             vals = c.take(code, -1)
             arr = pd.array(vals, dtype="Int64")
             arr[vals < 0] = pd.NA
@@ -1131,9 +1388,18 @@ def _convert(qu: Question, ss: list[Slot], raw: RawTable, miss: _Missing, idx: p
         c = _Col(raw.cols[value.col])
         nu = len(c.uniq)
         reason = np.full(nu, None, dtype=object)
+        if t in ("numeric", "date", "duration"):
+            # full-width digits are read as their ASCII digits, and each such cell is logged
+            fw = np.array([_fullwidth(u) for u in c.uniq] or [None], dtype=object)[:nu]
+            miss.note(c, pd.notna(fw), qu.id, qu.id, "fullwidth", "flag",
+                      "full-width characters normalised (NFKC) before parsing", new_u=fw)
+            nonfin = np.array([_non_finite(u) for u in c.uniq], dtype=bool)
+            miss.note(c, nonfin, qu.id, qu.id, "non_finite", "blank",
+                      "not a finite number; set to NA (reason invalid)")
         if t == "numeric":
             v = np.full(nu, np.nan)
             lo = qu.range[0] if qu.range else 0.0
+            not_int = np.zeros(nu, dtype=bool)
             for i, u in enumerate(c.uniq):
                 r = _na_reason(u)
                 if r:
@@ -1142,12 +1408,17 @@ def _convert(qu: Question, ss: list[Slot], raw: RawTable, miss: _Missing, idx: p
                 f = _as_float(u)
                 if f is None:
                     reason[i] = "invalid"
+                elif qu.integer and not float(f).is_integer():
+                    reason[i] = "invalid"
+                    not_int[i] = True
                 elif f < 0 and lo >= 0 and float(f).is_integer() and int(f) in _NEG:
                     reason[i] = _NEG[int(f)]
                 else:
                     v[i] = f
                     if float(f).is_integer() and int(f) in qu.missing:
                         reason[i] = _missing_reason(qu.missing[int(f)])
+            miss.note(c, not_int, qu.id, qu.id, "not_integer", "blank",
+                      "the question asks for a whole number; set to NA (reason invalid)")
             vals = c.take(v, np.nan)
             out[qu.id] = pd.Series(vals, index=idx, dtype="float64")
         elif t == "duration":
@@ -1177,18 +1448,11 @@ def _convert(qu: Question, ss: list[Slot], raw: RawTable, miss: _Missing, idx: p
                 if k is not None and k < 0:
                     reason[i] = _NEG.get(k, "missing_code")
                     continue
-                try:
-                    ts = pd.Timestamp(u) if not isinstance(u, str) else pd.to_datetime(
-                        u.strip(), format="mixed")
-                except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
-                    ts = pd.NaT
-                if pd.isna(ts) or isinstance(u, (int, float, bool)):
+                ts = _to_timestamp(u)
+                if ts is None:
                     reason[i] = "invalid"
                 else:
-                    try:
-                        v[i] = np.datetime64(ts.tz_localize(None) if ts.tzinfo else ts, "ns")
-                    except (ValueError, OverflowError):
-                        reason[i] = "invalid"
+                    v[i] = ts
             vals = c.take(v, np.datetime64("NaT"))
             out[qu.id] = pd.Series(vals, index=idx, dtype="datetime64[ns]")
         else:  # text

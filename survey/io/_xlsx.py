@@ -87,8 +87,13 @@ def _date_styles(z: zipfile.ZipFile) -> set[int]:
     return out
 
 
-def read_xlsx_rows(path: str | Path, sheet: str | int | None = None) -> list[list[Any]]:
-    """All rows of a worksheet as lists of Python values (None for empty cells)."""
+def read_xlsx_rows(path: str | Path, sheet: str | int | None = None, *,
+                   formulas: list[str] | None = None) -> list[list[Any]]:
+    """All rows of a worksheet as lists of Python values (None for empty cells).
+
+    ``formulas``, when given, receives the references of formula cells that carry no
+    computed value (they read as None: a workbook written by a script, never opened in Excel).
+    """
     with zipfile.ZipFile(path) as z:
         names = set(z.namelist())
         shared: list[str] = []
@@ -100,6 +105,7 @@ def read_xlsx_rows(path: str | Path, sheet: str | int | None = None) -> list[lis
         dates = _date_styles(z)
         rows: list[list[Any]] = []
         tag_c, tag_row, tag_v, tag_is = f"{_NS}c", f"{_NS}row", f"{_NS}v", f"{_NS}is"
+        tag_f = f"{_NS}f"
         cur: list[Any] = []
         with z.open(_sheet_path(z, sheet)) as fh:
             for _, el in ET.iterparse(fh, events=("end",)):
@@ -116,6 +122,8 @@ def read_xlsx_rows(path: str | Path, sheet: str | int | None = None) -> list[lis
                         raw = v.text if v is not None else None
                         if raw is None:
                             val = None
+                            if formulas is not None and el.find(tag_f) is not None:
+                                formulas.append(ref or f"row {len(rows) + 1}")
                         elif t == "s":
                             val = shared[int(raw)]
                         elif t in ("str", "e"):

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import csv
 import io
+import warnings
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import EncodingError, ReadError
+from ..errors import EncodingError, ReadError, ReadWarning
 from ._core import RawTable
 
 __all__ = ["read_csv_raw", "detect_encoding"]
@@ -70,21 +71,60 @@ def read_csv_raw(path: str | Path, *, encoding: str | None = None) -> RawTable:
         delim = dialect.delimiter
     except csv.Error:
         delim = ","
+    rows, starts = [], []
     try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim))
+        rd = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
+        line = 1
+        for r in rd:
+            rows.append(r)
+            starts.append(line)  # the line a record starts on (quoted fields may span lines)
+            line = rd.line_num + 1
     except csv.Error as e:
         raise ReadError(f"{p}: malformed CSV ({e}); check quoting") from None
-    while rows and not any(c.strip() for c in rows[-1]):
+    while rows and not rows[-1]:  # empty lines at the end are no rows
         rows.pop()
+        starts.pop()
     if not rows:
         raise ReadError(f"{p}: the file is empty")
     header = [h.strip() for h in rows[0]]
     w = len(header)
     body = rows[1:]
+    lines = np.array(starts[1:], dtype=np.int64)
     arr = np.full((len(body), w), None, dtype=object)
+    log: list[dict] = []
+    short, long_ = [], []
     for i, r in enumerate(body):
+        if r and len(r) < w:
+            short.append(i)
+        elif len(r) > w and any(c.strip() for c in r[w:]):
+            long_.append(i)
         r = r[:w]
         arr[i, : len(r)] = r
     arr[arr == ""] = None
+    cut = not text.endswith(("\n", "\r"))
+    if body and cut and len(body[-1]) and len(body[-1]) <= w:
+        # the last row is cut off (short) or may be (no line break after it)
+        i = len(body) - 1
+        how = (f"has {len(body[-1])} of {w} fields" if len(body[-1]) < w
+               else "is not followed by a line break")
+        warnings.warn(f"{p}: line {lines[i]}, the last row, {how}: the file seems truncated "
+                      "(an interrupted download or copy?); it is read as it is, its missing "
+                      "cells blank — download the export again to be sure", ReadWarning,
+                      stacklevel=3)
+        log.append({"line": int(lines[i]), "rule": "truncated_row", "action": "flag",
+                    "detail": f"line {lines[i]} (last) {how}: the file seems truncated"})
+        short = [k for k in short if k != i]
+    if short:
+        ex = ", ".join(str(lines[k]) for k in short[:8])
+        warnings.warn(f"{p}: {len(short)} row(s) have fewer fields than the header (line(s) "
+                      f"{ex}{' …' if len(short) > 8 else ''}); their missing cells are read as "
+                      "blank — check the file", ReadWarning, stacklevel=3)
+        log.extend({"line": int(lines[k]), "rule": "short_row", "action": "flag",
+                    "detail": f"line {lines[k]} has {len(body[k])} of {w} fields"} for k in short)
+    if long_:
+        ex = ", ".join(str(lines[k]) for k in long_[:8])
+        raise ReadError(f"{p}: {len(long_)} row(s) have more fields than the header (line(s) "
+                        f"{ex}{' …' if len(long_) > 8 else ''}); a separator inside an unquoted "
+                        "answer? Quote that field or export the file again")
     return RawTable(headers=header, cols=[arr[:, j] for j in range(w)], file=str(p), kind="csv",
-                    encoding=enc)
+                    encoding=enc, lines=lines, log=log)

@@ -16,6 +16,108 @@ __all__ = ["read_stat_raw", "write_sav"]
 _FALLBACK_ENCODINGS = ("GB18030",)
 
 
+def _check_sav_dictionary(p: Path) -> None:
+    """Walk the dictionary of an SPSS system file and refuse one that is damaged.
+
+    pyreadstat (C) crashes the whole Python process on some damaged dictionaries (a variable
+    type byte flipped to a huge width, a value-label record pointing past the last variable),
+    so the structure is checked here first: record types, string widths, label lengths,
+    value-label variable indices and extension record sizes must be sane and inside the file.
+    """
+    import struct
+    with open(p, "rb") as fh:
+        data = fh.read()
+    if data[:4] not in (b"$FL2", b"$FL3") or len(data) < 176:
+        return  # not a system file (pyreadstat says so) or a header too short (ditto)
+
+    def bad(what: str, at: int) -> ReadError:
+        return ReadError(f"{p}: the SPSS file is damaged ({what} at byte {at}); download it "
+                         "again or re-export it (or open and re-save it in SPSS/PSPP)")
+
+    end = "<" if struct.unpack("<i", data[64:68])[0] in (2, 3) else ">"
+    if struct.unpack(end + "i", data[64:68])[0] not in (2, 3):
+        return  # a non-standard header: pyreadstat refuses it with its own message
+    size = len(data)
+
+    def ints(at: int, k: int) -> tuple[int, ...]:
+        if at + 4 * k > size:
+            raise bad("the file ends inside its dictionary", at)
+        return struct.unpack(f"{end}{k}i", data[at:at + 4 * k])
+
+    o, nvars, cont = 176, 0, 0
+    texts: list[tuple[int, bytes]] = []  # variable names and labels, checked once the
+    codec: str | None = None             # file's own encoding is known
+    while True:
+        (rt,) = ints(o, 1)
+        if rt == 2:
+            typ, has_label, n_miss = ints(o + 4, 3)
+            if not -1 <= typ <= 255 or has_label not in (0, 1) or n_miss not in (-3, -2, 0, 1, 2, 3):
+                raise bad("a variable record", o)
+            # a string of width w takes ceil(w/8) records: itself, then w/8 - 1 of type -1
+            if (typ == -1) != (cont > 0):
+                raise bad("a string variable's continuation records", o)
+            cont = cont - 1 if typ == -1 else max(0, -(-typ // 8) - 1)
+            texts.append((o + 24, data[o + 24:o + 32]))
+            o += 32
+            if has_label:
+                (n,) = ints(o, 1)
+                if not 0 <= n <= 65535:
+                    raise bad("a variable label length", o)
+                texts.append((o + 4, data[o + 4:o + 4 + n]))
+                o += 4 + -(-n // 4) * 4
+            o += 8 * abs(n_miss)
+            nvars += 1
+        elif cont:
+            raise bad("a string variable's continuation records", o)
+        elif rt == 3:
+            (k,) = ints(o + 4, 1)
+            if not 0 <= k <= size // 9:
+                raise bad("a value-label count", o)
+            o += 8
+            for _ in range(k):
+                if o + 9 > size:
+                    raise bad("the file ends inside its value labels", o)
+                o += 8 + -(-(data[o + 8] + 1) // 8) * 8
+            rt4, nv = ints(o, 2)
+            if rt4 != 4 or not 1 <= nv <= nvars:
+                raise bad("a value-label variable list", o)
+            idx = ints(o + 8, nv)
+            if min(idx) < 1 or max(idx) > nvars:
+                raise bad("a value-label variable index", o)
+            o += 8 + 4 * nv
+        elif rt == 6:
+            (k,) = ints(o + 4, 1)
+            if not 0 <= k <= size // 80:
+                raise bad("a document record", o)
+            o += 8 + 80 * k
+        elif rt == 7:
+            sub, width, k = ints(o + 4, 3)
+            if width < 0 or k < 0 or width * k > size - o - 16:
+                raise bad("an extension record", o)
+            if sub == 20 and width == 1:
+                codec = data[o + 16:o + 16 + k].decode("ascii", "replace")
+            elif sub == 3 and width == 4 and k == 8 and codec is None:
+                codec = {936: "gbk", 54936: "gb18030", 65001: "utf-8"}.get(ints(o + 44, 1)[0])
+            o += 16 + width * k
+        elif rt == 999:
+            break
+        else:
+            raise bad(f"an unknown record type {rt}", o)
+        if o > size:
+            raise bad("the file ends inside its dictionary", o)
+    # names/labels that are not text in the file's encoding crash the C reader as well
+    try:
+        "".encode(codec or "utf-8")
+    except LookupError:
+        return
+    for at, b in texts:
+        try:
+            b.decode(codec or "utf-8")
+        except UnicodeDecodeError:
+            raise bad(f"a variable name or label that is not {codec or 'utf-8'} text",
+                      at) from None
+
+
 def read_stat_raw(path: str | Path, *, encoding: str | None = None) -> RawTable:
     """Read .sav/.zsav/.dta into a :class:`RawTable`; user-missing codes are kept as values.
 
@@ -29,6 +131,8 @@ def read_stat_raw(path: str | Path, *, encoding: str | None = None) -> RawTable:
     ext = p.suffix.lower()
     stata = ext == ".dta"
     reader = pyreadstat.read_dta if stata else pyreadstat.read_sav
+    if not stata:
+        _check_sav_dictionary(p)
     kw: dict[str, Any] = {"user_missing": True, "apply_value_formats": False}
     tried = [encoding] if encoding else [None, *_FALLBACK_ENCODINGS]
     last: Exception | None = None

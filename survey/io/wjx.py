@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from pathlib import Path
+from xml.etree.ElementTree import ParseError
 from typing import Any
 
 import numpy as np
@@ -58,10 +60,18 @@ def read_wjx_raw(path: str | Path, *, sheet: str | int | None = None) -> RawTabl
     if not p.exists():
         raise ReadError(f"{p}: file not found")
     from ._xlsx import read_xlsx_rows
+    formulas: list[str] = []
     try:
-        rows = read_xlsx_rows(p, sheet)
+        rows = read_xlsx_rows(p, sheet, formulas=formulas)
     except Exception:  # noqa: BLE001 - anything unusual: let openpyxl read it (or say why not)
         rows = _openpyxl_rows(p, sheet)
+    if formulas:
+        import warnings
+        from ..errors import ReadWarning
+        warnings.warn(f"{p}: {len(formulas)} cell(s) hold a formula without a computed value "
+                      f"({', '.join(formulas[:6])}{' …' if len(formulas) > 6 else ''}); they "
+                      "are read as blank — open and save the file in Excel, or export it again",
+                      ReadWarning, stacklevel=3)
     # drop fully empty trailing rows/columns
     while rows and all(v is None or (isinstance(v, str) and not v.strip()) for v in rows[-1]):
         rows.pop()
@@ -90,12 +100,20 @@ def read_wjx_raw(path: str | Path, *, sheet: str | int | None = None) -> RawTabl
                     layout=layout_from_name(p))
 
 
+# what a damaged .xlsx makes zipfile / zlib / the XML parser / openpyxl raise (seen by
+# flipping bytes: NotImplementedError = a compression method byte changed, IndexError from
+# openpyxl's reader on a mangled sheet)
+_DAMAGED = (zipfile.BadZipFile, zlib.error, ParseError, KeyError, EOFError, OSError, ValueError,
+            NotImplementedError, IndexError)
+
+
 def _openpyxl_rows(p: Path, sheet: str | int | None) -> list:
     import openpyxl
     try:
         wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, EOFError, OSError, ValueError) as e:
-        raise ReadError(f"{p}: not a readable .xlsx file ({type(e).__name__}: {e}); the file is "
+    except _DAMAGED as e:
+        why = (str(e).splitlines() or [""])[0][:120]
+        raise ReadError(f"{p}: not a readable .xlsx file ({type(e).__name__}: {why}); the file is "
                         "truncated or not an Excel workbook — download the export again") from None
     try:
         try:
@@ -104,7 +122,7 @@ def _openpyxl_rows(p: Path, sheet: str | int | None) -> list:
             raise ReadError(f"{p}: no worksheet {sheet!r}; sheets are {wb.sheetnames}") from None
         try:
             return [list(r) for r in ws.iter_rows(values_only=True)]
-        except (zipfile.BadZipFile, EOFError, OSError, KeyError, ValueError) as e:
+        except _DAMAGED as e:
             raise ReadError(f"{p}: the workbook is damaged ({type(e).__name__}); download the "
                             "export again") from None
     finally:

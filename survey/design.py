@@ -1193,7 +1193,7 @@ class SurveyDesign:
             Domain variable(s).
         **kwargs
             ``labels``, ``na_rm``, ``level``, ``df``, ``deff``, ``ci_method`` (``"wald"``,
-            ``"logit"``, ...); see :func:`survey.estimate.proportion`.
+            ``"logit"``, ``"beta"``, ``"published"``); see :func:`survey.estimate.proportion`.
 
         Returns
         -------

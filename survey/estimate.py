@@ -23,6 +23,9 @@ replicate weight (one sparse product) and apply R's ``svrVar``.
   deff``.  (R's ``deff="replace"``, i.e. with replacement, is ``deff="replace"`` here.)
 * Confidence intervals are Wald intervals with a t reference on the design degrees of freedom
   (R's ``degf`` of the domain: PSUs minus strata among the domain's respondents), or ``df=``.
+  Proportions also offer R's ``svyciprop`` intervals (``ci_method="logit"``, ``"beta"`` =
+  Korn–Graubard) and the report's rule ``"published"``; :func:`proportion_ci` applies them to
+  any tidy frame of shares (e.g. from :func:`survey.tables.multi`).
 * Missing values raise :class:`~survey.errors.MissingValueError` naming the variable and the
   count unless ``na_rm=True`` (each variable then uses its own complete cases, like calling R's
   ``svymean(~v, na.rm=TRUE)`` once per variable).  Missing ``by`` values are treated the same.
@@ -58,7 +61,8 @@ from .privacy import MIN_CELL, disclosure_mask
 if TYPE_CHECKING:  # pragma: no cover
     from .design import SurveyDesign
 
-__all__ = ["mean", "total", "proportion", "ratio", "quantile", "RESULT_COLUMNS"]
+__all__ = ["mean", "total", "proportion", "ratio", "quantile", "proportion_ci", "RESULT_COLUMNS",
+           "CI_METHODS", "KG_MIN_N_EFF", "PUBLISHED_CI_RULE"]
 
 RESULT_COLUMNS = ["estimate", "se", "ci_low", "ci_high", "deff", "n", "n_eff"]
 
@@ -514,10 +518,12 @@ def proportion(design: SurveyDesign, variable: str, by: str | Sequence[str] | No
         label}``, order of the mapping), or any discrete column (sorted levels).
     labels : mapping, optional
         Code -> label map for labelled codes.
-    ci_method : {"wald", "logit"}
+    ci_method : {"wald", "logit", "xlogit", "beta", "published"}
         ``"wald"``: estimate +- t se (R's ``confint(svymean(...))``); ``"logit"``: the interval
-        on the logit scale, back-transformed (R's ``svyciprop(method="xlogit")``, numerically
-        the same as its default ``"logit"``); stays inside [0, 1].
+        on the logit scale, back-transformed (R's ``svyciprop(method="logit")``; ``"xlogit"`` is
+        the same numbers); ``"beta"``: Korn–Graubard (R's ``svyciprop(method="beta")``);
+        ``"published"``: the report's rule, :data:`PUBLISHED_CI_RULE` (see
+        :func:`proportion_ci`).  Domains use their own design df, as ``svyby(..., svyciprop)``.
 
     Examples
     --------
@@ -531,8 +537,7 @@ def proportion(design: SurveyDesign, variable: str, by: str | Sequence[str] | No
     """
     _check_kwargs("proportion", kwargs)
     _check_options("proportion", level, df, deff)
-    if ci_method not in ("wald", "logit"):
-        raise EstimationError(f"proportion: ci_method={ci_method!r} is not 'wald' or 'logit'")
+    _check_ci_method("proportion", ci_method)
     if not isinstance(variable, str):
         raise TypeError(f"proportion: variable must be one column name, got {variable!r}")
     Y, lev = _indicators(design, variable, labels)
@@ -545,21 +550,144 @@ def proportion(design: SurveyDesign, variable: str, by: str | Sequence[str] | No
     ident = _ident([variable] * len(lev), D, levels, extra={"level": lev})
     ident = {"variable": ident.pop("variable"), "level": ident.pop("level"), **ident}
     out = _frame(res, dfs, level, ident, "proportion")
-    if ci_method == "logit":
-        p = out["estimate"].to_numpy()
-        se = out["se"].to_numpy()
-        t = _tcrit(level, dfs.ravel())
-        with np.errstate(divide="ignore", invalid="ignore"):
-            half = t * se / (p * (1 - p))
-            lg = np.log(p / (1 - p))
-            lo = 1 / (1 + np.exp(-(lg - half)))
-            hi = 1 / (1 + np.exp(-(lg + half)))
-        edge = (p <= 0) | (p >= 1)
-        out["ci_low"] = np.where(edge, p, lo)
-        out["ci_high"] = np.where(edge, p, hi)
-    elif ci_method != "wald":
-        raise EstimationError(f"proportion: ci_method={ci_method!r} is not 'wald' or 'logit'")
-    return _small_n(out, min_cell)
+    if ci_method != "wald":
+        lo, hi = _prop_ci(out["estimate"].to_numpy(float), out["se"].to_numpy(float), dfs.ravel(),
+                          out["n"].to_numpy(float), level, ci_method)
+        out["ci_low"], out["ci_high"] = lo, hi
+    out = _small_n(out, min_cell)
+    out.attrs["ci_method"] = ci_method
+    return out
+
+
+#: ``ci_method`` values of :func:`proportion` and :func:`proportion_ci`.
+CI_METHODS = ("wald", "logit", "xlogit", "beta", "published")
+
+#: Effective sample size below which the published rule uses the Korn–Graubard interval: the
+#: NCHS Data Presentation Standards for Proportions (Parker et al. 2017, Vital Health Stat
+#: 2(175)) treat n_eff < 30 as too small for large-sample (normal-approximation) inference and
+#: use Korn & Graubard's (1998) interval.  Fixed from that source, not tuned on our data.
+KG_MIN_N_EFF = 30.0
+
+#: The rule behind ``ci_method="published"`` (quoted in the report's methods text).
+PUBLISHED_CI_RULE = (
+    "比例的置信区间：默认在 logit 尺度上构造（R svyciprop method=\"logit\"），区间不越出 0–100%；"
+    f"有效样本量 n_eff = p(1−p)/SE² 小于 {KG_MIN_N_EFF:g}（NCHS 比例数据发布标准，Parker 等 2017）"
+    "或估计为 0 或 100% 时，改用 Korn–Graubard 区间（R svyciprop method=\"beta\"）。"
+)
+
+
+def _check_ci_method(fn: str, ci_method: Any) -> None:
+    if ci_method not in CI_METHODS:
+        raise EstimationError(f"{fn}: ci_method={ci_method!r} is not one of {', '.join(map(repr, CI_METHODS))}")
+
+
+def _logit_ci(p: np.ndarray, se: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        half = t * se / (p * (1 - p))
+        lg = np.log(p / (1 - p))
+        lo = 1 / (1 + np.exp(-(lg - half)))
+        hi = 1 / (1 + np.exp(-(lg + half)))
+    edge = (p <= 0) | (p >= 1)  # R: glm at the boundary gives [p, p] to ~1e-11
+    return np.where(edge, p, lo), np.where(edge, p, hi)
+
+
+def _kg_n_eff(p: np.ndarray, se: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Korn–Graubard n_eff = p(1-p)/var; n where p is 0 or 1 (or var is 0)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ne = p * (1 - p) / (se * se)
+    return np.where((p <= 0) | (p >= 1) | ~(se > 0), n, ne)
+
+
+def _beta_ci(p: np.ndarray, se: np.ndarray, df: np.ndarray, n: np.ndarray,
+             level: float) -> tuple[np.ndarray, np.ndarray]:
+    alpha = 1 - level
+    ne = _kg_n_eff(p, se, n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # R: n.eff * (qt(alpha/2, nrow(design) - 1) / qt(alpha/2, degf(design)))^2
+        adj = (_tcrit(level, n - 1) / _tcrit(level, df)) ** 2
+        ne = ne * adj
+        x = ne * p
+        lo = stats.beta.ppf(alpha / 2, x, ne * (1 - p) + 1)
+        hi = stats.beta.ppf(1 - alpha / 2, x + 1, ne * (1 - p))
+    ok = np.isfinite(ne) & (ne > 0)
+    lo = np.where(ok & (p <= 0), 0.0, lo)
+    hi = np.where(ok & (p >= 1), 1.0, hi)
+    return np.where(ok, lo, np.nan), np.where(ok, hi, np.nan)
+
+
+def _prop_ci(p: np.ndarray, se: np.ndarray, df: np.ndarray, n: np.ndarray, level: float,
+             method: str) -> tuple[np.ndarray, np.ndarray]:
+    p, se, df, n = (np.asarray(a, dtype=float) for a in (p, se, df, n))
+    if method == "wald":
+        t = _tcrit(level, df)
+        return p - t * se, p + t * se
+    if method in ("logit", "xlogit"):
+        return _logit_ci(p, se, _tcrit(level, df))
+    if method == "beta":
+        return _beta_ci(p, se, df, n, level)
+    kg = _kg_n_eff(p, se, n) < KG_MIN_N_EFF
+    kg = kg | (p <= 0) | (p >= 1) | np.isnan(p)
+    llo, lhi = _logit_ci(p, se, _tcrit(level, df))
+    blo, bhi = _beta_ci(p, se, df, n, level)
+    return np.where(kg, blo, llo), np.where(kg, bhi, lhi)
+
+
+def proportion_ci(frame: pd.DataFrame, method: str = "published", *, level: float | None = None,
+                  df: Any = None) -> pd.DataFrame:
+    """Recompute ``ci_low``/``ci_high`` of a tidy frame of proportions with another interval.
+
+    Works on any frame with ``estimate`` (a share in [0, 1]), ``se`` and ``n`` columns:
+    :func:`proportion`, and the ``pct``/``top_box``/``dist`` rows of
+    :func:`survey.tables.multi` / :func:`~survey.tables.likert`.  The degrees of freedom are
+    ``df=`` if given, else a ``df`` column, else ``frame.attrs["df"]`` (as the estimators leave
+    them); the level is ``level=`` or ``frame.attrs["level"]`` (default 0.95).
+
+    Methods (R's ``svyciprop``; ``t`` is the t quantile on the design df):
+
+    * ``"wald"``: ``p +- t se``.
+    * ``"logit"`` / ``"xlogit"``: ``expit(logit(p) +- t se / (p (1 - p)))``; at ``p`` = 0 or 1
+      the interval is ``[p, p]`` (R's glm gives that to ~1e-11).
+    * ``"beta"`` (Korn & Graubard 1998): Clopper–Pearson beta quantiles at the effective
+      sample size ``n_eff = p (1 - p) / se^2`` times R's df adjustment ``(t(n - 1) /
+      t(df))^2``, ``n`` the domain's respondents (R: ``nrow`` of the domain's subdesign, which
+      also counts rows with a missing answer when ``na_rm=True``).  At ``p`` = 0 or 1 R
+      returns NA; here ``n_eff = n`` (the NCHS convention), giving ``[0, 1 - (alpha/2)^(1/n')]``.
+    * ``"published"`` — the report's rule, fixed up-front: Korn–Graubard where ``n_eff <``
+      :data:`KG_MIN_N_EFF` (30, the NCHS Data Presentation Standards for Proportions, Parker et
+      al. 2017) or ``p`` is 0 or 1, logit otherwise.
+
+    The logit and beta intervals are asymmetric around the estimate: use ``ci_low`` and
+    ``ci_high`` themselves, never ``estimate - ci_low`` as a margin.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"estimate": [0.5, 0.02, 0.0], "se": [0.05, 0.03, 0.0], "n": [100, 200, 12],
+    ...                   "df": [99, 199, 11]})
+    >>> proportion_ci(f, "published")[["ci_low", "ci_high"]].round(3).values.tolist()
+    [[0.402, 0.598], [0.0, 0.19], [0.0, 0.265]]
+    """
+    _check_ci_method("proportion_ci", method)
+    missing = [c for c in ("estimate", "se", "n") if c not in frame.columns]
+    if missing:
+        raise EstimationError(f"proportion_ci: the frame has no column(s) {missing}; pass a frame from "
+                              "proportion() / multi() / likert()")
+    lev = float(level if level is not None else frame.attrs.get("level", 0.95))
+    if df is not None:
+        dfv = np.broadcast_to(np.asarray(df, dtype=float), (len(frame),))
+    elif "df" in frame.columns:
+        dfv = frame["df"].to_numpy(float)
+    elif "df" in frame.attrs and np.size(frame.attrs["df"]) == len(frame):
+        dfv = np.asarray(frame.attrs["df"], dtype=float)
+    else:
+        raise EstimationError("proportion_ci: no degrees of freedom (no df column, no attrs['df'] "
+                              "of the right length); pass df= (e.g. design.df)")
+    lo, hi = _prop_ci(frame["estimate"].to_numpy(float), frame["se"].to_numpy(float), dfv,
+                      frame["n"].to_numpy(float), lev, method)
+    out = frame.copy()
+    out["ci_low"], out["ci_high"] = lo, hi
+    out.attrs["ci_method"] = method
+    return out
 
 
 def ratio(design: SurveyDesign, numerator: str | Sequence[str], denominator: str | Sequence[str],

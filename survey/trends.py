@@ -1136,12 +1136,16 @@ def _wave_values(S: StackedWaves, ind: str, by: list[str], level: float) -> pd.D
     est, V, cnt, levels, D = _estimates(S, ind, by, S.waves)
     se = np.sqrt(np.maximum(np.diag(V), 0)).reshape(len(S.waves), D)
     tq = stats.t.ppf(0.5 + level / 2, float(S.design.df))
+    lo, hi = est - tq * se, est + tq * se
+    h = S.harmonization
+    if h is not None and h.indicator(ind).kind == "proportion":  # the report's rule for shares
+        from .estimate import _prop_ci
+        lo, hi = _prop_ci(est, se, np.full(est.shape, float(S.design.df)), cnt, level, "published")
     rows = []
     for j, w in enumerate(S.waves):
         for d in range(D):
             r = {"indicator": ind, "wave": w, "estimate": est[j, d], "se": se[j, d],
-                 "ci_low": est[j, d] - tq * se[j, d], "ci_high": est[j, d] + tq * se[j, d],
-                 "n": int(cnt[j, d])}
+                 "ci_low": lo[j, d], "ci_high": hi[j, d], "n": int(cnt[j, d])}
             if levels is not None:
                 for b in by:
                     r[b] = levels[b].iloc[d]

@@ -72,6 +72,30 @@ def test_summarize_matches_design_mean_on_indicators(waves):
     # ranking by pct_top, CIs around the estimate, k from the questionnaire
     assert list(s["rank"]) == sorted(s["rank"]) and (s["pct_top_low"] < s["pct_top"]).all()
     assert (s["k"] == 3).all()
+    # the shares carry the report's interval (logit; Korn-Graubard where n_eff < 30), here
+    # re-derived from the hand design's SE and df with scipy
+    dfv = dict(zip(m.index, np.asarray(m.attrs["df"], float)))
+    for j, lab in enumerate(q.labels("pain").values()):
+        for meas, pre in (("pct_top", "top"), ("pct_first", "first")):
+            r = m.loc[f"{pre}_{j}"]
+            lo, hi = _published_rule(r["estimate"], r["se"], dfv[f"{pre}_{j}"], s.loc[lab, "n"])
+            np.testing.assert_allclose([s.loc[lab, f"{meas}_low"], s.loc[lab, f"{meas}_high"]], [lo, hi],
+                                       rtol=1e-8, err_msg=f"{lab} {meas}")
+
+
+def _published_rule(p: float, se: float, df: float, n: float, level: float = 0.95) -> tuple[float, float]:
+    """The report's proportion interval written out from its definition (scipy only)."""
+    from scipy import stats as sst
+    a = 1 - level
+    t = sst.t.ppf(1 - a / 2, df)
+    ne = p * (1 - p) / se ** 2 if 0 < p < 1 and se > 0 else n
+    if ne >= 30 and 0 < p < 1:
+        lg, h = np.log(p / (1 - p)), t * se / (p * (1 - p))
+        return 1 / (1 + np.exp(-(lg - h))), 1 / (1 + np.exp(-(lg + h)))
+    ne *= (sst.t.ppf(a / 2, n - 1) / sst.t.ppf(a / 2, df)) ** 2
+    lo = 0.0 if p == 0 else sst.beta.ppf(a / 2, ne * p, ne * (1 - p) + 1)
+    hi = 1.0 if p == 1 else sst.beta.ppf(1 - a / 2, ne * p + 1, ne * (1 - p))
+    return lo, hi
 
 
 def test_custom_rank_weights_change_the_score(waves):

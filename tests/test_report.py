@@ -850,3 +850,47 @@ def test_nonresponse_table_tells_zero_suppressed_and_impossible_apart(tmp_path):
     assert d.loc[row_s, "未作答"] == "0"                          # possible, none
     assert len({NOT_APPLICABLE, "—", "0"}) == 3
     assert any(NOT_APPLICABLE in n_ and "不是零" in n_ for n_ in t.notes)
+
+
+def test_module_estimates_publish_logit_or_korn_graubard_intervals():
+    """Every percentage the indicator pages publish (single, multi, likert top-box, matrix) uses
+    the published rule: logit, Korn–Graubard where n_eff = p(1-p)/se^2 < 30 or p is 0/1."""
+    from scipy import stats as sst
+
+    from survey import SurveyDesign
+    from survey.painpoints import demo_designs
+    from survey.report.content.indicators import indicator_questions, module_estimates
+
+    d, q = demo_designs(7, waves=("2024",), station_fraction=0.2)["2024"]
+    d = SurveyDesign(d.data, weights="base_weight", strata="stratum", psu="station", lonely_psu="adjust",
+                     questionnaire=q)
+    qs = [x for xs in indicator_questions(q, d.data.columns).values() for x in xs]
+    e = module_estimates(d, q, qs)
+    types = dict((x.id, x.type) for x in qs)
+    pct = e[e["kind"] == "pct"]
+    assert {"single", "multi", "likert", "matrix"} <= set(pct["qid"].map(types))
+    p, se, n = (pct[c].to_numpy(float) for c in ("estimate", "se", "n"))
+    # design df of each question's answerers (R's degf of the subset): stations - strata
+    live = np.asarray(d.weights) > 0
+    dfq = {}
+    for qid in pct["qid"].unique():
+        ans = live & d.data[q.columns(qid)].notna().any(axis=1).to_numpy()
+        dfq[qid] = d.data.loc[ans, "station"].nunique() - d.data.loc[ans, "stratum"].nunique()
+    df = pct["qid"].map(dfq).to_numpy(float)
+    assert (df < float(d.df)).any() and (df == float(d.df)).any()
+    t = sst.t.ppf(0.975, df)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ne = np.where((p > 0) & (p < 1) & (se > 0), p * (1 - p) / se ** 2, n)
+        kg = (ne < 30) | (p <= 0) | (p >= 1)
+        lg, h = np.log(p / (1 - p)), t * se / (p * (1 - p))
+        llo, lhi = 1 / (1 + np.exp(-(lg - h))), 1 / (1 + np.exp(-(lg + h)))
+        na = ne * (sst.t.ppf(0.025, n - 1) / sst.t.ppf(0.025, df)) ** 2
+        blo = np.where(p <= 0, 0.0, sst.beta.ppf(0.025, na * p, na * (1 - p) + 1))
+        bhi = np.where(p >= 1, 1.0, sst.beta.ppf(0.975, na * p + 1, na * (1 - p)))
+    assert kg.sum() >= 3 and (~kg).sum() >= 50  # both branches are published
+    np.testing.assert_allclose(pct["ci_low"], np.where(kg, blo, llo), rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(pct["ci_high"], np.where(kg, bhi, lhi), rtol=1e-8, atol=1e-12)
+    assert ((pct["ci_low"] >= 0) & (pct["ci_high"] <= 1)).all()
+    # means keep the symmetric t interval
+    mean = e[e["kind"] == "mean"]
+    np.testing.assert_allclose(mean["estimate"] - mean["ci_low"], mean["ci_high"] - mean["estimate"], rtol=1e-8)

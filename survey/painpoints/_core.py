@@ -247,6 +247,19 @@ def _group_codes(design: Any, var: Any) -> tuple[np.ndarray, list[Any]]:
 # ----------------------------------------------------------------------------------------------
 # summaries
 # ----------------------------------------------------------------------------------------------
+def _published_shares(long: pd.DataFrame, level: float) -> pd.DataFrame:
+    """The pct_top / pct_first rows of a tables.multi/ranked frame with the published interval."""
+    from ..estimate import proportion_ci
+
+    pr = long["measure"].isin(["pct_top", "pct_first"]).to_numpy()
+    if not pr.any():
+        return long
+    g = proportion_ci(long.loc[pr, ["estimate", "se", "n", "df"]], "published", level=level)
+    long = long.copy()
+    long.loc[pr, "ci_low"], long.loc[pr, "ci_high"] = g["ci_low"].to_numpy(), g["ci_high"].to_numpy()
+    return long
+
+
 def summarize(design: Any, qid: str | Sequence[str], k: int | None = None, weights: Any = None,
               by: str | Sequence[str] | None = None, *, questionnaire: Any = None,
               level: float = 0.95, min_cell: int = 10) -> pd.DataFrame:
@@ -281,7 +294,9 @@ def summarize(design: Any, qid: str | Sequence[str], k: int | None = None, weigh
     DataFrame
         ``item, code, rank, pct_top, pct_top_se, pct_top_low, pct_top_high, pct_first(_se/_low/
         _high), score(_se/_low/_high), n, n_cell, deff, flag, suppressed, k`` (+ by columns).
-        Shares are proportions (0–1); ``score`` is mean points per answerer.
+        Shares are proportions (0–1); ``score`` is mean points per answerer.  The shares'
+        intervals follow the report's rule (:data:`survey.estimate.PUBLISHED_CI_RULE`: logit,
+        Korn–Graubard where n_eff < 30), so they are asymmetric; ``score`` keeps the t interval.
 
     Examples
     --------
@@ -303,6 +318,7 @@ def summarize(design: Any, qid: str | Sequence[str], k: int | None = None, weigh
     else:
         w = None if weights is None else list(it.rank_weights[1:])
         long = ranked(design, it.columns, k=it.k, weights=w, by=by, level=level, min_cell=min_cell)
+    long = _published_shares(long, level)
     lab = dict(zip(it.columns, it.labels))
     code = dict(zip(it.columns, it.codes))
     long = long.assign(item=long["option"].map(lab), code=long["option"].map(code))
@@ -594,6 +610,8 @@ def top_by_group(design: Any, qid: str | Sequence[str], by: str | Sequence[str] 
                  level: float = 0.95, min_cell: int = 10) -> pd.DataFrame:
     """Each group's ``top`` items by % choosing (any rank), with CIs; suppressed groups kept.
 
+    The intervals are the report's (as :func:`summarize`: logit, Korn–Graubard where n_eff < 30).
+
     The same estimates as :func:`summarize` with ``by=`` (domain ratios, linearised SEs, the
     group's design df), computed for all levels × items of a by-variable in one variance call.
     Groups follow the category order of the by-variable; a tuple in ``by`` is a crossed group.
@@ -650,7 +668,7 @@ def _top_frame(design: Any, it: RankItems, by_cols: list[Any], stats_: list[pd.D
                hidden: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """:func:`top_by_group` from the pct_top :func:`_group_stats` frames (*hidden* as in
     :func:`_differences_frame`)."""
-    from ..estimate import _tcrit as tcrit
+    from ..estimate import _prop_ci
 
     frames = []
     for var, s in zip(by_cols, stats_):
@@ -658,9 +676,10 @@ def _top_frame(design: Any, it: RankItems, by_cols: list[Any], stats_: list[pd.D
         K = len(it.labels)
         est = s["est_group"].to_numpy(float)
         se = s["se_group"].to_numpy(float)
-        t = tcrit(level, s["df_group"].to_numpy(float))
+        lo, hi = _prop_ci(est, se, s["df_group"].to_numpy(float), s["n_answered"].to_numpy(float),
+                          level, "published")  # as summarize()
         f = pd.DataFrame({"variable": s["variable"], "level": s["level"], "item": s["item"],
-                          "pct_top": est, "pct_top_low": est - t * se, "pct_top_high": est + t * se})
+                          "pct_top": est, "pct_top_low": lo, "pct_top_high": hi})
         keep = s.index.to_numpy()
         f["pct_first"] = _point_by_group(design, it, var, "pct_first")[keep]
         f["score"] = _point_by_group(design, it, var, "score")[keep]

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ..tables import ci_digits, fmt_ci, fmt_count, fmt_num
+from ...estimate import PUBLISHED_CI_RULE
 from ...multiplicity import RULE_ZH, rule_note
 from ._util import Bundle, H, esc, est_cells, holm, no_design, prefix, publish_estimates
 from .quality import short_label
@@ -96,6 +97,20 @@ def _answered(design: Any) -> np.ndarray:
     return np.asarray(design.weights) > 0
 
 
+def _published_ci(f: pd.DataFrame, level: float) -> pd.DataFrame:
+    """The ``kind == "pct"`` rows of a tables.multi/likert frame with the report's interval rule
+    (:data:`survey.estimate.PUBLISHED_CI_RULE`: logit, Korn–Graubard for small n_eff)."""
+    from ...estimate import proportion_ci
+
+    pct = (f["kind"] == "pct").to_numpy()
+    if not pct.any():
+        return f
+    g = proportion_ci(f.loc[pct, ["estimate", "se", "n", "df"]], "published", level=level)
+    f = f.copy()
+    f.loc[pct, "ci_low"], f.loc[pct, "ci_high"] = g["ci_low"].to_numpy(), g["ci_high"].to_numpy()
+    return f
+
+
 def module_estimates(design: Any, q: Any, questions: list, *, level: float = 0.95,
                      min_cell: int = 10) -> pd.DataFrame:
     """Tidy indicators of some questions: one row per (question, item) with ``label, item, kind
@@ -114,7 +129,7 @@ def module_estimates(design: Any, q: Any, questions: list, *, level: float = 0.9
             for c in ("estimate", "se", "ci_low", "ci_high"):
                 f[c] = f[c] * sc
         elif x.type == "single":
-            f = design.proportion(x.id, na_rm=True, level=level)
+            f = design.proportion(x.id, na_rm=True, level=level, ci_method="published")
             vc = design.data.loc[live, x.id].value_counts()
             f = f.assign(item=f["level"].astype(str), kind="pct", unit="%", group="pct",
                          n_cell=[int(vc.get(v, 0)) for v in f["level"]])
@@ -140,6 +155,8 @@ def module_estimates(design: Any, q: Any, questions: list, *, level: float = 0.9
             f["item"] = [f"{il}：{vl}" for il, vl in zip(f["item_label"], f["value_label"])]
         else:  # pragma: no cover - filtered by indicator_questions
             continue
+        if x.type in ("multi", "likert", "matrix"):  # shares from tables.*: the published interval
+            f = _published_ci(f, level)
         f = f.assign(qid=x.id, label=lab, sensitive=bool(getattr(x, "sensitive", None)))
         if "flag" not in f.columns:
             f = add_flags(f, min_cell=min_cell)
@@ -550,7 +567,8 @@ def methods(ctx: Any) -> H:
         items.append(f"<li><b>数据清理</b>：读入 {int(cr.n_raw):,} 份，剔除 {len(cr.dropped):,} 份（重复提交、作答过快、直线作答等），"
                      f"保留 {int(cr.n_clean):,} 份；不知道/拒答与超范围值按缺失处理，各题以有效回答为分母。</li>")
     items.append(f"<li><b>方差估计</b>：泰勒线性化，考虑分层、站点整群与校准（校准残差化，相当于 R survey 的 calibrate）；"
-                 f"单站点层按总体均值中心化（lonely PSU = adjust）；置信区间为 {conf:.0f}% t 区间，自由度为站点数减层数。"
+                 f"单站点层按总体均值中心化（lonely PSU = adjust）；均值的置信区间为 {conf:.0f}% t 区间，自由度为站点数减层数"
+                 f"。{esc(PUBLISHED_CI_RULE)}百分比的区间因此不对称。"
                  "表中以“估计值 (下限–上限)”表示。</li>")
     items.append(f"<li><b>数据披露控制</b>：未加权人数少于 {mc} 人的单元格以“—”隐去；计数表另做互补隐去，防止由合计推算；"
                  "不发布按调查站点（单个单位）的表格；报告不含姓名、电话、身份证号、邮箱、IP 等个人信息。</li>")

@@ -295,6 +295,10 @@ class PolicyBrief:
     min_cell: int = 10
     level: float = 0.95
     notes: list[str] = field(default_factory=list)
+    #: the pain-point question id and the policy register (every measure, evaluated or not:
+    #: :func:`~survey.painpoints.checklist.problem_list` marks items no measure targets 待认领)
+    question: str | None = None
+    register: list[Policy] | None = None
 
     # ---------------------------------------------------------------- text
     def key_findings(self) -> list[str]:
@@ -618,17 +622,21 @@ def build_brief(design: Any, qid: str, *, questionnaire: Any = None, design_befo
     if lexicon is not None and lexicon.text_question in design.data.columns:
         tx = open_text(design, lexicon, min_cell=min_cell, seed=seed)
     ch = ev = None
+    reg = None
+    if policies is not None:
+        reg = load_policies(policies) if isinstance(policies, (str, Path)) else list(policies)
     if design_before is not None:
         ch = wave_change(design_before, design, qid, questionnaire=questionnaire_before,
                          questionnaire_after=questionnaire, level=level, min_cell=min_cell)
         if policies is not None:
-            pols = load_policies(policies) if isinstance(policies, (str, Path)) else list(policies)
+            pols = reg
             earlier = earlier_waves or {str(previous_wave or "上一轮"): (design_before, questionnaire_before)}
             ev = evaluate_register(design, pols, earlier, current=str(wave or "本轮"),
                                    questionnaire_after=questionnaire, level=level, min_cell=min_cell)
     return PolicyBrief(wave=str(wave), previous_wave=previous_wave, summary=s, uncertainty=u,
                        top_groups=tg, differences=gd, priority=pm, drivers=dr, text=tx, changes=ch,
-                       policies=ev, min_cell=min_cell, level=level, notes=notes)
+                       policies=ev, min_cell=min_cell, level=level, notes=notes, question=qid,
+                       register=reg)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -717,7 +725,8 @@ def brief_for_report(ctx: Any, *, qid: str = "pain") -> PolicyBrief | EmptyBrief
     lex = _find("painpoint_lexicon.yml", cands)
     prev = list(ctx.previous.values())[-1:] if P.get("previous_waves") else []
     before = prev[0] if prev else None
-    pol = cross_wave_file(P, "policies") if before is not None else None
+    # the register even without an earlier wave: the 清单 marks unclaimed items (待认领)
+    pol = cross_wave_file(P, "policies")
     # every earlier wave is a candidate "before" for a measure (the one fielded before it)
     earlier = {str(w.wave): (w.design, w.questionnaire) for w in ctx.previous.values()} if prev else None
     b = build_brief(ctx.design, qid, questionnaire=q,

@@ -713,3 +713,22 @@ def test_zhuanbao_docx(demo_brief, tmp_path):
     with zipfile.ZipFile(p) as z:
         core = z.read("docProps/core.xml").decode()
     assert "2000-01-01" in core
+
+
+def test_zhuanbao_docx_of_a_first_wave(tmp_path):
+    """Without an earlier wave or register verdicts the 专报 still has two charts (items, groups),
+    says nothing about change, and marks every item 待认领."""
+    import docx
+    import matplotlib
+    matplotlib.use("Agg")
+
+    from survey.report.docx import write_docx
+
+    b = _checklist_brief(changes=None, previous_wave=None)
+    doc = docx.Document(str(write_docx(b, tmp_path / "专报.docx", top=2)))
+    assert len(doc.inline_shapes) == 2
+    text = "\n".join(x.text for x in doc.paragraphs)
+    assert "上一轮" not in text and "下降" not in text and "往期调查" not in text
+    rows = [[c.text for c in r.cells] for r in doc.tables[0].rows[1:]]
+    assert [r[1] for r in rows] == ["b", "c"] and all(r[5] == pp.UNCLAIMED for r in rows)
+    assert all(r[4] == "无往期数据" for r in rows)

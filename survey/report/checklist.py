@@ -172,7 +172,9 @@ def plot_policy_effects(evaluation: pd.DataFrame, *, level: float = 0.95):
 
 def checklist_charts(brief: Any, cl: pd.DataFrame) -> list[tuple[str, Any]]:
     """The 专报's charts as ``(caption, figure)``: the 清单's items; the change since the
-    previous wave (when there is one); the measures' effects (when any was evaluated)."""
+    previous wave (when there is one); the measures' effects (when any was evaluated); for a
+    first wave (neither), the 清单 items' shares by group instead, so there are always two
+    when the brief has group comparisons."""
     from ..painpoints.brief import plot_changes
 
     out = [("图1 急难愁盼问题的选择比例", plot_leading(cl, level=brief.level))]
@@ -186,6 +188,13 @@ def checklist_charts(brief: Any, cl: pd.DataFrame) -> list[tuple[str, Any]]:
         if len(ev):
             out.append((f"图{len(out) + 1} 政策措施实施前后目标群体的变化",
                         plot_policy_effects(ev, level=brief.level)))
+    d = brief.differences
+    if len(out) < 2 and len(d) and d["item"].isin(list(cl["item"])).any():
+        # a first wave (nothing to compare yet): the groups of the 清单's items instead
+        from ..painpoints.brief import plot_group_heatmap
+
+        out.append((f"图{len(out) + 1} 清单中各问题的分组选择比例",
+                    plot_group_heatmap(d[d["item"].isin(list(cl["item"]))], items=list(cl["item"]))))
     return out
 
 

@@ -135,8 +135,9 @@ def methods_text(brief: Any, cl: pd.DataFrame) -> str:
     n = int(s["n"].max()) if len(s) else 0
     lvl = f"{brief.level:.0%}"
     parts = [f"本专报基于本轮调查中回答急难愁盼问题的 {n:,} 名科技工作者（每人最多选择并排序三项）。"
-             f"选择比例为设计加权估计，{lvl} 置信区间按分层整群（调查站点）抽样设计计算方差。"]
-    parts += [str(x) for x in brief.notes]
+             f"选择比例为设计加权估计，并给出 {lvl} 置信区间。"]
+    # the report's brief says how the weights were built (and how the variance is estimated)
+    parts += [str(x) for x in brief.notes] or ["方差按分层整群（调查站点）抽样设计估计。"]
     d = brief.differences
     if len(d) and "correction" in d.columns:
         parts.append(f"群体比较为各群体与其他所有人的比较，采用 {d['correction'].iloc[0]}；"
@@ -277,6 +278,10 @@ def write_docx(brief: Any, path: str | Path, *, checklist: pd.DataFrame | None =
     full = f"{title}：急难愁盼问题清单与政策成效专报" if title else "科技工作者急难愁盼问题清单与政策成效专报"
     t = _heading(doc, full, 0)
     t.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    sub = doc.add_paragraph()
+    sub.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    _run(sub, f"本轮调查：{brief.wave}" + (f"；比较的往期调查：{brief.previous_wave}" if brief.previous_wave else ""),
+         size=10.5)
 
     _heading(doc, "一、主要发现", 1)
     for s in main_findings(brief, cl):

@@ -423,18 +423,12 @@ def test_vectorised_group_estimates_equal_summarize_by(waves):
 # ----------------------------------------------------------------------------------------------
 # the brief: HTML with charts, workbook tables, no missing glyphs
 # ----------------------------------------------------------------------------------------------
-def test_brief_renders_html_and_workbook(waves, tmp_path):
+def test_brief_renders_html_and_workbook(demo_brief, tmp_path):
     import matplotlib
     matplotlib.use("Agg")
-    seed, ds = waves
-    if seed != QUICK_SEEDS[0]:
-        pytest.skip("rendered once")
-    (d23, q23), (d24, q24) = ds["2023"], ds["2024"]
+    b = demo_brief
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")
-        b = pp.build_brief(d24, "pain", questionnaire=q24, design_before=d23, questionnaire_before=q23,
-                           policies=POLICIES, lexicon=LEXICON, wave="2024", previous_wave="2023",
-                           replicates=50, by=["age_group", "title", "unit_type"])
         html = b.to_html()
     glyph = [str(x.message) for x in w if "Glyph" in str(x.message) or "missing from" in str(x.message)]
     assert not glyph, glyph[:3]
@@ -645,3 +639,210 @@ def test_policies_and_changes_of_a_region(waves):
     np.testing.assert_allclose(ev["before_all"], wc.loc[ev["item"], "before"], rtol=1e-10)
     np.testing.assert_allclose(ev["after_all"], wc.loc[ev["item"], "after"], rtol=1e-10)
     assert (ev["n_target_after"] <= s24.n).all()
+
+
+
+
+# ----------------------------------------------------------------------------------------------
+# the 急难愁盼问题清单 (问题—措施—成效) and the Word 专报
+# ----------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def demo_brief():
+    """One demo brief (first quick seed, 35 % of the stations), shared by the 清单/专报 tests."""
+    ds = pp.demo_designs(QUICK_SEEDS[0], station_fraction=0.35)
+    (d23, q23), (d24, q24) = ds["2023"], ds["2024"]
+    b = pp.build_brief(d24, "pain", questionnaire=q24, design_before=d23, questionnaire_before=q23,
+                       policies=POLICIES, lexicon=LEXICON, wave="2024", previous_wave="2023",
+                       replicates=50, by=["age_group", "title", "unit_type"])
+    return b
+
+
+def test_problem_list_on_the_demo(demo_brief):
+    b = demo_brief
+    cl = pp.problem_list(b, top=5)
+    s = b.summary[~b.summary["suppressed"]].sort_values("rank")
+    lead = cl[cl["leading"]]
+    assert lead["item"].tolist() == s["item"].head(5).tolist()
+    # shares and CIs are the brief's numbers, as numbers
+    m = s.set_index("item")
+    for r in cl.itertuples():
+        assert (r.pct, r.pct_low, r.pct_high) == (m.loc[r.item, "pct_top"], m.loc[r.item, "pct_top_low"],
+                                                  m.loc[r.item, "pct_top_high"])
+    # measures by the register: items no measure targets are 待认领, the others name measure and office
+    reg = pp.load_policies(POLICIES)
+    targeted = {i: p for p in reg for i in p.items}
+    for r in cl.itertuples():
+        if r.item in targeted:
+            assert r.status == "已有措施" and targeted[r.item].name in r.measures
+            assert targeted[r.item].office in r.offices
+        else:
+            assert r.measures == r.offices == r.verdict == r.status == pp.UNCLAIMED
+    assert set(cl.loc[~cl["leading"], "item"]) == set(targeted) - set(lead["item"])  # targeted, outside the top
+    c = cl.set_index("item")
+    assert c.loc[HOUSING, "leading"] and c.loc[HOUSING, "measures"] == "青年人才住房补贴"
+    # verdicts with the compared waves and the MDE: the planted real effect and the planted nil one
+    assert c.loc[REIMB, "verdict"] == "改善" and c.loc[HOUSING, "verdict"] == "未检测到变化"
+    assert c.loc[HOUSING, "waves"] == "2023→2024" and 0.01 < c.loc[HOUSING, "mde"] < 0.06
+    assert "可检测的最小变化" in c.loc[HOUSING, "verdict_detail"]
+    assert "2023→2024" in c.loc[REIMB, "verdict_detail"]
+    # groups: only differences significant after Holm (and every one listed is truly higher)
+    d = b.differences
+    sig = d[d["significant"] & ~d["suppressed"] & (d["diff"] > 0)]
+    tr = _true_group_diffs(QUICK_SEEDS[0]).set_index(["group", "level", "item"])
+    names = pp.brief.GROUP_NAMES
+    for r in cl.itertuples():
+        listed = [x for x in r.groups.split("；") if x]
+        assert len(listed) == r.n_groups == min(3, int((sig["item"] == r.item).sum()))
+        for x in listed:
+            hit = sig[(sig["item"] == r.item).to_numpy() & np.array(
+                [x.startswith(f"{names[v]}“{lv}”") for v, lv in zip(sig["variable"], sig["level"])], bool)]
+            assert len(hit) == 1, (r.item, x)
+            h = hit.iloc[0]
+            assert tr.loc[(h["variable"], str(h["level"]), r.item), "tdiff"] > 0
+    assert "年龄组“29岁及以下”" in c.loc[HOUSING, "groups"]  # the planted housing pattern
+    # changes: marked only when significant after Holm
+    ch = b.changes.set_index("item")
+    for r in cl.itertuples():
+        assert r.change_significant == bool(ch.loc[r.item, "significant"])
+        assert (r.trend == "未检测到变化") == (not r.change_significant)
+
+
+def _checklist_brief(**over) -> "pp.PolicyBrief":
+    """A hand-made brief: item a leads but is suppressed; b has a large difference that does
+    not survive Holm (the planted null), c a significant but suppressed group; b's change has
+    a raw CI excluding zero but is not significant after Holm, c's is."""
+    summary = pd.DataFrame({"item": ["a", "b", "c", "d"], "rank": [1, 2, 3, 4],
+                            "pct_top": [0.6, 0.5, 0.4, 0.3], "pct_top_low": [0.5, 0.4, 0.3, 0.2],
+                            "pct_top_high": [0.7, 0.6, 0.5, 0.4], "n": [400] * 4,
+                            "suppressed": [True, False, False, False]})
+    diffs = pd.DataFrame({"variable": ["sex", "sex", "title", "title"], "level": ["女", "男", "初级", "正高"],
+                          "item": ["b", "c", "c", "b"], "est_group": [0.8, 0.6, 0.7, 0.55],
+                          "est_rest": [0.4, 0.35, 0.3, 0.5], "diff": [0.4, 0.25, 0.4, 0.05],
+                          "ci_low": [0.0, 0.1, 0.2, 0.01], "ci_high": [0.8, 0.4, 0.6, 0.09],
+                          "p_adj": [0.2, 0.001, 0.001, 0.04], "significant": [False, True, True, True],
+                          "suppressed": [False, False, True, False], "correction": ["Holm"] * 4})
+    changes = pd.DataFrame({"item": ["a", "b", "c", "d"], "change": [0.1, 0.05, -0.06, 0.0],
+                            "ci_low": [0.05, 0.01, -0.09, -0.02], "ci_high": [0.15, 0.09, -0.03, 0.02],
+                            "p": [0.001, 0.014, 0.0001, 0.9], "p_adj": [0.004, 0.056, 0.0005, 0.9],
+                            "significant": [True, False, True, False], "suppressed": [True, False, False, False],
+                            "mde": [0.03] * 4})
+    kw = dict(wave="2024", previous_wave="2023", summary=summary, uncertainty=pd.DataFrame(),
+              top_groups=pd.DataFrame(), differences=diffs, changes=changes)
+    kw.update(over)
+    return pp.PolicyBrief(**kw)
+
+
+def test_problem_list_keeps_only_published_tested_claims():
+    b = _checklist_brief()
+    cl = pp.problem_list(b, top=2).set_index("item")
+    assert list(cl.index) == ["b", "c"]             # a is suppressed: never in the 清单
+    # the planted null (large raw difference, not significant after Holm) is not listed; a
+    # significant group that is suppressed is not either; a significant one is
+    assert cl.loc["b", "groups"] == "职称“正高”（55% 对 50%）"
+    assert cl.loc["c", "groups"] == "性别“男”（60% 对 35%）"
+    assert cl.loc["b", "trend"] == "未检测到变化" and not cl.loc["b", "change_significant"]
+    assert cl.loc["c", "trend"] == "下降 6.0 个百分点（95% CI −9.0 至 −3.0）"
+    assert (cl["status"] == pp.UNCLAIMED).all()     # no register: every item 待认领
+    # a register names the measure and office even before any wave could judge it
+    pol = pp.Policy("补贴", __import__("datetime").date(2024, 9, 1), "某局 某处", "pain", ("c", "a"))
+    cl2 = pp.problem_list(_checklist_brief(register=[pol], question="pain"), top=2).set_index("item")
+    assert cl2.loc["c", "measures"] == "补贴" and cl2.loc["c", "offices"] == "某局 某处"
+    assert cl2.loc["c", "verdict"] == "未评估" and cl2.loc["b", "status"] == pp.UNCLAIMED
+    assert "a" not in cl2.index                     # targeted but suppressed: still not listed
+    # a measure on another question does not claim an item
+    other = pp.Policy("别题", pol.date, "某局", "other_q", ("b",))
+    cl3 = pp.problem_list(_checklist_brief(register=[other], question="pain"), top=2)
+    assert (cl3["status"] == pp.UNCLAIMED).all()
+    with pytest.raises(ParameterError, match="top"):
+        pp.problem_list(b, top=0)
+
+
+def test_policy_register_requires_an_office(tmp_path):
+    bad = tmp_path / "policies.yml"
+    bad.write_text("measures:\n  - {name: x, date: 2024-01-01, office: '', items: [a]}\n", encoding="utf-8")
+    with pytest.raises(QuestionnaireError, match="office"):
+        pp.load_policies(bad)
+    bad.write_text("measures:\n  - {name: x, date: 2024-01-01, items: [a]}\n", encoding="utf-8")
+    with pytest.raises(QuestionnaireError, match="office"):
+        pp.load_policies(bad)
+
+
+def test_zhuanbao_docx(demo_brief, tmp_path):
+    """The Word 专报 opens, holds the 清单 table (header and rows as in the frame), 2–3
+    charts, East Asian fonts named on every style and run, and no code or variable ids."""
+    import re
+    import zipfile
+
+    import docx
+    import matplotlib
+    matplotlib.use("Agg")
+    from docx.oxml.ns import qn
+
+    from survey.report.docx import write_docx
+
+    b = demo_brief
+    cl = pp.problem_list(b)
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        p = write_docx(b, tmp_path / "专报.docx", title="2024年示例市科技工作者状况调查")
+    assert not [x for x in w if "Glyph" in str(x.message) or "missing from" in str(x.message)]
+    doc = docx.Document(str(p))
+    heads = [x.text for x in doc.paragraphs if x.style.name.startswith("Heading")]
+    assert heads == ["一、主要发现", "二、急难愁盼问题清单", "三、图表", "四、方法说明"]
+    assert doc.paragraphs[0].style.name == "Title" and "专报" in doc.paragraphs[0].text
+    assert len(doc.tables) == 1
+    t = doc.tables[0]
+    assert [c.text for c in t.rows[0].cells] == ["位次", "问题", "选择比例（95% CI）", "受影响最大的群体",
+                                                 "较上轮变化", "对应措施", "责任部门", "成效"]
+    rows = [[c.text for c in r.cells] for r in t.rows[1:]]
+    assert [r[1] for r in rows] == cl["item"].tolist()
+    assert [r[0] for r in rows] == [str(x) for x in cl["rank"]]
+    for r, x in zip(rows, cl.itertuples()):
+        assert r[2].startswith(f"{x.pct * 100:.1f}%")
+        assert r[5] == x.measures and r[6] == x.offices
+    assert any(r[5] == pp.UNCLAIMED for r in rows)
+    assert 2 <= len(doc.inline_shapes) <= 3
+    # fonts: 宋体 body / 黑体 headings as the East Asian font on the styles, on every run
+    for name, font in (("Normal", "宋体"), ("Title", "黑体"), ("Heading 1", "黑体")):
+        rf = doc.styles[name].element.rPr.find(qn("w:rFonts"))
+        assert rf.get(qn("w:eastAsia")) == font and rf.get(qn("w:eastAsiaTheme")) is None, name
+    body = doc.element.body
+    runs = body.findall(".//" + qn("w:r"))
+    texts = [r for r in runs if r.find(qn("w:t")) is not None]
+    assert texts and all(r.find(qn("w:rPr") + "/" + qn("w:rFonts")).get(qn("w:eastAsia")) in ("宋体", "黑体")
+                         for r in texts)
+    # findings: only tested claims; nothing non-significant called 显著; no code or ids
+    text = "\n".join([x.text for x in doc.paragraphs] + [c.text for r in t.rows for c in r.cells])
+    assert "显著" not in text.replace("显著性水平", "")  # the methods may name the level
+    ids = set(b.differences["variable"]) | {"pain", "PP10", "nan", "None", "True", "False", "verdict"}
+    assert not [i for i in ids if re.search(rf"(?<![A-Za-z_]){i}(?![A-Za-z_])", text)]
+    assert not re.search(r"[a-z]+_[a-z0-9_]+|\(\)|import |def ", text)
+    findings = [x.text for x in doc.paragraphs if x.style.name == "List Bullet"]
+    sig_ch = b.changes[b.changes["significant"] & ~b.changes["suppressed"]]["item"]
+    for it in b.changes["item"]:
+        said = any(f"“{it}”下降" in f or f"“{it}”上升" in f for f in findings)
+        assert said == (it in set(sig_ch) and it in set(cl["item"])), it
+    assert any("待认领" in f for f in findings) and any("责任部门" in f for f in findings)
+    # the file depends on the data only (fixed timestamps)
+    with zipfile.ZipFile(p) as z:
+        core = z.read("docProps/core.xml").decode()
+    assert "2000-01-01" in core
+
+
+def test_zhuanbao_docx_of_a_first_wave(tmp_path):
+    """Without an earlier wave or register verdicts the 专报 still has two charts (items, groups),
+    says nothing about change, and marks every item 待认领."""
+    import docx
+    import matplotlib
+    matplotlib.use("Agg")
+
+    from survey.report.docx import write_docx
+
+    b = _checklist_brief(changes=None, previous_wave=None)
+    doc = docx.Document(str(write_docx(b, tmp_path / "专报.docx", top=2)))
+    assert len(doc.inline_shapes) == 2
+    text = "\n".join(x.text for x in doc.paragraphs)
+    assert "上一轮" not in text and "下降" not in text and "往期调查" not in text
+    rows = [[c.text for c in r.cells] for r in doc.tables[0].rows[1:]]
+    assert [r[1] for r in rows] == ["b", "c"] and all(r[5] == pp.UNCLAIMED for r in rows)
+    assert all(r[4] == "无往期数据" for r in rows)

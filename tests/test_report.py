@@ -526,6 +526,36 @@ def test_next_wave_renders_every_notebook_from_its_own_inputs(next_wave):
         assert not [o for o in outs if o.output_type == "error" or o.get("name") == "stderr"], nb
 
 
+def test_next_wave_publishes_the_checklist_and_the_word_brief(next_wave):
+    """The painpoints notebook of a real wave: the 清单 on the page (PP10), as the sheet
+    急难愁盼问题清单 of tables.xlsx with numeric shares/CIs (read with openpyxl), and 专报.docx
+    beside the pages — listed in the owner marker and linked from index.html."""
+    import docx
+    import openpyxl
+
+    out = next_wave / "reports" / "2025-test"
+    word = out / "专报.docx"
+    assert word.is_file()
+    marker = json.loads((out / ".survey-report.json").read_text(encoding="utf-8"))
+    assert "专报.docx" in marker["files"]
+    assert 'href="专报.docx"' in (out / "index.html").read_text(encoding="utf-8")
+    page = (out / "painpoints.html").read_text(encoding="utf-8")
+    assert 'id="T_PP10"' in page and 'href="专报.docx"' in page
+    ws = openpyxl.load_workbook(out / "tables.xlsx")["急难愁盼问题清单"]
+    rows = [r for r in ws.iter_rows(values_only=True)]
+    head = list(rows[1])
+    assert head[:5] == ["位次", "问题", "选择比例", "95%CI下限", "95%CI上限"]
+    assert "对应措施" in head and "责任部门" in head and "成效" in head
+    body = [r for r in rows[2:] if isinstance(r[0], int)]
+    assert body and all(isinstance(r[k], (int, float)) and not isinstance(r[k], bool)
+                        for r in body for k in (2, 3, 4))  # numbers, not text (52.0 reads back as 52)
+    assert all(r[3] <= r[2] <= r[4] for r in body)
+    j = head.index("对应措施")
+    assert any(r[j] == "待认领" for r in body) and any(r[j] == "青年人才住房补贴" for r in body)
+    d = docx.Document(str(word))
+    assert [c.text for c in d.tables[0].columns[1].cells[1:]] == [r[1] for r in body]
+
+
 def test_same_weighted_numbers_in_every_notebook(next_wave):
     """painpoints/trends use the survey report's design: the trends estimate of weekly hours for
     the current wave equals the weighted mean from prepare_wave on the same inputs."""

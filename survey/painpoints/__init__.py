@@ -15,6 +15,7 @@ Public API
 * :func:`evaluate_policies` / :func:`load_policies` — the policy register and verdicts;
   :func:`evaluate_register` / :func:`policy_waves` — each measure against the wave before it.
 * :class:`PolicyBrief` / :func:`build_brief` — the brief (HTML, workbook tables, charts).
+* :func:`problem_list` — the 急难愁盼问题清单 (问题—措施—成效; ``待认领`` without a measure).
 
 Examples
 --------
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 from ._core import (DEFAULT_GROUPS, MEASURES, RankItems, adjust_pvalues, drivers, group_differences,
                     priority_matrix, rank_items, rank_uncertainty, summarize, top_by_group, wave_change)
+from .checklist import UNCLAIMED, problem_list
 from .brief import (PolicyBrief, brief_for_report, build_brief, demo_designs, plot_changes,
                     plot_group_heatmap, plot_priority, plot_ranked)
 from .policy import (Policy, evaluate_policies, evaluate_register, load_policies, mde, policy_status,
@@ -41,5 +43,5 @@ __all__ = [
     "Policy", "PolicyBrief", "build_brief", "brief_for_report", "demo_designs", "mde",
     "adjust_pvalues", "rank_items", "RankItems", "Lexicon", "load_lexicon", "classify", "segment",
     "plot_ranked", "plot_group_heatmap", "plot_priority", "plot_changes", "MEASURES",
-    "DEFAULT_GROUPS", "evaluate_register", "policy_waves",
+    "DEFAULT_GROUPS", "evaluate_register", "policy_waves", "problem_list", "UNCLAIMED",
 ]

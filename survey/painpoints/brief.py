@@ -320,6 +320,10 @@ class PolicyBrief:
 
     def _gname(self, var: Any) -> str:
         return self.names.get(str(var), str(var))
+    #: the pain-point question id and the policy register (every measure, evaluated or not:
+    #: :func:`~survey.painpoints.checklist.problem_list` marks items no measure targets 待认领)
+    question: str | None = None
+    register: list[Policy] | None = None
 
     # ---------------------------------------------------------------- text
     def key_findings(self) -> list[str]:
@@ -740,11 +744,14 @@ def build_brief(design: Any, qid: str, *, questionnaire: Any = None, design_befo
         absent["PP7"] = (f"{lex_missing}，未对开放题意见归类。" if lexicon is None else
                          "关键词表未指明开放题（text_question），或该题不在本轮数据中，未对开放题意见归类。")
     ch = ev = None
+    reg = None
+    if policies is not None:
+        reg = load_policies(policies) if isinstance(policies, (str, Path)) else list(policies)
     if design_before is not None:
         ch = wave_change(design_before, design, qid, questionnaire=questionnaire_before,
                          questionnaire_after=questionnaire, level=level, min_cell=min_cell)
         if policies is not None:
-            pols = load_policies(policies) if isinstance(policies, (str, Path)) else list(policies)
+            pols = reg
             earlier = earlier_waves or {str(previous_wave or "上一轮"): (design_before, questionnaire_before)}
             ev = evaluate_register(design, pols, earlier, current=str(wave or "本轮"),
                                    questionnaire_after=questionnaire, level=level, min_cell=min_cell,
@@ -752,7 +759,7 @@ def build_brief(design: Any, qid: str, *, questionnaire: Any = None, design_befo
     return PolicyBrief(wave=str(wave), previous_wave=previous_wave, summary=s, uncertainty=u,
                        top_groups=tg, differences=gd, priority=pm, drivers=dr, text=tx, changes=ch,
                        policies=ev, min_cell=min_cell, level=level, notes=notes, names=names,
-                       absent=absent, driver_model=model)
+                       absent=absent, driver_model=model, question=qid, register=reg)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -876,7 +883,8 @@ def brief_for_report(ctx: Any, *, qid: str | None = None) -> PolicyBrief | Empty
     d_before = _same_region(d_before)
     if d_before is None:
         before = None
-    pol = cross_wave_file(P, "policies") if before is not None else None
+    # the register even without an earlier wave: the 清单 marks unclaimed items (待认领)
+    pol = cross_wave_file(P, "policies")
     # every earlier wave is a candidate "before" for a measure (the one fielded before it)
     earlier = None
     if prev and before is not None:

@@ -78,6 +78,9 @@ def load_policies(path: str | Path = "questionnaires/policies.yml") -> list[Poli
         if m["name"] in seen:
             raise QuestionnaireError(f"{p}: measure name {m['name']!r} appears twice")
         seen.add(m["name"])
+        if not isinstance(m["office"], str) or not m["office"].strip():
+            raise QuestionnaireError(f"{p}: measure {m['name']!r}: office {m['office']!r} is not a name; "
+                                     "give the responsible office as text (e.g. office: 市科学技术局 政策法规处)")
         d = m["date"]
         if not isinstance(d, _dt.date):
             try:

@@ -124,6 +124,10 @@ def _painpoints(q: Any) -> list[tuple[str, str]]:
         ("md", "## 政策评价"),
         ("code", 'B.publish("PP9", ctx)'),
         ("code", "B.policy_html()"),
+        ("md", "## 急难愁盼问题清单\n\n问题—措施—成效：排名前列的问题、受影响最大的群体（多重比较校正后）、"
+               "与上一轮相比的变化、对应的政策措施与责任部门、措施实施以来的成效；尚无措施的问题标为“待认领”。"
+               "同一内容的 Word 专报见页内链接。"),
+        ("code", "from survey.report import checklist\nchecklist.section_checklist(B, ctx)"),
     ]
 
 

@@ -14,6 +14,7 @@ Layout of ``output_dir``::
     index.html                      links every report
     quality.html, survey_report.html, ...
     tables.xlsx                     every published table, one sheet each
+    专报.docx                        the painpoints notebook's Word brief (when it ran)
     notebooks/*.ipynb               the executed notebooks (for debugging)
     regions/<region>/...            with by="region": the same per region
     .survey-report.json             marks the folder as written by survey (see below)
@@ -345,10 +346,13 @@ def _run_unit_notebooks(unit: dict[str, Any]) -> dict[str, Any]:
                             notebook_titles=NOTEBOOK_TITLES)
     shutil.rmtree(out / TABLES_DIRNAME, ignore_errors=True)
     region_links = [(f"regions/{_slug(r)}/index.html", f"分地区报告：{r}") for r in unit.get("regions", [])]
+    from .checklist import DOCX_NAME  # the painpoints notebook's Word 专报 (listed in the marker)
+
+    docx_link = [(DOCX_NAME, "急难愁盼问题清单与政策成效专报（Word）")] if (out / DOCX_NAME).is_file() else []
     with _writing(out / "index.html"):
         (out / "index.html").write_text(
             index_page(entries, title=unit["title"] + (f" · {unit['region']}" if unit["region"] else ""),
-                       extra_links=[("tables.xlsx", "全部表格（Excel）"), *region_links]),
+                       extra_links=[("tables.xlsx", "全部表格（Excel）"), *docx_link, *region_links]),
             encoding="utf-8")
     return {"ok": True, "label": label, "html": html_files, "workbook": str(wb), "timings": timings}
 

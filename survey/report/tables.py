@@ -253,6 +253,8 @@ class PublishedTable:
     formats: dict[str, str]
     notes: list[str] = field(default_factory=list)
     index: bool = True
+    #: the workbook sheet's name when it is not the table id (e.g. ``急难愁盼问题清单``)
+    sheet: str | None = None
 
     @property
     def styler(self):
@@ -350,6 +352,7 @@ class PublishedTable:
             "unreliable": self.unreliable.to_numpy().tolist(),
             "notes": list(self.notes),
             "show_index": self.index,
+            **({"sheet": self.sheet} if self.sheet else {}),
         }
 
 

@@ -118,7 +118,7 @@ def write_workbook(tables_root: str | Path, path: str | Path, *, notebooks: Sequ
     bold = Font(bold=True)
     head_fill = PatternFill("solid", fgColor="F2F4F7")
     for rec in recs:
-        name = sheet_name(rec["id"], used)
+        name = sheet_name(rec.get("sheet") or rec["id"], used)
         nbt = (notebook_titles or {}).get(rec.get("notebook", ""), rec.get("notebook", ""))
         toc.append([rec["id"], rec.get("title", ""), nbt, name])
         toc.cell(row=toc.max_row, column=4).hyperlink = f"#'{name}'!A1"

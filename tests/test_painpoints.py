@@ -689,7 +689,7 @@ def test_problem_list_on_the_demo(demo_brief):
     d = b.differences
     sig = d[d["significant"] & ~d["suppressed"] & (d["diff"] > 0)]
     tr = _true_group_diffs(QUICK_SEEDS[0]).set_index(["group", "level", "item"])
-    names = pp.brief.GROUP_NAMES
+    names = b.names  # the questionnaire's wording of each group question
     for r in cl.itertuples():
         listed = [x for x in r.groups.split("；") if x]
         assert len(listed) == r.n_groups == min(3, int((sig["item"] == r.item).sum()))
@@ -699,7 +699,7 @@ def test_problem_list_on_the_demo(demo_brief):
             assert len(hit) == 1, (r.item, x)
             h = hit.iloc[0]
             assert tr.loc[(h["variable"], str(h["level"]), r.item), "tdiff"] > 0
-    assert "年龄组“29岁及以下”" in c.loc[HOUSING, "groups"]  # the planted housing pattern
+    assert f"{names['age_group']}“29岁及以下”" in c.loc[HOUSING, "groups"]  # the planted housing pattern
     # changes: marked only when significant after Holm
     ch = b.changes.set_index("item")
     for r in cl.itertuples():
@@ -727,7 +727,8 @@ def _checklist_brief(**over) -> "pp.PolicyBrief":
                             "significant": [True, False, True, False], "suppressed": [True, False, False, False],
                             "mde": [0.03] * 4})
     kw = dict(wave="2024", previous_wave="2023", summary=summary, uncertainty=pd.DataFrame(),
-              top_groups=pd.DataFrame(), differences=diffs, changes=changes)
+              top_groups=pd.DataFrame(), differences=diffs, changes=changes,
+              names={"sex": "性别", "title": "职称"})
     kw.update(over)
     return pp.PolicyBrief(**kw)
 

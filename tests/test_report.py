@@ -857,11 +857,15 @@ def test_nonresponse_table_tells_zero_suppressed_and_impossible_apart(tmp_path):
     q = Questionnaire.from_dict({"wave": {"id": "w"}, "questions": [
         {"id": "h", "text": "每周工作小时", "type": "numeric", "range": [0, 112], "missing_codes": {}},
         {"id": "s", "text": "是否满意", "type": "single", "options": {1: "是", 2: "否"},
+         "missing_codes": {98: "不知道", 99: "拒答"}},
+        {"id": "u", "text": "是否了解", "type": "single", "options": {1: "是", 2: "否"},
          "missing_codes": {98: "不知道", 99: "拒答"}}]})
     n = 60
     h = np.r_[np.full(12, np.nan), np.full(n - 12, 40.0)]       # 12 blank
     s = pd.Categorical(["拒答"] * 3 + ["是"] * (n - 3), categories=["是", "否", "不知道", "拒答"])
-    df = pd.DataFrame({"rid": [str(i) for i in range(n)], "h": h, "s": s})   # 3 拒答, no blank
+    u = pd.Categorical(["拒答"] * 15 + ["是"] * (n - 15), categories=["是", "否", "不知道", "拒答"])
+    # s: 3 拒答, no blank (its row may hide a complementary cell); u: 15 拒答, no blank
+    df = pd.DataFrame({"rid": [str(i) for i in range(n)], "h": h, "s": s, "u": u})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cr = clean(df, q, rules={"duplicate_answers": False, "speeders": False})
@@ -874,10 +878,12 @@ def test_nonresponse_table_tells_zero_suppressed_and_impossible_apart(tmp_path):
     d = t.display
     row_h = next(i for i in d.index if "小时" in i)
     row_s = next(i for i in d.index if "满意" in i)
+    row_u = next(i for i in d.index if "了解" in i)
     assert d.loc[row_h, "未作答"] == "12"
     assert d.loc[row_h, "拒答"] == NOT_APPLICABLE                 # a numeric without 拒答 code
     assert d.loc[row_s, "拒答"] == "—"                            # 3 < 10: suppressed
-    assert d.loc[row_s, "未作答"] == "0"                          # possible, none
+    assert d.loc[row_u, "拒答"] == "15"
+    assert d.loc[row_u, "未作答"] == "0"                          # possible, none
     assert len({NOT_APPLICABLE, "—", "0"}) == 3
     assert any(NOT_APPLICABLE in n_ and "不是零" in n_ for n_ in t.notes)
 

@@ -464,8 +464,8 @@ def test_demo_wave_rakes_to_population_file():
 
 def test_demo_base_weights_from_register_then_rake_recover_story_indicators():
     """base_weights() from the station register equals the register's base_weight, and raking
-    the demo wave to population.yml brings hours/burnout within their CIs (the demo's story;
-    tests/test_demo.py holds the full table)."""
+    the demo wave to population.yml gives hours/burnout estimates near the truth (the demo's
+    story; tests/test_demo.py holds the full table and the repeated-sampling checks)."""
     from survey import Questionnaire
     from survey.demo import frame_indicators, truth
     from survey.demo.wave import build_wave
@@ -484,5 +484,8 @@ def test_demo_base_weights_from_register_then_rake_recover_story_indicators():
         r = d.rake(load_targets(root, questionnaire=q))
     T = truth("2024").query("group == 'overall'").set_index("indicator")["value"]
     e = r.mean(["y_hours", "y_burn"])
+    # one draw (survey.demo.sample.SAMPLE_DRAW): only a gross error is asserted here (|z| < 4);
+    # coverage is tested in repeated sampling (tests/test_demo.py::test_story_in_repeated_*)
     for i, k in enumerate(["hours", "burnout_score"]):
-        assert e["ci_low"].iloc[i] <= T[k] <= e["ci_high"].iloc[i], (k, e.iloc[i], T[k])
+        z = (e["estimate"].iloc[i] - T[k]) / e["se"].iloc[i]
+        assert abs(z) < 4, (k, e.iloc[i], T[k])

@@ -101,7 +101,19 @@ def _as_list(x: str | Sequence[str] | None) -> list[str]:
 
 
 def _codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes (0..k-1, sorted order of values) and the unique values."""
+    """Integer codes (0..k-1, sorted order of values) and the unique values.
+
+    Integer ids spanning a range not much wider than the data (station numbers, respondent
+    ids) are coded with one ``bincount`` pass instead of a hash factorise and a sort.
+    """
+    arr = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
+    if arr.dtype.kind in "iu" and arr.ndim == 1 and len(arr):
+        lo, hi = int(arr.min()), int(arr.max())
+        if hi - lo <= 4 * len(arr) + 1024:
+            off = (arr - lo).astype(np.intp, copy=False)
+            present = np.bincount(off, minlength=hi - lo + 1) > 0
+            lut = np.cumsum(present) - 1
+            return lut[off].astype(np.int64, copy=False), (np.flatnonzero(present) + lo).astype(arr.dtype)
     codes, uniques = pd.factorize(pd.Series(values), sort=True)
     return codes.astype(np.int64), np.asarray(uniques)
 
@@ -113,13 +125,13 @@ def _combine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _dense(key: np.ndarray) -> np.ndarray:
-    """Renumber integer keys to 0..k-1 in sorted order (hash based, O(n))."""
-    codes, _ = pd.factorize(key, sort=True)
-    return codes.astype(np.int64)
+    """Renumber integer keys to 0..k-1 in sorted order (O(n): bincount, or hash based)."""
+    return _codes(np.asarray(key))[0]
 
 
-def _n_distinct(key: np.ndarray) -> int:
-    return int(len(pd.unique(key)))
+def _n_present(codes: np.ndarray, k: int) -> int:
+    """Number of distinct values among dense codes ``0..k-1`` (one bincount, no hashing)."""
+    return int(np.count_nonzero(np.bincount(codes, minlength=k)))
 
 
 def _indicator(codes: np.ndarray, k: int, n: int, rows: np.ndarray | None = None) -> sp.csr_matrix:
@@ -455,7 +467,8 @@ class SurveyDesign:
                 for j in range(1, min(i + 1, len(strat))):
                     s = _combine(s, strat[j])
                 ids[i] = _combine(s, ids[i])
-        if _n_distinct(ids[0]) == 1 and not (nest and strata_cols):
+        # every code vector is dense (0..k-1, all present): counts come from the maximum
+        if int(ids[0].max()) == 0 and not (nest and strata_cols):
             raise DesignError("SurveyDesign: the design has only one primary sampling unit")
         if strata_cols and not nest:
             # each PSU must sit in one stratum
@@ -510,9 +523,7 @@ class SurveyDesign:
                                          for a, b in zip(prev_lab, s_src[first])])
                 else:
                     st_label = np.array([f"unit {a + 1}" for a in prev_lab])
-            cl = ids[i]
-            cl = _dense(cl)
-            st = _dense(st)
+            cl = ids[i]  # dense already (_codes / _combine / arange): no second factorise
             C, H = int(cl.max()) + 1, int(st.max()) + 1
             cl_stratum = np.zeros(C, dtype=np.int64)
             cl_stratum[cl] = st
@@ -598,13 +609,15 @@ class SurveyDesign:
     def n_psu(self) -> int:
         """Number of first-stage clusters (PSUs) with respondents in the design or domain."""
         rows = self._rows_in()
-        return _n_distinct(self._stages[0].cl[rows])
+        s0 = self._stages[0]
+        return _n_present(s0.cl[rows], s0.n_cl)
 
     @property
     def n_strata(self) -> int:
         """Number of first-stage strata with respondents in the design or domain."""
         rows = self._rows_in()
-        return _n_distinct(self._stages[0].st[rows])
+        s0 = self._stages[0]
+        return _n_present(s0.st[rows], s0.n_st)
 
     @property
     def df(self) -> int:
@@ -638,7 +651,7 @@ class SurveyDesign:
             return _rank(self._rep.W[rows]) - 1
         inset = self._w != 0 if rows is None else (self._w != 0) & rows
         s0 = self._stages[0]
-        return _n_distinct(s0.cl[inset]) - _n_distinct(s0.st[inset])
+        return _n_present(s0.cl[inset], s0.n_cl) - _n_present(s0.st[inset], s0.n_st)
 
     def _degf_domains(self, dom: np.ndarray, D: int) -> np.ndarray:
         """Degrees of freedom of each domain (codes 0..D-1; -1 = none), vectorised."""

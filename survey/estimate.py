@@ -126,6 +126,12 @@ def _numeric(design: SurveyDesign, var: str, fn: str) -> np.ndarray:
     return s.to_numpy(dtype=float, na_value=np.nan)
 
 
+def _stack(cols: Sequence[np.ndarray]) -> np.ndarray:
+    """``(n, q)`` matrix of the columns in Fortran order: each column stays contiguous (one
+    plain copy per column, no strided scatter), which the per-column cell sums read."""
+    return np.array(cols, dtype=float).T
+
+
 def _domains(design: SurveyDesign, by: Any, na_rm: bool, fn: str):
     """Domain codes (n,), number of domains, level table (or None)."""
     sub = design._domain
@@ -189,6 +195,9 @@ def _core(design: SurveyDesign, Y: np.ndarray, X: np.ndarray | None, valid: np.n
     kind: "mean" (X is None), "ratio" or "total".  ``valid`` (n, q) marks rows that are in a
     domain and have no missing value for that column.
     """
+    if (design._rep is None and not design._calibrations and valid is None and X is None
+            and kind in ("mean", "total") and not np.isnan(Y).any()):
+        return _core_cells(design, Y, dom, D, kind, deff_kind)
     n, q = Y.shape
     w = design._w
     rows = dom >= 0
@@ -285,6 +294,99 @@ def _core(design: SurveyDesign, Y: np.ndarray, X: np.ndarray | None, valid: np.n
         deff = var / vsrs if deff_kind is not False else np.full_like(var, np.nan)
     return {"est": est, "var": var, "deff": deff, "n": nrows,
             "nrows": nrows, "Nhat": Nhat, "denom": Xsum}
+
+
+def _core_cells(design: SurveyDesign, Y: np.ndarray, dom: np.ndarray, D: int, kind: str,
+                deff_kind: Any) -> dict:
+    """:func:`_core` for means and totals of a linearisation design without calibrations
+    and without missing values: the same numbers from (cluster x domain) cell sums.
+
+    Everything the estimator, the variance and the deff need is linear in three cell sums per
+    variable -- ``sum w z`` per (cluster, domain) at every variance stage, ``sum w z^2`` per
+    domain and ``sum w`` per cell -- with ``z = y - c`` shifted by the column mean ``c`` (so the
+    second moment does not cancel).  They come from one ``np.bincount`` per variable and
+    stage over the design's cached cluster codes; no ``n x q`` temporaries, no sparse products.
+    PSU totals of the influence values are then ``sum w z - (est - c) sum w`` per cell,
+    exactly the totals :meth:`SurveyDesign._stage_totals_by` forms row by row.
+    """
+    n, q = Y.shape
+    w = design._w
+    rows = dom >= 0
+    allrows = bool(rows.all())
+    dcode = dom if allrows else np.where(rows, dom, 0)
+    wr = w if allrows else np.where(rows, w, 0.0)  # rows outside every domain weigh nothing
+    Nhat1 = np.bincount(dcode, weights=wr, minlength=D)
+    nobs1 = np.bincount(dcode, weights=(wr != 0).astype(float), minlength=D)
+    nrows1 = np.bincount(dcode[rows] if not allrows else dcode, minlength=D).astype(float)
+    stages = design._stages[: design._var_stages]
+    keys = [s.cl * D + dcode for s in stages]
+    Sw = [np.bincount(k, weights=wr, minlength=s.n_cl * D) for k, s in zip(keys, stages)]
+    C1 = [np.empty((s.n_cl * D, q)) for s in stages]
+    S2 = np.empty((D, q))
+    shift = np.empty(q)
+    for j in range(q):
+        y = Y[:, j]
+        c = float(y.mean())
+        z = y - c
+        wz = wr * z
+        for k, s, C in zip(keys, stages, C1):
+            C[:, j] = np.bincount(k, weights=wz, minlength=s.n_cl * D)
+        S2[:, j] = np.bincount(dcode, weights=wz * z, minlength=D)
+        shift[j] = c
+    Nhat = np.repeat(Nhat1[:, None], q, axis=1)
+    nobs = np.repeat(nobs1[:, None], q, axis=1)
+    nrows = np.repeat(nrows1[:, None], q, axis=1)
+    Zsum = C1[0].reshape(stages[0].n_cl, D, q).sum(axis=0)  # (D, q) sum w z per domain
+    Ysum = Zsum + shift[None, :] * Nhat
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = Zsum / Nhat  # domain mean of z (= est - c)
+        # sum_i w_i (y_i - ybar_d)^2 / N_d, the centred second moment of R's svyvar
+        cm2 = (S2 - Nhat * g * g) / Nhat
+        est = Ysum / Nhat if kind == "mean" else Ysum
+        T3s = []
+        for s, C, S in zip(stages, C1, Sw):
+            C3 = C.reshape(s.n_cl, D, q)
+            S3 = S.reshape(s.n_cl, D)[:, :, None]
+            T3s.append(C3 - g[None] * S3 if kind == "mean" else C3 + shift[None, None, :] * S3)
+        # a domain whose spread is tiny next to its distance from the shift would lose digits
+        # in the differences above: such columns are redone exactly as _core does, with the
+        # residuals y - ybar_d formed row by row
+        lost = ((cm2 <= 1e-4 * S2 / Nhat) & (S2 > 0) & (Nhat > 0)).any(axis=0)
+    for j in np.flatnonzero(lost):
+        y = Y[:, j]
+        wy = wr * y
+        ysum = np.bincount(dcode, weights=wy, minlength=D)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            e = ysum / Nhat1
+        r = y - e[dcode]
+        x = wr * r
+        cm2[:, j] = np.bincount(dcode, weights=x * r, minlength=D) / Nhat1
+        est[:, j] = e if kind == "mean" else ysum
+        for k, s, T3 in zip(keys, stages, T3s):
+            T3[:, :, j] = np.bincount(k, weights=x if kind == "mean" else wy,
+                                      minlength=s.n_cl * D).reshape(s.n_cl, D)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        Ts = [T3.reshape(s.n_cl, D * q) for s, T3 in zip(stages, T3s)]
+        if kind == "mean":
+            scale = 1.0 / Nhat.ravel()
+            Ts = [T * scale[None, :] for T in Ts]
+    Ps = []
+    for s in stages:
+        if design._lonely in ("fail", "average") or (s.npsu == 1).any():
+            P1 = np.bincount((s.st * D + dcode)[rows], minlength=s.n_st * D) > 0
+            Ps.append(np.repeat(P1.reshape(s.n_st, D), q, axis=1))
+        else:
+            Ps.append(None)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var = design._vcov_from_psu_totals(Ts, Ps, diag_only=True).reshape(D, q)
+        # deff as in _core: svyvar = (m2 - m1^2) n / (n - 1) with m2 - m1^2 the centred moment
+        svyvar = (cm2 if kind == "total" else cm2 / (Nhat * Nhat)) * nobs / (nobs - 1.0)
+        vsrs = svyvar * Nhat ** 2 / nobs
+        if deff_kind != "replace":
+            vsrs = np.where(Nhat < nobs, np.nan, vsrs * (Nhat - nobs) / Nhat)
+        deff = var / vsrs if deff_kind is not False else np.full_like(var, np.nan)
+    return {"est": est, "var": var, "deff": deff, "n": nrows,
+            "nrows": nrows, "Nhat": Nhat, "denom": Nhat}
 
 
 def _rep_var_diag(rep, theta: np.ndarray, thetas: np.ndarray) -> np.ndarray:
@@ -396,7 +498,7 @@ def mean(design: SurveyDesign, variables: str | Sequence[str], by: str | Sequenc
     if not names:
         raise EstimationError("mean: give at least one variable")
     dom, D, levels = _domains(design, by, na_rm, "mean")
-    Y = np.column_stack([_numeric(design, v, "mean") for v in names])
+    Y = _stack([_numeric(design, v, "mean") for v in names])
     valid = _check_missing(Y, dom, names, na_rm, "mean")
     res = _core(design, Y, None, valid, dom, D, "mean", deff)
     _check_empty(res, "mean", names, levels)
@@ -434,7 +536,7 @@ def total(design: SurveyDesign, variables: str | Sequence[str], by: str | Sequen
         ident = {"variable": ident.pop("variable"), "level": ident.pop("level"), **ident}
         return _frame(res, dfs, level, ident, "total")
     dom, D, levels = _domains(design, by, na_rm, "total")
-    Y = np.column_stack([_numeric(design, v, "total") for v in names])
+    Y = _stack([_numeric(design, v, "total") for v in names])
     valid = _check_missing(Y, dom, names, na_rm, "total")
     res = _core(design, Y, None, valid, dom, D, "total", deff)
     dfs = _df_by(design, dom, D, valid, df, Y.shape[1])

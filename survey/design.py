@@ -372,7 +372,9 @@ class SurveyDesign:
                 continue
             object.__setattr__(new, k, changes.get(k, getattr(self, k)))
         if "_cache" not in changes:
-            object.__setattr__(new, "_cache", {})
+            # derived codes (domain codes) depend on the data only: share them while the data
+            # is the same object (subset, weights, replicates); new data starts afresh
+            object.__setattr__(new, "_cache", self._cache if "_data" not in changes else {})
         new._w.setflags(write=False)
         object.__setattr__(new, "_frozen", True)
         return new
@@ -804,6 +806,18 @@ class SurveyDesign:
         cols = _as_list(by)
         if not cols:
             raise DesignError("domain_index: give at least one by variable")
+        # the codes depend on the data only: cached, and shared by the designs derived
+        # without new data (subset, weighting, replication)
+        ckey = ("domain_index", tuple(cols))
+        hit = self._cache.get(ckey)
+        if hit is not None:
+            return hit[0], hit[1].copy()
+        out, table = self._domain_index(cols)
+        out.setflags(write=False)
+        self._cache[ckey] = (out, table)
+        return out, table.copy()
+
+    def _domain_index(self, cols: list) -> tuple[np.ndarray, pd.DataFrame]:
         codes_list, cats_list = [], []
         for c in cols:
             self._check_column(self._data, c, "by")
@@ -812,19 +826,30 @@ class SurveyDesign:
                 cat = s.cat
                 codes_list.append(cat.codes.to_numpy().astype(np.int64))
                 cats_list.append(cat.categories)
+            elif s.dtype.kind in "iu":  # integers cannot be missing: one bincount pass
+                code, uniq = _codes(s.to_numpy())
+                codes_list.append(code)
+                cats_list.append(pd.Index(uniq))
             else:
                 code, uniq = pd.factorize(s, sort=True)
                 codes_list.append(code.astype(np.int64))
                 cats_list.append(pd.Index(uniq))
-        missing = np.zeros(self._n, dtype=bool)
-        key = np.zeros(self._n, dtype=np.int64)
-        for code, cats in zip(codes_list, cats_list):
-            missing |= code < 0
-            key = key * (len(cats) + 1) + np.where(code < 0, 0, code)
-        inv, uniq = pd.factorize(key[~missing], sort=True)
-        uniq = np.asarray(uniq, dtype=np.int64)
-        out = np.full(self._n, -1, dtype=np.int64)
-        out[~missing] = inv
+        if len(codes_list) == 1 and not (codes_list[0] < 0).any():
+            # one variable without missing values: its sorted codes are the domain codes
+            code = codes_list[0]
+            present = np.bincount(code, minlength=len(cats_list[0])) > 0
+            uniq = np.flatnonzero(present).astype(np.int64)
+            out = (np.cumsum(present) - 1)[code] if not present.all() else code.copy()
+        else:
+            missing = np.zeros(self._n, dtype=bool)
+            key = np.zeros(self._n, dtype=np.int64)
+            for code, cats in zip(codes_list, cats_list):
+                missing |= code < 0
+                key = key * (len(cats) + 1) + np.where(code < 0, 0, code)
+            inv, uniq = _codes(key[~missing])
+            uniq = np.asarray(uniq, dtype=np.int64)
+            out = np.full(self._n, -1, dtype=np.int64)
+            out[~missing] = inv
         # decode the level table
         levels = {}
         rem = uniq.copy()

@@ -403,18 +403,19 @@ class SurveyDesign:
             w = pd.to_numeric(raw, errors="raise").to_numpy(dtype=float, na_value=np.nan)
         except (TypeError, ValueError) as e:
             raise DesignError(f"SurveyDesign: weight column {name} is not numeric ({e})") from None
-        bad = ~np.isfinite(w)
-        if bad.any():
+        lo, hi = (float(w.min()), float(w.max())) if n else (0.0, 0.0)
+        if n and not (np.isfinite(lo) and np.isfinite(hi)):  # NaN or inf somewhere
+            bad = ~np.isfinite(w)
             raise DesignError(
                 f"SurveyDesign: weight column {name} has {int(bad.sum())} missing or infinite "
                 f"values (first at row {int(np.flatnonzero(bad)[0])}); fix or drop those rows"
             )
-        if (w < 0).any():
+        if lo < 0:
             raise DesignError(
                 f"SurveyDesign: weight column {name} has {int((w < 0).sum())} negative values"
                 f" (first at row {int(np.flatnonzero(w < 0)[0])}); sampling weights must be >= 0"
             )
-        if n and not (w > 0).any():
+        if n and not hi > 0:
             raise DesignError(f"SurveyDesign: weight column {name} is zero for every respondent; "
                               "check that the right column was passed as weights=")
         return w.copy()
@@ -509,7 +510,7 @@ class SurveyDesign:
                 )
             is_popsize = anybig
         stages, popsize_rows = [], []
-        prev_mult_rows = np.ones(n)
+        prev_mult_rows = np.ones(n) if nstage > 1 else None
         for i in range(nstage):
             if i == 0:
                 st = strat[0]
@@ -528,7 +529,8 @@ class SurveyDesign:
             cl = ids[i]  # dense already (_codes / _combine / arange): no second factorise
             C, H = int(cl.max()) + 1, int(st.max()) + 1
             cl_stratum = np.zeros(C, dtype=np.int64)
-            cl_stratum[cl] = st
+            if H > 1:  # one stratum: every cluster is in stratum 0 already
+                cl_stratum[cl] = st
             npsu = np.bincount(cl_stratum, minlength=H).astype(float)
             st_parent = np.zeros(H, dtype=np.int64)
             if i > 0:
@@ -554,12 +556,17 @@ class SurveyDesign:
                     )
             else:
                 pop = np.full(H, np.inf)
-            cl_mult = np.zeros(C)
-            cl_mult[cl] = prev_mult_rows
+            if i == 0:  # nothing sampled before the first stage
+                cl_mult = np.ones(C)
+            else:
+                cl_mult = np.zeros(C)
+                cl_mult[cl] = prev_mult_rows
             stages.append(_Stage(cl, st, C, H, cl_stratum, npsu, pop, st_parent, n_parent,
                                  cl_mult, np.asarray(st_label), {}))
-            popsize_rows.append(pop[st])
-            prev_mult_rows = prev_mult_rows * (npsu / pop)[st]
+            # per-row population sizes only feed weights derived from the fpc
+            popsize_rows.append(pop[st] if fpc_raw else None)
+            if i + 1 < nstage:
+                prev_mult_rows = prev_mult_rows * (npsu / pop)[st]
         return stages, popsize_rows
 
     # ------------------------------------------------------------------ public properties
@@ -881,7 +888,8 @@ class SurveyDesign:
         w = np.array(new_weights, dtype=float).ravel()
         if w.shape != (self._n,):
             raise DesignError(f"_with_weights: new weights have shape {w.shape}, expected ({self._n},)")
-        if not np.isfinite(w).all() or (w < 0).any():
+        lo, hi = float(w.min()), float(w.max())  # two reductions, no n-sized temporaries
+        if not (np.isfinite(lo) and np.isfinite(hi)) or lo < 0:
             raise DesignError("_with_weights: new weights must be finite and non-negative")
         if calibration is not None and not hasattr(calibration, "residualize"):
             raise DesignError("_with_weights: calibration object needs a residualize(x) method")

@@ -75,6 +75,39 @@ def _codes_for(col: pd.Series, levels: list[str], var: str,
     return codes
 
 
+def _fast_cells(data: pd.DataFrame, variables: Sequence[str], levels: Mapping[str, list[str]],
+                strides: Mapping[str, int], collapse: Mapping | None) -> np.ndarray | None:
+    """Mixed-radix cell ids when every margin variable is categorical: one small lookup per
+    variable (category code -> level index times its stride) gathered straight into the cell
+    id, no per-variable code arrays or missing-value masks.  Returns ``None`` when a variable
+    is not categorical, or when some respondent is missing or matches no target level (a
+    negative cell id), so that the general path raises its precise error."""
+    cols = [data[v] for v in variables]
+    if not all(isinstance(c.dtype, pd.CategoricalDtype) for c in cols):
+        return None
+    if math.prod(len(levels[v]) for v in variables) >= 1 << 40 or len(variables) > 1000:
+        return None
+    cell = None
+    neg = -(1 << 50)  # any missing/unmatched respondent ends with a negative id (no overflow)
+    tmp = None
+    for v, col in zip(variables, cols):
+        rule = (collapse or {}).get(v) or {}
+        back = {str(o): str(nw) for nw, olds in rule.items() for o in olds}
+        pos = {lev: i for i, lev in enumerate(levels[v])}
+        lut = np.array([pos.get(back.get(str(c), str(c)), -1) for c in col.cat.categories]
+                       + [-1], dtype=np.int64)  # the last entry serves code -1 (missing)
+        lut = np.where(lut < 0, neg, lut * strides[v])
+        raw = col.cat.codes.to_numpy()
+        if cell is None:
+            cell = lut[raw]
+        else:
+            tmp = np.take(lut, raw, out=tmp)
+            cell += tmp
+    if cell is None or (len(cell) and int(cell.min()) < 0):
+        return None
+    return cell
+
+
 class CellTable:
     """Respondents collapsed to the cells of the categorical margin variables.
 
@@ -110,14 +143,17 @@ class CellTable:
         self.levels = levels
         n = len(data)
         self.n = n
-        cell = np.zeros(n, dtype=np.int64)
         radix = 1
         strides = {}
         for v in reversed(variables):
-            codes = _codes_for(data[v], levels[v], v, collapse, weights)
-            cell += codes * radix
             strides[v] = radix
             radix *= len(levels[v])
+        cell = _fast_cells(data, variables, levels, strides, collapse)
+        if cell is None:  # general path; also raises the precise mismatch errors
+            cell = np.zeros(n, dtype=np.int64)
+            for v in reversed(variables):
+                codes = _codes_for(data[v], levels[v], v, collapse, weights)
+                cell += codes * strides[v]
         self.strides = strides
         if radix <= max(4 * n, 1 << 22):
             counts = np.bincount(cell, minlength=radix)

@@ -123,6 +123,10 @@ def _numeric(design: SurveyDesign, var: str, fn: str) -> np.ndarray:
         raise EstimationError(
             f"{fn}: variable {var!r} has dtype {s.dtype}, not numeric; convert it or use proportion()"
         )
+    if s.dtype == np.float64:  # the column itself (read-only view), no copy
+        v = s.to_numpy().view()
+        v.setflags(write=False)
+        return v
     return s.to_numpy(dtype=float, na_value=np.nan)
 
 
@@ -195,9 +199,10 @@ def _core(design: SurveyDesign, Y: np.ndarray, X: np.ndarray | None, valid: np.n
     kind: "mean" (X is None), "ratio" or "total".  ``valid`` (n, q) marks rows that are in a
     domain and have no missing value for that column.
     """
-    if (design._rep is None and not design._calibrations and valid is None and X is None
-            and kind in ("mean", "total") and not np.isnan(Y).any()):
-        return _core_cells(design, Y, dom, D, kind, deff_kind)
+    if valid is None and X is None and kind in ("mean", "total"):
+        cols = [Y[:, j] for j in range(Y.shape[1])]
+        if _cells_ok(design, cols):
+            return _core_cells(design, cols, dom, D, kind, deff_kind)
     n, q = Y.shape
     w = design._w
     rows = dom >= 0
@@ -296,10 +301,32 @@ def _core(design: SurveyDesign, Y: np.ndarray, X: np.ndarray | None, valid: np.n
             "nrows": nrows, "Nhat": Nhat, "denom": Xsum}
 
 
-def _core_cells(design: SurveyDesign, Y: np.ndarray, dom: np.ndarray, D: int, kind: str,
-                deff_kind: Any) -> dict:
+def _cells_ok(design: SurveyDesign, cols: Sequence[np.ndarray]) -> bool:
+    """Whether :func:`_core_cells` applies: linearisation without calibrations, every value
+    finite (a sum per column; an overflowing sum only sends the data to the general path)."""
+    if design._rep is not None or design._calibrations:
+        return False
+    with np.errstate(all="ignore"):
+        return all(np.isfinite(c.sum()) for c in cols)
+
+
+def _estimate_columns(design: SurveyDesign, names: Sequence[str], dom: np.ndarray, D: int,
+                      na_rm: bool, fn: str, kind: str, deff: Any) -> tuple[dict, Any]:
+    """``(_core result, valid)`` for numeric columns: straight from the data's columns (no
+    ``n x q`` copy) when :func:`_core_cells` applies, else through the general :func:`_core`."""
+    cols = [_numeric(design, v, fn) for v in names]
+    if _cells_ok(design, cols):
+        return _core_cells(design, cols, dom, D, kind, deff), None
+    Y = _stack(cols)
+    valid = _check_missing(Y, dom, names, na_rm, fn)
+    return _core(design, Y, None, valid, dom, D, kind, deff), valid
+
+
+def _core_cells(design: SurveyDesign, Y: Sequence[np.ndarray], dom: np.ndarray, D: int,
+                kind: str, deff_kind: Any) -> dict:
     """:func:`_core` for means and totals of a linearisation design without calibrations
-    and without missing values: the same numbers from (cluster x domain) cell sums.
+    and without missing values: the same numbers from (cluster x domain) cell sums.  ``Y`` is
+    the list of the ``q`` variables' columns.
 
     Everything the estimator, the variance and the deff need is linear in three cell sums per
     variable -- ``sum w z`` per (cluster, domain) at every variance stage, ``sum w z^2`` per
@@ -309,8 +336,9 @@ def _core_cells(design: SurveyDesign, Y: np.ndarray, dom: np.ndarray, D: int, ki
     PSU totals of the influence values are then ``sum w z - (est - c) sum w`` per cell,
     exactly the totals :meth:`SurveyDesign._stage_totals_by` forms row by row.
     """
-    n, q = Y.shape
+    q = len(Y)
     w = design._w
+    n = len(w)
     rows = dom >= 0
     allrows = bool(rows.all())
     dcode = dom if allrows else np.where(rows, dom, 0)
@@ -324,14 +352,15 @@ def _core_cells(design: SurveyDesign, Y: np.ndarray, dom: np.ndarray, D: int, ki
     C1 = [np.empty((s.n_cl * D, q)) for s in stages]
     S2 = np.empty((D, q))
     shift = np.empty(q)
+    z, wz = np.empty(n), np.empty(n)  # reused buffers: no fresh pages per column
     for j in range(q):
-        y = Y[:, j]
+        y = Y[j]
         c = float(y.mean())
-        z = y - c
-        wz = wr * z
+        np.subtract(y, c, out=z)
+        np.multiply(wr, z, out=wz)
         for k, s, C in zip(keys, stages, C1):
             C[:, j] = np.bincount(k, weights=wz, minlength=s.n_cl * D)
-        S2[:, j] = np.bincount(dcode, weights=wz * z, minlength=D)
+        S2[:, j] = np.bincount(dcode, weights=np.multiply(wz, z, out=z), minlength=D)
         shift[j] = c
     Nhat = np.repeat(Nhat1[:, None], q, axis=1)
     nobs = np.repeat(nobs1[:, None], q, axis=1)
@@ -353,7 +382,7 @@ def _core_cells(design: SurveyDesign, Y: np.ndarray, dom: np.ndarray, D: int, ki
         # residuals y - ybar_d formed row by row
         lost = ((cm2 <= 1e-4 * S2 / Nhat) & (S2 > 0) & (Nhat > 0)).any(axis=0)
     for j in np.flatnonzero(lost):
-        y = Y[:, j]
+        y = Y[j]
         wy = wr * y
         ysum = np.bincount(dcode, weights=wy, minlength=D)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -498,11 +527,9 @@ def mean(design: SurveyDesign, variables: str | Sequence[str], by: str | Sequenc
     if not names:
         raise EstimationError("mean: give at least one variable")
     dom, D, levels = _domains(design, by, na_rm, "mean")
-    Y = _stack([_numeric(design, v, "mean") for v in names])
-    valid = _check_missing(Y, dom, names, na_rm, "mean")
-    res = _core(design, Y, None, valid, dom, D, "mean", deff)
+    res, valid = _estimate_columns(design, names, dom, D, na_rm, "mean", "mean", deff)
     _check_empty(res, "mean", names, levels)
-    dfs = _df_by(design, dom, D, valid, df, Y.shape[1])
+    dfs = _df_by(design, dom, D, valid, df, len(names))
     res, dfs = _reorder(res, dfs)
     return _frame(res, dfs, level, _ident(names, D, levels), "mean")
 
@@ -536,10 +563,8 @@ def total(design: SurveyDesign, variables: str | Sequence[str], by: str | Sequen
         ident = {"variable": ident.pop("variable"), "level": ident.pop("level"), **ident}
         return _frame(res, dfs, level, ident, "total")
     dom, D, levels = _domains(design, by, na_rm, "total")
-    Y = _stack([_numeric(design, v, "total") for v in names])
-    valid = _check_missing(Y, dom, names, na_rm, "total")
-    res = _core(design, Y, None, valid, dom, D, "total", deff)
-    dfs = _df_by(design, dom, D, valid, df, Y.shape[1])
+    res, valid = _estimate_columns(design, names, dom, D, na_rm, "total", "total", deff)
+    dfs = _df_by(design, dom, D, valid, df, len(names))
     res, dfs = _reorder(res, dfs)
     return _frame(res, dfs, level, _ident(names, D, levels), "total")
 

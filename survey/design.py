@@ -436,7 +436,7 @@ class SurveyDesign:
         ids, id_labels = [], []
         if not psu_cols:
             ids.append(np.arange(n, dtype=np.int64))
-            id_labels.append(np.arange(1, n + 1))
+            id_labels.append(None)  # row numbers: never needed (a row sits in one stratum)
         for c in psu_cols:
             col = data[c]
             if col.isna().any():
@@ -473,7 +473,7 @@ class SurveyDesign:
         # every code vector is dense (0..k-1, all present): counts come from the maximum
         if int(ids[0].max()) == 0 and not (nest and strata_cols):
             raise DesignError("SurveyDesign: the design has only one primary sampling unit")
-        if strata_cols and not nest:
+        if strata_cols and not nest and psu_cols:  # a per-row PSU cannot straddle strata
             # each PSU must sit in one stratum
             first_st = strat[0][_first_index(ids[0], int(ids[0].max()) + 1)]
             clash = strat[0] != first_st[ids[0]]
@@ -531,7 +531,8 @@ class SurveyDesign:
             cl_stratum = np.zeros(C, dtype=np.int64)
             if H > 1:  # one stratum: every cluster is in stratum 0 already
                 cl_stratum[cl] = st
-            npsu = np.bincount(cl_stratum, minlength=H).astype(float)
+            npsu = (np.bincount(cl_stratum, minlength=H).astype(float) if H > 1
+                    else np.array([float(C)]))
             st_parent = np.zeros(H, dtype=np.int64)
             if i > 0:
                 st_parent = _parent_of(st, stages[-1].cl, H)

@@ -6,7 +6,8 @@ Design: 40 strata x 10 PSUs (stations), weights, no fpc.  Times, in one run:
     the svyby call only, data already loaded);
   * the Python package ``svy`` (when installed in .venv; ``pip install svy`` -- it is not a
     dependency of this project).
-and prints the ratios.  Run: ``.venv/bin/python benchmarks/bench_estimate.py``.
+and prints the ratios and whether the issue #17 target (>= 25x svy) is met; every timing is
+best of k in the same run.  Run: ``.venv/bin/python benchmarks/bench_estimate.py``.
 """
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from survey import SurveyDesign  # noqa: E402
 
 N, H, PSU_PER, P, DOM = 100_000, 40, 10, 20, 8
+REPEAT = 7          # best of k for ours (the machine may be shared: timings are noisy)
+SVY_REPEAT = 3      # best of k for svy and R
+TARGET_VS_SVY = 25  # issue #17: at least 25x faster than svy
 
 
 def make_data(seed: int = 1) -> pd.DataFrame:
@@ -43,7 +47,7 @@ def make_data(seed: int = 1) -> pd.DataFrame:
 def time_ours(df: pd.DataFrame, variables: list[str]) -> tuple[float, pd.DataFrame]:
     SurveyDesign(df, weights="w", strata="stratum", psu="psu").mean(variables, by="dom")  # warm-up
     best, out = np.inf, None
-    for _ in range(5):
+    for _ in range(REPEAT):
         t0 = time.perf_counter()
         out = SurveyDesign(df, weights="w", strata="stratum", psu="psu").mean(variables, by="dom")
         best = min(best, time.perf_counter() - t0)
@@ -61,16 +65,18 @@ def time_r(df: pd.DataFrame, variables: list[str]) -> tuple[float | None, str]:
         suppressPackageStartupMessages(library(survey))
         d <- read.csv("{path}")
         des <- svydesign(id=~psu, strata=~stratum, weights=~w, data=d)
-        t0 <- proc.time()[["elapsed"]]
-        b <- svyby(~{f}, ~dom, des, svymean)
-        cat(proc.time()[["elapsed"]] - t0, "\\n")
+        t <- min(sapply(seq_len({SVY_REPEAT}), function(i) {{
+          t0 <- proc.time()[["elapsed"]]
+          b <<- svyby(~{f}, ~dom, des, svymean)
+          proc.time()[["elapsed"]] - t0 }}))
+        cat(t, "\\n")
         cat(format(SE(b)[1, 1], digits=15), "\\n")
         """
         res = subprocess.run(["Rscript", "-e", script], capture_output=True, text=True, timeout=600)
         if res.returncode != 0:
             return None, f"R failed: {res.stderr.strip()[-300:]}"
         lines = res.stdout.split()
-        return float(lines[0]), f"R first SE {lines[1]}"
+        return float(lines[0]), f"best of {SVY_REPEAT}; R first SE {lines[1]}"
 
 
 def time_svy(df: pd.DataFrame, variables: list[str]) -> tuple[float | None, str]:
@@ -84,10 +90,13 @@ def time_svy(df: pd.DataFrame, variables: list[str]) -> tuple[float | None, str]
         design = svy.Design(stratum="stratum", psu="psu", wgt="w")
         sample = svy.Sample(data=data, design=design)
         sample.estimation.mean(variables[0], by="dom")  # warm-up
-        t0 = time.perf_counter()
-        for v in variables:
-            sample.estimation.mean(v, by="dom")
-        return time.perf_counter() - t0, f"svy {getattr(svy, '__version__', '?')}"
+        best = np.inf
+        for _ in range(SVY_REPEAT):
+            t0 = time.perf_counter()
+            for v in variables:
+                sample.estimation.mean(v, by="dom")
+            best = min(best, time.perf_counter() - t0)
+        return best, f"svy {getattr(svy, '__version__', '?')}, best of {SVY_REPEAT}"
     except Exception as e:  # the svy API changes between versions
         return None, f"svy present but its API call failed ({type(e).__name__}: {e}); skipped"
 
@@ -95,19 +104,31 @@ def time_svy(df: pd.DataFrame, variables: list[str]) -> tuple[float | None, str]
 def main() -> None:
     df = make_data()
     variables = [f"v{j + 1}" for j in range(P)]
-    ours, out = time_ours(df, variables)
     print(f"workload: {N} rows, {H} strata x {PSU_PER} PSUs, mean of {P} variables by {DOM}-level domain")
-    print(f"ours (SurveyDesign + mean by=): {ours:.4f} s  [{len(out)} rows; first SE {out['se'].iloc[0]:.10g}]")
+    print(f"load average at start: {_load()}")
+    ours, out = time_ours(df, variables)
+    print(f"ours (SurveyDesign + mean by=, best of {REPEAT}): {ours:.4f} s  "
+          f"[{len(out)} rows; first SE {out['se'].iloc[0]:.10g}]")
     r, rmsg = time_r(df, variables)
     print(f"R svyby: {'%.3f s' % r if r else '-'}  ({rmsg})")
     s, smsg = time_svy(df, variables)
     print(f"svy: {'%.3f s' % s if s else '-'}  ({smsg})")
+    print(f"load average at end: {_load()}")
     if r:
         print(f"ratio R / ours: {r / ours:.1f}x")
     if s:
         print(f"ratio svy / ours: {s / ours:.1f}x")
-    target = 0.1
-    print(f"target <= {target} s: {'met' if ours <= target else 'NOT met'}")
+        print(f"target (issue #17): >= {TARGET_VS_SVY}x svy: {s / ours:.1f}x -> "
+              f"{'PASS' if s / ours >= TARGET_VS_SVY else 'FAIL'}")
+    else:
+        print(f"target (issue #17): >= {TARGET_VS_SVY}x svy: not evaluated (svy not run)")
+
+
+def _load() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
 
 
 if __name__ == "__main__":

@@ -101,7 +101,19 @@ def _as_list(x: str | Sequence[str] | None) -> list[str]:
 
 
 def _codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes (0..k-1, sorted order of values) and the unique values."""
+    """Integer codes (0..k-1, sorted order of values) and the unique values.
+
+    Integer ids spanning a range not much wider than the data (station numbers, respondent
+    ids) are coded with one ``bincount`` pass instead of a hash factorise and a sort.
+    """
+    arr = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
+    if arr.dtype.kind in "iu" and arr.ndim == 1 and len(arr):
+        lo, hi = int(arr.min()), int(arr.max())
+        if hi - lo <= 4 * len(arr) + 1024:
+            off = (arr - lo).astype(np.intp, copy=False)
+            present = np.bincount(off, minlength=hi - lo + 1) > 0
+            lut = np.cumsum(present) - 1
+            return lut[off].astype(np.int64, copy=False), (np.flatnonzero(present) + lo).astype(arr.dtype)
     codes, uniques = pd.factorize(pd.Series(values), sort=True)
     return codes.astype(np.int64), np.asarray(uniques)
 
@@ -113,13 +125,13 @@ def _combine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _dense(key: np.ndarray) -> np.ndarray:
-    """Renumber integer keys to 0..k-1 in sorted order (hash based, O(n))."""
-    codes, _ = pd.factorize(key, sort=True)
-    return codes.astype(np.int64)
+    """Renumber integer keys to 0..k-1 in sorted order (O(n): bincount, or hash based)."""
+    return _codes(np.asarray(key))[0]
 
 
-def _n_distinct(key: np.ndarray) -> int:
-    return int(len(pd.unique(key)))
+def _n_present(codes: np.ndarray, k: int) -> int:
+    """Number of distinct values among dense codes ``0..k-1`` (one bincount, no hashing)."""
+    return int(np.count_nonzero(np.bincount(codes, minlength=k)))
 
 
 def _indicator(codes: np.ndarray, k: int, n: int, rows: np.ndarray | None = None) -> sp.csr_matrix:
@@ -360,7 +372,9 @@ class SurveyDesign:
                 continue
             object.__setattr__(new, k, changes.get(k, getattr(self, k)))
         if "_cache" not in changes:
-            object.__setattr__(new, "_cache", {})
+            # derived codes (domain codes) depend on the data only: share them while the data
+            # is the same object (subset, weights, replicates); new data starts afresh
+            object.__setattr__(new, "_cache", self._cache if "_data" not in changes else {})
         new._w.setflags(write=False)
         object.__setattr__(new, "_frozen", True)
         return new
@@ -389,18 +403,19 @@ class SurveyDesign:
             w = pd.to_numeric(raw, errors="raise").to_numpy(dtype=float, na_value=np.nan)
         except (TypeError, ValueError) as e:
             raise DesignError(f"SurveyDesign: weight column {name} is not numeric ({e})") from None
-        bad = ~np.isfinite(w)
-        if bad.any():
+        lo, hi = (float(w.min()), float(w.max())) if n else (0.0, 0.0)
+        if n and not (np.isfinite(lo) and np.isfinite(hi)):  # NaN or inf somewhere
+            bad = ~np.isfinite(w)
             raise DesignError(
                 f"SurveyDesign: weight column {name} has {int(bad.sum())} missing or infinite "
                 f"values (first at row {int(np.flatnonzero(bad)[0])}); fix or drop those rows"
             )
-        if (w < 0).any():
+        if lo < 0:
             raise DesignError(
                 f"SurveyDesign: weight column {name} has {int((w < 0).sum())} negative values"
                 f" (first at row {int(np.flatnonzero(w < 0)[0])}); sampling weights must be >= 0"
             )
-        if n and not (w > 0).any():
+        if n and not hi > 0:
             raise DesignError(f"SurveyDesign: weight column {name} is zero for every respondent; "
                               "check that the right column was passed as weights=")
         return w.copy()
@@ -421,7 +436,7 @@ class SurveyDesign:
         ids, id_labels = [], []
         if not psu_cols:
             ids.append(np.arange(n, dtype=np.int64))
-            id_labels.append(np.arange(1, n + 1))
+            id_labels.append(None)  # row numbers: never needed (a row sits in one stratum)
         for c in psu_cols:
             col = data[c]
             if col.isna().any():
@@ -455,9 +470,10 @@ class SurveyDesign:
                 for j in range(1, min(i + 1, len(strat))):
                     s = _combine(s, strat[j])
                 ids[i] = _combine(s, ids[i])
-        if _n_distinct(ids[0]) == 1 and not (nest and strata_cols):
+        # every code vector is dense (0..k-1, all present): counts come from the maximum
+        if int(ids[0].max()) == 0 and not (nest and strata_cols):
             raise DesignError("SurveyDesign: the design has only one primary sampling unit")
-        if strata_cols and not nest:
+        if strata_cols and not nest and psu_cols:  # a per-row PSU cannot straddle strata
             # each PSU must sit in one stratum
             first_st = strat[0][_first_index(ids[0], int(ids[0].max()) + 1)]
             clash = strat[0] != first_st[ids[0]]
@@ -494,7 +510,7 @@ class SurveyDesign:
                 )
             is_popsize = anybig
         stages, popsize_rows = [], []
-        prev_mult_rows = np.ones(n)
+        prev_mult_rows = np.ones(n) if nstage > 1 else None
         for i in range(nstage):
             if i == 0:
                 st = strat[0]
@@ -510,13 +526,13 @@ class SurveyDesign:
                                          for a, b in zip(prev_lab, s_src[first])])
                 else:
                     st_label = np.array([f"unit {a + 1}" for a in prev_lab])
-            cl = ids[i]
-            cl = _dense(cl)
-            st = _dense(st)
+            cl = ids[i]  # dense already (_codes / _combine / arange): no second factorise
             C, H = int(cl.max()) + 1, int(st.max()) + 1
             cl_stratum = np.zeros(C, dtype=np.int64)
-            cl_stratum[cl] = st
-            npsu = np.bincount(cl_stratum, minlength=H).astype(float)
+            if H > 1:  # one stratum: every cluster is in stratum 0 already
+                cl_stratum[cl] = st
+            npsu = (np.bincount(cl_stratum, minlength=H).astype(float) if H > 1
+                    else np.array([float(C)]))
             st_parent = np.zeros(H, dtype=np.int64)
             if i > 0:
                 st_parent = _parent_of(st, stages[-1].cl, H)
@@ -541,12 +557,17 @@ class SurveyDesign:
                     )
             else:
                 pop = np.full(H, np.inf)
-            cl_mult = np.zeros(C)
-            cl_mult[cl] = prev_mult_rows
+            if i == 0:  # nothing sampled before the first stage
+                cl_mult = np.ones(C)
+            else:
+                cl_mult = np.zeros(C)
+                cl_mult[cl] = prev_mult_rows
             stages.append(_Stage(cl, st, C, H, cl_stratum, npsu, pop, st_parent, n_parent,
                                  cl_mult, np.asarray(st_label), {}))
-            popsize_rows.append(pop[st])
-            prev_mult_rows = prev_mult_rows * (npsu / pop)[st]
+            # per-row population sizes only feed weights derived from the fpc
+            popsize_rows.append(pop[st] if fpc_raw else None)
+            if i + 1 < nstage:
+                prev_mult_rows = prev_mult_rows * (npsu / pop)[st]
         return stages, popsize_rows
 
     # ------------------------------------------------------------------ public properties
@@ -598,13 +619,15 @@ class SurveyDesign:
     def n_psu(self) -> int:
         """Number of first-stage clusters (PSUs) with respondents in the design or domain."""
         rows = self._rows_in()
-        return _n_distinct(self._stages[0].cl[rows])
+        s0 = self._stages[0]
+        return _n_present(s0.cl[rows], s0.n_cl)
 
     @property
     def n_strata(self) -> int:
         """Number of first-stage strata with respondents in the design or domain."""
         rows = self._rows_in()
-        return _n_distinct(self._stages[0].st[rows])
+        s0 = self._stages[0]
+        return _n_present(s0.st[rows], s0.n_st)
 
     @property
     def df(self) -> int:
@@ -638,7 +661,7 @@ class SurveyDesign:
             return _rank(self._rep.W[rows]) - 1
         inset = self._w != 0 if rows is None else (self._w != 0) & rows
         s0 = self._stages[0]
-        return _n_distinct(s0.cl[inset]) - _n_distinct(s0.st[inset])
+        return _n_present(s0.cl[inset], s0.n_cl) - _n_present(s0.st[inset], s0.n_st)
 
     def _degf_domains(self, dom: np.ndarray, D: int) -> np.ndarray:
         """Degrees of freedom of each domain (codes 0..D-1; -1 = none), vectorised."""
@@ -791,6 +814,18 @@ class SurveyDesign:
         cols = _as_list(by)
         if not cols:
             raise DesignError("domain_index: give at least one by variable")
+        # the codes depend on the data only: cached, and shared by the designs derived
+        # without new data (subset, weighting, replication)
+        ckey = ("domain_index", tuple(cols))
+        hit = self._cache.get(ckey)
+        if hit is not None:
+            return hit[0], hit[1].copy()
+        out, table = self._domain_index(cols)
+        out.setflags(write=False)
+        self._cache[ckey] = (out, table)
+        return out, table.copy()
+
+    def _domain_index(self, cols: list) -> tuple[np.ndarray, pd.DataFrame]:
         codes_list, cats_list = [], []
         for c in cols:
             self._check_column(self._data, c, "by")
@@ -799,19 +834,30 @@ class SurveyDesign:
                 cat = s.cat
                 codes_list.append(cat.codes.to_numpy().astype(np.int64))
                 cats_list.append(cat.categories)
+            elif s.dtype.kind in "iu":  # integers cannot be missing: one bincount pass
+                code, uniq = _codes(s.to_numpy())
+                codes_list.append(code)
+                cats_list.append(pd.Index(uniq))
             else:
                 code, uniq = pd.factorize(s, sort=True)
                 codes_list.append(code.astype(np.int64))
                 cats_list.append(pd.Index(uniq))
-        missing = np.zeros(self._n, dtype=bool)
-        key = np.zeros(self._n, dtype=np.int64)
-        for code, cats in zip(codes_list, cats_list):
-            missing |= code < 0
-            key = key * (len(cats) + 1) + np.where(code < 0, 0, code)
-        inv, uniq = pd.factorize(key[~missing], sort=True)
-        uniq = np.asarray(uniq, dtype=np.int64)
-        out = np.full(self._n, -1, dtype=np.int64)
-        out[~missing] = inv
+        if len(codes_list) == 1 and not (codes_list[0] < 0).any():
+            # one variable without missing values: its sorted codes are the domain codes
+            code = codes_list[0]
+            present = np.bincount(code, minlength=len(cats_list[0])) > 0
+            uniq = np.flatnonzero(present).astype(np.int64)
+            out = (np.cumsum(present) - 1)[code] if not present.all() else code.copy()
+        else:
+            missing = np.zeros(self._n, dtype=bool)
+            key = np.zeros(self._n, dtype=np.int64)
+            for code, cats in zip(codes_list, cats_list):
+                missing |= code < 0
+                key = key * (len(cats) + 1) + np.where(code < 0, 0, code)
+            inv, uniq = _codes(key[~missing])
+            uniq = np.asarray(uniq, dtype=np.int64)
+            out = np.full(self._n, -1, dtype=np.int64)
+            out[~missing] = inv
         # decode the level table
         levels = {}
         rem = uniq.copy()
@@ -843,7 +889,8 @@ class SurveyDesign:
         w = np.array(new_weights, dtype=float).ravel()
         if w.shape != (self._n,):
             raise DesignError(f"_with_weights: new weights have shape {w.shape}, expected ({self._n},)")
-        if not np.isfinite(w).all() or (w < 0).any():
+        lo, hi = float(w.min()), float(w.max())  # two reductions, no n-sized temporaries
+        if not (np.isfinite(lo) and np.isfinite(hi)) or lo < 0:
             raise DesignError("_with_weights: new weights must be finite and non-negative")
         if calibration is not None and not hasattr(calibration, "residualize"):
             raise DesignError("_with_weights: calibration object needs a residualize(x) method")

@@ -130,7 +130,17 @@ def _numeric(design: SurveyDesign, var: str, fn: str) -> np.ndarray:
         raise EstimationError(
             f"{fn}: variable {var!r} has dtype {s.dtype}, not numeric; convert it or use proportion()"
         )
+    if s.dtype == np.float64:  # the column itself (read-only view), no copy
+        v = s.to_numpy().view()
+        v.setflags(write=False)
+        return v
     return s.to_numpy(dtype=float, na_value=np.nan)
+
+
+def _stack(cols: Sequence[np.ndarray]) -> np.ndarray:
+    """``(n, q)`` matrix of the columns in Fortran order: each column stays contiguous (one
+    plain copy per column, no strided scatter), which the per-column cell sums read."""
+    return np.array(cols, dtype=float).T
 
 
 def _domains(design: SurveyDesign, by: Any, na_rm: bool, fn: str):
@@ -196,6 +206,10 @@ def _core(design: SurveyDesign, Y: np.ndarray, X: np.ndarray | None, valid: np.n
     kind: "mean" (X is None), "ratio" or "total".  ``valid`` (n, q) marks rows that are in a
     domain and have no missing value for that column.
     """
+    if valid is None and X is None and kind in ("mean", "total"):
+        cols = [Y[:, j] for j in range(Y.shape[1])]
+        if _cells_ok(design, cols):
+            return _core_cells(design, cols, dom, D, kind, deff_kind)
     n, q = Y.shape
     w = design._w
     rows = dom >= 0
@@ -292,6 +306,123 @@ def _core(design: SurveyDesign, Y: np.ndarray, X: np.ndarray | None, valid: np.n
         deff = var / vsrs if deff_kind is not False else np.full_like(var, np.nan)
     return {"est": est, "var": var, "deff": deff, "n": nrows,
             "nrows": nrows, "Nhat": Nhat, "denom": Xsum}
+
+
+def _cells_ok(design: SurveyDesign, cols: Sequence[np.ndarray]) -> bool:
+    """Whether :func:`_core_cells` applies: linearisation without calibrations, every value
+    finite (a sum per column; an overflowing sum only sends the data to the general path)."""
+    if design._rep is not None or design._calibrations:
+        return False
+    with np.errstate(all="ignore"):
+        return all(np.isfinite(c.sum()) for c in cols)
+
+
+def _estimate_columns(design: SurveyDesign, names: Sequence[str], dom: np.ndarray, D: int,
+                      na_rm: bool, fn: str, kind: str, deff: Any) -> tuple[dict, Any]:
+    """``(_core result, valid)`` for numeric columns: straight from the data's columns (no
+    ``n x q`` copy) when :func:`_core_cells` applies, else through the general :func:`_core`."""
+    cols = [_numeric(design, v, fn) for v in names]
+    if _cells_ok(design, cols):
+        return _core_cells(design, cols, dom, D, kind, deff), None
+    Y = _stack(cols)
+    valid = _check_missing(Y, dom, names, na_rm, fn)
+    return _core(design, Y, None, valid, dom, D, kind, deff), valid
+
+
+def _core_cells(design: SurveyDesign, Y: Sequence[np.ndarray], dom: np.ndarray, D: int,
+                kind: str, deff_kind: Any) -> dict:
+    """:func:`_core` for means and totals of a linearisation design without calibrations
+    and without missing values: the same numbers from (cluster x domain) cell sums.  ``Y`` is
+    the list of the ``q`` variables' columns.
+
+    Everything the estimator, the variance and the deff need is linear in three cell sums per
+    variable -- ``sum w z`` per (cluster, domain) at every variance stage, ``sum w z^2`` per
+    domain and ``sum w`` per cell -- with ``z = y - c`` shifted by the column mean ``c`` (so the
+    second moment does not cancel).  They come from one ``np.bincount`` per variable and
+    stage over the design's cached cluster codes; no ``n x q`` temporaries, no sparse products.
+    PSU totals of the influence values are then ``sum w z - (est - c) sum w`` per cell,
+    exactly the totals :meth:`SurveyDesign._stage_totals_by` forms row by row.
+    """
+    q = len(Y)
+    w = design._w
+    n = len(w)
+    rows = dom >= 0
+    allrows = bool(rows.all())
+    dcode = dom if allrows else np.where(rows, dom, 0)
+    wr = w if allrows else np.where(rows, w, 0.0)  # rows outside every domain weigh nothing
+    Nhat1 = np.bincount(dcode, weights=wr, minlength=D)
+    nobs1 = np.bincount(dcode, weights=(wr != 0).astype(float), minlength=D)
+    nrows1 = np.bincount(dcode[rows] if not allrows else dcode, minlength=D).astype(float)
+    stages = design._stages[: design._var_stages]
+    keys = [s.cl * D + dcode for s in stages]
+    Sw = [np.bincount(k, weights=wr, minlength=s.n_cl * D) for k, s in zip(keys, stages)]
+    C1 = [np.empty((s.n_cl * D, q)) for s in stages]
+    S2 = np.empty((D, q))
+    shift = np.empty(q)
+    z, wz = np.empty(n), np.empty(n)  # reused buffers: no fresh pages per column
+    for j in range(q):
+        y = Y[j]
+        c = float(y.mean())
+        np.subtract(y, c, out=z)
+        np.multiply(wr, z, out=wz)
+        for k, s, C in zip(keys, stages, C1):
+            C[:, j] = np.bincount(k, weights=wz, minlength=s.n_cl * D)
+        S2[:, j] = np.bincount(dcode, weights=np.multiply(wz, z, out=z), minlength=D)
+        shift[j] = c
+    Nhat = np.repeat(Nhat1[:, None], q, axis=1)
+    nobs = np.repeat(nobs1[:, None], q, axis=1)
+    nrows = np.repeat(nrows1[:, None], q, axis=1)
+    Zsum = C1[0].reshape(stages[0].n_cl, D, q).sum(axis=0)  # (D, q) sum w z per domain
+    Ysum = Zsum + shift[None, :] * Nhat
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = Zsum / Nhat  # domain mean of z (= est - c)
+        # sum_i w_i (y_i - ybar_d)^2 / N_d, the centred second moment of R's svyvar
+        cm2 = (S2 - Nhat * g * g) / Nhat
+        est = Ysum / Nhat if kind == "mean" else Ysum
+        T3s = []
+        for s, C, S in zip(stages, C1, Sw):
+            C3 = C.reshape(s.n_cl, D, q)
+            S3 = S.reshape(s.n_cl, D)[:, :, None]
+            T3s.append(C3 - g[None] * S3 if kind == "mean" else C3 + shift[None, None, :] * S3)
+        # a domain whose spread is tiny next to its distance from the shift would lose digits
+        # in the differences above: such columns are redone exactly as _core does, with the
+        # residuals y - ybar_d formed row by row
+        lost = ((cm2 <= 1e-4 * S2 / Nhat) & (S2 > 0) & (Nhat > 0)).any(axis=0)
+    for j in np.flatnonzero(lost):
+        y = Y[j]
+        wy = wr * y
+        ysum = np.bincount(dcode, weights=wy, minlength=D)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            e = ysum / Nhat1
+        r = y - e[dcode]
+        x = wr * r
+        cm2[:, j] = np.bincount(dcode, weights=x * r, minlength=D) / Nhat1
+        est[:, j] = e if kind == "mean" else ysum
+        for k, s, T3 in zip(keys, stages, T3s):
+            T3[:, :, j] = np.bincount(k, weights=x if kind == "mean" else wy,
+                                      minlength=s.n_cl * D).reshape(s.n_cl, D)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        Ts = [T3.reshape(s.n_cl, D * q) for s, T3 in zip(stages, T3s)]
+        if kind == "mean":
+            scale = 1.0 / Nhat.ravel()
+            Ts = [T * scale[None, :] for T in Ts]
+    Ps = []
+    for s in stages:
+        if design._lonely in ("fail", "average") or (s.npsu == 1).any():
+            P1 = np.bincount((s.st * D + dcode)[rows], minlength=s.n_st * D) > 0
+            Ps.append(np.repeat(P1.reshape(s.n_st, D), q, axis=1))
+        else:
+            Ps.append(None)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var = design._vcov_from_psu_totals(Ts, Ps, diag_only=True).reshape(D, q)
+        # deff as in _core: svyvar = (m2 - m1^2) n / (n - 1) with m2 - m1^2 the centred moment
+        svyvar = (cm2 if kind == "total" else cm2 / (Nhat * Nhat)) * nobs / (nobs - 1.0)
+        vsrs = svyvar * Nhat ** 2 / nobs
+        if deff_kind != "replace":
+            vsrs = np.where(Nhat < nobs, np.nan, vsrs * (Nhat - nobs) / Nhat)
+        deff = var / vsrs if deff_kind is not False else np.full_like(var, np.nan)
+    return {"est": est, "var": var, "deff": deff, "n": nrows,
+            "nrows": nrows, "Nhat": Nhat, "denom": Nhat}
 
 
 def _rep_var_diag(rep, theta: np.ndarray, thetas: np.ndarray) -> np.ndarray:
@@ -415,11 +546,9 @@ def mean(design: SurveyDesign, variables: str | Sequence[str], by: str | Sequenc
     if not names:
         raise EstimationError("mean: give at least one variable")
     dom, D, levels = _domains(design, by, na_rm, "mean")
-    Y = np.column_stack([_numeric(design, v, "mean") for v in names])
-    valid = _check_missing(Y, dom, names, na_rm, "mean")
-    res = _core(design, Y, None, valid, dom, D, "mean", deff)
+    res, valid = _estimate_columns(design, names, dom, D, na_rm, "mean", "mean", deff)
     _check_empty(res, "mean", names, levels)
-    dfs = _df_by(design, dom, D, valid, df, Y.shape[1])
+    dfs = _df_by(design, dom, D, valid, df, len(names))
     res, dfs = _reorder(res, dfs)
     return _small_n(_frame(res, dfs, level, _ident(names, D, levels), "mean"), min_cell)
 
@@ -453,10 +582,8 @@ def total(design: SurveyDesign, variables: str | Sequence[str], by: str | Sequen
         ident = {"variable": ident.pop("variable"), "level": ident.pop("level"), **ident}
         return _small_n(_frame(res, dfs, level, ident, "total"), min_cell)
     dom, D, levels = _domains(design, by, na_rm, "total")
-    Y = np.column_stack([_numeric(design, v, "total") for v in names])
-    valid = _check_missing(Y, dom, names, na_rm, "total")
-    res = _core(design, Y, None, valid, dom, D, "total", deff)
-    dfs = _df_by(design, dom, D, valid, df, Y.shape[1])
+    res, valid = _estimate_columns(design, names, dom, D, na_rm, "total", "total", deff)
+    dfs = _df_by(design, dom, D, valid, df, len(names))
     res, dfs = _reorder(res, dfs)
     return _small_n(_frame(res, dfs, level, _ident(names, D, levels), "total"), min_cell)
 

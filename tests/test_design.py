@@ -357,3 +357,75 @@ def test_assign_adds_variables_keeps_design_and_refuses_design_columns():
         d.assign(w=np.ones(4))
     with pytest.raises(DesignError, match="length 3"):
         d.assign(x=[1, 2, 3])
+
+
+# ------------------------------------------------------------------ cheap construction (issue #17)
+@pytest.mark.parametrize("strata", [None, "stype"])
+@pytest.mark.parametrize("lonely", ["fail", "adjust"])
+def test_unclustered_equals_explicit_respondent_psu(apistrat, strata, lonely):
+    """No psu= (every row its own PSU, coded without factorising) and psu= a unique respondent
+    id (integer or string) are the same design: identical estimates, SEs, df and deff."""
+    df = apistrat.assign(rid=apistrat["snum"].astype(str) + "x")
+    kw = dict(weights="pw", strata=strata, fpc="fpc" if strata else None, lonely_psu=lonely)
+    designs = [SurveyDesign(df, **kw), SurveyDesign(df, psu="snum", **kw),
+               SurveyDesign(df, psu="rid", **kw)]
+    assert {d.df for d in designs} == {designs[0].df}
+    assert {d.n_psu for d in designs} == {len(df)}
+    for est in ("mean", "total"):
+        res = [getattr(d, est)(["api00", "api99"], by="awards") for d in designs]
+        for r in res[1:]:
+            for col in ("estimate", "se", "deff", "n"):
+                np.testing.assert_allclose(r[col], res[0][col], rtol=1e-12, atol=0)
+
+
+@given(st.lists(st.integers(-3, 3) | st.integers(-(2 ** 40), 2 ** 40), min_size=1, max_size=40))
+@settings(max_examples=80, deadline=None)
+def test_integer_id_codes_equal_sorted_factorise(vals):
+    from survey.design import _codes
+    a = np.array(vals, dtype=np.int64)
+    codes, uniq = _codes(a)
+    ref_codes, ref_uniq = pd.factorize(a, sort=True)
+    assert codes.tolist() == ref_codes.tolist()
+    assert uniq.tolist() == ref_uniq.tolist()
+
+
+def test_integer_and_string_cluster_ids_give_the_same_design(apiclus2):
+    kw = dict(fpc=["fpc1", "fpc2"])
+    d_int = SurveyDesign(apiclus2, psu=["dnum", "snum"], **kw)
+    d_str = SurveyDesign(apiclus2.assign(dnum=apiclus2["dnum"].astype(str).radd("d"),
+                                         snum=apiclus2["snum"].astype(str).radd("s")),
+                         psu=["dnum", "snum"], **kw)
+    a, b = d_int.mean(["api00", "api99"], by="stype"), d_str.mean(["api00", "api99"], by="stype")
+    np.testing.assert_allclose(a["se"], b["se"], rtol=1e-12)
+    assert d_int.df == d_str.df
+
+
+def test_derived_designs_reuse_the_codes(apistrat):
+    """Codes are computed once: weighting, subsetting and replacing weights return designs
+    sharing the stage code arrays and the cached domain codes (same objects, not copies)."""
+    d = SurveyDesign(apistrat, weights="pw", strata="stype")
+    codes, _ = d.domain_index("awards")
+    targets = {"awards": {"No": 2000.0, "Yes": 4194.0}}
+    derived = [d.rake(targets), d.poststratify(targets), d.subset(apistrat["api00"] > 600),
+               d._with_weights(np.asarray(d.weights) * 2)]
+    for d2 in derived:
+        assert d2._stages[0].cl is d._stages[0].cl
+        assert d2._stages[0].st is d._stages[0].st
+        assert d2.domain_index("awards")[0] is codes
+    # codes cached later on a derived design are seen by its parent too (same data)
+    c2, _ = derived[0].domain_index(["stype", "awards"])
+    assert d.domain_index(["stype", "awards"])[0] is c2
+    assert not codes.flags.writeable
+
+
+def test_new_data_gets_new_codes(apistrat):
+    d = SurveyDesign(apistrat, weights="pw", strata="stype")
+    codes, levels = d.domain_index("awards")
+    flipped = apistrat["awards"].map({"Yes": "No", "No": "Yes"})
+    d2 = d.assign(awards=flipped.to_numpy())
+    codes2, levels2 = d2.domain_index("awards")
+    assert codes2 is not codes
+    np.testing.assert_array_equal(codes2, 1 - codes)
+    # the level table handed out is a copy: changing it does not corrupt the cache
+    levels.loc[0, "awards"] = "changed"
+    assert d.domain_index("awards")[1]["awards"].tolist() == ["No", "Yes"]

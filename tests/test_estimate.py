@@ -507,3 +507,75 @@ def test_logit_ci_properties_on_random_designs():
                     & (hi[inner] <= 1)).all()
 
     check()
+
+
+# ------------------------------------------------------------------ cell-sum path (issue #17)
+def _general_path(monkeypatch):
+    """Route means/totals through the row-wise general path instead of the cell sums."""
+    from survey import estimate
+    monkeypatch.setattr(estimate, "_cells_ok", lambda *a: False)
+
+
+@pytest.mark.parametrize("lonely", ["adjust", "average", "remove", "certainty"])
+@pytest.mark.parametrize("spec", [dict(), dict(strata="st"), dict(strata="st", psu="cl"),
+                                  dict(strata="st", psu=["cl", "ssu"], fpc=["f1", "f2"])])
+def test_cell_sums_equal_the_row_wise_path(monkeypatch, lonely, spec):
+    """Means and totals from (cluster x domain) cell sums equal the row-wise influence-value
+    path: full sample, by= domains, subsets, lonely PSUs, multistage fpc, zero weights, and a
+    domain whose values sit far from the column mean (the exact-residual fallback)."""
+    rng = np.random.default_rng(17)
+    n = 600
+    st_ = rng.integers(0, 6, n)
+    cl = st_ * 10 + rng.integers(0, 4, n)
+    cl[st_ == 5] = 50  # stratum 5: a single PSU
+    g = rng.integers(0, 4, n)
+    df = pd.DataFrame({
+        "st": st_, "cl": cl, "ssu": rng.integers(0, 3, n), "f1": 60.0, "f2": 40.0, "g": g,
+        "w": rng.uniform(0.5, 4, n) * (rng.random(n) > 0.05),
+        "y": rng.normal(3, 2, n),
+        "far": np.where(g == 2, 1e9 + rng.normal(0, 1e-3, n), rng.normal(0, 1, n)),
+        "const": np.where(g == 1, 7.0, rng.normal(0, 1, n)),
+    })
+    d = SurveyDesign(df, weights="w", lonely_psu=lonely, **spec)
+    cases = [(d, None), (d, "g"), (d.subset(df["y"] > 2), "g"), (d.subset(df["g"] != 3), None)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fast = [getattr(dd, fn)(["y", "far", "const"], by=by, deff=deff)
+                for dd, by in cases for fn in ("mean", "total") for deff in (True, "replace")]
+        _general_path(monkeypatch)
+        slow = [getattr(dd, fn)(["y", "far", "const"], by=by, deff=deff)
+                for dd, by in cases for fn in ("mean", "total") for deff in (True, "replace")]
+    kinds = [fn for _ in cases for fn in ("mean", "total") for _ in (True, "replace")]
+    for a, b, fn in zip(fast, slow, kinds):
+        for col in ("estimate", "se", "n", "ci_low"):
+            np.testing.assert_allclose(a[col], b[col], rtol=1e-9, atol=1e-12)
+        # deff: the general path forms a total's svyvar as E[y^2] - E[y]^2, which cancels for
+        # the 1e9 column (the cell path centres first, as R's svyvar does), and a constant
+        # domain has no SRS variance to divide by: compare where both are well defined
+        ok = (a["variable"] == "y") | ((a["variable"] == "far") & (fn == "mean"))
+        np.testing.assert_allclose(a["deff"][ok], b["deff"][ok], rtol=1e-9, atol=1e-12)
+        assert a.attrs["df"].tolist() == b.attrs["df"].tolist()
+
+
+def test_cell_sums_not_used_for_missing_or_calibrated(monkeypatch):
+    """Missing values (na_rm) and calibrated designs keep the general path; the result is the
+    same whether or not the cell path is available."""
+    df = load("apistrat.csv")
+    d = SurveyDesign(df, weights="pw", strata="stype", fpc="fpc")
+    cal = d.poststratify({"awards": {"No": 2000.0, "Yes": 4194.0}})
+    a = [d.mean("acs.k3", by="awards", na_rm=True), cal.mean(["api00", "api99"], by="stype")]
+    _general_path(monkeypatch)
+    b = [d.mean("acs.k3", by="awards", na_rm=True), cal.mean(["api00", "api99"], by="stype")]
+    for x, y in zip(a, b):
+        pd.testing.assert_frame_equal(x, y)
+
+
+def test_float_columns_are_not_copied_nor_writable():
+    from survey.estimate import _numeric
+    df = pd.DataFrame({"y": [1.0, 2.0, 3.0], "w": [1.0, 1.0, 1.0]})
+    d = SurveyDesign(df, weights="w")
+    v = _numeric(d, "y", "mean")
+    assert not v.flags.writeable
+    with pytest.raises(ValueError):
+        v[0] = 99.0
+    assert d.data["y"].tolist() == [1.0, 2.0, 3.0]

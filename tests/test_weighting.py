@@ -489,3 +489,60 @@ def test_demo_base_weights_from_register_then_rake_recover_story_indicators():
     for i, k in enumerate(["hours", "burnout_score"]):
         z = (e["estimate"].iloc[i] - T[k]) / e["se"].iloc[i]
         assert abs(z) < 4, (k, e.iloc[i], T[k])
+
+
+# ------------------------------------------------------------------ fast cell coding (issue #17)
+def _cell_tables(df, margins, rules=None, monkeypatch=None):
+    from survey.weighting import core
+    from survey.weighting.targets import parse_margins
+    ms = parse_margins(margins)
+    fast = core.CellTable(df, ms, rules)
+    monkeypatch.setattr(core, "_fast_cells", lambda *a: None)
+    slow = core.CellTable(df, ms, rules)
+    monkeypatch.undo()
+    return fast, slow
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_categorical_cell_coding_equals_general_path(monkeypatch, seed):
+    """Cells numbered from raw category codes (categories in any order, unused categories,
+    collapsed levels, a two-way margin) equal the per-variable level coding."""
+    rng = np.random.default_rng(seed)
+    n = 500
+    a = rng.choice(list("xyzw"), n)
+    b = rng.choice(["p", "q", "r"], n)
+    df = pd.DataFrame({"a": pd.Categorical(a, categories=list("wzyxv")),
+                       "b": pd.Categorical(b, categories=["r", "q", "p"])})
+    margins = {"a": {"x": 1.0, "M": 2.0, "w": 1.0}, "b": {"p": 1.0, "q": 1.0, "r": 2.0},
+               ("a", "b"): {(u, v): 1.0 for u in ("x", "M", "w") for v in ("p", "q", "r")}}
+    fast, slow = _cell_tables(df, margins, {"a": {"M": ["y", "z"]}}, monkeypatch)
+    for attr in ("cell", "full_id", "counts"):
+        np.testing.assert_array_equal(getattr(fast, attr), getattr(slow, attr))
+    for k in range(3):
+        np.testing.assert_array_equal(fast.margin_index[k], slow.margin_index[k])
+
+
+@pytest.mark.parametrize("problem", ["missing", "no target"])
+def test_categorical_cell_coding_keeps_the_precise_errors(monkeypatch, problem):
+    df = pd.DataFrame({"a": pd.Categorical(["x", "y", "x", "y"]),
+                       "b": pd.Categorical(["p", "p", "q", "q"])})
+    margins = {"a": {"x": 1.0, "y": 1.0}, "b": {"p": 1.0, "q": 1.0}}
+    if problem == "missing":
+        df.loc[2, "b"] = np.nan
+        match = "'b' has 1 missing value"
+    else:
+        margins["a"] = {"x": 1.0, "z": 1.0}
+        match = r"sample level\(s\) \['y'\] have no population"
+    with pytest.raises(TargetMismatchError, match=match):
+        _cell_tables(df, margins, None, monkeypatch)
+
+
+def test_rake_expands_margin_indices_only_for_the_variance():
+    df = pd.DataFrame({"sex": pd.Categorical(list("mmffmf")), "age": pd.Categorical(list("yoyoyo")),
+                       "y": [1.0, 2, 3, 4, 5, 6]})
+    d2 = SurveyDesign(df).rake({"sex": {"m": 60, "f": 40}, "age": {"y": 50, "o": 50}})
+    ix = d2.calibrations[-1].indices
+    assert ix._rows == {}  # nothing per respondent formed by raking itself
+    d2.mean("y")
+    assert sorted(ix._rows) == [0, 1]
+    np.testing.assert_array_equal(ix[0], np.asarray(df["sex"].cat.codes.map({1: 0, 0: 1})))

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConvergenceError, DesignError, WeightingError, WeightingWarning
-from .calobj import GregCalibration, PostStratification, RakingCalibration
+from .calobj import CellIndices, GregCalibration, PostStratification, RakingCalibration
 from .core import CellTable, check_bounds, grake, grake_batch, ipf, model_matrix, trim_weights
 from .report import WeightingReport
 from .targets import Margin, Targets, collapse_totals, normalize, parse_margins
@@ -225,8 +225,7 @@ def rake(design: Any, targets: Mapping, *, control_total: float | None = None,
                                                    rules, epsilon, maxit, force)
     spec = {"method": "rake", "targets": targets, "control_total": control_total,
             "collapse": collapse, "epsilon": epsilon, "maxit": maxit, "force": force}
-    calobj = RakingCalibration([ct.margin_index[k][ct.cell] for k in range(len(ct.margins))],
-                               w1, spec=spec)
+    calobj = RakingCalibration(CellIndices(ct.cell, ct.margin_index), w1, spec=spec)
     report = WeightingReport(
         "rake", w, w1, options={"epsilon": epsilon, "maxit": maxit}, converged=ok,
         iterations=len(trace) - 1, trace_values=trace, margin_table=_margin_table(ct, t1, t0),

@@ -27,7 +27,7 @@ import numpy as np
 import scipy.linalg as sla
 import scipy.sparse as sp
 
-__all__ = ["GregCalibration", "PostStratification", "RakingCalibration"]
+__all__ = ["CellIndices", "GregCalibration", "PostStratification", "RakingCalibration"]
 
 
 def _as2d(x: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -102,6 +102,45 @@ class PostStratification:
         return out[:, 0] if flat else out
 
 
+
+class CellIndices:
+    """Per-respondent margin-cell indices of a raking, built on first use.
+
+    Holds the respondents' cell ids (``n``) and each margin's index per cell (a few hundred
+    values); ``self[k]`` expands margin ``k`` to respondents only when the variance needs it,
+    so raking itself never forms one ``n``-sized array per margin.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ix = CellIndices(np.array([0, 1, 1, 2]), [np.array([0, 0, 1]), np.array([1, 0, 0])])
+    >>> len(ix), ix[0].tolist(), [a.tolist() for a in ix][1]
+    (2, [0, 0, 0, 1], [1, 0, 0, 0])
+    """
+
+    def __init__(self, cell: np.ndarray, per_cell: list) -> None:
+        self.cell = cell
+        self.per_cell = list(per_cell)
+        self._rows: dict = {}
+
+    def __len__(self) -> int:
+        return len(self.per_cell)
+
+    def __getitem__(self, k: int) -> np.ndarray:
+        if k not in self._rows:
+            self._rows[k] = self.per_cell[k][self.cell]
+        return self._rows[k]
+
+    def __iter__(self):
+        return (self[k] for k in range(len(self)))
+
+    def __getstate__(self) -> dict:
+        return {"cell": self.cell, "per_cell": self.per_cell}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["cell"], state["per_cell"])
+
+
 @dataclass(eq=False)
 class RakingCalibration:
     """Residualisation after ``rake``: R's ten sweeps of unweighted cell-mean removal of
@@ -116,7 +155,7 @@ class RakingCalibration:
     but count in the cell sizes, exactly as the sweeps over ``x / w`` (0 there) do.
     """
 
-    indices: list                 # one (n,) cell index per margin
+    indices: Any                  # one (n,) cell index per margin (a list or CellIndices)
     w: np.ndarray                 # final raked weights
     spec: dict = field(default_factory=dict)
     kind: str = "rake"

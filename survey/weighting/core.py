@@ -75,6 +75,55 @@ def _codes_for(col: pd.Series, levels: list[str], var: str,
     return codes
 
 
+def _fast_cells(data: pd.DataFrame, variables: Sequence[str], levels: Mapping[str, list[str]],
+                strides: Mapping[str, int], collapse: Mapping | None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """``(cell, full_id, counts)`` as :class:`CellTable` defines them, when every margin
+    variable is categorical, in a few in-place integer passes: the respondents' cells are first
+    numbered by their raw category codes (mixed radix, no lookups per respondent), and only the
+    cells that occur -- a few hundred -- are mapped to target levels.  Returns ``None`` when a
+    variable is not categorical, the raw cell space is too large, or some respondent is missing
+    or matches no target level, so that the general path raises its precise error."""
+    cols = [data[v] for v in variables]
+    if not cols or not all(isinstance(c.dtype, pd.CategoricalDtype) for c in cols):
+        return None
+    n = len(cols[0])
+    sizes = [len(c.cat.categories) + 1 for c in cols]  # + 1: code -1 (missing)
+    raw_radix = math.prod(sizes)
+    if n == 0 or raw_radix > max(4 * n, 1 << 22):
+        return None
+    raw = np.array(cols[0].cat.codes.to_numpy(), dtype=np.int64)
+    for col, m in zip(cols[1:], sizes[1:]):
+        raw *= m
+        raw += col.cat.codes.to_numpy()
+    offset, r = 0, 1
+    for m in reversed(sizes):
+        offset += r
+        r *= m
+    raw += offset  # every digit shifted by one: code -1 -> 0
+    counts_raw = np.bincount(raw, minlength=raw_radix)
+    used = np.flatnonzero(counts_raw)
+    level_id = np.zeros(len(used), dtype=np.int64)
+    rem = used.copy()
+    for v, col, m in zip(reversed(variables), reversed(cols), reversed(sizes)):
+        digit = rem % m - 1
+        rem //= m
+        rule = (collapse or {}).get(v) or {}
+        back = {str(o): str(nw) for nw, olds in rule.items() for o in olds}
+        pos = {lev: i for i, lev in enumerate(levels[v])}
+        lut = np.array([pos.get(back.get(str(c), str(c)), -1) for c in col.cat.categories]
+                       + [-1], dtype=np.int64)  # the last entry serves digit -1 (missing)
+        idx = lut[digit]
+        if (idx < 0).any():
+            return None
+        level_id += idx * strides[v]
+    full, compact = np.unique(level_id, return_inverse=True)
+    to_cell = np.zeros(raw_radix, dtype=np.int64)
+    to_cell[used] = compact
+    counts = np.bincount(compact, weights=counts_raw[used], minlength=len(full))
+    return to_cell[raw], full, counts.astype(np.int64)
+
+
 class CellTable:
     """Respondents collapsed to the cells of the categorical margin variables.
 
@@ -110,26 +159,31 @@ class CellTable:
         self.levels = levels
         n = len(data)
         self.n = n
-        cell = np.zeros(n, dtype=np.int64)
         radix = 1
         strides = {}
         for v in reversed(variables):
-            codes = _codes_for(data[v], levels[v], v, collapse, weights)
-            cell += codes * radix
             strides[v] = radix
             radix *= len(levels[v])
         self.strides = strides
-        if radix <= max(4 * n, 1 << 22):
-            counts = np.bincount(cell, minlength=radix)
-            full = np.flatnonzero(counts)
-            lut = np.full(radix, -1, dtype=np.int64)
-            lut[full] = np.arange(len(full))
-            self.cell = lut[cell]
-            self.full_id = full
-            self.counts = counts[full]
-        else:
-            full, inv, counts = np.unique(cell, return_inverse=True, return_counts=True)
-            self.cell, self.full_id, self.counts = inv, full, counts
+        fast = _fast_cells(data, variables, levels, strides, collapse)
+        if fast is not None:
+            self.cell, self.full_id, self.counts = fast
+        else:  # general path; also raises the precise mismatch errors
+            cell = np.zeros(n, dtype=np.int64)
+            for v in reversed(variables):
+                codes = _codes_for(data[v], levels[v], v, collapse, weights)
+                cell += codes * strides[v]
+            if radix <= max(4 * n, 1 << 22):
+                counts = np.bincount(cell, minlength=radix)
+                full = np.flatnonzero(counts)
+                lut = np.full(radix, -1, dtype=np.int64)
+                lut[full] = np.arange(len(full))
+                self.cell = lut[cell]
+                self.full_id = full
+                self.counts = counts[full]
+            else:
+                full, inv, counts = np.unique(cell, return_inverse=True, return_counts=True)
+                self.cell, self.full_id, self.counts = inv, full, counts
         self.n_cells = len(self.full_id)
         # per-variable level index of each cell
         self.cell_levels = {v: (self.full_id // strides[v]) % len(levels[v]) for v in variables}

@@ -116,8 +116,8 @@ def est_sheet(labels: dict[str, Any], est: pd.DataFrame, scale: Any = 1.0, *,
     Examples
     --------
     >>> e = pd.DataFrame({"estimate": [0.5], "se": [0.01], "ci_low": [0.48], "ci_high": [0.52], "n": [300]})
-    >>> est_sheet({"指标": ["是"]}, e, 100.0).iloc[0].tolist()
-    ['是', 50.0, 1.0, 48.0, 52.0, 300.0]
+    >>> est_sheet({"指标": ["是"]}, e, 100.0).to_dict("records")
+    [{'指标': '是', '估计值': 50.0, '标准误': 1.0, '置信区间下限': 48.0, '置信区间上限': 52.0, '样本量': 300.0}]
     """
     sc = np.asarray(scale, dtype=float)
     out = pd.DataFrame({k: list(v) for k, v in labels.items()})

@@ -475,6 +475,9 @@ class PolicyBrief:
             sh["p值"] = np.where(blank, np.nan, c["p"].to_numpy(float))
             sh["校正后p值"] = np.where(blank, np.nan, c["p_adj"].to_numpy(float))
             sfm.update({"变化": "pct100", "校正后显著（†）": "text", "p值": "pvalue", "校正后p值": "pvalue"})
+            ren = {str(w): f"{w}轮选择比例" for w in (self.previous_wave, self.wave) if str(w) in sh.columns}
+            sh = sh.rename(columns=ren)
+            sfm = {ren.get(k, k): v for k, v in sfm.items()}
         return sh, sfm
 
     # ---------------------------------------------------------------- figures

@@ -79,7 +79,7 @@ thead tr:last-child{break-after:avoid;page-break-after:avoid}
 ol.table-notes{break-before:avoid;page-break-before:avoid}
 img,svg,figure,.output_png{display:block;break-inside:avoid;page-break-inside:avoid;max-height:245mm;max-width:100%;object-fit:contain}
 figure,.output_png,.output_subarea:has(> img){break-inside:avoid;page-break-inside:avoid}
-.survey-table-wrap{overflow:visible}
+.survey-table-wrap{overflow:visible;break-inside:avoid;page-break-inside:avoid}
 a{color:inherit;text-decoration:none}
 main a[href^="http"]::after{content:" (" attr(href) ")";font-size:85%;color:#59636e;word-break:break-all}
 }

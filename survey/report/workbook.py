@@ -153,7 +153,7 @@ def notes_row(rec: dict[str, Any], headers: Sequence[str] = ()) -> str:
     m = (rec.get("multiplicity") or "").rstrip("。")
     if not m and _has_tests(rec, headers):
         rule = next((x for x in rec.get("notes", []) if "†" in x or "校正" in x), "")
-        m = rule.rstrip("。") or "† 表示按 Holm 法在本表的检验族内作多重比较校正后 p < 0.05"
+        m = re.sub(r"^多重比较校正[：:]\s*", "", rule).rstrip("。") or "† 表示按 Holm 法在本表的检验族内作多重比较校正后 p < 0.05"
     if not m:
         m = "本表不含显著性检验"
     return f"说明：加权：{w}。隐去：{s}。多重比较：{m}。"

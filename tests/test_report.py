@@ -515,6 +515,7 @@ def _check_computable_sheets(path: Path) -> dict[str, list[str]]:
     import openpyxl
 
     wb = openpyxl.load_workbook(path)
+    assert len(wb.worksheets) > 1, f"{path}: no table sheets"
     heads = {}
     for ws in wb.worksheets[1:]:
         rows = list(ws.iter_rows(min_row=1))

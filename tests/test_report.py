@@ -508,6 +508,7 @@ def test_rendered_wave_tables_flag_and_suppress(rendered_wave):
 _NUMERIC_HEAD = re.compile(r"估计值|标准误|下限|上限|样本量|p值|人数|比例|F值|变化|得分|概率|权重和|ASMD|条数")
 _BAD_HEAD = re.compile(r"^(level_\d+|index|Unnamed.*|\d+|None|variable|estimate|se|n|ci_low|ci_high)$")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+_NUM_TEXT = re.compile(r"[+-]?[\d,]*\d(\.\d+)?%?[†*]?")
 
 
 def _check_computable_sheets(path: Path) -> dict[str, list[str]]:
@@ -536,6 +537,9 @@ def _check_computable_sheets(path: Path) -> dict[str, list[str]]:
             data.append(r)
         assert data, ws.title
         for j, h in enumerate(head):
+            if "编号" not in h:  # a count written as text ('7,997') is no number to compute with
+                txt = [r[j].value for r in data if isinstance(r[j].value, str)]
+                assert not [v for v in txt if _NUM_TEXT.fullmatch(v.strip())], (ws.title, h, txt[:3])
             if not _NUMERIC_HEAD.search(h) or "区间（" in h or h.endswith("（†）"):
                 continue
             vals = [r[j].value for r in data if r[j].value is not None]

@@ -385,8 +385,13 @@ class PublishedTable:
                 name = str(n) if n not in (None, "") else ("类别" if idx.nlevels == 1 else f"类别{k + 1}")
                 while name in self.data.columns or name in out:
                     name += " "
-                out[name] = [None if _isna(v) else str(v) for v in idx.get_level_values(k)]
-                fm[name] = "text"
+                lv = idx.get_level_values(k)
+                if pd.api.types.is_numeric_dtype(lv.dtype) and not pd.api.types.is_bool_dtype(lv.dtype):
+                    out[name] = lv.to_numpy(dtype="float64", na_value=float("nan"))  # e.g. 位次: a number
+                    fm[name] = "int" if pd.api.types.is_integer_dtype(lv.dtype) else "mean"
+                else:
+                    out[name] = [None if _isna(v) else str(v) for v in lv]
+                    fm[name] = "text"
         for c in self.data.columns:
             kind = self.formats.get(c, "text")
             col = self.data[c].reset_index(drop=True)

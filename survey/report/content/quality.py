@@ -328,9 +328,18 @@ def cleaning(ctx: Any, log_examples: int = 3) -> Any:
                  f"1 至 {mc - 1} 人的单元格隐去（“—”）；“0”为确无此原因。"]
         if not possible.to_numpy(bool).all():
             notes.append(f"“{NOT_APPLICABLE}”：该题不可能出现此原因（如数值题没有“拒答”编码），"
-                         "不是零，也不是隐去。")
+                         "不是零，也不是隐去（Excel 表中留空）。")
+        # the Excel numbers: counts as numbers, an impossible reason empty, suppressed counts empty
+        sheet = pd.DataFrame({"题目": list(tab.index)})
+        for c in counts.columns:
+            sheet[c] = np.where(possible[c].to_numpy(bool), counts[c].to_numpy(float), np.nan)
+        sheet["应答人数基数"] = asked.to_numpy(float)
+        sheet["缺失率(%)"] = rate.to_numpy(float) * 100
         out.add(publish_estimates(ctx, tab, f"{px}2.3", "题目无应答（按原因）", formats=fm, supp=mask,
-                                  notes=notes, weighting="未加权（受访者人数）"))
+                                  notes=notes, weighting="未加权（受访者人数）", sheet=sheet,
+                                  sheet_suppressed=mask.reset_index(drop=True),
+                                  sheet_formats={**{c: "count" for c in counts.columns},
+                                                 "应答人数基数": "count", "缺失率(%)": "pct100"}))
         top = rate.sort_values(ascending=False).head(15)[::-1] * 100
         fig, ax = new_figure(7.0, max(2.5, 0.3 * len(top) + 1))
         ax.barh(range(len(top)), top.to_numpy(), color="#0072B2")

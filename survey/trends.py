@@ -1504,7 +1504,25 @@ def headline_table(stacked: "StackedWaves | NoTrends", *, table_id: str = "T5.1"
             notes.append(f"{lab}：{fn}")
     if stacked.panel_psus:
         notes.append(f"{len(stacked.panel_psus)} 个站点在两轮中作为同一抽样单元（面板），其协方差已计入。")
-    t = style_table(show, table_id, title=f"主要指标的变化（{a}—{b}年）", formats=fm, notes=notes)
+    # the Excel numbers: estimates, change and its interval at full precision (percent / units)
+    sheet = pd.DataFrame({"指标": tab["label"].tolist(), "口径": show["口径"].tolist()})
+    for w in stacked.waves:
+        sheet[f"{w}年估计值"] = tab[f"est_{w}"].to_numpy(float) * scale
+        if f"se_{w}" in tab.columns:
+            sheet[f"{w}年标准误"] = tab[f"se_{w}"].to_numpy(float) * scale
+    sheet["变化"] = tab["change"].to_numpy(float) * scale
+    if "se" in tab.columns:
+        sheet["变化的标准误"] = tab["se"].to_numpy(float) * scale
+    sheet["置信区间下限"] = tab["ci_low"].to_numpy(float) * scale
+    sheet["置信区间上限"] = tab["ci_high"].to_numpy(float) * scale
+    sheet["p值"] = tab["p"].to_numpy(float)
+    sheet["校正后p值"] = tab["p_adj"].to_numpy(float)
+    sheet["校正后显著（†）"] = np.where(tab["significant"].to_numpy(bool), mark, "")
+    sfm = {c: "est" for c in sheet.columns if c not in ("指标", "口径", "校正后显著（†）")}
+    sfm.update({"p值": "pvalue", "校正后p值": "pvalue"})
+    t = style_table(show, table_id, title=f"主要指标的变化（{a}—{b}年）", formats=fm, notes=notes,
+                    sheet=sheet, sheet_formats=sfm,
+                    weighting="各轮分别加权（按各自的总体边际校准）；标准误按各轮的分层与站点设计计算")
     return publish(t, ctx) if ctx is not None else t
 
 

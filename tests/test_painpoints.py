@@ -478,7 +478,19 @@ def test_brief_renders_html_and_workbook(demo_brief, tmp_path):
     assert {"PP1", "PP3", "PP4", "PP5", "PP6", "PP7", "PP8", "PP9"} <= set(tabs)
     p = b.to_excel(tmp_path / "brief.xlsx")
     import openpyxl
-    assert "PP9" in openpyxl.load_workbook(p).sheetnames
+    wb = openpyxl.load_workbook(p)
+    assert "PP9" in wb.sheetnames
+    for ws in wb.worksheets:  # laid out as tables.xlsx: notes row, one Chinese header row, numbers
+        head = [c.value for c in ws[3]]
+        assert ws["A2"].value.startswith("说明：") and ws.freeze_panes == "A4", ws.title
+        assert all(isinstance(h, str) and h.strip() and not h.isdigit() for h in head), (ws.title, head)
+        for j, h in enumerate(head):
+            if any(k in h for k in ("比例", "下限", "上限", "p值", "样本量", "变化", "得分", "概率")) and "（†）" not in h:
+                vals = [r[j] for r in ws.iter_rows(min_row=4, values_only=True) if r[0] is not None and r[j] is not None]
+                vals = vals[:len(b.tables()[ws.title])]
+                assert all(isinstance(v, (int, float)) for v in vals), (ws.title, h, vals[:3])
+    assert {"位次区间下限", "位次区间上限"} <= {c.value for c in wb["PP2"][3]}
+    assert "Holm" in wb["PP8"]["A2"].value or "holm" in wb["PP8"]["A2"].value.lower()
     assert any("住房困难" in s for s in b.key_findings())
 
 

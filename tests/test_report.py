@@ -251,8 +251,40 @@ def test_workbook_one_sheet_per_table(tmp_path):
     wb = openpyxl.load_workbook(out)
     assert wb.sheetnames == ["目录", "Q1.1", "Q1.2"]
     ws = wb["Q1.1"]
-    assert ws.cell(row=2, column=2).value == "人数"
-    assert ws.cell(row=4, column=2).value == "—" and ws.cell(row=3, column=2).value == 12
+    assert [c.value for c in ws[3]] == ["类别", "人数"]  # row 3: the header; row 2: the notes row
+    assert ws.cell(row=4, column=2).value == 12 and ws.cell(row=5, column=2).value is None  # suppressed: empty
+    assert "隐去：1 个单元格" in ws["A2"].value and ws.freeze_panes == "A4"
+    assert "本表无隐去" in wb["Q1.2"]["A2"].value
+
+
+def test_workbook_sheet_holds_numbers_behind_formatted_cells(tmp_path):
+    """A page cell '45.2 (43.1–47.3)' reaches Excel as 估计值/标准误/下限/上限/样本量 numbers; the
+    suppressed row's estimate is empty (not the number), and no default index column appears."""
+    import openpyxl
+
+    from survey.report import sections
+
+    ctx = sections.setup(params.validate(notebook="quality", output_dir=str(tmp_path)), notebook="quality")
+    page = pd.DataFrame({"估计值 (95% CI)": ["45.2 (43.1–47.3)", "—", "=1+1"]})
+    sheet = pd.DataFrame({"类别": ["甲", "乙", "=1+1"], "估计值": [45.21, 61.7, 3.0], "标准误": [1.07, 9.9, 0.1],
+                          "置信区间下限": [43.12, 40.0, 2.8], "置信区间上限": [47.33, 80.1, 3.2],
+                          "样本量": [812, 7, 40]})
+    supp = pd.DataFrame({c: [False, True, False] for c in ("估计值", "标准误", "置信区间下限", "置信区间上限")})
+    sections.publish(tables.style_table(page, "T3.1", title="指标", index=False, sheet=sheet,
+                                        sheet_suppressed=supp, weighting="加权估计",
+                                        suppressed=pd.DataFrame({"估计值 (95% CI)": [False, True, False]}),
+                                        min_cell=10), ctx)
+    sections.publish(tables.style_table(pd.DataFrame({"人数": [3, 4]}), "T3.2", title="无索引名"), ctx)
+    out = write_workbook(tmp_path / sections.TABLES_DIRNAME, tmp_path / "t.xlsx", notebooks=["quality"])
+    ws = openpyxl.load_workbook(out)["T3.1"]
+    assert [c.value for c in ws[3]] == ["类别", "估计值", "标准误", "置信区间下限", "置信区间上限", "样本量"]
+    assert [c.value for c in ws[4]] == ["甲", 45.21, 1.07, 43.12, 47.33, 812]
+    assert [c.value for c in ws[5]][1:] == [None, None, None, None, 7]
+    assert ws["A6"].value == "'=1+1" and ws["A6"].data_type == "s"
+    assert ws["B4"].number_format != "General" and ws["F4"].number_format == "#,##0"
+    assert ws["A2"].value.startswith("说明：加权：加权估计。隐去：4 个单元格") and "不含显著性检验" in ws["A2"].value
+    ws2 = openpyxl.load_workbook(out)["T3.2"]
+    assert [c.value for c in ws2[3]] == ["人数"] and [c.value for c in ws2["A"]][3:5] == [3, 4]
 
 
 # ----------------------------------------------------------------------------- html
@@ -473,6 +505,133 @@ def test_rendered_wave_tables_flag_and_suppress(rendered_wave):
     assert not any("station" in n or "站点" in n for n in names)
     s = (d / "out" / "survey_report.html").read_text(encoding="utf-8")
     assert "—" in s or "*" in s  # small wave: some subgroup cells are suppressed or flagged
+
+
+_NUMERIC_HEAD = re.compile(r"估计值|标准误|下限|上限|样本量|p值|人数|比例|F值|变化|得分|概率|权重和|ASMD|条数")
+_BAD_HEAD = re.compile(r"^(level_\d+|index|Unnamed.*|\d+|None|variable|estimate|se|n|ci_low|ci_high)$")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_NUM_TEXT = re.compile(r"[+-]?[\d,]*\d(\.\d+)?%?[†*]?")
+
+
+def _check_computable_sheets(path: Path) -> dict[str, list[str]]:
+    """Open every sheet of a tables.xlsx (openpyxl directly) and assert it is computable."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    assert len(wb.worksheets) > 1, f"{path}: no table sheets"
+    heads = {}
+    for ws in wb.worksheets[1:]:
+        rows = list(ws.iter_rows(min_row=1))
+        note = rows[1][0].value
+        assert isinstance(note, str) and note.startswith("说明："), (ws.title, note)
+        for k in ("加权", "隐去", "多重比较"):
+            assert k in note, (ws.title, k, note)
+        assert ws.freeze_panes == "A4", ws.title
+        head = [c.value for c in rows[2] if c.value is not None]
+        assert head and len(head) == len(rows[2]), (ws.title, head)  # no blank header cells
+        for h in head:
+            assert isinstance(h, str) and _CJK.search(h) and not _BAD_HEAD.match(h.strip()), (ws.title, h)
+        heads[ws.title] = head
+        data = []
+        for r in rows[3:]:
+            if all(c.value is None for c in r):
+                break  # the footnotes follow a blank row
+            data.append(r)
+        assert data, ws.title
+        for j, h in enumerate(head):
+            if "编号" not in h:  # a count written as text ('7,997') is no number to compute with
+                txt = [r[j].value for r in data if isinstance(r[j].value, str)]
+                assert not [v for v in txt if _NUM_TEXT.fullmatch(v.strip())], (ws.title, h, txt[:3])
+            if not _NUMERIC_HEAD.search(h) or "区间（" in h or h.endswith("（†）"):
+                continue
+            vals = [r[j].value for r in data if r[j].value is not None]
+            bad = [v for v in vals if not isinstance(v, (int, float)) or isinstance(v, bool)]
+            assert not bad, (ws.title, h, bad[:3])
+        for r in ws.iter_rows():
+            for c in r:
+                assert c.data_type != "f", (ws.title, c.coordinate)
+                assert not (isinstance(c.value, str) and c.value.startswith("=")), (ws.title, c.value)
+        widths = [ws.column_dimensions[rows[2][j].column_letter].width for j in range(len(head))]
+        assert all(w and w >= 8 for w in widths), (ws.title, widths)
+    return heads
+
+
+def test_rendered_workbook_every_sheet_computable(rendered_wave):
+    """Every sheet: Chinese header row, numbers as numbers, notes row, frozen header, no formulas;
+    estimates with their SE and CI limits in columns of their own; a suppressed estimate empty."""
+    import openpyxl
+
+    d, _, _ = rendered_wave
+    path = d / "out" / "tables.xlsx"
+    heads = _check_computable_sheets(path)
+    for t in ("T3.1", "T4.1"):
+        assert {"估计值", "标准误", "置信区间下限", "置信区间上限"} <= set(heads[t]), heads[t]
+    assert any({"F值", "p值", "Holm校正后p值"} <= set(h) for h in heads.values())  # the Rao–Scott tests
+    wb = openpyxl.load_workbook(path)
+    page = (d / "out" / "survey_report.html").read_text(encoding="utf-8")
+    n_lim = 0
+    for name in [n for n in wb.sheetnames if re.fullmatch(r"T[34]\.\d+", n) and "估计值" in heads[n]]:
+        ws = wb[name]
+        h = heads[name]
+        est, lo, hi = h.index("估计值"), h.index("置信区间下限"), h.index("置信区间上限")
+        blank = small = 0
+        for r in ws.iter_rows(min_row=4, values_only=True):
+            if all(v is None for v in r):
+                break
+            if "该组样本量（人）" in h and r[h.index("该组样本量（人）")] is None:
+                small += 1
+            if r[est] is None:
+                blank += 1
+                assert r[lo] is None and r[hi] is None
+            else:
+                assert r[lo] <= r[est] + 1e-9 and r[est] <= r[hi] + 1e-9, (name, r)
+                n_lim += 1
+        # the page's suppressed estimate cells ("—") and the sheet's empty estimates agree
+        tab = re.search(rf"<table[^>]* id=\"T_{re.escape(name)}\">.*?</table>", page, re.S).group(0)
+        body = tab.split("</thead>", 1)[1]
+        page_supp = len(re.findall(r'<td class="[^"]*suppressed[^"]*"[^>]*>', body))
+        if name.startswith("T3"):
+            assert blank == page_supp, (name, blank, page_supp)
+        else:  # the group-size row of the page is a column of the sheet
+            assert blank <= page_supp and small <= page_supp, (name, blank, small, page_supp)
+    assert n_lim > 20
+    tests = next(n for n in wb.sheetnames if "F值" in heads.get(n, []))
+    assert "Holm" in wb[tests]["A2"].value
+
+
+def test_print_stylesheet_in_every_page(rendered):
+    d, _, _ = rendered
+    for f in (d / "out").glob("*.html"):
+        s = f.read_text(encoding="utf-8")
+        for rule in ("@page{size:A4", "@media print{", "nav.toc,a.anchor-link", "thead{display:table-header-group}",
+                     "tr,th,td{break-inside:avoid", "img,svg,figure", "caption{break-after:avoid"):
+            assert rule in s, (f.name, rule)
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium (Debian package chromium)")
+def test_print_to_pdf_gives_a4_without_navigation(rendered, tmp_path):
+    """Chromium's print-to-PDF of a report page: every page A4 portrait (595 × 842 pt), and the
+    navigation's text does not occur in the PDF while the page's own headings do."""
+    d, _, _ = rendered
+    pdf = tmp_path / "q.pdf"
+    subprocess.run([str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    f"--user-data-dir={tmp_path / 'udd'}", "--no-pdf-header-footer",
+                    f"--print-to-pdf={pdf}", (d / "out" / "survey_report.html").as_uri()],
+                   check=True, capture_output=True, timeout=120)
+    if shutil.which("pdftotext"):  # poppler-utils: the navigation (目录 …) is not printed
+        main = re.sub(r'<nav class="toc".*?</nav>', "", (d / "out" / "survey_report.html").read_text(encoding="utf-8"),
+                      flags=re.S)
+        txt = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        assert "样本概况" in txt.replace(" ", "")
+        main = re.sub(r"<style.*?</style>|<script.*?</script>", "", main, flags=re.S)
+        if "目录" not in re.sub(r"<[^>]+>", " ", main):
+            assert "目录" not in txt
+    raw = pdf.read_bytes()
+    boxes = re.findall(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", raw)
+    assert boxes, "no page boxes found"
+    for w, h in boxes:
+        assert abs(float(w) - 595.3) < 2 and abs(float(h) - 841.9) < 2, (w, h)
 
 
 # ----------------------------------------------------------------------------- a real (non-demo) next wave

@@ -129,7 +129,7 @@ def test_report_workbook_holds_no_live_formula(tmp_path):
     out = write_workbook(tmp_path, tmp_path / "t.xlsx", notebooks=["nb"])
     assert _formula_cells(out) == []
     ws = openpyxl.load_workbook(out)["T1"]
-    assert ws["B3"].value == -12  # numbers stay numbers
+    assert ws["B4"].value == -12  # numbers stay numbers (row 3 is the header, row 2 the notes row)
 
 
 def test_replicate_weights_csv_quotes_formula_like_ids(tmp_path):

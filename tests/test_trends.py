@@ -431,3 +431,32 @@ def test_wave_values_of_shares_use_the_published_interval():
     np.testing.assert_allclose(v["ci_high"], 1 / (1 + np.exp(-(lg + h))), rtol=1e-10)
     m = _wave_values(S, "hours", [], 0.95)
     np.testing.assert_allclose(m["ci_high"] - m["estimate"], t * m["se"], rtol=1e-10)
+
+
+def test_headline_table_sheet_holds_the_numbers():
+    """The Excel sheet of T5.1 holds the estimates, change, its SE, CI limits and p-values as
+    numbers (the page shows '-1.63†' and '-1.82 至 -1.44'), † in a column of its own, and its
+    notes row states the Holm rule of the table's family."""
+    import openpyxl
+
+    from survey.report.workbook import write_sheet
+
+    tab = demo_table(2024)
+    t = headline_table(demo(2024)[1])
+    wb = openpyxl.Workbook()
+    write_sheet(wb.active, t.to_record())
+    import tempfile
+
+    path = Path(tempfile.mkdtemp()) / "t.xlsx"
+    wb.save(path)
+    ws = openpyxl.load_workbook(path).active
+    head = [c.value for c in ws[3]]
+    for c in ("变化", "变化的标准误", "置信区间下限", "置信区间上限", "p值", "校正后p值"):
+        vals = [r[head.index(c)] for r in ws.iter_rows(min_row=4, max_row=3 + len(tab), values_only=True)]
+        assert all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in vals), (c, vals[:3])
+    rows = list(ws.iter_rows(min_row=4, max_row=3 + len(tab), values_only=True))
+    sc = np.where(tab["kind"] == "proportion", 100.0, 1.0)
+    np.testing.assert_allclose([r[head.index("变化")] for r in rows], tab["change"].to_numpy(float) * sc)
+    np.testing.assert_allclose([r[head.index("校正后p值")] for r in rows], tab["p_adj"].to_numpy(float))
+    assert [r[head.index("校正后显著（†）")] == "†" for r in rows] == tab["significant"].tolist()
+    assert "Holm" in ws["A2"].value and ws.freeze_panes == "A4"

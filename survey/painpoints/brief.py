@@ -472,9 +472,55 @@ class PolicyBrief:
                 sm = self.text["summary"].iloc[0]
                 notes.append(f"填写开放题 {int(sm['n_writers'])} 人，归入已有类别 {int(sm['n_matched'])} 人，"
                              f"未归类 {int(sm['n_unmatched'])} 人。")
+            mask = self._mask(tid, df)
+            sheet, sfm = self._sheet(tid, df, fm)
+            if sheet is not None:  # the sheet's numbers of a suppressed row are blank, as on the page
+                hide = mask.to_numpy(bool).any(axis=1)
+                num = [c for c in sheet.columns if sfm.get(str(c), "text") != "text"]
+                if hide.any() and num:
+                    sheet = sheet.astype({c: float for c in num})
+                    sheet.loc[hide, num] = np.nan
             out.append(style_table(df, tid, title=self.TITLES[tid], formats=fm, min_cell=self.min_cell,
-                                   notes=notes, suppressed=self._mask(tid, df)))
+                                   notes=notes, suppressed=mask, sheet=sheet, sheet_formats=sfm,
+                                   weighting="" if tid == "PP7" else
+                                   "加权估计（设计权重按总体边际校准）；置信区间按分层整群设计计算"))
         return out
+
+    def _sheet(self, tid: str, df: pd.DataFrame, fm: dict[str, str]) -> tuple[pd.DataFrame | None, dict[str, str]]:
+        """The Excel numbers of tables whose page cells are text (ranks ``1–3``, ``p<0.001``,
+        ``+1.2†``): the underlying values, blank where the page shows none."""
+        if tid not in ("PP2", "PP4", "PP8"):
+            return None, {}
+        sh = df.reset_index() if df.index.name else df.reset_index(drop=True)
+        sfm = {str(c): ("pct100" if fm.get(c) == "pct" else fm.get(c, "text")) for c in sh.columns}
+        for c in sh.columns:
+            if fm.get(c) == "pct":
+                sh[c] = pd.to_numeric(sh[c], errors="coerce") * 100.0
+        if tid == "PP2":
+            u = self.uncertainty
+            at = list(sh.columns).index("位次区间")
+            sh = sh.drop(columns="位次区间")
+            sh.insert(at, "位次区间下限", u["rank_low"].to_numpy(float))
+            sh.insert(at + 1, "位次区间上限", u["rank_high"].to_numpy(float))
+            sfm.pop("位次区间")
+            sfm.update({"位次": "int", "位次区间下限": "int", "位次区间上限": "int"})
+        if tid == "PP4":
+            ds = self.differences[self.differences["significant"]].sort_values("p_adj")
+            sh["校正后p值"] = ds["p_adj"].to_numpy(float)
+            sfm["校正后p值"] = "pvalue"
+        if tid == "PP8":
+            c = self.changes
+            blank = df["变化"].isin(["", "—"]).to_numpy() | df["变化"].isna().to_numpy()
+            sh["变化"] = np.where(blank, np.nan, c["change"].to_numpy(float) * 100.0)
+            sh.insert(list(sh.columns).index("变化") + 1, "校正后显著（†）",
+                      np.where(df["变化"].astype(str).str.endswith("†").to_numpy(), "†", ""))
+            sh["p值"] = np.where(blank, np.nan, c["p"].to_numpy(float))
+            sh["校正后p值"] = np.where(blank, np.nan, c["p_adj"].to_numpy(float))
+            sfm.update({"变化": "pct100", "校正后显著（†）": "text", "p值": "pvalue", "校正后p值": "pvalue"})
+            ren = {str(w): f"{w}轮选择比例" for w in (self.previous_wave, self.wave) if str(w) in sh.columns}
+            sh = sh.rename(columns=ren)
+            sfm = {ren.get(k, k): v for k, v in sfm.items()}
+        return sh, sfm
 
     def _mask(self, tid: str, df: pd.DataFrame) -> pd.DataFrame:
         """Suppressed cells of table *tid*: each row whose estimate is suppressed (the one rule of
@@ -627,14 +673,21 @@ class PolicyBrief:
                 f"</title><style>{css}</style></head><body>{text}</body></html>")
 
     def to_excel(self, path: str | Path) -> Path:
-        """Write every table to one workbook sheet each (values as published: ``—`` where suppressed)."""
-        from ..io.safe import harden_workbook, neutralise_frame
+        """Write every table to one workbook sheet each, laid out as the report's ``tables.xlsx``
+        (:func:`survey.report.workbook.write_sheet`: notes row, Chinese headers, numbers as
+        numbers, suppressed cells empty)."""
+        from openpyxl import Workbook
+
+        from ..io.safe import harden_workbook
+        from ..report.workbook import write_sheet
 
         p = Path(path)
-        with pd.ExcelWriter(p, engine="openpyxl") as xw:
-            for pub in self.published():
-                neutralise_frame(pub.excel_frame()).to_excel(xw, sheet_name=pub.table_id)
-            harden_workbook(xw.book)
+        wb = Workbook()
+        wb.remove(wb.active)
+        for pub in self.published():
+            write_sheet(wb.create_sheet(pub.table_id), pub.to_record())
+        harden_workbook(wb)
+        wb.save(p)
         return p
 
 

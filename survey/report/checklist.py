@@ -18,7 +18,7 @@ Examples
 >>> cl = pd.DataFrame([[1, "住房困难", True, 0.4, 0.35, 0.45, 500, "", 0, None, None, None, None,
 ...                     False, "无往期数据", "待认领", "待认领", "待认领", "待认领", "", None, "待认领"]],
 ...                   columns=CHECKLIST_COLUMNS)
->>> checklist_table(cl).sheet
+>>> checklist_table(cl).sheet_title
 '急难愁盼问题清单'
 """
 from __future__ import annotations
@@ -101,7 +101,7 @@ def checklist_table(cl: pd.DataFrame, *, level: float = 0.95, min_cell: int | No
                  *(notes or [])]
     t = style_table(data, CHECKLIST_ID, title=CHECKLIST_TITLE, formats=fm, min_cell=min_cell,
                     notes=all_notes)
-    t.sheet = CHECKLIST_SHEET
+    t.sheet_title = CHECKLIST_SHEET
     return t
 
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from .fonts import FONT_FAMILY, font_face_css
 
-__all__ = ["CSS", "notebook_to_html", "wrap_page", "build_toc", "index_page", "IndexEntry",
+__all__ = ["CSS", "PRINT_CSS", "notebook_to_html", "wrap_page", "build_toc", "index_page", "IndexEntry",
            "strip_for_export"]
 
 CSS = f"""
@@ -53,8 +53,39 @@ ol.table-notes{{font-size:12.5px;color:var(--muted);margin:2px 0 16px;padding-le
 .report-subtitle{{color:var(--muted)}}
 table.kv td{{text-align:left}}
 .output_stderr{{display:none}}
-@media print{{nav.toc{{display:none}}}}
 """.strip()
+
+#: The print stylesheet (part of :data:`CSS`): printing a page to PDF from a browser gives A4
+#: pages without the navigation, no table row, chart or figure split across pages, table
+#: headers repeated on every page, a caption or heading kept with what follows, and external
+#: links followed by their address.
+PRINT_CSS = """
+@page{size:A4;margin:16mm 14mm 18mm 14mm}
+@media print{
+html{font-size:10.5pt;-webkit-print-color-adjust:exact;print-color-adjust:exact}
+body{font-size:10.5pt;background:#fff}
+nav.toc,a.anchor-link,.output_stderr,.prompt,.input_prompt{display:none !important}
+.page{display:block;max-width:none;margin:0}
+main{padding:0;width:auto}
+h1,h2,h3,h4{break-after:avoid;page-break-after:avoid;break-inside:avoid;page-break-inside:avoid}
+h2{margin-top:1.2em}
+p,li{orphans:3;widows:3}
+table{font-size:9pt;max-width:100%}
+thead{display:table-header-group}
+tfoot{display:table-footer-group}
+tr,th,td{break-inside:avoid;page-break-inside:avoid}
+caption{break-after:avoid;page-break-after:avoid}
+thead tr:last-child{break-after:avoid;page-break-after:avoid}
+ol.table-notes{break-before:avoid;page-break-before:avoid}
+img,svg,figure,.output_png{display:block;break-inside:avoid;page-break-inside:avoid;max-height:245mm;max-width:100%;object-fit:contain}
+figure,.output_png,.output_subarea:has(> img){break-inside:avoid;page-break-inside:avoid}
+.survey-table-wrap{overflow:visible;break-inside:avoid;page-break-inside:avoid}
+a{color:inherit;text-decoration:none}
+main a[href^="http"]::after{content:" (" attr(href) ")";font-size:85%;color:#59636e;word-break:break-all}
+}
+""".strip()
+
+CSS = CSS + "\n" + PRINT_CSS
 
 _HEADING = re.compile(r"<h([1-3]) id=\"([^\"]*)\">(.*?)</h\1>", re.S)
 _TAG = re.compile(r"<[^>]+>")

@@ -548,7 +548,7 @@ def section_sample(ctx: ReportContext, groups: list[str] | None = None):
         label = ctx.questionnaire[g].text if ctx.questionnaire is not None and g in ctx.questionnaire else g
         prefix = {"quality": "Q", "survey_report": "T"}.get(ctx.notebook, "S")
         t = style_table(tab, f"{prefix}1.{k}", title=f"样本构成：{label}", formats={"人数": "count", "比例(%)": "pct"},
-                        suppressed=mask, min_cell=mc,
+                        suppressed=mask, min_cell=mc, weighting="未加权（样本人数及其构成比例）",
                         notes=["未加权人数" + ("（清理后保留的受访者）。" if ctx.prepared is not None else "。")])
         out.append(publish(t, ctx))
     if not out:

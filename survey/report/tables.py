@@ -13,6 +13,9 @@ kind        example                meaning
 ``pct``     ``45.2``               proportion (0–1) shown as a percentage, one decimal
 ``pct100``  ``45.2``               already a percentage
 ``mean``    ``47.3``               one decimal
+``float2``  ``3.04``               two decimals
+``est``     ``3.554``              an estimate: one to three decimals
+``pvalue``  ``0.012``, ``<0.001``  a p-value
 ``text``    as is                  e.g. a pre-formatted CI ``45.2 (43.1–47.3)`` (:func:`fmt_ci`)
 =========  =====================  ==========================================
 
@@ -61,7 +64,7 @@ __all__ = [
 
 SUPPRESSED = "—"
 UNRELIABLE = "*"
-_KINDS = ("count", "pct", "pct100", "mean", "text", "int", "float2")
+_KINDS = ("count", "pct", "pct100", "mean", "text", "int", "float2", "est", "pvalue")
 _ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*$")
 
 
@@ -192,6 +195,13 @@ def format_value(x: Any, kind: str) -> str:
         return fmt_mean(x)
     if kind == "float2":
         return fmt_mean(x, 2)
+    if kind == "est":
+        if _isna(x):
+            return ""
+        return fmt_mean(x, 1) if float(fmt_mean(x, 3).replace(",", "")) == float(fmt_mean(x, 1).replace(",", "")) \
+            else fmt_mean(x, 3).rstrip("0")
+    if kind == "pvalue":
+        return "" if _isna(x) else ("<0.001" if float(x) < 0.001 else f"{float(x):.3f}")
     if kind == "text":
         return "" if _isna(x) else str(x)
     raise ReportError(f"unknown table format {kind!r}; use one of {', '.join(_KINDS)}")
@@ -254,7 +264,21 @@ class PublishedTable:
     notes: list[str] = field(default_factory=list)
     index: bool = True
     #: the workbook sheet's name when it is not the table id (e.g. ``急难愁盼问题清单``)
-    sheet: str | None = None
+    sheet_title: str | None = None
+    #: the numbers for the Excel sheet when the page shows formatted text (``45.2 (43.1–47.3)``):
+    #: a flat frame (labels as ordinary columns, Chinese headers such as 估计值/标准误/置信区间下限/
+    #: 置信区间上限/样本量), suppressed values already blank (NaN); see :func:`style_table`
+    sheet: pd.DataFrame | None = None
+    #: number format kind per column of :attr:`sheet` (as ``formats``)
+    sheet_formats: dict[str, str] = field(default_factory=dict)
+    #: cells of :attr:`sheet` blanked by disclosure control
+    sheet_suppressed: int = 0
+    #: how the numbers are weighted (the sheet's notes row); empty: said in the notes
+    weighting: str = ""
+    #: the multiplicity rule of the table's tests (the sheet's notes row); empty: no tests
+    multiplicity: str = ""
+    #: the smallest publishable cell (quoted in the sheet's notes row)
+    min_cell: int | None = None
 
     @property
     def styler(self):
@@ -332,8 +356,65 @@ class PublishedTable:
             out[c] = vals.astype(object).where(~self.suppressed[c], SUPPRESSED)
         return out
 
+    def sheet_frame(self) -> tuple[pd.DataFrame, dict[str, str], int]:
+        """The numbers for the Excel sheet: (flat frame, format kind per column, suppressed cells).
+
+        :attr:`sheet` when given.  Otherwise the table itself: the row labels become leading
+        columns (an unnamed label column is headed ``类别``; a default 0, 1, 2 … index is left
+        out), proportions are ×100, nothing is rounded (the sheet's number formats round the
+        display), and suppressed cells are ``NaN`` (an empty cell — never the suppressed number).
+
+        Examples
+        --------
+        >>> t = style_table(pd.DataFrame({"人数": [12, 3], "比例(%)": [0.8, 0.2]}, index=["男", "女"]), "T1",
+        ...                 formats={"比例(%)": "pct"},
+        ...                 suppressed=pd.DataFrame({"人数": [False, True], "比例(%)": [False, True]},
+        ...                                         index=["男", "女"]))
+        >>> f, fm, n = t.sheet_frame()
+        >>> f.to_dict("list"), fm["比例(%)"], n
+        ({'类别': ['男', '女'], '人数': [12.0, nan], '比例(%)': [80.0, nan]}, 'pct100', 2)
+        """
+        if self.sheet is not None:
+            fm = {str(c): self.sheet_formats.get(c, _guess_kind(self.sheet[c])) for c in self.sheet.columns}
+            return self.sheet.reset_index(drop=True), fm, int(self.sheet_suppressed)
+        out: dict[str, Any] = {}
+        fm: dict[str, str] = {}
+        idx = self.data.index
+        default_index = (idx.nlevels == 1 and idx.name is None and isinstance(idx, pd.RangeIndex))
+        if self.index and not default_index:
+            for k in range(idx.nlevels):
+                n = idx.names[k]
+                name = str(n) if n not in (None, "") else ("类别" if idx.nlevels == 1 else f"类别{k + 1}")
+                while name in self.data.columns or name in out:
+                    name += " "
+                lv = idx.get_level_values(k)
+                if pd.api.types.is_numeric_dtype(lv.dtype) and not pd.api.types.is_bool_dtype(lv.dtype):
+                    out[name] = lv.to_numpy(dtype="float64", na_value=float("nan"))  # e.g. 位次: a number
+                    fm[name] = "int" if pd.api.types.is_integer_dtype(lv.dtype) else "mean"
+                else:
+                    out[name] = [None if _isna(v) else str(v) for v in lv]
+                    fm[name] = "text"
+        for c in self.data.columns:
+            kind = self.formats.get(c, "text")
+            col = self.data[c].reset_index(drop=True)
+            if kind in ("pct", "pct100", "mean", "count", "int", "float2"):
+                vals = pd.to_numeric(col, errors="coerce").astype("float64")
+                if kind == "pct":
+                    vals, kind = vals * 100.0, "pct100"
+            else:
+                vals = col.astype(object)
+            out[str(c)] = vals.where(~self.suppressed[c].reset_index(drop=True).to_numpy(bool))
+            fm[str(c)] = kind
+        return pd.DataFrame(out), fm, int(self.suppressed.to_numpy().sum())
+
     def to_record(self) -> dict[str, Any]:
-        """A JSON-able record (what the workbook builder reads)."""
+        """A JSON-able record (what the workbook builder reads).
+
+        Besides the published values (``data``, ``—`` where suppressed) the record carries
+        ``sheet``: the numbers for Excel — :attr:`sheet` when given, else the table's own numbers
+        at full precision (percentages ×100), label columns first, suppressed cells ``None`` —
+        and the notes-row facts ``weighting``, ``multiplicity``, ``min_cell`` and ``n_suppressed``.
+        """
         ex = self.excel_frame()
         def plain(v: Any) -> Any:
             if _isna(v):
@@ -341,7 +422,15 @@ class PublishedTable:
             if hasattr(v, "item"):
                 return v.item()
             return v
+        sh, sfm, nsupp = self.sheet_frame()
         return {
+            "sheet": {"columns": [str(c) for c in sh.columns],
+                      "formats": {str(k): v for k, v in sfm.items()},
+                      "data": [[plain(v) for v in row] for row in sh.itertuples(index=False)]},
+            "weighting": self.weighting,
+            "multiplicity": self.multiplicity,
+            "min_cell": self.min_cell,
+            "n_suppressed": nsupp,
             "id": self.table_id,
             "title": self.title,
             "index_name": [str(n) if n is not None else "" for n in ex.index.names],
@@ -352,7 +441,7 @@ class PublishedTable:
             "unreliable": self.unreliable.to_numpy().tolist(),
             "notes": list(self.notes),
             "show_index": self.index,
-            **({"sheet": self.sheet} if self.sheet else {}),
+            **({"sheet_title": self.sheet_title} if self.sheet_title else {}),
         }
 
 
@@ -361,7 +450,10 @@ def style_table(data: pd.DataFrame, table_id: str, *, title: str = "",
                 suppressed: pd.DataFrame | None = None,
                 unreliable: pd.DataFrame | None = None,
                 notes: Sequence[str] = (), min_cell: int | None = None,
-                index: bool = True) -> PublishedTable:
+                index: bool = True, sheet: pd.DataFrame | None = None,
+                sheet_suppressed: pd.DataFrame | pd.Series | None = None,
+                sheet_formats: Mapping[str, str] | None = None,
+                weighting: str = "", multiplicity: str = "") -> PublishedTable:
     """Build a :class:`PublishedTable` from numbers and disclosure masks.
 
     Parameters
@@ -382,12 +474,31 @@ def style_table(data: pd.DataFrame, table_id: str, *, title: str = "",
         Quoted in the suppression footnote.
     index : bool
         Show the row labels.
+    sheet : DataFrame, optional
+        The numbers behind a table whose page shows formatted text (``45.2 (43.1–47.3)``,
+        ``F=3.1, p=0.02``): a flat frame (labels as ordinary columns; Chinese headers such as
+        ``估计值``, ``标准误``, ``置信区间下限``, ``置信区间上限``, ``样本量``) written to the Excel
+        sheet instead of the page values.
+    sheet_suppressed : DataFrame or Series of bool, optional
+        Disclosure decisions for *sheet* (cells, or whole rows): those numbers are blanked —
+        the sheet never holds a number the page suppressed.
+    sheet_formats : mapping column -> kind, optional
+        Number formats of *sheet* (guessed from the dtype otherwise).
+    weighting : str
+        How the numbers are weighted (the Excel notes row).
+    multiplicity : str
+        The multiplicity rule when the table marks significance (the Excel notes row).
 
     Examples
     --------
     >>> t = style_table(pd.DataFrame({"人数": [12345]}), "T0", formats={"人数": "count"})
     >>> t.display.iloc[0, 0]
     '12,345'
+    >>> n = pd.DataFrame({"估计值": [45.2, 3.0], "样本量": [300, 4]})
+    >>> t = style_table(pd.DataFrame({"比例": ["45.2 (43.1–47.3)", "—"]}), "T0", sheet=n,
+    ...                 sheet_suppressed=pd.Series([False, True]))
+    >>> t.sheet_frame()[0]["估计值"].tolist(), t.sheet_frame()[2]
+    ([45.2, nan], 2)
     """
     if not isinstance(data, pd.DataFrame):
         raise ReportError(f"table {table_id!r}: expected a DataFrame, got {type(data).__name__}")
@@ -417,6 +528,38 @@ def style_table(data: pd.DataFrame, table_id: str, *, title: str = "",
     if unrel.to_numpy().any():
         all_notes.append(f"“{UNRELIABLE}”：样本量小于 30 或变异系数大于 30%，估计不稳定，仅供参考。")
     all_notes.extend(notes)
+    sh, sh_fm, sh_n = None, {}, 0
+    if sheet is not None:
+        sh, sh_fm, sh_n = _sheet(sheet, sheet_suppressed, sheet_formats, table_id)
     return PublishedTable(table_id=table_id, title=title, data=data, display=disp,
                           suppressed=supp, unreliable=unrel, formats=fmts, notes=all_notes,
-                          index=index)
+                          index=index, sheet=sh, sheet_formats=sh_fm, sheet_suppressed=sh_n,
+                          weighting=weighting, multiplicity=multiplicity, min_cell=min_cell)
+
+
+def _sheet(sheet: pd.DataFrame, suppressed: pd.DataFrame | pd.Series | None,
+           formats: Mapping[str, str] | None, table_id: str) -> tuple[pd.DataFrame, dict[str, str], int]:
+    """The Excel numbers of a table: numeric columns blanked where disclosure control says so."""
+    if not isinstance(sheet, pd.DataFrame) or sheet.columns.duplicated().any():
+        raise ReportError(f"table {table_id!r}: the sheet must be a DataFrame with unique column labels")
+    sh = sheet.reset_index(drop=True).copy()
+    fm = {str(c): _guess_kind(sh[c]) for c in sh.columns}
+    for c, k in (formats or {}).items():
+        if c not in sh.columns or k not in _KINDS:
+            raise ReportError(f"table {table_id!r}: sheet format {k!r} for column {c!r} "
+                              f"(columns {list(sh.columns)}, kinds {', '.join(_KINDS)})")
+        fm[str(c)] = k
+    num = [c for c in sh.columns if fm[str(c)] != "text"]
+    if suppressed is None:
+        return sh, fm, 0
+    if isinstance(suppressed, pd.Series):
+        if len(suppressed) != len(sh):
+            raise ReportError(f"table {table_id!r}: sheet_suppressed has {len(suppressed)} rows, the sheet {len(sh)}")
+        m = pd.DataFrame({c: suppressed.to_numpy(bool) for c in num}, index=sh.index)
+    else:
+        if suppressed.shape[0] != len(sh):
+            raise ReportError(f"table {table_id!r}: sheet_suppressed has {suppressed.shape[0]} rows, the sheet {len(sh)}")
+        m = suppressed.reset_index(drop=True).reindex(columns=num, fill_value=False).astype(bool)
+    for c in num:
+        sh[c] = pd.to_numeric(sh[c], errors="coerce").astype("float64").mask(m[c].to_numpy(bool))
+    return sh, fm, int(m.to_numpy().sum())

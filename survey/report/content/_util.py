@@ -10,7 +10,8 @@ import pandas as pd
 from ..tables import PublishedTable, fmt_ci, style_table
 from ..display import HTML as H
 
-__all__ = ["Bundle", "H", "esc", "prefix", "est_cells", "publish_estimates", "holm", "no_design"]
+__all__ = ["Bundle", "H", "esc", "prefix", "est_cells", "publish_estimates", "holm", "no_design", "est_sheet",
+           "est_mask", "EST_FORMATS", "WEIGHTED"]
 
 
 class Bundle:
@@ -89,13 +90,51 @@ def holm(p: np.ndarray) -> np.ndarray:
 def publish_estimates(ctx: Any, table: pd.DataFrame, table_id: str, title: str, *,
                       supp: pd.DataFrame | None = None, unrel: pd.DataFrame | None = None,
                       notes: list[str] | None = None, formats: dict[str, str] | None = None,
-                      index: bool = True) -> PublishedTable:
-    """style_table + publish with the notebook's min_cell in the footnote."""
+                      index: bool = True, **sheet: Any) -> PublishedTable:
+    """style_table + publish with the notebook's min_cell in the footnote (*sheet*: the Excel
+    keywords of :func:`~survey.report.tables.style_table` — ``sheet``, ``sheet_suppressed``,
+    ``sheet_formats``, ``weighting``, ``multiplicity``)."""
     from ..sections import publish
 
     mc = int(ctx.params.get("min_cell", 10))
     fm = {c: "text" for c in table.columns if table[c].dtype == object or pd.api.types.is_string_dtype(table[c])}
     fm.update(formats or {})
     t = style_table(table, table_id, title=title, formats=fm, suppressed=supp, unreliable=unrel,
-                    notes=list(notes or []), min_cell=mc, index=index)
+                    notes=list(notes or []), min_cell=mc, index=index, **sheet)
     return publish(t, ctx)
+
+
+#: the notes-row wording of design-weighted estimates
+WEIGHTED = "加权估计（基础权重按分层与站点抽样概率，并按总体边际校准）；标准误与置信区间按分层整群设计计算"
+
+
+def est_sheet(labels: dict[str, Any], est: pd.DataFrame, scale: Any = 1.0, *,
+              level: float = 0.95) -> pd.DataFrame:
+    """The Excel numbers of a tidy estimate frame: label columns, then 估计值, 标准误,
+    置信区间下限, 置信区间上限, 样本量 (values × *scale*; a percentage is on the 0–100 scale).
+
+    Examples
+    --------
+    >>> e = pd.DataFrame({"estimate": [0.5], "se": [0.01], "ci_low": [0.48], "ci_high": [0.52], "n": [300]})
+    >>> est_sheet({"指标": ["是"]}, e, 100.0).to_dict("records")
+    [{'指标': '是', '估计值': 50.0, '标准误': 1.0, '置信区间下限': 48.0, '置信区间上限': 52.0, '样本量': 300.0}]
+    """
+    sc = np.asarray(scale, dtype=float)
+    out = pd.DataFrame({k: list(v) for k, v in labels.items()})
+    out["估计值"] = est["estimate"].to_numpy(float) * sc
+    out["标准误"] = (est["se"].to_numpy(float) * sc) if "se" in est.columns else np.nan
+    out["置信区间下限"] = est["ci_low"].to_numpy(float) * sc
+    out["置信区间上限"] = est["ci_high"].to_numpy(float) * sc
+    out["样本量"] = est["n"].to_numpy(float)
+    return out
+
+
+def est_mask(sheet: pd.DataFrame, supp: Any) -> pd.DataFrame:
+    """Suppression of an :func:`est_sheet`: the estimate, its standard error and limits of each
+    suppressed row (the sample size stays, as on the page)."""
+    m = np.asarray(supp, dtype=bool)
+    return pd.DataFrame({c: m for c in ("估计值", "标准误", "置信区间下限", "置信区间上限")}, index=sheet.index)
+
+
+#: number formats of :func:`est_sheet` columns
+EST_FORMATS = {"估计值": "est", "标准误": "est", "置信区间下限": "est", "置信区间上限": "est", "样本量": "count"}

@@ -32,7 +32,7 @@ import pandas as pd
 from ..tables import ci_digits, fmt_ci, fmt_count, fmt_num
 from ...estimate import PUBLISHED_CI_RULE
 from ...multiplicity import RULE_ZH, rule_note
-from ._util import Bundle, H, esc, est_cells, holm, no_design, prefix, publish_estimates
+from ._util import EST_FORMATS, WEIGHTED, Bundle, H, esc, est_cells, est_mask, est_sheet, holm, no_design, prefix, publish_estimates
 from .quality import short_label
 
 __all__ = ["indicator_kind", "indicator_questions", "module_estimates", "key_indicators", "subgroups",
@@ -330,8 +330,14 @@ def publish_indicators(est: Any, table_id: str, module: str, ctx: Any) -> Any:
     notes = ["加权估计；样本量为该题有效回答的未加权人数。"]
     if est["sensitive"].any():
         notes.append("健康信息属于敏感个人信息，仅以汇总结果发布。")
+    sheet = est_sheet({"指标": est["label"], "类别/条目": est["item"], "单位": est["unit"]}, est,
+                      np.where(est["kind"].to_numpy() == "pct", 100.0, 1.0))
+    sheet["估计不稳定"] = np.where(unrel.to_numpy(bool), "是", "")
     out.add(publish_estimates(ctx, tab, table_id, f"主要指标：{module}", supp=sm, unrel=um,
-                              formats={"样本量": "count"}, notes=notes))
+                              formats={"样本量": "count"}, notes=notes, sheet=sheet,
+                              sheet_suppressed=est_mask(sheet, supp).assign(
+                                  样本量=est["n"].to_numpy(float) < mc),  # as on the page
+                              sheet_formats=EST_FORMATS, weighting=WEIGHTED))
     fig = _module_chart(est, f"{module}：主要指标（加权）")
     if fig is not None:
         ctx.figures += 1
@@ -451,10 +457,26 @@ def subgroups(ctx: Any, groups: list[str] | None = None, max_statements: int = 1
         f = f.assign(_supp=f["_supp"].to_numpy(bool) | f[g].astype(str).isin(hid).to_numpy())
         tab = pd.concat([head, wide.astype(object)])
         tab.index.name = "指标"
+        # the Excel numbers: one row per indicator × group, in the page's order
+        lf = f[f["variable"].isin(cols) & f[g].isin(levels)].copy()
+        lf["_r"] = lf["variable"].map({c: i for i, c in enumerate(cols)})
+        lf["_c"] = lf[g].map({lv: i for i, lv in enumerate(levels)})
+        lf = lf.sort_values(["_r", "_c"], kind="stable")
+        sc = lf["variable"].map(lambda v: info[v][2]).to_numpy(float)
+        gsize = nrow.reindex(lf[g]).to_numpy(float)
+        sheet = est_sheet({"指标": lf["variable"].map(lambda v: info[v][0]), "单位": lf["variable"].map(lambda v: info[v][1]),
+                           glab: lf[g].astype(str)}, lf.assign(n=gsize), sc)
+        sheet = sheet.rename(columns={"样本量": "该组样本量（人）"})
+        sheet["估计不稳定"] = np.where(lf["_unrel"].to_numpy(bool), "是", "")
+        smask = est_mask(sheet, lf["_supp"].to_numpy(bool))
+        smask["该组样本量（人）"] = (gsize < mc) | lf[g].astype(str).isin(hid).to_numpy()  # as the page's 样本量 row
         out.add(H(f"<h3>按{esc(glab)}</h3>"))
         out.add(publish_estimates(ctx, tab, f"{px}4.{k}", f"主要指标分{glab}（均值及 {lvl * 100:.0f}% CI）",
                                   supp=pd.concat([hs, sm]), unrel=pd.concat([hs & False, um]),
-                                  notes=["量表条目为 1–5 分均值（分值越高越同意/越频繁）。"]))
+                                  notes=["量表条目为 1–5 分均值（分值越高越同意/越频繁）。"],
+                                  sheet=sheet, sheet_suppressed=smask, weighting=WEIGHTED,
+                                  sheet_formats={**{c: k for c, k in EST_FORMATS.items() if c != "样本量"},
+                                                 "该组样本量（人）": "count"}))
         # candidates for notable differences: highest vs lowest reliable level of each indicator
         ok = f[~f["_supp"] & ~f["_unrel"]]
         for c in cols:
@@ -486,9 +508,20 @@ def subgroups(ctx: Any, groups: list[str] | None = None, max_statements: int = 1
         out.add(H("<h3>分类指标的分组差异检验（Rao–Scott）</h3>"))
         # no test on fewer respondents than a published cell (a small region's report)
         few = pd.DataFrame(len(ctx.sample_frame()) < mc, index=wide.index, columns=wide.columns)
+        tsheet = pd.DataFrame({"题目": [short_label(q, i) for i in T["qid"]],
+                               "分组变量": [short_label(q, g) for g in T["group"]],
+                               "F值": T["F"].to_numpy(float), "p值": T["p"].to_numpy(float),
+                               "Holm校正后p值": T["p_holm"].to_numpy(float),
+                               "校正后显著（†）": np.where(T["p_holm"].to_numpy(float) < 0.05, "†", "")})
+        if few.to_numpy().any():  # suppressed on the page: blank in the sheet too
+            tsheet[["F值", "p值", "Holm校正后p值"]] = np.nan
+            tsheet["校正后显著（†）"] = ""
         out.add(publish_estimates(ctx, wide.fillna(""), f"{px}4.{len(groups) + 1}",
                                   "单选题回答分布与分组变量的独立性检验（Rao–Scott 二阶校正 F 检验）",
                                   supp=few,
+                                  sheet=tsheet, sheet_formats={"F值": "float2", "p值": "pvalue", "Holm校正后p值": "pvalue"},
+                                  weighting="加权（Rao–Scott 二阶校正考虑分层整群设计）",
+                                  multiplicity=f"按 Holm 法在本表全部 {len(T)} 项检验（一个检验族）内校正，† 表示校正后 p < 0.05",
                                   notes=[rule_note(len(T)) + "校正后p 为 Holm 校正后的 p 值。",
                                          "各题各选项的加权百分比见“主要指标”。"]))
         for _, r in T[(T["p_holm"] < 0.05) & ~few.to_numpy().any()].sort_values("p").iterrows():

@@ -288,7 +288,8 @@ def cleaning(ctx: Any, log_examples: int = 3) -> Any:
     out.add(publish_estimates(ctx, tab, f"{px}2.1", "清理规则与处理数量", formats={
         "剔除记录": "count", "置空单元格": "count", "标记": "count", "涉及人数": "count"},
         notes=["一条记录可能触及多条规则；“剔除记录”按首次剔除的规则计数。",
-               "质量报告供分析人员在发布前核查，计数不做小单元格隐去。"]))
+               "质量报告供分析人员在发布前核查，计数不做小单元格隐去。"],
+        weighting="未加权（清理处理的记录与单元格计数）"))
     # log excerpt: first few rows per rule, rid and rule only (no values, no free text)
     log = cr.log
     if len(log):
@@ -298,7 +299,8 @@ def cleaning(ctx: Any, log_examples: int = 3) -> Any:
                             "处理": [ACTION_LABELS.get(a, a) for a in ex["action"]]})
         out.add(publish_estimates(ctx, exf, f"{px}2.2", f"清理日志摘录（每条规则前 {log_examples} 条）",
                                   index=False, notes=["仅列记录编号与规则；原值、联系方式与文本不出现在报告中。",
-                                                      "完整日志见清理输出目录（clean_log.csv，仅供分析人员）。"]))
+                                                      "完整日志见清理输出目录（clean_log.csv，仅供分析人员）。"],
+                                  weighting="不适用（清理日志条目）"))
     # item nonresponse
     inr = cr.item_nonresponse()
     if len(inr):
@@ -334,9 +336,18 @@ def cleaning(ctx: Any, log_examples: int = 3) -> Any:
                  f"1 至 {mc - 1} 人的单元格隐去（“—”）；“0”为确无此原因。"]
         if not possible.to_numpy(bool).all():
             notes.append(f"“{NOT_APPLICABLE}”：该题不可能出现此原因（如数值题没有“拒答”编码），"
-                         "不是零，也不是隐去。")
+                         "不是零，也不是隐去（Excel 表中留空）。")
+        # the Excel numbers: counts as numbers, an impossible reason empty, suppressed counts empty
+        sheet = pd.DataFrame({"题目": list(tab.index)})
+        for c in counts.columns:
+            sheet[c] = np.where(possible[c].to_numpy(bool), counts[c].to_numpy(float), np.nan)
+        sheet["应答人数基数"] = asked.to_numpy(float)
+        sheet["缺失率(%)"] = rate.to_numpy(float) * 100
         out.add(publish_estimates(ctx, tab, f"{px}2.3", "题目无应答（按原因）", formats=fm, supp=mask,
-                                  notes=notes))
+                                  notes=notes, weighting="未加权（受访者人数）", sheet=sheet,
+                                  sheet_suppressed=mask.reset_index(drop=True),
+                                  sheet_formats={**{c: "count" for c in counts.columns},
+                                                 "应答人数基数": "count", "缺失率(%)": "pct100"}))
         top = rate.sort_values(ascending=False).head(15)[::-1] * 100
         fig, ax = new_figure(7.0, max(2.5, 0.3 * len(top) + 1))
         ax.barh(range(len(top)), top.to_numpy(), color="#0072B2")
@@ -413,7 +424,8 @@ def weighting(ctx: Any) -> Any:
     out.add(publish_estimates(ctx, t1, f"{px}3.1", "校准目标及其来源（各来源合计与控制总数的差异）",
                               formats={"边际合计": "count", "控制总数": "count", "差异(%)": "pct"},
                               notes=["各来源总数不一致时，按比例缩放到控制总数后再校准。",
-                                     "一维边际若可由交叉边际推出，则不单独使用。"]))
+                                     "一维边际若可由交叉边际推出，则不单独使用。"],
+                              weighting="不适用（外部统计的总体合计）"))
     # achieved vs target, composition
     mt = _acc(r, 'margin_table')
     comp = _acc(r, 'composition')
@@ -443,10 +455,19 @@ def weighting(ctx: Any) -> Any:
     mask = pd.DataFrame(False, index=t2.index, columns=t2.columns)
     mask["样本人数"] = supp_n
     mask["样本未加权(%)"] = supp_n
+    t2n = t2.reset_index()
+    t2n["相对误差"] = m["rel_error"].astype(float).abs().to_numpy() * 100
+    t2n = t2n.rename(columns={"相对误差": "相对误差(%)"})
+    pcts = ["总体(%)", "样本未加权(%)", "基础权重(%)", "校准后(%)"]
+    t2n[pcts] = t2n[pcts] * 100
     out.add(publish_estimates(ctx, t2, f"{px}3.2", "校准目标与达成情况；样本与总体构成", supp=mask,
                               formats={"样本人数": "count", "目标": "count", "校准后": "count",
                                        "总体(%)": "pct", "样本未加权(%)": "pct", "基础权重(%)": "pct",
-                                       "校准后(%)": "pct"}))
+                                       "校准后(%)": "pct"},
+                              sheet=t2n, sheet_suppressed=mask.reset_index(drop=True),
+                              sheet_formats={"样本人数": "count", "目标": "count", "校准后": "count",
+                                             "相对误差(%)": "est", **{c: "pct100" for c in pcts}},
+                              weighting="样本人数与样本未加权(%)未加权；目标为总体合计；基础权重(%)、校准后与校准后(%)为加权合计"))
     # weight distribution
     cols = ["n", "sum", "min", "p01", "p05", "p25", "median", "p75", "p95", "p99", "max", "max_min_ratio", "cv",
             "kish_deff", "effective_n"]
@@ -455,18 +476,24 @@ def weighting(ctx: Any) -> Any:
     t3 = ws[[c for c in cols if c in ws.columns]].T
     t3.index = [names[cols.index(c)] for c in t3.index]
     t3.columns = ["基础权重" if c == "before" else "校准后权重" if c == "after" else str(c) for c in t3.columns]
+    t3n = t3.astype(float).rename_axis("统计量").reset_index()
     t3 = t3.map(lambda v: f"{v:,.2f}" if abs(v) < 1000 else f"{v:,.0f}")
     t3.index.name = "统计量"
-    out.add(publish_estimates(ctx, t3, f"{px}3.3", "权重分布与 Kish 设计效应"))
+    out.add(publish_estimates(ctx, t3, f"{px}3.3", "权重分布与 Kish 设计效应", sheet=t3n,
+                              sheet_formats={c: "float2" for c in t3n.columns[1:]},
+                              weighting="本表描述权重本身（基础权重与校准后权重），数值未再加权"))
     # ASMD
     a = _acc(r, 'asmd')
     t4 = pd.DataFrame({"未加权样本": a["asmd_unweighted"].to_numpy(float), "基础权重": a["asmd_before"].to_numpy(float),
                        "校准后": a["asmd_after"].to_numpy(float)},
                       index=[_margin_label(q, v) for v in a["variable"]])
+    t4n = t4.rename_axis("变量").reset_index()
     t4 = t4.map(lambda v: f"{v:.3f}")
     t4.index.name = "变量"
     out.add(publish_estimates(ctx, t4, f"{px}3.4", "标准化均值差绝对值（ASMD）：样本与总体的差距",
-                              notes=["ASMD > 0.1 通常视为明显失衡；校准变量校准后应接近 0。"]))
+                              notes=["ASMD > 0.1 通常视为明显失衡；校准变量校准后应接近 0。"], sheet=t4n,
+                              sheet_formats={c: "est" for c in t4n.columns[1:]},
+                              weighting="分别按未加权、基础权重与校准后权重计算"))
     # chart: weights histogram, ASMD, convergence
     fig, axes = new_figure(10.0, 3.4)
     fig.clf()
@@ -524,5 +551,6 @@ def weighting_short(ctx: Any) -> Any:
     t = pd.DataFrame({"来源": [f"{p}（{y}）{tb}" for p, y, tb in zip(src["publication"], src["year"], src["table"])]},
                      index=[_margin_label(q, m) for m in src["margin"]])
     t.index.name = "校准变量"
-    out.add(publish_estimates(ctx, t, f"{px}2.1", "加权所用总体边际及其来源"))
+    out.add(publish_estimates(ctx, t, f"{px}2.1", "加权所用总体边际及其来源",
+                              weighting="不适用（校准所用总体边际的来源清单）"))
     return out

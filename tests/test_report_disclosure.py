@@ -153,12 +153,14 @@ def xlsx_tables(path: Path) -> list[dict]:
     found = []
     for ws in wb.worksheets[1:]:
         rows = [list(r) for r in ws.iter_rows(values_only=True)]
-        header = ["" if v is None else str(v) for v in rows[1]]
+        # title row, then (since the sheets carry one) the notes row 说明：…, then the header
+        h = 2 if len(rows) > 2 and isinstance(rows[1][0], str) and rows[1][0].startswith("说明") else 1
+        header = ["" if v is None else str(v) for v in rows[h]]
         body = []
-        for r in rows[2:]:
-            if len(header) > 1 and all(v is None for v in r[1:]) and isinstance(r[0], str) \
-                    and len(r[0]) > 20:
-                continue  # a footnote
+        for r in rows[h + 1:]:
+            if len(header) > 1 and all(v is None for v in r[1:]) and (
+                    r[0] is None or (isinstance(r[0], str) and (len(r[0]) > 20 or r[0].endswith("。")))):
+                continue  # a footnote or a blank spacer row
             body.append(["" if v is None else (f"{v:g}" if isinstance(v, float) else str(v)) for v in r])
         found.append({"id": ws.title, "header": header, "rows": body, "source": "xlsx", "page": path.name})
     return found
@@ -205,7 +207,8 @@ def hidden_labels(tables: list[dict]) -> dict[str, set[str]]:
     out = {}
     for t in tables:
         if re.match(r"^[QT]1\.\d+$", t["id"]) and t["header"][1:2] == ["人数"]:
-            out[t["id"]] = {r[0] for r in t["rows"] if r[0] != "合计" and r[1] == "—"}
+            # "—" on the page; a blank cell in the sheet (suppressed numbers are not written)
+            out[t["id"]] = {r[0] for r in t["rows"] if r[0] not in ("合计", "") and r[1] in ("—", "")}
     return out
 
 
@@ -223,7 +226,8 @@ def published_for(tables: list[dict], levels: set[str]) -> list[tuple]:
             skip |= {j for j, c in enumerate(h) if c not in ("样本人数", "样本未加权(%)")}
         cols = {j for j, c in enumerate(h) if c in levels}
         for r in t["rows"]:
-            lab = [c.split("：")[-1] for c in r[:2]]
+            # the level may label the row (first two cells) or, in a long sheet, sit in a column
+            lab = [c.split("：")[-1] for c in r[:2]] + [c for c in r[2:] if c and c in levels]
             row_hit = any(x in levels for x in lab)
             for j, c in enumerate(r):
                 if j in skip or (not row_hit and j not in cols) or c in levels or c.endswith(tuple(f"：{x}" for x in levels)):
@@ -323,7 +327,7 @@ def test_small_title_hidden_everywhere_and_not_recoverable(rendered, cleaned_cou
                 j = t43["header"].index(lv)
                 assert all(r[j] in ("—", "") for r in t43["rows"]), (src, lv)
         pp3 = [r for r in tabs[(src, "PP3")]["rows"] if r[0].endswith(f"职称：{SMALL_TITLE}")]
-        assert pp3 and all(c == "—" for c in pp3[0][1:]), (src, pp3)
+        assert pp3 and all(c in ("—", "") for c in pp3[0][1:]), (src, pp3)
     # the public API flags the domain as well
     d = cleaned_counts[2]
     est = d.mean("hours", by="title", na_rm=True)

@@ -66,7 +66,9 @@ def main_findings(brief: Any, cl: pd.DataFrame, *, group_names: dict[str, str] |
 
     names = dict(getattr(brief, "names", None) or {} if group_names is None else group_names)
     lvl = f"{brief.level:.0%}"
-    lead = cl[cl["leading"]]
+    lead = cl[cl["leading"].to_numpy(bool)]
+    if not len(lead):  # e.g. a small region: every item suppressed
+        return [f"本范围内回答此题的人数少于最小单元格（{brief.min_cell} 人），不列出急难愁盼问题及其比例。"]
     out = ["本轮调查中最突出的急难愁盼问题依次为：" + "、".join(
         f"{r.item}（{_pct_ci(r.pct, r.pct_low, r.pct_high)}）".replace("95%", lvl) for r in lead.itertuples()) + "。"]
     d = brief.differences

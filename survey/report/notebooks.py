@@ -1,14 +1,21 @@
 """The report notebooks, generated from a wave's questionnaire and its ``report:`` roles.
 
 Every notebook declares the parameters of its schema (:func:`survey.report.params.defaults`, so
-papermill injects the same names the runner validates) and holds no logic: each code cell makes
-one library call.  Given a questionnaire, the cells name what they estimate — the questions of
-each module's indicator table, the subgroups, the pain-point question — so an analyst reading or
-adapting a notebook sees (and may edit) exactly that, e.g.::
+papermill injects the same names the runner validates) and holds no logic: each table cell makes
+one analysis call and publishes its result.  Given a questionnaire, the cells name what they
+estimate — the questions of each module's indicator table, each subgroup, the pain-point
+question — so an analyst reading or adapting a notebook sees (and may edit) exactly that, e.g.::
 
     # 工作负荷：每周平均工作时长、入职以来获得过哪些支持
     est = report.indicator_estimates(ctx, ['q5_hours', 'q6_support'])
     report.publish_indicators(est, "T3.2", '工作负荷', ctx)
+
+    t_q2_age = report.subgroup_estimates(ctx, 'q2_age')
+    report.publish_subgroups(t_q2_age, "T4.2", ctx)
+
+The 急难愁盼 page computes its analyses once (``B = painpoints.brief_for_report(ctx, ...)``: one
+multiple-comparison family and one suppression for all its tables); each table cell then shows
+the frame it publishes, named after its analysis (``t = B.summary`` then ``B.publish('PP1', ctx, t)``).
 
 Without a questionnaire the cells take everything from the questionnaire at run time.
 ``notebooks/*.ipynb`` in the repository are :func:`build` for the demo's questionnaire

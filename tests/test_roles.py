@@ -204,6 +204,10 @@ def test_generated_notebooks_name_the_wave_questions():
     src = "\n".join(c.source for c in build("survey_report", q).cells)
     assert ("est = report.indicator_estimates(ctx, ['q5_hours', 'q6_support'])\n"
             "report.publish_indicators(est, \"T3.2\", '工作负荷', ctx)") in src
-    assert "report.section_subgroups(ctx, groups=['q1_gender', 'q2_age', 'q3_sector'])" in src
+    assert ("t_q2_age = report.subgroup_estimates(ctx, 'q2_age')\n"
+            "report.publish_subgroups(t_q2_age, \"T4.2\", ctx)") in src
+    assert ("tests = report.subgroup_tests(ctx, ['q1_gender', 'q2_age', 'q3_sector'])\n"
+            "report.publish_subgroup_tests(tests, \"T4.4\", ctx)") in src
+    assert "report.notable_differences(ctx, [t_q1_gender, t_q2_age, t_q3_sector], tests)" in src
     pp = "\n".join(c.source for c in build("painpoints", q).cells)
     assert "brief_for_report(ctx, qid='q7_needs')" in pp and "总的来看" in pp

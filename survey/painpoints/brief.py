@@ -293,6 +293,9 @@ def _significant_changes(changes: pd.DataFrame) -> pd.DataFrame:
 # ----------------------------------------------------------------------------------------------
 # the brief
 # ----------------------------------------------------------------------------------------------
+_SAME = object()  # PolicyBrief.publish without a frame: the brief's own
+
+
 @dataclass
 class PolicyBrief:
     """Everything the painpoints section reports (tidy frames) plus rendering helpers."""
@@ -630,10 +633,34 @@ class PolicyBrief:
             raise ParameterError(f"table {table_id!r}: the brief has {sorted(pubs)}")
         return pubs[table_id]
 
-    def publish(self, table_id: str, ctx: Any = None):
+    #: table id -> the attribute (tidy frame) it is made of, and the analysis that made it
+    FRAMES = {"PP1": ("summary", "summarize"), "PP2": ("uncertainty", "rank_uncertainty"),
+              "PP3": ("top_groups", "top_by_group"), "PP4": ("differences", "group_differences"),
+              "PP5": ("priority", "priority_matrix"), "PP6": ("drivers", "drivers"),
+              "PP7": ("text", "open_text"), "PP8": ("changes", "wave_change"),
+              "PP9": ("policies", "evaluate_register")}
+
+    def publish(self, table_id: str, ctx: Any = None, frame: Any = _SAME):
         """Publish one table into the report's workbook registry and return it for display
         (a table the brief does not have — e.g. the change without an earlier wave — is a
-        sentence saying why)."""
+        sentence saying why).
+
+        *frame* is the tidy result the table is made of (:attr:`FRAMES`: ``B.summary`` for
+        PP1, ``B.uncertainty`` for PP2 …), so a notebook cell shows what it publishes and may
+        publish an edited copy (e.g. fewer rows); left out, the brief's own frame.  The other
+        frames (and so the masks, notes and multiple-comparison families) stay the brief's.
+
+        Examples
+        --------
+        >>> # t = B.summary            # painpoints.summarize
+        >>> # B.publish("PP1", ctx, t)
+        """
+        if frame is not _SAME:
+            if table_id not in self.FRAMES:
+                raise ParameterError(f"table {table_id!r}: a frame can be given for {sorted(self.FRAMES)}")
+            import dataclasses
+
+            return dataclasses.replace(self, **{self.FRAMES[table_id][0]: frame}).publish(table_id, ctx)
         from ..report import publish
 
         if table_id in self.TITLES and table_id not in self.tables():
@@ -871,6 +898,8 @@ class EmptyBrief:
         return _Html(f'<div class="no-data">{html.escape(self.prefix + self.reason)}</div>')
 
     figure = publish = findings_html = policy_html = quotes_html = _nodata
+    # the frames the notebook cells hand to publish (none: every cell shows the reason)
+    summary = uncertainty = top_groups = differences = priority = drivers = text = changes = policies = None
 
 
 def _hidden_for(ctx: Any) -> dict[str, Any]:

@@ -1,14 +1,21 @@
 """The report notebooks, generated from a wave's questionnaire and its ``report:`` roles.
 
 Every notebook declares the parameters of its schema (:func:`survey.report.params.defaults`, so
-papermill injects the same names the runner validates) and holds no logic: each code cell makes
-one library call.  Given a questionnaire, the cells name what they estimate — the questions of
-each module's indicator table, the subgroups, the pain-point question — so an analyst reading or
-adapting a notebook sees (and may edit) exactly that, e.g.::
+papermill injects the same names the runner validates) and holds no logic: each table cell makes
+one analysis call and publishes its result.  Given a questionnaire, the cells name what they
+estimate — the questions of each module's indicator table, each subgroup, the pain-point
+question — so an analyst reading or adapting a notebook sees (and may edit) exactly that, e.g.::
 
     # 工作负荷：每周平均工作时长、入职以来获得过哪些支持
     est = report.indicator_estimates(ctx, ['q5_hours', 'q6_support'])
     report.publish_indicators(est, "T3.2", '工作负荷', ctx)
+
+    t_q2_age = report.subgroup_estimates(ctx, 'q2_age')
+    report.publish_subgroups(t_q2_age, "T4.2", ctx)
+
+The 急难愁盼 page computes its analyses once (``B = painpoints.brief_for_report(ctx, ...)``: one
+multiple-comparison family and one suppression for all its tables); each table cell then shows
+the frame it publishes, named after its analysis (``t = B.summary`` then ``B.publish('PP1', ctx, t)``).
 
 Without a questionnaire the cells take everything from the questionnaire at run time.
 ``notebooks/*.ipynb`` in the repository are :func:`build` for the demo's questionnaire
@@ -75,10 +82,29 @@ def _survey_report(q: Any) -> list[tuple[str, str]]:
         from .content.quality import short_label
 
         groups = list(q.design.groups)
-        what = "、".join(short_label(q, g) for g in groups)
-        body.append(("code", f"# 按{what}（questionnaire.yml 的 design.groups）\n"
-                             f"report.section_subgroups(ctx, groups={groups!r})"))
+        names = [f"t_{g}" if g.isidentifier() else f"t{k}" for k, g in enumerate(groups, start=1)]
+        for k, (g, v) in enumerate(zip(groups, names), start=1):
+            body.append(("code", f"# 按{short_label(q, g)}：各均值指标（数值题、量表条目）的加权均值及 CI"
+                                 f"（分组来自 questionnaire.yml 的 design.groups）\n"
+                                 f"{v} = report.subgroup_estimates(ctx, {g!r})\n"
+                                 f"report.publish_subgroups({v}, \"T4.{k}\", ctx)"))
+        body.append(("code", "# 单选题回答分布与各分组变量的独立性检验（Rao–Scott），Holm 校正\n"
+                             f"tests = report.subgroup_tests(ctx, {groups!r})\n"
+                             f"report.publish_subgroup_tests(tests, \"T4.{len(groups) + 1}\", ctx)"))
+        body.append(("code", "# 值得关注的差异：上面各表最高与最低类别之差（Bonferroni 校正）及显著的检验\n"
+                             f"report.notable_differences(ctx, [{', '.join(names)}], tests)"))
     return body
+
+
+def _pp(tid: str) -> str:
+    """The cell of pain-point table *tid*: the brief's frame it is made of (named after the
+    analysis that made it), then its publication."""
+    from ..painpoints.brief import PolicyBrief
+
+    attr, fn = PolicyBrief.FRAMES[tid]
+    return (f"# {tid} {PolicyBrief.TITLES[tid]}（painpoints.{fn} 的结果）\n"
+            f"t = B.{attr}\n"
+            f"B.publish({tid!r}, ctx, t)")
 
 
 def _painpoints(q: Any) -> list[tuple[str, str]]:
@@ -101,28 +127,30 @@ def _painpoints(q: Any) -> list[tuple[str, str]]:
             call = "\n".join(lines) + f"\nB = painpoints.brief_for_report(ctx, qid={r.painpoints!r})"
     return [
         ("md", "## 要点"),
-        ("code", "from survey import painpoints\n" + call + "\nB.findings_html()"),
+        ("code", "from survey import painpoints\n"
+                 "# 本页各表的分析一次算出（同一套多重比较校正与小单元格隐去），下面每个单元格发布其中一个结果\n"
+                 + call + "\nB.findings_html()"),
         ("md", "## 急难愁盼排序\n\n选择比例（前三位任一）、首选比例与位次加权得分（第一位 k 分、第二位 k−1 分……，"
                "k 为可选位数），均为设计加权估计及 95% 置信区间；排序的不确定性来自重复抽样（bootstrap）。"),
         ("code", 'B.figure("ranked")'),
-        ("code", 'B.publish("PP1", ctx)'),
-        ("code", 'B.publish("PP2", ctx)'),
+        ("code", _pp("PP1")),
+        ("code", _pp("PP2")),
         ("md", "## 分组比较\n\n各群体排名前三的问题，以及与其他人相比差异显著的群体（已作多重比较校正，见表注）。"),
         ("code", 'B.figure("heatmap")'),
-        ("code", 'B.publish("PP3", ctx)'),
-        ("code", 'B.publish("PP4", ctx)'),
+        ("code", _pp("PP3")),
+        ("code", _pp("PP4")),
         ("md", "## 严重程度与影响因素"),
         ("code", 'B.figure("priority")'),
-        ("code", 'B.publish("PP5", ctx)'),
-        ("code", 'B.publish("PP6", ctx)'),
+        ("code", _pp("PP5")),
+        ("code", _pp("PP6")),
         ("md", "## 开放题意见"),
-        ("code", 'B.publish("PP7", ctx)'),
+        ("code", _pp("PP7")),
         ("code", "B.quotes_html()"),
         ("md", "## 与上一轮相比的变化"),
         ("code", 'B.figure("changes")'),
-        ("code", 'B.publish("PP8", ctx)'),
+        ("code", _pp("PP8")),
         ("md", "## 政策评价"),
-        ("code", 'B.publish("PP9", ctx)'),
+        ("code", _pp("PP9")),
         ("code", "B.policy_html()"),
         ("md", "## 急难愁盼问题清单\n\n问题—措施—成效：排名前列的问题、受影响最大的群体（多重比较校正后）、"
                "与上一轮相比的变化、对应的政策措施与责任部门、措施实施以来的成效；尚无措施的问题标为“待认领”。"

@@ -36,6 +36,8 @@ __all__ = [
     "section_weighting", "section_key_indicators", "section_subgroups", "section_methods",
     "section_painpoints", "section_policy", "section_trends", "PLACEHOLDER_SECTIONS",
     "TABLES_DIRNAME", "FigureOutput", "report_title", "sample_sizes", "read_summary",
+    "subgroup_estimates", "publish_subgroups", "subgroup_tests", "publish_subgroup_tests",
+    "notable_differences",
 ]
 
 TABLES_DIRNAME = ".tables"
@@ -620,6 +622,44 @@ def section_subgroups(ctx: ReportContext, groups: list[str] | None = None):
     from .content.indicators import subgroups
 
     return subgroups(ctx, groups)
+
+
+def subgroup_estimates(ctx: ReportContext, group: str):
+    """Every mean indicator by the levels of *group*, with CIs and the cells' suppression (see
+    :func:`survey.report.content.indicators.subgroup_estimates`)."""
+    from .content import indicators
+
+    return indicators.subgroup_estimates(ctx, group)
+
+
+def publish_subgroups(est: Any, table_id: str, ctx: ReportContext):
+    """Publish :func:`subgroup_estimates` as table *table_id* (indicators × the group's levels)."""
+    from .content import indicators
+
+    return indicators.publish_subgroups(est, table_id, ctx)
+
+
+def subgroup_tests(ctx: ReportContext, groups: list[str] | None = None):
+    """Rao–Scott tests of the single-choice indicators by each of *groups*, Holm-adjusted
+    together (see :func:`survey.report.content.indicators.subgroup_tests`)."""
+    from .content import indicators
+
+    return indicators.subgroup_tests(ctx, groups)
+
+
+def publish_subgroup_tests(tests: Any, table_id: str, ctx: ReportContext):
+    """Publish :func:`subgroup_tests` as table *table_id* (questions × groups)."""
+    from .content import indicators
+
+    return indicators.publish_subgroup_tests(tests, table_id, ctx)
+
+
+def notable_differences(ctx: ReportContext, estimates: list[Any], tests: Any = None):
+    """值得关注的差异 among the :func:`subgroup_estimates` frames *estimates* and the
+    :func:`subgroup_tests` *tests* (multiple-comparison aware)."""
+    from .content import indicators
+
+    return indicators.notable_differences(ctx, estimates, tests)
 
 
 # --------------------------------------------------------------------------- placeholders

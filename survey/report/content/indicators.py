@@ -37,7 +37,8 @@ from .quality import short_label
 
 __all__ = ["indicator_kind", "indicator_questions", "module_estimates", "key_indicators", "subgroups",
            "methods", "indicator_digits", "mean_min_digits", "indicators_note", "indicator_estimates",
-           "publish_indicators"]
+           "publish_indicators", "subgroup_groups", "subgroup_estimates", "publish_subgroups",
+           "subgroup_tests", "publish_subgroup_tests", "notable_differences"]
 
 _KINDS = {"numeric": "mean", "duration": "mean", "single": "pct", "likert": "likert", "matrix": "matrix",
           "multi": "pct"}
@@ -400,131 +401,228 @@ def _pairs(L: int) -> int:
     return L * (L - 1) // 2
 
 
-def subgroups(ctx: Any, groups: list[str] | None = None, max_statements: int = 15) -> Any:
-    """分组比较: mean indicators by each key group (with CIs), Rao–Scott tests of the single-choice
-    questions, and a list of notable differences (Bonferroni over all pairwise comparisons)."""
+def subgroup_groups(ctx: Any, groups: list[str] | None = None) -> list[str]:
+    """The group variables of 分组比较: *groups*, else the questionnaire's ``design.groups``
+    present in the data; never the sampling station (:func:`~survey.report.disclosure.check_no_station`)."""
+    from ..disclosure import check_no_station
+
+    q = ctx.questionnaire
+    if groups is None:
+        groups = [g for g in (q.design.groups or []) if g in ctx.design.data.columns]
+    groups = list(groups)
+    check_no_station(groups, getattr(q.design, "psu", None))
+    return groups
+
+
+def subgroup_estimates(ctx: Any, group: str) -> Any:
+    """Every mean indicator (numeric/duration questions, likert items) by the levels of *group*:
+    the tidy frame of :meth:`~survey.design.SurveyDesign.mean` (one row per indicator and level:
+    ``variable``, the level column *group*, ``estimate``, ``ci_low``, ``ci_high``, ``n`` …) plus
+    ``text`` (the published cell, estimate with CI), ``suppressed`` (below the minimum cell, or a
+    level the report hides everywhere: ``ctx.hidden_levels``) and ``unreliable``.  ``attrs``
+    hold what :func:`publish_subgroups` and :func:`notable_differences` need (the group, its
+    levels in order, each indicator's label/unit/scale and decimals); the box saying why when
+    the wave has no design."""
     nd = no_design(ctx)
     if nd is not None:
         return nd
-    from ..disclosure import check_no_station
-
     d = ctx.design
     q = ctx.questionnaire
+    if group not in d.data.columns:
+        from ...errors import ReportError
+
+        raise ReportError(f"分组比较: group variable {group!r} is not a column of the wave's data; "
+                          f"choose one of design.groups in {q.path or 'the questionnaire'}")
+    subgroup_groups(ctx, [group])  # the station is never a published group
+    g = group
     mc = int(ctx.params.get("min_cell", 10))
     lvl = float(ctx.params.get("confidence", 0.95))
-    px = prefix(ctx)
-    if groups is None:
-        groups = [g for g in (q.design.groups or []) if g in d.data.columns]
-    check_no_station(groups, getattr(q.design, "psu", None))
-    out = Bundle()
     means = _mean_columns(d, q)
     cols = [c for c, *_ in means]
     info = {c: (lab, unit, sc) for c, lab, unit, sc, _ in means}
-    cand = []  # (group, col, hi_level, lo_level, L)
+    f = d.mean(cols, by=g, na_rm=True, level=lvl)
+    f = f.assign(n_cell=f["n"])
+    txt, supp, unrel = est_cells(f, proportion=False, min_cell=mc)
+    dig = {v: ci_digits(f.loc[f["variable"] == v, "ci_low"].to_numpy(float) * info[v][2],
+                        f.loc[f["variable"] == v, "ci_high"].to_numpy(float) * info[v][2],
+                        min_digits=mean_min_digits(info[v][1])) for v in cols}
+    levels = [lv for lv in pd.unique(f[g]) if pd.notna(lv)]
+    if isinstance(d.data[g].dtype, pd.CategoricalDtype):  # every level, so that a column's
+        levels = list(d.data[g].cat.categories)            # presence tells nothing
+    # a level hidden in the sample tables (too few respondents, or protecting one) is hidden
+    # here too, whole column: else its count follows by subtraction from their total
+    hid = ctx.hidden_levels(g) if hasattr(ctx, "hidden_levels") else set()
+    f = f.assign(text=[fmt_ci(e * info[v][2], lo * info[v][2], hi * info[v][2], proportion=False,
+                              digits=dig[v])
+                       for e, lo, hi, v in zip(f["estimate"], f["ci_low"], f["ci_high"], f["variable"])],
+                 suppressed=supp.to_numpy(bool) | f[g].astype(str).isin(hid).to_numpy(),
+                 unreliable=unrel.to_numpy())
+    f.attrs = {"group": g, "levels": levels, "hidden": set(map(str, hid)), "columns": cols,
+               "info": info, "digits": dig, "level": lvl}
+    return f
+
+
+def _kept(est: pd.DataFrame) -> list[str]:
+    """The indicators of a :func:`subgroup_estimates` frame, in questionnaire order (an analyst
+    may have dropped rows: ``t[t["variable"] != "q5_hours"]``)."""
+    have = set(est["variable"])
+    return [c for c in est.attrs["columns"] if c in have]
+
+
+def publish_subgroups(est: Any, table_id: str, ctx: Any) -> Any:
+    """Publish :func:`subgroup_estimates` as table *table_id* (indicators × levels of the group,
+    with a row of respondent counts); a level hidden by the report is hidden whole column.
+    Only the indicators left in *est* are shown (an edited frame publishes fewer rows)."""
+    if not isinstance(est, pd.DataFrame):
+        return est  # the no-design box
+    d = ctx.design
+    q = ctx.questionnaire
+    mc = int(ctx.params.get("min_cell", 10))
+    a = est.attrs
+    g, levels, info, lvl = a["group"], a["levels"], a["info"], a["level"]
+    cols = _kept(est)
+    glab = short_label(q, g)
+    f = est
+    wide = f.pivot(index="variable", columns=g, values="text").reindex(index=cols, columns=levels)
+    sm = f.pivot(index="variable", columns=g, values="suppressed").reindex(index=cols, columns=levels).fillna(True).astype(bool)
+    um = f.pivot(index="variable", columns=g, values="unreliable").reindex(index=cols, columns=levels).fillna(False).astype(bool)
+    nrow = d.data.loc[_answered(d), g].value_counts().reindex(levels).fillna(0).astype(int)
+    wide.index = [info[c][0] if not info[c][1] or info[c][0].endswith(f"（{info[c][1]}）")
+                  else f"{info[c][0]}（{info[c][1]}）" for c in cols]
+    sm.index = um.index = wide.index
+    wide.columns = sm.columns = um.columns = [str(c) for c in levels]
+    head = pd.DataFrame([[fmt_count(v) for v in nrow]], index=["样本量（人）"], columns=wide.columns)
+    gone = np.array([str(c) in a["hidden"] for c in wide.columns], bool)
+    hs = pd.DataFrame([[v < mc or x for v, x in zip(nrow, gone)]], index=head.index, columns=wide.columns)
+    sm = sm | pd.DataFrame(np.repeat(gone[None, :], len(sm), axis=0), index=sm.index, columns=sm.columns)
+    tab = pd.concat([head, wide.astype(object)])
+    tab.index.name = "指标"
+    # the Excel numbers: one row per indicator × group, in the page's order
+    lf = f[f["variable"].isin(cols) & f[g].isin(levels)].copy()
+    lf["_r"] = lf["variable"].map({c: i for i, c in enumerate(cols)})
+    lf["_c"] = lf[g].map({lv: i for i, lv in enumerate(levels)})
+    lf = lf.sort_values(["_r", "_c"], kind="stable")
+    sc = lf["variable"].map(lambda v: info[v][2]).to_numpy(float)
+    gsize = nrow.reindex(lf[g]).to_numpy(float)
+    sheet = est_sheet({"指标": lf["variable"].map(lambda v: info[v][0]), "单位": lf["variable"].map(lambda v: info[v][1]),
+                       glab: lf[g].astype(str)}, lf.assign(n=gsize), sc)
+    sheet = sheet.rename(columns={"样本量": "该组样本量（人）"})
+    sheet["估计不稳定"] = np.where(lf["unreliable"].to_numpy(bool), "是", "")
+    smask = est_mask(sheet, lf["suppressed"].to_numpy(bool))
+    smask["该组样本量（人）"] = (gsize < mc) | lf[g].astype(str).isin(a["hidden"]).to_numpy()  # as the page's 样本量 row
+    out = Bundle()
+    out.add(H(f"<h3>按{esc(glab)}</h3>"))
+    out.add(publish_estimates(ctx, tab, table_id, f"主要指标分{glab}（均值及 {lvl * 100:.0f}% CI）",
+                              supp=pd.concat([hs, sm]), unrel=pd.concat([hs & False, um]),
+                              notes=["量表条目为 1–5 分均值（分值越高越同意/越频繁）。"],
+                              sheet=sheet, sheet_suppressed=smask, weighting=WEIGHTED,
+                              sheet_formats={**{c: k for c, k in EST_FORMATS.items() if c != "样本量"},
+                                             "该组样本量（人）": "count"}))
+    return out
+
+
+def subgroup_tests(ctx: Any, groups: list[str] | None = None) -> Any:
+    """Rao–Scott tests of every single-choice indicator by each of *groups* (default: the
+    questionnaire's design.groups), Holm-adjusted together: one row per question and group
+    (``qid``, ``group``, ``F``, ``p``, ``p_holm``, ``cell`` = the published text).  The
+    基本情况-type modules (which hold the groups themselves) are left out.  Empty frame when
+    there is nothing to test; the box saying why when the wave has no design."""
+    nd = no_design(ctx)
+    if nd is not None:
+        return nd
+    d = ctx.design
+    q = ctx.questionnaire
+    groups = subgroup_groups(ctx, groups)
+    gmods = {q[g].module for g in groups if g in q}
+    singles = [x for mod, qs in indicator_questions(q, d.data.columns).items() if mod not in gmods
+               for x in qs if x.type == "single"]
+    tests = []  # one covariance call per group variable
+    for g in groups:
+        tests += batch_rao_scott(d, g, [x.id for x in singles])
+    T = pd.DataFrame(tests, columns=None if tests else ["qid", "group", "F", "p"])
+    if len(T):
+        T["p_holm"] = holm(T["p"].to_numpy())
+        T["cell"] = [f"F={f:.1f}, p{_pfmt(p)}, 校正后p{_pfmt(ph)}" + ("†" if ph < 0.05 else "")
+                     for f, p, ph in zip(T["F"], T["p"], T["p_holm"])]
+    T.attrs = {"groups": groups, "questions": [x.id for x in singles]}
+    return T
+
+
+def _tests_small(ctx: Any) -> bool:
+    """No test is published on fewer respondents than a published cell (a small region's report)."""
+    return len(ctx.sample_frame()) < int(ctx.params.get("min_cell", 10))
+
+
+def publish_subgroup_tests(T: Any, table_id: str, ctx: Any) -> Any:
+    """Publish :func:`subgroup_tests` as table *table_id* (questions × groups); nothing when
+    there was nothing to test."""
+    if not isinstance(T, pd.DataFrame):
+        return T  # the no-design box
+    if not len(T):
+        return Bundle()
+    q = ctx.questionnaire
+    groups = T.attrs["groups"]
+    wide = T.pivot(index="qid", columns="group", values="cell").reindex(
+        index=T.attrs["questions"], columns=groups)
+    wide.index = [short_label(q, i) for i in wide.index]
+    wide.columns = [short_label(q, g) for g in groups]
+    wide.index.name = "题目"
+    out = Bundle()
+    out.add(H("<h3>分类指标的分组差异检验（Rao–Scott）</h3>"))
+    few = pd.DataFrame(_tests_small(ctx), index=wide.index, columns=wide.columns)
+    tsheet = pd.DataFrame({"题目": [short_label(q, i) for i in T["qid"]],
+                           "分组变量": [short_label(q, g) for g in T["group"]],
+                           "F值": T["F"].to_numpy(float), "p值": T["p"].to_numpy(float),
+                           "Holm校正后p值": T["p_holm"].to_numpy(float),
+                           "校正后显著（†）": np.where(T["p_holm"].to_numpy(float) < 0.05, "†", "")})
+    if few.to_numpy().any():  # suppressed on the page: blank in the sheet too
+        tsheet[["F值", "p值", "Holm校正后p值"]] = np.nan
+        tsheet["校正后显著（†）"] = ""
+    out.add(publish_estimates(ctx, wide.fillna(""), table_id,
+                              "单选题回答分布与分组变量的独立性检验（Rao–Scott 二阶校正 F 检验）",
+                              supp=few,
+                              sheet=tsheet, sheet_formats={"F值": "float2", "p值": "pvalue", "Holm校正后p值": "pvalue"},
+                              weighting="加权（Rao–Scott 二阶校正考虑分层整群设计）",
+                              multiplicity=f"按 Holm 法在本表全部 {len(T)} 项检验（一个检验族）内校正，† 表示校正后 p < 0.05",
+                              notes=[rule_note(len(T)) + "校正后p 为 Holm 校正后的 p 值。",
+                                     "各题各选项的加权百分比见“主要指标”。"]))
+    return out
+
+
+def notable_differences(ctx: Any, estimates: list[Any], tests: Any = None, max_statements: int = 15) -> Any:
+    """值得关注的差异: statements on the group differences of *estimates* (the
+    :func:`subgroup_estimates` frames) and *tests* (:func:`subgroup_tests`).
+
+    For each group and mean indicator the highest and lowest reliable, unsuppressed levels are
+    compared; significance is Bonferroni over every pairwise comparison that could have been
+    chosen (across all the frames), largest relative differences first; then the single-choice
+    questions whose Rao–Scott test stays significant after Holm."""
+    nd = no_design(ctx)
+    if nd is not None:
+        return nd
+    d = ctx.design
+    q = ctx.questionnaire
+    lvl = float(ctx.params.get("confidence", 0.95))
+    estimates = [e for e in estimates if isinstance(e, pd.DataFrame)]
     digits: dict[str, int] = {}  # decimals per indicator (the most any group table needed)
-    live = _answered(d)
-    for k, g in enumerate(groups, start=1):
-        glab = short_label(q, g)
-        f = d.mean(cols, by=g, na_rm=True, level=lvl)
-        f = f.assign(n_cell=f["n"])
-        txt, supp, unrel = est_cells(f, proportion=False, min_cell=mc)
-        dig = {v: ci_digits(f.loc[f["variable"] == v, "ci_low"].to_numpy(float) * info[v][2],
-                            f.loc[f["variable"] == v, "ci_high"].to_numpy(float) * info[v][2],
-                            min_digits=mean_min_digits(info[v][1])) for v in cols}
-        digits.update({v: max(digits.get(v, 0), dg) for v, dg in dig.items()})
-        f = f.assign(_txt=[fmt_ci(e * info[v][2], lo * info[v][2], hi * info[v][2], proportion=False,
-                                  digits=dig[v])
-                           for e, lo, hi, v in zip(f["estimate"], f["ci_low"], f["ci_high"], f["variable"])],
-                     _supp=supp.to_numpy(), _unrel=unrel.to_numpy())
-        levels = [lv for lv in pd.unique(f[g]) if pd.notna(lv)]
-        if isinstance(d.data[g].dtype, pd.CategoricalDtype):  # every level, so that a column's
-            levels = list(d.data[g].cat.categories)            # presence tells nothing
-        wide = f.pivot(index="variable", columns=g, values="_txt").reindex(index=cols, columns=levels)
-        sm = f.pivot(index="variable", columns=g, values="_supp").reindex(index=cols, columns=levels).fillna(True).astype(bool)
-        um = f.pivot(index="variable", columns=g, values="_unrel").reindex(index=cols, columns=levels).fillna(False).astype(bool)
-        nrow = d.data.loc[live, g].value_counts().reindex(levels).fillna(0).astype(int)
-        wide.index = [info[c][0] if not info[c][1] or info[c][0].endswith(f"（{info[c][1]}）")
-                      else f"{info[c][0]}（{info[c][1]}）" for c in cols]
-        sm.index = um.index = wide.index
-        wide.columns = sm.columns = um.columns = [str(c) for c in levels]
-        head = pd.DataFrame([[fmt_count(v) for v in nrow]], index=["样本量（人）"], columns=wide.columns)
-        # a level hidden in the sample tables (too few respondents, or protecting one) is hidden
-        # here too, whole column: else its count follows by subtraction from their total
-        hid = ctx.hidden_levels(g) if hasattr(ctx, "hidden_levels") else set()
-        gone = np.array([str(c) in hid for c in wide.columns], bool)
-        hs = pd.DataFrame([[v < mc or x for v, x in zip(nrow, gone)]], index=head.index, columns=wide.columns)
-        sm = sm | pd.DataFrame(np.repeat(gone[None, :], len(sm), axis=0), index=sm.index, columns=sm.columns)
-        f = f.assign(_supp=f["_supp"].to_numpy(bool) | f[g].astype(str).isin(hid).to_numpy())
-        tab = pd.concat([head, wide.astype(object)])
-        tab.index.name = "指标"
-        # the Excel numbers: one row per indicator × group, in the page's order
-        lf = f[f["variable"].isin(cols) & f[g].isin(levels)].copy()
-        lf["_r"] = lf["variable"].map({c: i for i, c in enumerate(cols)})
-        lf["_c"] = lf[g].map({lv: i for i, lv in enumerate(levels)})
-        lf = lf.sort_values(["_r", "_c"], kind="stable")
-        sc = lf["variable"].map(lambda v: info[v][2]).to_numpy(float)
-        gsize = nrow.reindex(lf[g]).to_numpy(float)
-        sheet = est_sheet({"指标": lf["variable"].map(lambda v: info[v][0]), "单位": lf["variable"].map(lambda v: info[v][1]),
-                           glab: lf[g].astype(str)}, lf.assign(n=gsize), sc)
-        sheet = sheet.rename(columns={"样本量": "该组样本量（人）"})
-        sheet["估计不稳定"] = np.where(lf["_unrel"].to_numpy(bool), "是", "")
-        smask = est_mask(sheet, lf["_supp"].to_numpy(bool))
-        smask["该组样本量（人）"] = (gsize < mc) | lf[g].astype(str).isin(hid).to_numpy()  # as the page's 样本量 row
-        out.add(H(f"<h3>按{esc(glab)}</h3>"))
-        out.add(publish_estimates(ctx, tab, f"{px}4.{k}", f"主要指标分{glab}（均值及 {lvl * 100:.0f}% CI）",
-                                  supp=pd.concat([hs, sm]), unrel=pd.concat([hs & False, um]),
-                                  notes=["量表条目为 1–5 分均值（分值越高越同意/越频繁）。"],
-                                  sheet=sheet, sheet_suppressed=smask, weighting=WEIGHTED,
-                                  sheet_formats={**{c: k for c, k in EST_FORMATS.items() if c != "样本量"},
-                                                 "该组样本量（人）": "count"}))
-        # candidates for notable differences: highest vs lowest reliable level of each indicator
-        ok = f[~f["_supp"] & ~f["_unrel"]]
-        for c in cols:
+    info: dict[str, tuple] = {}
+    cand = []  # (group, col, hi_level, lo_level, L, hi_est, lo_est)
+    for f in estimates:
+        a = f.attrs
+        g = a["group"]
+        info.update(a["info"])
+        digits.update({v: max(digits.get(v, 0), dg) for v, dg in a["digits"].items()})
+        ok = f[~f["suppressed"] & ~f["unreliable"]]
+        for c in _kept(f):
             s = ok[ok["variable"] == c]
             if len(s) < 2:
                 continue
             hi_, lo_ = s.loc[s["estimate"].idxmax()], s.loc[s["estimate"].idxmin()]
-            cand.append((g, c, hi_[g], lo_[g], len(levels), float(hi_["estimate"]), float(lo_["estimate"])))
-    # Rao–Scott tests of the single-choice indicators (one covariance call per group variable);
-    # the 基本情况-type modules (which hold the groups themselves) are left out
-    gmods = {q[g].module for g in groups if g in q}
-    singles = [x for mod, qs in indicator_questions(q, d.data.columns).items() if mod not in gmods
-               for x in qs if x.type == "single"]
-    tests = []
-    for g in groups:
-        tests += batch_rao_scott(d, g, [x.id for x in singles])
+            cand.append((g, c, hi_[g], lo_[g], len(a["levels"]), float(hi_["estimate"]), float(lo_["estimate"])))
     notable = []
-    if tests:
-        T = pd.DataFrame(tests)
-        T["p_holm"] = holm(T["p"].to_numpy())
-        cell = [f"F={f:.1f}, p{_pfmt(p)}, 校正后p{_pfmt(ph)}" + ("†" if ph < 0.05 else "")
-                for f, p, ph in zip(T["F"], T["p"], T["p_holm"])]
-        T["cell"] = cell
-        wide = T.pivot(index="qid", columns="group", values="cell").reindex(
-            index=[x.id for x in singles], columns=groups)
-        wide.index = [short_label(q, i) for i in wide.index]
-        wide.columns = [short_label(q, g) for g in groups]
-        wide.index.name = "题目"
-        out.add(H("<h3>分类指标的分组差异检验（Rao–Scott）</h3>"))
-        # no test on fewer respondents than a published cell (a small region's report)
-        few = pd.DataFrame(len(ctx.sample_frame()) < mc, index=wide.index, columns=wide.columns)
-        tsheet = pd.DataFrame({"题目": [short_label(q, i) for i in T["qid"]],
-                               "分组变量": [short_label(q, g) for g in T["group"]],
-                               "F值": T["F"].to_numpy(float), "p值": T["p"].to_numpy(float),
-                               "Holm校正后p值": T["p_holm"].to_numpy(float),
-                               "校正后显著（†）": np.where(T["p_holm"].to_numpy(float) < 0.05, "†", "")})
-        if few.to_numpy().any():  # suppressed on the page: blank in the sheet too
-            tsheet[["F值", "p值", "Holm校正后p值"]] = np.nan
-            tsheet["校正后显著（†）"] = ""
-        out.add(publish_estimates(ctx, wide.fillna(""), f"{px}4.{len(groups) + 1}",
-                                  "单选题回答分布与分组变量的独立性检验（Rao–Scott 二阶校正 F 检验）",
-                                  supp=few,
-                                  sheet=tsheet, sheet_formats={"F值": "float2", "p值": "pvalue", "Holm校正后p值": "pvalue"},
-                                  weighting="加权（Rao–Scott 二阶校正考虑分层整群设计）",
-                                  multiplicity=f"按 Holm 法在本表全部 {len(T)} 项检验（一个检验族）内校正，† 表示校正后 p < 0.05",
-                                  notes=[rule_note(len(T)) + "校正后p 为 Holm 校正后的 p 值。",
-                                         "各题各选项的加权百分比见“主要指标”。"]))
-        for _, r in T[(T["p_holm"] < 0.05) & ~few.to_numpy().any()].sort_values("p").iterrows():
+    if isinstance(tests, pd.DataFrame) and len(tests) and not _tests_small(ctx):
+        T = tests
+        for _, r in T[T["p_holm"] < 0.05].sort_values("p").iterrows():
             notable.append((r["p"], esc(f"「{short_label(q, r['qid'])}」的回答分布在不同{short_label(q, r['group'])}之间差异显著"
                                     f"（Rao–Scott F={r['F']:.1f}，p{_pfmt(r['p'])}，Holm 校正后仍显著）。")))
     # notable mean differences: Bonferroni over every pairwise comparison that could be chosen
@@ -532,7 +630,7 @@ def subgroups(ctx: Any, groups: list[str] | None = None, max_statements: int = 1
     stmts = []
     if m:
         alpha = (1 - lvl) / m
-        for g in groups:
+        for g in dict.fromkeys(c[0] for c in cand):
             cg = [c for c in cand if c[0] == g]
             res = batch_contrasts(d, g, [(c, a, b) for _, c, a, b, *_ in cg], level=lvl)
             for (_, c, a, b, L, ea, eb), (_, r) in zip(cg, res.iterrows()):
@@ -548,6 +646,7 @@ def subgroups(ctx: Any, groups: list[str] | None = None, max_statements: int = 1
                               f"（{lvl * 100:.0f}% CI {fmt_num(lo, dg)}–{fmt_num(hi, dg)}）。"))
         stmts.sort(key=lambda s: (-s[1], s[0]))
     items = [s[2] for s in stmts[:max_statements]] + [s[1] for s in sorted(notable)[:max_statements]]
+    out = Bundle()
     out.add(H("<h3>值得关注的差异</h3>"))
     if items:
         out.add(H(f"<p>均值差异：每个分组变量下比较估计值最高与最低的类别；为控制多重比较，显著性按全部 {m} 个可能的两两比较作 "
@@ -556,6 +655,29 @@ def subgroups(ctx: Any, groups: list[str] | None = None, max_statements: int = 1
                   f"{max_statements} 条。</p><ul>" + "".join(f"<li>{s}</li>" for s in items) + "</ul>"))
     else:
         out.add(H("<p>经多重比较校正后，未发现显著的分组差异。</p>"))
+    return out
+
+
+def subgroups(ctx: Any, groups: list[str] | None = None, max_statements: int = 15) -> Any:
+    """分组比较: mean indicators by each key group (with CIs), Rao–Scott tests of the single-choice
+    questions, and a list of notable differences (Bonferroni over all pairwise comparisons).
+
+    The notebooks call the parts one table per cell: :func:`subgroup_estimates` then
+    :func:`publish_subgroups` (``T4.k``) for each group, :func:`subgroup_tests` then
+    :func:`publish_subgroup_tests`, and :func:`notable_differences`."""
+    nd = no_design(ctx)
+    if nd is not None:
+        return nd
+    groups = subgroup_groups(ctx, groups)
+    px = prefix(ctx)
+    out = Bundle()
+    ests = []
+    for k, g in enumerate(groups, start=1):
+        ests.append(subgroup_estimates(ctx, g))
+        out.add(publish_subgroups(ests[-1], f"{px}4.{k}", ctx))
+    T = subgroup_tests(ctx, groups)
+    out.add(publish_subgroup_tests(T, f"{px}4.{len(groups) + 1}", ctx))
+    out.add(notable_differences(ctx, ests, T, max_statements))
     return out
 
 

@@ -1089,3 +1089,30 @@ def test_module_estimates_publish_logit_or_korn_graubard_intervals():
     # means keep the symmetric t interval
     mean = e[e["kind"] == "mean"]
     np.testing.assert_allclose(mean["estimate"] - mean["ci_low"], mean["ci_high"] - mean["estimate"], rtol=1e-8)
+
+
+def test_one_p_value_formatter_everywhere():
+    """Every page prints a p-value the same way: ``<0.001`` below 0.001, else three decimals
+    (the old PP6 printed ``0.00``); untested is blank, never ``nan`` or ``<0.001``."""
+    from survey.painpoints.brief import _pfmt
+    from survey.report.content.indicators import _pfmt as prose_p
+    from survey.report.tables import fmt_p, format_value
+
+    assert fmt_p(0.0004) == "<0.001" and fmt_p(0.0123) == "0.012" and fmt_p(0.001) == "0.001"
+    assert fmt_p(float("nan")) == fmt_p(None) == "" and fmt_p(1.0) == "1.000"
+    for p in (0.0004, 0.0123, 0.5, float("nan")):
+        assert format_value(p, "pvalue") == _pfmt(p) == fmt_p(p)
+    assert prose_p(0.0004) == "<0.001" and prose_p(0.0123) == "=0.012"
+
+
+def test_symbols_in_a_table_get_their_legend():
+    from survey.report.tables import NOTE_MARK, SIGNIFICANT, UNRELIABLE, style_table
+
+    df = pd.DataFrame({"变化": ["+1.2" + SIGNIFICANT, "0.3"], "指标": ["收入" + NOTE_MARK, "工时"]})
+    t = style_table(df, "T9.8", formats={"变化": "text", "指标": "text"},
+                    unreliable=pd.DataFrame({"变化": [False, True], "指标": [False, False]}))
+    legends = [n for n in t.notes if n.startswith("“")]
+    assert [n[1] for n in legends] == [UNRELIABLE, SIGNIFICANT, NOTE_MARK]
+    assert "不稳定" in legends[0] and "校正" in legends[1] and "措辞" in legends[2]
+    plain = style_table(pd.DataFrame({"a": ["1"]}), "T9.7", formats={"a": "text"})
+    assert not [n for n in plain.notes if n.startswith("“")]

@@ -273,7 +273,7 @@ def _pfmt(p: float) -> str:
 #: effect scales and model families of the driver analysis in words (PP6's note)
 EFFECT_SCALE_ZH = {"odds ratio": "优势比", "log odds": "对数优势比", "difference in mean": "均值差",
                    "mean difference": "均值差"}
-FAMILY_ZH = {"binomial": "logistic 回归", "quasibinomial": "logistic 回归（拟二项）",
+FAMILY_ZH = {"binomial": "逻辑回归", "quasibinomial": "逻辑回归（拟二项）",
              "gaussian": "线性回归", "poisson": "泊松回归", "quasipoisson": "泊松回归（拟泊松）"}
 
 

@@ -1467,14 +1467,16 @@ def headline_table(stacked: "StackedWaves | NoTrends", *, table_id: str = "T5.1"
     >>> t = headline_table(report_inputs())  # doctest: +SKIP
     """
     from .report import publish, style_table
-    from .report.tables import fmt_num, fmt_p
+    from .report.tables import NOTE_MARK, fmt_num, fmt_p
 
     if isinstance(stacked, NoTrends):
         return stacked
     h = stacked.harmonization
     tab = trend_table(stacked, level=level)
     a, b = tab.attrs["compared"]
-    show = pd.DataFrame(index=pd.Index(tab["label"].tolist(), name="指标"))
+    # an indicator with a footnote (wording or coding changed) is marked ‡, as in the chart
+    show = pd.DataFrame(index=pd.Index([f"{lab}{NOTE_MARK}" if fn else str(lab) for lab, fn in
+                                        zip(tab["label"], tab["footnote"])], name="指标"))
     scale = np.where(tab["kind"] == "proportion", 100.0, 1.0)
     metas = [h.indicator(i) if h is not None else None for i in tab["indicator"]]
     dig = [_digits_for(k, m, lo, hi) for k, m, lo, hi in
@@ -1501,7 +1503,7 @@ def headline_table(stacked: "StackedWaves | NoTrends", *, table_id: str = "T5.1"
              "重新编码后比较。"]
     for lab, fn in zip(tab["label"], tab["footnote"]):
         if fn:
-            notes.append(f"{lab}：{fn}")
+            notes.append(f"{lab}{NOTE_MARK}：{fn}")
     if stacked.panel_psus:
         notes.append(f"{len(stacked.panel_psus)} 个站点在两轮中作为同一抽样单元（面板），其协方差已计入。")
     # the Excel numbers: estimates, change and its interval at full precision (percent / units)

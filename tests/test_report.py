@@ -1116,3 +1116,26 @@ def test_symbols_in_a_table_get_their_legend():
     assert "不稳定" in legends[0] and "校正" in legends[1] and "措辞" in legends[2]
     plain = style_table(pd.DataFrame({"a": ["1"]}), "T9.7", formats={"a": "text"})
     assert not [n for n in plain.notes if n.startswith("“")]
+
+
+def test_each_symbol_has_one_meaning_and_a_legend_on_every_page(next_wave):
+    """``*`` only marks an unreliable estimate (a number followed by ``*``, or its legend);
+    every page that shows ``*``, ``†`` or ``‡`` explains it on the page."""
+    import re
+
+    from survey.report.tables import NOTE_MARK, SIGNIFICANT, SYMBOL_LEGEND, UNRELIABLE
+
+    out = next_wave / "reports" / "2025-test"
+    for name in ("survey_report", "painpoints", "trends"):
+        text = _visible_text((out / f"{name}.html").read_text(encoding="utf-8"))
+        legend = f"“{UNRELIABLE}”"  # the legend line, or the methods' "以“*”标注" near the top
+        other = re.sub(r"\d\*", "", text.replace(legend, ""))  # numbers marked unreliable
+        assert UNRELIABLE not in other, (name, [m.group() for m in re.finditer(r".{25}\*.{25}", other)][:3])
+        if re.search(r"\d\*", text):
+            assert re.search(rf"{re.escape(legend)}[^。]*(不稳定|仅供参考)", text), name
+        if SIGNIFICANT in text:
+            assert re.search(rf"(“{SIGNIFICANT}”：|{SIGNIFICANT} 表示|{SIGNIFICANT}[^。]{{0,12}}校正)", text), name
+        if NOTE_MARK in text:
+            assert f"“{NOTE_MARK}”：{SYMBOL_LEGEND[NOTE_MARK]}" in text or f"{NOTE_MARK}：" in text, name
+        assert "difference in mean" not in text and "log odds" not in text and "odds ratio" not in text, name
+        assert not re.search(r"p值?\s*[=＝]?\s*0\.00(?!\d)", text), name

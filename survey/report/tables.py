@@ -555,8 +555,10 @@ def style_table(data: pd.DataFrame, table_id: str, *, title: str = "",
         all_notes.append(f"“{UNRELIABLE}”：{SYMBOL_LEGEND[UNRELIABLE]}。")
     all_notes.extend(notes)
     for sym in (SIGNIFICANT, NOTE_MARK):  # a symbol in a cell gets its legend line, once
-        used = disp.astype(str).apply(lambda col: col.str.contains(sym, regex=False)).to_numpy().any()
-        if used and not any(sym in n for n in all_notes):  # a note may already explain it
+        used = (disp.astype(str).apply(lambda col: col.str.contains(sym, regex=False)).to_numpy().any()
+                or any(sym in str(v) for lvl in range(data.index.nlevels)
+                       for v in data.index.get_level_values(lvl)))
+        if used and not any(n.startswith((sym, f"“{sym}”")) for n in all_notes):  # unless a note explains it
             all_notes.append(f"“{sym}”：{SYMBOL_LEGEND[sym]}。")
     sh, sh_fm, sh_n = None, {}, 0
     if sheet is not None:

@@ -1129,9 +1129,9 @@ def test_each_symbol_has_one_meaning_and_a_legend_on_every_page(next_wave):
     for name in ("survey_report", "painpoints", "trends"):
         text = _visible_text((out / f"{name}.html").read_text(encoding="utf-8"))
         legend = f"“{UNRELIABLE}”"  # the legend line, or the methods' "以“*”标注" near the top
-        other = re.sub(r"\d\*", "", text.replace(legend, ""))  # numbers marked unreliable
+        other = re.sub(r"[\d)）]\*", "", text.replace(legend, ""))  # numbers, CIs marked unreliable
         assert UNRELIABLE not in other, (name, [m.group() for m in re.finditer(r".{25}\*.{25}", other)][:3])
-        if re.search(r"\d\*", text):
+        if re.search(r"[\d)）]\*", text):
             assert re.search(rf"{re.escape(legend)}[^。]*(不稳定|仅供参考)", text), name
         if SIGNIFICANT in text:
             assert re.search(rf"(“{SIGNIFICANT}”：|{SIGNIFICANT} 表示|{SIGNIFICANT}[^。]{{0,12}}校正)", text), name

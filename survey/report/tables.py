@@ -19,7 +19,11 @@ kind        example                meaning
 ``text``    as is                  e.g. a pre-formatted CI ``45.2 (43.1–47.3)`` (:func:`fmt_ci`)
 =========  =====================  ==========================================
 
-Suppressed cells show ``—`` and unreliable ones get a ``*``; each adds its footnote.
+Suppressed cells show ``—`` and unreliable ones get a ``*``; each adds its footnote.  One
+meaning per symbol on every page (:data:`SYMBOL_LEGEND`): ``*`` unreliable only, ``†``
+significant after the multiple-comparison correction, ``‡`` wording/coding changed (see the
+note); a table whose cells or row labels carry ``†``/``‡`` gets the legend line unless a note
+already starts with it.  p-values are written by :func:`fmt_p` everywhere (``pvalue`` kind).
 
 Examples
 --------

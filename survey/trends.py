@@ -1467,14 +1467,16 @@ def headline_table(stacked: "StackedWaves | NoTrends", *, table_id: str = "T5.1"
     >>> t = headline_table(report_inputs())  # doctest: +SKIP
     """
     from .report import publish, style_table
-    from .report.tables import fmt_num
+    from .report.tables import NOTE_MARK, fmt_num, fmt_p
 
     if isinstance(stacked, NoTrends):
         return stacked
     h = stacked.harmonization
     tab = trend_table(stacked, level=level)
     a, b = tab.attrs["compared"]
-    show = pd.DataFrame(index=pd.Index(tab["label"].tolist(), name="指标"))
+    # an indicator with a footnote (wording or coding changed) is marked ‡, as in the chart
+    show = pd.DataFrame(index=pd.Index([f"{lab}{NOTE_MARK}" if fn else str(lab) for lab, fn in
+                                        zip(tab["label"], tab["footnote"])], name="指标"))
     scale = np.where(tab["kind"] == "proportion", 100.0, 1.0)
     metas = [h.indicator(i) if h is not None else None for i in tab["indicator"]]
     dig = [_digits_for(k, m, lo, hi) for k, m, lo, hi in
@@ -1488,8 +1490,8 @@ def headline_table(stacked: "StackedWaves | NoTrends", *, table_id: str = "T5.1"
     ci = f"{int(round(level * 100))}%置信区间"
     show[ci] = [f"{fmt_num(lo * sc, dg)} 至 {fmt_num(hi * sc, dg)}" for lo, hi, sc, dg in
                 zip(tab["ci_low"], tab["ci_high"], scale, dig)]
-    show["p值"] = [f"{p:.3f}" if p >= 0.001 else "<0.001" for p in tab["p"]]
-    show["校正后p值"] = [f"{p:.3f}" if p >= 0.001 else "<0.001" for p in tab["p_adj"]]
+    show["p值"] = [fmt_p(p) for p in tab["p"]]
+    show["校正后p值"] = [fmt_p(p) for p in tab["p_adj"]]
     fm = {c: "text" for c in show.columns}
     from .multiplicity import rule_note
 
@@ -1501,7 +1503,7 @@ def headline_table(stacked: "StackedWaves | NoTrends", *, table_id: str = "T5.1"
              "重新编码后比较。"]
     for lab, fn in zip(tab["label"], tab["footnote"]):
         if fn:
-            notes.append(f"{lab}：{fn}")
+            notes.append(f"{lab}{NOTE_MARK}：{fn}")
     if stacked.panel_psus:
         notes.append(f"{len(stacked.panel_psus)} 个站点在两轮中作为同一抽样单元（面板），其协方差已计入。")
     # the Excel numbers: estimates, change and its interval at full precision (percent / units)
@@ -1592,7 +1594,7 @@ def plot_trends(stacked: StackedWaves, indicators: Sequence[str] | None = None, 
     import matplotlib.pyplot as plt
 
     from .report.sections import FigureOutput
-    from .report.tables import fmt_num
+    from .report.tables import NOTE_MARK, fmt_num
     from .report.theme import PALETTE, use_theme
 
     if isinstance(stacked, NoTrends):
@@ -1639,7 +1641,7 @@ def plot_trends(stacked: StackedWaves, indicators: Sequence[str] | None = None, 
         ax.set_ylim(y0, y1)
         title = (meta.label if meta else ind)
         if meta and meta.footnotes:
-            title += " *"
+            title += f" {NOTE_MARK}"  # not "*": on every page "*" means an unreliable estimate
         ax.set_title(title, fontsize=10)
         u = "个百分点" if prop else ""
         ax.text(0.5, 0.04, f"变化 {fmt_num(c, dg, sign=True)}{u}（{fmt_num(clo, dg)} 至 {fmt_num(chi, dg)}）"
@@ -1650,7 +1652,7 @@ def plot_trends(stacked: StackedWaves, indicators: Sequence[str] | None = None, 
     for ax in axes.ravel()[k:]:
         ax.set_visible(False)
     fig.suptitle(f"各轮估计值与 {int(level * 100)}% 置信区间（纵轴从 0 或量表最低分开始；"
-                 f"橙色与 †：Holm 校正后变化显著；* 见表注）", fontsize=10)
+                 f"橙色与 †：Holm 校正后变化显著；{NOTE_MARK}：口径或题目措辞有变化，见表注）", fontsize=10)
     fig.tight_layout()
     if figure:
         return fig

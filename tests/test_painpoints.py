@@ -672,7 +672,7 @@ def test_brief_of_a_tiny_domain_suppresses_everything(waves):
                          hidden={"title": {"副高"}})
     pp3 = big.table("PP3")
     assert pp3.suppressed.loc["专业技术职称：副高"].all() and not pp3.suppressed.loc["专业技术职称：中级"].any()
-    assert not big.tables()["PP4"]["分组"].str.contains("副高").any()
+    assert not big.tables()["PP4"].index.get_level_values("分组").str.contains("副高").any()
 
 
 def test_policies_and_changes_of_a_region(waves):
@@ -899,3 +899,60 @@ def test_zhuanbao_docx_of_a_first_wave(tmp_path):
     rows = [[c.text for c in r.cells] for r in doc.tables[0].rows[1:]]
     assert [r[1] for r in rows] == ["b", "c"] and all(r[5] == pp.UNCLAIMED for r in rows)
     assert all(r[4] == "无往期数据" for r in rows)
+
+
+# ----------------------------------------------------------------------------------------------
+# visible text (#16): rows named, groups and effect scales in the questionnaire's / plain Chinese
+# ----------------------------------------------------------------------------------------------
+def test_group_and_policy_tables_name_rows_in_chinese(demo_brief):
+    import re
+
+    b = demo_brief
+    tabs = b.tables()
+    ids = set(b.names) | {"unit_type", "age_group", "title"}
+    pub = {t.table_id: t for t in b.published()}
+    for tid in ("PP4", "PP9"):
+        df = tabs[tid]
+        assert len(df), tid
+        assert not isinstance(df.index, pd.RangeIndex) and None not in df.index.names, tid
+        html = pub[tid].to_html()
+        assert not re.search(r'class="row_heading[^"]*"[^>]*>\s*\d+\s*<', html), tid  # no bare 0, 1, 2
+        cells = [*map(str, df.columns), *map(str, df.index.names),
+                 *(str(v) for lvl in range(df.index.nlevels) for v in df.index.get_level_values(lvl)),
+                 *(str(v) for v in df.to_numpy().ravel())]
+        bad = [c for c in cells if re.search(r"[A-Za-z]+_[A-Za-z0-9]", c) or any(
+            re.search(rf"(?<![A-Za-z_]){re.escape(i)}(?![A-Za-z_0-9])", c) for i in ids)]
+        assert not bad, (tid, bad[:5])
+    groups = tabs["PP9"]["针对群体"].tolist()
+    unit = b.names["unit_type"] if "unit_type" in b.names else None
+    targeted = [g for g in groups if g != "全体"]
+    assert targeted and all("/" not in g for g in targeted)
+    if unit:
+        assert any(g.startswith(f"{unit}：") and "、" in g for g in targeted), targeted
+
+
+def test_driver_note_has_no_english(demo_brief):
+    import re
+
+    pub = {t.table_id: t for t in demo_brief.published()}
+    assert "PP6" in pub
+    notes = " ".join(pub["PP6"].notes)
+    assert "效应尺度" in notes
+    words = re.findall(r"[A-Za-z]{2,}", notes)
+    assert not words, words  # "difference in mean", "odds ratio", "binomial", "gaussian"
+    p = pub["PP6"].display["p值"].astype(str)
+    assert all(re.fullmatch(r"<0\.001|\d\.\d{3}|—|", v) for v in p), p.tolist()
+
+
+def test_heatmap_marks_significance_with_a_dagger_not_a_star(demo_brief):
+    import matplotlib.pyplot as plt
+    from matplotlib.text import Text
+
+    b = demo_brief
+    fig = pp.plot_group_heatmap(b.differences, names=b.names)
+    texts = [t.get_text() for t in fig.findobj(Text)]
+    plt.close(fig)
+    assert not any("*" in t for t in texts), [t for t in texts if "*" in t][:3]
+    d = b.differences
+    if (d["significant"] & ~d["suppressed"]).any():
+        assert any(t.endswith("†") for t in texts) and any("†" in t and "显著" in t for t in texts)

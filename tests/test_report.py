@@ -1090,3 +1090,53 @@ def test_module_estimates_publish_logit_or_korn_graubard_intervals():
     # means keep the symmetric t interval
     mean = e[e["kind"] == "mean"]
     np.testing.assert_allclose(mean["estimate"] - mean["ci_low"], mean["ci_high"] - mean["estimate"], rtol=1e-8)
+
+
+def test_one_p_value_formatter_everywhere():
+    """Every page prints a p-value the same way: ``<0.001`` below 0.001, else three decimals
+    (the old PP6 printed ``0.00``); untested is blank, never ``nan`` or ``<0.001``."""
+    from survey.painpoints.brief import _pfmt
+    from survey.report.content.indicators import _pfmt as prose_p
+    from survey.report.tables import fmt_p, format_value
+
+    assert fmt_p(0.0004) == "<0.001" and fmt_p(0.0123) == "0.012" and fmt_p(0.001) == "0.001"
+    assert fmt_p(float("nan")) == fmt_p(None) == "" and fmt_p(1.0) == "1.000"
+    for p in (0.0004, 0.0123, 0.5, float("nan")):
+        assert format_value(p, "pvalue") == _pfmt(p) == fmt_p(p)
+    assert prose_p(0.0004) == "<0.001" and prose_p(0.0123) == "=0.012"
+
+
+def test_symbols_in_a_table_get_their_legend():
+    from survey.report.tables import NOTE_MARK, SIGNIFICANT, UNRELIABLE, style_table
+
+    df = pd.DataFrame({"变化": ["+1.2" + SIGNIFICANT, "0.3"], "指标": ["收入" + NOTE_MARK, "工时"]})
+    t = style_table(df, "T9.8", formats={"变化": "text", "指标": "text"},
+                    unreliable=pd.DataFrame({"变化": [False, True], "指标": [False, False]}))
+    legends = [n for n in t.notes if n.startswith("“")]
+    assert [n[1] for n in legends] == [UNRELIABLE, SIGNIFICANT, NOTE_MARK]
+    assert "不稳定" in legends[0] and "校正" in legends[1] and "措辞" in legends[2]
+    plain = style_table(pd.DataFrame({"a": ["1"]}), "T9.7", formats={"a": "text"})
+    assert not [n for n in plain.notes if n.startswith("“")]
+
+
+def test_each_symbol_has_one_meaning_and_a_legend_on_every_page(next_wave):
+    """``*`` only marks an unreliable estimate (a number followed by ``*``, or its legend);
+    every page that shows ``*``, ``†`` or ``‡`` explains it on the page."""
+    import re
+
+    from survey.report.tables import NOTE_MARK, SIGNIFICANT, SYMBOL_LEGEND, UNRELIABLE
+
+    out = next_wave / "reports" / "2025-test"
+    for name in ("survey_report", "painpoints", "trends"):
+        text = _visible_text((out / f"{name}.html").read_text(encoding="utf-8"))
+        legend = f"“{UNRELIABLE}”"  # the legend line, or the methods' "以“*”标注" near the top
+        other = re.sub(r"[\d)）]\*", "", text.replace(legend, ""))  # numbers, CIs marked unreliable
+        assert UNRELIABLE not in other, (name, [m.group() for m in re.finditer(r".{25}\*.{25}", other)][:3])
+        if re.search(r"[\d)）]\*", text):
+            assert re.search(rf"{re.escape(legend)}[^。]*(不稳定|仅供参考)", text), name
+        if SIGNIFICANT in text:
+            assert re.search(rf"(“{SIGNIFICANT}”：|{SIGNIFICANT} 表示|{SIGNIFICANT}[^。]{{0,12}}校正)", text), name
+        if NOTE_MARK in text:
+            assert f"“{NOTE_MARK}”：{SYMBOL_LEGEND[NOTE_MARK]}" in text or f"{NOTE_MARK}：" in text, name
+        assert "difference in mean" not in text and "log odds" not in text and "odds ratio" not in text, name
+        assert not re.search(r"p值?\s*[=＝]?\s*0\.00(?!\d)", text), name

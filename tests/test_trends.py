@@ -355,8 +355,9 @@ def test_report_helpers_render_without_missing_glyphs(tmp_path):
         t = headline_table(S)
         nc = not_comparable_table(S)
     assert len(fig.png) > 10_000
-    assert "年收入20万元及以上的比例" in list(t.display.index)
-    assert any("措辞有变" in n for n in t.notes)
+    # the indicator whose wording changed is marked ‡ (not "*", which means unreliable), with its legend
+    assert "年收入20万元及以上的比例‡" in list(t.display.index)
+    assert any("措辞有变" in n for n in t.notes) and any(n.startswith("“‡”：") for n in t.notes)
     assert len(nc.display) == 2
 
 
@@ -409,7 +410,7 @@ def test_headline_table_marks_only_changes_surviving_holm():
     S = demo(2024)[1]
     t = headline_table(S)
     shown = t.data if hasattr(t, "data") else t.display
-    marked = {lab for lab, v in zip(shown.index, shown["变化"]) if str(v).endswith("†")}
+    marked = {lab.rstrip("‡") for lab, v in zip(shown.index, shown["变化"]) if str(v).endswith("†")}  # ‡: see note
     assert marked == set(tab.loc[tab["significant"], "label"])
     assert not marked & raw_only
     assert "校正后p值" in shown.columns

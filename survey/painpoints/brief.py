@@ -172,7 +172,7 @@ def plot_group_heatmap(diffs: pd.DataFrame, *, variables: Sequence[str] | None =
             for j in range(V.shape[1]):
                 if np.isfinite(V[i, j]):
                     dark = norm(V[i, j]) > 0.62
-                    ax.text(j, i, f"{V[i, j]:.0f}" + ("*" if sig[i, j] else ""), ha="center",
+                    ax.text(j, i, f"{V[i, j]:.0f}" + ("†" if sig[i, j] else ""), ha="center",
                             va="center", fontsize=10, color="white" if dark else "#222222")
                     if sig[i, j]:
                         ax.add_patch(Rectangle((j - 0.44, i - 0.40), 0.88, 0.80, fill=False,
@@ -186,7 +186,7 @@ def plot_group_heatmap(diffs: pd.DataFrame, *, variables: Sequence[str] | None =
         fig.colorbar(im, cax=bar, orientation="horizontal", label="选择比例（%）")
     fig.align_ylabels(axes)
     corr = str(d["correction"].iloc[0]) if len(d) else ""
-    fig.suptitle(title or f"分组选择比例（%）\n* 加框：与其他人差异显著，{corr}；空白：样本不足",
+    fig.suptitle(title or f"分组选择比例（%）\n† 加框：与其他人差异显著（{corr}）；空白：样本不足",
                  fontsize=10.5, y=1.0, va="bottom", linespacing=1.5)
     return fig
 
@@ -263,10 +263,18 @@ def _png(fig) -> str:
 
 
 def _pfmt(p: float) -> str:
-    """A p-value for a table: three decimals, ``<0.001`` below; empty when not tested."""
-    if p is None or not np.isfinite(p):
-        return ""
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
+    """A p-value for a table: three decimals, ``<0.001`` below; empty when not tested
+    (the report's one p-value formatter, :func:`survey.report.tables.fmt_p`)."""
+    from ..report.tables import fmt_p
+
+    return fmt_p(p)
+
+
+#: effect scales and model families of the driver analysis in words (PP6's note)
+EFFECT_SCALE_ZH = {"odds ratio": "优势比", "log odds": "对数优势比", "difference in mean": "均值差",
+                   "mean difference": "均值差"}
+FAMILY_ZH = {"binomial": "逻辑回归", "quasibinomial": "逻辑回归（拟二项）",
+             "gaussian": "线性回归", "poisson": "泊松回归", "quasipoisson": "泊松回归（拟泊松）"}
 
 
 def _significant_changes(changes: pd.DataFrame) -> pd.DataFrame:
@@ -323,6 +331,13 @@ class PolicyBrief:
 
     def _gname(self, var: Any) -> str:
         return self.names.get(str(var), str(var))
+
+    def _group_text(self, e: pd.DataFrame) -> list[str]:
+        """PP9's 针对群体 in the questionnaire's words (``单位类型：科研机构、高等院校``): from the
+        register's measures and :attr:`names` when known, else the evaluation's own text."""
+        pols = {p.name: p for p in (self.register or [])}
+        return [pols[n].group_text(self.names) if n in pols else str(g)
+                for n, g in zip(e["policy"], e["group"])]
     #: the pain-point question id and the policy register (every measure, evaluated or not:
     #: :func:`~survey.painpoints.checklist.problem_list` marks items no measure targets 待认领)
     question: str | None = None
@@ -385,7 +400,7 @@ class PolicyBrief:
         t["PP4"] = pd.DataFrame({"分组": [f"{self._gname(v)}：{l}" for v, l in zip(ds["variable"], ds["level"])],
                                  "问题": ds["item"], "该组": ds["est_group"], "其他人": ds["est_rest"],
                                  "差异": ds["diff"], "校正后p值": [_pfmt(x) for x in ds["p_adj"]]}
-                                ).reset_index(drop=True)
+                                ).set_index(["分组", "问题"])  # the row is named, not numbered 0, 1, 2
         if self.priority is not None:
             p = self.priority
             t["PP5"] = pd.DataFrame({"问题": p["item"], "选择比例": p["prevalence"],
@@ -418,11 +433,11 @@ class PolicyBrief:
                         e.get("after_wave", pd.Series([None] * len(e))))]
             t["PP9"] = pd.DataFrame({"政策": e["policy"], "责任部门": e["office"], "实施日期": e["date"],
                                      "比较波次": cmp_,
-                                     "针对问题": e["item"], "针对群体": e["group"],
+                                     "针对问题": e["item"], "针对群体": self._group_text(e),
                                      "目标群体变化": e["change_target"], "CI下限": e["change_target_low"],
                                      "CI上限": e["change_target_high"], "最小可检测变化": e["mde_target"],
                                      "其他群体变化": e["change_other"], "差中差": e["did"],
-                                     "判断": e["verdict_zh"]}).reset_index(drop=True)
+                                     "判断": e["verdict_zh"]}).set_index(["政策", "针对问题"])
         return t
 
     TITLES = {"PP1": "急难愁盼问题：选择比例、首选比例与位次加权得分", "PP2": "排序的不确定性（重复抽样）",
@@ -432,7 +447,7 @@ class PolicyBrief:
     FORMATS = {"选择比例": "pct", "95%CI下限": "pct", "95%CI上限": "pct", "首选比例": "pct",
                "位次加权得分": "float2", "样本量": "count", "位列第一的概率": "pct", "该组": "pct",
                "其他人": "pct", "差异": "pct", "校正后p值": "text", "严重比例": "pct", "效应": "float2",
-               "p值": "float2", "文本条数": "count", "占填写者比例": "pct", "变化": "pct",
+               "p值": "pvalue", "文本条数": "count", "占填写者比例": "pct", "变化": "pct",
                "最小可检测变化": "pct", "目标群体变化": "pct", "CI下限": "pct", "CI上限": "pct",
                "其他群体变化": "pct", "差中差": "pct"}
 
@@ -467,7 +482,9 @@ class PolicyBrief:
                 r = self.drivers.iloc[0]
                 out_name, covs = self.driver_model or (str(r["outcome"]), [])
                 notes.append(f"模型：{out_name} ~ 各问题是否入选" + (f" + {'、'.join(covs)}" if covs else "")
-                             + f"；{r['family']}，效应尺度：{r['effect_scale']}，n = {int(r['n'])}。")
+                             + f"；{FAMILY_ZH.get(str(r['family']), str(r['family']))}，效应尺度："
+                             f"{EFFECT_SCALE_ZH.get(str(r['effect_scale']), str(r['effect_scale']))}，"
+                             f"n = {int(r['n'])}。")
                 ref = self.drivers.attrs.get("reference")
                 if ref:
                     notes.append(f"每位受访者都选了同样多的问题，效应是相对于参照项“{ref}”（选择最少的一项）的差异。")
@@ -494,7 +511,7 @@ class PolicyBrief:
         ``+1.2†``): the underlying values, blank where the page shows none."""
         if tid not in ("PP2", "PP4", "PP8"):
             return None, {}
-        sh = df.reset_index() if df.index.name else df.reset_index(drop=True)
+        sh = df.reset_index() if any(n is not None for n in df.index.names) else df.reset_index(drop=True)
         sfm = {str(c): ("pct100" if fm.get(c) == "pct" else fm.get(c, "text")) for c in sh.columns}
         for c in sh.columns:
             if fm.get(c) == "pct":

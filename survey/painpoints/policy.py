@@ -50,11 +50,19 @@ class Policy:
 
     def group_text(self, names: Mapping[str, str] | None = None) -> str:
         """The targeted groups in words; *names* maps a group variable to its name (e.g. from
-        the questionnaire's wording), else the variable id is shown."""
+        the questionnaire's wording), else the variable id is shown.
+
+        Examples
+        --------
+        >>> import datetime as dt
+        >>> Policy("m", dt.date(2024, 1, 1), "o", None, ("a",),
+        ...        groups={"unit_type": ("科研机构", "高等院校")}).group_text({"unit_type": "单位类型"})
+        '单位类型：科研机构、高等院校'
+        """
         if not self.groups:
             return "全体"
         names = names or {}
-        return "；".join(f"{names.get(k, k)}：{'/'.join(v)}" for k, v in self.groups.items())
+        return "；".join(f"{names.get(k, k)}：{'、'.join(v)}" for k, v in self.groups.items())
 
 
 def load_policies(path: str | Path = "questionnaires/policies.yml") -> list[Policy]:
@@ -405,12 +413,17 @@ def evaluate_register(design_after: Any, policies: Sequence[Policy] | str | Path
         fieldwork = {str(w): wave_fieldwork(q) for w, (_, q) in waves.items()}
         fieldwork[str(current)] = wave_fieldwork(questionnaire_after)
     parts: list[pd.DataFrame] = []
+    from .brief import group_names
+
     for pol in policies:
         before, reason = policy_waves(pol, fieldwork, current)
         if before is None:
             parts.append(pd.DataFrame({
                 "policy": pol.name, "office": pol.office, "date": pol.date.isoformat(),
-                "item": list(pol.items), "group": pol.group_text(), "expected": pol.expected,
+                "item": list(pol.items),
+                "group": pol.group_text(group_names(questionnaire_after, list(pol.groups))
+                                        if questionnaire_after is not None else None),
+                "expected": pol.expected,
                 "verdict": "not evaluated", "verdict_zh": "未评估",
                 "statement": [f"{pol.name} / {item}：{reason}" for item in pol.items],
                 "before_wave": None, "after_wave": str(current)}))

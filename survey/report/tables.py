@@ -19,7 +19,11 @@ kind        example                meaning
 ``text``    as is                  e.g. a pre-formatted CI ``45.2 (43.1–47.3)`` (:func:`fmt_ci`)
 =========  =====================  ==========================================
 
-Suppressed cells show ``—`` and unreliable ones get a ``*``; each adds its footnote.
+Suppressed cells show ``—`` and unreliable ones get a ``*``; each adds its footnote.  One
+meaning per symbol on every page (:data:`SYMBOL_LEGEND`): ``*`` unreliable only, ``†``
+significant after the multiple-comparison correction, ``‡`` wording/coding changed (see the
+note); a table whose cells or row labels carry ``†``/``‡`` gets the legend line unless a note
+already starts with it.  p-values are written by :func:`fmt_p` everywhere (``pvalue`` kind).
 
 Examples
 --------
@@ -60,10 +64,22 @@ __all__ = [
     "fmt_num",
     "ci_digits",
     "format_value",
+    "fmt_p",
+    "SIGNIFICANT",
+    "NOTE_MARK",
+    "SYMBOL_LEGEND",
 ]
 
 SUPPRESSED = "—"
 UNRELIABLE = "*"
+#: one meaning per symbol on every page: ``*`` only ever marks an unreliable estimate
+SIGNIFICANT = "†"  # significant after the report's multiple-comparison correction
+NOTE_MARK = "‡"  # see the footnote (e.g. the question's wording changed between waves)
+SYMBOL_LEGEND = {
+    UNRELIABLE: "样本量小于 30 或变异系数大于 30%，估计不稳定，仅供参考",
+    SIGNIFICANT: "多重比较校正后差异显著",
+    NOTE_MARK: "口径或题目措辞有变化，见注",
+}
 _KINDS = ("count", "pct", "pct100", "mean", "text", "int", "float2", "est", "pvalue")
 _ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*$")
 
@@ -177,6 +193,20 @@ def fmt_ci(est: Any, lo: Any, hi: Any, *, proportion: bool = True, digits: int =
     return f"{f(est)} ({f(lo)}–{f(hi)})"
 
 
+def fmt_p(p: Any) -> str:
+    """A p-value as every page prints it: three decimals, ``<0.001`` below 0.001, empty when
+    not tested (missing or not finite).
+
+    Examples
+    --------
+    >>> fmt_p(0.0004), fmt_p(0.0123), fmt_p(0.5), fmt_p(float("nan")), fmt_p(None)
+    ('<0.001', '0.012', '0.500', '', '')
+    """
+    if _isna(p) or not math.isfinite(float(p)):
+        return ""
+    return "<0.001" if float(p) < 0.001 else f"{float(p):.3f}"
+
+
 def format_value(x: Any, kind: str) -> str:
     """Format one value by kind (see the module table).
 
@@ -201,7 +231,7 @@ def format_value(x: Any, kind: str) -> str:
         return fmt_mean(x, 1) if float(fmt_mean(x, 3).replace(",", "")) == float(fmt_mean(x, 1).replace(",", "")) \
             else fmt_mean(x, 3).rstrip("0")
     if kind == "pvalue":
-        return "" if _isna(x) else ("<0.001" if float(x) < 0.001 else f"{float(x):.3f}")
+        return fmt_p(x)
     if kind == "text":
         return "" if _isna(x) else str(x)
     raise ReportError(f"unknown table format {kind!r}; use one of {', '.join(_KINDS)}")
@@ -526,8 +556,14 @@ def style_table(data: pd.DataFrame, table_id: str, *, title: str = "",
         k = f"{min_cell} " if min_cell else ""
         all_notes.append(f"“{SUPPRESSED}”：样本量不足 {k}人，或为防止由合计推算而隐去（数据披露控制）。")
     if unrel.to_numpy().any():
-        all_notes.append(f"“{UNRELIABLE}”：样本量小于 30 或变异系数大于 30%，估计不稳定，仅供参考。")
+        all_notes.append(f"“{UNRELIABLE}”：{SYMBOL_LEGEND[UNRELIABLE]}。")
     all_notes.extend(notes)
+    for sym in (SIGNIFICANT, NOTE_MARK):  # a symbol in a cell gets its legend line, once
+        used = (disp.astype(str).apply(lambda col: col.str.contains(sym, regex=False)).to_numpy().any()
+                or any(sym in str(v) for lvl in range(data.index.nlevels)
+                       for v in data.index.get_level_values(lvl)))
+        if used and not any(n.startswith((sym, f"“{sym}”")) for n in all_notes):  # unless a note explains it
+            all_notes.append(f"“{sym}”：{SYMBOL_LEGEND[sym]}。")
     sh, sh_fm, sh_n = None, {}, 0
     if sheet is not None:
         sh, sh_fm, sh_n = _sheet(sheet, sheet_suppressed, sheet_formats, table_id)

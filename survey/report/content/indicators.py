@@ -682,7 +682,11 @@ def subgroups(ctx: Any, groups: list[str] | None = None, max_statements: int = 1
 
 
 def _pfmt(p: float) -> str:
-    return "<0.001" if p < 0.001 else f"={p:.3f}"
+    """``<0.001`` or ``=0.012`` after a "p" (the report's one formatter, :func:`~survey.report.tables.fmt_p`)."""
+    from ..tables import fmt_p
+
+    t = fmt_p(p)
+    return t if t.startswith("<") else f"={t}"
 
 
 # --------------------------------------------------------------------------------- methods

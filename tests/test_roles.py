@@ -211,3 +211,26 @@ def test_generated_notebooks_name_the_wave_questions():
     assert "report.notable_differences(ctx, [t_q1_gender, t_q2_age, t_q3_sector], tests)" in src
     pp = "\n".join(c.source for c in build("painpoints", q).cells)
     assert "brief_for_report(ctx, qid='q7_needs')" in pp and "总的来看" in pp
+
+
+def test_role_gaps_look_for_the_lexicon_where_the_report_does(tmp_path):
+    """`survey report` said "没有 painpoint_lexicon.yml" for the demo although the page found it
+    in questionnaires/<wave>/: the line and the page now search the same folders."""
+    import shutil
+
+    from survey.painpoints.brief import lexicon_folders
+    from survey.questionnaire import Questionnaire
+    from survey.report.content.roles import role_gaps
+
+    root = Path(__file__).resolve().parents[1]
+    a, b = tmp_path / "data", tmp_path / "questionnaires" / "w1"
+    a.mkdir()
+    b.mkdir(parents=True)
+    shutil.copy(root / "questionnaires" / "demo-2024" / "questionnaire.yml", a)
+    q = Questionnaire.load(a / "questionnaire.yml")
+    lex_gap = [g for g in role_gaps(q, [a, b]) if "painpoint_lexicon.yml" in g]
+    assert len(lex_gap) == 1
+    shutil.copy(root / "questionnaires" / "demo-2024" / "painpoint_lexicon.yml", b)
+    assert not [g for g in role_gaps(q, [a, b]) if "painpoint_lexicon.yml" in g]
+    folders = lexicon_folders({"wave": "w1", "questionnaire": str(a / "questionnaire.yml")})
+    assert folders[0] == a and Path("questionnaires") / "w1" in folders

@@ -897,6 +897,15 @@ def demo_designs(seed: int | None = None, *, waves: Sequence[str] = ("2023", "20
     return out
 
 
+def lexicon_folders(params: Any) -> list[Path]:
+    """Where a wave's ``painpoint_lexicon.yml`` is looked for, in order: the questionnaire's
+    folder, ``questionnaires/<wave>/`` of the current folder, then the repository's."""
+    wave = str(params.get("wave", ""))
+    qdir = Path(params["questionnaire"]).parent if params.get("questionnaire") else None
+    return [x for x in (qdir, Path("questionnaires") / wave, REPO / "questionnaires" / wave)
+            if x is not None]
+
+
 def _find(name: str, candidates: Sequence[Path]) -> Path | None:
     for c in candidates:
         if (c / name).is_file():
@@ -962,10 +971,7 @@ def brief_for_report(ctx: Any, *, qid: str | None = None) -> PolicyBrief | Empty
     qid = qid or q.report.painpoints
     if qid is None:
         return EmptyBrief(NO_PAINPOINTS, prefix="本节未作：")
-    qdir = Path(P["questionnaire"]).parent if P.get("questionnaire") else None
-    cands = [x for x in (qdir, Path("questionnaires") / wave, REPO / "questionnaires" / wave)
-             if x is not None]
-    lex = _find("painpoint_lexicon.yml", cands)
+    lex = _find("painpoint_lexicon.yml", lexicon_folders(P))
     prev = list(ctx.previous.values())[-1:] if P.get("previous_waves") else []
     before = prev[0] if prev else None
     d_before = before.design if before is not None else None

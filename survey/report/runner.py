@@ -583,7 +583,9 @@ def _role_gaps(params: Mapping[str, Any], names: Sequence[str]) -> list[str]:
         q = Questionnaire.load(params["questionnaire"])
     except SurveyError:
         return []  # the notebooks report a broken questionnaire where it belongs
-    return [f"section left out: {g}" for g in role_gaps(q)]
+    from ..painpoints.brief import lexicon_folders
+
+    return [f"section left out: {g}" for g in role_gaps(q, lexicon_folders(params))]
 
 
 def region_values(params: Mapping[str, Any], by: str) -> list[str]:

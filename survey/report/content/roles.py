@@ -18,9 +18,11 @@ from typing import Any
 __all__ = ["role_gaps"]
 
 
-def role_gaps(q: Any, folder: str | Path | None = None) -> list[str]:
-    """Sentences naming each report section left out for *q* (and its questionnaire *folder*,
-    where ``painpoint_lexicon.yml`` lives), and why; ``[]`` when every section can be made."""
+def role_gaps(q: Any, folder: Any = None) -> list[str]:
+    """Sentences naming each report section left out for *q* (and *folder*, where
+    ``painpoint_lexicon.yml`` lives — or a list of folders searched in order, as the report
+    does: :func:`survey.painpoints.brief.lexicon_folders`), and why; ``[]`` when every section
+    can be made."""
     from ...painpoints.brief import NO_PAINPOINTS
 
     r = q.report
@@ -30,8 +32,11 @@ def role_gaps(q: Any, folder: str | Path | None = None) -> list[str]:
     if r.outcome is None:
         out.append("急难愁盼·严重程度与影响因素：问卷未声明总体满意度题（questionnaire.yml 的 report.outcome），"
                    "未作影响因素分析（表 PP6）。")
-    folder = Path(folder) if folder is not None else (q.path.parent if q.path is not None else None)
-    if folder is not None and not (folder / "painpoint_lexicon.yml").is_file():
+    if folder is None:
+        folders = [q.path.parent] if q.path is not None else []
+    else:
+        folders = [Path(f) for f in folder] if isinstance(folder, (list, tuple)) else [Path(folder)]
+    if folders and not any((f / "painpoint_lexicon.yml").is_file() for f in folders):
         out.append("急难愁盼·严重程度与开放题意见：问卷文件夹中没有 painpoint_lexicon.yml，未作优先级矩阵"
                    "（表 PP5）与开放题归类（表 PP7）。")
     return out

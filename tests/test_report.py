@@ -1140,3 +1140,13 @@ def test_each_symbol_has_one_meaning_and_a_legend_on_every_page(next_wave):
             assert f"“{NOTE_MARK}”：{SYMBOL_LEGEND[NOTE_MARK]}" in text or f"{NOTE_MARK}：" in text, name
         assert "difference in mean" not in text and "log odds" not in text and "odds ratio" not in text, name
         assert not re.search(r"p值?\s*[=＝]?\s*0\.00(?!\d)", text), name
+
+
+def test_wide_tables_scroll_inside_the_page_and_print_whole():
+    """PP9/PP10 are wider than the text column at 1280 px: on screen the table scrolls inside its
+    box instead of running past the page's right edge; in print nothing is clipped."""
+    from survey.report.html import CSS, PRINT_CSS
+
+    screen = CSS[: CSS.index(PRINT_CSS)]
+    assert ".survey-table-wrap{max-width:100%;overflow-x:auto}" in screen
+    assert ".survey-table-wrap{overflow:visible" in PRINT_CSS

@@ -53,6 +53,7 @@ ol.table-notes{{font-size:12.5px;color:var(--muted);margin:2px 0 16px;padding-le
 .report-subtitle{{color:var(--muted)}}
 table.kv td{{text-align:left}}
 .output_stderr{{display:none}}
+.survey-table-wrap{{max-width:100%;overflow-x:auto}}
 """.strip()
 
 #: The print stylesheet (part of :data:`CSS`): printing a page to PDF from a browser gives A4

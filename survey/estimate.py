@@ -760,7 +760,7 @@ def _prop_ci(p: np.ndarray, se: np.ndarray, df: np.ndarray, n: np.ndarray, level
 
 
 def proportion_ci(frame: pd.DataFrame, method: str = "published", *, level: float | None = None,
-                  df: Any = None) -> pd.DataFrame:
+                  df: Any = None, rows: Any = None) -> pd.DataFrame:
     """Recompute ``ci_low``/``ci_high`` of a tidy frame of proportions with another interval.
 
     Works on any frame with ``estimate`` (a share in [0, 1]), ``se`` and ``n`` columns:
@@ -783,8 +783,9 @@ def proportion_ci(frame: pd.DataFrame, method: str = "published", *, level: floa
       :data:`KG_MIN_N_EFF` (30, the NCHS Data Presentation Standards for Proportions, Parker et
       al. 2017) or ``p`` is 0 or 1, logit otherwise.
 
-    The logit and beta intervals are asymmetric around the estimate: use ``ci_low`` and
-    ``ci_high`` themselves, never ``estimate - ci_low`` as a margin.
+    ``rows`` (a boolean mask) recomputes only those rows, e.g. the shares of a frame that also
+    holds means.  The logit and beta intervals are asymmetric around the estimate: use
+    ``ci_low`` and ``ci_high`` themselves, never ``estimate - ci_low`` as a margin.
 
     Examples
     --------
@@ -809,11 +810,18 @@ def proportion_ci(frame: pd.DataFrame, method: str = "published", *, level: floa
     else:
         raise EstimationError("proportion_ci: no degrees of freedom (no df column, no attrs['df'] "
                               "of the right length); pass df= (e.g. design.df)")
-    lo, hi = _prop_ci(frame["estimate"].to_numpy(float), frame["se"].to_numpy(float), dfv,
-                      frame["n"].to_numpy(float), lev, method)
+    # rows: only the share rows of a mixed frame (means and scores keep their interval)
+    sel = np.ones(len(frame), bool) if rows is None else np.asarray(rows, dtype=bool)
     out = frame.copy()
-    out["ci_low"], out["ci_high"] = lo, hi
-    out.attrs["ci_method"] = method
+    if sel.any():
+        lo, hi = _prop_ci(frame["estimate"].to_numpy(float)[sel], frame["se"].to_numpy(float)[sel],
+                          np.asarray(dfv, dtype=float)[sel], frame["n"].to_numpy(float)[sel], lev, method)
+        if rows is None:
+            out["ci_low"], out["ci_high"] = lo, hi
+        else:
+            out.loc[sel, "ci_low"], out.loc[sel, "ci_high"] = lo, hi
+    if rows is None:
+        out.attrs["ci_method"] = method
     return out
 
 

@@ -579,3 +579,17 @@ def test_float_columns_are_not_copied_nor_writable():
     with pytest.raises(ValueError):
         v[0] = 99.0
     assert d.data["y"].tolist() == [1.0, 2.0, 3.0]
+
+
+def test_proportion_ci_rows_recomputes_only_those_rows():
+    """``rows=`` re-intervals the share rows of a mixed frame and leaves the others as they were."""
+    from survey.estimate import proportion_ci
+
+    f = pd.DataFrame({"estimate": [0.5, 47.2, 0.02], "se": [0.05, 0.4, 0.03], "n": [100, 100, 200],
+                      "df": [99, 99, 199], "ci_low": [0.4, 46.4, -0.04], "ci_high": [0.6, 48.0, 0.08]})
+    rows = np.array([True, False, True])
+    out = proportion_ci(f, "logit", rows=rows)
+    full = proportion_ci(f.loc[rows], "logit")
+    np.testing.assert_allclose(out.loc[rows, ["ci_low", "ci_high"]], full[["ci_low", "ci_high"]])
+    assert out.loc[1, "ci_low"] == 46.4 and out.loc[1, "ci_high"] == 48.0
+    assert (out.loc[rows, "ci_low"] >= 0).all()

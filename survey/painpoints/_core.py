@@ -252,12 +252,7 @@ def _published_shares(long: pd.DataFrame, level: float) -> pd.DataFrame:
     from ..estimate import proportion_ci
 
     pr = long["measure"].isin(["pct_top", "pct_first"]).to_numpy()
-    if not pr.any():
-        return long
-    g = proportion_ci(long.loc[pr, ["estimate", "se", "n", "df"]], "published", level=level)
-    long = long.copy()
-    long.loc[pr, "ci_low"], long.loc[pr, "ci_high"] = g["ci_low"].to_numpy(), g["ci_high"].to_numpy()
-    return long
+    return proportion_ci(long, "published", level=level, rows=pr) if pr.any() else long
 
 
 def summarize(design: Any, qid: str | Sequence[str], k: int | None = None, weights: Any = None,

@@ -104,12 +104,7 @@ def _published_ci(f: pd.DataFrame, level: float) -> pd.DataFrame:
     from ...estimate import proportion_ci
 
     pct = (f["kind"] == "pct").to_numpy()
-    if not pct.any():
-        return f
-    g = proportion_ci(f.loc[pct, ["estimate", "se", "n", "df"]], "published", level=level)
-    f = f.copy()
-    f.loc[pct, "ci_low"], f.loc[pct, "ci_high"] = g["ci_low"].to_numpy(), g["ci_high"].to_numpy()
-    return f
+    return proportion_ci(f, "published", level=level, rows=pct) if pct.any() else f
 
 
 def module_estimates(design: Any, q: Any, questions: list, *, level: float = 0.95,

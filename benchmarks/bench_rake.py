@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from _util import load_average, print_target  # benchmarks/ is the script's folder
+
 LEVELS = {"region": 7, "sex": 2, "age": 5, "title": 4, "unit": 6}
 EPS = 1e-8
 REPEAT = 5          # best of k for our timings (the machine is shared: timings are noisy)
@@ -183,7 +185,7 @@ def main() -> None:
     print(f"raking {args.n:,} respondents on {len(LEVELS)} margins {list(LEVELS.values())} "
           f"to max relative margin error {EPS:g}; start error "
           f"{max_rel_error(df, df['w'].to_numpy() * args.n / df['w'].sum(), targets):.3f}")
-    print(f"load average at start: {_load()}")
+    print(f"load average at start: {load_average()}")
     rows = []
     contenders = [("ours (SurveyDesign(...).rake(...))", bench_ours_design),
                   ("ours (design.rake on a built design)", bench_ours_rake_only),
@@ -213,7 +215,7 @@ def main() -> None:
         note = "" if err <= 10 * EPS else "   (stopped before reaching the tolerance)"
         print(f"  {name:40s} {t:8.3f} s   max rel margin error {err:.1e}{note}", flush=True)
     times = {n: t for n, t, _ in rows}
-    print(f"load average at end: {_load()}")
+    print(f"load average at end: {load_average()}")
     for ours_name in ("ours (SurveyDesign(...).rake(...))", "ours (design.rake on a built design)"):
         if ours_name not in times:
             continue
@@ -221,20 +223,8 @@ def main() -> None:
         for n, t in times.items():
             if not n.startswith("ours"):
                 print(f"  {ours_name}: {t / ours:,.1f}x faster than {n}")
-    ours = times.get("ours (SurveyDesign(...).rake(...))")
-    if ours and "svy" in times:
-        ratio = times["svy"] / ours
-        print(f"target (issue #17): SurveyDesign(...).rake(...) >= {TARGET_VS_SVY}x svy: "
-              f"{ratio:,.1f}x -> {'PASS' if ratio >= TARGET_VS_SVY else 'FAIL'}")
-    else:
-        print(f"target (issue #17): >= {TARGET_VS_SVY}x svy: not evaluated (svy not run)")
-
-
-def _load() -> str:
-    try:
-        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    except OSError:
-        return "?"
+    print_target("SurveyDesign(...).rake(...)", times.get("ours (SurveyDesign(...).rake(...))"),
+                 times.get("svy"), TARGET_VS_SVY)
 
 
 if __name__ == "__main__":

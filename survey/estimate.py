@@ -300,12 +300,23 @@ def _core(design: SurveyDesign, Y: np.ndarray, X: np.ndarray | None, valid: np.n
             m1 = 0.0  # sum_i w_i r_i = Y - R X = 0 exactly
             m2 = m2 / (denom * denom)
         svyvar = (m2 - m1 * m1) * nobs / (nobs - 1.0)
-        vsrs = svyvar * Nhat ** 2 / nobs
-        if deff_kind != "replace":
-            vsrs = np.where(Nhat < nobs, np.nan, vsrs * (Nhat - nobs) / Nhat)
-        deff = var / vsrs if deff_kind is not False else np.full_like(var, np.nan)
+        deff = _deff(var, svyvar, Nhat, nobs, deff_kind)
     return {"est": est, "var": var, "deff": deff, "n": nrows,
             "nrows": nrows, "Nhat": Nhat, "denom": Xsum}
+
+
+def _deff(var: np.ndarray, svyvar: np.ndarray, Nhat: np.ndarray, nobs: np.ndarray,
+          deff_kind: Any) -> np.ndarray:
+    """Design effect as R's ``deff=``: the variance over that of a simple random sample of the
+    same size, ``svyvar N^2 / n`` (``"replace"``) or with the finite-population factor
+    ``(N - n) / N`` (``True``; NaN when N < n); NaN when ``deff_kind`` is False.  Call under
+    ``np.errstate(divide="ignore", invalid="ignore")``."""
+    if deff_kind is False:
+        return np.full_like(var, np.nan)
+    vsrs = svyvar * Nhat ** 2 / nobs
+    if deff_kind != "replace":
+        vsrs = np.where(Nhat < nobs, np.nan, vsrs * (Nhat - nobs) / Nhat)
+    return var / vsrs
 
 
 def _cells_ok(design: SurveyDesign, cols: Sequence[np.ndarray]) -> bool:
@@ -417,10 +428,7 @@ def _core_cells(design: SurveyDesign, Y: Sequence[np.ndarray], dom: np.ndarray, 
         var = design._vcov_from_psu_totals(Ts, Ps, diag_only=True).reshape(D, q)
         # deff as in _core: svyvar = (m2 - m1^2) n / (n - 1) with m2 - m1^2 the centred moment
         svyvar = (cm2 if kind == "total" else cm2 / (Nhat * Nhat)) * nobs / (nobs - 1.0)
-        vsrs = svyvar * Nhat ** 2 / nobs
-        if deff_kind != "replace":
-            vsrs = np.where(Nhat < nobs, np.nan, vsrs * (Nhat - nobs) / Nhat)
-        deff = var / vsrs if deff_kind is not False else np.full_like(var, np.nan)
+        deff = _deff(var, svyvar, Nhat, nobs, deff_kind)
     return {"est": est, "var": var, "deff": deff, "n": nrows,
             "nrows": nrows, "Nhat": Nhat, "denom": Nhat}
 

@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import openpyxl
 import pandas as pd
 import pyreadstat
 import pytest
@@ -21,7 +20,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from survey.cli import main
 from survey.codebook import CodebookDraft, agreement, draft_codebook
-from survey.errors import ParameterError, ReadError
+from survey.errors import ReadError
 from survey.io import read_export
 from survey.questionnaire import Questionnaire
 
@@ -29,19 +28,14 @@ HERE = Path(__file__).parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE / "fixtures" / "codebook"))
 from make_text_export import make_text_export  # noqa: E402
+from sheets import write_rows  # noqa: E402  (tests/ helper)
 
 DEMO = ROOT / "data" / "demo"
 needs_demo = pytest.mark.skipif(not (DEMO / "demo-2023").is_dir() or not (DEMO / "demo-2024").is_dir(),
                                 reason="demo data not generated (run `survey demo`)")
 
 
-def xlsx(path: Path, rows: list[list]) -> Path:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    for r in rows:
-        ws.append(r)
-    wb.save(path)
-    return path
+xlsx = write_rows  # openpyxl directly, shared with the other reader tests
 
 
 def loads(d: CodebookDraft, tmp: Path) -> Questionnaire:

@@ -24,6 +24,7 @@ HERE = Path(__file__).parent
 MINI = HERE / "fixtures" / "mini"
 sys.path.insert(0, str(MINI))
 from make_fixtures import make_frame  # noqa: E402
+from sheets import write_rows  # noqa: E402  (tests/ helper)
 
 SALT = "test-salt"
 TEXT_COLS = ("title_other", "q7_other", "q12", "suggestion")
@@ -139,13 +140,7 @@ TWO_MATRIX = {"wave": {"id": "m"}, "questions": [
 ]}
 
 
-def _xlsx(path: Path, rows: list[list]) -> Path:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    for r in rows:
-        ws.append(r)
-    wb.save(path)
-    return path
+_xlsx = write_rows  # openpyxl directly, shared with the other reader tests
 
 
 def test_real_code_layout_quirks(tmp_path):

@@ -41,19 +41,9 @@ Examples
 """
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError as _PackageNotFoundError, version as _version
-
 from . import errors
 from .errors import *  # noqa: F401,F403  (the error hierarchy is part of the public API)
-
-#: The distribution name on the package index (the import name is ``survey``; the index's
-#: "survey" is an unrelated project).  pyproject.toml's ``project.name``.
-_DISTRIBUTION = "kexie-survey"
-
-try:
-    __version__ = _version(_DISTRIBUTION)
-except _PackageNotFoundError:  # running from a source tree without installation
-    __version__ = "0.0.0+unknown"
+from .version import DISTRIBUTION as _DISTRIBUTION, __version__
 
 __all__ = ["__version__", "errors", *errors.__all__]
 

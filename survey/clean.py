@@ -458,7 +458,7 @@ class CleanResult:
             "outputs": {k: {"file": p.name, "sha256": _sha256(p)} for k, p in paths.items()
                         if k != "sidecar"},
         }
-        from . import __version__
+        from .version import __version__
         side["survey_version"] = __version__
         with writing(paths["sidecar"]):
             paths["sidecar"].write_text(json.dumps(side, ensure_ascii=False, indent=2) + "\n",

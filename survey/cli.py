@@ -86,7 +86,7 @@ class _ZhHelpFormatter(argparse.HelpFormatter):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argparse parser with every registered subcommand."""
-    from . import __version__
+    from .version import __version__
     parser = argparse.ArgumentParser(
         prog="survey", description="科技工作者状况调查分析：读取、清理、加权、估计、出报告。",
         epilog="各子命令的说明：survey COMMAND -h", formatter_class=_ZhHelpFormatter,

@@ -379,7 +379,7 @@ def prepare_wave(raw: str | Path | pd.DataFrame, questionnaire: Questionnaire | 
     cache_file = None
     if out_dir is not None and cache and raw_path is not None and not isinstance(population, Mapping) \
             and not isinstance(stations, pd.DataFrame):
-        from . import __version__
+        from .version import __version__
 
         parts = [_CACHE_VERSION, __version__, _code_fingerprint(), _sha(raw_path), q.hash,
                  _sha(pop_path), _sha(st_path),

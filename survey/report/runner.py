@@ -636,7 +636,7 @@ def _mark(folder: Path, wave: str, files: list[str] | None = None) -> None:
     import datetime as _dt
     import socket
 
-    from .. import __version__
+    from ..version import __version__
 
     info = {"created_by": "survey", "version": __version__, "wave": wave, "pid": os.getpid(),
             "host": socket.gethostname(),

@@ -1444,7 +1444,7 @@ def _unit_note(meta: "Indicator | None", kind: str) -> str:
 def _digits_for(kind: str, meta: "Indicator | None", lo: Any, hi: Any) -> int:
     """Decimals of an indicator: percentages one; means enough that the change's CI shows two
     significant digits (at least two for a scored scale)."""
-    from .report.tables import ci_digits
+    from .report.format import ci_digits
 
     if kind == "proportion":
         return 1
@@ -1467,7 +1467,7 @@ def headline_table(stacked: "StackedWaves | NoTrends", *, table_id: str = "T5.1"
     >>> t = headline_table(report_inputs())  # doctest: +SKIP
     """
     from .report import publish, style_table
-    from .report.tables import NOTE_MARK, fmt_num, fmt_p
+    from .report.format import NOTE_MARK, fmt_num, fmt_p
 
     if isinstance(stacked, NoTrends):
         return stacked
@@ -1594,7 +1594,7 @@ def plot_trends(stacked: StackedWaves, indicators: Sequence[str] | None = None, 
     import matplotlib.pyplot as plt
 
     from .report.sections import FigureOutput
-    from .report.tables import NOTE_MARK, fmt_num
+    from .report.format import NOTE_MARK, fmt_num
     from .report.theme import PALETTE, use_theme
 
     if isinstance(stacked, NoTrends):

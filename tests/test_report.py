@@ -859,7 +859,7 @@ def _visible_text(page: str) -> str:
 
 
 def test_number_formats_decimals_from_the_interval():
-    from survey.report.tables import ci_digits, fmt_ci, fmt_mean, fmt_num, fmt_pct
+    from survey.report.format import ci_digits, fmt_ci, fmt_mean, fmt_num, fmt_pct
 
     assert fmt_mean(-0.04) == "0.0" and fmt_pct(-0.0004) == "0.0" and fmt_num(-0.001, 2) == "0.00"
     assert fmt_num(-0.0312, 2, sign=True) == "-0.03" and fmt_num(0.5, 1, sign=True) == "+0.5"
@@ -875,7 +875,7 @@ def test_number_formats_decimals_from_the_interval():
 def test_multi_level_row_labels_give_one_header_row():
     import re
 
-    from survey.report.tables import style_table
+    from survey.report.format import style_table
 
     idx = pd.MultiIndex.from_tuples([("政治面貌", "中共党员"), ("政治面貌", "群众"), ("住房", "租房")],
                                     names=["指标", "类别/条目"])
@@ -1097,7 +1097,7 @@ def test_one_p_value_formatter_everywhere():
     (the old PP6 printed ``0.00``); untested is blank, never ``nan`` or ``<0.001``."""
     from survey.painpoints.brief import _pfmt
     from survey.report.content.indicators import _pfmt as prose_p
-    from survey.report.tables import fmt_p, format_value
+    from survey.report.format import fmt_p, format_value
 
     assert fmt_p(0.0004) == "<0.001" and fmt_p(0.0123) == "0.012" and fmt_p(0.001) == "0.001"
     assert fmt_p(float("nan")) == fmt_p(None) == "" and fmt_p(1.0) == "1.000"
@@ -1107,7 +1107,7 @@ def test_one_p_value_formatter_everywhere():
 
 
 def test_symbols_in_a_table_get_their_legend():
-    from survey.report.tables import NOTE_MARK, SIGNIFICANT, UNRELIABLE, style_table
+    from survey.report.format import NOTE_MARK, SIGNIFICANT, UNRELIABLE, style_table
 
     df = pd.DataFrame({"变化": ["+1.2" + SIGNIFICANT, "0.3"], "指标": ["收入" + NOTE_MARK, "工时"]})
     t = style_table(df, "T9.8", formats={"变化": "text", "指标": "text"},
@@ -1124,7 +1124,7 @@ def test_each_symbol_has_one_meaning_and_a_legend_on_every_page(next_wave):
     every page that shows ``*``, ``†`` or ``‡`` explains it on the page."""
     import re
 
-    from survey.report.tables import NOTE_MARK, SIGNIFICANT, SYMBOL_LEGEND, UNRELIABLE
+    from survey.report.format import NOTE_MARK, SIGNIFICANT, SYMBOL_LEGEND, UNRELIABLE
 
     out = next_wave / "reports" / "2025-test"
     for name in ("survey_report", "painpoints", "trends"):

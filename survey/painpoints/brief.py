@@ -264,8 +264,8 @@ def _png(fig) -> str:
 
 def _pfmt(p: float) -> str:
     """A p-value for a table: three decimals, ``<0.001`` below; empty when not tested
-    (the report's one p-value formatter, :func:`survey.report.tables.fmt_p`)."""
-    from ..report.tables import fmt_p
+    (the report's one p-value formatter, :func:`survey.report.format.fmt_p`)."""
+    from ..report.format import fmt_p
 
     return fmt_p(p)
 
@@ -416,7 +416,7 @@ class PolicyBrief:
                                      "占填写者比例": th["pct_of_writers"]}).set_index("类别")
         if self.changes is not None:
             c = self.changes
-            from ..report.tables import fmt_pct
+            from ..report.format import fmt_pct
 
             sig = c.index.isin(_significant_changes(c).index)
             t["PP8"] = pd.DataFrame({"问题": c["item"], f"{self.previous_wave}": c["before"],

@@ -25,7 +25,7 @@ from .params import NOTEBOOKS, Params, schema, validate
 from .provenance import provenance
 from .sections import *  # noqa: F401,F403
 from .sections import __all__ as _sections_all
-from .tables import PublishedTable, fmt_ci, fmt_count, fmt_mean, fmt_pct, style_table
+from .format import PublishedTable, fmt_ci, fmt_count, fmt_mean, fmt_pct, style_table
 from .theme import PALETTE, use_theme
 
 

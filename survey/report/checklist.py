@@ -74,7 +74,7 @@ def checklist_table(cl: pd.DataFrame, *, level: float = 0.95, min_cell: int | No
     Shares, CI bounds, the change and the minimum detectable effect are numbers (percent in
     the workbook); groups, trend, measures, offices and verdicts are text.
     """
-    from .tables import style_table
+    from .format import style_table
 
     ci = f"{level:.0%}CI"
     data = pd.DataFrame({

@@ -2,7 +2,7 @@
 
 ``setup`` validates nothing by itself: notebooks call :func:`survey.report.validate` first, then
 ``ctx = report.setup(P)``; every ``section_*`` function takes that context and returns something
-that displays (HTML, a figure, a :class:`~survey.report.tables.PublishedTable`).
+that displays (HTML, a figure, a :class:`~survey.report.format.PublishedTable`).
 
 Sections marked **待实现** are placeholders until the statistics modules land (estimation,
 cleaning, weighting, tables, painpoints, trends); each says so visibly in the report.
@@ -27,7 +27,7 @@ import pandas as pd
 from ..errors import ReportError
 from .disclosure import check_no_station, hidden_levels, suppress_table
 from .display import HTML as _HTML
-from .tables import PublishedTable, style_table
+from .format import PublishedTable, style_table
 
 __all__ = [
     "ReportContext", "Placeholder", "setup", "require_inputs", "publish", "indicator_estimates",

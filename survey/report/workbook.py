@@ -101,7 +101,7 @@ def sheet_rows(rec: dict[str, Any]) -> tuple[list[str], list[list[Any]], dict[st
     """(headers, rows, format kind per header) of a table record for its Excel sheet.
 
     The record's ``sheet`` (numbers, written by :meth:`PublishedTable.to_record
-    <survey.report.tables.PublishedTable.to_record>`) when present; an older record without it
+    <survey.report.format.PublishedTable.to_record>`) when present; an older record without it
     falls back to its published values with ``—`` written as an empty cell, a default
     ``0, 1, 2`` index left out and an unnamed label column headed ``类别``.
 

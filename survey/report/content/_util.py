@@ -7,7 +7,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from ..tables import PublishedTable, fmt_ci, style_table
+from ..format import PublishedTable, fmt_ci, style_table
 from ..display import HTML as H
 
 __all__ = ["Bundle", "H", "esc", "prefix", "est_cells", "publish_estimates", "holm", "no_design", "est_sheet",
@@ -92,7 +92,7 @@ def publish_estimates(ctx: Any, table: pd.DataFrame, table_id: str, title: str, 
                       notes: list[str] | None = None, formats: dict[str, str] | None = None,
                       index: bool = True, **sheet: Any) -> PublishedTable:
     """style_table + publish with the notebook's min_cell in the footnote (*sheet*: the Excel
-    keywords of :func:`~survey.report.tables.style_table` — ``sheet``, ``sheet_suppressed``,
+    keywords of :func:`~survey.report.format.style_table` — ``sheet``, ``sheet_suppressed``,
     ``sheet_formats``, ``weighting``, ``multiplicity``)."""
     from ..sections import publish
 

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..tables import ci_digits, fmt_ci, fmt_count, fmt_num
+from ..format import ci_digits, fmt_ci, fmt_count, fmt_num
 from ...estimate import PUBLISHED_CI_RULE
 from ...multiplicity import RULE_ZH, rule_note
 from ._util import EST_FORMATS, WEIGHTED, Bundle, H, esc, est_cells, est_mask, est_sheet, holm, no_design, prefix, publish_estimates
@@ -177,7 +177,7 @@ def mean_min_digits(unit: str, kind: str = "mean") -> int:
 
 def indicator_digits(est: pd.DataFrame) -> list[int]:
     """Decimals per row of a :func:`module_estimates` frame: percentages one; means chosen per
-    indicator (question, or likert item group) by :func:`~survey.report.tables.ci_digits` so the
+    indicator (question, or likert item group) by :func:`~survey.report.format.ci_digits` so the
     interval shows at least two significant digits (two at least for scale scores).
 
     Examples
@@ -677,8 +677,8 @@ def subgroups(ctx: Any, groups: list[str] | None = None, max_statements: int = 1
 
 
 def _pfmt(p: float) -> str:
-    """``<0.001`` or ``=0.012`` after a "p" (the report's one formatter, :func:`~survey.report.tables.fmt_p`)."""
-    from ..tables import fmt_p
+    """``<0.001`` or ``=0.012`` after a "p" (the report's one formatter, :func:`~survey.report.format.fmt_p`)."""
+    from ..format import fmt_p
 
     t = fmt_p(p)
     return t if t.startswith("<") else f"={t}"

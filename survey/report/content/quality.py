@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..disclosure import suppress_table
-from ..tables import fmt_count
+from ..format import fmt_count
 from ._util import Bundle, H, esc, no_design, prefix, publish_estimates
 
 __all__ = ["RULE_LABELS", "REASON_LABELS", "short_label", "column_label", "question_label", "fmt_convergence",

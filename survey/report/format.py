@@ -28,7 +28,7 @@ already starts with it.  p-values are written by :func:`fmt_p` everywhere (``pva
 Examples
 --------
 >>> import pandas as pd
->>> from survey.report.tables import style_table, fmt_ci
+>>> from survey.report.format import style_table, fmt_ci
 >>> fmt_ci(0.452, 0.431, 0.473)
 '45.2 (43.1–47.3)'
 >>> t = style_table(pd.DataFrame({"人数": [1234, 5], "比例(%)": [0.452, 0.01]}, index=["男", "女"]),

@@ -123,11 +123,13 @@ def test_a_hidden_level_is_hidden_in_the_frame_and_the_table(ctx, monkeypatch):
 @pytest.fixture(scope="module")
 def brief(ctx):
     from survey.painpoints import build_brief
+    from survey.report import BriefReport
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return build_brief(ctx.design, ctx.questionnaire.report.painpoints, questionnaire=ctx.questionnaire,
-                           replicates=20, wave="t")
+        b = build_brief(ctx.design, ctx.questionnaire.report.painpoints, questionnaire=ctx.questionnaire,
+                        replicates=20, wave="t")
+    return BriefReport(b)
 
 
 def test_a_painpoint_cell_publishes_the_frame_it_shows(brief, ctx):
@@ -148,7 +150,7 @@ def test_a_painpoint_cell_publishes_the_frame_it_shows(brief, ctx):
 
 
 def test_no_painpoint_question_every_cell_says_why():
-    from survey.painpoints.brief import NO_PAINPOINTS, EmptyBrief
+    from survey.report.content.painpoints import NO_PAINPOINTS, EmptyBrief
 
     B = EmptyBrief(NO_PAINPOINTS, prefix="本节未作：")
     t = B.summary

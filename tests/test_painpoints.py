@@ -21,6 +21,8 @@ from hypothesis import given, settings, strategies as st
 from survey import SurveyDesign, painpoints as pp
 from survey.demo import truth
 from survey.errors import EstimationError, ParameterError, QuestionnaireError
+from survey.report import BriefReport
+from survey.report.content.painpoints import plot_group_heatmap
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES = ROOT / "questionnaires" / "policies.yml"
@@ -309,7 +311,7 @@ def test_a_third_wave_judges_a_measure_on_the_wave_before_it(waves):
                        policies=POLICIES, wave="2025", previous_wave="2024", earlier_waves=earlier,
                        replicates=20, by=["unit_type"])
     assert set(b.policies["before_wave"]) == {"2023"}
-    assert set(b.tables()["PP9"]["比较波次"]) == {"2023→2025"}
+    assert set(BriefReport(b).tables()["PP9"]["比较波次"]) == {"2023→2025"}
     line = next(x for x in b.key_findings() if "科研减负专项行动" in x)
     assert "2023→2025" in line
     e = b.policies[b.policies["policy"] == "科研减负专项行动"]
@@ -466,7 +468,7 @@ def test_vectorised_group_estimates_equal_summarize_by(waves):
 def test_brief_renders_html_and_workbook(demo_brief, tmp_path):
     import matplotlib
     matplotlib.use("Agg")
-    b = demo_brief
+    b = BriefReport(demo_brief)
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")
         html = b.to_html()
@@ -559,7 +561,7 @@ def test_key_findings_never_list_a_suppressed_or_unadjusted_change():
     ch["ci_high"] = [0.14, -0.04, 0.058, 0.03, 0.02, 0.02]
     ch["p_adj"], ch["significant"] = holm_significant(np.where(ch["suppressed"], np.nan, p))
     assert ch["significant"].tolist() == [False, True, False, False, False, False]  # 4 × 0.014 > 0.05
-    b = _tiny_brief(ch)
+    b = BriefReport(_tiny_brief(ch))
     line = next(x for x in b.key_findings() if "相比" in x)
     assert "b -10.0 个百分点" in line
     assert "a +" not in line   # suppressed (n = 5) although its interval excludes 0
@@ -660,7 +662,7 @@ def test_brief_of_a_tiny_domain_suppresses_everything(waves):
         pytest.skip("once")
     five = np.zeros(len(d.data), bool)
     five[np.flatnonzero(d.data[q.columns("pain")].notna().any(axis=1).to_numpy())[:5]] = True
-    b = pp.build_brief(d.subset(five), "pain", questionnaire=q, lexicon=LEXICON, replicates=20)
+    b = BriefReport(pp.build_brief(d.subset(five), "pain", questionnaire=q, lexicon=LEXICON, replicates=20))
     assert any("少于最小单元格 10 人" in n for n in b.notes)
     assert b.drivers is None and b.priority is None and b.text is None
     for t in b.published():
@@ -668,8 +670,8 @@ def test_brief_of_a_tiny_domain_suppresses_everything(waves):
         nums = [c for c in t.data.columns if t.formats.get(c) != "text"]
         assert t.suppressed[nums].to_numpy().all(), t.table_id
     assert "少于 10 人" in b.key_findings()[0]
-    big = pp.build_brief(d, "pain", questionnaire=q, replicates=20, by=["title"],
-                         hidden={"title": {"副高"}})
+    big = BriefReport(pp.build_brief(d, "pain", questionnaire=q, replicates=20, by=["title"],
+                                     hidden={"title": {"副高"}}))
     pp3 = big.table("PP3")
     assert pp3.suppressed.loc["专业技术职称：副高"].all() and not pp3.suppressed.loc["专业技术职称：中级"].any()
     assert not big.tables()["PP4"].index.get_level_values("分组").str.contains("副高").any()
@@ -907,7 +909,7 @@ def test_zhuanbao_docx_of_a_first_wave(tmp_path):
 def test_group_and_policy_tables_name_rows_in_chinese(demo_brief):
     import re
 
-    b = demo_brief
+    b = BriefReport(demo_brief)
     tabs = b.tables()
     ids = set(b.names) | {"unit_type", "age_group", "title"}
     pub = {t.table_id: t for t in b.published()}
@@ -934,7 +936,7 @@ def test_group_and_policy_tables_name_rows_in_chinese(demo_brief):
 def test_driver_note_has_no_english(demo_brief):
     import re
 
-    pub = {t.table_id: t for t in demo_brief.published()}
+    pub = {t.table_id: t for t in BriefReport(demo_brief).published()}
     assert "PP6" in pub
     notes = " ".join(pub["PP6"].notes)
     assert "效应尺度" in notes
@@ -949,7 +951,7 @@ def test_heatmap_marks_significance_with_a_dagger_not_a_star(demo_brief):
     from matplotlib.text import Text
 
     b = demo_brief
-    fig = pp.plot_group_heatmap(b.differences, names=b.names)
+    fig = plot_group_heatmap(b.differences, names=b.names)
     texts = [t.get_text() for t in fig.findobj(Text)]
     plt.close(fig)
     assert not any("*" in t for t in texts), [t for t in texts if "*" in t][:3]

@@ -20,7 +20,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from survey.errors import ParameterError, PrivacyError, ReportError
-from survey.report import disclosure, fonts, params, tables
+from survey.report import disclosure, fonts, params
+from survey.report import format as rformat
 from survey.report.html import notebook_to_html, strip_for_export
 from survey.report.workbook import write_workbook
 
@@ -210,42 +211,42 @@ def test_flag_estimates_reliability_and_complementary():
 
 # ----------------------------------------------------------------------------- tables
 def test_formats():
-    assert tables.fmt_count(1234567) == "1,234,567"
-    assert tables.fmt_pct(0.4521) == "45.2" and tables.fmt_pct(-0.00001) == "0.0"
-    assert tables.fmt_ci(0.452, 0.431, 0.473) == "45.2 (43.1–47.3)"
-    assert tables.fmt_ci(47.31, 46.02, 48.6, proportion=False) == "47.3 (46.0–48.6)"
+    assert rformat.fmt_count(1234567) == "1,234,567"
+    assert rformat.fmt_pct(0.4521) == "45.2" and rformat.fmt_pct(-0.00001) == "0.0"
+    assert rformat.fmt_ci(0.452, 0.431, 0.473) == "45.2 (43.1–47.3)"
+    assert rformat.fmt_ci(47.31, 46.02, 48.6, proportion=False) == "47.3 (46.0–48.6)"
 
 
 def test_style_table_marks_and_fixed_id():
     d = pd.DataFrame({"人数": [1234, 5, 40], "比例": [0.5, 0.002, 0.2]}, index=["男", "女", "其他"])
     supp = pd.DataFrame({"人数": [False, True, False], "比例": [False, True, False]}, index=d.index)
     unrel = pd.DataFrame({"人数": [False, False, True], "比例": [False, False, True]}, index=d.index)
-    t = tables.style_table(d, "T2.1", title="性别", formats={"人数": "count", "比例": "pct"},
+    t = rformat.style_table(d, "T2.1", title="性别", formats={"人数": "count", "比例": "pct"},
                            suppressed=supp, unreliable=unrel, min_cell=10)
     h = t.to_html()
     assert 'id="T_T2.1"' in h and "1,234" in h and "50.0" in h and "—" in h and "20.0*" in h
     assert "样本量不足 10 人" in h and "变异系数" in h
-    assert h == tables.style_table(d, "T2.1", title="性别", formats={"人数": "count", "比例": "pct"},
+    assert h == rformat.style_table(d, "T2.1", title="性别", formats={"人数": "count", "比例": "pct"},
                                    suppressed=supp, unreliable=unrel, min_cell=10).to_html()
     ex = t.excel_frame()
     assert ex.loc["女", "人数"] == "—" and ex.loc["男", "比例"] == 50.0
     with pytest.raises(ReportError, match="table id"):
-        tables.style_table(d, "2 bad")
+        rformat.style_table(d, "2 bad")
     with pytest.raises(ReportError, match="unknown column"):
-        tables.style_table(d, "T1", formats={"x": "pct"})
+        rformat.style_table(d, "T1", formats={"x": "pct"})
 
 
 def test_workbook_one_sheet_per_table(tmp_path):
-    from survey.report import sections
+    from survey.report import context
 
-    ctx = sections.setup(params.validate(notebook="quality", output_dir=str(tmp_path)), notebook="quality")
+    ctx = context.setup(params.validate(notebook="quality", output_dir=str(tmp_path)), notebook="quality")
     d = pd.DataFrame({"人数": [12, 3]}, index=["男", "女"])
     s = pd.DataFrame({"人数": [False, True]}, index=d.index)
-    sections.publish(tables.style_table(d, "Q1.1", title="性别", suppressed=s), ctx)
-    sections.publish(tables.style_table(d, "Q1.2", title="职称"), ctx)
+    context.publish(rformat.style_table(d, "Q1.1", title="性别", suppressed=s), ctx)
+    context.publish(rformat.style_table(d, "Q1.2", title="职称"), ctx)
     with pytest.raises(ReportError, match="twice"):
-        sections.publish(tables.style_table(d, "Q1.2"), ctx)
-    out = write_workbook(tmp_path / sections.TABLES_DIRNAME, tmp_path / "t.xlsx", notebooks=["quality"])
+        context.publish(rformat.style_table(d, "Q1.2"), ctx)
+    out = write_workbook(tmp_path / context.TABLES_DIRNAME, tmp_path / "t.xlsx", notebooks=["quality"])
     import openpyxl
 
     wb = openpyxl.load_workbook(out)
@@ -262,20 +263,20 @@ def test_workbook_sheet_holds_numbers_behind_formatted_cells(tmp_path):
     suppressed row's estimate is empty (not the number), and no default index column appears."""
     import openpyxl
 
-    from survey.report import sections
+    from survey.report import context
 
-    ctx = sections.setup(params.validate(notebook="quality", output_dir=str(tmp_path)), notebook="quality")
+    ctx = context.setup(params.validate(notebook="quality", output_dir=str(tmp_path)), notebook="quality")
     page = pd.DataFrame({"估计值 (95% CI)": ["45.2 (43.1–47.3)", "—", "=1+1"]})
     sheet = pd.DataFrame({"类别": ["甲", "乙", "=1+1"], "估计值": [45.21, 61.7, 3.0], "标准误": [1.07, 9.9, 0.1],
                           "置信区间下限": [43.12, 40.0, 2.8], "置信区间上限": [47.33, 80.1, 3.2],
                           "样本量": [812, 7, 40]})
     supp = pd.DataFrame({c: [False, True, False] for c in ("估计值", "标准误", "置信区间下限", "置信区间上限")})
-    sections.publish(tables.style_table(page, "T3.1", title="指标", index=False, sheet=sheet,
+    context.publish(rformat.style_table(page, "T3.1", title="指标", index=False, sheet=sheet,
                                         sheet_suppressed=supp, weighting="加权估计",
                                         suppressed=pd.DataFrame({"估计值 (95% CI)": [False, True, False]}),
                                         min_cell=10), ctx)
-    sections.publish(tables.style_table(pd.DataFrame({"人数": [3, 4]}), "T3.2", title="无索引名"), ctx)
-    out = write_workbook(tmp_path / sections.TABLES_DIRNAME, tmp_path / "t.xlsx", notebooks=["quality"])
+    context.publish(rformat.style_table(pd.DataFrame({"人数": [3, 4]}), "T3.2", title="无索引名"), ctx)
+    out = write_workbook(tmp_path / context.TABLES_DIRNAME, tmp_path / "t.xlsx", notebooks=["quality"])
     ws = openpyxl.load_workbook(out)["T3.1"]
     assert [c.value for c in ws[3]] == ["类别", "估计值", "标准误", "置信区间下限", "置信区间上限", "样本量"]
     assert [c.value for c in ws[4]] == ["甲", 45.21, 1.07, 43.12, 47.33, 812]
@@ -723,6 +724,7 @@ def test_same_weighted_numbers_in_every_notebook(next_wave):
 
     from survey import trends
     from survey.pipeline import prepare_wave, wave_inputs
+    from survey.report import trend_inputs
     from survey.report.content.data import inputs_for
 
     qf = next_wave / "questionnaires" / "2025-test"
@@ -733,7 +735,7 @@ def test_same_weighted_numbers_in_every_notebook(next_wave):
         w = prepare_wave(raw, inp["questionnaire"], population=inp["population"], stations=inp["stations"])
         params = {"wave": "2025-test", "questionnaire": str(inp["questionnaire"]), "data": str(raw),
                   "previous_waves": ["2024-test"], "work_dir": str(next_wave / "reports" / ".2025-test.work")}
-        S = trends.report_inputs(params)
+        S = trend_inputs(params)
     assert S.waves == ["2024-test", "2025-test"]
     tab = trends.trend_table(S).set_index("indicator")
     np.testing.assert_allclose(tab.loc["hours", "est_2025-test"],
@@ -916,7 +918,8 @@ def test_headline_table_marks_significance_without_negative_zero():
     import numpy as np
 
     from survey import SurveyDesign
-    from survey.trends import headline_table, stack_waves
+    from survey.report import headline_table
+    from survey.trends import stack_waves
 
     df = pd.DataFrame({"y": np.r_[np.arange(8.0), np.arange(8.0)] / 10, "c": np.repeat(np.arange(8), 2)})
     S = stack_waves({"a": SurveyDesign(df, psu="c"), "b": SurveyDesign(df.assign(y=df.y - 0.004), psu="c")},
@@ -962,7 +965,8 @@ def test_quality_chart_counts_nonresponse_among_those_asked_not_structural_blank
 
     from survey import Questionnaire
     from survey.report.content.quality import asked_nonresponse
-    from survey.report.sections import FigureOutput, section_quality
+    from survey.report.context import FigureOutput
+    from survey.report.sections import section_quality
 
     q = Questionnaire.from_dict({"wave": {"id": "w"}, "missing_codes": {98: "不知道", 99: "拒答"},
                                  "questions": [

@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 
 from survey import SurveyDesign
 from survey.errors import DesignError, EstimationError, HarmonizationError
-from survey.trends import (Harmonization, change, demo_designs, headline_table, not_comparable,
-                           not_comparable_table, plot_trends, stack_waves, trend_table)
+from survey.report import headline_table, not_comparable_table, plot_trends
+from survey.trends import Harmonization, change, demo_designs, not_comparable, stack_waves, trend_table
 
 ROOT = Path(__file__).parents[1]
 HARM = ROOT / "questionnaires" / "harmonization.yml"

@@ -14,7 +14,8 @@ Public API
 * :func:`wave_change` — change of every item between two independent waves (CI, MDE).
 * :func:`evaluate_policies` / :func:`load_policies` — the policy register and verdicts;
   :func:`evaluate_register` / :func:`policy_waves` — each measure against the wave before it.
-* :class:`PolicyBrief` / :func:`build_brief` — the brief (HTML, workbook tables, charts).
+* :class:`PolicyBrief` / :func:`build_brief` — the brief (every frame the report shows; its
+  tables, charts and HTML are :mod:`survey.report.content.painpoints`).
 * :func:`problem_list` — the 急难愁盼问题清单 (问题—措施—成效; ``待认领`` without a measure).
 
 Examples
@@ -31,8 +32,7 @@ from __future__ import annotations
 from ._core import (DEFAULT_GROUPS, MEASURES, RankItems, adjust_pvalues, drivers, group_differences,
                     priority_matrix, rank_items, rank_uncertainty, summarize, top_by_group, wave_change)
 from .checklist import UNCLAIMED, problem_list
-from .brief import (PolicyBrief, brief_for_report, build_brief, demo_designs, plot_changes,
-                    plot_group_heatmap, plot_priority, plot_ranked)
+from .brief import PolicyBrief, build_brief, demo_designs
 from .policy import (Policy, evaluate_policies, evaluate_register, load_policies, mde, policy_status,
                      policy_waves)
 from .text import Lexicon, classify, load_lexicon, open_text, segment
@@ -40,8 +40,8 @@ from .text import Lexicon, classify, load_lexicon, open_text, segment
 __all__ = [
     "summarize", "rank_uncertainty", "group_differences", "top_by_group", "priority_matrix",
     "drivers", "open_text", "wave_change", "evaluate_policies", "load_policies", "policy_status",
-    "Policy", "PolicyBrief", "build_brief", "brief_for_report", "demo_designs", "mde",
+    "Policy", "PolicyBrief", "build_brief", "demo_designs", "mde",
     "adjust_pvalues", "rank_items", "RankItems", "Lexicon", "load_lexicon", "classify", "segment",
-    "plot_ranked", "plot_group_heatmap", "plot_priority", "plot_changes", "MEASURES",
+    "MEASURES",
     "DEFAULT_GROUPS", "evaluate_register", "policy_waves", "problem_list", "UNCLAIMED",
 ]

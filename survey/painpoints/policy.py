@@ -177,7 +177,7 @@ def evaluate_policies(design_before: Any, design_after: Any, policies: Sequence[
     rows = []
     df = float(min(design_before.df, design_after.df))
     t = _tcrit(level, df)
-    from .brief import group_names
+    from ..labels import group_names
 
     for pol in policies:
         gn = group_names(qa, list(pol.groups)) if qa is not None else {}
@@ -413,7 +413,7 @@ def evaluate_register(design_after: Any, policies: Sequence[Policy] | str | Path
         fieldwork = {str(w): wave_fieldwork(q) for w, (_, q) in waves.items()}
         fieldwork[str(current)] = wave_fieldwork(questionnaire_after)
     parts: list[pd.DataFrame] = []
-    from .brief import group_names
+    from ..labels import group_names
 
     for pol in policies:
         before, reason = policy_waves(pol, fieldwork, current)

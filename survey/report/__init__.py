@@ -9,6 +9,10 @@ The notebooks in ``notebooks/`` hold no logic: each code cell calls this package
 * :func:`suppress_table`, :func:`flag_estimates` — small-cell and complementary suppression.
 * :func:`provenance` — the provenance block in the last cell of every notebook.
 * :func:`render_report` — papermill + nbconvert runner (``survey report``).
+* :func:`setup` → the notebook's :class:`ReportContext`; ``section_*``, :func:`brief_for_report`
+  (the 急难愁盼 page), :func:`trend_inputs` / :func:`headline_table` (the trends page) — each
+  notebook cell is one of these calls.  The analyses they show live outside this package
+  (:mod:`survey.painpoints`, :mod:`survey.trends`, ...); nothing outside it imports it.
 
 Examples
 --------
@@ -19,13 +23,20 @@ Examples
 """
 from __future__ import annotations
 
+from .content.painpoints import BriefReport, EmptyBrief, brief_for_report
+from .content.trends import NoTrends, headline_table, not_comparable_table, plot_trends, trend_inputs
+from .context import (TABLES_DIRNAME, FigureOutput, ReportContext, current_context, publish, report_title,
+                      require_inputs, sample_sizes, setup)
 from .disclosure import Suppression, check_no_station, flag_estimates, primary_mask, reliability_mask, suppress_table
 from .fonts import FONT_FAMILY, font_face_css, register_font
+from .format import PublishedTable, fmt_ci, fmt_count, fmt_mean, fmt_pct, style_table
 from .params import NOTEBOOKS, Params, schema, validate
 from .provenance import provenance
-from .sections import *  # noqa: F401,F403
-from .sections import __all__ as _sections_all
-from .format import PublishedTable, fmt_ci, fmt_count, fmt_mean, fmt_pct, style_table
+from .sections import (indicator_estimates, notable_differences, publish_indicators, publish_subgroup_tests,
+                       publish_subgroups, read_summary, section_checklist, section_cleaning,
+                       section_indicators_note, section_intake, section_key_indicators, section_methods,
+                       section_quality, section_sample, section_subgroups, section_weighting,
+                       subgroup_estimates, subgroup_tests, title_block)
 from .theme import PALETTE, use_theme
 
 
@@ -37,9 +48,22 @@ def render_report(*args, **kwargs):
 
 
 __all__ = [
+    # styling, disclosure, fonts, parameters, provenance
     "FONT_FAMILY", "NOTEBOOKS", "PALETTE", "Params", "PublishedTable", "Suppression",
     "check_no_station", "flag_estimates", "fmt_ci", "fmt_count", "fmt_mean", "fmt_pct",
     "font_face_css", "primary_mask", "provenance", "register_font", "reliability_mask",
     "render_report", "schema", "style_table", "suppress_table", "use_theme", "validate",
-    *_sections_all,
+    # the notebook's context (survey.report.context)
+    "ReportContext", "FigureOutput", "setup", "require_inputs", "publish", "current_context",
+    "report_title", "sample_sizes", "TABLES_DIRNAME",
+    # sections (survey.report.sections)
+    "title_block", "section_intake", "section_quality", "section_cleaning", "section_sample",
+    "section_weighting", "section_key_indicators", "section_indicators_note", "section_subgroups",
+    "section_methods", "indicator_estimates", "publish_indicators", "subgroup_estimates",
+    "publish_subgroups", "subgroup_tests", "publish_subgroup_tests", "notable_differences",
+    "read_summary",
+    # the 急难愁盼 page (survey.report.content.painpoints, survey.report.checklist)
+    "brief_for_report", "BriefReport", "EmptyBrief", "section_checklist",
+    # the trends page (survey.report.content.trends)
+    "trend_inputs", "headline_table", "plot_trends", "not_comparable_table", "NoTrends",
 ]

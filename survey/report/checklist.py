@@ -8,8 +8,9 @@ only lays them out:
 * :func:`checklist_charts` — the two or three charts of the 专报 (leading items with CIs;
   change since the previous wave; each measure's change in its targeted group with the
   minimum detectable effect);
-* :func:`section_checklist` — the page section: publishes the table, writes ``专报.docx``
-  (:mod:`survey.report.docx`) beside the HTML pages and links it.
+* :func:`survey.report.section_checklist` (in :mod:`survey.report.sections`) — the page
+  section: publishes the table, writes ``专报.docx`` (:mod:`survey.report.docx`) beside the
+  HTML pages and links it.
 
 Examples
 --------
@@ -23,14 +24,12 @@ Examples
 """
 from __future__ import annotations
 
-import html
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["checklist_table", "checklist_display", "checklist_charts", "section_checklist",
+__all__ = ["checklist_table", "checklist_display", "checklist_charts",
            "CHECKLIST_ID", "CHECKLIST_SHEET", "CHECKLIST_TITLE", "DOCX_NAME"]
 
 CHECKLIST_ID = "PP10"
@@ -175,7 +174,7 @@ def checklist_charts(brief: Any, cl: pd.DataFrame) -> list[tuple[str, Any]]:
     previous wave (when there is one); the measures' effects (when any was evaluated); for a
     first wave (neither), the 清单 items' shares by group instead, so there are always two
     when the brief has group comparisons."""
-    from ..painpoints.brief import plot_changes
+    from .content.painpoints import plot_changes
 
     out = [("图1 急难愁盼问题的选择比例", plot_leading(cl, level=brief.level))]
     if brief.changes is not None and (~brief.changes["suppressed"]).any():
@@ -191,37 +190,8 @@ def checklist_charts(brief: Any, cl: pd.DataFrame) -> list[tuple[str, Any]]:
     d = brief.differences
     if len(out) < 2 and len(d) and d["item"].isin(list(cl["item"])).any():
         # a first wave (nothing to compare yet): the groups of the 清单's items instead
-        from ..painpoints.brief import plot_group_heatmap
+        from .content.painpoints import plot_group_heatmap
 
         out.append((f"图{len(out) + 1} 清单中各问题的分组选择比例",
                     plot_group_heatmap(d[d["item"].isin(list(cl["item"]))], items=list(cl["item"]))))
     return out
-
-
-# ----------------------------------------------------------------------------------------------
-# the page section
-# ----------------------------------------------------------------------------------------------
-def section_checklist(brief: Any, ctx: Any = None, *, top: int = 5, title: str | None = None):
-    """Publish the 清单 (``PP10``), write ``专报.docx`` into the report folder, show both.
-
-    Returns the HTML of the section (the table, and a link to the Word file); a report without
-    data shows why instead (and writes no Word file).
-    """
-    from ..io.safe import writing
-    from ..painpoints.checklist import problem_list
-    from .display import HTML
-    from .sections import _ctx, publish, report_title
-    from .docx import write_docx
-
-    if not hasattr(brief, "summary"):  # EmptyBrief: no data
-        return brief.publish(CHECKLIST_ID, ctx)
-    c = _ctx(ctx)
-    cl = problem_list(brief, top=top)
-    t = publish(checklist_table(cl, level=brief.level, min_cell=brief.min_cell), c)
-    out = Path(c.params.get("output_dir") or ".") / DOCX_NAME
-    ttl = title or report_title(c.params, c.questionnaire)
-    with writing(out):
-        write_docx(brief, out, checklist=cl, title=ttl)
-    link = (f'<p class="download">可报送领导的 Word 专报（含主要发现、清单、图表与方法说明）：'
-            f'<a href="{html.escape(DOCX_NAME)}">{html.escape(DOCX_NAME)}</a></p>')
-    return HTML(t.to_html() + link)

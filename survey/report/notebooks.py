@@ -1,5 +1,12 @@
 """The report notebooks, generated from a wave's questionnaire and its ``report:`` roles.
 
+Every notebook has one shape: a title, the parameters cell, the setup cell
+(``from survey import report``; ``P = report.validate(...)``; ``ctx = report.setup(P, ...)``), then
+one call of :mod:`survey.report` per cell (``report.section_xxx(ctx)``, or an analysis and its
+publication; the 急难愁盼 and trends pages first build their inputs once, ``B =
+report.brief_for_report(ctx)`` / ``S = report.trend_inputs(ctx)``), 方法说明, and provenance last.
+No cell imports anything but the setup cell.
+
 Every notebook declares the parameters of its schema (:func:`survey.report.params.defaults`, so
 papermill injects the same names the runner validates) and holds no logic: each table cell makes
 one analysis call and publishes its result.  Given a questionnaire, the cells name what they
@@ -13,7 +20,7 @@ question — so an analyst reading or adapting a notebook sees (and may edit) ex
     t_q2_age = report.subgroup_estimates(ctx, 'q2_age')
     report.publish_subgroups(t_q2_age, "T4.2", ctx)
 
-The 急难愁盼 page computes its analyses once (``B = painpoints.brief_for_report(ctx, ...)``: one
+The 急难愁盼 page computes its analyses once (``B = report.brief_for_report(ctx, ...)``: one
 multiple-comparison family and one suppression for all its tables); each table cell then shows
 the frame it publishes, named after its analysis (``t = B.summary`` then ``B.publish('PP1', ctx, t)``).
 
@@ -100,22 +107,23 @@ def _pp(tid: str) -> str:
     """The cell of pain-point table *tid*: the brief's frame it is made of (named after the
     analysis that made it), then its publication."""
     from ..painpoints.brief import PolicyBrief
+    from .content.painpoints import BriefReport
 
     attr, fn = PolicyBrief.FRAMES[tid]
-    return (f"# {tid} {PolicyBrief.TITLES[tid]}（painpoints.{fn} 的结果）\n"
+    return (f"# {tid} {BriefReport.TITLES[tid]}（painpoints.{fn} 的结果）\n"
             f"t = B.{attr}\n"
             f"B.publish({tid!r}, ctx, t)")
 
 
 def _painpoints(q: Any) -> list[tuple[str, str]]:
     if q is None:
-        call = "B = painpoints.brief_for_report(ctx)"
+        call = "B = report.brief_for_report(ctx)"
     else:
         from .content.quality import short_label
 
         r = q.report
         if r.painpoints is None:
-            call = "B = painpoints.brief_for_report(ctx)  # 问卷未声明 report.painpoints：各节说明未作的原因"
+            call = "B = report.brief_for_report(ctx)  # 问卷未声明 report.painpoints：各节说明未作的原因"
         else:
             lines = [f"# 急难愁盼题：{short_label(q, r.painpoints)}（report.painpoints）"]
             lines.append(f"# 分组：{'、'.join(short_label(q, g) for g in q.design.groups) or '（无）'}（design.groups）")
@@ -124,11 +132,10 @@ def _painpoints(q: Any) -> list[tuple[str, str]]:
                 lines.append(f"# 影响因素：{short_label(q, r.outcome)} ~ 各问题是否入选"
                              + (f" + {'、'.join(short_label(q, c) for c in drv)}" if drv else "")
                              + "（report.outcome / report.drivers）")
-            call = "\n".join(lines) + f"\nB = painpoints.brief_for_report(ctx, qid={r.painpoints!r})"
+            call = "\n".join(lines) + f"\nB = report.brief_for_report(ctx, qid={r.painpoints!r})"
     return [
         ("md", "## 要点"),
-        ("code", "from survey import painpoints\n"
-                 "# 本页各表的分析一次算出（同一套多重比较校正与小单元格隐去），下面每个单元格发布其中一个结果\n"
+        ("code", "# 本页各表的分析一次算出（同一套多重比较校正与小单元格隐去），下面每个单元格发布其中一个结果\n"
                  + call + "\nB.findings_html()"),
         ("md", "## 急难愁盼排序\n\n选择比例（前三位任一）、首选比例与位次加权得分（第一位 k 分、第二位 k−1 分……，"
                "k 为可选位数），均为设计加权估计及 95% 置信区间；排序的不确定性来自重复抽样（bootstrap）。"),
@@ -155,7 +162,7 @@ def _painpoints(q: Any) -> list[tuple[str, str]]:
         ("md", "## 急难愁盼问题清单\n\n问题—措施—成效：排名前列的问题、受影响最大的群体（多重比较校正后）、"
                "与上一轮相比的变化、对应的政策措施与责任部门、措施实施以来的成效；尚无措施的问题标为“待认领”。"
                "同一内容的 Word 专报见页内链接。"),
-        ("code", "from survey.report import checklist\nchecklist.section_checklist(B, ctx)"),
+        ("code", "report.section_checklist(B, ctx)"),
     ]
 
 
@@ -169,11 +176,11 @@ def _trends(q: Any) -> list[tuple[str, str]]:
     return [
         ("md", "## 变化趋势"),  # how the waves are compared: the headline table's notes
         ("code", "# 指标与跨轮对应关系：questionnaires/harmonization.yml\n"
-                 "from survey import trends\nS = trends.report_inputs(ctx)\n"
-                 "trends.headline_table(S, level=P.confidence, ctx=ctx)"),
+                 "S = report.trend_inputs(ctx)\n"
+                 "report.headline_table(S, level=P.confidence, ctx=ctx)"),
         # sub-headings come with their chart/table (none when there is no earlier wave)
-        ("code", 'trends.plot_trends(S, level=P.confidence, heading="各指标各轮估计值（小多图）")'),
-        ("code", 'trends.not_comparable_table(S, ctx=ctx, heading="无法跨轮比较的指标及原因")'),
+        ("code", 'report.plot_trends(S, level=P.confidence, heading="各指标各轮估计值（小多图）")'),
+        ("code", 'report.not_comparable_table(S, ctx=ctx, heading="无法跨轮比较的指标及原因")'),
     ]
 
 

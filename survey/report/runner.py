@@ -53,7 +53,7 @@ from typing import Any
 from ..errors import ParameterError, ReportError
 from ..io.safe import writing as _writing
 from .params import NOTEBOOK_TITLES, NOTEBOOKS, schema, validate
-from .sections import report_title
+from .context import report_title
 
 __all__ = ["render_report", "resolve_notebooks", "CurrentPythonKernelManager", "KERNEL_NAME",
            "ReportResult", "region_values", "check_harmonization", "check_output_folder",
@@ -282,7 +282,7 @@ def _run_unit_notebooks(unit: dict[str, Any]) -> dict[str, Any]:
     from papermill.exceptions import PapermillExecutionError
 
     from .html import IndexEntry, index_page, notebook_to_html
-    from .sections import TABLES_DIRNAME
+    from .context import TABLES_DIRNAME
     from .workbook import write_workbook
 
     out = Path(unit["dir"])
@@ -597,7 +597,7 @@ def region_values(params: Mapping[str, Any], by: str) -> list[str]:
         No data parameter, or the column is absent.
     """
     from .params import Params
-    from .sections import setup
+    from .context import setup
 
     p = validate(notebook="quality", **_params_for("quality", params))
     ctx = setup(Params({**p, "region": None}, notebook="quality"), notebook="quality")

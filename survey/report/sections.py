@@ -1,371 +1,37 @@
 """Building blocks the report notebooks call (one or two per code cell).
 
-``setup`` validates nothing by itself: notebooks call :func:`survey.report.validate` first, then
-``ctx = report.setup(P)``; every ``section_*`` function takes that context and returns something
-that displays (HTML, a figure, a :class:`~survey.report.format.PublishedTable`).
-
-Sections marked **待实现** are placeholders until the statistics modules land (estimation,
-cleaning, weighting, tables, painpoints, trends); each says so visibly in the report.
+Notebooks call :func:`survey.report.validate` first, then ``ctx = report.setup(P)``
+(:mod:`survey.report.context`); every ``section_*`` function takes that context and returns
+something that displays (HTML, a figure, a :class:`~survey.report.format.PublishedTable`).  The
+statistics of the longer sections live in :mod:`survey.report.content`.
 
 Examples
 --------
->>> from survey.report import sections, validate
->>> ctx = sections.setup(validate(notebook="quality"), notebook="quality")
->>> "无法完成清理与加权" in sections.section_weighting(ctx)._repr_html_()
+>>> from survey.report import setup, validate
+>>> ctx = setup(validate(notebook="quality"), notebook="quality")
+>>> "无法完成清理与加权" in section_weighting(ctx)._repr_html_()
 True
 """
 from __future__ import annotations
 
 import html
-import json
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 
-from ..errors import ReportError
-from .disclosure import check_no_station, hidden_levels, suppress_table
+from .context import FigureOutput, ReportContext, publish, report_title, sample_sizes
+from .disclosure import check_no_station, suppress_table
 from .display import HTML as _HTML
-from .format import PublishedTable, style_table
+from .format import style_table
 
 __all__ = [
-    "ReportContext", "Placeholder", "setup", "require_inputs", "publish", "indicator_estimates",
-    "publish_indicators", "section_indicators_note", "title_block", "placeholder",
+    "indicator_estimates", "publish_indicators", "section_indicators_note", "title_block",
     "section_intake", "section_quality", "section_cleaning", "section_sample",
     "section_weighting", "section_key_indicators", "section_subgroups", "section_methods",
-    "section_painpoints", "section_policy", "section_trends", "PLACEHOLDER_SECTIONS",
-    "TABLES_DIRNAME", "FigureOutput", "report_title", "sample_sizes", "read_summary",
-    "subgroup_estimates", "publish_subgroups", "subgroup_tests", "publish_subgroup_tests",
-    "notable_differences",
+    "read_summary", "subgroup_estimates", "publish_subgroups", "subgroup_tests",
+    "publish_subgroup_tests", "notable_differences", "section_checklist",
 ]
-
-TABLES_DIRNAME = ".tables"
-#: Sections that are still placeholders (to be replaced as the statistics modules land).
-PLACEHOLDER_SECTIONS = ("section_painpoints", "section_policy", "section_trends")
-
-
-class Placeholder:
-    """Visible "待实现" box for a section whose statistics are not implemented yet."""
-
-    def __init__(self, what: str, detail: str = "") -> None:
-        self.what, self.detail = what, detail
-
-    def _repr_html_(self) -> str:
-        d = f"<br><small>{html.escape(self.detail)}</small>" if self.detail else ""
-        return f'<div class="placeholder">待实现：{html.escape(self.what)}{d}</div>'
-
-    def __repr__(self) -> str:
-        return f"待实现：{self.what}"
-
-
-def placeholder(what: str, detail: str = "") -> Placeholder:
-    """A "待实现" box (see :class:`Placeholder`).
-
-    Examples
-    --------
-    >>> placeholder("加权").__repr__()
-    '待实现：加权'
-    """
-    return Placeholder(what, detail)
-
-
-class FigureOutput:
-    """A finished chart: rendered once to PNG (deterministic, no metadata) and closed.
-
-    Returning this instead of the matplotlib figure avoids the inline backend showing the chart
-    twice and keeps open figures from piling up.
-    """
-
-    def __init__(self, fig: Any, *, dpi: int | None = None) -> None:
-        import io
-
-        import matplotlib.pyplot as plt
-
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None}, bbox_inches="tight")
-        plt.close(fig)
-        self.png = buf.getvalue()
-
-    def _repr_png_(self) -> bytes:
-        return self.png
-
-    def __repr__(self) -> str:
-        return f"<图表 PNG {len(self.png):,} 字节>"
-
-
-@dataclass
-class ReportContext:
-    """What the sections of one notebook share: parameters, inputs, the table registry."""
-
-    params: Mapping[str, Any]
-    notebook: str
-    questionnaire: Any = None
-    data: pd.DataFrame | None = None
-    read_report: Any = None
-    load_error: str | None = None
-    tables: list[PublishedTable] = field(default_factory=list)
-    figures: int = 0
-    prepared: Any = None
-    prepare_error: str | None = None
-    _previous: Any = field(default=None, repr=False)
-    _hidden: dict = field(default_factory=dict, repr=False)
-
-    def sample_frame(self) -> pd.DataFrame | None:
-        """The respondents the report describes: the cleaned ones of the region (weight > 0),
-        else the data as read."""
-        if self.prepared is not None:
-            dsg = self.design
-            return dsg.data.loc[dsg.weights > 0]
-        return self.data
-
-    def hidden_levels(self, var: str) -> set[str]:
-        """Levels of group *var* hidden in every table of this report (fewer than ``min_cell``
-        respondents, or hidden to protect such a level against subtraction from the total; see
-        :func:`survey.report.disclosure.hidden_levels`)."""
-        if var not in self._hidden:
-            f = self.sample_frame()
-            mc = int(self.params.get("min_cell", 10))
-            self._hidden[var] = (hidden_levels(f[var], mc) if f is not None and var in f.columns
-                                 else set())
-        return self._hidden[var]
-
-    @property
-    def previous(self) -> dict[str, Any]:
-        """The earlier waves (``previous_waves``) prepared like this one: wave id ->
-        :class:`~survey.pipeline.PreparedWave`, oldest first (``{}`` when none are named).
-
-        Raises
-        ------
-        ReportError
-            An earlier wave's inputs cannot be found (names where it looked).
-        """
-        if self._previous is None:
-            from .content.data import prepare_previous
-
-            self._previous = prepare_previous(self.params)
-        return self._previous
-
-    @property
-    def design(self) -> Any:
-        """The weighted design (restricted to ``region`` as a domain), or None."""
-        if self.prepared is None:
-            return None
-        d = self.prepared.design
-        region = self.params.get("region")
-        if region is not None:
-            var = _region_var(self.params)
-            d = d.subset((d.data[var].astype(str) == region).to_numpy())
-        return d
-
-    @property
-    def tables_dir(self) -> Path:
-        return Path(self.params.get("output_dir", "reports")) / TABLES_DIRNAME / self.notebook
-
-
-_CURRENT: list[ReportContext] = []
-
-
-def _region_var(params: Mapping[str, Any]) -> str:
-    """The question holding the regions of a regional report (``region_var``; ``--by`` sets it)."""
-    var = params.get("region_var")
-    if not var:
-        raise ReportError(f"region {params.get('region')!r}: name the question that holds the regions "
-                          "with the region_var parameter (e.g. -p region_var=<question id>)")
-    return str(var)
-
-
-def _read_data(path: Path, stage: str, q: Any) -> tuple[pd.DataFrame, Any]:
-    suf = path.suffix.lower()
-    if stage == "clean" or suf in (".parquet", ".csv", ".feather"):
-        if suf == ".parquet":
-            return pd.read_parquet(path), None
-        if suf == ".feather":
-            return pd.read_feather(path), None
-        if suf == ".csv":
-            return pd.read_csv(path, encoding="utf-8-sig"), None
-    try:
-        from ..io import read_export  # type: ignore[attr-defined]
-    except ImportError:
-        raise ReportError(f"cannot read {path}: the raw-export readers (survey.io.read_export) "
-                          "are not available yet; pass a cleaned .parquet/.csv with data_stage='clean'") from None
-    res = read_export(path, q)
-    return res.data, getattr(res, "report", None)
-
-
-def require_inputs(params: Mapping[str, Any]) -> None:
-    """Stop a notebook run with its default parameters at once, saying what to set, instead of
-    rendering every section as "无数据".
-
-    Raises
-    ------
-    ParameterError
-        ``questionnaire`` or ``data`` is not set (names both and how to set them).
-
-    Examples
-    --------
-    >>> require_inputs({"wave": "2025", "questionnaire": "q.yml", "data": "x.xlsx"})
-    >>> require_inputs({"wave": "2025", "questionnaire": None, "data": None})  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    survey.errors.ParameterError: 未设置参数 questionnaire、data...
-    """
-    from ..errors import ParameterError
-
-    missing = [k for k in ("questionnaire", "data") if not params.get(k)]
-    if missing:
-        w = params.get("wave") or "<轮次>"
-        raise ParameterError(
-            f"未设置参数 {'、'.join(missing)}：本笔记本需要一轮调查的问卷（questionnaire.yml）与原始导出文件。"
-            f"在命令行运行 `survey report --wave {w}`（自动设置全部参数），或在第一个代码单元（参数）中设置，例如 "
-            f"questionnaire = 'questionnaires/{w}/questionnaire.yml'，data = 'data/{w}/<导出文件>.xlsx'。"
-            f" (parameters {', '.join(missing)} are not set; run `survey report --wave {w}` or set them "
-            "in the parameters cell)")
-
-
-def setup(params: Mapping[str, Any], *, notebook: str | None = None) -> ReportContext:
-    """Apply the plot theme, load the questionnaire and the data, start the table registry.
-
-    Input problems do not stop the notebook here: they are shown by :func:`section_intake`
-    (a run with missing data still renders every section as "无数据").
-
-    Examples
-    --------
-    >>> from survey.report import validate
-    >>> ctx = setup(validate(notebook="quality"), notebook="quality")
-    >>> ctx.data is None
-    True
-    """
-    from .theme import use_theme
-
-    use_theme()
-    nb = notebook or getattr(params, "notebook", None) or "report"
-    ctx = ReportContext(params=params, notebook=nb)
-    qpath = params.get("questionnaire")
-    try:
-        if qpath:
-            from ..questionnaire import Questionnaire
-
-            ctx.questionnaire = Questionnaire.load(qpath)
-        dpath = params.get("data")
-        if dpath:
-            p = Path(dpath)
-            if not p.is_file():
-                raise ReportError(f"data file {p} does not exist; check the 'data' parameter")
-            if ctx.questionnaire is not None:
-                _prepare_ctx(ctx)
-            if ctx.prepared is not None and ctx.prepared.read is not None:
-                ctx.data, ctx.read_report = ctx.prepared.read.data, ctx.prepared.read.report
-            else:
-                ctx.data, ctx.read_report = _read_data(p, params.get("data_stage", "raw"), ctx.questionnaire)
-            region = params.get("region")
-            if region is not None and ctx.data is not None:
-                var = _region_var(params)
-                if var not in ctx.data.columns:
-                    raise ReportError(f"region filter: column {var!r} not in the data; set region_var")
-                ctx.data = ctx.data.loc[ctx.data[var].astype(str) == region].reset_index(drop=True)
-    except Exception as e:  # shown in the report, see section_intake
-        from ..errors import SurveyError
-
-        if not isinstance(e, (SurveyError, OSError, ValueError)):
-            raise
-        ctx.load_error = f"{type(e).__name__}: {e}"
-    _CURRENT[:] = [ctx]
-    return ctx
-
-
-def _prepare_ctx(ctx: ReportContext) -> None:
-    """Read → clean → weight (cached; see :mod:`survey.report.content.data`); errors are kept
-    for the sections that need the design, the others still run on the raw data."""
-    from ..errors import SurveyError
-    from .content.data import prepare
-
-    try:
-        ctx.prepared = prepare(ctx.params, ctx.questionnaire)
-    except (SurveyError, OSError, ValueError, KeyError) as e:
-        ctx.prepare_error = f"{type(e).__name__}: {e}"
-
-
-def _ctx(ctx: ReportContext | None) -> ReportContext:
-    if ctx is not None:
-        return ctx
-    if not _CURRENT:
-        raise ReportError("call report.setup(P) before publishing tables")
-    return _CURRENT[0]
-
-
-def publish(table: PublishedTable, ctx: ReportContext | None = None) -> PublishedTable:
-    """Register a styled table for the Excel workbook and return it for display.
-
-    The table is written as JSON to ``<output_dir>/.tables/<notebook>/NNN_<id>.json``; the
-    runner gathers these into ``tables.xlsx`` (one sheet per table) after the run.
-
-    Examples
-    --------
-    >>> import tempfile, pandas as pd
-    >>> from survey.report import validate, style_table
-    >>> d = tempfile.mkdtemp()
-    >>> ctx = setup(validate(notebook="quality", output_dir=d), notebook="quality")
-    >>> _ = publish(style_table(pd.DataFrame({"人数": [3]}), "T9"), ctx)
-    >>> sorted(p.name for p in ctx.tables_dir.iterdir())
-    ['001_T9.json']
-    """
-    c = _ctx(ctx)
-    if any(t.table_id == table.table_id for t in c.tables):
-        raise ReportError(f"notebook {c.notebook!r}: table id {table.table_id!r} published twice; "
-                          "give each table its own id")
-    c.tables.append(table)
-    d = c.tables_dir
-    d.mkdir(parents=True, exist_ok=True)
-    rec = table.to_record()
-    rec["notebook"] = c.notebook
-    (d / f"{len(c.tables):03d}_{table.table_id}.json").write_text(
-        json.dumps(rec, ensure_ascii=False, indent=0, default=str), encoding="utf-8")
-    return table
-
-
-def report_title(params: Mapping[str, Any], questionnaire: Any = None) -> str:
-    """The survey's title for page headings: the ``title`` parameter, else the questionnaire's
-    wave title (``wave.title``), else ``<wave> 科技工作者状况调查``.
-
-    Examples
-    --------
-    >>> report_title({"wave": "2024", "title": None})
-    '2024 科技工作者状况调查'
-    >>> report_title({"wave": "x", "questionnaire": "questionnaires/demo-2024/questionnaire.yml"})
-    '2024年示例市科技工作者状况调查（演示数据）'
-    """
-    if params.get("title"):
-        return str(params["title"])
-    q = questionnaire
-    if q is None and params.get("questionnaire"):
-        try:
-            from ..questionnaire import Questionnaire
-
-            q = Questionnaire.load(params["questionnaire"])
-        except Exception:  # noqa: BLE001 - a title never stops a report; the setup cell reports it
-            q = None
-    if q is not None:
-        return str(q.title)
-    return f"{params.get('wave')} 科技工作者状况调查"
-
-
-def sample_sizes(ctx: ReportContext) -> tuple[int | None, int | None]:
-    """(读取的记录数, 清理后保留的有效样本量) of the report (of the region, if any); None where
-    not known.
-
-    Examples
-    --------
-    >>> from survey.report import validate
-    >>> sample_sizes(setup(validate(notebook="quality"), notebook="quality"))
-    (None, None)
-    """
-    n_read = len(ctx.data) if ctx.data is not None else None
-    n_kept = None
-    if ctx.prepared is not None:
-        d = ctx.design
-        n_kept = int((d.weights > 0).sum())
-    return n_read, n_kept
 
 
 def title_block(ctx: ReportContext) -> _HTML:
@@ -662,18 +328,27 @@ def notable_differences(ctx: ReportContext, estimates: list[Any], tests: Any = N
     return indicators.notable_differences(ctx, estimates, tests)
 
 
-# --------------------------------------------------------------------------- placeholders
-def section_painpoints(ctx: ReportContext) -> Placeholder:
-    """急难愁盼 — placeholder until survey.painpoints lands."""
-    return placeholder("急难愁盼：前三项选择比例、首选比例与位次加权得分", "将由 survey.painpoints 提供")
+def section_checklist(brief: Any, ctx: Any = None, *, top: int = 5, title: str | None = None):
+    """Publish the 清单 (``PP10``), write ``专报.docx`` into the report folder, show both.
 
+    Returns the HTML of the section (the table, and a link to the Word file); a report without
+    data shows why instead (and writes no Word file).
+    """
+    from ..io.safe import writing
+    from ..painpoints.checklist import problem_list
+    from .checklist import CHECKLIST_ID, DOCX_NAME, checklist_table
+    from .context import current_context
+    from .docx import write_docx
 
-def section_policy(ctx: ReportContext) -> Placeholder:
-    """政策评价 — placeholder until survey.painpoints lands."""
-    return placeholder("政策知晓度与效果评价", "将由 survey.painpoints 提供")
-
-
-def section_trends(ctx: ReportContext) -> Placeholder:
-    """变化趋势 — placeholder until survey.trends lands."""
-    waves = ctx.params.get("previous_waves") or []
-    return placeholder("与往期调查的比较", f"将由 survey.trends 提供；对比轮次：{', '.join(waves) or '（未指定）'}")
+    if not hasattr(brief, "summary"):  # EmptyBrief: no data
+        return brief.publish(CHECKLIST_ID, ctx)
+    c = current_context(ctx)
+    cl = problem_list(brief, top=top)
+    t = publish(checklist_table(cl, level=brief.level, min_cell=brief.min_cell), c)
+    out = Path(c.params.get("output_dir") or ".") / DOCX_NAME
+    ttl = title or report_title(c.params, c.questionnaire)
+    with writing(out):
+        write_docx(brief, out, checklist=cl, title=ttl)
+    link = (f'<p class="download">可报送领导的 Word 专报（含主要发现、清单、图表与方法说明）：'
+            f'<a href="{html.escape(DOCX_NAME)}">{html.escape(DOCX_NAME)}</a></p>')
+    return _HTML(t.to_html() + link)

@@ -94,7 +94,7 @@ def publish_estimates(ctx: Any, table: pd.DataFrame, table_id: str, title: str, 
     """style_table + publish with the notebook's min_cell in the footnote (*sheet*: the Excel
     keywords of :func:`~survey.report.format.style_table` — ``sheet``, ``sheet_suppressed``,
     ``sheet_formats``, ``weighting``, ``multiplicity``)."""
-    from ..sections import publish
+    from ..context import publish
 
     mc = int(ctx.params.get("min_cell", 10))
     fm = {c: "text" for c in table.columns if table[c].dtype == object or pd.api.types.is_string_dtype(table[c])}

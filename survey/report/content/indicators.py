@@ -224,7 +224,7 @@ def _chart_label(label: str, item: str, width: int = 28) -> str:
 
 def _module_chart(est: pd.DataFrame, title: str):
     """Dot-and-whisker chart: one panel for the percentages, one per mean scale."""
-    from ..sections import FigureOutput
+    from ..context import FigureOutput
     from ..theme import PALETTE, new_figure
 
     e = est[~est["suppress"]]

@@ -8,12 +8,12 @@ Examples
 """
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ...labels import column_label, question_label, short_label
 from ..disclosure import suppress_table
 from ..format import fmt_count
 from ._util import Bundle, H, esc, no_design, prefix, publish_estimates
@@ -32,95 +32,6 @@ RULE_LABELS = {
 REASON_LABELS = {"skipped": "逻辑跳过", "blank": "未作答", "not_chosen": "未选择", "dont_know": "不知道",
                  "refused": "拒答", "missing_code": "缺失编码", "invalid": "无效值", "out_of_range": "超出范围"}
 ACTION_LABELS = {"drop": "剔除记录", "blank": "置空", "flag": "标记"}
-
-
-def short_label(q: Any, qid: str) -> str:
-    """A short Chinese label of a question (its text without 您/时间状语/标点).
-
-    Examples
-    --------
-    >>> class Q(dict):
-    ...     pass
-    >>> class X:
-    ...     text = "您目前的专业技术职称"
-    >>> short_label(Q(t=X()), "t")
-    '专业技术职称'
-    >>> X.text = "请问您的性别是"
-    >>> short_label(Q(t=X()), "t")
-    '性别'
-    """
-    try:
-        t = str(q[qid].text or qid)
-    except (KeyError, TypeError, AttributeError):
-        return str(qid)
-    t = re.sub(r"[（(][^）)]*[）)]\s*$", "", t.strip())
-    t = re.sub(r"^(最近一个月|过去一年|总体来说|总体而言|目前|未来一年内)[，,]?", "", t)
-    t = re.sub(r"^请问", "", t)
-    t = re.sub(r"^您(的|目前的|所在|目前|对)?", "", t)
-    t = t.rstrip("？?。:： ")
-    t = re.sub(r"(?<=.{2})(是|为)$", "", t)  # 请问您的性别是 -> 性别
-    return t or str(qid)
-
-
-_META_LABELS = {"rid": "记录编号", "submitted_at": "提交时间", "duration_s": "作答时长", "source": "来源渠道",
-                "ip_hash": "IP 地址（散列）", "phone_hash": "手机号（散列）"}
-
-
-def _clip(t: str, width: int | None) -> str:
-    return t if width is None or len(t) <= width else t[:width - 1] + "…"
-
-
-def column_label(q: Any, col: str, width: int | None = None) -> str:
-    """What a reader sees for a frame column: the question's short text, with the option (multi /
-    rank), the row (matrix / likert) or “其他（请注明）” after a colon; the option or row is kept
-    whole and the question text shortened first when *width* is given.
-
-    Examples
-    --------
-    >>> from survey.questionnaire import Questionnaire
-    >>> q = Questionnaire.load("questionnaires/demo-2024/questionnaire.yml")
-    >>> column_label(q, "sex"), column_label(q, "duration_s")
-    ('性别', '作答时长')
-    >>> column_label(q, "pain_11")
-    '请选出您目前最急需解决的问题：学术交流机会少'
-    >>> column_label(q, "pain_11", width=12)
-    '请选出…：学术交流机会少'
-    """
-    if q is None:
-        return _META_LABELS.get(col, col)
-    try:
-        qid = q.owner(col)
-    except (AttributeError, TypeError):
-        qid = None
-    if qid is None:
-        return _META_LABELS.get(col, col)
-    head = short_label(q, qid)
-    x = q[qid]
-    if col == qid:
-        return _clip(head, width)
-    suffix = col[len(qid) + 1:] if col.startswith(qid + "_") else col
-    if suffix == "other":
-        item = "其他（请注明）"
-    elif x.type in ("multi", "rank"):
-        try:
-            item = str(x.options.get(int(suffix), suffix))
-        except ValueError:
-            item = suffix
-    elif x.type in ("matrix", "likert"):
-        item = str((x.rows or {}).get(suffix, suffix))
-    else:
-        item = suffix
-    if width is not None and len(head) + 1 + len(item) > width:
-        room = width - len(item) - 1
-        if room < 4:
-            return _clip(item, width)
-        head = _clip(head, room)
-    return f"{head}：{item}"
-
-
-def question_label(q: Any, qid: str, width: int | None = 30) -> str:
-    """A question's short Chinese label (:func:`short_label`), clipped to *width* characters."""
-    return _clip(short_label(q, qid), width)
 
 
 def fmt_convergence(converged: bool, max_rel_error: float, iterations: int | None = None) -> str:
@@ -265,7 +176,7 @@ def cleaning(ctx: Any, log_examples: int = 3) -> Any:
     nd = no_design(ctx)
     if nd is not None:
         return nd
-    from ..sections import FigureOutput
+    from ..context import FigureOutput
     from ..theme import new_figure
 
     cr = ctx.prepared.clean
@@ -386,7 +297,7 @@ def weighting(ctx: Any) -> Any:
     nd = no_design(ctx)
     if nd is not None:
         return nd
-    from ..sections import FigureOutput
+    from ..context import FigureOutput
     from ..theme import PALETTE, new_figure
 
     r = _report(ctx)

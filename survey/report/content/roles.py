@@ -23,7 +23,7 @@ def role_gaps(q: Any, folder: Any = None) -> list[str]:
     ``painpoint_lexicon.yml`` lives — or a list of folders searched in order, as the report
     does: :func:`survey.painpoints.brief.lexicon_folders`), and why; ``[]`` when every section
     can be made."""
-    from ...painpoints.brief import NO_PAINPOINTS
+    from .painpoints import NO_PAINPOINTS
 
     r = q.report
     if r.painpoints is None:

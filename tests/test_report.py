@@ -1099,7 +1099,7 @@ def test_module_estimates_publish_logit_or_korn_graubard_intervals():
 def test_one_p_value_formatter_everywhere():
     """Every page prints a p-value the same way: ``<0.001`` below 0.001, else three decimals
     (the old PP6 printed ``0.00``); untested is blank, never ``nan`` or ``<0.001``."""
-    from survey.painpoints.brief import _pfmt
+    from survey.report.content.painpoints import _pfmt
     from survey.report.content.indicators import _pfmt as prose_p
     from survey.report.format import fmt_p, format_value
 

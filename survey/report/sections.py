@@ -39,7 +39,7 @@ def title_block(ctx: ReportContext) -> _HTML:
 
     Examples
     --------
-    >>> from survey.report import validate
+    >>> from survey.report import setup, validate
     >>> "demo" in repr(title_block(setup(validate(notebook="quality"), notebook="quality")))
     True
     """

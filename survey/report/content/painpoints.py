@@ -282,8 +282,9 @@ class BriefReport:
     ...                   "suppressed": [False]})
     >>> b = PolicyBrief(wave="2024", previous_wave=None, summary=s, uncertainty=pd.DataFrame(),
     ...                 top_groups=pd.DataFrame(), differences=pd.DataFrame())
-    >>> list(BriefReport(b).tables()["PP1"].columns)[:2]
-    ['问题', '选择比例']
+    >>> B = BriefReport(b)
+    >>> B.summary is b.summary, B.wave, B.TITLES["PP3"]
+    (True, '2024', '各群体排名前三的问题')
     """
 
     def __init__(self, brief: PolicyBrief) -> None:

@@ -88,8 +88,7 @@ def trend_inputs(ctx: Any, *, harmonization: str | Path | None = None) -> "Stack
 
     Examples
     --------
-    
->>> trend_inputs({"wave": "x"}).reason  # doctest: +ELLIPSIS
+    >>> trend_inputs({"wave": "x"}).reason  # doctest: +ELLIPSIS
     '本轮调查之前没有...'
     """
     from .data import cross_wave_file, prepare, prepare_previous

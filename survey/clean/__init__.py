@@ -78,6 +78,14 @@ logic), so cleaning the clean output changes nothing and permuting the input row
 the output rows only (the output keeps the input's row order; the log is in the stable order).
 Missing-code categories (不知道, 拒答 ...) are removed from single-choice categoricals.
 
+Layout: :func:`clean` (here) validates the settings, sorts the rows and hands them to the
+engine; ``rules.py`` declares every rule once (``RULES.declare(name, phase, action, logs,
+**thresholds)`` above its function), and ``DEFAULT_RULES``, the run order and the report order
+follow from those declarations (``registry.py``); ``engine.py`` runs the declared steps to a
+fixed point and keeps the log; ``result.py`` holds :class:`CleanResult` and the missing-reason
+table.  Adding a rule is one declaration and one function in ``rules.py`` plus its line in
+the schema above.
+
 Examples
 --------
 >>> import pandas as pd

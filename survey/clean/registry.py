@@ -204,6 +204,10 @@ class RuleRegistry:
             raise CleaningError(f"cleaning rule {name!r}: phase {phase!r} is not one of "
                                 f"{list(PHASES)}")
 
+    def copy(self) -> "RuleRegistry":
+        """A registry with the same rules and steps, to extend without touching this one."""
+        return RuleRegistry(rules=dict(self.rules), _steps=list(self._steps))
+
     # ------------------------------------------------------------------ what follows
     def __getitem__(self, name: str) -> Rule:
         try:

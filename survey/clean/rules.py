@@ -143,8 +143,6 @@ def parse_checks(val: Any, q: Questionnaire, where: str) -> list[dict[str, Any]]
 @RULES.declare("missing_codes", phase="cell", action="blank",
                logs="one row per cell: the declared missing code, 问卷星 negative code or "
                     "(跳过)/(空) text, its reason in .missing")
-
-
 def missing_codes(eng: Engine, st: dict[str, Any]) -> bool:
     """Declared missing codes, 问卷星 negatives and skip texts -> NA with their reason."""
     act = st["action"]
@@ -209,8 +207,6 @@ def missing_codes(eng: Engine, st: dict[str, Any]) -> bool:
 
 @RULES.declare("out_of_range", phase="cell", action="blank",
                logs="one row per numeric answer outside its range:, the range in detail")
-
-
 def out_of_range(eng: Engine, st: dict[str, Any]) -> bool:
     """A numeric answer outside the question's ``range:`` -> NA."""
     act = st["action"]
@@ -223,7 +219,7 @@ def out_of_range(eng: Engine, st: dict[str, Any]) -> bool:
         mask = (v < lo) | (v > hi)
         if mask.any():
             changed |= eng.blank(qu.id, mask, "out_of_range", "out_of_range", qu.id,
-                                  detail=f"outside [{lo:g}, {hi:g}]", action=act)
+                                 detail=f"outside [{lo:g}, {hi:g}]", action=act)
     return changed
 
 
@@ -238,8 +234,6 @@ def _blank_question(eng: Engine, qu: Question, cols: list[str], mask: np.ndarray
 @RULES.declare("rank_invalid", phase="cell", action="blank",
                logs="one row per column of an invalid ranking (duplicate ranks, rank outside "
                     "1..k, more than k ranked), why in detail")
-
-
 def rank_invalid(eng: Engine, st: dict[str, Any]) -> bool:
     """An invalid ranking blanks the whole rank question."""
     act = st["action"]
@@ -260,15 +254,13 @@ def rank_invalid(eng: Engine, st: dict[str, Any]) -> bool:
             why = np.where(dup, "duplicate ranks", np.where(too_many, f"more than {k} ranked",
                                                             f"rank outside 1..{k}"))
             changed |= _blank_question(eng, qu, cols, mask, "rank_invalid", "invalid",
-                                            why, act)  # type: ignore[arg-type]
+                                       why, act)  # type: ignore[arg-type]
     return changed
 
 
 @RULES.declare("multi_cap", phase="cell", action="blank",
                logs="one row per option column of a multi question with more than "
                     "max_choices ticked")
-
-
 def multi_cap(eng: Engine, st: dict[str, Any]) -> bool:
     """More options ticked than ``max_choices:`` blanks the whole multi question."""
     act = st["action"]
@@ -283,15 +275,13 @@ def multi_cap(eng: Engine, st: dict[str, Any]) -> bool:
         mask = m.sum(axis=1) > qu.max_choices
         if mask.any():
             changed |= _blank_question(eng, qu, cols, mask, "multi_cap", "invalid",
-                                            f"more than {qu.max_choices} chosen", act)
+                                       f"more than {qu.max_choices} chosen", act)
     return changed
 
 
 @RULES.declare("other_empty", phase="cell", action="flag",
                logs="one row per 其他 chosen with an empty please-specify box (blank: 其他 "
                     "unticked, and the question blanked when nothing is left ticked)")
-
-
 def other_empty(eng: Engine, st: dict[str, Any]) -> bool:
     """其他 chosen but the please-specify box left empty."""
     act = st["action"]
@@ -306,7 +296,7 @@ def other_empty(eng: Engine, st: dict[str, Any]) -> bool:
                 continue
             chosen = (eng.df[qu.id].astype(object) == qu.options[qu.other]).to_numpy(dtype=bool)
             changed |= eng.blank(qu.id, chosen & empty, "other_empty", "invalid", qu.id,
-                                  detail="其他 chosen but not specified", action=act)
+                                 detail="其他 chosen but not specified", action=act)
         else:
             col = f"{qu.id}_{qu.other}"
             if col not in eng.df:
@@ -321,19 +311,19 @@ def other_empty(eng: Engine, st: dict[str, Any]) -> bool:
             if act == "flag" or qu.type == "rank":
                 old = as_text(eng.df[col].iloc[rows])
                 eng.log(rows, "other_empty", "flag", question=qu.id, column=col, old=old,
-                         new=old, detail="其他 chosen but not specified")
+                        new=old, detail="其他 chosen but not specified")
                 continue
             # multi, blank: untick 其他; a question left with nothing ticked becomes NA
             s = eng.df[col].copy()
             eng.log(rows, "other_empty", "blank", question=qu.id, column=col, old="True",
-                     new="False", detail="其他 chosen but not specified: unticked")
+                    new="False", detail="其他 chosen but not specified: unticked")
             s[mask] = False
             eng.df[col] = s
             cols = [f"{qu.id}_{c}" for c in qu.options if f"{qu.id}_{c}" in eng.df]
             m = np.column_stack([eng.df[c].to_numpy(dtype=float, na_value=0.0) for c in cols])
             none = mask & (m.sum(axis=1) == 0)
             _blank_question(eng, qu, cols, none, "other_empty", "invalid",
-                                 "nothing left ticked", "blank")
+                            "nothing left ticked", "blank")
             changed = True
     return changed
 
@@ -341,8 +331,6 @@ def other_empty(eng: Engine, st: dict[str, Any]) -> bool:
 @RULES.declare("checks", phase="cell", parse=parse_checks, default=[],
                logs="blank/flag checks: one row per cell named by the check where its when: "
                     "holds; drop checks: one drop row per respondent (respondent phase)")
-
-
 def checks_cells(eng: Engine, checks: list[dict[str, Any]]) -> bool:
     """Declared impossible combinations with action blank or flag."""
     changed = False
@@ -374,8 +362,6 @@ def _check_hits(eng: Engine, c: dict[str, Any]) -> np.ndarray | None:
 @RULES.declare("skip_logic", phase="cell", action="blank",
                logs="one row per cell answered although the question's ask_if is false",
                when_condition_missing=Param("keep", _keep_or_blank))
-
-
 def skip_logic(eng: Engine, st: dict[str, Any]) -> bool:
     """Answers to a question that was not asked (``ask_if`` false) -> NA (reason skipped)."""
     changed = False
@@ -394,7 +380,7 @@ def skip_logic(eng: Engine, st: dict[str, Any]) -> bool:
         detail = f"ask_if {qu.ask_if} is false"
         for col in cols:
             changed |= eng.blank(col, mask, "skip_logic", "skipped", qu.id, detail=detail,
-                                  action=st["action"])
+                                 action=st["action"])
     return changed
 
 
@@ -410,8 +396,6 @@ def _cond_missing(eng: Engine, qu: Question) -> np.ndarray:
                logs="one row per text answer that is keyboard mashing, one repeated "
                     "character or punctuation only, which of them in detail",
                min_length=Param(3, number))
-
-
 def junk_text(eng: Engine, st: dict[str, Any]) -> bool:
     """Junk in free text and please-specify boxes."""
     changed = False
@@ -437,7 +421,7 @@ def junk_text(eng: Engine, st: dict[str, Any]) -> bool:
                            np.where(punct.to_numpy(dtype=bool), "punctuation only",
                                     "keyboard mashing"))
             changed |= eng.blank(col, mask, "junk_text", "junk", qu.id, detail=why,
-                                  action=st["action"])
+                                 action=st["action"])
     return changed
 
 
@@ -447,8 +431,6 @@ def junk_text(eng: Engine, st: dict[str, Any]) -> bool:
 @RULES.declare("duplicate_id", phase="duplicate", action="drop",
                logs="one drop row per later submission of a respondent id, the kept rid "
                     "in detail")
-
-
 def duplicate_id(eng: Engine, st: dict[str, Any]) -> None:
     """The same rid twice: keep the first complete submission."""
     rows = np.flatnonzero(eng.alive)
@@ -460,15 +442,13 @@ def duplicate_id(eng: Engine, st: dict[str, Any]) -> None:
         codes = eng.codes()
         complete = (codes >= 0).sum(axis=1)
         eng.resolve_groups(rows[multi], g[multi], complete, "duplicate_id",
-                             "same respondent id as")
+                           "same respondent id as")
 
 
 @RULES.declare("duplicate_answers", phase="duplicate", action="drop",
                logs="one drop row per later copy of an identical answer vector, the "
                     "kept rid in detail",
                min_answered=Param(0.5, share))
-
-
 def duplicate_answers(eng: Engine, st: dict[str, Any]) -> None:
     """Identical answers (rows answering at least ``min_answered`` of the columns)."""
     if not eng.qcols:
@@ -483,7 +463,7 @@ def duplicate_answers(eng: Engine, st: dict[str, Any]) -> None:
         multi = np.bincount(g)[g] > 1
         if multi.any():
             eng.resolve_groups(rows[multi], g[multi], complete, "duplicate_answers",
-                                 "identical answers to")
+                               "identical answers to")
 
 
 @RULES.declare("duplicate_contact", phase="duplicate", action="drop",
@@ -492,8 +472,6 @@ def duplicate_answers(eng: Engine, st: dict[str, Any]) -> None:
                keys=Param(["phone_hash", "ip_hash"], _contact_keys),
                window_hours=Param(24.0, number), min_similarity=Param(0.9, share),
                max_lag=Param(20, number))
-
-
 def duplicate_contact(eng: Engine, st: dict[str, Any]) -> None:
     """Same hashed phone/IP within ``window_hours`` and similar answers."""
     if not eng.qcols:
@@ -543,7 +521,7 @@ def duplicate_contact(eng: Engine, st: dict[str, Any]) -> None:
         _, lab = connected_components(gmat, directed=False)
         nodes = np.unique(np.r_[a, b])
         eng.resolve_groups(nodes, lab[nodes], complete, "duplicate_contact",
-                             "same phone/IP and answers as")
+                           "same phone/IP and answers as")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -554,8 +532,6 @@ def duplicate_contact(eng: Engine, st: dict[str, Any]) -> None:
                     "the seconds per item, the times in detail",
                min_fraction_of_median=Param(1 / 3, number),
                min_seconds_per_item=Param(1.0, number))
-
-
 def speeders(eng: Engine, st: dict[str, Any]) -> None:
     """Too fast overall (vs the median) or per answered item."""
     if "duration_s" not in eng.df:
@@ -591,8 +567,6 @@ def speeders(eng: Engine, st: dict[str, Any]) -> None:
                     "max_failures",
                items=Param({}, _trap_items), max_failures=Param(0, number),
                missing_fails=Param(True))
-
-
 def attention(eng: Engine, st: dict[str, Any]) -> None:
     """Trap questions answered other than expected."""
     items = st["items"]
@@ -629,8 +603,6 @@ def attention(eng: Engine, st: dict[str, Any]) -> None:
                logs="one drop row per respondent giving one answer on every row "
                     "of a matrix/likert block, the block in detail",
                min_rows=Param(6, number), blocks=Param(None, _blocks))
-
-
 def straightlining(eng: Engine, st: dict[str, Any]) -> None:
     """The same answer on every answered row of a long matrix/likert block."""
     blocks = st["blocks"]
@@ -659,8 +631,6 @@ def straightlining(eng: Engine, st: dict[str, Any]) -> None:
                logs="one row per respondent whose normal and reversed likert rows "
                     "disagree by max_gap of the scale, the gap in detail",
                max_gap=Param(0.75, share))
-
-
 def reversed_items(eng: Engine, st: dict[str, Any]) -> None:
     """Normal and (recoded) reversed rows of a likert block contradict each other."""
     hit = np.zeros(eng.n, dtype=bool)
@@ -688,8 +658,6 @@ def reversed_items(eng: Engine, st: dict[str, Any]) -> None:
 
 
 @RULES.also("checks", phase="respondent")
-
-
 def checks_drops(eng: Engine, checks: list[dict[str, Any]]) -> None:
     """Declared impossible combinations with action drop (after the other respondent rules)."""
     for c in checks:

@@ -224,7 +224,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
-# survey clean  (owned by survey/clean.py)
+# survey clean  (owned by survey/clean/)
 # ---------------------------------------------------------------------------------------------
 def _clean_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="RAW", help="原始导出文件：问卷星 .xlsx、.sav/.zsav、.dta 或 .csv")

@@ -583,3 +583,145 @@ def test_single_choice_keeps_the_questionnaire_order_of_categories():
     r = _clean(f, q, rules={"duplicate_answers": False})
     assert list(r.data["sat"].cat.categories) == list(scale.values())
     assert r.data["sat"].tolist()[0] == "一般" and pd.isna(r.data["sat"].tolist()[1])
+
+
+# ---------------------------------------------------------------------------------------------
+# the rule registry: rules declared once; DEFAULT_RULES and the orders follow
+# ---------------------------------------------------------------------------------------------
+def _toy_registry():
+    from survey.clean.registry import Param, RuleRegistry, number
+    reg = RuleRegistry()
+    # declared out of phase order on purpose: the run order is phase first, then declaration
+    @reg.declare("late", phase="respondent", action="flag", logs="l", gap=Param(0.5, number))
+    def late(eng, st):
+        pass
+
+    @reg.declare("early", phase="cell", action="blank", logs="e", cap=Param(3, number))
+    def early(eng, st):
+        pass
+
+    @reg.declare("listed", phase="cell", logs="c", parse=lambda v, q, w: list(v), default=[])
+    def listed_cells(eng, st):
+        pass
+
+    @reg.declare("dup", phase="duplicate", action="drop", logs="d")
+    def dup(eng, st):
+        pass
+
+    @reg.also("listed", phase="respondent")
+    def listed_drops(eng, st):
+        pass
+    return reg
+
+
+def test_registry_orders_follow_the_declarations():
+    reg = _toy_registry()
+    assert [(s.name, s.phase) for s in reg.steps()] == [
+        ("early", "cell"), ("listed", "cell"), ("dup", "duplicate"), ("late", "respondent"),
+        ("listed", "respondent")]
+    # a rule is reported where its last step runs; list-configured rules are not in defaults
+    assert reg.names() == ["early", "dup", "late", "listed"]
+    assert reg.defaults() == {"early": {"enabled": True, "action": "blank", "cap": 3},
+                              "dup": {"enabled": True, "action": "drop"},
+                              "late": {"enabled": True, "action": "flag", "gap": 0.5}}
+    assert reg.phases_of("listed") == ("cell", "respondent")
+
+
+def test_default_rules_follow_the_declared_rules():
+    from survey.clean import RULES
+    from survey.clean.registry import PHASES
+    run = [(s.name, s.phase) for s in RULES.steps()]
+    # phases run in order, and each rule's declaration says which
+    assert [p for _, p in run] == sorted((p for _, p in run), key=PHASES.index)
+    reported = RULES.names()
+    assert list(DEFAULT_RULES) == [n for n in reported if n != "checks"]
+    assert reported[-1] == "checks"  # its drop step runs last, after every respondent rule
+    for name, st in DEFAULT_RULES.items():
+        rule = RULES[name]
+        assert st == rule.defaults() and st["action"] == rule.action
+        assert rule.logs  # every rule says what it logs
+    # the summary lists the rules in the same order (then the total)
+    one = Questionnaire.from_dict({"wave": {"id": "w"}, "questions": [
+        {"id": "a", "text": "A", "type": "numeric"}]})
+    assert list(clean(pd.DataFrame({"rid": ["1"], "a": [1.0]}), one).summary().index) == [
+        *reported, "total"]
+
+
+def test_registry_refuses_undeclared_rules(q, dirty):
+    from survey.clean import RULES
+    known = RULES.names()
+    with pytest.raises(CleaningError) as e:
+        RULES["speeding"]
+    assert "'speeding'" in str(e.value) and all(n in str(e.value) for n in known)
+    with pytest.raises(CleaningError) as e:
+        clean(dirty[0], q, rules={"speeding": {"enabled": False}})
+    assert "unknown cleaning rule 'speeding'" in str(e.value)
+    assert all(n in str(e.value) for n in known)
+    reg = RULES.copy()
+    with pytest.raises(CleaningError, match=r"'nope'.*valid rules: missing_codes"):
+        reg.also("nope", phase="respondent")
+    with pytest.raises(CleaningError, match="declared twice"):
+        reg.declare("speeders", phase="respondent", action="drop", logs="x")
+    with pytest.raises(CleaningError, match=r"phase 'rows' is not one of"):
+        reg.declare("new", phase="rows", action="drop", logs="x")
+    with pytest.raises(CleaningError, match=r"default action 'drop' is not one of"):
+        reg.declare("new", phase="cell", action="drop", logs="x")
+    with pytest.raises(CleaningError, match="already has a step in phase 'cell'"):
+        reg.also("checks", phase="cell")
+
+
+def test_a_new_rule_is_one_declaration_and_one_function(q, dirty):
+    """Declared in a copy of the registry, a rule runs, is configurable, validated and logged."""
+    from survey.clean import RULES
+    from survey.clean.engine import Engine
+    from survey.clean.registry import Param, number
+    reg = RULES.copy()
+
+    @reg.declare("long_week", phase="cell", action="blank", logs="one row per hours above max",
+                 max_hours=Param(80, number))
+    def long_week(eng, st):
+        v = eng.num("hours")
+        eng.blank("hours", v > st["max_hours"], "long_week", "out_of_range", "hours",
+                  detail=f"> {st['max_hours']}", action=st["action"])
+
+    assert reg.names().index("long_week") == reg.names().index("junk_text") + 1
+    assert "long_week" not in RULES and "long_week" not in DEFAULT_RULES
+    with pytest.raises(CleaningError, match=r"long_week\.max_hours: must be a non-negative"):
+        reg.settings(q, {"long_week": {"max_hours": -1}}, "q")
+    f = dirty[0].sort_values("rid").reset_index(drop=True)
+    st = reg.settings(q, {"long_week": {"max_hours": 60}}, "q")
+    eng = Engine(f.copy(), q, st, reg)
+    eng.run()
+    lg = eng.log_frame()
+    hit = lg[lg["rule"] == "long_week"]
+    expect = pd.to_numeric(f["hours"], errors="coerce")
+    expect = set(f.loc[(expect > 60) & (expect <= 112), "rid"]) & set(eng.rid[eng.alive])
+    assert set(hit["rid"]) == expect and len(expect) > 0
+    assert (hit["action"] == "blank").all() and (hit["detail"] == "> 60").all()
+
+
+RULE_NAMES = list(DEFAULT_RULES)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(frames(), hs.sets(hs.sampled_from(RULE_NAMES)), hs.sets(hs.sampled_from(RULE_NAMES)),
+       hs.sampled_from(["blank", "flag", "drop"]))
+def test_property_every_respondent_accounted_for(f, off, flagged, check_action):
+    """For any subset of rules (and actions), every respondent in is kept or dropped, once."""
+    from survey.clean import RULES
+    q = Questionnaire.from_dict(QDICT)
+    rules: dict = {r: False for r in off}
+    rules.update({r: {"action": "flag"} for r in flagged - off})
+    rules["checks"] = [{"name": "c", "when": "age < 30 and title == '正高'", "blank": ["title"],
+                        "action": check_action}]
+    r = clean(f, q, rules=rules)
+    kept = r.data["rid"].value_counts()
+    gone = r.dropped["rid"].value_counts()
+    both = kept.add(gone, fill_value=0).sort_index()
+    pd.testing.assert_series_equal(both.astype("int64"),
+                                   f["rid"].astype(str).value_counts().sort_index(),
+                                   check_names=False)
+    assert r.n_raw == len(f) == r.n_clean + len(r.dropped)
+    assert (r.log["action"] == "drop").sum() == len(r.dropped)
+    assert set(r.dropped["rule"]) <= set(RULES.names()) - off - flagged
+    assert int(r.summary().loc["total", "dropped"]) == len(r.dropped)

@@ -21,8 +21,9 @@ True
 """
 from __future__ import annotations
 
-from .api import (base_weights, calibrate, export_replicate_weights, nonresponse_adjust,
-                  poststratify, rake, rake_weights, replicate_weighting, trim)
+from .api import (base_weights, calibrate, nonresponse_adjust, poststratify, rake, rake_weights,
+                  trim)
+from .replicates import export_replicate_weights, replicate_weighting
 from .report import WeightingReport, kish_deff
 from .targets import Targets, load_targets
 

@@ -178,7 +178,14 @@ def _flatten_levels(v: Mapping, depth: int, where: str) -> dict[tuple[str, ...],
     return out
 
 
-def _key_variables(key: Any) -> tuple[str, ...]:
+def key_variables(key: Any) -> tuple[str, ...]:
+    """The variables of a target key: a name, a tuple of names, or ``"a × b"`` (also ``*``, ``:``).
+
+    Examples
+    --------
+    >>> key_variables("sex × age"), key_variables(("sex", "age")), key_variables("sex")
+    (('sex', 'age'), ('sex', 'age'), ('sex',))
+    """
     if isinstance(key, tuple):
         return tuple(str(k) for k in key)
     if isinstance(key, str):
@@ -204,7 +211,7 @@ def parse_margins(targets: Mapping) -> list[Margin]:
     sources = getattr(targets, "sources", {})
     out = []
     for key, val in targets.items():
-        vars_ = _key_variables(key)
+        vars_ = key_variables(key)
         if len(set(vars_)) != len(vars_):
             raise WeightingError(f"target {key!r}: a variable is repeated in the cross")
         where = f"target {' × '.join(vars_)}"
@@ -233,7 +240,7 @@ def collapse_totals(totals: Mapping, rules: Mapping) -> dict:
     """Apply collapse rules ``{var: {new: [old, ...]}}`` to a targets dict (sums the totals)."""
     out = {}
     for key, val in totals.items():
-        vars_ = _key_variables(key)
+        vars_ = key_variables(key)
         if not isinstance(val, Mapping) or not any(v in rules for v in vars_):
             out[key] = val
             continue
@@ -450,7 +457,7 @@ def load_targets(path: str | Path, questionnaire: Any = None) -> Targets:
             if k not in totals or not isinstance(totals[k], Mapping):
                 raise WeightingError(f"{p}: control_total.margin {ref!r} is not a categorical "
                                      "margin of this file")
-            ct_value = float(sum(_flatten_levels(totals[k], len(_key_variables(k)),
+            ct_value = float(sum(_flatten_levels(totals[k], len(key_variables(k)),
                                                  str(k)).values()))
             ct_source = ct_source or sources[k]
         else:

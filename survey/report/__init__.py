@@ -20,6 +20,7 @@ Examples
 from __future__ import annotations
 
 from .disclosure import Suppression, check_no_station, flag_estimates, primary_mask, reliability_mask, suppress_table
+from .findings import section_findings
 from .fonts import FONT_FAMILY, font_face_css, register_font
 from .params import NOTEBOOKS, Params, schema, validate
 from .provenance import provenance
@@ -40,6 +41,6 @@ __all__ = [
     "FONT_FAMILY", "NOTEBOOKS", "PALETTE", "Params", "PublishedTable", "Suppression",
     "check_no_station", "flag_estimates", "fmt_ci", "fmt_count", "fmt_mean", "fmt_pct",
     "font_face_css", "primary_mask", "provenance", "register_font", "reliability_mask",
-    "render_report", "schema", "style_table", "suppress_table", "use_theme", "validate",
+    "render_report", "schema", "section_findings", "style_table", "suppress_table", "use_theme", "validate",
     *_sections_all,
 ]

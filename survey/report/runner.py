@@ -349,10 +349,15 @@ def _run_unit_notebooks(unit: dict[str, Any]) -> dict[str, Any]:
     from .checklist import DOCX_NAME  # the painpoints notebook's Word 专报 (listed in the marker)
 
     docx_link = [(DOCX_NAME, "急难愁盼问题清单与政策成效专报（Word）")] if (out / DOCX_NAME).is_file() else []
+    from .findings import FINDINGS_DIRNAME, index_findings  # each notebook saved its 主要发现
+
+    lead = index_findings(out, [p.stem for p in paths])
+    shutil.rmtree(out / FINDINGS_DIRNAME, ignore_errors=True)
     with _writing(out / "index.html"):
         (out / "index.html").write_text(
             index_page(entries, title=unit["title"] + (f" · {unit['region']}" if unit["region"] else ""),
-                       extra_links=[("tables.xlsx", "全部表格（Excel）"), *docx_link, *region_links]),
+                       extra_links=[("tables.xlsx", "全部表格（Excel）"), *docx_link, *region_links],
+                       lead_html=lead),
             encoding="utf-8")
     return {"ok": True, "label": label, "html": html_files, "workbook": str(wb), "timings": timings}
 

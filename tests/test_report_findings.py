@@ -138,6 +138,11 @@ def test_painpoint_findings_state_only_survivors_never_suppressed_cells():
     check_wording(list(f["text"]))
 
 
+def test_painpoint_findings_first_wave_lists_more_groups():
+    assert (painpoint_findings(_brief())["kind"] == "difference").sum() == 1
+    assert (painpoint_findings(_brief(changes=None))["kind"] == "difference").sum() == 2  # 2 survivors
+
+
 def test_painpoint_findings_policy_verdict_item_by_item_with_waves_ci_and_mde():
     ev = pd.DataFrame({"policy": ["减负", "减负"], "office": ["科技局", "科技局"], "item": ["报销手续繁琐", "非科研事务多"],
                        "verdict": ["improved", "no detectable change"], "verdict_zh": ["改善", "未检测到变化"],

@@ -142,14 +142,15 @@ def _pp(x: float) -> str:
 
 
 def painpoint_findings(brief: Any, *, page: str = "painpoints", top: int = 3,
-                       max_groups: int = 1) -> pd.DataFrame:
+                       max_groups: int | None = None) -> pd.DataFrame:
     """Sentences from the 急难愁盼 brief (:class:`~survey.painpoints.PolicyBrief`).
 
     The leading *top* items (PP1, unsuppressed) with their intervals; the *max_groups* largest
     group differences surviving the page's Holm family (PP4); the changes since the previous
     wave surviving Holm (PP8), else "未检测到变化" with the leading items' changes and
     intervals; each measure's verdict item by item with the compared waves, interval and
-    minimum detectable change (PP9).
+    minimum detectable change (PP9).  *max_groups* defaults to 1, or 3 for a wave with no
+    earlier wave (no change or policy sentences then take the room).
     """
     s = getattr(brief, "summary", None)
     if not isinstance(s, pd.DataFrame) or not len(s):
@@ -169,6 +170,8 @@ def painpoint_findings(brief: Any, *, page: str = "painpoints", top: int = 3,
         rows.append({"page": page, "table": "PP1", "kind": "painpoint", "text": txt,
                      "estimate": r0["pct_top"] * 100, "ci_low": r0["pct_top_low"] * 100,
                      "ci_high": r0["pct_top_high"] * 100, "p_adj": np.nan})
+    if max_groups is None:
+        max_groups = 1 if isinstance(getattr(brief, "changes", None), pd.DataFrame) else 3
     d = getattr(brief, "differences", None)
     if isinstance(d, pd.DataFrame) and len(d) and "significant" in d.columns:
         sig = d[d["significant"].to_numpy(bool) & ~d["suppressed"].to_numpy(bool)

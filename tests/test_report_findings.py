@@ -91,6 +91,37 @@ def test_trend_findings_call_a_surviving_change_below_the_mde_small():
     check_wording([s, s2])
 
 
+def test_trend_findings_units_of_hours_and_scale_scores():
+    t = pd.DataFrame({"indicator": ["h", "s"], "label": ["周工作时间（小时）", "总体工作满意度（1–5）"],
+                      "kind": ["mean", "mean"], "change": [-1.81, 0.196], "se": [0.1, 0.012],
+                      "ci_low": [-2.02, 0.172], "ci_high": [-1.60, 0.219], "p": [1e-9, 1e-9],
+                      "p_adj": [1e-9, 1e-9], "significant": [True, True], "footnote": ["", ""]})
+    t.attrs["compared"] = ["2023", "2024"]
+    s = " ".join(trend_findings(t)["text"])
+    assert "周工作时间下降 1.81 小时" in s and "总体工作满意度（1–5 分）上升 0.196 分" in s
+    check_wording(list(trend_findings(t)["text"]))
+
+
+def test_findings_sheet_holds_numbers(tmp_path):
+    import openpyxl
+
+    from survey.report.findings import write_findings_table
+    from survey.report.workbook import write_workbook
+
+    f = painpoint_findings(_brief())
+    write_findings_table(tmp_path / "t", f)
+    wb = openpyxl.load_workbook(write_workbook(tmp_path / "t", tmp_path / "x.xlsx", notebooks=["findings"]))
+    ws = wb["主要发现"]
+    head = [c.value for c in ws[3]]
+    assert head[:4] == ["序号", "主要发现", "所在报告", "所依据的表"]
+    rows = [[c.value for c in r] for r in ws.iter_rows(min_row=4, max_row=3 + len(f))]
+    assert [r[1] for r in rows] == list(f["text"])
+    est = head.index("估计值")
+    assert isinstance(rows[0][est], (int, float)) and abs(rows[0][est] - 52.0) < 1e-9  # PP1: 52.0%
+    assert all(r[est] is None or isinstance(r[est], (int, float)) for r in rows)
+    assert not any(isinstance(v, str) for r in rows for v in r[est:])  # numbers stored as numbers
+
+
 def test_trend_findings_of_no_earlier_wave_is_empty():
     from survey.trends import NoTrends
 

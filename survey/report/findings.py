@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -45,17 +46,27 @@ from scipy import stats
 from .tables import ci_digits, fmt_num
 
 __all__ = ["COLUMNS", "FINDINGS_DIRNAME", "survey_findings", "painpoint_findings", "trend_findings",
-           "save_findings", "collect_findings", "findings_html", "index_findings", "section_findings"]
+           "save_findings", "collect_findings", "findings_html", "index_findings", "section_findings",
+           "findings_table", "write_findings_table", "FINDINGS_SHEET"]
 
 #: One row per sentence.
 COLUMNS = ["page", "table", "kind", "text", "estimate", "ci_low", "ci_high", "p_adj"]
 #: Folder under the report's output folder holding each notebook's findings (removed by the runner).
 FINDINGS_DIRNAME = ".findings"
 _POWER = 0.8
+#: The workbook sheet of the findings (first after the contents).
+FINDINGS_SHEET = "主要发现"
+_PAGES = {"survey_report": "调查报告", "painpoints": "急难愁盼", "trends": "变化趋势"}
 
 
 def _frame(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _wave(w: Any) -> str:
+    """A wave as the text names it: ``2023年`` for a year, else ``2024-test 轮``."""
+    w = str(w)
+    return f"{w}年" if re.fullmatch(r"\d{4}", w) else f"{w} 轮"
 
 
 def _lvl(level: float) -> str:
@@ -103,15 +114,18 @@ def trend_findings(tab: Any, *, table: str = "T5.1", page: str = "trends",
         dg = 1 if pct else ci_digits(r.ci_low, r.ci_high, min_digits=2)
         unit = "个百分点" if pct else ""
         label = str(r.label)
+        label = label.rstrip("‡")
         if not pct:
+            m = re.search(r"（(\d+(?:\.\d+)?)[–-](\d+(?:\.\d+)?)）$", label)
+            if m:  # a scale score: "总体工作满意度（1–5）" → "总体工作满意度（1–5 分）" … "0.196 分"
+                unit, label = "分", label[: m.start()] + f"（{m.group(1)}–{m.group(2)} 分）"
             for u in ("小时", "天", "分钟", "分", "项", "次", "元", "万元"):
                 if label.endswith(f"（{u}）"):
                     unit, label = u, _strip_unit(label, u)
                     break
-        label = label.rstrip("‡")
         word = "上升" if r.change > 0 else "下降"
         small = abs(r.change) < _mde(r.change, r.ci_high, r.se)
-        txt = (f"与{a}年相比，{label}{'小幅' if small else ''}{word} {fmt_num(abs(r.change) * sc, dg)}"
+        txt = (f"与{_wave(a)}相比，{label}{'小幅' if small else ''}{word} {fmt_num(abs(r.change) * sc, dg)}"
                f"{' ' + unit if unit else ''}"
                f"（{_lvl(level)} {fmt_num(r.ci_low * sc, dg)} 至 {fmt_num(r.ci_high * sc, dg)}；"
                "经多重比较校正后有统计学意义"
@@ -194,7 +208,7 @@ def painpoint_findings(brief: Any, *, page: str = "painpoints", top: int = 3,
             small = abs(r.change) < float(r.mde)
             word = "上升" if r.change > 0 else "下降"
             rows.append({"page": page, "table": "PP8", "kind": "change",
-                         "text": f"与{prev}年相比，选择“{r.item}”的比例{'小幅' if small else ''}{word} "
+                         "text": f"与{_wave(prev)}相比，选择“{r.item}”的比例{'小幅' if small else ''}{word} "
                                  f"{_pp(abs(r.change))} 个百分点（{L} {_pp(r.ci_low)} 至 {_pp(r.ci_high)}；"
                                  "经多重比较校正后有统计学意义"
                                  + (f"，但小于本次数据可稳定检出的最小变化 {_pp(r.mde)} 个百分点，有待下一轮数据确认"
@@ -206,14 +220,14 @@ def painpoint_findings(brief: Any, *, page: str = "painpoints", top: int = 3,
             parts = [f"“{r.item}”（变化 {fmt_num(r.change * 100, 1, sign=True)} 个百分点，"
                      f"{L} {_pp(r.ci_low)} 至 {_pp(r.ci_high)}）" for r in flat.itertuples()]
             rows.append({"page": page, "table": "PP8", "kind": "no_change",
-                         "text": f"与{prev}年相比，" + "、".join(parts) + "的选择比例经多重比较校正后未检测到变化。",
+                         "text": f"与{_wave(prev)}相比，" + "、".join(parts) + "的选择比例经多重比较校正后未检测到变化。",
                          "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_adj": np.nan})
     ev = getattr(brief, "policies", None)
     if isinstance(ev, pd.DataFrame) and len(ev):
         for pol, g in ev.groupby("policy", sort=False):
             parts = []
             for r in g.itertuples():
-                wv = (f"{r.before_wave}→{r.after_wave}年，" if isinstance(getattr(r, "before_wave", None), str)
+                wv = (f"{r.before_wave}→{_wave(r.after_wave)}，" if isinstance(getattr(r, "before_wave", None), str)
                       else "")
                 ci = f"{L} {_pp(r.change_target_low)} 至 {_pp(r.change_target_high)}"
                 if r.verdict in ("improved", "worse"):
@@ -399,8 +413,9 @@ def section_findings(ctx: Any) -> Any:
     nd = no_design(ctx)
     if nd is not None:
         return nd
-    f = survey_findings(ctx)
-    save_findings(ctx, f)
+    f = survey_findings(ctx, indicators=2, differences=3)
+    # the index takes the outcome, one indicator and the largest difference (8–12 sentences in all)
+    save_findings(ctx, pd.concat([f[f["kind"] == "indicator"].head(2), f[f["kind"] == "difference"].head(1)]))
     note = ("以下各条均来自本报告中已检验的统计量：差异只列出经多重比较校正后仍有统计学意义的，并给出置信区间。"
             "急难愁盼、政策成效与各轮变化的主要发现见报告首页。")
     if not len(f):
@@ -416,3 +431,52 @@ def index_findings(output_dir: str | Path, notebooks: list[str]) -> str:
         return ""
     return findings_html(f, intro="以下各条均来自报告中已检验的统计量：差异与变化只列出经多重比较校正后仍有统计学意义的，"
                                   "并给出未校正的逐项置信区间；“未检测到变化”表示校正后不能排除抽样误差。点击“见表”查看所依据的表格。")
+
+
+def findings_table(frame: pd.DataFrame):
+    """The findings as a table for ``tables.xlsx`` (sheet 主要发现): the sentence, its page and
+    table, and the numbers it states (estimate, interval, adjusted p) stored as numbers.
+
+    Examples
+    --------
+    >>> f = _frame([{"page": "trends", "table": "T5.1", "kind": "change", "text": "甲。",
+    ...              "estimate": -1.8, "ci_low": -2.0, "ci_high": -1.6, "p_adj": 1e-6}])
+    >>> t = findings_table(f)
+    >>> t.sheet_title, t.to_record()["sheet"]["data"][0][4:]
+    ('主要发现', [-1.8, -2.0, -1.6, 1e-06])
+    """
+    import dataclasses
+
+    from .tables import style_table
+
+    f = frame.reset_index(drop=True)
+    num = {c: pd.to_numeric(f[c], errors="coerce").to_numpy(float) for c in ("estimate", "ci_low", "ci_high", "p_adj")}
+    show = pd.DataFrame({"主要发现": f["text"].astype(str).to_numpy(), "所依据的表": f["table"].astype(str).to_numpy()},
+                        index=pd.Index(np.arange(1, len(f) + 1), name="序号"))
+    sheet = pd.DataFrame({"序号": np.arange(1, len(f) + 1), "主要发现": f["text"].astype(str).to_numpy(),
+                          "所在报告": [_PAGES.get(str(p), str(p)) for p in f["page"]],
+                          "所依据的表": f["table"].astype(str).to_numpy(),
+                          "估计值": num["estimate"], "置信区间下限": num["ci_low"], "置信区间上限": num["ci_high"],
+                          "校正后p值": num["p_adj"]})
+    t = style_table(show, "F1", title="主要发现", formats={"主要发现": "text", "所依据的表": "text"},
+                    notes=["估计值与置信区间的单位见句中（比例与变化以百分点计，均值以题目的单位计）；"
+                           "未列数值的句子只作说明（如未检测到变化的指标）。"],
+                    sheet=sheet, sheet_formats={"序号": "int", "估计值": "est", "置信区间下限": "est",
+                                                "置信区间上限": "est", "校正后p值": "pvalue"},
+                    multiplicity="差异与变化只列出按所在表的规则（Holm，值得关注的差异为 Bonferroni）校正后仍有统计学意义的",
+                    weighting="加权估计（同所依据的表）")
+    return dataclasses.replace(t, sheet_title=FINDINGS_SHEET)
+
+
+def write_findings_table(tables_root: str | Path, frame: pd.DataFrame, folder: str = "findings") -> Path | None:
+    """Write :func:`findings_table` where the workbook collects tables
+    (``<tables_root>/<folder>/001_F1.json``); None when there are no findings."""
+    if not len(frame):
+        return None
+    rec = findings_table(frame).to_record()
+    rec["notebook"] = folder
+    d = Path(tables_root) / folder
+    d.mkdir(parents=True, exist_ok=True)
+    p = d / "001_F1.json"
+    p.write_text(json.dumps(rec, ensure_ascii=False, indent=0, default=str), encoding="utf-8")
+    return p

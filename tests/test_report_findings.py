@@ -205,3 +205,62 @@ def test_saved_findings_reach_the_index_with_links(tmp_path):
     assert h.count("<li>") == len(f) and 'href="painpoints.html#PP4"' in h and 'href="trends.html#T5.1"' in h
     assert 'href="#PP1"' in findings_html(f, here="painpoints")
     assert index_findings(tmp_path / "none", ["trends"]) == ""
+
+
+# ------------------------------------------------------------------------------ survey report: T4 differences
+QYML = """\
+wave: {id: "t", title: 测试调查}
+design: {weight: w, groups: [sex, district]}
+report: {outcome: sat}
+questions:
+  - {id: sex, text: 您的性别, type: single, options: {1: 男, 2: 女}}
+  - {id: district, text: 所在区, type: single, options: {1: 东城区, 2: 西城区}}
+  - {id: sat, text: 您对目前的工作满意吗, type: single, options: {1: 不满意, 2: 一般, 3: 满意}}
+  - {id: hours, text: 每周工作小时, type: numeric, unit: 小时, range: [0, 112], missing_codes: {}}
+  - {id: sleep, text: 每晚睡眠小时, type: numeric, unit: 小时, range: [0, 24], missing_codes: {}}
+  - {id: w, text: 权重, type: numeric, missing_codes: {}}
+"""
+
+
+def _ctx(d, sleep_shift: float = 0.0):
+    from survey import report
+
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "q.yml").write_text(QYML, encoding="utf-8")
+    r = np.random.default_rng(0)
+    n = 600
+    df = pd.DataFrame({"rid": [f"r{i}" for i in range(n)], "sex": np.tile(["男", "女"], n // 2), "district": np.repeat(["东城区", "西城区"], n // 2),
+                       "sat": r.choice(["不满意", "一般", "满意"], n, p=[.2, .3, .5])})
+    df["hours"] = (47 + 6 * (df["sex"] == "女") + r.normal(0, 8, n)).round(2)  # planted: 女 +6 hours
+    df["sleep"] = (7 + r.normal(0, 1, n) + sleep_shift * (df["district"] == "西城区")).round(3)
+    df["w"] = 1.0 + (np.arange(n) % 3) / 2
+    df.to_csv(d / "data.csv", index=False)
+    P = report.validate({"wave": "t", "questionnaire": str(d / "q.yml"), "data": str(d / "data.csv"),
+                         "data_stage": "clean", "output_dir": str(d / "out")}, notebook="survey_report")
+    return report.setup(P, notebook="survey_report")
+
+
+def test_survey_findings_state_the_planted_difference_not_the_planted_null(tmp_path):
+    from survey.report.content.indicators import mean_differences, subgroup_estimates
+    from survey.report.findings import survey_findings
+
+    def sleep_row(ctx):
+        D = mean_differences(ctx, [subgroup_estimates(ctx, g) for g in ("sex", "district")])
+        return D, D[(D["group"] == "district") & (D["variable"] == "sleep")].iloc[0]
+
+    # place 西城区's sleep 2.3 SE above 东城区's: raw p ≈ 0.02, above the list's Bonferroni bound 0.05/4
+    D0, r0 = sleep_row(_ctx(tmp_path / "a"))
+    se = (r0["ci_high"] - r0["ci_low"]) / (2 * 1.96)
+    signed = r0["diff"] if r0["high"] == "西城区" else -r0["diff"]
+    ctx = _ctx(tmp_path / "b", sleep_shift=2.3 * se - signed)
+    D, r = sleep_row(ctx)
+    assert r["alpha"] < r["p"] < 0.05 and not r["significant"]  # the trap is armed
+    f = survey_findings(ctx, indicators=2, differences=5)
+    diffs = f[f["kind"] == "difference"]
+    assert not diffs["text"].str.contains("睡眠").any()
+    real = diffs[diffs["text"].str.contains("每周工作小时")].iloc[0]
+    h = D[(D["group"] == "sex") & (D["variable"] == "hours")].iloc[0]
+    assert h["high"] == "女" and "“女”最高" in real["text"] and real["table"] == "T4.1"
+    assert np.isclose(real["ci_low"], h["ci_low"]) and "置信区间" in real["text"]
+    assert f.iloc[0]["table"] == "T3.1" and "满意" in f.iloc[0]["text"]  # the outcome first
+    check_wording(list(f["text"]))

@@ -14,7 +14,7 @@ from survey.report.findings import (collect_findings, findings_html, index_findi
                                     save_findings, trend_findings)
 from survey.trends import stack_waves, trend_table
 
-_NUM = re.compile(r"\d\.\d|%|个百分点")
+_NUM = re.compile(r"\d\.\d|\d%|\d 个百分点")
 
 
 def check_wording(texts: list[str]) -> None:

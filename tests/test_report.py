@@ -666,6 +666,26 @@ def next_wave(tmp_path_factory):
     return root
 
 
+def test_next_wave_index_and_survey_report_open_with_findings(next_wave):
+    """The non-demo wave (test_report_findings has the unit tests): 主要发现 first on both pages,
+    every link points at a table id that exists on its page, the wording rules hold."""
+    from test_report_findings import check_wording
+
+    out = next_wave / "reports" / "2025-test"
+    idx = (out / "index.html").read_text(encoding="utf-8")
+    assert idx.index("主要发现") < idx.index("调查报告")
+    links = re.findall(r'<li>(.*?) <a class="finding-link" href="([^"#]+)#([^"]+)">', idx)
+    assert 3 <= len(links) <= 14, [x[0] for x in links]
+    for text, page, tid in links:
+        assert f'id="{tid}"' in (out / page).read_text(encoding="utf-8"), (page, tid)
+    import html as _h
+
+    check_wording([_h.unescape(t).replace("2024-test", "").replace("2025-test", "") for t, _, _ in links])
+    rep = (out / "survey_report.html").read_text(encoding="utf-8")
+    assert rep.index("主要发现") < rep.index("样本概况") and 'class="findings"' in rep
+    assert not (out / ".findings").exists()
+
+
 def test_next_wave_renders_every_notebook_from_its_own_inputs(next_wave):
     out = next_wave / "reports" / "2025-test"
     pages = {p.stem: p.read_text(encoding="utf-8") for p in out.glob("*.html")}

@@ -84,7 +84,7 @@ def test_second_survey_full_report(tmp_path):
     root = second_survey.write_project(tmp_path / "project")
     r, out = render(root)
     assert "section left out" not in r.stderr
-    check_pages(out, ["quality", "survey_report", "painpoints", "trends"])
+    check_pages(out, ["index", "quality", "survey_report", "painpoints", "trends"])  # index: 主要发现
     import nbformat
 
     cells = nbformat.read(out / "notebooks" / "survey_report.ipynb", as_version=4).cells

@@ -28,6 +28,7 @@ from .content.trends import NoTrends, headline_table, not_comparable_table, plot
 from .context import (TABLES_DIRNAME, FigureOutput, ReportContext, current_context, publish, report_title,
                       require_inputs, sample_sizes, setup)
 from .disclosure import Suppression, check_no_station, flag_estimates, primary_mask, reliability_mask, suppress_table
+from .findings import painpoint_findings, save_findings, section_findings, survey_findings, trend_findings
 from .fonts import FONT_FAMILY, font_face_css, register_font
 from .format import PublishedTable, fmt_ci, fmt_count, fmt_mean, fmt_pct, style_table
 from .params import NOTEBOOKS, Params, schema, validate
@@ -66,4 +67,6 @@ __all__ = [
     "brief_for_report", "BriefReport", "EmptyBrief", "section_checklist",
     # the trends page (survey.report.content.trends)
     "trend_inputs", "headline_table", "plot_trends", "not_comparable_table", "NoTrends",
+    # 主要发现 (survey.report.findings)
+    "section_findings", "save_findings", "painpoint_findings", "trend_findings", "survey_findings",
 ]

@@ -54,6 +54,8 @@ ol.table-notes{{font-size:12.5px;color:var(--muted);margin:2px 0 16px;padding-le
 table.kv td{{text-align:left}}
 .output_stderr{{display:none}}
 .survey-table-wrap{{max-width:100%;overflow-x:auto}}
+ol.findings{{padding-left:1.6em;max-width:60em}} ol.findings li{{margin:6px 0}}
+a.finding-link{{font-size:12.5px;white-space:nowrap;color:var(--accent)}}
 """.strip()
 
 #: The print stylesheet (part of :data:`CSS`): printing a page to PDF from a browser gives A4
@@ -226,8 +228,9 @@ class IndexEntry:
 
 
 def index_page(entries: Sequence[IndexEntry], *, title: str, intro: str = "",
-               extra_links: Sequence[tuple[str, str]] = ()) -> str:
-    """The ``index.html`` that links every rendered notebook (grouped, e.g. by region).
+               extra_links: Sequence[tuple[str, str]] = (), lead_html: str = "") -> str:
+    """The ``index.html`` that links every rendered notebook (grouped, e.g. by region);
+    *lead_html* (the 主要发现, :func:`survey.report.findings.findings_html`) comes first.
 
     Examples
     --------
@@ -241,6 +244,8 @@ def index_page(entries: Sequence[IndexEntry], *, title: str, intro: str = "",
     parts = [f"<h1 id=\"top\">{_html.escape(title)}</h1>"]
     if intro:
         parts.append(f"<p>{_html.escape(intro)}</p>")
+    if lead_html:
+        parts.append(lead_html)
     for k, (g, es) in enumerate(groups.items(), start=1):
         parts.append(f"<h2 id=\"grp-{k}\">{_html.escape(g)}</h2><ul class=\"report-links\">")
         for e in es:

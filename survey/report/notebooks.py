@@ -67,7 +67,8 @@ def _sections(pairs):
 
 
 def _survey_report(q: Any) -> list[tuple[str, str]]:
-    body = _sections([("样本概况", "section_sample"), ("加权", "section_weighting")])
+    body = _sections([("主要发现", "section_findings"), ("样本概况", "section_sample"),
+                      ("加权", "section_weighting")])
     body.append(("md", "## 主要指标"))
     if q is None:
         body.append(("code", "report.section_key_indicators(ctx)"))
@@ -163,6 +164,8 @@ def _painpoints(q: Any) -> list[tuple[str, str]]:
                "与上一轮相比的变化、对应的政策措施与责任部门、措施实施以来的成效；尚无措施的问题标为“待认领”。"
                "同一内容的 Word 专报见页内链接。"),
         ("code", "report.section_checklist(B, ctx)"),
+        ("code", "# 首页“主要发现”：本页已检验的统计量（前列问题、校正后的分组差异与变化、政策成效）\n"
+                 "_ = report.save_findings(ctx, report.painpoint_findings(B))"),
     ]
 
 
@@ -181,6 +184,8 @@ def _trends(q: Any) -> list[tuple[str, str]]:
         # sub-headings come with their chart/table (none when there is no earlier wave)
         ("code", 'report.plot_trends(S, level=P.confidence, heading="各指标各轮估计值（小多图）")'),
         ("code", 'report.not_comparable_table(S, ctx=ctx, heading="无法跨轮比较的指标及原因")'),
+        ("code", "# 首页“主要发现”：上表中经 Holm 校正后仍有统计学意义的变化\n"
+                 "_ = report.save_findings(ctx, report.trend_findings(S, level=P.confidence))"),
     ]
 
 

@@ -341,18 +341,24 @@ def _run_unit_notebooks(unit: dict[str, Any]) -> dict[str, Any]:
         if unit["progress"]:
             _say(f"[{label}] [{k}/{len(paths)}] {name} done: run {t1 - t0:.1f} s, "
                  f"html {time.perf_counter() - t1:.1f} s")
+    from .findings import FINDINGS_DIRNAME, collect_findings, index_findings, write_findings_table
+
+    write_findings_table(out / TABLES_DIRNAME, collect_findings(out, [p.stem for p in paths]))  # sheet 主要发现
     with _writing(out / "tables.xlsx"):
-        wb = write_workbook(out / TABLES_DIRNAME, out / "tables.xlsx", notebooks=[p.stem for p in paths],
-                            notebook_titles=NOTEBOOK_TITLES)
+        wb = write_workbook(out / TABLES_DIRNAME, out / "tables.xlsx", notebooks=["findings", *[p.stem for p in paths]],
+                            notebook_titles={**NOTEBOOK_TITLES, "findings": "首页"})
     shutil.rmtree(out / TABLES_DIRNAME, ignore_errors=True)
     region_links = [(f"regions/{_slug(r)}/index.html", f"分地区报告：{r}") for r in unit.get("regions", [])]
     from .checklist import DOCX_NAME  # the painpoints notebook's Word 专报 (listed in the marker)
 
     docx_link = [(DOCX_NAME, "急难愁盼问题清单与政策成效专报（Word）")] if (out / DOCX_NAME).is_file() else []
+    lead = index_findings(out, [p.stem for p in paths])
+    shutil.rmtree(out / FINDINGS_DIRNAME, ignore_errors=True)
     with _writing(out / "index.html"):
         (out / "index.html").write_text(
             index_page(entries, title=unit["title"] + (f" · {unit['region']}" if unit["region"] else ""),
-                       extra_links=[("tables.xlsx", "全部表格（Excel）"), *docx_link, *region_links]),
+                       extra_links=[("tables.xlsx", "全部表格（Excel）"), *docx_link, *region_links],
+                       lead_html=lead),
             encoding="utf-8")
     return {"ok": True, "label": label, "html": html_files, "workbook": str(wb), "timings": timings}
 

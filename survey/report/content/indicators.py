@@ -38,7 +38,7 @@ from .quality import short_label
 __all__ = ["indicator_kind", "indicator_questions", "module_estimates", "key_indicators", "subgroups",
            "methods", "indicator_digits", "mean_min_digits", "indicators_note", "indicator_estimates",
            "publish_indicators", "subgroup_groups", "subgroup_estimates", "publish_subgroups",
-           "subgroup_tests", "publish_subgroup_tests", "notable_differences"]
+           "subgroup_tests", "publish_subgroup_tests", "notable_differences", "mean_differences"]
 
 _KINDS = {"numeric": "mean", "duration": "mean", "single": "pct", "likert": "likert", "matrix": "matrix",
           "multi": "pct"}
@@ -584,19 +584,21 @@ def publish_subgroup_tests(T: Any, table_id: str, ctx: Any) -> Any:
     return out
 
 
-def notable_differences(ctx: Any, estimates: list[Any], tests: Any = None, max_statements: int = 15) -> Any:
-    """值得关注的差异: statements on the group differences of *estimates* (the
-    :func:`subgroup_estimates` frames) and *tests* (:func:`subgroup_tests`).
+def mean_differences(ctx: Any, estimates: list[Any]) -> pd.DataFrame:
+    """The tested mean differences behind 值得关注的差异 (the page's rule, also used by 主要发现).
 
-    For each group and mean indicator the highest and lowest reliable, unsuppressed levels are
-    compared; significance is Bonferroni over every pairwise comparison that could have been
-    chosen (across all the frames), largest relative differences first; then the single-choice
-    questions whose Rao–Scott test stays significant after Holm."""
-    nd = no_design(ctx)
-    if nd is not None:
-        return nd
+    For each group and mean indicator of *estimates* (the :func:`subgroup_estimates` frames)
+    the highest and lowest reliable, unsuppressed levels are contrasted; the family is every
+    pairwise comparison that could have been chosen (across all the frames), so a contrast is
+    ``significant`` when its p is below the Bonferroni bound ``(1 − level) / m`` (the first
+    step of Holm; the comparisons not computed have no p-value).  One row per contrast:
+    ``group, variable, label, unit, scale, high, low, est_high, est_low, diff, ci_low, ci_high``
+    (in the indicator's unit), ``p, m, alpha, significant, rel`` (difference relative to the
+    lower level) and ``digits`` (decimals the page uses).  ``attrs["m"]`` is the family size.
+    """
+    cols = ["group", "variable", "label", "unit", "scale", "high", "low", "est_high", "est_low", "diff",
+            "ci_low", "ci_high", "p", "m", "alpha", "significant", "rel", "digits"]
     d = ctx.design
-    q = ctx.questionnaire
     lvl = float(ctx.params.get("confidence", 0.95))
     estimates = [e for e in estimates if isinstance(e, pd.DataFrame)]
     digits: dict[str, int] = {}  # decimals per indicator (the most any group table needed)
@@ -614,32 +616,55 @@ def notable_differences(ctx: Any, estimates: list[Any], tests: Any = None, max_s
                 continue
             hi_, lo_ = s.loc[s["estimate"].idxmax()], s.loc[s["estimate"].idxmin()]
             cand.append((g, c, hi_[g], lo_[g], len(a["levels"]), float(hi_["estimate"]), float(lo_["estimate"])))
-    notable = []
-    if isinstance(tests, pd.DataFrame) and len(tests) and not _tests_small(ctx):
-        T = tests
-        for _, r in T[T["p_holm"] < 0.05].sort_values("p").iterrows():
-            notable.append((r["p"], esc(f"「{short_label(q, r['qid'])}」的回答分布在不同{short_label(q, r['group'])}之间差异显著"
-                                    f"（Rao–Scott F={r['F']:.1f}，p{_pfmt(r['p'])}，Holm 校正后仍显著）。")))
-    # notable mean differences: Bonferroni over every pairwise comparison that could be chosen
     m = sum(_pairs(c[4]) for c in cand)
-    stmts = []
+    rows = []
     if m:
         alpha = (1 - lvl) / m
         for g in dict.fromkeys(c[0] for c in cand):
             cg = [c for c in cand if c[0] == g]
             res = batch_contrasts(d, g, [(c, a, b) for _, c, a, b, *_ in cg], level=lvl)
             for (_, c, a, b, L, ea, eb), (_, r) in zip(cg, res.iterrows()):
-                if not float(r["p"]) < alpha:
-                    continue
                 lab, unit, sc = info[c]
                 diff, lo, hi = float(r["estimate"]) * sc, float(r["ci_low"]) * sc, float(r["ci_high"]) * sc
-                u = "个百分点" if unit == "%" else unit
                 dg = max(digits.get(c, 1), ci_digits(lo, hi, min_digits=mean_min_digits(unit)))
-                stmts.append((float(r["p"]), abs(diff) / max(abs(eb * sc), 1e-9),
-                              f"「{esc(lab)}」：{esc(a)}（{fmt_num(ea * sc, dg)}{esc(unit)}）比{esc(b)}"
-                              f"（{fmt_num(eb * sc, dg)}{esc(unit)}）高 {fmt_num(diff, dg)}{esc(u)}"
-                              f"（{lvl * 100:.0f}% CI {fmt_num(lo, dg)}–{fmt_num(hi, dg)}）。"))
-        stmts.sort(key=lambda s: (-s[1], s[0]))
+                rows.append((g, c, lab, unit, sc, a, b, ea * sc, eb * sc, diff, lo, hi, float(r["p"]), m, alpha,
+                             bool(float(r["p"]) < alpha), abs(diff) / max(abs(eb * sc), 1e-9), dg))
+    out = pd.DataFrame(rows, columns=cols)
+    out.attrs["m"] = m
+    return out
+
+
+def notable_differences(ctx: Any, estimates: list[Any], tests: Any = None, max_statements: int = 15) -> Any:
+    """值得关注的差异: statements on the group differences of *estimates* (the
+    :func:`subgroup_estimates` frames) and *tests* (:func:`subgroup_tests`).
+
+    For each group and mean indicator the highest and lowest reliable, unsuppressed levels are
+    compared (:func:`mean_differences`); significance is Bonferroni over every pairwise
+    comparison that could have been chosen (across all the frames), largest relative
+    differences first; then the single-choice questions whose Rao–Scott test stays significant
+    after Holm."""
+    nd = no_design(ctx)
+    if nd is not None:
+        return nd
+    q = ctx.questionnaire
+    lvl = float(ctx.params.get("confidence", 0.95))
+    notable = []
+    if isinstance(tests, pd.DataFrame) and len(tests) and not _tests_small(ctx):
+        T = tests
+        for _, r in T[T["p_holm"] < 0.05].sort_values("p").iterrows():
+            notable.append((r["p"], esc(f"「{short_label(q, r['qid'])}」的回答分布在不同{short_label(q, r['group'])}之间差异显著"
+                                    f"（Rao–Scott F={r['F']:.1f}，p{_pfmt(r['p'])}，Holm 校正后仍显著）。")))
+    D = mean_differences(ctx, estimates)
+    m = D.attrs["m"]
+    stmts = []
+    for r in D[D["significant"]].itertuples():
+        u = "个百分点" if r.unit == "%" else r.unit
+        dg = r.digits
+        stmts.append((r.p, r.rel,
+                      f"「{esc(r.label)}」：{esc(r.high)}（{fmt_num(r.est_high, dg)}{esc(r.unit)}）比{esc(r.low)}"
+                      f"（{fmt_num(r.est_low, dg)}{esc(r.unit)}）高 {fmt_num(r.diff, dg)}{esc(u)}"
+                      f"（{lvl * 100:.0f}% CI {fmt_num(r.ci_low, dg)}–{fmt_num(r.ci_high, dg)}）。"))
+    stmts.sort(key=lambda s: (-s[1], s[0]))
     items = [s[2] for s in stmts[:max_statements]] + [s[1] for s in sorted(notable)[:max_statements]]
     out = Bundle()
     out.add(H("<h3>值得关注的差异</h3>"))

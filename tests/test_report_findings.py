@@ -123,7 +123,7 @@ def test_findings_sheet_holds_numbers(tmp_path):
 
 
 def test_trend_findings_of_no_earlier_wave_is_empty():
-    from survey.trends import NoTrends
+    from survey.report import NoTrends
 
     assert trend_findings(NoTrends("本轮调查之前没有可比较的往期调查。")).empty
 
@@ -188,7 +188,7 @@ def test_painpoint_findings_policy_verdict_item_by_item_with_waves_ci_and_mde():
 
 
 def test_painpoint_findings_of_an_empty_brief():
-    from survey.painpoints.brief import EmptyBrief
+    from survey.report import EmptyBrief
 
     assert painpoint_findings(EmptyBrief("无数据")).empty
 

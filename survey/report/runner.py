@@ -35,7 +35,6 @@ Examples
 from __future__ import annotations
 
 import errno
-import json
 import os
 import re
 import shutil
@@ -44,14 +43,16 @@ import threading
 import time
 import weakref
 from contextlib import contextmanager
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import ParameterError, ReportError
 from ..io.safe import writing as _writing
+from .fanout import connect, run_units, scheduler_address
+from .folders import (OWNER_MARKER, acquire, check_output_folder, is_ours, mark, our_files,
+                      remove_ours)
 from .params import NOTEBOOK_TITLES, NOTEBOOKS, schema, validate
 from .sections import report_title
 
@@ -61,9 +62,6 @@ __all__ = ["render_report", "resolve_notebooks", "CurrentPythonKernelManager", "
 
 KERNEL_NAME = "survey-current-python"
 REPO_NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
-#: File that marks a folder as written by survey (a published report or its staging copy);
-#: folders without it are never replaced or deleted.
-OWNER_MARKER = ".survey-report.json"
 #: Kernel managers of this process whose kernels may still run (killed on Ctrl-C).
 _LIVE_KERNELS: "weakref.WeakSet[Any]" = weakref.WeakSet()
 _DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
@@ -276,7 +274,34 @@ def _run_unit(unit: dict[str, Any]) -> dict[str, Any]:
 
 
 def _run_unit_notebooks(unit: dict[str, Any]) -> dict[str, Any]:
-    """Execute all notebooks of one report unit (overall or one region). Runs in a worker."""
+    """Execute all notebooks of one report unit (overall or one region) in one kernel.
+
+    The kernel starts with the first notebook and serves the others (each notebook's setup cell
+    rebuilds its own context; the prepared wave is loaded once per kernel, see
+    :func:`survey.report.content.data.prepare`), so a unit pays for one kernel start and one
+    import of the package instead of one per notebook.  Runs in a worker."""
+    km = _kernel_manager_class()(kernel_name=KERNEL_NAME)
+    try:
+        return _run_notebooks_in(unit, km)
+    finally:
+        _shutdown_kernel(km)
+
+
+def _shutdown_kernel(km: Any) -> None:
+    """Stop the unit's kernel (politely: it is idle once the last notebook has replied)."""
+    if not km.has_kernel:
+        return
+    from jupyter_core.utils import run_sync
+
+    try:
+        run_sync(km.shutdown_kernel)(now=False)
+    except Exception:  # noqa: BLE001 - a kernel that does not stop is killed
+        _kill_kernels()
+    _LIVE_KERNELS.discard(km)
+
+
+def _run_notebooks_in(unit: dict[str, Any], km: Any) -> dict[str, Any]:
+    """:func:`_run_unit_notebooks` with the unit's kernel manager *km*."""
     import nbformat
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
@@ -289,7 +314,6 @@ def _run_unit_notebooks(unit: dict[str, Any]) -> dict[str, Any]:
     (out / "notebooks").mkdir(parents=True, exist_ok=True)
     label = unit["label"]
     paths = [Path(p) for p in unit["notebooks"]]
-    km = _kernel_manager_class()
     timings: dict[str, float] = {}
     entries = []
     html_files = []
@@ -304,7 +328,7 @@ def _run_unit_notebooks(unit: dict[str, Any]) -> dict[str, Any]:
         try:
             pm.execute_notebook(
                 str(nbp), str(executed), parameters=params, kernel_name=KERNEL_NAME,
-                kernel_manager_class=km, cwd=str(out), progress_bar=unit["progress_bar"],
+                km=km, cwd=str(out), progress_bar=unit["progress_bar"],
                 log_output=False, execution_timeout=unit["timeout"], report_mode=False,
             )
         except PapermillExecutionError as e:
@@ -610,139 +634,13 @@ def region_values(params: Mapping[str, Any], by: str) -> list[str]:
     return sorted(vals)
 
 
-def _is_ours(folder: Path) -> bool:
-    return (folder / OWNER_MARKER).is_file()
-
-
-def _our_files(folder: Path) -> list[str]:
-    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
-                  if not p.is_dir() and p.name != OWNER_MARKER)
-
-
-def _foreign_files(folder: Path) -> list[str]:
-    """Files in a folder survey wrote that its marker does not list (added by someone else)."""
-    try:
-        listed = json.loads((folder / OWNER_MARKER).read_text(encoding="utf-8")).get("files")
-    except (OSError, ValueError, AttributeError):
-        listed = None
-    if listed is None:  # a staging folder (still being written): everything in it is ours
-        return []
-    return sorted(set(_our_files(folder)) - set(listed))
-
-
-def _mark(folder: Path, wave: str, files: list[str] | None = None) -> None:
-    """Write the ownership marker (also says which run is rendering, for a waiting run; with
-    *files*, the finished report's manifest)."""
-    import datetime as _dt
-    import socket
-
-    from .. import __version__
-
-    info = {"created_by": "survey", "version": __version__, "wave": wave, "pid": os.getpid(),
-            "host": socket.gethostname(),
-            "started": _dt.datetime.now().astimezone().isoformat(timespec="seconds")}
-    if files is not None:
-        info["files"] = files
-    with _writing(folder / OWNER_MARKER):
-        (folder / OWNER_MARKER).write_text(json.dumps(info, ensure_ascii=False), encoding="utf-8")
-
-
-def _remove_ours(folder: Path, *, strict: bool = True) -> None:
-    """Delete *folder* if survey made it (marker inside); never touch anything else (and say
-    so when *strict*)."""
-    if not folder.exists() and not folder.is_symlink():
-        return
-    if folder.is_dir() and not folder.is_symlink() and _is_ours(folder):
-        shutil.rmtree(folder, ignore_errors=True)
-        return
-    if not strict:
-        return
-    raise ReportError(f"{folder} is in the way and was not written by survey (no {OWNER_MARKER}); "
-                      "it was left as it is: move or rename it, or choose another folder with -o")
-
-
-def check_output_folder(output_dir: str | Path) -> Path:
-    """Refuse an output folder survey may not replace: a file, or a non-empty folder without
-    the marker ``.survey-report.json`` (a folder of your own; nothing in it is ever deleted).
-
-    Raises
-    ------
-    ReportError
-        One line naming the folder, a few of its files and what to do.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> check_output_folder(d / "new") == d / "new"        # absent or empty: fine
-    True
-    >>> _ = (d / "my_thesis.docx").write_bytes(b"...")
-    >>> check_output_folder(d)                             # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    survey.errors.ReportError: output folder ... already holds files survey did not write (my_thesis.docx); ...
-    """
-    out = Path(output_dir)
-    if out.exists() and not out.is_dir():
-        raise ReportError(f"output folder {out} is a file; choose a folder with -o")
-    if out.is_dir() and _is_ours(out):
-        extra = _foreign_files(out)
-        if extra:
-            shown = ", ".join(extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
-            raise ReportError(f"report folder {out} holds files survey did not write ({shown}); "
-                              "move them elsewhere and run again (the report folder is replaced "
-                              "as a whole)")
-    if out.is_dir() and not _is_ours(out):
-        names = sorted(p.name for p in out.iterdir())
-        if names:
-            shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-            old = ("; if it is a report from a survey version before the marker "
-                   f"{OWNER_MARKER}, delete it yourself") if "index.html" in names else ""
-            raise ReportError(f"output folder {out} already holds files survey did not write "
-                              f"({shown}); choose a new or empty folder with -o (survey never "
-                              f"replaces a folder it did not create){old}")
-    return out
-
-
-def _holder(staging: Path) -> str:
-    """Who is rendering (from the staging folder's marker), for a run that has to wait."""
-    try:
-        info = json.loads((staging / OWNER_MARKER).read_text(encoding="utf-8"))
-        return (f"process {info['pid']} on {info['host']} (survey report of wave "
-                f"{info.get('wave')!r}, started {info['started']})")
-    except (OSError, ValueError, KeyError, TypeError):
-        return "another survey report run"
-
-
-def _acquire(out: Path, timeout: float | None, progress: bool):
-    """Take the per-output-folder lock ``.<name>.lock``; wait (saying for whom) when held."""
-    from filelock import FileLock, Timeout
-
-    lock = FileLock(str(out.parent / f".{out.name}.lock"))
-    try:
-        lock.acquire(timeout=0)
-        return lock
-    except Timeout:
-        pass
-    who = _holder(out.parent / f".{out.name}.rendering")
-    if timeout is not None and timeout <= 0:
-        raise ReportError(f"{out} is being rendered by {who}; run again when it has finished")
-    if progress:
-        _say(f"{out} is being rendered by {who}; waiting for it to finish (Ctrl-C to stop) …")
-    try:
-        lock.acquire(timeout=-1 if timeout is None else timeout)
-    except Timeout:
-        raise ReportError(f"{out} is being rendered by {who}; waited {timeout:g} s, run again "
-                          "when it has finished") from None
-    return lock
-
 
 def render_report(params: Mapping[str, Any] | None = None, *, output_dir: str | Path,
                   notebooks: Sequence[str | Path] = NOTEBOOKS,
                   notebook_dir: str | Path | None = None, by: str | None = None,
                   by_values: Sequence[str] | None = None, jobs: int = 2, progress: bool = True,
                   timeout: int | None = 1800, title: str | None = None,
-                  lock_timeout: float | None = None) -> ReportResult:
+                  lock_timeout: float | None = None, scheduler: str | None = None) -> ReportResult:
     """Render the report: execute *notebooks*, convert to HTML, write Excel, swap into place.
 
     Parameters
@@ -759,7 +657,12 @@ def render_report(params: Mapping[str, Any] | None = None, *, output_dir: str | 
     by_values : sequence of str, optional
         The values for ``by`` (default: read from the data).
     jobs : int
-        Worker processes for ``by=``.
+        Worker processes for ``by=`` (the local process pool).
+    scheduler : str, optional
+        Address of a Dask scheduler (``tcp://host:8786``; default: the environment variable
+        ``DASK_SCHEDULER_ADDRESS``): the overall and the regional reports are rendered by the
+        cluster's workers instead of the local pool (:mod:`survey.report.fanout`; needs the
+        optional extra ``pip install 'kexie-survey[dask]'``).
     progress : bool
         Per-notebook progress lines (and papermill's per-cell bar on a terminal).
     timeout : int, optional
@@ -786,7 +689,8 @@ def render_report(params: Mapping[str, Any] | None = None, *, output_dir: str | 
         ``<output_dir>.failed/``; the published report is unchanged); ``output_dir`` is a
         folder survey did not create (:func:`check_output_folder`); the disk is full (names
         the file being written; the unfinished report is removed); another run holds the
-        folder longer than ``lock_timeout``.
+        folder longer than ``lock_timeout``; ``scheduler`` is given but Dask is not installed
+        (names the extra) or the scheduler does not answer (names the address).
     KeyboardInterrupt
         Ctrl-C: kernels stopped, the unfinished report removed, the published one unchanged.
     """
@@ -815,43 +719,54 @@ def render_report(params: Mapping[str, Any] | None = None, *, output_dir: str | 
         for line in _role_gaps(params, names):
             _say(line)
     check_output_folder(out)
+    sched = scheduler_address(scheduler)
+    client = connect(sched) if sched else None  # a missing Dask or scheduler: before anything is written
     out.parent.mkdir(parents=True, exist_ok=True)
-    lock = _acquire(out, lock_timeout, progress)
+    try:
+        lock = acquire(out, lock_timeout, progress)
+    except BaseException:
+        if client is not None:
+            client.close()
+        raise
     try:
         # the wave's own notebooks, built from its questionnaire (only now: nothing is written
         # before the checks above have passed and the folder's lock is held)
         nbs = resolve_notebooks(notebooks, _wave_notebooks(params, notebooks, notebook_dir), qdir)
-        return _render_locked(params, out, nbs, names, by, by_values, jobs, progress, timeout, title)
+        return _render_locked(params, out, nbs, names, by, by_values, jobs, progress, timeout, title,
+                              scheduler=client)
     finally:
         lock.release()
+        if client is not None:
+            client.close()
 
 
 def _render_locked(params: dict[str, Any], out: Path, nbs: list[Path], names: list[str],
                    by: str | None, by_values: Sequence[str] | None, jobs: int, progress: bool,
-                   timeout: int | None, title: str | None) -> ReportResult:
+                   timeout: int | None, title: str | None, *,
+                   scheduler: Any = None) -> ReportResult:
     """:func:`render_report` once the output folder's lock is held."""
     check_output_folder(out)  # again: the folder may have changed while we waited
     _INTERRUPTED.clear()
     staging = out.parent / f".{out.name}.rendering"
     failed = out.parent / f"{out.name}.failed"
     for p in (staging, failed, out.parent / f".{out.name}.old"):
-        if (p.exists() or p.is_symlink()) and not (p.is_dir() and _is_ours(p)):
-            _remove_ours(p)  # raises: a folder of someone else's where ours would go
-    _remove_ours(staging)  # a run killed earlier left it
+        if (p.exists() or p.is_symlink()) and not (p.is_dir() and is_ours(p)):
+            remove_ours(p)  # raises: a folder of someone else's where ours would go
+    remove_ours(staging)  # a run killed earlier left it
     with _writing(staging):
         staging.mkdir(parents=True)
-    _mark(staging, str(params.get("wave", "demo")))
+    mark(staging, str(params.get("wave", "demo")))
     try:
         return _render_staged(params, out, staging, failed, nbs, names, by, by_values, jobs,
-                              progress, timeout, title)
+                              progress, timeout, title, scheduler=scheduler)
     except KeyboardInterrupt:
         _kill_kernels()
-        _remove_ours(staging)
+        remove_ours(staging)
         raise KeyboardInterrupt(f"the published report {out} is unchanged; the unfinished "
                                 f"{staging.name} was removed") from None
     except OSError as e:
         _kill_kernels()
-        _remove_ours(staging)
+        remove_ours(staging)
         what = "the disk is full" if e.errno in _DISK_FULL else (e.strerror or str(e))
         where = e.filename or staging
         raise ReportError(f"{where}: {what} while writing the report; the unfinished report "
@@ -862,7 +777,8 @@ def _render_locked(params: dict[str, Any], out: Path, nbs: list[Path], names: li
 
 def _render_staged(params: dict[str, Any], out: Path, staging: Path, failed: Path, nbs: list[Path],
                    names: list[str], by: str | None, by_values: Sequence[str] | None, jobs: int,
-                   progress: bool, timeout: int | None, title: str | None) -> ReportResult:
+                   progress: bool, timeout: int | None, title: str | None, *,
+                   scheduler: Any = None) -> ReportResult:
     """Render into *staging* and swap it into place of *out* (lock held, staging marked)."""
     wave = params.get("wave", "demo")
     ttl = title or report_title(params)
@@ -883,46 +799,34 @@ def _render_staged(params: dict[str, Any], out: Path, staging: Path, failed: Pat
     t0 = time.perf_counter()
     wnotes: dict[str, list[str]] = {}
     prep_t = _warm_cache(params, progress, wnotes)
-    results: list[dict[str, Any]] = []
-    if len(units) == 1 or jobs <= 1:
-        for u in units:
-            results.append(_run_unit(u))
-            if not results[-1]["ok"]:
-                break
-    else:
-        import multiprocessing as mp
-
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as ex:
-            futs = [ex.submit(_run_unit, u) for u in units]
-            for f in as_completed(futs):
-                results.append(f.result())
+    results = run_units(units, _run_unit, jobs=jobs, scheduler=scheduler, progress=progress)
     bad = [r for r in results if not r["ok"]]
     if bad:
         r = bad[0]
         if any(b.get("disk_full") for b in bad):  # keeping the copy would keep the disk full
-            _remove_ours(staging)
+            remove_ours(staging)
             raise ReportError(f"{r['message']}. The disk is full: the unfinished report {staging} "
                               f"was removed and the published report in {out} left unchanged; "
                               "free some space and run again.")
-        _remove_ours(failed)
+        remove_ours(failed)
         os.replace(staging, failed)
         kept = Path(r["executed"].replace(str(staging), str(failed), 1))
         raise ReportError(f"{r['message']}. The executed notebook is kept at {kept}; the published "
                           f"report in {out} was left unchanged.")
     # swap: the new report replaces the old one only now (and only a folder survey wrote)
     _check_interrupted()
-    _mark(staging, str(wave), files=_our_files(staging))
+    mark(staging, str(wave), files=our_files(staging))
     old = out.parent / f".{out.name}.old"
-    _remove_ours(old)
+    remove_ours(old)
     check_output_folder(out)
     if out.exists():
-        if _is_ours(out):
+        if is_ours(out):
             os.replace(out, old)
         else:  # empty folder of the user's: nothing to keep
             out.rmdir()
     os.replace(staging, out)
-    _remove_ours(old, strict=False)
-    _remove_ours(failed, strict=False)
+    remove_ours(old, strict=False)
+    remove_ours(failed, strict=False)
     res = ReportResult(output_dir=out, weighting_notes=wnotes)
     for r in results:
         res.html += [Path(h.replace(str(staging), str(out), 1)) for h in r["html"]]

@@ -51,8 +51,11 @@ from typing import Any
 from ..errors import ParameterError, ReportError
 from ..io.safe import writing as _writing
 from .fanout import connect, run_units, scheduler_address
+from .warmup import warm_cache as _warm_cache
+from .warmup import weighting_notes as _weighting_notes  # noqa: F401 - tests import it from here
+from .warmup import weighting_summary as _weighting_summary  # noqa: F401
 from .folders import (OWNER_MARKER, acquire, check_output_folder, is_ours, mark, our_files,
-                      remove_ours)
+                      remove_ours, say)
 from .params import NOTEBOOK_TITLES, NOTEBOOKS, schema, validate
 from .sections import report_title
 
@@ -194,9 +197,6 @@ def _slug(value: str) -> str:
     return s or "region"
 
 
-def _say(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
 
 def _cell_summary(err: Any) -> str:
     src = (getattr(err, "source", "") or "").strip().splitlines()
@@ -324,7 +324,7 @@ def _run_notebooks_in(unit: dict[str, Any], km: Any) -> dict[str, Any]:
         executed = out / "notebooks" / f"{name}.ipynb"
         t0 = time.perf_counter()
         if unit["progress"]:
-            _say(f"[{label}] [{k}/{len(paths)}] {name} …")
+            say(f"[{label}] [{k}/{len(paths)}] {name} …")
         try:
             pm.execute_notebook(
                 str(nbp), str(executed), parameters=params, kernel_name=KERNEL_NAME,
@@ -363,8 +363,9 @@ def _run_notebooks_in(unit: dict[str, Any], km: Any) -> dict[str, Any]:
         timings[f"{label}/{name}:run"] = t1 - t0
         timings[f"{label}/{name}:html"] = time.perf_counter() - t1
         if unit["progress"]:
-            _say(f"[{label}] [{k}/{len(paths)}] {name} done: run {t1 - t0:.1f} s, "
+            say(f"[{label}] [{k}/{len(paths)}] {name} done: run {t1 - t0:.1f} s, "
                  f"html {time.perf_counter() - t1:.1f} s")
+    t_wb = time.perf_counter()
     with _writing(out / "tables.xlsx"):
         wb = write_workbook(out / TABLES_DIRNAME, out / "tables.xlsx", notebooks=[p.stem for p in paths],
                             notebook_titles=NOTEBOOK_TITLES)
@@ -378,148 +379,8 @@ def _run_notebooks_in(unit: dict[str, Any], km: Any) -> dict[str, Any]:
             index_page(entries, title=unit["title"] + (f" · {unit['region']}" if unit["region"] else ""),
                        extra_links=[("tables.xlsx", "全部表格（Excel）"), *docx_link, *region_links]),
             encoding="utf-8")
+    timings[f"{label}:workbook+index"] = time.perf_counter() - t_wb
     return {"ok": True, "label": label, "html": html_files, "workbook": str(wb), "timings": timings}
-
-
-def _weighting_notes(prepared: Any) -> list[str]:
-    """The weighting notes of a prepared wave, read from its design's weighting report.
-
-    Read from the report (``design.weighting_report`` and the steps before it), not from the
-    warnings of the preparation: :func:`~survey.report.content.data.prepare` silences those (a
-    notebook must not print them), and a wave taken from the cache raises none, yet both carry
-    the same report.  Notes: margin totals rescaled to the control total, one-way margins implied
-    by a cross (not used), and the report's own ``notes`` (e.g. negative GREG weights).
-    """
-    msgs: list[str] = []
-    rep = getattr(getattr(prepared, "design", None), "weighting_report", None)
-    while rep is not None:
-        disc = rep.discrepancy()
-        if len(disc) and "rel_diff" in disc.columns:
-            off = disc[disc["rel_diff"].abs() > 1e-9]
-            if len(off):
-                msgs.append("population margins disagree on the total; rescaled to the control "
-                            f"total {float(disc['control_total'].iloc[0]):,.0f}: "
-                            + "; ".join(f"{r.margin} {r.rel_diff:+.2%}" for r in off.itertuples()))
-            m_all = rep.margins()
-            used = set(map(str, m_all["margin"].unique())) if "margin" in m_all.columns else set()
-            for m in map(str, disc["margin"]):
-                if m in used:
-                    continue
-                cross = next((u for u in used if set(m.split(" × ")) < set(u.split(" × "))), None)
-                msgs.append(f"target {m} is implied by the cross {cross or 'of another margin'} "
-                            "and is not used")
-        msgs += [str(n) for n in rep.notes]
-        rep = rep.previous
-    return msgs
-
-
-def _weighting_summary(wave: str, prepared: Any, page: str) -> tuple[str, list[str]]:
-    """One terminal line for the weighting notes of one wave (and the notes themselves).
-
-    The facts are in the weighting report the quality notebook shows (table 3.1: each margin's
-    total against the control total, and which margins are implied by a cross), so the terminal
-    only says how many there were and where to read them."""
-    msgs = _weighting_notes(prepared)
-    if not msgs:
-        return "", []
-    kinds = {"rescaled": sum("disagree on the total" in m for m in msgs),
-             "implied": sum("implied by the cross" in m for m in msgs)}
-    other = len(msgs) - kinds["rescaled"] - kinds["implied"]
-    parts = (["margin totals rescaled to the control total"] if kinds["rescaled"] else []) + \
-        ([f"{kinds['implied']} one-way margin(s) implied by a cross, not used"] if kinds["implied"] else []) + \
-        ([f"{other} other"] if other else [])
-    line = (f"weighting {wave}: {len(msgs)} note{'s' if len(msgs) != 1 else ''} "
-            f"({'; '.join(parts)}), see {page}")
-    return line, msgs
-
-
-def _warm_cache(params: Mapping[str, Any], progress: bool,
-                notes: dict[str, list[str]] | None = None) -> dict[str, float]:
-    """Read, clean and weight the wave once before the notebooks start (they load the cache).
-
-    Errors are not raised here: the notebooks show them in their sections.  The weighting notes
-    of each wave (margins with different totals rescaled, one-way margins implied by a two-way
-    margin; read from the wave's weighting report by :func:`_weighting_notes`, so a cached wave
-    says the same) are in the weighting report the quality notebook shows; the terminal gets
-    one line per wave (``weighting <wave>: 3 notes (...), see quality.html``) and *notes*
-    (wave -> messages) keeps the messages.  Returns the stage
-    timings (``prepare/read``, ``prepare/clean``, ``prepare/weight`` ...).
-    """
-    if not (params.get("questionnaire") and params.get("data")):
-        return {}
-    from ..errors import SurveyError
-    from .content.data import prepare, work_dir_for
-
-    notes = {} if notes is None else notes
-    wave = str(params.get("wave") or "wave")
-    cache = work_dir_for(params) / "prepared" / _CACHE_FILE
-    t = time.perf_counter()
-    try:
-        w = prepare(params)
-    except (SurveyError, OSError, ValueError, KeyError) as e:
-        if progress:
-            _say(f"preparing the wave failed ({type(e).__name__}: {e}); the notebooks will show it")
-        return {}
-    # a cached wave keeps the timings of the run that made it: report them only for a real
-    # preparation, else only the time spent loading
-    cached = bool(getattr(w, "from_cache", False))
-    out = {} if cached else {f"prepare/{k}": v for k, v in w.timings.items()}
-    out["prepare"] = time.perf_counter() - t
-    line, msgs = _weighting_summary(wave, w, "quality.html (加权)")
-    if msgs:
-        notes[wave] = msgs
-    if progress:
-        if cached:
-            _say(f"prepared wave taken from the cache ({_shown(cache.parent.parent)}/)")
-        else:
-            _say("prepared the wave in " + f"{out['prepare']:.1f} s ("
-                 + ", ".join(f"{k} {v:.1f} s" for k, v in w.timings.items()) + ")")
-        if line:
-            _say(line)
-    if params.get("previous_waves"):
-        from .content.data import prepare_previous
-
-        t = time.perf_counter()
-        lines = []
-        hits = []
-        for pw in params["previous_waves"]:
-            try:
-                prev = prepare_previous({**params, "previous_waves": [pw]})
-            except (SurveyError, OSError, ValueError, KeyError) as e:
-                if progress:
-                    _say(f"preparing the earlier waves failed ({type(e).__name__}: {e}); the notebooks will show it")
-                return out
-            if all(getattr(v, "from_cache", False) for v in prev.values()):
-                hits.append(str(pw))
-            line, msgs = _weighting_summary(str(pw), next(iter(prev.values()), None),
-                                            "that wave's quality report")
-            if msgs:
-                notes[str(pw)] = msgs
-                lines.append(line)
-        out["prepare_previous"] = time.perf_counter() - t
-        if progress:
-            ids = [str(x) for x in params["previous_waves"]]
-            if len(hits) == len(ids):
-                _say(f"earlier wave(s) {', '.join(ids)} taken from the cache")
-            else:
-                note = f" ({', '.join(hits)} from the cache)" if hits else ""
-                _say(f"prepared earlier wave(s) {', '.join(ids)} in "
-                     f"{out['prepare_previous']:.1f} s{note}")
-            for line in lines:
-                _say(line)
-    return out
-
-
-#: The folder :func:`survey.pipeline.prepare_wave` caches a prepared wave in (inside its out_dir).
-_CACHE_FILE = ".prepared"
-
-
-def _shown(path: Path) -> str:
-    """*path* relative to the current folder when it is below it (shorter progress lines)."""
-    try:
-        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
 
 
 def check_harmonization(params: Mapping[str, Any], notebooks: Sequence[str] = ("trends",)) -> None:
@@ -717,7 +578,7 @@ def render_report(params: Mapping[str, Any] | None = None, *, output_dir: str | 
     check_harmonization(params, names)
     if progress:
         for line in _role_gaps(params, names):
-            _say(line)
+            say(line)
     check_output_folder(out)
     sched = scheduler_address(scheduler)
     client = connect(sched) if sched else None  # a missing Dask or scheduler: before anything is written
@@ -835,5 +696,5 @@ def _render_staged(params: dict[str, Any], out: Path, staging: Path, failed: Pat
     res.timings.update(prep_t)
     res.timings["total"] = time.perf_counter() - t0
     if progress:
-        _say(f"report written to {out / 'index.html'} in {res.timings['total']:.1f} s")
+        say(f"report written to {out / 'index.html'} in {res.timings['total']:.1f} s")
     return res

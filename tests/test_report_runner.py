@@ -496,7 +496,7 @@ def test_scheduler_without_dask_names_the_extra_before_anything_is_written(fake_
     assert "kexie-survey[dask]" in capsys.readouterr().err
 
 
-def test_an_unreachable_scheduler_is_named(fake_pm, monkeypatch, tmp_path):
+def test_an_unreachable_scheduler_is_named(fake_pm, monkeypatch, tmp_path, capsys):
     pytest.importorskip("distributed")
     import socket
 
@@ -509,4 +509,11 @@ def test_an_unreachable_scheduler_is_named(fake_pm, monkeypatch, tmp_path):
     out = tmp_path / "reports" / "demo"
     with pytest.raises(ReportError, match=rf"scheduler tcp://127\.0\.0\.1:{port} is unreachable"):
         _render(out, scheduler=f"tcp://127.0.0.1:{port}")
+    assert not (tmp_path / "reports").exists()
+    demo = ROOT / "data" / "demo" / "demo-2024"
+    assert main(["report", "--wave", "demo", "--questionnaire", str(demo / "questionnaire.yml"),
+                 "--data", str(next(demo.glob("*.sav"))), "--root", str(tmp_path), "--quiet",
+                 "--notebooks", "quality", "--scheduler", f"tcp://127.0.0.1:{port}"]) == 2
+    err = capsys.readouterr().err
+    assert f"tcp://127.0.0.1:{port} is unreachable" in err and "Traceback" not in err
     assert not (tmp_path / "reports").exists()

@@ -361,24 +361,27 @@ def test_sigint_during_a_real_kernel_leaves_no_traceback_no_kernel_no_staging(tm
 # issue 17: fan-out that scales (one kernel per report, the wave prepared once per process,
 # Dask distributed as an optional scheduler)
 # ------------------------------------------------------------------------------------------
-def test_every_notebook_of_a_report_runs_in_the_same_kernel_and_each_report_has_its_own(monkeypatch, tmp_path):
+def test_every_notebook_of_a_report_runs_in_one_kernel_kept_for_the_next_report(monkeypatch, tmp_path):
+    """One kernel manager serves every notebook of every report this process renders (jobs=1),
+    and it is released when the run ends."""
     import papermill
 
     seen: list[tuple[str, object]] = []
+    released: list[int] = []
 
     def execute_notebook(input_path, output_path, parameters=None, **kw):
         seen.append((parameters["output_dir"], kw.get("km")))
         return _fake_execute()(input_path, output_path, parameters, **kw)
 
     monkeypatch.setattr(papermill, "execute_notebook", execute_notebook)
+    real_release = runner.release_kernel
+    monkeypatch.setattr(runner, "release_kernel",
+                        lambda: released.append(len(runner._WORKER_KERNEL)) or real_release())
     render_report({}, output_dir=tmp_path / "rep", notebooks=["quality", "survey_report"],
                   by="district", by_values=["a", "b"], jobs=1, progress=False)
-    assert len(seen) == 6 and all(km is not None for _, km in seen)
-    per_unit: dict[str, set[int]] = {}
-    for out, km in seen:
-        per_unit.setdefault(out, set()).add(id(km))
-    assert len(per_unit) == 3 and all(len(v) == 1 for v in per_unit.values())
-    assert len(set().union(*per_unit.values())) == 3
+    assert len(seen) == 6 and len({out for out, _ in seen}) == 3
+    assert seen[0][1] is not None and all(km is seen[0][1] for _, km in seen)
+    assert released == [1] and runner._WORKER_KERNEL == {}
 
 
 @pytest.fixture
@@ -448,12 +451,19 @@ def pool_render(tmp_path_factory):
     return nbs, out
 
 
-def test_real_kernels_one_per_report_in_the_local_pool(pool_render):
+def test_real_kernels_one_per_pool_worker_and_none_left_running(pool_render):
     _, out = pool_render
+    every = set()
     for unit, region in ((out, "None"), (out / "regions" / "北区", "北区"), (out / "regions" / "南区", "南区")):
-        pids = {(unit / f"pid-{n}.txt").read_text().split()[0] for n in ("quality", "survey_report")}
+        pids = {int((unit / f"pid-{n}.txt").read_text().split()[0]) for n in ("quality", "survey_report")}
         assert len(pids) == 1, unit  # both notebooks of one report: one kernel
         assert (unit / "pid-quality.txt").read_text().split()[1] == region
+        every |= pids
+    assert 1 <= len(every) <= 2  # jobs=2: a worker's kernel renders its next report too
+    time.sleep(0.5)
+    for pid in every:  # the pool's workers stopped their kernels when they exited
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
 
 
 def test_a_dask_cluster_renders_the_same_report_folders_as_the_local_pool(pool_render, tmp_path, capsys):
@@ -462,8 +472,11 @@ def test_a_dask_cluster_renders_the_same_report_folders_as_the_local_pool(pool_r
     out = tmp_path / "rep"
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
                                   dashboard_address=None) as cluster:
-        res = render_report({}, output_dir=out, notebooks=nbs, by="district", by_values=["北区", "南区"],
-                            scheduler=cluster.scheduler_address, progress=True)
+        try:
+            res = render_report({}, output_dir=out, notebooks=nbs, by="district", by_values=["北区", "南区"],
+                                scheduler=cluster.scheduler_address, progress=True)
+        finally:
+            runner.release_kernel()  # the in-process worker's kernel (a real worker stops it on exit)
     assert _listing(out) == _listing(pooled)
     assert res.index == out.resolve() / "index.html"
     assert all(p.is_file() and str(p).startswith(str(out.resolve())) for p in res.html)

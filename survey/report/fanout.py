@@ -103,21 +103,30 @@ def connect(address: str, timeout: float | None = None):
 
 
 def run_units(units: Sequence[Unit], run: Runner, *, jobs: int = 2, scheduler: Any = None,
-              progress: bool = False) -> list[dict[str, Any]]:
+              progress: bool = False, release: Callable[[], None] | None = None) -> list[dict[str, Any]]:
     """Run every unit with *run*; the results in the order they finished.
 
     In this process one after the other (``jobs <= 1`` or one unit; stops at the first failed
     unit), in a pool of ``jobs`` spawned processes, or, with *scheduler* (an address or a
     connected :class:`distributed.Client`), on that Dask cluster (see the module docstring).
+
+    Each unit is marked ``reuse_kernel``: a worker keeps its kernel for its next unit (the pool's
+    and the cluster's workers stop it when they exit; in this process *release* is called once
+    the units are done).
     """
+    units = [{**u, "reuse_kernel": True} for u in units]
     if scheduler:
         return _run_dask(units, run, scheduler, progress)
     results: list[dict[str, Any]] = []
     if len(units) == 1 or jobs <= 1:
-        for u in units:
-            results.append(run(u))
-            if not results[-1]["ok"]:
-                break
+        try:
+            for u in units:
+                results.append(run(u))
+                if not results[-1]["ok"]:
+                    break
+        finally:
+            if release is not None:
+                release()
         return results
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed

@@ -88,6 +88,12 @@ def _kernel_manager_class():
             _LIVE_KERNELS.add(self)
             if os.name == "posix":
                 self.transport = "ipc"  # local sockets: no TCP ports, no plaintext-TCP warning
+                # absolute socket paths in a folder of their own: a kernel that serves several
+                # reports (several working folders) is still found by each new client
+                import tempfile
+
+                self.ipc_dir = tempfile.mkdtemp(prefix="survey-kernel-")
+                self.ip = os.path.join(self.ipc_dir, "kernel-ipc")
 
         async def _async_interrupt_kernel(self) -> None:
             # jupyter_client >= 7 interrupts the kernel (SIGINT) at the start of every
@@ -231,7 +237,10 @@ def _kill_kernels() -> None:
                 getattr(km, clean)()
             except Exception:  # noqa: BLE001
                 pass
+        if getattr(km, "ipc_dir", None):
+            shutil.rmtree(km.ipc_dir, ignore_errors=True)
         _LIVE_KERNELS.discard(km)
+    _WORKER_KERNEL.clear()
 
 
 @contextmanager
@@ -279,25 +288,91 @@ def _run_unit_notebooks(unit: dict[str, Any]) -> dict[str, Any]:
     The kernel starts with the first notebook and serves the others (each notebook's setup cell
     rebuilds its own context; the prepared wave is loaded once per kernel, see
     :func:`survey.report.content.data.prepare`), so a unit pays for one kernel start and one
-    import of the package instead of one per notebook.  Runs in a worker."""
-    km = _kernel_manager_class()(kernel_name=KERNEL_NAME)
+    import of the package instead of one per notebook.  With ``unit["reuse_kernel"]`` (a worker
+    of the local pool or of a Dask cluster) the kernel also serves the worker's next units: it
+    is kept until the worker exits (:func:`release_kernel`) or a notebook fails in it.  Every
+    notebook writes below its ``output_dir`` parameter, never relative to the kernel's folder.
+    Runs in a worker."""
+    reuse = bool(unit.get("reuse_kernel"))
+    km = _worker_kernel() if reuse else _kernel_manager_class()(kernel_name=KERNEL_NAME)
+    ok = False
     try:
-        return _run_notebooks_in(unit, km)
+        res = _run_notebooks_in(unit, km)
+        ok = bool(res.get("ok"))
+        return res
     finally:
-        _shutdown_kernel(km)
+        if not (reuse and ok):
+            _shutdown_kernel(km)
+            if _WORKER_KERNEL.get(threading.get_ident()) is km:
+                del _WORKER_KERNEL[threading.get_ident()]
+
+
+#: The kernel manager each thread of a worker reuses for the units it renders (thread id -> kernel
+#: manager; see _run_unit_notebooks): its event loop belongs to the thread that started it.
+_WORKER_KERNEL: dict[int, Any] = {}
+_FINALIZER: list[bool] = []
+
+
+def _worker_kernel() -> Any:
+    """This worker's kernel manager (a new one when there is none or its kernel died)."""
+    km = _WORKER_KERNEL.get(threading.get_ident())
+    if km is not None and km.has_kernel:
+        from jupyter_core.utils import run_sync
+
+        if not run_sync(km.is_alive)():
+            _shutdown_kernel(km)
+            km = None
+    if km is None:
+        import atexit
+        from multiprocessing import util
+
+        km = _kernel_manager_class()(kernel_name=KERNEL_NAME)
+        if not _FINALIZER:
+            # a pool worker ends with os._exit (no atexit); multiprocessing's finalizers run then
+            util.Finalize(None, release_kernel, exitpriority=10)
+            atexit.register(release_kernel)
+            _FINALIZER.append(True)
+        _WORKER_KERNEL[threading.get_ident()] = km
+    return km
+
+
+def release_kernel() -> None:
+    """Stop the kernels this process kept for its next report (if any)."""
+    while _WORKER_KERNEL:
+        _shutdown_kernel(_WORKER_KERNEL.popitem()[1])
 
 
 def _shutdown_kernel(km: Any) -> None:
-    """Stop the unit's kernel (politely: it is idle once the last notebook has replied)."""
-    if not km.has_kernel:
-        return
+    """Stop a kernel (politely: it is idle once the last notebook has replied)."""
+    if km.has_kernel:
+        from jupyter_core.utils import run_sync
+
+        try:
+            run_sync(km.shutdown_kernel)(now=False)
+        except Exception:  # noqa: BLE001 - a kernel that does not stop is killed
+            _kill_kernels()
+    _LIVE_KERNELS.discard(km)
+    if getattr(km, "ipc_dir", None):
+        shutil.rmtree(km.ipc_dir, ignore_errors=True)
+
+
+def _fresh_namespace(km: Any, cwd: Path) -> None:
+    """Before a notebook runs in a kernel that already ran one: clear the user's variables
+    (``%reset -f``; the imported modules stay loaded, which is the point of reusing it; each
+    notebook validates its ``globals()`` as its parameters) and move it into *cwd*."""
     from jupyter_core.utils import run_sync
 
+    kc = km.client()
+    kc.start_channels()
     try:
-        run_sync(km.shutdown_kernel)(now=False)
-    except Exception:  # noqa: BLE001 - a kernel that does not stop is killed
-        _kill_kernels()
-    _LIVE_KERNELS.discard(km)
+        run_sync(kc.wait_for_ready)(timeout=60)
+        reply = run_sync(kc.execute_interactive)(
+            f"__import__('os').chdir({str(cwd)!r}); get_ipython().run_line_magic('reset', '-f')",
+            store_history=False, timeout=60, output_hook=lambda msg: None)
+    finally:
+        kc.stop_channels()
+    if reply["content"].get("status") != "ok":
+        raise RuntimeError(f"could not reset the kernel for the next notebook: {reply['content']}")
 
 
 def _run_notebooks_in(unit: dict[str, Any], km: Any) -> dict[str, Any]:
@@ -326,6 +401,8 @@ def _run_notebooks_in(unit: dict[str, Any], km: Any) -> dict[str, Any]:
         if unit["progress"]:
             say(f"[{label}] [{k}/{len(paths)}] {name} …")
         try:
+            if km.has_kernel:  # it ran a notebook before: a clean namespace in this report's folder
+                _fresh_namespace(km, out)
             pm.execute_notebook(
                 str(nbp), str(executed), parameters=params, kernel_name=KERNEL_NAME,
                 km=km, cwd=str(out), progress_bar=unit["progress_bar"],
@@ -660,7 +737,8 @@ def _render_staged(params: dict[str, Any], out: Path, staging: Path, failed: Pat
     t0 = time.perf_counter()
     wnotes: dict[str, list[str]] = {}
     prep_t = _warm_cache(params, progress, wnotes)
-    results = run_units(units, _run_unit, jobs=jobs, scheduler=scheduler, progress=progress)
+    results = run_units(units, _run_unit, jobs=jobs, scheduler=scheduler, progress=progress,
+                        release=release_kernel)
     bad = [r for r in results if not r["ok"]]
     if bad:
         r = bad[0]

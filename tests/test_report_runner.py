@@ -427,8 +427,11 @@ def _pid_notebooks(folder: Path) -> list[str]:
         params = nbformat.v4.new_code_cell("wave = 'demo'\nregion = None\noutput_dir = '.'")
         params.metadata["tags"] = ["parameters"]
         nb.cells = [params, nbformat.v4.new_code_cell(
-            "import os, pathlib\n"
-            f"pathlib.Path(output_dir, 'pid-{name}.txt').write_text(f'{{os.getpid()}} {{region}}')")]
+            "import os, pathlib\n"  # pid, region, and whether the other notebook's variable is seen
+            f"pathlib.Path(output_dir, 'pid-{name}.txt').write_text("
+            f"f'{{os.getpid()}} {{region}} {{\"leak_{name}\" in dir()}}')\n"
+            f"leak_{'survey_report' if name == 'quality' else 'quality'} = 1\n"
+            "pathlib.Path('cwd.txt').write_text(os.getcwd())")]
         nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Python 3"}
         nb.metadata["language_info"] = {"name": "python"}
         nbformat.write(nb, str(folder / f"{name}.ipynb"))
@@ -458,6 +461,10 @@ def test_real_kernels_one_per_pool_worker_and_none_left_running(pool_render):
         pids = {int((unit / f"pid-{n}.txt").read_text().split()[0]) for n in ("quality", "survey_report")}
         assert len(pids) == 1, unit  # both notebooks of one report: one kernel
         assert (unit / "pid-quality.txt").read_text().split()[1] == region
+        # a reused kernel starts each notebook with a clean namespace, in the report's folder
+        assert [(unit / f"pid-{n}.txt").read_text().split()[2] for n in ("quality", "survey_report")] \
+            == ["False", "False"]
+        assert Path((unit / "cwd.txt").read_text()).resolve() == unit.resolve()
         every |= pids
     assert 1 <= len(every) <= 2  # jobs=2: a worker's kernel renders its next report too
     time.sleep(0.5)

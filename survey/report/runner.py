@@ -7,7 +7,9 @@ lookup, so no "No such kernel" in a venv), converts each to one self-contained H
 one.  A failing cell stops the run with a :class:`~survey.errors.ReportError` naming the
 notebook, the cell and the error; the executed notebooks are kept in ``<output>.failed/`` and the
 previously published report is left untouched.  ``by=`` renders one report per region (plus the
-overall one) in parallel processes.
+overall one): the wave is prepared once (:mod:`survey.report.warmup`), all notebooks of one report
+run in one kernel, which a worker keeps for its next report, and the reports go to a local process
+pool or, with ``scheduler=``, to a Dask cluster (:mod:`survey.report.fanout`).
 
 Layout of ``output_dir``::
 
@@ -24,7 +26,8 @@ and swapped in at the end.  Only folders carrying the marker ``.survey-report.js
 replaced or removed: an existing non-empty ``output_dir`` without it (a folder of your own) is
 refused before anything runs.  One run at a time per output folder: a second run waits for the
 lock ``.<name>.lock`` (saying which process holds it).  Ctrl-C or a full disk removes the
-unfinished ``.<name>.rendering`` and leaves the published report as it was.
+unfinished ``.<name>.rendering`` and leaves the published report as it was (the marker and
+lock code: :mod:`survey.report.folders`).
 
 Examples
 --------
@@ -61,7 +64,7 @@ from .sections import report_title
 
 __all__ = ["render_report", "resolve_notebooks", "CurrentPythonKernelManager", "KERNEL_NAME",
            "ReportResult", "region_values", "check_harmonization", "check_output_folder",
-           "OWNER_MARKER"]
+           "OWNER_MARKER", "release_kernel"]
 
 KERNEL_NAME = "survey-current-python"
 REPO_NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
@@ -201,7 +204,6 @@ def _check_params(names: Sequence[str], params: Mapping[str, Any]) -> None:
 def _slug(value: str) -> str:
     s = re.sub(r"[\\/:*?\"<>|\s]+", "_", str(value)).strip("._")
     return s or "region"
-
 
 
 def _cell_summary(err: Any) -> str:

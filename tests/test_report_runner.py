@@ -464,7 +464,8 @@ def test_real_kernels_one_per_pool_worker_and_none_left_running(pool_render):
         # a reused kernel starts each notebook with a clean namespace, in the report's folder
         assert [(unit / f"pid-{n}.txt").read_text().split()[2] for n in ("quality", "survey_report")] \
             == ["False", "False"]
-        assert Path((unit / "cwd.txt").read_text()).resolve() == unit.resolve()
+        staged = out.parent / f".{out.name}.rendering" / unit.relative_to(out)  # where it ran
+        assert Path((unit / "cwd.txt").read_text()).resolve() == staged.resolve()
         every |= pids
     assert 1 <= len(every) <= 2  # jobs=2: a worker's kernel renders its next report too
     time.sleep(0.5)

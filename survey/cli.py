@@ -325,6 +325,9 @@ def _report_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--by", default=None, metavar="VAR",
                    help="另按 VAR 的每个取值各出一份报告（如 region/district），并行渲染")
     p.add_argument("--jobs", type=int, default=2, help="--by 的并行进程数（默认 2）")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="Dask 调度器地址（如 tcp://host:8786；默认取环境变量 DASK_SCHEDULER_ADDRESS）："
+                        "各份报告交给集群的 worker 渲染，而非本机进程池；需 pip install 'kexie-survey[dask]'")
     p.add_argument("--region", default=None, help="只报告某一地区")
     p.add_argument("--min-cell", type=int, default=None, help="样本量低于此值的单元格不予公布（默认 10）")
     p.add_argument("--confidence", type=float, default=None, help="置信水平（默认 0.95）")
@@ -473,7 +476,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             raise ParameterError(f"report folder {out} would not be inside {base}; "
                                  "check --wave / -o")
         res = render_report(pr, output_dir=out, notebooks=names, by=args.by, jobs=args.jobs,
-                            progress=not args.quiet)
+                            progress=not args.quiet, scheduler=args.scheduler)
         print(res.index)
     return 0
 

@@ -20,7 +20,7 @@ import pytest
 
 from survey.cli import main
 from survey.errors import ParameterError, ReportError
-from survey.report import runner
+from survey.report import folders, runner
 from survey.report.runner import OWNER_MARKER, render_report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -181,7 +181,7 @@ def test_a_held_lock_names_its_holder(fake_pm, tmp_path):
     out = tmp_path / "rep"
     staging = tmp_path / ".rep.rendering"
     staging.mkdir()
-    runner._mark(staging, "2024")  # what the holding run wrote
+    folders.mark(staging, "2024")  # what the holding run wrote
     with FileLock(str(tmp_path / ".rep.lock")):
         with pytest.raises(ReportError, match=rf"being rendered by process {os.getpid()} .*'2024'"):
             _render(out, lock_timeout=0.3)
@@ -355,3 +355,186 @@ def test_sigint_during_a_real_kernel_leaves_no_traceback_no_kernel_no_staging(tm
     time.sleep(0.2)
     with pytest.raises(ProcessLookupError):
         os.kill(kernel_pid, 0)
+
+
+# ------------------------------------------------------------------------------------------
+# issue 17: fan-out that scales (one kernel per report, the wave prepared once per process,
+# Dask distributed as an optional scheduler)
+# ------------------------------------------------------------------------------------------
+def test_every_notebook_of_a_report_runs_in_one_kernel_kept_for_the_next_report(monkeypatch, tmp_path):
+    """One kernel manager serves every notebook of every report this process renders (jobs=1),
+    and it is released when the run ends."""
+    import papermill
+
+    seen: list[tuple[str, object]] = []
+    released: list[int] = []
+
+    def execute_notebook(input_path, output_path, parameters=None, **kw):
+        seen.append((parameters["output_dir"], kw.get("km")))
+        return _fake_execute()(input_path, output_path, parameters, **kw)
+
+    monkeypatch.setattr(papermill, "execute_notebook", execute_notebook)
+    real_release = runner.release_kernel
+    monkeypatch.setattr(runner, "release_kernel",
+                        lambda: released.append(len(runner._WORKER_KERNEL)) or real_release())
+    render_report({}, output_dir=tmp_path / "rep", notebooks=["quality", "survey_report"],
+                  by="district", by_values=["a", "b"], jobs=1, progress=False)
+    assert len(seen) == 6 and len({out for out, _ in seen}) == 3
+    assert seen[0][1] is not None and all(km is seen[0][1] for _, km in seen)
+    assert released == [1] and runner._WORKER_KERNEL == {}
+
+
+@pytest.fixture
+def demo_params(tmp_path):
+    d = ROOT / "data" / "demo" / "demo-2024"
+    raw = next(d.glob("*.sav"), None)
+    if raw is None:
+        pytest.skip("demo data absent (make test generates it)")
+    return {"wave": "demo-2024", "questionnaire": str(d / "questionnaire.yml"), "data": str(raw),
+            "population": str(d / "population.yml"), "stations": str(d / "stations.csv"),
+            "work_dir": str(tmp_path / "work"), "region_var": "district"}
+
+
+def test_the_export_is_read_and_looked_up_once_for_all_regions(monkeypatch, demo_params):
+    """Every notebook of every regional report asks for the prepared wave: the first call reads
+    the export, the others get the same object without reading, hashing or loading again."""
+    import survey.io
+    from survey import pipeline
+    from survey.report.content import data
+
+    monkeypatch.setattr(data, "_PREPARED", {})
+    reads, lookups = [], []
+    real_read, real_lookup = survey.io.read_export, pipeline._read_cache
+    monkeypatch.setattr(survey.io, "read_export", lambda *a, **k: reads.append(a[0]) or real_read(*a, **k))
+    monkeypatch.setattr(pipeline, "_read_cache", lambda *a: lookups.append(a[1]) or real_lookup(*a))
+    waves = [data.prepare({**demo_params, "region": r}) for r in (None, "明湖区", "青山区", "云溪区")]
+    assert len(reads) == 1 and len(lookups) == 1
+    assert all(w is waves[0] for w in waves)
+    # an edited input is prepared again (the cache is keyed by content, so it is read again)
+    pop = Path(demo_params["work_dir"]) / "population.yml"
+    pop.write_text(Path(demo_params["population"]).read_text(encoding="utf-8"), encoding="utf-8")
+    again = data.prepare({**demo_params, "population": str(pop)})
+    assert again is not waves[0] and len(lookups) == 2
+
+
+def _pid_notebooks(folder: Path) -> list[str]:
+    """Two tiny notebooks that record the kernel's process id and the region in the report."""
+    import nbformat
+
+    paths = []
+    for name in ("quality", "survey_report"):
+        nb = nbformat.v4.new_notebook()
+        params = nbformat.v4.new_code_cell("wave = 'demo'\nregion = None\noutput_dir = '.'")
+        params.metadata["tags"] = ["parameters"]
+        nb.cells = [params, nbformat.v4.new_code_cell(
+            "import os, pathlib\n"  # pid, region, and whether the other notebook's variable is seen
+            f"pathlib.Path(output_dir, 'pid-{name}.txt').write_text("
+            f"f'{{os.getpid()}} {{region}} {{\"leak_{name}\" in dir()}}')\n"
+            f"leak_{'survey_report' if name == 'quality' else 'quality'} = 1\n"
+            "pathlib.Path('cwd.txt').write_text(os.getcwd())")]
+        nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Python 3"}
+        nb.metadata["language_info"] = {"name": "python"}
+        nbformat.write(nb, str(folder / f"{name}.ipynb"))
+        paths.append(str(folder / f"{name}.ipynb"))
+    return paths
+
+
+def _listing(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+@pytest.fixture(scope="module")
+def pool_render(tmp_path_factory):
+    """The two tiny notebooks rendered by the local process pool: overall + 2 regions."""
+    tmp = tmp_path_factory.mktemp("pool")
+    nbs = _pid_notebooks(tmp)
+    out = tmp / "rep"
+    render_report({}, output_dir=out, notebooks=nbs, by="district", by_values=["北区", "南区"],
+                  jobs=2, progress=False)
+    return nbs, out
+
+
+def test_real_kernels_one_per_pool_worker_and_none_left_running(pool_render):
+    _, out = pool_render
+    every = set()
+    for unit, region in ((out, "None"), (out / "regions" / "北区", "北区"), (out / "regions" / "南区", "南区")):
+        pids = {int((unit / f"pid-{n}.txt").read_text().split()[0]) for n in ("quality", "survey_report")}
+        assert len(pids) == 1, unit  # both notebooks of one report: one kernel
+        assert (unit / "pid-quality.txt").read_text().split()[1] == region
+        # a reused kernel starts each notebook with a clean namespace, in the report's folder
+        assert [(unit / f"pid-{n}.txt").read_text().split()[2] for n in ("quality", "survey_report")] \
+            == ["False", "False"]
+        staged = out.parent / f".{out.name}.rendering" / unit.relative_to(out)  # where it ran
+        assert Path((unit / "cwd.txt").read_text()).resolve() == staged.resolve()
+        every |= pids
+    assert 1 <= len(every) <= 2  # jobs=2: a worker's kernel renders its next report too
+    time.sleep(0.5)
+    for pid in every:  # the pool's workers stopped their kernels when they exited
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+def test_a_dask_cluster_renders_the_same_report_folders_as_the_local_pool(pool_render, tmp_path, capsys):
+    distributed = pytest.importorskip("distributed")
+    nbs, pooled = pool_render
+    out = tmp_path / "rep"
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        try:
+            res = render_report({}, output_dir=out, notebooks=nbs, by="district", by_values=["北区", "南区"],
+                                scheduler=cluster.scheduler_address, progress=True)
+        finally:
+            runner.release_kernel()  # the in-process worker's kernel (a real worker stops it on exit)
+    assert _listing(out) == _listing(pooled)
+    assert res.index == out.resolve() / "index.html"
+    assert all(p.is_file() and str(p).startswith(str(out.resolve())) for p in res.html)
+    assert (out / "regions" / "南区" / "pid-survey_report.txt").read_text().split()[1] == "南区"
+    assert not (tmp_path / ".rep.rendering").exists()
+    assert "received from the cluster" in capsys.readouterr().err
+
+
+def test_scheduler_from_the_environment(monkeypatch):
+    from survey.report.fanout import scheduler_address
+
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", "tcp://10.1.2.3:8786")
+    assert scheduler_address(None) == "tcp://10.1.2.3:8786"
+    assert scheduler_address("tcp://other:8786") == "tcp://other:8786"
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS")
+    assert scheduler_address(None) is None
+
+
+def test_scheduler_without_dask_names_the_extra_before_anything_is_written(fake_pm, monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
+    out = tmp_path / "reports" / "demo"
+    with pytest.raises(ReportError, match=r"tcp://cluster:8786.*not installed.*kexie-survey\[dask\]"):
+        _render(out, scheduler="tcp://cluster:8786")
+    assert not (tmp_path / "reports").exists()
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", "tcp://cluster:8786")
+    demo = ROOT / "data" / "demo" / "demo-2024"
+    assert main(["report", "--wave", "demo", "--questionnaire", str(demo / "questionnaire.yml"),
+                 "--data", str(next(demo.glob("*.sav"))), "--root", str(tmp_path),
+                 "--notebooks", "quality", "--quiet"]) == 2
+    assert "kexie-survey[dask]" in capsys.readouterr().err
+
+
+def test_an_unreachable_scheduler_is_named(fake_pm, monkeypatch, tmp_path, capsys):
+    pytest.importorskip("distributed")
+    import socket
+
+    from survey.report import fanout
+
+    monkeypatch.setattr(fanout, "CONNECT_TIMEOUT", 1.0)
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = tmp_path / "reports" / "demo"
+    with pytest.raises(ReportError, match=rf"scheduler tcp://127\.0\.0\.1:{port} is unreachable"):
+        _render(out, scheduler=f"tcp://127.0.0.1:{port}")
+    assert not (tmp_path / "reports").exists()
+    demo = ROOT / "data" / "demo" / "demo-2024"
+    assert main(["report", "--wave", "demo", "--questionnaire", str(demo / "questionnaire.yml"),
+                 "--data", str(next(demo.glob("*.sav"))), "--root", str(tmp_path), "--quiet",
+                 "--notebooks", "quality", "--scheduler", f"tcp://127.0.0.1:{port}"]) == 2
+    err = capsys.readouterr().err
+    assert f"tcp://127.0.0.1:{port} is unreachable" in err and "Traceback" not in err
+    assert not (tmp_path / "reports").exists()

@@ -7,7 +7,9 @@ lookup, so no "No such kernel" in a venv), converts each to one self-contained H
 one.  A failing cell stops the run with a :class:`~survey.errors.ReportError` naming the
 notebook, the cell and the error; the executed notebooks are kept in ``<output>.failed/`` and the
 previously published report is left untouched.  ``by=`` renders one report per region (plus the
-overall one) in parallel processes.
+overall one): the wave is prepared once (:mod:`survey.report.warmup`), all notebooks of one report
+run in one kernel, which a worker keeps for its next report, and the reports go to a local process
+pool or, with ``scheduler=``, to a Dask cluster (:mod:`survey.report.fanout`).
 
 Layout of ``output_dir``::
 
@@ -24,7 +26,8 @@ and swapped in at the end.  Only folders carrying the marker ``.survey-report.js
 replaced or removed: an existing non-empty ``output_dir`` without it (a folder of your own) is
 refused before anything runs.  One run at a time per output folder: a second run waits for the
 lock ``.<name>.lock`` (saying which process holds it).  Ctrl-C or a full disk removes the
-unfinished ``.<name>.rendering`` and leaves the published report as it was.
+unfinished ``.<name>.rendering`` and leaves the published report as it was (the marker and
+lock code: :mod:`survey.report.folders`).
 
 Examples
 --------
@@ -35,7 +38,6 @@ Examples
 from __future__ import annotations
 
 import errno
-import json
 import os
 import re
 import shutil
@@ -44,26 +46,28 @@ import threading
 import time
 import weakref
 from contextlib import contextmanager
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import ParameterError, ReportError
 from ..io.safe import writing as _writing
+from .fanout import connect, run_units, scheduler_address
+from .warmup import warm_cache as _warm_cache
+from .warmup import weighting_notes as _weighting_notes  # noqa: F401 - tests import it from here
+from .warmup import weighting_summary as _weighting_summary  # noqa: F401
+from .folders import (OWNER_MARKER, acquire, check_output_folder, is_ours, mark, our_files,
+                      remove_ours, say)
 from .params import NOTEBOOK_TITLES, NOTEBOOKS, schema, validate
 from .context import report_title
 
 __all__ = ["render_report", "resolve_notebooks", "CurrentPythonKernelManager", "KERNEL_NAME",
            "ReportResult", "region_values", "check_harmonization", "check_output_folder",
-           "OWNER_MARKER"]
+           "OWNER_MARKER", "release_kernel"]
 
 KERNEL_NAME = "survey-current-python"
 REPO_NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
-#: File that marks a folder as written by survey (a published report or its staging copy);
-#: folders without it are never replaced or deleted.
-OWNER_MARKER = ".survey-report.json"
 #: Kernel managers of this process whose kernels may still run (killed on Ctrl-C).
 _LIVE_KERNELS: "weakref.WeakSet[Any]" = weakref.WeakSet()
 _DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
@@ -87,6 +91,12 @@ def _kernel_manager_class():
             _LIVE_KERNELS.add(self)
             if os.name == "posix":
                 self.transport = "ipc"  # local sockets: no TCP ports, no plaintext-TCP warning
+                # absolute socket paths in a folder of their own: a kernel that serves several
+                # reports (several working folders) is still found by each new client
+                import tempfile
+
+                self.ipc_dir = tempfile.mkdtemp(prefix="survey-kernel-")
+                self.ip = os.path.join(self.ipc_dir, "kernel-ipc")
 
         async def _async_interrupt_kernel(self) -> None:
             # jupyter_client >= 7 interrupts the kernel (SIGINT) at the start of every
@@ -196,10 +206,6 @@ def _slug(value: str) -> str:
     return s or "region"
 
 
-def _say(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
 def _cell_summary(err: Any) -> str:
     src = (getattr(err, "source", "") or "").strip().splitlines()
     first = src[0][:80] if src else ""
@@ -233,7 +239,10 @@ def _kill_kernels() -> None:
                 getattr(km, clean)()
             except Exception:  # noqa: BLE001
                 pass
+        if getattr(km, "ipc_dir", None):
+            shutil.rmtree(km.ipc_dir, ignore_errors=True)
         _LIVE_KERNELS.discard(km)
+    _WORKER_KERNEL.clear()
 
 
 @contextmanager
@@ -276,7 +285,100 @@ def _run_unit(unit: dict[str, Any]) -> dict[str, Any]:
 
 
 def _run_unit_notebooks(unit: dict[str, Any]) -> dict[str, Any]:
-    """Execute all notebooks of one report unit (overall or one region). Runs in a worker."""
+    """Execute all notebooks of one report unit (overall or one region) in one kernel.
+
+    The kernel starts with the first notebook and serves the others (each notebook's setup cell
+    rebuilds its own context; the prepared wave is loaded once per kernel, see
+    :func:`survey.report.content.data.prepare`), so a unit pays for one kernel start and one
+    import of the package instead of one per notebook.  With ``unit["reuse_kernel"]`` (a worker
+    of the local pool or of a Dask cluster) the kernel also serves the worker's next units: it
+    is kept until the worker exits (:func:`release_kernel`) or a notebook fails in it.  Every
+    notebook writes below its ``output_dir`` parameter, never relative to the kernel's folder.
+    Runs in a worker."""
+    reuse = bool(unit.get("reuse_kernel"))
+    km = _worker_kernel() if reuse else _kernel_manager_class()(kernel_name=KERNEL_NAME)
+    ok = False
+    try:
+        res = _run_notebooks_in(unit, km)
+        ok = bool(res.get("ok"))
+        return res
+    finally:
+        if not (reuse and ok):
+            _shutdown_kernel(km)
+            if _WORKER_KERNEL.get(threading.get_ident()) is km:
+                del _WORKER_KERNEL[threading.get_ident()]
+
+
+#: The kernel manager each thread of a worker reuses for the units it renders (thread id -> kernel
+#: manager; see _run_unit_notebooks): its event loop belongs to the thread that started it.
+_WORKER_KERNEL: dict[int, Any] = {}
+_FINALIZER: list[bool] = []
+
+
+def _worker_kernel() -> Any:
+    """This worker's kernel manager (a new one when there is none or its kernel died)."""
+    km = _WORKER_KERNEL.get(threading.get_ident())
+    if km is not None and km.has_kernel:
+        from jupyter_core.utils import run_sync
+
+        if not run_sync(km.is_alive)():
+            _shutdown_kernel(km)
+            km = None
+    if km is None:
+        import atexit
+        from multiprocessing import util
+
+        km = _kernel_manager_class()(kernel_name=KERNEL_NAME)
+        if not _FINALIZER:
+            # a pool worker ends with os._exit (no atexit); multiprocessing's finalizers run then
+            util.Finalize(None, release_kernel, exitpriority=10)
+            atexit.register(release_kernel)
+            _FINALIZER.append(True)
+        _WORKER_KERNEL[threading.get_ident()] = km
+    return km
+
+
+def release_kernel() -> None:
+    """Stop the kernels this process kept for its next report (if any)."""
+    while _WORKER_KERNEL:
+        _shutdown_kernel(_WORKER_KERNEL.popitem()[1])
+
+
+def _shutdown_kernel(km: Any) -> None:
+    """Stop a kernel (politely: it is idle once the last notebook has replied)."""
+    if km.has_kernel:
+        from jupyter_core.utils import run_sync
+
+        try:
+            run_sync(km.shutdown_kernel)(now=False)
+        except Exception:  # noqa: BLE001 - a kernel that does not stop is killed
+            _kill_kernels()
+    _LIVE_KERNELS.discard(km)
+    if getattr(km, "ipc_dir", None):
+        shutil.rmtree(km.ipc_dir, ignore_errors=True)
+
+
+def _fresh_namespace(km: Any, cwd: Path) -> None:
+    """Before a notebook runs in a kernel that already ran one: clear the user's variables
+    (``%reset -f``; the imported modules stay loaded, which is the point of reusing it; each
+    notebook validates its ``globals()`` as its parameters) and move it into *cwd*."""
+    from jupyter_core.utils import run_sync
+
+    kc = km.client()
+    kc.start_channels()
+    try:
+        run_sync(kc.wait_for_ready)(timeout=60)
+        reply = run_sync(kc.execute_interactive)(
+            f"__import__('os').chdir({str(cwd)!r}); get_ipython().run_line_magic('reset', '-f')",
+            store_history=False, timeout=60, output_hook=lambda msg: None)
+    finally:
+        kc.stop_channels()
+    if reply["content"].get("status") != "ok":
+        raise RuntimeError(f"could not reset the kernel for the next notebook: {reply['content']}")
+
+
+def _run_notebooks_in(unit: dict[str, Any], km: Any) -> dict[str, Any]:
+    """:func:`_run_unit_notebooks` with the unit's kernel manager *km*."""
     import nbformat
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
@@ -289,7 +391,6 @@ def _run_unit_notebooks(unit: dict[str, Any]) -> dict[str, Any]:
     (out / "notebooks").mkdir(parents=True, exist_ok=True)
     label = unit["label"]
     paths = [Path(p) for p in unit["notebooks"]]
-    km = _kernel_manager_class()
     timings: dict[str, float] = {}
     entries = []
     html_files = []
@@ -300,11 +401,13 @@ def _run_unit_notebooks(unit: dict[str, Any]) -> dict[str, Any]:
         executed = out / "notebooks" / f"{name}.ipynb"
         t0 = time.perf_counter()
         if unit["progress"]:
-            _say(f"[{label}] [{k}/{len(paths)}] {name} …")
+            say(f"[{label}] [{k}/{len(paths)}] {name} …")
         try:
+            if km.has_kernel:  # it ran a notebook before: a clean namespace in this report's folder
+                _fresh_namespace(km, out)
             pm.execute_notebook(
                 str(nbp), str(executed), parameters=params, kernel_name=KERNEL_NAME,
-                kernel_manager_class=km, cwd=str(out), progress_bar=unit["progress_bar"],
+                km=km, cwd=str(out), progress_bar=unit["progress_bar"],
                 log_output=False, execution_timeout=unit["timeout"], report_mode=False,
             )
         except PapermillExecutionError as e:
@@ -339,8 +442,9 @@ def _run_unit_notebooks(unit: dict[str, Any]) -> dict[str, Any]:
         timings[f"{label}/{name}:run"] = t1 - t0
         timings[f"{label}/{name}:html"] = time.perf_counter() - t1
         if unit["progress"]:
-            _say(f"[{label}] [{k}/{len(paths)}] {name} done: run {t1 - t0:.1f} s, "
+            say(f"[{label}] [{k}/{len(paths)}] {name} done: run {t1 - t0:.1f} s, "
                  f"html {time.perf_counter() - t1:.1f} s")
+    t_wb = time.perf_counter()
     from .findings import FINDINGS_DIRNAME, collect_findings, index_findings, write_findings_table
 
     write_findings_table(out / TABLES_DIRNAME, collect_findings(out, [p.stem for p in paths]))  # sheet 主要发现
@@ -360,148 +464,8 @@ def _run_unit_notebooks(unit: dict[str, Any]) -> dict[str, Any]:
                        extra_links=[("tables.xlsx", "全部表格（Excel）"), *docx_link, *region_links],
                        lead_html=lead),
             encoding="utf-8")
+    timings[f"{label}:workbook+index"] = time.perf_counter() - t_wb
     return {"ok": True, "label": label, "html": html_files, "workbook": str(wb), "timings": timings}
-
-
-def _weighting_notes(prepared: Any) -> list[str]:
-    """The weighting notes of a prepared wave, read from its design's weighting report.
-
-    Read from the report (``design.weighting_report`` and the steps before it), not from the
-    warnings of the preparation: :func:`~survey.report.content.data.prepare` silences those (a
-    notebook must not print them), and a wave taken from the cache raises none, yet both carry
-    the same report.  Notes: margin totals rescaled to the control total, one-way margins implied
-    by a cross (not used), and the report's own ``notes`` (e.g. negative GREG weights).
-    """
-    msgs: list[str] = []
-    rep = getattr(getattr(prepared, "design", None), "weighting_report", None)
-    while rep is not None:
-        disc = rep.discrepancy()
-        if len(disc) and "rel_diff" in disc.columns:
-            off = disc[disc["rel_diff"].abs() > 1e-9]
-            if len(off):
-                msgs.append("population margins disagree on the total; rescaled to the control "
-                            f"total {float(disc['control_total'].iloc[0]):,.0f}: "
-                            + "; ".join(f"{r.margin} {r.rel_diff:+.2%}" for r in off.itertuples()))
-            m_all = rep.margins()
-            used = set(map(str, m_all["margin"].unique())) if "margin" in m_all.columns else set()
-            for m in map(str, disc["margin"]):
-                if m in used:
-                    continue
-                cross = next((u for u in used if set(m.split(" × ")) < set(u.split(" × "))), None)
-                msgs.append(f"target {m} is implied by the cross {cross or 'of another margin'} "
-                            "and is not used")
-        msgs += [str(n) for n in rep.notes]
-        rep = rep.previous
-    return msgs
-
-
-def _weighting_summary(wave: str, prepared: Any, page: str) -> tuple[str, list[str]]:
-    """One terminal line for the weighting notes of one wave (and the notes themselves).
-
-    The facts are in the weighting report the quality notebook shows (table 3.1: each margin's
-    total against the control total, and which margins are implied by a cross), so the terminal
-    only says how many there were and where to read them."""
-    msgs = _weighting_notes(prepared)
-    if not msgs:
-        return "", []
-    kinds = {"rescaled": sum("disagree on the total" in m for m in msgs),
-             "implied": sum("implied by the cross" in m for m in msgs)}
-    other = len(msgs) - kinds["rescaled"] - kinds["implied"]
-    parts = (["margin totals rescaled to the control total"] if kinds["rescaled"] else []) + \
-        ([f"{kinds['implied']} one-way margin(s) implied by a cross, not used"] if kinds["implied"] else []) + \
-        ([f"{other} other"] if other else [])
-    line = (f"weighting {wave}: {len(msgs)} note{'s' if len(msgs) != 1 else ''} "
-            f"({'; '.join(parts)}), see {page}")
-    return line, msgs
-
-
-def _warm_cache(params: Mapping[str, Any], progress: bool,
-                notes: dict[str, list[str]] | None = None) -> dict[str, float]:
-    """Read, clean and weight the wave once before the notebooks start (they load the cache).
-
-    Errors are not raised here: the notebooks show them in their sections.  The weighting notes
-    of each wave (margins with different totals rescaled, one-way margins implied by a two-way
-    margin; read from the wave's weighting report by :func:`_weighting_notes`, so a cached wave
-    says the same) are in the weighting report the quality notebook shows; the terminal gets
-    one line per wave (``weighting <wave>: 3 notes (...), see quality.html``) and *notes*
-    (wave -> messages) keeps the messages.  Returns the stage
-    timings (``prepare/read``, ``prepare/clean``, ``prepare/weight`` ...).
-    """
-    if not (params.get("questionnaire") and params.get("data")):
-        return {}
-    from ..errors import SurveyError
-    from .content.data import prepare, work_dir_for
-
-    notes = {} if notes is None else notes
-    wave = str(params.get("wave") or "wave")
-    cache = work_dir_for(params) / "prepared" / _CACHE_FILE
-    t = time.perf_counter()
-    try:
-        w = prepare(params)
-    except (SurveyError, OSError, ValueError, KeyError) as e:
-        if progress:
-            _say(f"preparing the wave failed ({type(e).__name__}: {e}); the notebooks will show it")
-        return {}
-    # a cached wave keeps the timings of the run that made it: report them only for a real
-    # preparation, else only the time spent loading
-    cached = bool(getattr(w, "from_cache", False))
-    out = {} if cached else {f"prepare/{k}": v for k, v in w.timings.items()}
-    out["prepare"] = time.perf_counter() - t
-    line, msgs = _weighting_summary(wave, w, "quality.html (加权)")
-    if msgs:
-        notes[wave] = msgs
-    if progress:
-        if cached:
-            _say(f"prepared wave taken from the cache ({_shown(cache.parent.parent)}/)")
-        else:
-            _say("prepared the wave in " + f"{out['prepare']:.1f} s ("
-                 + ", ".join(f"{k} {v:.1f} s" for k, v in w.timings.items()) + ")")
-        if line:
-            _say(line)
-    if params.get("previous_waves"):
-        from .content.data import prepare_previous
-
-        t = time.perf_counter()
-        lines = []
-        hits = []
-        for pw in params["previous_waves"]:
-            try:
-                prev = prepare_previous({**params, "previous_waves": [pw]})
-            except (SurveyError, OSError, ValueError, KeyError) as e:
-                if progress:
-                    _say(f"preparing the earlier waves failed ({type(e).__name__}: {e}); the notebooks will show it")
-                return out
-            if all(getattr(v, "from_cache", False) for v in prev.values()):
-                hits.append(str(pw))
-            line, msgs = _weighting_summary(str(pw), next(iter(prev.values()), None),
-                                            "that wave's quality report")
-            if msgs:
-                notes[str(pw)] = msgs
-                lines.append(line)
-        out["prepare_previous"] = time.perf_counter() - t
-        if progress:
-            ids = [str(x) for x in params["previous_waves"]]
-            if len(hits) == len(ids):
-                _say(f"earlier wave(s) {', '.join(ids)} taken from the cache")
-            else:
-                note = f" ({', '.join(hits)} from the cache)" if hits else ""
-                _say(f"prepared earlier wave(s) {', '.join(ids)} in "
-                     f"{out['prepare_previous']:.1f} s{note}")
-            for line in lines:
-                _say(line)
-    return out
-
-
-#: The folder :func:`survey.pipeline.prepare_wave` caches a prepared wave in (inside its out_dir).
-_CACHE_FILE = ".prepared"
-
-
-def _shown(path: Path) -> str:
-    """*path* relative to the current folder when it is below it (shorter progress lines)."""
-    try:
-        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
 
 
 def check_harmonization(params: Mapping[str, Any], notebooks: Sequence[str] = ("trends",)) -> None:
@@ -616,139 +580,13 @@ def region_values(params: Mapping[str, Any], by: str) -> list[str]:
     return sorted(vals)
 
 
-def _is_ours(folder: Path) -> bool:
-    return (folder / OWNER_MARKER).is_file()
-
-
-def _our_files(folder: Path) -> list[str]:
-    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
-                  if not p.is_dir() and p.name != OWNER_MARKER)
-
-
-def _foreign_files(folder: Path) -> list[str]:
-    """Files in a folder survey wrote that its marker does not list (added by someone else)."""
-    try:
-        listed = json.loads((folder / OWNER_MARKER).read_text(encoding="utf-8")).get("files")
-    except (OSError, ValueError, AttributeError):
-        listed = None
-    if listed is None:  # a staging folder (still being written): everything in it is ours
-        return []
-    return sorted(set(_our_files(folder)) - set(listed))
-
-
-def _mark(folder: Path, wave: str, files: list[str] | None = None) -> None:
-    """Write the ownership marker (also says which run is rendering, for a waiting run; with
-    *files*, the finished report's manifest)."""
-    import datetime as _dt
-    import socket
-
-    from ..version import __version__
-
-    info = {"created_by": "survey", "version": __version__, "wave": wave, "pid": os.getpid(),
-            "host": socket.gethostname(),
-            "started": _dt.datetime.now().astimezone().isoformat(timespec="seconds")}
-    if files is not None:
-        info["files"] = files
-    with _writing(folder / OWNER_MARKER):
-        (folder / OWNER_MARKER).write_text(json.dumps(info, ensure_ascii=False), encoding="utf-8")
-
-
-def _remove_ours(folder: Path, *, strict: bool = True) -> None:
-    """Delete *folder* if survey made it (marker inside); never touch anything else (and say
-    so when *strict*)."""
-    if not folder.exists() and not folder.is_symlink():
-        return
-    if folder.is_dir() and not folder.is_symlink() and _is_ours(folder):
-        shutil.rmtree(folder, ignore_errors=True)
-        return
-    if not strict:
-        return
-    raise ReportError(f"{folder} is in the way and was not written by survey (no {OWNER_MARKER}); "
-                      "it was left as it is: move or rename it, or choose another folder with -o")
-
-
-def check_output_folder(output_dir: str | Path) -> Path:
-    """Refuse an output folder survey may not replace: a file, or a non-empty folder without
-    the marker ``.survey-report.json`` (a folder of your own; nothing in it is ever deleted).
-
-    Raises
-    ------
-    ReportError
-        One line naming the folder, a few of its files and what to do.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> check_output_folder(d / "new") == d / "new"        # absent or empty: fine
-    True
-    >>> _ = (d / "my_thesis.docx").write_bytes(b"...")
-    >>> check_output_folder(d)                             # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    survey.errors.ReportError: output folder ... already holds files survey did not write (my_thesis.docx); ...
-    """
-    out = Path(output_dir)
-    if out.exists() and not out.is_dir():
-        raise ReportError(f"output folder {out} is a file; choose a folder with -o")
-    if out.is_dir() and _is_ours(out):
-        extra = _foreign_files(out)
-        if extra:
-            shown = ", ".join(extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
-            raise ReportError(f"report folder {out} holds files survey did not write ({shown}); "
-                              "move them elsewhere and run again (the report folder is replaced "
-                              "as a whole)")
-    if out.is_dir() and not _is_ours(out):
-        names = sorted(p.name for p in out.iterdir())
-        if names:
-            shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-            old = ("; if it is a report from a survey version before the marker "
-                   f"{OWNER_MARKER}, delete it yourself") if "index.html" in names else ""
-            raise ReportError(f"output folder {out} already holds files survey did not write "
-                              f"({shown}); choose a new or empty folder with -o (survey never "
-                              f"replaces a folder it did not create){old}")
-    return out
-
-
-def _holder(staging: Path) -> str:
-    """Who is rendering (from the staging folder's marker), for a run that has to wait."""
-    try:
-        info = json.loads((staging / OWNER_MARKER).read_text(encoding="utf-8"))
-        return (f"process {info['pid']} on {info['host']} (survey report of wave "
-                f"{info.get('wave')!r}, started {info['started']})")
-    except (OSError, ValueError, KeyError, TypeError):
-        return "another survey report run"
-
-
-def _acquire(out: Path, timeout: float | None, progress: bool):
-    """Take the per-output-folder lock ``.<name>.lock``; wait (saying for whom) when held."""
-    from filelock import FileLock, Timeout
-
-    lock = FileLock(str(out.parent / f".{out.name}.lock"))
-    try:
-        lock.acquire(timeout=0)
-        return lock
-    except Timeout:
-        pass
-    who = _holder(out.parent / f".{out.name}.rendering")
-    if timeout is not None and timeout <= 0:
-        raise ReportError(f"{out} is being rendered by {who}; run again when it has finished")
-    if progress:
-        _say(f"{out} is being rendered by {who}; waiting for it to finish (Ctrl-C to stop) …")
-    try:
-        lock.acquire(timeout=-1 if timeout is None else timeout)
-    except Timeout:
-        raise ReportError(f"{out} is being rendered by {who}; waited {timeout:g} s, run again "
-                          "when it has finished") from None
-    return lock
-
 
 def render_report(params: Mapping[str, Any] | None = None, *, output_dir: str | Path,
                   notebooks: Sequence[str | Path] = NOTEBOOKS,
                   notebook_dir: str | Path | None = None, by: str | None = None,
                   by_values: Sequence[str] | None = None, jobs: int = 2, progress: bool = True,
                   timeout: int | None = 1800, title: str | None = None,
-                  lock_timeout: float | None = None) -> ReportResult:
+                  lock_timeout: float | None = None, scheduler: str | None = None) -> ReportResult:
     """Render the report: execute *notebooks*, convert to HTML, write Excel, swap into place.
 
     Parameters
@@ -765,7 +603,12 @@ def render_report(params: Mapping[str, Any] | None = None, *, output_dir: str | 
     by_values : sequence of str, optional
         The values for ``by`` (default: read from the data).
     jobs : int
-        Worker processes for ``by=``.
+        Worker processes for ``by=`` (the local process pool).
+    scheduler : str, optional
+        Address of a Dask scheduler (``tcp://host:8786``; default: the environment variable
+        ``DASK_SCHEDULER_ADDRESS``): the overall and the regional reports are rendered by the
+        cluster's workers instead of the local pool (:mod:`survey.report.fanout`; needs the
+        optional extra ``pip install 'kexie-survey[dask]'``).
     progress : bool
         Per-notebook progress lines (and papermill's per-cell bar on a terminal).
     timeout : int, optional
@@ -792,7 +635,8 @@ def render_report(params: Mapping[str, Any] | None = None, *, output_dir: str | 
         ``<output_dir>.failed/``; the published report is unchanged); ``output_dir`` is a
         folder survey did not create (:func:`check_output_folder`); the disk is full (names
         the file being written; the unfinished report is removed); another run holds the
-        folder longer than ``lock_timeout``.
+        folder longer than ``lock_timeout``; ``scheduler`` is given but Dask is not installed
+        (names the extra) or the scheduler does not answer (names the address).
     KeyboardInterrupt
         Ctrl-C: kernels stopped, the unfinished report removed, the published one unchanged.
     """
@@ -819,45 +663,56 @@ def render_report(params: Mapping[str, Any] | None = None, *, output_dir: str | 
     check_harmonization(params, names)
     if progress:
         for line in _role_gaps(params, names):
-            _say(line)
+            say(line)
     check_output_folder(out)
+    sched = scheduler_address(scheduler)
+    client = connect(sched) if sched else None  # a missing Dask or scheduler: before anything is written
     out.parent.mkdir(parents=True, exist_ok=True)
-    lock = _acquire(out, lock_timeout, progress)
+    try:
+        lock = acquire(out, lock_timeout, progress)
+    except BaseException:
+        if client is not None:
+            client.close()
+        raise
     try:
         # the wave's own notebooks, built from its questionnaire (only now: nothing is written
         # before the checks above have passed and the folder's lock is held)
         nbs = resolve_notebooks(notebooks, _wave_notebooks(params, notebooks, notebook_dir), qdir)
-        return _render_locked(params, out, nbs, names, by, by_values, jobs, progress, timeout, title)
+        return _render_locked(params, out, nbs, names, by, by_values, jobs, progress, timeout, title,
+                              scheduler=client)
     finally:
         lock.release()
+        if client is not None:
+            client.close()
 
 
 def _render_locked(params: dict[str, Any], out: Path, nbs: list[Path], names: list[str],
                    by: str | None, by_values: Sequence[str] | None, jobs: int, progress: bool,
-                   timeout: int | None, title: str | None) -> ReportResult:
+                   timeout: int | None, title: str | None, *,
+                   scheduler: Any = None) -> ReportResult:
     """:func:`render_report` once the output folder's lock is held."""
     check_output_folder(out)  # again: the folder may have changed while we waited
     _INTERRUPTED.clear()
     staging = out.parent / f".{out.name}.rendering"
     failed = out.parent / f"{out.name}.failed"
     for p in (staging, failed, out.parent / f".{out.name}.old"):
-        if (p.exists() or p.is_symlink()) and not (p.is_dir() and _is_ours(p)):
-            _remove_ours(p)  # raises: a folder of someone else's where ours would go
-    _remove_ours(staging)  # a run killed earlier left it
+        if (p.exists() or p.is_symlink()) and not (p.is_dir() and is_ours(p)):
+            remove_ours(p)  # raises: a folder of someone else's where ours would go
+    remove_ours(staging)  # a run killed earlier left it
     with _writing(staging):
         staging.mkdir(parents=True)
-    _mark(staging, str(params.get("wave", "demo")))
+    mark(staging, str(params.get("wave", "demo")))
     try:
         return _render_staged(params, out, staging, failed, nbs, names, by, by_values, jobs,
-                              progress, timeout, title)
+                              progress, timeout, title, scheduler=scheduler)
     except KeyboardInterrupt:
         _kill_kernels()
-        _remove_ours(staging)
+        remove_ours(staging)
         raise KeyboardInterrupt(f"the published report {out} is unchanged; the unfinished "
                                 f"{staging.name} was removed") from None
     except OSError as e:
         _kill_kernels()
-        _remove_ours(staging)
+        remove_ours(staging)
         what = "the disk is full" if e.errno in _DISK_FULL else (e.strerror or str(e))
         where = e.filename or staging
         raise ReportError(f"{where}: {what} while writing the report; the unfinished report "
@@ -868,7 +723,8 @@ def _render_locked(params: dict[str, Any], out: Path, nbs: list[Path], names: li
 
 def _render_staged(params: dict[str, Any], out: Path, staging: Path, failed: Path, nbs: list[Path],
                    names: list[str], by: str | None, by_values: Sequence[str] | None, jobs: int,
-                   progress: bool, timeout: int | None, title: str | None) -> ReportResult:
+                   progress: bool, timeout: int | None, title: str | None, *,
+                   scheduler: Any = None) -> ReportResult:
     """Render into *staging* and swap it into place of *out* (lock held, staging marked)."""
     wave = params.get("wave", "demo")
     ttl = title or report_title(params)
@@ -889,46 +745,35 @@ def _render_staged(params: dict[str, Any], out: Path, staging: Path, failed: Pat
     t0 = time.perf_counter()
     wnotes: dict[str, list[str]] = {}
     prep_t = _warm_cache(params, progress, wnotes)
-    results: list[dict[str, Any]] = []
-    if len(units) == 1 or jobs <= 1:
-        for u in units:
-            results.append(_run_unit(u))
-            if not results[-1]["ok"]:
-                break
-    else:
-        import multiprocessing as mp
-
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn")) as ex:
-            futs = [ex.submit(_run_unit, u) for u in units]
-            for f in as_completed(futs):
-                results.append(f.result())
+    results = run_units(units, _run_unit, jobs=jobs, scheduler=scheduler, progress=progress,
+                        release=release_kernel)
     bad = [r for r in results if not r["ok"]]
     if bad:
         r = bad[0]
         if any(b.get("disk_full") for b in bad):  # keeping the copy would keep the disk full
-            _remove_ours(staging)
+            remove_ours(staging)
             raise ReportError(f"{r['message']}. The disk is full: the unfinished report {staging} "
                               f"was removed and the published report in {out} left unchanged; "
                               "free some space and run again.")
-        _remove_ours(failed)
+        remove_ours(failed)
         os.replace(staging, failed)
         kept = Path(r["executed"].replace(str(staging), str(failed), 1))
         raise ReportError(f"{r['message']}. The executed notebook is kept at {kept}; the published "
                           f"report in {out} was left unchanged.")
     # swap: the new report replaces the old one only now (and only a folder survey wrote)
     _check_interrupted()
-    _mark(staging, str(wave), files=_our_files(staging))
+    mark(staging, str(wave), files=our_files(staging))
     old = out.parent / f".{out.name}.old"
-    _remove_ours(old)
+    remove_ours(old)
     check_output_folder(out)
     if out.exists():
-        if _is_ours(out):
+        if is_ours(out):
             os.replace(out, old)
         else:  # empty folder of the user's: nothing to keep
             out.rmdir()
     os.replace(staging, out)
-    _remove_ours(old, strict=False)
-    _remove_ours(failed, strict=False)
+    remove_ours(old, strict=False)
+    remove_ours(failed, strict=False)
     res = ReportResult(output_dir=out, weighting_notes=wnotes)
     for r in results:
         res.html += [Path(h.replace(str(staging), str(out), 1)) for h in r["html"]]
@@ -937,5 +782,5 @@ def _render_staged(params: dict[str, Any], out: Path, staging: Path, failed: Pat
     res.timings.update(prep_t)
     res.timings["total"] = time.perf_counter() - t0
     if progress:
-        _say(f"report written to {out / 'index.html'} in {res.timings['total']:.1f} s")
+        say(f"report written to {out / 'index.html'} in {res.timings['total']:.1f} s")
     return res

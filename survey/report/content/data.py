@@ -68,6 +68,10 @@ def prepare(params: Mapping[str, Any], questionnaire: Any = None):
     Weighting warnings (e.g. margins with differing totals) are reported by the weighting
     section, not printed into the notebook.
 
+    Within one process the wave is prepared once: a second call with the same inputs (files
+    unchanged; any ``region``) returns the same :class:`~survey.pipeline.PreparedWave`, without
+    reading or hashing the export again.
+
     Returns
     -------
     PreparedWave
@@ -83,14 +87,44 @@ def prepare(params: Mapping[str, Any], questionnaire: Any = None):
 
         raise ReportError("the report needs both 'questionnaire' and 'data' to weight the wave")
     raw: Any = inp["raw"]
+    key = _memo_key(inp, q, params)
+    if key in _PREPARED:  # this process prepared (or loaded) the same inputs already
+        return _PREPARED[key]
     if params.get("data_stage", "raw") == "clean":
         suf = raw.suffix.lower()
         raw = (pd.read_parquet(raw) if suf == ".parquet" else pd.read_feather(raw) if suf == ".feather"
                else pd.read_csv(raw, encoding="utf-8-sig"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return prepare_wave(raw, q, population=inp["population"], stations=inp["stations"],
-                            out_dir=work_dir_for(params) / "prepared", lonely_psu="adjust")
+        w = prepare_wave(raw, q, population=inp["population"], stations=inp["stations"],
+                         out_dir=work_dir_for(params) / "prepared", lonely_psu="adjust")
+    _PREPARED.clear()  # one wave per process: a report kernel serves one report
+    _PREPARED[key] = w
+    return w
+
+
+#: The wave :func:`prepare` returned last in this process, keyed by its inputs (:func:`_memo_key`):
+#: the notebooks of one report run in one kernel, and each asks for the same wave.
+_PREPARED: dict[tuple, Any] = {}
+
+
+def _memo_key(inp: Mapping[str, Any], questionnaire: Any, params: Mapping[str, Any]) -> tuple:
+    """What identifies a preparation within one process: each input file's path, size and
+    modification time (an edited file is prepared again), the questionnaire's content hash
+    when an object is given, the data stage and the cache folder.  The region is not part of
+    it: a regional report restricts the prepared wave, it does not prepare another."""
+    def stat(p: Any) -> tuple:
+        if p is None:
+            return (None,)
+        try:
+            st = Path(p).stat()
+        except OSError:
+            return (str(p), None)
+        return (str(Path(p).resolve()), st.st_size, st.st_mtime_ns)
+
+    qh = getattr(questionnaire, "hash", None)
+    return (*(stat(inp[k]) for k in ("raw", "questionnaire", "population", "stations")),
+            qh, params.get("data_stage", "raw"), str(work_dir_for(params).resolve()))
 
 
 #: The repository's questionnaire folder (fallback for harmonization.yml / policies.yml).

@@ -6,9 +6,13 @@ import re
 import unicodedata
 from typing import Any
 
+from ..io.missing import LABEL_REASONS
 
-
-__all__ = ['BLANK', 'CONT_HDR', 'DATE_RE', 'DEFAULT_MISSING', 'DURATION_WORDING', 'DUR_RE', 'GRADED', 'ID_RE', 'INLINE_OTHER', 'MANGLED', 'MISSING_LABELS', 'NONE_OPTION', 'NUMERIC_WORDING', 'NUM_HDR', 'NUM_RE', 'OLD_HDR', 'OTHER_TEXT_HDR', 'OTHER_WORD', 'PII_VALUES', 'PII_WORDS', 'RESERVED', 'ROW_RE', 'SENSITIVE', 'SKIP', 'SKIP_N', 'UNITS', 'WJX_MARKERS', 'clean_text', 'meta_header_names', 'norm']
+__all__ = ["BLANK", "CONT_HDR", "DATE_RE", "DEFAULT_MISSING", "DURATION_WORDING", "DUR_RE",
+           "GRADED", "ID_RE", "INLINE_OTHER", "MANGLED", "MISSING_LABELS", "NONE_OPTION",
+           "NUMERIC_WORDING", "NUM_HDR", "NUM_RE", "OLD_HDR", "OTHER_TEXT_HDR", "OTHER_WORD",
+           "PII_VALUES", "PII_WORDS", "RESERVED", "ROW_RE", "SENSITIVE", "SKIP", "SKIP_N", "UNITS",
+           "WJX_MARKERS", "clean_text", "meta_header_names", "norm"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -29,7 +33,7 @@ SKIP = {"(跳过)", "跳过", "(跳過)"}
 BLANK = {"", "(空)", "空", "nan", "NaN", "None", "<NA>", "NaT"}
 SKIP_N = {"(跳过)", "跳过", "(跳過)"}   # NFKC/whitespace-normalised forms of SKIP
 WJX_MARKERS = {-2: "未选中（排序/多选）", -3: "跳过（逻辑跳转）"}
-MISSING_LABELS = ("不知道", "拒答", "拒绝回答", "不适用", "说不清", "不清楚", "无法回答", "不愿回答")
+MISSING_LABELS = tuple(LABEL_REASONS)  # labels of missing codes: the reader's vocabulary
 DEFAULT_MISSING = {98: "不知道", 99: "拒答"}
 OTHER_WORD = re.compile(r"其他|其它")
 OTHER_TEXT_HDR = re.compile(r"请补充|请注明|请说明|请填写|[:：]\s*[)）]?\s*$")
@@ -79,7 +83,7 @@ def clean_text(s: Any) -> str:
 
 
 def meta_header_names() -> dict[str, str]:
-    from ..io._core import META_HEADERS
+    from ..io.headers import META_HEADERS
     return {norm(k): v for k, v in META_HEADERS.items()}
 
 

@@ -15,7 +15,7 @@ from .model import CodebookDraft
 from .read import group_headers, read_table
 from .render import TITLE_RE, render_yaml, wave_block
 
-__all__ = ['agreement', 'draft_codebook', 'find_text_export']
+__all__ = ["agreement", "draft_codebook", "find_text_export"]
 
 
 # ---------------------------------------------------------------------------------------------

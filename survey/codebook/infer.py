@@ -17,7 +17,7 @@ from .read import Group, Part, Table, group_headers
 from .values import (as_number, code_gaps, column_values, is_graded, is_int, label_of,
                      numeric_column, pair_map, pii_by_values, pii_kind_of, split_missing, unit_of)
 
-__all__ = ['Builder', 'align_rows', 'infer_skips', 'question_id']
+__all__ = ["Builder", "align_rows", "infer_skips", "question_id"]
 
 
 # ---------------------------------------------------------------------------------------------

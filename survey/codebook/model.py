@@ -11,7 +11,7 @@ import pandas as pd
 from ..questionnaire import Questionnaire
 from ._common import DEFAULT_MISSING
 
-__all__ = ['CodebookDraft', 'DraftQuestion']
+__all__ = ["CodebookDraft", "DraftQuestion"]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from ..errors import ReadError
 from ._common import (CONT_HDR, MANGLED, NUM_HDR, OLD_HDR, OTHER_TEXT_HDR, OTHER_WORD,
                       meta_header_names, norm)
 
-__all__ = ['Group', 'Part', 'Table', 'group_headers', 'read_table']
+__all__ = ["Group", "Part", "Table", "group_headers", "read_table"]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from .infer import Builder
 from .model import CodebookDraft
 from .read import Table
 
-__all__ = ['TITLE_RE', 'render_yaml', 'wave_block']
+__all__ = ["TITLE_RE", "render_yaml", "wave_block"]
 
 
 TITLE_RE = re.compile(r"^\d+_(?:按序号|按文本)_(.*?)_\d+_\d+$")

@@ -11,7 +11,8 @@ import pandas as pd
 from ._common import (BLANK, DATE_RE, GRADED, INLINE_OTHER, MISSING_LABELS, NUM_RE, PII_VALUES,
                       PII_WORDS, SKIP_N, UNITS, norm)
 
-__all__ = ['as_number', 'code_gaps', 'column_values', 'is_graded', 'is_int', 'label_of', 'numeric_column', 'pair_map', 'pii_by_values', 'pii_kind_of', 'split_missing', 'unit_of']
+__all__ = ["as_number", "code_gaps", "column_values", "is_graded", "is_int", "label_of",
+           "numeric_column", "pair_map", "pii_by_values", "pii_kind_of", "split_missing", "unit_of"]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -125,8 +125,8 @@ def read_responses(path: str | Path, questionnaire: Questionnaire | str | Path,
 
 def _prefer_labels(raw, q: Questionnaire) -> None:
     """SPSS/Stata: use a variable's label as its header when the name is not ours."""
-    from ._core import META_HEADERS, norm
-    from .headers import HeaderMatcher
+    from ._core import norm
+    from .headers import META_HEADERS, HeaderMatcher
     alt = getattr(raw, "alt_headers", None)
     if not alt:
         return

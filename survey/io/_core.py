@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["RawTable", "ReadReport", "ReadResult", "Slot", "norm", "log_frame", "META_HEADERS",
+__all__ = ["RawTable", "ReadReport", "ReadResult", "Slot", "norm", "log_frame",
            "TENCENT_META", "PII_META", "MISSING_COLUMNS", "READ_LOG_COLUMNS"]
 
 MISSING_COLUMNS = ["rid", "question", "column", "reason", "value"]
@@ -30,24 +30,6 @@ MISSING_COLUMNS = ["rid", "question", "column", "reason", "value"]
 READ_LOG_COLUMNS = ["rid", "rule", "question", "column", "old_value", "new_value", "action",
                     "detail"]
 
-# export metadata header -> internal name (问卷星, 腾讯问卷, our own writers)
-META_HEADERS = {
-    "序号": "rid", "答卷编号": "rid", "respondent_id": "rid", "rid": "rid", "编号": "rid",
-    "提交答卷时间": "submitted_at", "提交时间": "submitted_at", "ended_at": "submitted_at",
-    "submitted_at": "submitted_at", "答题时间": "submitted_at",
-    "所用时间": "duration_s", "duration": "duration_s", "duration_s": "duration_s", "答题时长": "duration_s",
-    "来源": "source", "source": "source",
-    "来源详情": "source_detail", "source_detail": "source_detail",
-    "来自IP": "ip", "ip": "ip", "IP": "ip", "ip地址": "ip",
-    "总分": "total_score", "started_at": "started_at", "开始答题时间": "started_at", "ua": "ua",
-    "province": "province", "city": "city",
-    # 腾讯问卷 (wj.qq.com): see tests/fixtures/make_layout_exports.py for the sources
-    "结束答题时间": "submitted_at", "UA": "ua", "地理位置国家和地区": "country",
-    "地理位置省": "province", "地理位置市": "city", "用户类型": "user_type",
-    "用户标识": "user_id", "昵称": "nickname", "自定义字段": "custom_field",
-    "Referrer": "referrer", "清洗数据结果": "qc_result", "智能清洗数据无效概率": "qc_invalid_prob",
-    "审核状态": "review_status",
-}
 TENCENT_META = {"开始答题时间", "结束答题时间", "答题时长", "started_at", "ended_at"}
 PII_META = {"source_detail": "source_detail", "ip": "ip", "ua": "other", "user_id": "other",
             "nickname": "other", "referrer": "other"}

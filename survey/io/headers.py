@@ -9,9 +9,28 @@ from typing import Any, NamedTuple
 
 from ..questionnaire import Question, Questionnaire
 from ._cells import INT_RE
-from ._core import META_HEADERS, RawTable, Slot, norm
+from ._core import RawTable, Slot, norm
 
-__all__ = ["HeaderParts", "split_header", "HeaderMatcher"]
+__all__ = ["HeaderParts", "split_header", "HeaderMatcher", "META_HEADERS"]
+
+# export metadata header -> internal name (问卷星, 腾讯问卷, our own writers)
+META_HEADERS = {
+    "序号": "rid", "答卷编号": "rid", "respondent_id": "rid", "rid": "rid", "编号": "rid",
+    "提交答卷时间": "submitted_at", "提交时间": "submitted_at", "ended_at": "submitted_at",
+    "submitted_at": "submitted_at", "答题时间": "submitted_at",
+    "所用时间": "duration_s", "duration": "duration_s", "duration_s": "duration_s", "答题时长": "duration_s",
+    "来源": "source", "source": "source",
+    "来源详情": "source_detail", "source_detail": "source_detail",
+    "来自IP": "ip", "ip": "ip", "IP": "ip", "ip地址": "ip",
+    "总分": "total_score", "started_at": "started_at", "开始答题时间": "started_at", "ua": "ua",
+    "province": "province", "city": "city",
+    # 腾讯问卷 (wj.qq.com): see tests/fixtures/make_layout_exports.py for the sources
+    "结束答题时间": "submitted_at", "UA": "ua", "地理位置国家和地区": "country",
+    "地理位置省": "province", "地理位置市": "city", "用户类型": "user_type",
+    "用户标识": "user_id", "昵称": "nickname", "自定义字段": "custom_field",
+    "Referrer": "referrer", "清洗数据结果": "qc_result", "智能清洗数据无效概率": "qc_invalid_prob",
+    "审核状态": "review_status",
+}
 
 _NUM_HDR = re.compile(r"^(\d+)[、.](.*)$", re.S)
 _OLD_HDR = re.compile(r"^第(\d+)题(.*)$", re.S)

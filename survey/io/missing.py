@@ -26,9 +26,9 @@ SKIPPED = "skipped"
 BLANK = "blank"
 #: a multi/rank option column marked "not chosen" (问卷星 -2)
 NOT_CHOSEN = "not_chosen"
-#: a missing code labelled 不知道 / 说不清 / 不清楚
+#: a missing code labelled 不知道 / 说不清 / 不清楚 / 无法回答
 DONT_KNOW = "dont_know"
-#: a missing code labelled 拒答 / 拒绝回答
+#: a missing code labelled 拒答 / 拒绝回答 / 不愿回答
 REFUSED = "refused"
 #: a missing code labelled 不适用
 NOT_APPLICABLE = "not_applicable"
@@ -52,10 +52,11 @@ CODED_REASONS = (DONT_KNOW, REFUSED, NOT_APPLICABLE, MISSING_CODE)
 #: 问卷星's negative codes in 按序号 exports and SPSS files
 NEGATIVE_CODES: dict[int, str] = {-3: SKIPPED, -2: NOT_CHOSEN, -1: BLANK}
 
-#: missing-code label (as in questionnaire.yml ``missing_codes``) -> reason
+#: missing-code label (as in questionnaire.yml ``missing_codes``) -> reason; the codebook drafter
+#: takes a code with one of these labels for a missing code
 LABEL_REASONS: dict[str, str] = {
-    "不知道": DONT_KNOW, "说不清": DONT_KNOW, "不清楚": DONT_KNOW,
-    "拒答": REFUSED, "拒绝回答": REFUSED, "不适用": NOT_APPLICABLE,
+    "不知道": DONT_KNOW, "说不清": DONT_KNOW, "不清楚": DONT_KNOW, "无法回答": DONT_KNOW,
+    "拒答": REFUSED, "拒绝回答": REFUSED, "不愿回答": REFUSED, "不适用": NOT_APPLICABLE,
 }
 
 

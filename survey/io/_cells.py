@@ -1,9 +1,9 @@
 """Cell primitives of the readers: what one raw value means.
 
 Every decoder works over a column's *unique* values (:class:`Col`), so the work is per distinct
-value, not per cell; :func:`na_reason` is the one prelude that says which values are empty
-(``(空)``, ``(跳过)``, NaN ...) before a decoder looks at the rest; :class:`MissingLog` collects
-why cells are missing and the reader's cell decisions as arrays.
+value, not per cell; :func:`na_reason` says which values are empty (``(空)``, ``(跳过)``, NaN ...;
+every decoder asks it first, through :func:`survey.io.decode.values_to_decode`);
+:class:`MissingLog` collects why cells are missing and the reader's cell decisions as arrays.
 """
 from __future__ import annotations
 

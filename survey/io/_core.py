@@ -156,7 +156,8 @@ class ReadResult:
     missing : DataFrame
         Long frame ``rid, question, column, reason, value`` saying why cells are NA (or hold a
         missing code): reasons ``skipped``, ``blank``, ``not_chosen``, ``dont_know``, ``refused``,
-        ``missing_code``, ``invalid``.
+        ``not_applicable``, ``missing_code``, ``invalid`` (the vocabulary, with Chinese labels,
+        is :mod:`survey.io.missing`).
     log : DataFrame
         The reader's decisions, in the cleaning log's columns (``rid, rule, question, column,
         old_value, new_value, action, detail``): ``blank_row`` (drop; ``rid`` empty, the line

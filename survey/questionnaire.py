@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .askif import AskIfEvaluator, expression_names, parse_ask_if
+from ._askif import AskIfEvaluator, expression_names, parse_ask_if
 from .errors import QuestionnaireError
 
 __all__ = ["Questionnaire", "Question", "DesignSpec", "ReportRoles", "QUESTION_TYPES", "PII_KINDS",

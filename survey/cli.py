@@ -267,7 +267,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
-# survey codebook  (owned by survey/codebook.py)
+# survey codebook  (owned by survey/codebook/)
 # ---------------------------------------------------------------------------------------------
 def _codebook_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("export", metavar="EXPORT",

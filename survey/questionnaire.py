@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from ._askif import AskIfEvaluator, expression_names, parse_ask_if
 from .errors import QuestionnaireError
 
 __all__ = ["Questionnaire", "Question", "DesignSpec", "ReportRoles", "QUESTION_TYPES", "PII_KINDS",
@@ -194,57 +195,6 @@ class ReportRoles:
 
 
 # ---------------------------------------------------------------------------------------------
-# ask_if: a safe expression language compiled with ``ast`` (no eval)
-# ---------------------------------------------------------------------------------------------
-_DOT_OPT = re.compile(r"\b([a-z][a-z0-9_]*)\.(\d+)\b")
-_ALLOWED = (ast.Expression, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not, ast.USub,
-            ast.Compare, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.In, ast.NotIn,
-            ast.Name, ast.Load, ast.Constant, ast.List, ast.Tuple)
-_CMP = {ast.Eq: "eq", ast.NotEq: "ne", ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge"}
-
-
-def _parse_ask_if(expr: str) -> ast.Expression:
-    src = _DOT_OPT.sub(r"\1_\2", expr.strip())
-    try:
-        tree = ast.parse(src, mode="eval")
-    except SyntaxError as e:
-        raise ValueError(f"cannot parse {expr!r} ({e.msg})") from None
-    for node in ast.walk(tree):
-        if not isinstance(node, _ALLOWED):
-            raise ValueError(f"{type(node).__name__} is not allowed in {expr!r}; use comparisons "
-                             "(== != < <= > >= in, not in), and/or/not, names and literals")
-        if isinstance(node, ast.Constant) and not isinstance(node.value, (int, float, str, bool)):
-            raise ValueError(f"literal {node.value!r} is not allowed in {expr!r}")
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and not isinstance(
-                node.operand, ast.Constant):
-            raise ValueError(f"unary minus only on numbers in {expr!r}")
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Compare):
-            if not isinstance(node.left, ast.Name) or len(node.ops) != 1:
-                raise ValueError(f"write each comparison as `question op value` in {expr!r} "
-                                 "(e.g. q3 >= 2 and q3 < 5)")
-            try:
-                _literal(node.comparators[0])
-            except ValueError:
-                raise ValueError(f"compare a question with a literal value in {expr!r}") from None
-    return tree
-
-
-def _names(tree: ast.AST) -> list[str]:
-    return [n.id for n in ast.walk(tree) if isinstance(n, ast.Name)]
-
-
-def _literal(node: ast.AST) -> Any:
-    if isinstance(node, ast.Constant):
-        return node.value
-    if isinstance(node, ast.UnaryOp):
-        return -_literal(node.operand)
-    if isinstance(node, (ast.List, ast.Tuple)):
-        return [_literal(e) for e in node.elts]
-    raise ValueError("the right-hand side of a comparison must be a literal")
-
-
-# ---------------------------------------------------------------------------------------------
 class Questionnaire:
     """A validated questionnaire codebook for one survey wave.
 
@@ -370,10 +320,10 @@ class Questionnaire:
             if q.ask_if is None:
                 continue
             try:
-                tree = _parse_ask_if(q.ask_if)
+                tree = parse_ask_if(q.ask_if)
             except ValueError as e:
                 raise self._err(f"ask_if {e}", q.id) from None
-            for name in _names(tree):
+            for name in expression_names(tree):
                 target = owner.get(name)
                 if target is None:
                     raise self._err(f"ask_if {q.ask_if!r} names unknown question {name!r}; use an "
@@ -708,7 +658,7 @@ class Questionnaire:
         if q.ask_if is None:
             return pd.Series(True, index=frame.index, name=qid)
         tree = self._asts[qid]
-        out = self._eval(tree.body, frame, q)
+        out = self._evaluator().eval(tree.body, frame, q)
         return pd.Series(np.asarray(out, dtype=bool), index=frame.index, name=qid)
 
     def evaluate(self, expr: str, frame: pd.DataFrame, *, where: str = "expression") -> pd.Series:
@@ -724,15 +674,15 @@ class Questionnaire:
         [False, True, False]
         """
         try:
-            tree = _parse_ask_if(expr)
+            tree = parse_ask_if(expr)
         except ValueError as e:
             raise QuestionnaireError(f"{self._where}: {where}: {e}") from None
-        for name in _names(tree):
+        for name in expression_names(tree):
             if name not in self._owner:
                 raise QuestionnaireError(f"{self._where}: {where}: {expr!r} names unknown question "
                                          f"column {name!r}; use question ids / frame columns")
         dummy = Question(id=where, text=expr, type="text", ask_if=expr)
-        out = self._eval(tree.body, frame, dummy)
+        out = self._evaluator().eval(tree.body, frame, dummy)
         return pd.Series(np.asarray(out, dtype=bool), index=frame.index, name=where)
 
     def expression_columns(self, expr: str) -> list[str]:
@@ -746,86 +696,13 @@ class Questionnaire:
         ['a']
         """
         try:
-            tree = _parse_ask_if(expr)
+            tree = parse_ask_if(expr)
         except ValueError as e:
             raise QuestionnaireError(f"{self._where}: {e}") from None
-        return list(dict.fromkeys(_names(tree)))
+        return list(dict.fromkeys(expression_names(tree)))
 
-    def _column(self, name: str, frame: pd.DataFrame, q: Question) -> pd.Series:
-        if name not in frame.columns:
-            raise QuestionnaireError(f"{self._where}: question {q.id!r}: ask_if needs column "
-                                     f"{name!r}, which the frame lacks; read the full export")
-        return frame[name]
-
-    def _eval(self, node: ast.AST, frame: pd.DataFrame, q: Question) -> np.ndarray:
-        if isinstance(node, ast.BoolOp):
-            parts = [self._eval(v, frame, q) for v in node.values]
-            res = parts[0]
-            for p in parts[1:]:
-                res = (res & p) if isinstance(node.op, ast.And) else (res | p)
-            return res
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-            return ~self._eval(node.operand, frame, q)
-        if isinstance(node, ast.Name):  # bare name: truthy (chosen option / nonzero answer)
-            s = self._column(node.id, frame, q)
-            if isinstance(s.dtype, pd.CategoricalDtype):
-                return s.notna().to_numpy()
-            v = pd.to_numeric(s, errors="coerce").astype("Float64")
-            return (v.fillna(0) != 0).to_numpy(dtype=bool)
-        if isinstance(node, ast.Compare):
-            res = np.ones(len(frame), dtype=bool)
-            left = node.left
-            for op, right in zip(node.ops, node.comparators):
-                if not isinstance(left, ast.Name):
-                    raise QuestionnaireError(f"{self._where}: question {q.id!r}: ask_if "
-                                             f"{q.ask_if!r}: put the question id on the left")
-                try:
-                    lit = _literal(right)
-                except ValueError as e:
-                    raise QuestionnaireError(f"{self._where}: question {q.id!r}: ask_if "
-                                             f"{q.ask_if!r}: {e}") from None
-                res &= self._compare(left.id, op, lit, frame, q)
-                left = right
-            return res
-        if isinstance(node, ast.Constant):
-            return np.full(len(frame), bool(node.value))
-        raise QuestionnaireError(f"{self._where}: question {q.id!r}: ask_if {q.ask_if!r} cannot "
-                                 "be evaluated; use comparisons joined by and/or")
-
-    def _compare(self, name: str, op: ast.cmpop, lit: Any, frame: pd.DataFrame,
-                 q: Question) -> np.ndarray:
-        s = self._column(name, frame, q)
-        src = self._q[self._owner[name]]
-        vals = lit if isinstance(lit, list) else [lit]
-        use_labels = all(isinstance(v, str) for v in vals)
-        if isinstance(s.dtype, pd.CategoricalDtype) or s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
-            if not use_labels and src.type == "single":
-                lab2code = {lab: c for c, lab in src.labels.items()}
-                s = s.astype(object).map(lab2code)
-                s = pd.to_numeric(s, errors="coerce")
-            else:
-                s = s.astype(object).where(s.notna(), None)
-        elif not use_labels:
-            s = pd.to_numeric(s, errors="coerce").astype("Float64")
-        present = s.notna().to_numpy(dtype=bool)
-        if isinstance(op, (ast.In, ast.NotIn)):
-            if not isinstance(lit, list):
-                raise QuestionnaireError(f"{self._where}: question {q.id!r}: ask_if {q.ask_if!r}: "
-                                         "'in' needs a list, e.g. q3 in [1, 2]")
-            hit = s.isin(lit).to_numpy(dtype=bool)
-            return present & (hit if isinstance(op, ast.In) else ~hit)
-        if isinstance(lit, list):
-            raise QuestionnaireError(f"{self._where}: question {q.id!r}: ask_if {q.ask_if!r}: "
-                                     "compare with a single value, or use 'in [...]'")
-        if isinstance(lit, bool):
-            lit = int(lit)
-        method = _CMP[type(op)]
-        if use_labels and method not in ("eq", "ne"):
-            raise QuestionnaireError(f"{self._where}: question {q.id!r}: ask_if {q.ask_if!r}: "
-                                     "labels can only be compared with == / !=")
-        filled = s.where(present, other=np.nan if not use_labels else None)
-        r = getattr(pd.Series(filled.to_numpy(dtype=object if use_labels else float)), method)(lit)
-        return present & r.to_numpy(dtype=bool)
+    def _evaluator(self) -> AskIfEvaluator:
+        return AskIfEvaluator(self._where, lambda name: self._q[self._owner[name]])
 
     # ------------------------------------------------------------------ display
     def __repr__(self) -> str:

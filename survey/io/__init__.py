@@ -18,7 +18,10 @@ import pandas as pd
 
 from ..errors import ReadError
 from ..questionnaire import Questionnaire
-from ._core import HeaderParts, ReadReport, ReadResult, build, parse_duration, split_header
+from ._cells import parse_duration
+from ._core import ReadReport, ReadResult
+from .build import build
+from .headers import HeaderParts, split_header
 from .spss import write_sav
 from .wjx import wjx_filename, write_wjx
 
@@ -122,7 +125,8 @@ def read_responses(path: str | Path, questionnaire: Questionnaire | str | Path,
 
 def _prefer_labels(raw, q: Questionnaire) -> None:
     """SPSS/Stata: use a variable's label as its header when the name is not ours."""
-    from ._core import META_HEADERS, HeaderMatcher, norm
+    from ._core import norm
+    from .headers import META_HEADERS, HeaderMatcher
     alt = getattr(raw, "alt_headers", None)
     if not alt:
         return

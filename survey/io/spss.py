@@ -231,7 +231,7 @@ def write_sav(frame: pd.DataFrame, q: Questionnaire, path: str | Path, *,
     '.sav'
     """
     import pyreadstat
-    from .wjx import _codes_of
+    from ._codes import codes_of
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"write_sav: frame must be the analysis DataFrame, not {type(frame).__name__}")
     p = Path(path)
@@ -247,7 +247,7 @@ def write_sav(frame: pd.DataFrame, q: Questionnaire, path: str | Path, *,
         qu = q[qid] if qid else None
         var_labels[col] = _var_label(q, col)
         if qu is not None and qu.type in ("single",) and col == qid:
-            codes = _codes_of(s.rename(col), qu).astype(float)
+            codes = codes_of(s.rename(col), qu).astype(float)
             codes[codes < 0] = np.nan
             out[col] = codes
             value_labels[col] = {float(k): v for k, v in qu.labels.items()}

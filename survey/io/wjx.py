@@ -6,7 +6,7 @@ one rank column per ranking option with ``-2`` = not chosen, ``-3`` = logic skip
 ``(空)``, inline ``其他〖…〗``).  Headers are ``N、题干``; multi/rank option columns
 ``N、题干(选项1)``, ``N(选项k)``; matrix blocks ``N、题干—行1`` followed by bare row labels
 (what :func:`write_wjx` writes) or by numbered ``N、行k`` (what real 按文本 exports show; the
-reader takes both, see :func:`survey.io._core.split_header`).
+reader takes both, see :func:`survey.io.headers.split_header`).
 """
 from __future__ import annotations
 
@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import ReadError, SchemaMismatchError
-from ..questionnaire import Question, Questionnaire
+from ..errors import ReadError
+from ..questionnaire import Questionnaire
+from ._codes import codes_of
 from ._core import RawTable
 
 __all__ = ["read_wjx_raw", "write_wjx", "wjx_filename", "OTHER_HEADER"]
@@ -141,33 +142,6 @@ def _fmt_seconds(s: float) -> str:
     return f"{m}分{sec}秒" if m else f"{sec}秒"
 
 
-def _codes_of(series: pd.Series, qu: Question) -> np.ndarray:
-    """Integer codes (-1 = NA) of a single-choice column given as labels or codes."""
-    labels = qu.labels
-    lab2code = {l: c for c, l in labels.items()}
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        cats = list(series.cat.categories)
-        unknown = [c for c in cats if c not in lab2code and c not in labels]
-        if unknown:
-            raise SchemaMismatchError(f"column {series.name!r}: categories {unknown} are not labels "
-                                      f"of question {qu.id!r}; recode them or fix the questionnaire")
-        m = np.array([lab2code.get(c, c if c in labels else -1) for c in cats] + [-1], dtype=np.int64)
-        return m[np.where(series.cat.codes.to_numpy() < 0, len(cats), series.cat.codes.to_numpy())]
-    vals = series.to_numpy(dtype=object)
-    out = np.full(len(vals), -1, dtype=np.int64)
-    for i, v in enumerate(vals):  # only used for non-categorical input (small frames)
-        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
-            continue
-        if v in lab2code:
-            out[i] = lab2code[v]
-        elif isinstance(v, (int, np.integer, float)) and int(v) in labels:
-            out[i] = int(v)
-        else:
-            raise SchemaMismatchError(f"column {series.name!r}: value {v!r} is not an option of "
-                                      f"question {qu.id!r}")
-    return out
-
-
 def _skipped(frame: pd.DataFrame, q: Questionnaire, qid: str) -> np.ndarray:
     try:
         return ~q.evaluate_ask_if(qid, frame).to_numpy(dtype=bool)
@@ -219,7 +193,7 @@ def _wjx_columns(frame: pd.DataFrame, q: Questionnaire, layout: str
                  np.full(n, None, dtype=object))
         t = qu.type
         if t == "single":
-            codes = _codes_of(frame[qu.id].rename(qu.id), qu)
+            codes = codes_of(frame[qu.id].rename(qu.id), qu)
             na = codes < 0
             if layout == "code":
                 v = codes.astype(object)

@@ -88,14 +88,14 @@ def _reason_possible(q: Any, qid: str, reason: str) -> bool:
     >>> _reason_possible(q, "h", "refused"), _reason_possible(q, "s", "refused"), _reason_possible(q, "h", "blank")
     (False, True, True)
     """
-    from ...io._core import _missing_reason
+    from ...io.missing import CODED_REASONS, reason_for_label
 
     try:
         qu = q[qid]
     except (KeyError, TypeError, AttributeError):
         return True
-    if reason in ("dont_know", "refused", "not_applicable", "missing_code"):
-        return reason in {_missing_reason(str(lab)) for lab in (qu.missing or {}).values()}
+    if reason in CODED_REASONS:
+        return reason in {reason_for_label(lab) for lab in (qu.missing or {}).values()}
     rules = {"missing_codes": bool(qu.missing), "out_of_range": qu.range is not None,
              "rank_invalid": qu.type == "rank", "not_chosen": qu.type in ("multi", "rank"),
              "multi_cap": qu.type == "multi" and qu.max_choices is not None,

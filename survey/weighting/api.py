@@ -859,7 +859,7 @@ def export_replicate_weights(design: Any, path: str | Path, *, id_column: str = 
     else:
         raise WeightingError(f"export_replicate_weights: format {fmt!r}; use csv, parquet, dta "
                              "or sav")
-    rep = design._rep
+    rep = design.replicates
     rs = np.asarray(rep.rscales, float)
     rtype = {"jk1": "JK1", "jkn": "JKn", "bootstrap": "bootstrap"}.get(rep.type, "other")
     rs_same = np.allclose(rs, rs[0])

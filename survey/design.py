@@ -1,60 +1,25 @@
-"""The survey design object and its variance engine (R ``survey`` semantics).
+"""The survey design: frozen data and sampling structure, with the estimators bound as methods.
 
 :class:`SurveyDesign` carries the data and the sampling structure (strata, clusters at every
 stage, finite population corrections, weights, replicate weights, calibrations) and is immutable:
-subsetting, replication and weighting return new designs.  The estimators
-(``mean/total/proportion/ratio/quantile``) live in :mod:`survey.estimate`; the methods here are
-thin wrappers.
+subsetting, replication and weighting return new designs.  It computes nothing itself:
 
-Variance engine (contract for weighting / tables / models authors)
-------------------------------------------------------------------
-Two paths, chosen by ``design.is_replicate``:
+* the variance engine is :mod:`survey.variance` (R's ``svyrecvar``/``svrVar`` as free functions
+  that read the design through its public read-only attributes ``n_rows, weights, full_weights,
+  domain_mask, stages, var_stages, lonely_psu, calibrations, replicates``);
+* ``mean/total/proportion/ratio/quantile/estimates`` are :mod:`survey.estimate`'s functions,
+  ``rake/calibrate/...`` :mod:`survey.weighting`'s, ``crosstab/multi/...`` :mod:`survey.tables`'s,
+  ``glm`` :mod:`survey.models`'s, bound as methods (one function, one docstring; the modules
+  are imported on first use, so this module depends on none of them);
+* ``domain_index`` codes ``by=`` variables (:func:`survey.domains.domain_index`, cached).
 
-1. **Linearisation** -- ``design._vcov_totals(z, present=None)``.
-   ``z`` is an ``n x p`` array of per-respondent values (e.g. linearised influence values
-   divided by nothing: the engine multiplies by the weights itself).  It returns the ``p x p``
-   covariance of the weighted totals ``sum_i w_i z_i``, computed exactly as R's
-   ``svyrecvar(x = w*z, ...)``:
+Weighting hook: ``design._with_weights(new_weights, calibration=None, repweights=None, **meta)``
+returns a design with new weights, the calibration object (anything with ``residualize(x)``)
+appended to ``calibrations`` and optionally new replicate weights.
 
-   * ``x = w[:, None] * z``; then every calibration in ``design._calibrations`` is applied in
-     order, ``x = cal.residualize(x)`` (R's ``postStrata`` list: a greg calibration does
-     ``qr.resid(qr, x / w) * w``, post-stratification subtracts the post-stratum means of
-     ``x / w`` times ``w``).  A calibration object only needs a ``residualize(x) -> x`` method.
-   * multistage with-replacement/without-replacement variance as R's ``multistage`` /
-     ``onestage`` / ``onestrat``: PSU totals centred within strata, scaled by
-     ``f_h n_h / (n_h - 1)`` with ``f_h = (N_h - n_h) / N_h``; later stages are added only when an
-     fpc is given (``n_h / N_h`` times the within-PSU variance), as R does.
-   * lonely PSUs: ``lonely_psu`` = ``"fail"`` (error naming the stratum and stage),
-     ``"remove"``/``"certainty"`` (contribute zero), ``"adjust"`` (centre at the grand mean),
-     ``"average"`` (drop and rescale by ``#strata / #strata with >1 PSU``).
-   * ``present`` (optional bool ``n`` or ``n x p``): the rows that belong to the domain of each
-     column.  It only matters for lonely-PSU handling (a lonely stratum that the domain does
-     not touch never fails; ``"average"`` counts only strata the domain touches), exactly as R's
-     row-dropping ``subset`` behaves.  Calibrated designs keep every row present (as R).
-
-2. **Replicate weights** -- ``design._replicate_estimates(fn)`` evaluates ``fn(W)`` where ``W``
-   is the ``n x (1 + R)`` matrix whose first column is the full-sample weight and the others
-   the replicate (analysis) weights; ``fn`` returns ``(1 + R) x p``.  ``design._replicate_vcov(
-   theta, thetas)`` applies R's ``svrVar``: ``scale * sum_r rscales_r (theta_r - c)(theta_r - c)'``
-   with ``c`` the replicate mean (``mse=False``) or the full estimate (``mse=True``).
-   ``_vcov_totals`` also works on replicate designs (replicate totals of ``z``).
-
-Weighting hooks
----------------
-``design._with_weights(new_weights, calibration=None, repweights=None, **meta)`` returns a new
-design with the same data/strata/PSUs, new weights, the calibration object appended to
-``_calibrations`` and optionally new replicate weights; ``weighting_report`` (default ``None``)
-may be passed through ``meta``.
-
-Domains
--------
-``design.subset(mask)`` keeps the full design and zeroes the weights outside the domain (R's
-semantics: the variance uses every stratum and PSU).  ``by=`` in the estimators is vectorised
-over domains with sparse indicator matrices and gives identical standard errors.
-``design.domain_index(by)`` returns integer codes and the level table for one or more by
-variables.  Degrees of freedom follow R's ``degf``: ``#PSU - #strata`` among rows with non-zero
-weight (for a domain: among the domain's rows); replicate designs: rank of the replicate weights
-minus one.
+Domains: ``design.subset(mask)`` keeps the full design and zeroes the weights outside the
+domain (R's semantics); ``by=`` gives identical standard errors.  Degrees of freedom follow
+R's ``degf`` (:func:`survey.variance.degf`).
 
 Examples
 --------
@@ -81,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from . import variance as _v
+from .domains import domain_index
 from .errors import DesignError, EstimationError, SurveyWarning
 from .validation import Integer, Options, check
 from .variance import LONELY_PSU_OPTIONS, REPLICATE_TYPES, Replicates, Stage
@@ -644,57 +610,10 @@ class SurveyDesign:
         hit = self._cache.get(ckey)
         if hit is not None:
             return hit[0], hit[1].copy()
-        out, table = self._domain_index(cols)
+        out, table = domain_index(self._data, cols)
         out.setflags(write=False)
         self._cache[ckey] = (out, table)
         return out, table.copy()
-
-    def _domain_index(self, cols: list) -> tuple[np.ndarray, pd.DataFrame]:
-        codes_list, cats_list = [], []
-        for c in cols:
-            self._check_column(self._data, c, "by")
-            s = self._data[c]
-            if isinstance(s.dtype, pd.CategoricalDtype):
-                cat = s.cat
-                codes_list.append(cat.codes.to_numpy().astype(np.int64))
-                cats_list.append(cat.categories)
-            elif s.dtype.kind in "iu":  # integers cannot be missing: one bincount pass
-                code, uniq = _v.codes(s.to_numpy())
-                codes_list.append(code)
-                cats_list.append(pd.Index(uniq))
-            else:
-                code, uniq = pd.factorize(s, sort=True)
-                codes_list.append(code.astype(np.int64))
-                cats_list.append(pd.Index(uniq))
-        if len(codes_list) == 1 and not (codes_list[0] < 0).any():
-            # one variable without missing values: its sorted codes are the domain codes
-            code = codes_list[0]
-            present = np.bincount(code, minlength=len(cats_list[0])) > 0
-            uniq = np.flatnonzero(present).astype(np.int64)
-            out = (np.cumsum(present) - 1)[code] if not present.all() else code.copy()
-        else:
-            missing = np.zeros(self._n, dtype=bool)
-            key = np.zeros(self._n, dtype=np.int64)
-            for code, cats in zip(codes_list, cats_list):
-                missing |= code < 0
-                key = key * (len(cats) + 1) + np.where(code < 0, 0, code)
-            inv, uniq = _v.codes(key[~missing])
-            uniq = np.asarray(uniq, dtype=np.int64)
-            out = np.full(self._n, -1, dtype=np.int64)
-            out[~missing] = inv
-        # decode the level table
-        levels = {}
-        rem = uniq.copy()
-        parts = []
-        for code, cats in reversed(list(zip(codes_list, cats_list))):
-            parts.append(rem % (len(cats) + 1))
-            rem = rem // (len(cats) + 1)
-        for c, cats, part in zip(cols, cats_list, reversed(parts)):
-            vals = cats.take(part)
-            if isinstance(self._data[c].dtype, pd.CategoricalDtype):
-                vals = pd.Categorical(vals, categories=cats, ordered=self._data[c].cat.ordered)
-            levels[c] = vals
-        return out, pd.DataFrame(levels)
 
     # ------------------------------------------------------------------ weighting hook
     def _with_weights(

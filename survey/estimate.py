@@ -6,6 +6,9 @@ columns are ``estimate, se, ci_low, ci_high, deff, n, n_eff`` followed by the id
 variable) and the disclosure flag ``small_n`` (``n`` below ``min_cell``, default 10: e.g. a
 ``by="title"`` domain of 3 respondents; :func:`survey.privacy.disclosure_mask`).
 ``frame.attrs`` holds ``statistic``, ``level`` (confidence level), ``df`` and ``min_cell``.
+The frame is ``Estimates.frame()`` of a :class:`~survey.estimates.Estimates` (full covariance,
+``contrast``, ``test``): pass ``return_estimates=True``, or call :func:`estimates`
+(``design.estimates("mean", "y", by="g")``), to get the object itself.
 
 How it is computed (one vectorised pass, no loops over rows or domains)
 ---------------------------------------------------------------------
@@ -56,7 +59,8 @@ import scipy.sparse as sp
 from scipy import stats
 
 from .errors import EstimationError, MissingValueError, ReliabilityWarning
-from .estimates import CI_METHODS, KG_MIN_N_EFF, PUBLISHED_CI_RULE, RESULT_COLUMNS, Estimates, prop_ci
+from .estimates import (CI_METHODS, KG_MIN_N_EFF, PUBLISHED_CI_RULE, RESULT_COLUMNS, Estimates,
+                        check_ci_method, prop_ci, proportion_ci)
 from .privacy import MIN_CELL
 from .validation import Options, check, check_level
 from .variance import (degf_domains, ratio_influence, replicate_var_diag, residualize, stage_totals_by,
@@ -650,7 +654,7 @@ def proportion(design: SurveyDesign, variable: str, by: str | Sequence[str] | No
     """
     _check_kwargs("proportion", kwargs)
     _check_options("proportion", level, df, deff)
-    _check_ci_method("proportion", ci_method)
+    check_ci_method("proportion", ci_method)
     if not isinstance(variable, str):
         raise TypeError(f"proportion: variable must be one column name, got {variable!r}")
     Y, lev = _indicators(design, variable, labels)
@@ -662,77 +666,6 @@ def proportion(design: SurveyDesign, variable: str, by: str | Sequence[str] | No
     ident = _ident([variable] * len(lev), D, levels, extra={"level": lev})
     ident = {"variable": ident.pop("variable"), "level": ident.pop("level"), **ident}
     return _out(_result(res, dfs, level, ident, "proportion", min_cell, ci_method), return_estimates)
-
-
-def _check_ci_method(fn: str, ci_method: Any) -> None:
-    if ci_method not in CI_METHODS:
-        raise EstimationError(f"{fn}: ci_method={ci_method!r} is not one of {', '.join(map(repr, CI_METHODS))}")
-
-
-def proportion_ci(frame: pd.DataFrame, method: str = "published", *, level: float | None = None,
-                  df: Any = None, rows: Any = None) -> pd.DataFrame:
-    """Recompute ``ci_low``/``ci_high`` of a tidy frame of proportions with another interval.
-
-    Works on any frame with ``estimate`` (a share in [0, 1]), ``se`` and ``n`` columns:
-    :func:`proportion`, and the ``pct``/``top_box``/``dist`` rows of
-    :func:`survey.tables.multi` / :func:`~survey.tables.likert`.  The degrees of freedom are
-    ``df=`` if given, else a ``df`` column, else ``frame.attrs["df"]`` (as the estimators leave
-    them); the level is ``level=`` or ``frame.attrs["level"]`` (default 0.95).
-
-    Methods (R's ``svyciprop``; ``t`` is the t quantile on the design df):
-
-    * ``"wald"``: ``p +- t se``.
-    * ``"logit"`` / ``"xlogit"``: ``expit(logit(p) +- t se / (p (1 - p)))``; at ``p`` = 0 or 1
-      the interval is ``[p, p]`` (R's glm gives that to ~1e-11).
-    * ``"beta"`` (Korn & Graubard 1998): Clopper–Pearson beta quantiles at the effective
-      sample size ``n_eff = p (1 - p) / se^2`` times R's df adjustment ``(t(n - 1) /
-      t(df))^2``, ``n`` the domain's respondents (R: ``nrow`` of the domain's subdesign, which
-      also counts rows with a missing answer when ``na_rm=True``).  At ``p`` = 0 or 1 R
-      returns NA; here ``n_eff = n`` (the NCHS convention), giving ``[0, 1 - (alpha/2)^(1/n')]``.
-    * ``"published"`` — the report's rule, fixed up-front: Korn–Graubard where ``n_eff <``
-      :data:`KG_MIN_N_EFF` (30, the NCHS Data Presentation Standards for Proportions, Parker et
-      al. 2017) or ``p`` is 0 or 1, logit otherwise.
-
-    ``rows`` (a boolean mask) recomputes only those rows, e.g. the shares of a frame that also
-    holds means.  The logit and beta intervals are asymmetric around the estimate: use
-    ``ci_low`` and ``ci_high`` themselves, never ``estimate - ci_low`` as a margin.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> f = pd.DataFrame({"estimate": [0.5, 0.02, 0.0], "se": [0.05, 0.03, 0.0], "n": [100, 200, 12],
-    ...                   "df": [99, 199, 11]})
-    >>> proportion_ci(f, "published")[["ci_low", "ci_high"]].round(3).values.tolist()
-    [[0.402, 0.598], [0.0, 0.19], [0.0, 0.265]]
-    """
-    _check_ci_method("proportion_ci", method)
-    missing = [c for c in ("estimate", "se", "n") if c not in frame.columns]
-    if missing:
-        raise EstimationError(f"proportion_ci: the frame has no column(s) {missing}; pass a frame from "
-                              "proportion() / multi() / likert()")
-    lev = float(level if level is not None else frame.attrs.get("level", 0.95))
-    if df is not None:
-        dfv = np.broadcast_to(np.asarray(df, dtype=float), (len(frame),))
-    elif "df" in frame.columns:
-        dfv = frame["df"].to_numpy(float)
-    elif "df" in frame.attrs and np.size(frame.attrs["df"]) == len(frame):
-        dfv = np.asarray(frame.attrs["df"], dtype=float)
-    else:
-        raise EstimationError("proportion_ci: no degrees of freedom (no df column, no attrs['df'] "
-                              "of the right length); pass df= (e.g. design.df)")
-    # rows: only the share rows of a mixed frame (means and scores keep their interval)
-    sel = np.ones(len(frame), bool) if rows is None else np.asarray(rows, dtype=bool)
-    out = frame.copy()
-    if sel.any():
-        lo, hi = prop_ci(frame["estimate"].to_numpy(float)[sel], frame["se"].to_numpy(float)[sel],
-                          np.asarray(dfv, dtype=float)[sel], frame["n"].to_numpy(float)[sel], lev, method)
-        if rows is None:
-            out["ci_low"], out["ci_high"] = lo, hi
-        else:
-            out.loc[sel, "ci_low"], out.loc[sel, "ci_high"] = lo, hi
-    if rows is None:
-        out.attrs["ci_method"] = method
-    return out
 
 
 def ratio(design: SurveyDesign, numerator: str | Sequence[str], denominator: str | Sequence[str],

@@ -38,7 +38,7 @@ from .validation import check_level
 from .variance import tcrit
 
 __all__ = ["Estimates", "RESULT_COLUMNS", "CI_METHODS", "KG_MIN_N_EFF", "PUBLISHED_CI_RULE",
-           "prop_ci"]
+           "check_ci_method", "prop_ci", "proportion_ci"]
 
 RESULT_COLUMNS = ["estimate", "se", "ci_low", "ci_high", "deff", "n", "n_eff"]
 
@@ -346,3 +346,75 @@ def prop_ci(p: np.ndarray, se: np.ndarray, df: np.ndarray, n: np.ndarray, level:
     llo, lhi = _logit_ci(p, se, tcrit(level, df))
     blo, bhi = _beta_ci(p, se, df, n, level)
     return np.where(kg, blo, llo), np.where(kg, bhi, lhi)
+
+
+def check_ci_method(fn: str, ci_method: Any) -> None:
+    """Refuse an unknown ``ci_method`` (one of :data:`CI_METHODS`)."""
+    if ci_method not in CI_METHODS:
+        raise EstimationError(f"{fn}: ci_method={ci_method!r} is not one of {', '.join(map(repr, CI_METHODS))}")
+
+
+def proportion_ci(frame: pd.DataFrame, method: str = "published", *, level: float | None = None,
+                  df: Any = None, rows: Any = None) -> pd.DataFrame:
+    """Recompute ``ci_low``/``ci_high`` of a tidy frame of proportions with another interval.
+
+    Works on any frame with ``estimate`` (a share in [0, 1]), ``se`` and ``n`` columns:
+    :func:`proportion`, and the ``pct``/``top_box``/``dist`` rows of
+    :func:`survey.tables.multi` / :func:`~survey.tables.likert`.  The degrees of freedom are
+    ``df=`` if given, else a ``df`` column, else ``frame.attrs["df"]`` (as the estimators leave
+    them); the level is ``level=`` or ``frame.attrs["level"]`` (default 0.95).
+
+    Methods (R's ``svyciprop``; ``t`` is the t quantile on the design df):
+
+    * ``"wald"``: ``p +- t se``.
+    * ``"logit"`` / ``"xlogit"``: ``expit(logit(p) +- t se / (p (1 - p)))``; at ``p`` = 0 or 1
+      the interval is ``[p, p]`` (R's glm gives that to ~1e-11).
+    * ``"beta"`` (Korn & Graubard 1998): Clopper–Pearson beta quantiles at the effective
+      sample size ``n_eff = p (1 - p) / se^2`` times R's df adjustment ``(t(n - 1) /
+      t(df))^2``, ``n`` the domain's respondents (R: ``nrow`` of the domain's subdesign, which
+      also counts rows with a missing answer when ``na_rm=True``).  At ``p`` = 0 or 1 R
+      returns NA; here ``n_eff = n`` (the NCHS convention), giving ``[0, 1 - (alpha/2)^(1/n')]``.
+    * ``"published"`` — the report's rule, fixed up-front: Korn–Graubard where ``n_eff <``
+      :data:`KG_MIN_N_EFF` (30, the NCHS Data Presentation Standards for Proportions, Parker et
+      al. 2017) or ``p`` is 0 or 1, logit otherwise.
+
+    ``rows`` (a boolean mask) recomputes only those rows, e.g. the shares of a frame that also
+    holds means.  The logit and beta intervals are asymmetric around the estimate: use
+    ``ci_low`` and ``ci_high`` themselves, never ``estimate - ci_low`` as a margin.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> f = pd.DataFrame({"estimate": [0.5, 0.02, 0.0], "se": [0.05, 0.03, 0.0], "n": [100, 200, 12],
+    ...                   "df": [99, 199, 11]})
+    >>> proportion_ci(f, "published")[["ci_low", "ci_high"]].round(3).values.tolist()
+    [[0.402, 0.598], [0.0, 0.19], [0.0, 0.265]]
+    """
+    check_ci_method("proportion_ci", method)
+    missing = [c for c in ("estimate", "se", "n") if c not in frame.columns]
+    if missing:
+        raise EstimationError(f"proportion_ci: the frame has no column(s) {missing}; pass a frame from "
+                              "proportion() / multi() / likert()")
+    lev = float(level if level is not None else frame.attrs.get("level", 0.95))
+    if df is not None:
+        dfv = np.broadcast_to(np.asarray(df, dtype=float), (len(frame),))
+    elif "df" in frame.columns:
+        dfv = frame["df"].to_numpy(float)
+    elif "df" in frame.attrs and np.size(frame.attrs["df"]) == len(frame):
+        dfv = np.asarray(frame.attrs["df"], dtype=float)
+    else:
+        raise EstimationError("proportion_ci: no degrees of freedom (no df column, no attrs['df'] "
+                              "of the right length); pass df= (e.g. design.df)")
+    # rows: only the share rows of a mixed frame (means and scores keep their interval)
+    sel = np.ones(len(frame), bool) if rows is None else np.asarray(rows, dtype=bool)
+    out = frame.copy()
+    if sel.any():
+        lo, hi = prop_ci(frame["estimate"].to_numpy(float)[sel], frame["se"].to_numpy(float)[sel],
+                          np.asarray(dfv, dtype=float)[sel], frame["n"].to_numpy(float)[sel], lev, method)
+        if rows is None:
+            out["ci_low"], out["ci_high"] = lo, hi
+        else:
+            out.loc[sel, "ci_low"], out.loc[sel, "ci_high"] = lo, hi
+    if rows is None:
+        out.attrs["ci_method"] = method
+    return out

@@ -522,6 +522,9 @@ def mean(design: SurveyDesign, variables: str | Sequence[str], by: str | Sequenc
     min_cell : int
         ``small_n`` is True where ``n`` is below it (such an estimate must not be published;
         every estimator of this module takes this keyword).
+    return_estimates : bool
+        Return the :class:`~survey.estimates.Estimates` (covariance, contrasts, tests) instead
+        of its frame (every estimator of this module takes this keyword).
 
     Examples
     --------
@@ -548,6 +551,14 @@ def total(design: SurveyDesign, variables: str | Sequence[str], by: str | Sequen
           deff: bool | str = True, min_cell: int = MIN_CELL, return_estimates: bool = False,
           **kwargs: Any) -> pd.DataFrame | Estimates:
     """Design-based totals (R's ``svytotal``); a categorical variable gives one row per level.
+
+    Parameters
+    ----------
+    design : SurveyDesign
+    variables : str or list of str
+        Numeric (or boolean) columns, or one categorical column.
+    by, na_rm, level, df, deff, min_cell, return_estimates
+        As for :func:`mean`.
 
     Examples
     --------
@@ -674,6 +685,14 @@ def ratio(design: SurveyDesign, numerator: str | Sequence[str], denominator: str
           return_estimates: bool = False, **kwargs: Any) -> pd.DataFrame | Estimates:
     """Ratio of two totals (R's ``svyratio``); lists are paired element-wise.
 
+    Parameters
+    ----------
+    design : SurveyDesign
+    numerator, denominator : str or list of str
+        Numeric columns; the ratio is ``sum w num / sum w den`` (per domain).
+    by, na_rm, level, df, deff, min_cell, return_estimates
+        As for :func:`mean`.
+
     Examples
     --------
     >>> import pandas as pd
@@ -733,6 +752,16 @@ def quantile(design: SurveyDesign, variables: str | Sequence[str],
              min_cell: int = MIN_CELL, return_estimates: bool = False,
              **kwargs: Any) -> pd.DataFrame | Estimates:
     """Quantiles with Woodruff confidence intervals (R 4.x ``svyquantile`` defaults).
+
+    Parameters
+    ----------
+    design : SurveyDesign
+    variables : str or list of str
+        Numeric columns.
+    quantiles : float or list of float, default 0.5
+        Probabilities in [0, 1].
+    by, na_rm, level, df, min_cell, return_estimates
+        As for :func:`mean` (the Estimates carry the Woodruff intervals, no covariance).
 
     Examples
     --------

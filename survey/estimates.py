@@ -85,6 +85,17 @@ class Estimates:
         for a proportion interval instead.
     level, min_cell : float, int
         Default confidence level; the disclosure threshold of ``small_n`` (None: no column).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from survey import SurveyDesign
+    >>> df = pd.DataFrame({"y": [1.0, 2, 3, 4, 6, 8], "g": list("aaabbb"), "c": [1, 2, 3, 4, 5, 6]})
+    >>> e = SurveyDesign(df, psu="c").estimates("mean", "y", by="g")
+    >>> e.frame()[["estimate", "g"]].values.tolist()
+    [[2.0, 'a'], [6.0, 'b']]
+    >>> e.cov.shape, round(float(e.contrast([-1, 1]).estimate[0]), 6)
+    ((2, 2), 4.0)
     """
 
     def __init__(self, estimate: Any, cov: Any = None, *, var: Any = None, se: Any = None,

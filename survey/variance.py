@@ -81,14 +81,8 @@ def codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def combine_codes(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Codes of the interaction of two code vectors (0..k-1)."""
-    key = a.astype(np.int64) * (int(b.max()) + 1 if len(b) else 1) + b
-    return _dense(key)
-
-
-def _dense(key: np.ndarray) -> np.ndarray:
-    """Renumber integer keys to 0..k-1 in sorted order (O(n): bincount, or hash based)."""
-    return codes(np.asarray(key))[0]
+    """Codes (0..k-1, sorted) of the interaction of two code vectors (O(n): bincount or hash)."""
+    return codes(a.astype(np.int64) * (int(b.max()) + 1 if len(b) else 1) + b)[0]
 
 
 def n_present(codes: np.ndarray, k: int) -> int:
@@ -301,7 +295,7 @@ def build_stages(n: int, psu: Sequence[Any], strata: Sequence[Any], fpc: Sequenc
                 else np.array([float(C)]))
         st_parent = np.zeros(H, dtype=np.int64)
         if i > 0:
-            st_parent = _parent_of(st, stages[-1].cl, H)
+            st_parent = stages[-1].cl[_first_index(st, H)]
         n_parent = 1 if i == 0 else stages[-1].n_cl
         if fpc_raw:
             v = fpc_raw[i]
@@ -342,10 +336,6 @@ def _first_index(codes: np.ndarray, k: int) -> np.ndarray:
     idx = np.arange(len(codes))
     first[codes[::-1]] = idx[::-1]
     return first
-
-
-def _parent_of(st: np.ndarray, prev_cl: np.ndarray, H: int) -> np.ndarray:
-    return prev_cl[_first_index(st, H)]
 
 
 def rank(M: np.ndarray, tol: float = 1e-5) -> int:

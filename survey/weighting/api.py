@@ -530,6 +530,15 @@ def trim(design: Any, upper: float | None = None, lower: float | None = None, *,
     :class:`ConvergenceError` says that they cannot both hold (``force=True`` returns the last
     iterate with the report flagging it).
 
+    Parameters
+    ----------
+    design : SurveyDesign
+    upper, lower : float, optional
+        Absolute bounds on the weights (``*_ratio``: times the median weight; ``*_quantile``:
+        percentiles of the weights).
+    redistribute, strict, recalibrate, maxit, tol, force
+        As described above.
+
     Examples
     --------
     >>> import pandas as pd
@@ -709,6 +718,14 @@ def nonresponse_adjust(design: Any, responded: str | np.ndarray, classes: str | 
     (Σ weight of respondents); nonrespondents get weight 0 (so they drop out of estimates but
     keep the design intact).  Replicate columns are adjusted the same way.
 
+    Parameters
+    ----------
+    design : SurveyDesign
+    responded : str or numpy.ndarray
+        Boolean column (or array): whether each sampled unit responded.
+    classes : str or sequence of str
+        Weighting-class variable(s).
+
     Examples
     --------
     >>> import pandas as pd
@@ -780,6 +797,16 @@ def replicate_weighting(design: Any, method: str = "auto", replicates: int = 50,
     (``design.replicate(method, replicates)``: JK1, JKn = delete one station within its
     stratum, or the Rao–Wu rescaling bootstrap), so every replicate column is re-weighted.
     The full-sample weights come out unchanged.
+
+    Parameters
+    ----------
+    design : SurveyDesign
+    method : str, default "auto"
+        ``"jk1"``, ``"jkn"``, ``"bootstrap"`` (``"auto"``: JKn with strata, else JK1).
+    replicates : int, default 50
+        Number of bootstrap replicates (ignored by the jackknives).
+    seed, mse
+        Random state of the bootstrap; centre at the full-sample estimate.
 
     Examples
     --------

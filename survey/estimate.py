@@ -56,7 +56,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy import stats
 
 from .errors import EstimationError, MissingValueError, ReliabilityWarning
 from .estimates import (CI_METHODS, KG_MIN_N_EFF, PUBLISHED_CI_RULE, RESULT_COLUMNS, Estimates,

@@ -6,6 +6,9 @@ columns are ``estimate, se, ci_low, ci_high, deff, n, n_eff`` followed by the id
 variable) and the disclosure flag ``small_n`` (``n`` below ``min_cell``, default 10: e.g. a
 ``by="title"`` domain of 3 respondents; :func:`survey.privacy.disclosure_mask`).
 ``frame.attrs`` holds ``statistic``, ``level`` (confidence level), ``df`` and ``min_cell``.
+The frame is ``Estimates.frame()`` of a :class:`~survey.estimates.Estimates` (full covariance,
+``contrast``, ``test``): pass ``return_estimates=True``, or call :func:`estimates`
+(``design.estimates("mean", "y", by="g")``), to get the object itself.
 
 How it is computed (one vectorised pass, no loops over rows or domains)
 ---------------------------------------------------------------------
@@ -13,7 +16,7 @@ Means, proportions and ratios are ratio estimators ``R_dv = sum_i w_i I_d y_iv /
 x_iv`` for every variable ``v`` and domain ``d`` at once.  The weighted influence values
 ``w_i I_d (y_iv - R_dv x_iv) / X_dv`` are aggregated to PSU totals with one sparse
 ``(PSU x domain) x n`` indicator product per stage and handed to the design's variance engine
-(``SurveyDesign._vcov_from_psu_totals``, R's ``svyrecvar``).  Calibrated designs residualise the
+(:func:`survey.variance.vcov_from_psu_totals`, R's ``svyrecvar``).  Calibrated designs residualise the
 influence values first (dense path).  Replicate designs recompute the statistic under every
 replicate weight (one sparse product) and apply R's ``svrVar``.
 
@@ -53,18 +56,21 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from scipy import stats
 
 from .errors import EstimationError, MissingValueError, ReliabilityWarning
-from .privacy import MIN_CELL, disclosure_mask
+from .estimates import (CI_METHODS, KG_MIN_N_EFF, PUBLISHED_CI_RULE, RESULT_COLUMNS, Estimates,
+                        check_ci_method, prop_ci, proportion_ci)
+from .privacy import MIN_CELL
+from .validation import Options, check, check_level
+from .variance import (degf_domains, ratio_influence, replicate_var_diag, residualize, stage_totals_by,
+                       replicate_vcov, tcrit, vcov_from_psu_totals)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .design import SurveyDesign
 
-__all__ = ["mean", "total", "proportion", "ratio", "quantile", "proportion_ci", "RESULT_COLUMNS",
-           "CI_METHODS", "KG_MIN_N_EFF", "PUBLISHED_CI_RULE"]
-
-RESULT_COLUMNS = ["estimate", "se", "ci_low", "ci_high", "deff", "n", "n_eff"]
+__all__ = ["mean", "total", "proportion", "ratio", "quantile", "estimates", "proportion_ci",
+           "prop_ci", "tcrit", "Estimates", "RESULT_COLUMNS", "CI_METHODS", "KG_MIN_N_EFF",
+           "PUBLISHED_CI_RULE"]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -83,8 +89,7 @@ def _as_list(x: Any) -> list:
 
 def _check_options(fn: str, level: Any, df: Any, deff: Any) -> None:
     """Refuse option values that would otherwise be silently ignored or give NaN everywhere."""
-    if not isinstance(level, (int, float, np.number)) or isinstance(level, bool) or not 0 < level < 1:
-        raise EstimationError(f"{fn}: level={level!r} must be between 0 and 1 (e.g. 0.95)")
+    check_level(fn, level)
     if df is not None and (isinstance(df, bool) or not isinstance(df, (int, float, np.number))
                            or not df > 0):
         raise EstimationError(f"{fn}: df={df!r} must be a positive number (numpy.inf for a normal "
@@ -115,10 +120,9 @@ def _check_empty(res: dict, fn: str, names: Sequence[str], levels: pd.DataFrame 
 
 
 def _numeric(design: SurveyDesign, var: str, fn: str) -> np.ndarray:
-    data = design._data
-    if var not in data.columns:
+    if var not in design.columns:
         raise EstimationError(f"{fn}: variable {var!r} is not in the design's data")
-    s = data[var]
+    s = design.column(var)
     if isinstance(s.dtype, pd.CategoricalDtype):
         raise EstimationError(
             f"{fn}: variable {var!r} is categorical; use design.proportion({var!r}) for its "
@@ -145,12 +149,12 @@ def _stack(cols: Sequence[np.ndarray]) -> np.ndarray:
 
 def _domains(design: SurveyDesign, by: Any, na_rm: bool, fn: str):
     """Domain codes (n,), number of domains, level table (or None)."""
-    sub = design._domain
+    sub = design.domain_mask
     if by is None or (not isinstance(by, str) and len(by) == 0):
-        dom = np.zeros(design._n, dtype=np.int64) if sub is None else np.where(sub, 0, -1)
+        dom = np.zeros(design.n_rows, dtype=np.int64) if sub is None else np.where(sub, 0, -1)
         return dom, 1, None
     dom, levels = design.domain_index(by)
-    inside = np.ones(design._n, dtype=bool) if sub is None else sub
+    inside = np.ones(design.n_rows, dtype=bool) if sub is None else sub
     nmiss = int(((dom < 0) & inside).sum())
     if nmiss and not na_rm:
         raise MissingValueError(
@@ -187,15 +191,6 @@ def _check_missing(Y: np.ndarray, dom: np.ndarray, names: Sequence[str], na_rm: 
     return ~nan & rows[:, None]
 
 
-def _tcrit(level: float, df: np.ndarray) -> np.ndarray:
-    if not 0 < level < 1:
-        raise EstimationError(f"level={level!r} must be between 0 and 1 (e.g. 0.95)")
-    df = np.asarray(df, dtype=float)
-    with np.errstate(invalid="ignore"):
-        t = np.where(np.isinf(df), stats.norm.ppf(0.5 + level / 2), stats.t.ppf(0.5 + level / 2, np.maximum(df, 1e-300)))
-    return np.where(df > 0, t, np.nan)
-
-
 # ----------------------------------------------------------------------------------------------
 # the core: ratio estimators for q variables x D domains
 # ----------------------------------------------------------------------------------------------
@@ -211,7 +206,7 @@ def _core(design: SurveyDesign, Y: np.ndarray, X: np.ndarray | None, valid: np.n
         if _cells_ok(design, cols):
             return _core_cells(design, cols, dom, D, kind, deff_kind)
     n, q = Y.shape
-    w = design._w
+    w = design.full_weights
     rows = dom >= 0
     dcode = np.where(rows, dom, 0)
     M = sp.csr_matrix((np.ones(int(rows.sum())), (dcode[rows], np.flatnonzero(rows))), shape=(D, n))
@@ -233,41 +228,39 @@ def _core(design: SurveyDesign, Y: np.ndarray, X: np.ndarray | None, valid: np.n
         nobs = np.asarray(M @ (vf * (w != 0)[:, None]))
         nrows = np.asarray(M @ vf)
     wY = w[:, None] * Y0
-    Ysum = np.asarray(M @ wY)
-    Xsum = Nhat if X0 is None else np.asarray(M @ (w[:, None] * X0))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        est = Ysum if kind == "total" else Ysum / Xsum
-
     if kind == "total":
+        Ysum = np.asarray(M @ wY)
+        est, Xsum = Ysum, Nhat
         resid = Y0
         denom = None
-    else:
-        e = est[dcode]
-        with np.errstate(invalid="ignore"):
-            resid = Y0 - (e if X0 is None else e * X0)
-        if not nomiss:
-            resid = np.where(valid, resid, 0.0)
+    else:  # the ratio linearisation (a mean is a ratio with x = 1)
+        est, Xsum, resid = ratio_influence(Y, X, w, dom, D, valid)
         denom = Xsum
 
-    rep = design._rep
+    rep = design.replicates
     if rep is None:
         x = w[:, None] * resid if kind != "total" else wY
-        if design._calibrations:
+        if design.calibrations:
             # dense (n, D*q) influence values, residualised, all rows present (as R)
             Xd = np.zeros((n, D * q))
             idx = np.flatnonzero(rows)
             cols = dcode[idx][:, None] * q + np.arange(q)[None, :]
             Xd[np.repeat(idx, q), cols.ravel()] = x[idx].ravel()
-            Xd = design._residualize(Xd)
-            Ts = [s.cl_indicator(n) @ Xd for s in design._stages[: design._var_stages]]
+            Xd = residualize(design, Xd)
+            Ts = [s.cl_indicator(n) @ Xd for s in design.stages[: design.var_stages]]
             Ps = [None] * len(Ts)
         else:
-            Ts, Ps = design._stage_totals_by(x, dom, D, None if nomiss else valid)
+            Ts, Ps = stage_totals_by(design, x, dom, D, None if nomiss else valid)
         with np.errstate(divide="ignore", invalid="ignore"):  # empty domains: NaN, checked later
             if denom is not None:
                 scale = 1.0 / denom.ravel()
                 Ts = [T * scale[None, :] for T in Ts]
-            var = design._vcov_from_psu_totals(Ts, Ps, diag_only=True).reshape(D, q)
+            stages, lonely = design.stages, design.lonely_psu
+            var = vcov_from_psu_totals(stages, Ts, Ps, lonely, diag_only=True).reshape(D, q)
+
+        def cov() -> np.ndarray:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return vcov_from_psu_totals(stages, Ts, Ps, lonely)
     else:
         Wall = np.column_stack([w, rep.W])
         idx = np.flatnonzero(rows if nomiss else valid.any(axis=1))
@@ -287,8 +280,11 @@ def _core(design: SurveyDesign, Y: np.ndarray, X: np.ndarray | None, valid: np.n
                 th = Yr / Xr
         theta, thetas = th[:, 0], th[:, 1:].T
         thetas = np.where(np.isnan(thetas) & np.isnan(theta)[None, :], 0.0, thetas)
-        var = _rep_var_diag(rep, theta, thetas).reshape(D, q)
+        var = replicate_var_diag(rep, theta, thetas).reshape(D, q)
         nobs = nrows  # R's replicate deff counts rows (length(pweights))
+
+        def cov() -> np.ndarray:
+            return replicate_vcov(rep, theta, thetas)
 
     # deff (R's deff=TRUE: SRS without replacement; "replace": with replacement):
     # vsrs = svyvar(r) N^2 / n [(N - n) / N], r = resid / denom (for a mean: (y - ybar) / N)
@@ -302,7 +298,7 @@ def _core(design: SurveyDesign, Y: np.ndarray, X: np.ndarray | None, valid: np.n
         svyvar = (m2 - m1 * m1) * nobs / (nobs - 1.0)
         deff = _deff(var, svyvar, Nhat, nobs, deff_kind)
     return {"est": est, "var": var, "deff": deff, "n": nrows,
-            "nrows": nrows, "Nhat": Nhat, "denom": Xsum}
+            "nrows": nrows, "Nhat": Nhat, "denom": Xsum, "cov": cov}
 
 
 def _deff(var: np.ndarray, svyvar: np.ndarray, Nhat: np.ndarray, nobs: np.ndarray,
@@ -322,7 +318,7 @@ def _deff(var: np.ndarray, svyvar: np.ndarray, Nhat: np.ndarray, nobs: np.ndarra
 def _cells_ok(design: SurveyDesign, cols: Sequence[np.ndarray]) -> bool:
     """Whether :func:`_core_cells` applies: linearisation without calibrations, every value
     finite (a sum per column; an overflowing sum only sends the data to the general path)."""
-    if design._rep is not None or design._calibrations:
+    if design.replicates is not None or design.calibrations:
         return False
     with np.errstate(all="ignore"):
         return all(np.isfinite(c.sum()) for c in cols)
@@ -352,10 +348,10 @@ def _core_cells(design: SurveyDesign, Y: Sequence[np.ndarray], dom: np.ndarray, 
     second moment does not cancel).  They come from one ``np.bincount`` per variable and
     stage over the design's cached cluster codes; no ``n x q`` temporaries, no sparse products.
     PSU totals of the influence values are then ``sum w z - (est - c) sum w`` per cell,
-    exactly the totals :meth:`SurveyDesign._stage_totals_by` forms row by row.
+    exactly the totals :func:`survey.variance.stage_totals_by` forms row by row.
     """
     q = len(Y)
-    w = design._w
+    w = design.full_weights
     n = len(w)
     rows = dom >= 0
     allrows = bool(rows.all())
@@ -364,7 +360,7 @@ def _core_cells(design: SurveyDesign, Y: Sequence[np.ndarray], dom: np.ndarray, 
     Nhat1 = np.bincount(dcode, weights=wr, minlength=D)
     nobs1 = np.bincount(dcode, weights=(wr != 0).astype(float), minlength=D)
     nrows1 = np.bincount(dcode[rows] if not allrows else dcode, minlength=D).astype(float)
-    stages = design._stages[: design._var_stages]
+    stages = design.stages[: design.var_stages]
     keys = [s.cl * D + dcode for s in stages]
     Sw = [np.bincount(k, weights=wr, minlength=s.n_cl * D) for k, s in zip(keys, stages)]
     C1 = [np.empty((s.n_cl * D, q)) for s in stages]
@@ -419,27 +415,23 @@ def _core_cells(design: SurveyDesign, Y: Sequence[np.ndarray], dom: np.ndarray, 
             Ts = [T * scale[None, :] for T in Ts]
     Ps = []
     for s in stages:
-        if design._lonely in ("fail", "average") or (s.npsu == 1).any():
+        if design.lonely_psu in ("fail", "average") or (s.npsu == 1).any():
             P1 = np.bincount((s.st * D + dcode)[rows], minlength=s.n_st * D) > 0
             Ps.append(np.repeat(P1.reshape(s.n_st, D), q, axis=1))
         else:
             Ps.append(None)
     with np.errstate(divide="ignore", invalid="ignore"):
-        var = design._vcov_from_psu_totals(Ts, Ps, diag_only=True).reshape(D, q)
+        var = vcov_from_psu_totals(stages, Ts, Ps, design.lonely_psu, diag_only=True).reshape(D, q)
         # deff as in _core: svyvar = (m2 - m1^2) n / (n - 1) with m2 - m1^2 the centred moment
         svyvar = (cm2 if kind == "total" else cm2 / (Nhat * Nhat)) * nobs / (nobs - 1.0)
         deff = _deff(var, svyvar, Nhat, nobs, deff_kind)
+
+    def cov() -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return vcov_from_psu_totals(stages, Ts, Ps, design.lonely_psu)
+
     return {"est": est, "var": var, "deff": deff, "n": nrows,
-            "nrows": nrows, "Nhat": Nhat, "denom": Nhat}
-
-
-def _rep_var_diag(rep, theta: np.ndarray, thetas: np.ndarray) -> np.ndarray:
-    rs = rep.rscales
-    if rep.mse:
-        centre = theta
-    else:
-        centre = thetas[rs > 0].mean(axis=0)
-    return rep.scale * ((thetas - centre) ** 2 * rs[:, None]).sum(axis=0)
+            "nrows": nrows, "Nhat": Nhat, "denom": Nhat, "cov": cov}
 
 
 def _df_by(design: SurveyDesign, dom: np.ndarray, D: int, valid: np.ndarray | None, df: Any,
@@ -447,7 +439,7 @@ def _df_by(design: SurveyDesign, dom: np.ndarray, D: int, valid: np.ndarray | No
     """(D, q) degrees of freedom: user value, or R's degf of each domain (complete cases)."""
     if df is not None:
         return np.full((D, q), float(df))
-    base = design._degf_domains(dom, D)
+    base = degf_domains(design, dom, D)
     out = np.repeat(base[:, None], q, axis=1)
     if valid is None:
         return out
@@ -455,26 +447,29 @@ def _df_by(design: SurveyDesign, dom: np.ndarray, D: int, valid: np.ndarray | No
     for j in range(q):  # only variables with missing values in a domain need their own df
         if (valid[:, j] | outside).all():
             continue
-        out[:, j] = design._degf_domains(np.where(valid[:, j], dom, -1), D)
+        out[:, j] = degf_domains(design, np.where(valid[:, j], dom, -1), D)
     return out
 
 
-def _frame(res: dict, df: np.ndarray, level: float, ident: dict, statistic: str) -> pd.DataFrame:
-    est = res["est"].ravel()
-    se = np.sqrt(np.maximum(res["var"].ravel(), 0.0))
-    t = _tcrit(level, df.ravel())
-    deff = res["deff"].ravel()
-    n = res["n"].ravel().astype(np.int64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        n_eff = n / deff
-    out = pd.DataFrame({
-        "estimate": est, "se": se, "ci_low": est - t * se, "ci_high": est + t * se,
-        "deff": deff, "n": n, "n_eff": n_eff,
-    })
-    for k, v in ident.items():
-        out[k] = v
-    out.attrs.update({"statistic": statistic, "level": level, "df": df.ravel().copy()})
-    return out
+def _result(res: dict, df: np.ndarray, level: float, ident: dict, statistic: str,
+            min_cell: int, ci_method: str = "wald") -> Estimates:
+    """The :class:`Estimates` of (D, q) result arrays, in variable-major order (q, D); the
+    covariance (domain-major from the engine) is formed and permuted only when asked for."""
+    D, q = res["est"].shape
+    perm = (np.arange(D)[None, :] * q + np.arange(q)[:, None]).ravel()
+    cov_dm = res["cov"]
+
+    def cov() -> np.ndarray:
+        return cov_dm()[np.ix_(perm, perm)]
+
+    return Estimates(res["est"].T.ravel(), cov, var=res["var"].T.ravel(), df=df.T.ravel(),
+                     labels=pd.DataFrame(ident), statistic=statistic, n=res["n"].T.ravel(),
+                     deff=res["deff"].T.ravel(), ci_method=ci_method, level=level,
+                     min_cell=min_cell)
+
+
+def _out(e: Estimates, return_estimates: bool) -> Estimates | pd.DataFrame:
+    return e if return_estimates else e.frame()
 
 
 def _ident(names: Sequence[str], D: int, levels: pd.DataFrame | None, q_major: bool = True,
@@ -493,20 +488,6 @@ def _ident(names: Sequence[str], D: int, levels: pd.DataFrame | None, q_major: b
     return ident
 
 
-def _reorder(res: dict, df: np.ndarray) -> tuple[dict, np.ndarray]:
-    """(D, q) arrays -> variable-major order (q, D)."""
-    return {k: v.T for k, v in res.items()}, df.T
-
-
-def _small_n(out: pd.DataFrame, min_cell: int) -> pd.DataFrame:
-    """The disclosure flag ``small_n`` (last column): the estimate rests on fewer than
-    ``min_cell`` respondents (:func:`survey.privacy.disclosure_mask`; e.g. a ``by=`` domain of
-    3) and must not be published.  ``attrs["min_cell"]`` records the threshold."""
-    out["small_n"] = disclosure_mask(out["n"].to_numpy(), None, min_cell)
-    out.attrs["min_cell"] = min_cell
-    return out
-
-
 def _check_kwargs(fn: str, kwargs: dict) -> None:
     if kwargs:
         raise TypeError(f"{fn}() got unexpected keyword argument(s): {', '.join(kwargs)}")
@@ -517,7 +498,8 @@ def _check_kwargs(fn: str, kwargs: dict) -> None:
 # ----------------------------------------------------------------------------------------------
 def mean(design: SurveyDesign, variables: str | Sequence[str], by: str | Sequence[str] | None = None,
          *, na_rm: bool = False, level: float = 0.95, df: float | None = None,
-         deff: bool | str = True, min_cell: int = MIN_CELL, **kwargs: Any) -> pd.DataFrame:
+         deff: bool | str = True, min_cell: int = MIN_CELL, return_estimates: bool = False,
+         **kwargs: Any) -> pd.DataFrame | Estimates:
     """Design-based means (R's ``svymean`` / ``svyby(..., svymean)``).
 
     Parameters
@@ -539,6 +521,9 @@ def mean(design: SurveyDesign, variables: str | Sequence[str], by: str | Sequenc
     min_cell : int
         ``small_n`` is True where ``n`` is below it (such an estimate must not be published;
         every estimator of this module takes this keyword).
+    return_estimates : bool
+        Return the :class:`~survey.estimates.Estimates` (covariance, contrasts, tests) instead
+        of its frame (every estimator of this module takes this keyword).
 
     Examples
     --------
@@ -557,14 +542,22 @@ def mean(design: SurveyDesign, variables: str | Sequence[str], by: str | Sequenc
     res, valid = _estimate_columns(design, names, dom, D, na_rm, "mean", "mean", deff)
     _check_empty(res, "mean", names, levels)
     dfs = _df_by(design, dom, D, valid, df, len(names))
-    res, dfs = _reorder(res, dfs)
-    return _small_n(_frame(res, dfs, level, _ident(names, D, levels), "mean"), min_cell)
+    return _out(_result(res, dfs, level, _ident(names, D, levels), "mean", min_cell), return_estimates)
 
 
 def total(design: SurveyDesign, variables: str | Sequence[str], by: str | Sequence[str] | None = None,
           *, na_rm: bool = False, level: float = 0.95, df: float | None = None,
-          deff: bool | str = True, min_cell: int = MIN_CELL, **kwargs: Any) -> pd.DataFrame:
+          deff: bool | str = True, min_cell: int = MIN_CELL, return_estimates: bool = False,
+          **kwargs: Any) -> pd.DataFrame | Estimates:
     """Design-based totals (R's ``svytotal``); a categorical variable gives one row per level.
+
+    Parameters
+    ----------
+    design : SurveyDesign
+    variables : str or list of str
+        Numeric (or boolean) columns, or one categorical column.
+    by, na_rm, level, df, deff, min_cell, return_estimates
+        As for :func:`mean`.
 
     Examples
     --------
@@ -585,30 +578,28 @@ def total(design: SurveyDesign, variables: str | Sequence[str], by: str | Sequen
         valid = _check_missing(Y, dom, [names[0]] * Y.shape[1], na_rm, "total")
         res = _core(design, Y, None, valid, dom, D, "total", deff)
         dfs = _df_by(design, dom, D, valid, df, Y.shape[1])
-        res, dfs = _reorder(res, dfs)
         ident = _ident([names[0]] * len(labels), D, levels, extra={"level": labels})
         ident = {"variable": ident.pop("variable"), "level": ident.pop("level"), **ident}
-        return _small_n(_frame(res, dfs, level, ident, "total"), min_cell)
+        return _out(_result(res, dfs, level, ident, "total", min_cell), return_estimates)
     dom, D, levels = _domains(design, by, na_rm, "total")
     res, valid = _estimate_columns(design, names, dom, D, na_rm, "total", "total", deff)
     dfs = _df_by(design, dom, D, valid, df, len(names))
-    res, dfs = _reorder(res, dfs)
-    return _small_n(_frame(res, dfs, level, _ident(names, D, levels), "total"), min_cell)
+    return _out(_result(res, dfs, level, _ident(names, D, levels), "total", min_cell), return_estimates)
 
 
 def _is_categorical(design: SurveyDesign, var: str) -> bool:
-    if var not in design._data.columns:
+    if var not in design.columns:
         raise EstimationError(f"variable {var!r} is not in the design's data")
-    s = design._data[var]
+    s = design.column(var)
     return isinstance(s.dtype, pd.CategoricalDtype) or not (
         pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype))
 
 
 def _indicators(design: SurveyDesign, var: str, labels: Mapping | None) -> tuple[np.ndarray, list]:
     """0/1 indicator matrix (NaN where missing) and the level labels, in category order."""
-    if var not in design._data.columns:
+    if var not in design.columns:
         raise EstimationError(f"proportion: variable {var!r} is not in the design's data")
-    s = design._data[var]
+    s = design.column(var)
     if labels is not None:
         if not isinstance(labels, Mapping):
             raise EstimationError(f"proportion: labels= for {var!r} must be a mapping code -> label, "
@@ -643,7 +634,8 @@ def _indicators(design: SurveyDesign, var: str, labels: Mapping | None) -> tuple
 def proportion(design: SurveyDesign, variable: str, by: str | Sequence[str] | None = None, *,
                labels: Mapping[Any, str] | None = None, na_rm: bool = False, level: float = 0.95,
                df: float | None = None, deff: bool | str = True, ci_method: str = "wald",
-               min_cell: int = MIN_CELL, **kwargs: Any) -> pd.DataFrame:
+               min_cell: int = MIN_CELL, return_estimates: bool = False,
+               **kwargs: Any) -> pd.DataFrame | Estimates:
     """Proportion of each category (R's ``svymean(~factor)``), one row per level (x domain).
 
     Parameters
@@ -672,7 +664,7 @@ def proportion(design: SurveyDesign, variable: str, by: str | Sequence[str] | No
     """
     _check_kwargs("proportion", kwargs)
     _check_options("proportion", level, df, deff)
-    _check_ci_method("proportion", ci_method)
+    check_ci_method("proportion", ci_method)
     if not isinstance(variable, str):
         raise TypeError(f"proportion: variable must be one column name, got {variable!r}")
     Y, lev = _indicators(design, variable, labels)
@@ -681,163 +673,24 @@ def proportion(design: SurveyDesign, variable: str, by: str | Sequence[str] | No
     res = _core(design, Y, None, valid, dom, D, "mean", deff)
     _check_empty(res, "proportion", [variable] * Y.shape[1], levels)
     dfs = _df_by(design, dom, D, valid, df, Y.shape[1])
-    res, dfs = _reorder(res, dfs)
     ident = _ident([variable] * len(lev), D, levels, extra={"level": lev})
     ident = {"variable": ident.pop("variable"), "level": ident.pop("level"), **ident}
-    out = _frame(res, dfs, level, ident, "proportion")
-    if ci_method != "wald":
-        lo, hi = _prop_ci(out["estimate"].to_numpy(float), out["se"].to_numpy(float), dfs.ravel(),
-                          out["n"].to_numpy(float), level, ci_method)
-        out["ci_low"], out["ci_high"] = lo, hi
-    out = _small_n(out, min_cell)
-    out.attrs["ci_method"] = ci_method
-    return out
-
-
-#: ``ci_method`` values of :func:`proportion` and :func:`proportion_ci`.
-CI_METHODS = ("wald", "logit", "xlogit", "beta", "published")
-
-#: Effective sample size below which the published rule uses the Korn–Graubard interval: the
-#: NCHS Data Presentation Standards for Proportions (Parker et al. 2017, Vital Health Stat
-#: 2(175)) treat n_eff < 30 as too small for large-sample (normal-approximation) inference and
-#: use Korn & Graubard's (1998) interval.  Fixed from that source, not tuned on our data.
-KG_MIN_N_EFF = 30.0
-
-#: The rule behind ``ci_method="published"`` (quoted in the report's methods text).
-PUBLISHED_CI_RULE = (
-    "比例的置信区间：默认在 logit 尺度上构造（R svyciprop method=\"logit\"），区间不越出 0–100%；"
-    f"有效样本量 n_eff = p(1−p)/SE² 小于 {KG_MIN_N_EFF:g}（NCHS 比例数据发布标准，Parker 等 2017）"
-    "或估计为 0 或 100% 时，改用 Korn–Graubard 区间（R svyciprop method=\"beta\"）。"
-)
-
-
-def _check_ci_method(fn: str, ci_method: Any) -> None:
-    if ci_method not in CI_METHODS:
-        raise EstimationError(f"{fn}: ci_method={ci_method!r} is not one of {', '.join(map(repr, CI_METHODS))}")
-
-
-def _logit_ci(p: np.ndarray, se: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        half = t * se / (p * (1 - p))
-        lg = np.log(p / (1 - p))
-        lo = 1 / (1 + np.exp(-(lg - half)))
-        hi = 1 / (1 + np.exp(-(lg + half)))
-    edge = (p <= 0) | (p >= 1)  # R: glm at the boundary gives [p, p] to ~1e-11
-    return np.where(edge, p, lo), np.where(edge, p, hi)
-
-
-def _kg_n_eff(p: np.ndarray, se: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """Korn–Graubard n_eff = p(1-p)/var; n where p is 0 or 1 (or var is 0)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ne = p * (1 - p) / (se * se)
-    return np.where((p <= 0) | (p >= 1) | ~(se > 0), n, ne)
-
-
-def _beta_ci(p: np.ndarray, se: np.ndarray, df: np.ndarray, n: np.ndarray,
-             level: float) -> tuple[np.ndarray, np.ndarray]:
-    alpha = 1 - level
-    ne = _kg_n_eff(p, se, n)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # R: n.eff * (qt(alpha/2, nrow(design) - 1) / qt(alpha/2, degf(design)))^2
-        adj = (_tcrit(level, n - 1) / _tcrit(level, df)) ** 2
-        ne = ne * adj
-        x = ne * p
-        lo = stats.beta.ppf(alpha / 2, x, ne * (1 - p) + 1)
-        hi = stats.beta.ppf(1 - alpha / 2, x + 1, ne * (1 - p))
-    ok = np.isfinite(ne) & (ne > 0)
-    lo = np.where(ok & (p <= 0), 0.0, lo)
-    hi = np.where(ok & (p >= 1), 1.0, hi)
-    return np.where(ok, lo, np.nan), np.where(ok, hi, np.nan)
-
-
-def _prop_ci(p: np.ndarray, se: np.ndarray, df: np.ndarray, n: np.ndarray, level: float,
-             method: str) -> tuple[np.ndarray, np.ndarray]:
-    p, se, df, n = (np.asarray(a, dtype=float) for a in (p, se, df, n))
-    if method == "wald":
-        t = _tcrit(level, df)
-        return p - t * se, p + t * se
-    if method in ("logit", "xlogit"):
-        return _logit_ci(p, se, _tcrit(level, df))
-    if method == "beta":
-        return _beta_ci(p, se, df, n, level)
-    kg = _kg_n_eff(p, se, n) < KG_MIN_N_EFF
-    kg = kg | (p <= 0) | (p >= 1) | np.isnan(p)
-    llo, lhi = _logit_ci(p, se, _tcrit(level, df))
-    blo, bhi = _beta_ci(p, se, df, n, level)
-    return np.where(kg, blo, llo), np.where(kg, bhi, lhi)
-
-
-def proportion_ci(frame: pd.DataFrame, method: str = "published", *, level: float | None = None,
-                  df: Any = None, rows: Any = None) -> pd.DataFrame:
-    """Recompute ``ci_low``/``ci_high`` of a tidy frame of proportions with another interval.
-
-    Works on any frame with ``estimate`` (a share in [0, 1]), ``se`` and ``n`` columns:
-    :func:`proportion`, and the ``pct``/``top_box``/``dist`` rows of
-    :func:`survey.tables.multi` / :func:`~survey.tables.likert`.  The degrees of freedom are
-    ``df=`` if given, else a ``df`` column, else ``frame.attrs["df"]`` (as the estimators leave
-    them); the level is ``level=`` or ``frame.attrs["level"]`` (default 0.95).
-
-    Methods (R's ``svyciprop``; ``t`` is the t quantile on the design df):
-
-    * ``"wald"``: ``p +- t se``.
-    * ``"logit"`` / ``"xlogit"``: ``expit(logit(p) +- t se / (p (1 - p)))``; at ``p`` = 0 or 1
-      the interval is ``[p, p]`` (R's glm gives that to ~1e-11).
-    * ``"beta"`` (Korn & Graubard 1998): Clopper–Pearson beta quantiles at the effective
-      sample size ``n_eff = p (1 - p) / se^2`` times R's df adjustment ``(t(n - 1) /
-      t(df))^2``, ``n`` the domain's respondents (R: ``nrow`` of the domain's subdesign, which
-      also counts rows with a missing answer when ``na_rm=True``).  At ``p`` = 0 or 1 R
-      returns NA; here ``n_eff = n`` (the NCHS convention), giving ``[0, 1 - (alpha/2)^(1/n')]``.
-    * ``"published"`` — the report's rule, fixed up-front: Korn–Graubard where ``n_eff <``
-      :data:`KG_MIN_N_EFF` (30, the NCHS Data Presentation Standards for Proportions, Parker et
-      al. 2017) or ``p`` is 0 or 1, logit otherwise.
-
-    ``rows`` (a boolean mask) recomputes only those rows, e.g. the shares of a frame that also
-    holds means.  The logit and beta intervals are asymmetric around the estimate: use
-    ``ci_low`` and ``ci_high`` themselves, never ``estimate - ci_low`` as a margin.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> f = pd.DataFrame({"estimate": [0.5, 0.02, 0.0], "se": [0.05, 0.03, 0.0], "n": [100, 200, 12],
-    ...                   "df": [99, 199, 11]})
-    >>> proportion_ci(f, "published")[["ci_low", "ci_high"]].round(3).values.tolist()
-    [[0.402, 0.598], [0.0, 0.19], [0.0, 0.265]]
-    """
-    _check_ci_method("proportion_ci", method)
-    missing = [c for c in ("estimate", "se", "n") if c not in frame.columns]
-    if missing:
-        raise EstimationError(f"proportion_ci: the frame has no column(s) {missing}; pass a frame from "
-                              "proportion() / multi() / likert()")
-    lev = float(level if level is not None else frame.attrs.get("level", 0.95))
-    if df is not None:
-        dfv = np.broadcast_to(np.asarray(df, dtype=float), (len(frame),))
-    elif "df" in frame.columns:
-        dfv = frame["df"].to_numpy(float)
-    elif "df" in frame.attrs and np.size(frame.attrs["df"]) == len(frame):
-        dfv = np.asarray(frame.attrs["df"], dtype=float)
-    else:
-        raise EstimationError("proportion_ci: no degrees of freedom (no df column, no attrs['df'] "
-                              "of the right length); pass df= (e.g. design.df)")
-    # rows: only the share rows of a mixed frame (means and scores keep their interval)
-    sel = np.ones(len(frame), bool) if rows is None else np.asarray(rows, dtype=bool)
-    out = frame.copy()
-    if sel.any():
-        lo, hi = _prop_ci(frame["estimate"].to_numpy(float)[sel], frame["se"].to_numpy(float)[sel],
-                          np.asarray(dfv, dtype=float)[sel], frame["n"].to_numpy(float)[sel], lev, method)
-        if rows is None:
-            out["ci_low"], out["ci_high"] = lo, hi
-        else:
-            out.loc[sel, "ci_low"], out.loc[sel, "ci_high"] = lo, hi
-    if rows is None:
-        out.attrs["ci_method"] = method
-    return out
+    return _out(_result(res, dfs, level, ident, "proportion", min_cell, ci_method), return_estimates)
 
 
 def ratio(design: SurveyDesign, numerator: str | Sequence[str], denominator: str | Sequence[str],
           by: str | Sequence[str] | None = None, *, na_rm: bool = False, level: float = 0.95,
           df: float | None = None, deff: bool | str = True, min_cell: int = MIN_CELL,
-          **kwargs: Any) -> pd.DataFrame:
+          return_estimates: bool = False, **kwargs: Any) -> pd.DataFrame | Estimates:
     """Ratio of two totals (R's ``svyratio``); lists are paired element-wise.
+
+    Parameters
+    ----------
+    design : SurveyDesign
+    numerator, denominator : str or list of str
+        Numeric columns; the ratio is ``sum w num / sum w den`` (per domain).
+    by, na_rm, level, df, deff, min_cell, return_estimates
+        As for :func:`mean`.
 
     Examples
     --------
@@ -867,9 +720,8 @@ def ratio(design: SurveyDesign, numerator: str | Sequence[str], denominator: str
     res = _core(design, Y, X, valid, dom, D, "ratio", deff)
     _check_empty(res, "ratio", names, levels)
     dfs = _df_by(design, dom, D, valid, df, Y.shape[1])
-    res, dfs = _reorder(res, dfs)
     ident = _ident(names, D, levels, extra={"numerator": nums, "denominator": dens})
-    return _small_n(_frame(res, dfs, level, ident, "ratio"), min_cell)
+    return _out(_result(res, dfs, level, ident, "ratio", min_cell), return_estimates)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -896,8 +748,19 @@ def _qrule_math(xs: np.ndarray, cumw: np.ndarray, W: float, p: np.ndarray) -> np
 def quantile(design: SurveyDesign, variables: str | Sequence[str],
              quantiles: float | Sequence[float] = 0.5, by: str | Sequence[str] | None = None, *,
              na_rm: bool = False, level: float = 0.95, df: float | None = None,
-             min_cell: int = MIN_CELL, **kwargs: Any) -> pd.DataFrame:
+             min_cell: int = MIN_CELL, return_estimates: bool = False,
+             **kwargs: Any) -> pd.DataFrame | Estimates:
     """Quantiles with Woodruff confidence intervals (R 4.x ``svyquantile`` defaults).
+
+    Parameters
+    ----------
+    design : SurveyDesign
+    variables : str or list of str
+        Numeric columns.
+    quantiles : float or list of float, default 0.5
+        Probabilities in [0, 1].
+    by, na_rm, level, df, min_cell, return_estimates
+        As for :func:`mean` (the Estimates carry the Woodruff intervals, no covariance).
 
     Examples
     --------
@@ -922,9 +785,9 @@ def quantile(design: SurveyDesign, variables: str | Sequence[str],
     dom, D, levels = _domains(design, by, na_rm, "quantile")
     Y = np.column_stack([_numeric(design, v, "quantile") for v in names])
     valid_all = _check_missing(Y, dom, names, na_rm, "quantile")
-    w = design._w
+    w = design.full_weights
     P = len(ps)
-    frames = []
+    parts: dict[str, list] = {k: [] for k in ("est", "se", "lo", "hi", "deff", "n", "df")}
     for j, v in enumerate(names):
         y = Y[:, j]
         valid = (dom >= 0) if valid_all is None else valid_all[:, j]
@@ -948,7 +811,7 @@ def quantile(design: SurveyDesign, variables: str | Sequence[str],
         res = _core(design, ind, None, vmask, dom, D, "mean", True)
         _check_empty(res, "quantile", [v] * P, levels)
         dfs = _df_by(design, dom, D, vmask, df, P)
-        t = _tcrit(level, dfs)
+        t = tcrit(level, dfs)
         se_m = np.sqrt(np.maximum(res["var"], 0))
         lo_p = res["est"] - t * se_m
         hi_p = res["est"] + t * se_m
@@ -962,23 +825,57 @@ def quantile(design: SurveyDesign, variables: str | Sequence[str],
             warnings.warn(f"quantile: the Woodruff interval for {v!r} reaches beyond the data for "
                           "some quantile(s); its bound and SE are NaN (as R)",
                           ReliabilityWarning, stacklevel=2)
-        se = (hi - lo) / (2 * t)
-        n = res["n"].astype(np.int64)
-        out = pd.DataFrame({
-            "estimate": qhat.T.ravel(), "se": se.T.ravel(), "ci_low": lo.T.ravel(),
-            "ci_high": hi.T.ravel(), "deff": res["deff"].T.ravel(), "n": n.T.ravel(),
-        })
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out["n_eff"] = out["n"] / out["deff"]
-        out["variable"] = v
-        out["quantile"] = np.repeat(ps, D)
-        if levels is not None:
-            for c in levels.columns:
-                out[c] = pd.Series(levels[c].take(np.tile(np.arange(D), P))
-                                   if hasattr(levels[c], "take") else np.tile(levels[c], P)).reset_index(drop=True)
-        out.attrs["df"] = dfs.T.ravel()
-        frames.append(out)
-    result = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    result.attrs.update({"statistic": "quantile", "level": level,
-                         "df": np.concatenate([f.attrs["df"] for f in frames])})
-    return _small_n(result, min_cell)
+        for k, a in (("est", qhat), ("se", (hi - lo) / (2 * t)), ("lo", lo), ("hi", hi),
+                     ("deff", res["deff"]), ("n", res["n"]), ("df", dfs)):
+            parts[k].append(a.T.ravel())  # quantile-major, domain-minor
+    cat = {k: np.concatenate(a) for k, a in parts.items()}
+    ident = _ident(names, P * D, None)
+    ident["quantile"] = np.tile(np.repeat(ps, D), len(names))
+    if levels is not None:
+        for c in levels.columns:
+            col = levels[c]
+            idx = np.tile(np.arange(D), P * len(names))
+            ident[c] = (pd.Series(col.take(idx)).reset_index(drop=True) if hasattr(col, "take")
+                        else np.tile(col, P * len(names)))
+    # Woodruff intervals are not estimate +- t se and carry no covariance between quantiles
+    e = Estimates(cat["est"], None, se=cat["se"], df=cat["df"], labels=pd.DataFrame(ident),
+                  statistic="quantile", n=cat["n"], deff=cat["deff"], ci=(cat["lo"], cat["hi"]),
+                  level=level, min_cell=min_cell)
+    return _out(e, return_estimates)
+
+
+_ESTIMATORS = {"mean": mean, "total": total, "proportion": proportion, "ratio": ratio,
+               "quantile": quantile}
+
+
+def estimates(design: SurveyDesign, statistic: str, *args: Any, **kwargs: Any) -> Estimates:
+    """The :class:`~survey.estimates.Estimates` object behind an estimator's frame.
+
+    ``estimates(design, "mean", "y", by="g")`` equals ``mean(design, "y", by="g")`` as a
+    result object: estimates, full covariance (``.cov``), df, labels; ``.frame()`` gives the
+    estimator's frame, ``.contrast(L)`` differences and ``.test()`` Wald tests.  Every keyword
+    of the estimator is accepted.  Also ``design.estimates("mean", ...)``.
+
+    Parameters
+    ----------
+    design : SurveyDesign
+    statistic : {"mean", "total", "proportion", "ratio", "quantile"}
+    *args, **kwargs
+        Passed to the estimator.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from survey import SurveyDesign
+    >>> d = SurveyDesign(pd.DataFrame({"y": [1.0, 2, 3, 4, 6, 8], "g": list("aaabbb")}))
+    >>> e = d.estimates("mean", "y", by="g")
+    >>> e.estimate.tolist()
+    [2.0, 6.0]
+    >>> c = e.contrast([-1, 1], labels=["b - a"])
+    >>> float(c.estimate[0]), round(float(c.se[0]), 4)
+    (4.0, 1.1547)
+    """
+    fn = _ESTIMATORS.get(statistic)
+    if fn is None:
+        check("estimates", "statistic", statistic, Options(tuple(_ESTIMATORS)))
+    return fn(design, *args, return_estimates=True, **kwargs)

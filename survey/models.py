@@ -5,7 +5,7 @@ statsmodels fits the point estimates (IRLS with the sampling weights as prior we
 
 * linearisation designs: the per-respondent score ``s_i = x_i (y_i - mu_i) mu'(eta_i) / V(mu_i)``
   is multiplied by ``A^{-1} = (X' diag(w mu'^2 / V) X)^{-1}`` and handed to the design's
-  variance engine, ``Cov(beta) = SurveyDesign._vcov_totals(s A^{-1})`` — exactly R's
+  variance engine, ``Cov(beta) = survey.variance.vcov_totals(design, s A^{-1})`` — exactly R's
   ``svy.varcoef`` (``svyrecvar(estfun %*% Ainv, ...)``), including strata, PSUs, fpc, lonely
   PSUs, domains and calibration residualisation;
 * replicate designs: the model is refitted under every replicate weight column and the

@@ -8,7 +8,7 @@ mean score.  So one mechanism serves all of them:
 1. build an ``n × m`` matrix ``Z`` of per-respondent values whose weighted column sums are the
    totals needed (indicator of a cell, of "answered the question", a score, ...), zero outside
    the domain (a domain keeps the full design, as R's ``subset`` does);
-2. linearisation designs: ``V_T = SurveyDesign._vcov_totals(Z)`` and the delta method
+2. linearisation designs: ``V_T = survey.variance.vcov_totals(design, Z)`` and the delta method
    ``V = J V_T J'`` (exactly R's linearisation of a ratio, because the variance engine is linear
    in ``Z``); replicate designs: the ratios are recomputed under every replicate weight column
    and combined with the design's replicate variance formula (as R's ``svyrepdesign`` does);
@@ -39,6 +39,7 @@ from scipy import stats
 
 from .errors import DesignError, EstimationError, ReliabilityWarning, SurveyWarning  # noqa: F401
 from .privacy import disclosure_mask
+from .variance import degf as design_degf, degf_domains, replicate_vcov, tcrit, vcov_totals
 
 if TYPE_CHECKING:  # pragma: no cover
     from .design import SurveyDesign
@@ -172,8 +173,8 @@ def _backend(d: Any) -> _Backend:
 
 
 def _backend_from_design(d: Any) -> _Backend:
-    """Adapter over :class:`~survey.design.SurveyDesign` (weights, ``_vcov_totals``, replicates)."""
-    for attr in ("weights", "_vcov_totals", "_degf", "data"):
+    """Adapter over :class:`~survey.design.SurveyDesign` (weights, ``survey.variance``, replicates)."""
+    for attr in ("weights", "stages", "replicates", "data"):
         if not hasattr(d, attr):
             raise DesignError(f"tables: expected a SurveyDesign, got {type(d).__name__} "
                               f"(no {attr!r}); build one with survey.SurveyDesign(...)")
@@ -182,20 +183,20 @@ def _backend_from_design(d: Any) -> _Backend:
 
     def degf(mask: np.ndarray | None) -> float:
         if mask is None:
-            return float(d._degf(dom))
-        return float(d._degf(mask if dom is None else (mask & dom)))
+            return float(design_degf(d, dom))
+        return float(design_degf(d, mask if dom is None else (mask & dom)))
 
     rep = bool(getattr(d, "is_replicate", False))
     return _Backend(
         data=data, w=np.asarray(d.weights, dtype=float), dom=dom,
-        vcov=d._vcov_totals,
+        vcov=lambda z, present=None: vcov_totals(d, z, present),
         degf=degf,
         rep_w=np.asarray(d.repweights, dtype=float) if rep else None,
-        rep_var=(lambda thetas, theta: d._replicate_vcov(theta, thetas)) if rep else None,
+        rep_var=(lambda thetas, theta: replicate_vcov(d.replicates, theta, thetas)) if rep else None,
         questionnaire=getattr(d, "questionnaire", None), design=d,
-        degf_codes=(lambda codes, D: d._degf_domains(
-            codes if dom is None else np.where(dom, codes, -1), D))
-        if hasattr(d, "_degf_domains") else None,
+        degf_codes=(lambda codes, D: degf_domains(
+            d, codes if dom is None else np.where(dom, codes, -1), D))
+        if hasattr(d, "stages") else None,
     )
 
 
@@ -306,15 +307,7 @@ def _tcrit(level: float, df: np.ndarray) -> np.ndarray:
     """t critical values on the design df (normal for infinite df), as survey.estimate."""
     if not 0 < level < 1:
         raise EstimationError(f"level={level!r} must be between 0 and 1 (e.g. 0.95)")
-    try:
-        from .estimate import _tcrit as tc
-    except ImportError:  # pragma: no cover - estimate.py is part of the package
-        df = np.asarray(df, dtype=float)
-        with np.errstate(invalid="ignore"):
-            t = np.where(np.isinf(df), stats.norm.ppf(0.5 + level / 2),
-                         stats.t.ppf(0.5 + level / 2, np.maximum(df, 1e-300)))
-        return np.where(df > 0, t, np.nan)
-    return tc(level, df)
+    return tcrit(level, df)
 
 
 def _degf_many(bk: _Backend, codes: np.ndarray, D: int) -> np.ndarray:

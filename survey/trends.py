@@ -22,7 +22,7 @@ For wave ``w`` and domain ``d`` the estimate is the ratio ``m_wd = Σ w y I_d / 
 linearised influence values ``w I_d (y − m_wd) / N_wd`` are residualised by the wave's own
 calibrations (each wave is weighted to its own margins, so its calibration residualises only its
 own rows) and handed, divided by the weights, to the stacked design's variance engine
-(``SurveyDesign._vcov_totals``).  The engine returns the full covariance of all
+(``survey.variance.vcov_totals``).  The engine returns the full covariance of all
 (wave, domain) estimates, so ``Var(m_b − m_a) = V_aa + V_bb − 2 V_ab``.  With independent waves
 the strata are disjoint and ``V_ab = 0`` (the sum of variances, as R's
 ``svycontrast`` on two designs); with panel PSUs the shared PSU totals carry the covariance
@@ -55,6 +55,7 @@ import pandas as pd
 from scipy import stats
 
 from .design import SurveyDesign
+from .variance import residualize, vcov_totals
 from .errors import DesignError, EstimationError, HarmonizationError, WeightingWarning
 from .questionnaire import Questionnaire
 
@@ -896,7 +897,7 @@ def stack_waves(waves: Mapping[str, SurveyDesign], harmonization: Harmonization 
     st_ids: dict[str, pd.Series] = {}
     for w, d in designs.items():
         psu, st = _design_cols(d, w)
-        n = d._n
+        n = d.n_rows
         psu_ids[w] = (d._data[psu].astype(str) if psu else
                       pd.Series([f"row{i}" for i in range(n)], dtype="str")).reset_index(drop=True)
         st_ids[w] = (d._data[st].astype(str) if st else pd.Series(["1"] * n, dtype="str")).reset_index(drop=True)
@@ -928,7 +929,7 @@ def stack_waves(waves: Mapping[str, SurveyDesign], harmonization: Harmonization 
     frames, rows, off = [], {}, 0
     for w, d in designs.items():
         df = d._data
-        n = d._n
+        n = d.n_rows
         out = {"wave": pd.Series([w] * n, dtype="str")}
         for ind in indicators:
             if h is not None:
@@ -1029,10 +1030,10 @@ def _estimates(S: StackedWaves, ind: str, by: Sequence[str], waves: Sequence[str
         if d.calibrations:
             r = S.rows[wv]
             cols = slice(j * D, (j + 1) * D)
-            infl[r, cols] = d._residualize(infl[r, cols])
+            infl[r, cols] = residualize(d, infl[r, cols])
     with np.errstate(invalid="ignore", divide="ignore"):
         z = np.where(w[:, None] > 0, infl / w[:, None], 0.0)
-    V = design._vcov_totals(z, present=np.ones(n, dtype=bool))
+    V = vcov_totals(design, z, present=np.ones(n, dtype=bool))
     return est.reshape(W, D), V, cnt.reshape(W, D), levels, D
 
 
@@ -1138,8 +1139,8 @@ def _wave_values(S: StackedWaves, ind: str, by: list[str], level: float) -> pd.D
     lo, hi = est - tq * se, est + tq * se
     h = S.harmonization
     if h is not None and h.indicator(ind).kind == "proportion":  # the report's rule for shares
-        from .estimate import _prop_ci
-        lo, hi = _prop_ci(est, se, np.full(est.shape, float(S.design.df)), cnt, level, "published")
+        from .estimate import prop_ci
+        lo, hi = prop_ci(est, se, np.full(est.shape, float(S.design.df)), cnt, level, "published")
     rows = []
     for j, w in enumerate(S.waves):
         for d in range(D):

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from survey import SurveyDesign
 from survey.errors import DesignError, EstimationError
+from survey.variance import replicate_estimates, replicate_vcov, vcov_totals
 
 FIX = Path(__file__).parent / "fixtures" / "r_survey"
 
@@ -172,7 +173,7 @@ def test_domain_index_categorical_order():
 def test_vcov_totals_matches_total_se(apiclus2):
     d = SurveyDesign(apiclus2, psu=["dnum", "snum"], fpc=["fpc1", "fpc2"])
     z = apiclus2[["api00", "api99"]].to_numpy(float)
-    V = d._vcov_totals(z)
+    V = vcov_totals(d, z)
     assert V.shape == (2, 2) and np.allclose(V, V.T)
     assert np.all(np.linalg.eigvalsh(V) >= -1e-8 * V.max())
     t = d.total(["api00", "api99"])
@@ -191,7 +192,7 @@ def test_with_weights_appends_calibration_and_keeps_original(apiclus1):
 
     d2 = d._with_weights(d.weights * 2, calibration=Centre(), weighting_report={"ok": True},
                          method="test")
-    assert d2._calibrations and len(d2._calibrations) == 1 and not d._calibrations
+    assert d2.calibrations and len(d2.calibrations) == 1 and not d.calibrations
     assert d2.weighting_report == {"ok": True} and d.weighting_report is None
     assert d2.meta["method"] == "test"
     np.testing.assert_allclose(d2.weights, 2 * d.weights)
@@ -225,15 +226,15 @@ def test_replicate_designs(apiclus1, apistrat):
     b1 = SurveyDesign(apiclus1, weights="pw", psu="dnum").replicate("bootstrap", replicates=30, seed=3)
     b2 = SurveyDesign(apiclus1, weights="pw", psu="dnum").replicate("bootstrap", replicates=30, seed=3)
     np.testing.assert_array_equal(b1.repweights, b2.repweights)
-    # _replicate_estimates / _replicate_vcov reproduce the estimator
+    # replicate_estimates / replicate_vcov reproduce the estimator
     y = apiclus1["api00"].to_numpy(float)
-    theta, thetas = jk._replicate_estimates(lambda W: (W * y[:, None]).sum(0) / W.sum(0))
-    se = np.sqrt(jk._replicate_vcov(theta, thetas)[0, 0])
+    theta, thetas = replicate_estimates(jk, lambda W: (W * y[:, None]).sum(0) / W.sum(0))
+    se = np.sqrt(replicate_vcov(jk.replicates, theta, thetas)[0, 0])
     assert se == pytest.approx(jk.mean("api00")["se"].iloc[0], rel=1e-12)
-    theta2, thetas2 = jk._replicate_estimates(lambda w: [(w * y).sum() / w.sum()], vectorised=False)
+    theta2, thetas2 = replicate_estimates(jk, lambda w: [(w * y).sum() / w.sum()], vectorised=False)
     np.testing.assert_allclose(thetas2, thetas)
-    # _vcov_totals also works on replicate designs
-    V = jk._vcov_totals(y)
+    # vcov_totals also works on replicate designs
+    V = vcov_totals(jk, y)
     assert np.sqrt(V[0, 0]) == pytest.approx(jk.total("api00")["se"].iloc[0], rel=1e-12)
 
 
@@ -381,7 +382,7 @@ def test_unclustered_equals_explicit_respondent_psu(apistrat, strata, lonely):
 @given(st.lists(st.integers(-3, 3) | st.integers(-(2 ** 40), 2 ** 40), min_size=1, max_size=40))
 @settings(max_examples=80, deadline=None)
 def test_integer_id_codes_equal_sorted_factorise(vals):
-    from survey.design import _codes
+    from survey.variance import codes as _codes
     a = np.array(vals, dtype=np.int64)
     codes, uniq = _codes(a)
     ref_codes, ref_uniq = pd.factorize(a, sort=True)
@@ -409,8 +410,8 @@ def test_derived_designs_reuse_the_codes(apistrat):
     derived = [d.rake(targets), d.poststratify(targets), d.subset(apistrat["api00"] > 600),
                d._with_weights(np.asarray(d.weights) * 2)]
     for d2 in derived:
-        assert d2._stages[0].cl is d._stages[0].cl
-        assert d2._stages[0].st is d._stages[0].st
+        assert d2.stages[0].cl is d.stages[0].cl
+        assert d2.stages[0].st is d.stages[0].st
         assert d2.domain_index("awards")[0] is codes
     # codes cached later on a derived design are seen by its parent too (same data)
     c2, _ = derived[0].domain_index(["stype", "awards"])

@@ -17,6 +17,7 @@ import pytest
 
 from survey import SurveyDesign
 from survey.errors import DesignError, EstimationError, MissingValueError
+from survey.variance import vcov_totals
 
 FIX = Path(__file__).parent / "fixtures" / "r_survey"
 REF = json.loads((FIX / "reference.json").read_text(encoding="utf-8"))
@@ -218,7 +219,7 @@ def test_total_is_mean_times_population_size(clus2):
     N = d.weights.sum()
     assert t["estimate"] == pytest.approx(m["estimate"] * N, rel=1e-12)
     y = d.data["api00"].to_numpy(float)
-    V = d._vcov_totals(np.column_stack([y, one]))
+    V = vcov_totals(d, np.column_stack([y, one]))
     # delta method: mean = Y/N => var = (V_yy - 2 m V_yN + m^2 V_NN) / N^2
     mb = m["estimate"]
     var_mean = (V[0, 0] - 2 * mb * V[0, 1] + mb * mb * V[1, 1]) / N ** 2
@@ -467,7 +468,7 @@ def _ci_strategy():
 
 def test_logit_and_beta_ci_properties():
     from hypothesis import given, settings
-    from survey.estimate import _prop_ci
+    from survey.estimate import prop_ci as _prop_ci
 
     @settings(max_examples=300, deadline=None)
     @given(_ci_strategy())

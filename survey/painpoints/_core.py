@@ -4,10 +4,10 @@ Every quantity here is a ratio of weighted totals ``T_y / T_a`` (``y`` an item i
 position score, ``a`` the indicator of having answered, restricted to a domain).  Variances:
 
 * linearisation designs: the influence values ``(y - r a) / T_a`` go to the design's variance
-  engine ``SurveyDesign._vcov_totals`` (strata, PSUs, fpc, calibration residualisation), so the
+  engine ``survey.variance.vcov_totals`` (strata, PSUs, fpc, calibration residualisation), so the
   full covariance of all ratios (items × groups × measures) comes from one call;
 * replicate designs: the ratios are recomputed under every replicate weight column and combined
-  with the design's replicate formula (``_replicate_estimates`` / ``_replicate_vcov``).
+  with the design's replicate formula (``replicate_estimates`` / ``replicate_vcov``).
 
 The single-design point estimates and SEs of :func:`summarize` come from
 :func:`survey.tables.ranked` (another module's estimator: no duplicate code path); contrasts
@@ -26,6 +26,7 @@ from scipy import stats
 
 from ..errors import EstimationError, ParameterError
 from ..multiplicity import adjust_pvalues, holm_significant  # the report's one rule (re-exported)
+from ..variance import degf_domains, replicate_estimates, replicate_vcov, tcrit, vcov_totals
 from ..privacy import disclosure_mask
 
 __all__ = ["RankItems", "rank_items", "summarize", "rank_uncertainty", "group_differences",
@@ -194,19 +195,19 @@ def _ratios(design: Any, Y: np.ndarray, A: np.ndarray) -> tuple[np.ndarray, np.n
         def fn(W: np.ndarray) -> np.ndarray:
             with np.errstate(divide="ignore", invalid="ignore"):
                 return (W.T @ Y) / (W.T @ A)
-        theta, thetas = design._replicate_estimates(fn)
+        theta, thetas = replicate_estimates(design, fn)
         thetas = np.where(np.isnan(thetas) & np.isnan(theta)[None, :], 0.0, thetas)
-        V = design._replicate_vcov(np.nan_to_num(theta), thetas)
+        V = replicate_vcov(design.replicates, np.nan_to_num(theta), thetas)
         return r, V
     with np.errstate(divide="ignore", invalid="ignore"):
         U = (Y - np.nan_to_num(r)[None, :] * A) / np.where(Ta > 0, Ta, np.inf)[None, :]
-    return r, design._vcov_totals(U)
+    return r, vcov_totals(design, U)
 
 
 def _tcrit(level: float, df: float) -> float:
     if not 0 < level < 1:
         raise ParameterError(f"level={level!r} must lie strictly between 0 and 1 (e.g. 0.95)")
-    return float(stats.t.ppf(0.5 + level / 2, df)) if df > 0 else float("nan")
+    return float(tcrit(level, df))
 
 
 def _group_codes(design: Any, var: Any) -> tuple[np.ndarray, list[Any]]:
@@ -444,7 +445,7 @@ def _group_stats(design: Any, it: RankItems, var: Any, measure: str, level: floa
     estimate, the difference (group − rest) and its SE, the group's design df and counts.
 
     One variance call per by-variable: the influence values of the ``L × K`` group ratios and
-    of the ``L × K`` differences go to ``SurveyDesign._vcov_totals`` together (replicate
+    of the ``L × K`` differences go to ``survey.variance.vcov_totals`` together (replicate
     designs: one pass over the replicate weights), whatever the number of levels and items.
     Rows are level-major (level 0 items 0..K−1, level 1 ...); levels without respondents
     (in the design's domain) are kept with ``n_all == 0``.
@@ -472,8 +473,8 @@ def _group_stats(design: Any, it: RankItems, var: Any, measure: str, level: floa
             with np.errstate(divide="ignore", invalid="ignore"):
                 g = (W.T @ Yg) / np.repeat(W.T @ G, K, axis=-1)
                 return np.concatenate([g, g - (W.T @ Yr) / np.repeat(W.T @ Rm, K, axis=-1)], axis=-1)
-        th, ths = design._replicate_estimates(fn)
-        v = np.diag(design._replicate_vcov(np.nan_to_num(th), np.nan_to_num(ths)))
+        th, ths = replicate_estimates(design, fn)
+        v = np.diag(replicate_vcov(design.replicates, np.nan_to_num(th), np.nan_to_num(ths)))
     else:
         with np.errstate(divide="ignore", invalid="ignore"):
             Ug = (Yg - np.nan_to_num(r_g) * np.repeat(G, K, axis=1)) / np.where(Tg > 0, Tg, np.inf)
@@ -483,10 +484,10 @@ def _group_stats(design: Any, it: RankItems, var: Any, measure: str, level: floa
         in_group = (codes[:, None] == np.arange(L)[None, :]) & inside[:, None]
         present = np.concatenate([np.repeat(in_group, K, axis=1),
                                   np.repeat(inside[:, None], L * K, axis=1)], axis=1)
-        v = np.diag(design._vcov_totals(np.concatenate([Ug, Ug - Ur], axis=1), present))
+        v = np.diag(vcov_totals(design, np.concatenate([Ug, Ug - Ur], axis=1), present))
     se = np.sqrt(np.clip(v, 0, None))
     # the group's own degrees of freedom (PSUs − strata among its answering members)
-    dfg = np.repeat(np.asarray(design._degf_domains(np.where(ok, codes, -1), L), float), K)
+    dfg = np.repeat(np.asarray(degf_domains(design, np.where(ok, codes, -1), L), float), K)
     gi = (codes[:, None] == np.arange(L)[None, :]) & inside[:, None]
     return pd.DataFrame({
         "variable": var if isinstance(var, str) else "×".join(var),
@@ -663,7 +664,7 @@ def _top_frame(design: Any, it: RankItems, by_cols: list[Any], stats_: list[pd.D
                hidden: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """:func:`top_by_group` from the pct_top :func:`_group_stats` frames (*hidden* as in
     :func:`_differences_frame`)."""
-    from ..estimate import _prop_ci
+    from ..estimate import prop_ci
 
     frames = []
     for var, s in zip(by_cols, stats_):
@@ -671,7 +672,7 @@ def _top_frame(design: Any, it: RankItems, by_cols: list[Any], stats_: list[pd.D
         K = len(it.labels)
         est = s["est_group"].to_numpy(float)
         se = s["se_group"].to_numpy(float)
-        lo, hi = _prop_ci(est, se, s["df_group"].to_numpy(float), s["n_answered"].to_numpy(float),
+        lo, hi = prop_ci(est, se, s["df_group"].to_numpy(float), s["n_answered"].to_numpy(float),
                           level, "published")  # as summarize()
         f = pd.DataFrame({"variable": s["variable"], "level": s["level"], "item": s["item"],
                           "pct_top": est, "pct_top_low": lo, "pct_top_high": hi})

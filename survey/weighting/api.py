@@ -530,6 +530,15 @@ def trim(design: Any, upper: float | None = None, lower: float | None = None, *,
     :class:`ConvergenceError` says that they cannot both hold (``force=True`` returns the last
     iterate with the report flagging it).
 
+    Parameters
+    ----------
+    design : SurveyDesign
+    upper, lower : float, optional
+        Absolute bounds on the weights (``*_ratio``: times the median weight; ``*_quantile``:
+        percentiles of the weights).
+    redistribute, strict, recalibrate, maxit, tol, force
+        As described above.
+
     Examples
     --------
     >>> import pandas as pd
@@ -708,6 +717,14 @@ def nonresponse_adjust(design: Any, responded: str | np.ndarray, classes: str | 
     Within each class the respondents' weights are multiplied by (Σ weight of all eligible) /
     (Σ weight of respondents); nonrespondents get weight 0 (so they drop out of estimates but
     keep the design intact).  Replicate columns are adjusted the same way.
+
+    Parameters
+    ----------
+    design : SurveyDesign
+    responded : str or numpy.ndarray
+        Boolean column (or array): whether each sampled unit responded.
+    classes : str or sequence of str
+        Weighting-class variable(s).
 
     Examples
     --------

@@ -33,6 +33,16 @@ def replicate_weighting(design: Any, method: str = "auto", replicates: int = 50,
     stratum, or the Rao–Wu rescaling bootstrap), so every replicate column is re-weighted.
     The full-sample weights come out unchanged.
 
+    Parameters
+    ----------
+    design : SurveyDesign
+    method : str, default "auto"
+        ``"jk1"``, ``"jkn"``, ``"bootstrap"`` (``"auto"``: JKn with strata, else JK1).
+    replicates : int, default 50
+        Number of bootstrap replicates (ignored by the jackknives).
+    seed, mse
+        Random state of the bootstrap; centre at the full-sample estimate.
+
     Examples
     --------
     >>> import numpy as np, pandas as pd
@@ -111,7 +121,7 @@ def export_replicate_weights(design: Any, path: str | Path, *, id_column: str = 
     else:
         raise WeightingError(f"export_replicate_weights: format {fmt!r}; use csv, parquet, dta "
                              "or sav")
-    rep = design._rep
+    rep = design.replicates
     rs = np.asarray(rep.rscales, float)
     rtype = {"jk1": "JK1", "jkn": "JKn", "bootstrap": "bootstrap"}.get(rep.type, "other")
     rs_same = np.allclose(rs, rs[0])

@@ -31,6 +31,7 @@ import pandas as pd
 
 from ..format import ci_digits, fmt_ci, fmt_count, fmt_num
 from ...estimate import PUBLISHED_CI_RULE
+from ...variance import vcov_totals
 from ...multiplicity import RULE_ZH, rule_note
 from ._util import EST_FORMATS, WEIGHTED, Bundle, H, esc, est_cells, est_mask, est_sheet, holm, no_design, prefix, publish_estimates
 from .quality import short_label
@@ -794,7 +795,7 @@ def batch_contrasts(d: Any, g: str, pairs: list[tuple[str, Any, Any]], level: fl
     Z = np.column_stack(cols)
     w = np.asarray(d.weights, float)
     T = w @ Z
-    V = d._vcov_totals(Z)
+    V = vcov_totals(d, Z)
     est, se = np.empty(len(pairs)), np.empty(len(pairs))
     for k in range(len(pairs)):
         ya, na, yb, nb = T[4 * k: 4 * k + 4]
@@ -834,7 +835,7 @@ def batch_rao_scott(d: Any, g: str, qids: list[str]) -> list[dict]:
     Zall = np.hstack(cols)
     w = np.asarray(d.weights, float)
     T = w @ Zall
-    V = d._vcov_totals(Zall)
+    V = vcov_totals(d, Zall)
     out = []
     start = 0
     for (qid, C, _, cnt), Z in zip(blocks, cols):

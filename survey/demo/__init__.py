@@ -10,9 +10,13 @@ The pieces:
 * :mod:`survey.demo.population` — ~300,000 people and everyone's true answers (vectorised);
 * :mod:`survey.demo.sample` — stratified PPS selection of stations, quotas, nonresponse;
 * :mod:`survey.demo.wave` — analysis frame, contact block, planted dirt;
-* :mod:`survey.demo.truth` — population values of the key indicators.
+* :mod:`survey.demo.truth` — population values of the key indicators;
+* :mod:`survey.demo.setting` — where the demo is set: the city (default) or the national demo
+  (31 provinces, ~50,000 respondents, ~1,500 stations; region variable ``province``).
 
 :func:`write_demo` writes everything a newcomer's ``make report`` needs;
+:func:`write_national` (``survey demo --national``) writes the national demo, a benchmark
+input (issue #17), as a ``--root`` project folder;
 :func:`design_for` builds the demo's weighted design in one line.
 
 The central story (tested in repeated sampling, ``tests/test_demo.py::test_story_in_repeated_*``):
@@ -283,6 +287,9 @@ def questionnaire_yaml(wave: str, setting: Setting | None = None) -> str:
             f"survey/demo/spec.py, then `{cmd}`).\n"
             "# Schema: docs/conventions.md.  Differences from the other wave: `income` (reworded, "
             "bands split, codes reassigned) and `policy_aware` (2024 adds option 5).\n")
+    if setting is not None:
+        head += (f"# Region variable (survey report --by {setting.region_var}, or --region X -p "
+                 f"region_var={setting.region_var}): {setting.region_var}.\n")
     return head + _dump(questionnaire_dict(wave, setting))
 
 

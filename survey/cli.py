@@ -213,7 +213,7 @@ def _demo_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=2024, help="随机种子（默认 2024）")
     p.add_argument("--national", action="store_true",
                    help="生成全国示例（31 个省份、约 5 万名受访者、约 1500 个站点，波次 national-2023/"
-                        "national-2024；地区变量 province），供基准测试：survey report --root "
+                        "national-2024；地区变量 region，即省份），供基准测试：survey report --root "
                         "data/demo/national --wave national-2024 -o reports/national-2024")
 
 

@@ -557,7 +557,7 @@ def test_national_setting_full_spec():
     assert len(PROVINCES) == len(set(PROVINCES)) == 31
     assert PROVINCES[0] == "北京市" and PROVINCES[-1] == "新疆维吾尔自治区"
     assert {"西藏自治区", "广西壮族自治区", "宁夏回族自治区", "内蒙古自治区", "重庆市"} <= set(PROVINCES)
-    assert NATIONAL.regions == tuple(PROVINCES) and NATIONAL.region_var == "province"
+    assert NATIONAL.regions == tuple(PROVINCES) and NATIONAL.region_var == "region"
     assert NATIONAL.n_stations == 1500 and NATIONAL.waves == ("national-2023", "national-2024")
     assert abs(sum(NATIONAL.region_share) - 1) < 1e-12
     so = strata_options(NATIONAL)
@@ -565,9 +565,9 @@ def test_national_setting_full_spec():
     for w in NATIONAL.waves:
         q = Questionnaire.from_dict(questionnaire_dict(w, NATIONAL))
         assert q.id == w
-        assert list(q["province"].options.values()) == PROVINCES
-        assert "district" not in q.design.groups and "province" in q.design.groups
-        assert "province" in q.design.weighting
+        assert list(q["region"].options.values()) == PROVINCES
+        assert "district" not in q.design.groups and "region" in q.design.groups
+        assert "region" in q.design.weighting
         assert q.design.psu == "station" and q.design.strata == "stratum"
         assert q.report.painpoints == "pain" and q.report.outcome == "sat_overall"
     # the city questionnaire is untouched by the setting machinery
@@ -589,9 +589,9 @@ def test_national_small_structure(nat_small):
         assert s.n_stations <= len(st) <= s.n_stations + 2 * len(s.regions) * len(UNIT_TYPES)
         assert (f.groupby("station", observed=True)["stratum"].nunique() == 1).all()
         prov_of_stratum = f["stratum"].astype(str).str.split("·").str[0]
-        assert (prov_of_stratum == f["province"].astype(str)).all()
-        assert set(f["province"].astype(str)) == provinces
-        assert set(st["province"]) == provinces
+        assert (prov_of_stratum == f["region"].astype(str)).all()
+        assert set(f["region"].astype(str)) == provinces
+        assert set(st["region"]) == provinces
         reg = st.set_index("station")
         n_i = f.groupby("station").size()
         assert (n_i.reindex(reg.index).to_numpy() == reg["completes"].to_numpy()).all()
@@ -613,7 +613,7 @@ def test_national_streams_are_not_the_city_streams():
     s = _small()
     assert rng_for(SEED, *s.stream, 0).random() != rng_for(SEED, 0).random()
     pop = make_population(SEED, s)
-    assert "province" in pop.people and "district" not in pop.people
+    assert "region" in pop.people and "district" not in pop.people
     assert pop.units["station"].str.startswith("N").all()
 
 
@@ -621,7 +621,7 @@ def test_national_small_planted_truths(nat_small):
     s, _ = nat_small
     T = truth(None, SEED, s)
     assert set(T["wave"]) == {"national-2023", "national-2024", "2024-2023"}
-    assert set(T.loc[T.group == "province", "level"]) == set(s.regions)
+    assert set(T.loc[T.group == "region", "level"]) == set(s.regions)
     # 40,000 people: looser limits for the null changes than the city's 300,000
     _check_planted(T, "national-2023", null_tol=0.02, other_units_tol=0.04)
 
@@ -655,6 +655,7 @@ def test_write_national_small(tmp_path):
     import yaml
 
     from survey.demo import write_national
+    from survey.io import read_export
     from survey.questionnaire import Questionnaire
     from survey.trends import load_for_waves
     from survey.weighting.targets import load_targets
@@ -670,13 +671,19 @@ def test_write_national_small(tmp_path):
         qs[w] = Questionnaire.load(qd / "questionnaire.yml")
         assert yaml.safe_load((qd / "questionnaire.yml").read_text(encoding="utf-8"))["wave"]["id"] == w
         t = load_targets(qd / "population.yml")
-        assert "province" in t and set(t["province"]) == set(s.regions)
+        assert "region" in t and set(t["region"]) == set(s.regions)
         with open(qd / "stations.csv", encoding="utf-8-sig", newline="") as fh:
             rows = list(csv.DictReader(fh))
         wv = build_wave(w, SEED, s)
-        assert len(rows) == len(wv.stations) and {"station", "pi_station", "province"} <= set(rows[0])
+        assert len(rows) == len(wv.stations) and {"station", "pi_station", "region"} <= set(rows[0])
         df, meta = pyreadstat.read_sav(str(p[f"raw_{w}"]), encoding="gbk")
-        assert len(df) == len(wv.export)
+        assert len(df) == len(wv.export) and set(df["region"].dropna().astype(int)) == {1, 2, 3}
+        # the package's reader keeps the region question (a column named `province` would be
+        # taken for the platform's IP-location metadata and dropped)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            r = read_export(p[f"raw_{w}"], qs[w], salt="t")
+        assert set(r.data["region"].astype(str)) == set(s.regions)
     h = load_for_waves(tmp_path / "questionnaires" / "harmonization.yml", qs)
     assert list(h.waves) == list(s.waves)
     truth_rows = list(csv.DictReader(open(p["truth"], encoding="utf-8-sig", newline="")))
@@ -693,5 +700,5 @@ def test_national_full_structure_and_truths():
         assert 40_000 <= len(wv.clean) <= 60_000, len(wv.clean)
         assert wv.stations["stratum"].nunique() == 248
         assert 1_500 <= len(wv.stations) <= 1_600
-        assert wv.clean["province"].astype(str).nunique() == 31
+        assert wv.clean["region"].astype(str).nunique() == 31
     _check_planted(truth(None, SEED, NATIONAL), "national-2023")

@@ -85,14 +85,14 @@ _MARGIN_SOURCES = [
     (["sex", "age_group"], "示例市科技人力资源发展报告", "表 2-4 分性别年龄 (synthetic)",
      {"2023": 1.006, "2024": 1.009}, 100),
 ]
-# the national demo's margins: the same variables, province instead of district
+# the national demo's margins: the same variables, region (the province) instead of district
 _NATIONAL_MARGIN_SOURCES = [
     (["sex"], "中国科技统计年鉴", "表 1-6 专业技术人员分性别 (synthetic)", {"2023": 1.012, "2024": 1.018}, 100),
     (["age_group"], "中国科技人力资源发展研究报告", "表 2-3 科技人力资源年龄结构 (synthetic)",
      {"2023": 0.991, "2024": 0.987}, 100),
     (["title"], "人力资源和社会保障部 职称评审统计", "附表 1 (synthetic)", {"2023": 1.0, "2024": 1.004}, 10),
     (["unit_type"], "中国科协 调查站点登记册", "站点类型汇总 (synthetic)", {"2023": 0.985, "2024": 0.99}, 1),
-    (["province"], "中国人口普查年鉴-2020", "长表 4-5 分地区就业人员 (synthetic)", {"2023": 1.021, "2024": 1.024}, 100),
+    (["region"], "中国人口普查年鉴-2020", "长表 4-5 分地区就业人员 (synthetic)", {"2023": 1.021, "2024": 1.024}, 100),
     (["education"], "中国人口普查年鉴-2020", "长表 4-3 就业人员受教育程度 (synthetic)",
      {"2023": 0.994, "2024": 0.996}, 100),
     (["sex", "age_group"], "中国科技人力资源发展研究报告", "表 2-4 分性别年龄 (synthetic)",
@@ -461,7 +461,7 @@ def write_national(out_root: str | Path = "data/demo/national", seed: int = NATI
 
     Layout (``<w>`` = national-2023, national-2024)::
 
-        out_root/questionnaires/<w>/questionnaire.yml   the codebook (region question: province)
+        out_root/questionnaires/<w>/questionnaire.yml   the codebook (region question: region = 省份)
         out_root/questionnaires/<w>/population.yml      population margins (weighting targets)
         out_root/questionnaires/<w>/stations.csv        station register (base weights)
         out_root/questionnaires/harmonization.yml       the city's cross-wave maps, national ids
@@ -470,7 +470,7 @@ def write_national(out_root: str | Path = "data/demo/national", seed: int = NATI
 
     Render the national report with
     ``survey report --root data/demo/national --wave national-2024 -o reports/national-2024``
-    (add ``--by province`` for one report per province).
+    (add ``--by region`` for one report per province).
 
     Parameters
     ----------

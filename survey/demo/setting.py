@@ -12,7 +12,8 @@ national demo carries the same planted truths as the city demo.
   types = 248 strata, ~1,500 stations, waves ``national-2023`` and ``national-2024``; its
   ``n_respondents`` and ``provinces`` parameters give scaled-down versions (tests).
 
-The region variable is the question ``district`` (city) or ``province`` (national): it is in
+The region variable is the question ``district`` (city) or ``region`` (national, the province;
+not ``province``, which the readers take for the platform's IP-location column): it is in
 ``design.groups`` and ``design.weighting`` of the questionnaire and is the variable to pass to
 ``survey report --by`` / ``-p region_var=``.
 
@@ -20,7 +21,7 @@ Examples
 --------
 >>> from survey.demo.setting import CITY, national, PROVINCES
 >>> len(PROVINCES), CITY.region_var, national().region_var
-(31, 'district', 'province')
+(31, 'district', 'region')
 >>> national().year("national-2024")
 '2024'
 """
@@ -162,7 +163,7 @@ def national(n_respondents: int = _FULL, provinces: int | None = None) -> Settin
     w = [PROVINCE_WEIGHT[p] for p in regs]
     n_st = max(2 * len(S.UNIT_TYPES) * k, int(round(1500 * n_respondents / _FULL)))
     return Setting(
-        name="national", place="全国", region_var="province",
+        name="national", place="全国", region_var="region",
         region_text="您的工作单位所在省（自治区、直辖市）", regions=regs,
         region_share=tuple(x / sum(w) for x in w),
         type_tilt=tuple((p, tuple(_PROVINCE_TILT[p].items())) for p in regs if p in _PROVINCE_TILT),

@@ -94,7 +94,7 @@ def group_levels(setting: Any = None) -> dict[str, list[str]]:
     """Levels of the key group variables, in code order.
 
     ``setting`` (a :class:`survey.demo.setting.Setting`; default the city) names the region
-    variable (``district`` or ``province``) and its levels.
+    variable (``district`` or ``region``) and its levels.
 
     Examples
     --------
@@ -271,7 +271,7 @@ def questionnaire_dict(wave: str, setting: Any = None) -> dict[str, Any]:
     * ``policy_aware`` gains option 5 青年人才住房补贴 (the housing subsidy introduced in 2024).
 
     ``setting`` (:class:`survey.demo.setting.Setting`, default the city) gives the national
-    questionnaire: waves ``national-2023``/``national-2024``, the region question ``province``
+    questionnaire: waves ``national-2023``/``national-2024``, the region question ``region``
     (31 provinces) instead of ``district``, strata province × station type.
 
     Examples

@@ -232,7 +232,7 @@ def truth(wave: str | None = None, seed: int = 2024, setting: Setting | None = N
     setting : Setting, optional
         The city (default) or the national demo; national waves are ``national-2023`` /
         ``national-2024`` (the change keeps the label ``2024-2023``), the region group is
-        ``province``.
+        ``region`` (the province).
 
     Returns
     -------

@@ -702,3 +702,10 @@ def test_national_full_structure_and_truths():
         assert 1_500 <= len(wv.stations) <= 1_600
         assert wv.clean["region"].astype(str).nunique() == 31
     _check_planted(truth(None, SEED, NATIONAL), "national-2023")
+
+
+def test_city_setting_given_explicitly_is_the_city():
+    from survey.demo.setting import CITY
+    assert questionnaire_dict("2023", CITY) == questionnaire_dict("2023")
+    assert questionnaire_yaml("2024", CITY) == questionnaire_yaml("2024")
+    assert population_yaml("2024", 1, CITY) == population_yaml("2024", 1)

@@ -281,6 +281,8 @@ def questionnaire_dict(wave: str, setting: Any = None) -> dict[str, Any]:
     '20万-30万元'
     """
     wave = str(wave)
+    if setting is not None and setting.name == "city":
+        setting = None          # the city, however it is asked for
     if setting is None:
         if wave not in WAVES:
             from ..errors import ParameterError

@@ -494,8 +494,9 @@ def write_national(out_root: str | Path = "data/demo/national", seed: int = NATI
     Examples
     --------
     >>> import tempfile
-    >>> p = write_national(tempfile.mkdtemp(), setting=national(600, provinces=2))
-    >>> p["raw_national-2024"].parent.name, p["questionnaire_national-2024"].parent.parent.name
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     p = write_national(d, setting=national(600, provinces=2))
+    ...     p["raw_national-2024"].parent.name, p["questionnaire_national-2024"].parent.parent.name
     ('national-2024', 'questionnaires')
     """
     try:

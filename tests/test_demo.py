@@ -586,7 +586,7 @@ def test_national_small_structure(nat_small):
         # strata = province × station type, each with >= 2 stations; stations nest in strata
         assert st["stratum"].nunique() == len(s.regions) * len(UNIT_TYPES)
         assert (st.groupby("stratum").size() >= 2).all()
-        assert s.n_stations <= len(st) <= s.n_stations + 2 * len(s.regions) * len(UNIT_TYPES)
+        assert 0.97 * s.n_stations <= len(st) <= s.n_stations + 2 * len(s.regions) * len(UNIT_TYPES)
         assert (f.groupby("station", observed=True)["stratum"].nunique() == 1).all()
         prov_of_stratum = f["stratum"].astype(str).str.split("·").str[0]
         assert (prov_of_stratum == f["region"].astype(str)).all()
@@ -699,7 +699,9 @@ def test_national_full_structure_and_truths():
         wv = build_wave(w, SEED, NATIONAL)
         assert 40_000 <= len(wv.clean) <= 60_000, len(wv.clean)
         assert wv.stations["stratum"].nunique() == 248
-        assert 1_500 <= len(wv.stations) <= 1_600
+        # ~1,500: the per-stratum allocation (∝ √N_h, rounded, at least 2, at most the
+        # stratum's institutions) does not add up to exactly 1,500
+        assert 1_450 <= len(wv.stations) <= 1_550
         assert wv.clean["region"].astype(str).nunique() == 31
     _check_planted(truth(None, SEED, NATIONAL), "national-2023")
 

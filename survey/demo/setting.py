@@ -43,6 +43,13 @@ class Setting:
     calendar year of each, which is what :mod:`survey.demo.effects` keys wave changes by.
     ``stream`` is prepended to every random-stream tag (empty for the city demo, so its streams
     are unchanged).  ``type_tilt`` maps region -> ((station type, factor), ...).
+
+    Examples
+    --------
+    >>> CITY.waves, CITY.region_var, len(CITY.regions)
+    (('2023', '2024'), 'district', 10)
+    >>> national(2_000, provinces=3) == national(2_000, provinces=3)   # a cache key
+    True
     """
 
     name: str

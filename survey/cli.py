@@ -208,14 +208,28 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def _demo_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", default="data/demo", help="输出文件夹（默认 data/demo）")
+    p.add_argument("--out", default=None,
+                   help="输出文件夹（默认 data/demo；--national 时 data/demo/national）")
     p.add_argument("--seed", type=int, default=2024, help="随机种子（默认 2024）")
+    p.add_argument("--national", action="store_true",
+                   help="生成全国示例（31 个省份、约 5 万名受访者、约 1500 个站点，波次 national-2023/"
+                        "national-2024；地区变量 region，即省份），供基准测试：survey report --root "
+                        "data/demo/national --wave national-2024 -o reports/national-2024")
 
 
 @subcommand("demo", help="生成合成的示例波次（问卷定义、总体边际、站点登记表、原始导出文件）",
             arguments=_demo_args)
 def cmd_demo(args: argparse.Namespace) -> int:
+    if args.national:
+        from .demo import write_national
+        out = args.out or "data/demo/national"
+        paths = write_national(out, args.seed, progress=_progress_with_header(
+            f"生成全国示例数据到 {out}/（约一两分钟）："))
+        for k, p in paths.items():
+            print(f"{k}: {p}")
+        return 0
     from .demo import write_demo
+    args.out = args.out or "data/demo"
     paths = write_demo(args.out, args.seed, progress=_progress_with_header(
         f"生成示例数据到 {args.out}/（约半分钟）："))
     for k, p in paths.items():

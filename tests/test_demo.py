@@ -221,25 +221,31 @@ def test_raw_files_byte_identical_and_read_back(tmp_path, wave):
 
 # ------------------------------------------------------------------ truth and planted effects
 def test_truth_table_and_planted_effects(T):
+    _check_planted(T, "2023")
+
+
+def _check_planted(T, first, null_tol=0.01, other_units_tol=0.015):
+    """The planted patterns of effects.PLANTED in a truth table (``first`` = the first wave id;
+    the city demo and the national demo carry the same ones)."""
     assert list(T.columns) == ["wave", "indicator", "kind", "group", "level", "value", "n_pop"]
     v = lambda w, ind, g="overall": T[(T.wave == w) & (T.indicator == ind) & (T.group == g)]  # noqa
     ch = lambda ind: float(v("2024-2023", ind)["value"].iloc[0])  # noqa: E731
     assert -1.7 < ch("hours") < -1.3
     assert ch("sat_overall_mean") > 0.1
     for null in ("leave_share", "burnout_score", "has_project_share", "pain_top3.住房困难"):
-        assert abs(ch(null)) < 0.01, null
-    age = v("2023", "pain_top3.住房困难", "age_group").set_index("level")["value"]
+        assert abs(ch(null)) < null_tol, null
+    age = v(first, "pain_top3.住房困难", "age_group").set_index("level")["value"]
     assert age[["29岁及以下", "30-35岁"]].min() > age[["36-45岁", "46-55岁", "56岁及以上"]].max() + 0.2
-    b_age = v("2023", "burnout_score", "age_group").set_index("level")["value"]
-    b_tit = v("2023", "burnout_score", "title").set_index("level")["value"]
+    b_age = v(first, "burnout_score", "age_group").set_index("level")["value"]
+    b_tit = v(first, "burnout_score", "title").set_index("level")["value"]
     assert b_age.idxmax() == "36-45岁" and b_tit.idxmax() == "副高"
-    ev = v("2023", "pain_top3.评价体系唯论文/唯帽子", "title×unit_type").set_index("level")["value"]
+    ev = v(first, "pain_top3.评价体系唯论文/唯帽子", "title×unit_type").set_index("level")["value"]
     assert ev.idxmax() == "副高×高等院校"
-    pw = v("2023", "pain_top3.非科研事务多(填表、会议、检查)", "unit_type").set_index("level")["value"]
+    pw = v(first, "pain_top3.非科研事务多(填表、会议、检查)", "unit_type").set_index("level")["value"]
     assert pw.idxmax() == "科研机构"
     bx = v("2024-2023", "pain_top3.报销手续繁琐", "unit_type").set_index("level")["value"]
     assert (bx[["科研机构", "高等院校"]] < -0.05).all()
-    assert bx.drop(["科研机构", "高等院校"]).abs().max() < 0.015
+    assert bx.drop(["科研机构", "高等院校"]).abs().max() < other_units_tol
     assert set(T["indicator"]) >= {f"pain_first.{p}" for p in PAIN}
     assert set(T.loc[T.group == "unit_type", "level"]) == set(UNIT_TYPES)
 
@@ -525,3 +531,201 @@ def test_story_in_repeated_sampling_quick(story):
 def test_story_in_repeated_sampling_slow():
     """50 fresh draws per wave, the limits declared above (pooled sd of z in [0.85, 1.15])."""
     _check_repeated(50, pooled_sd=(0.85, 1.15), unw_min=2.0)
+
+
+# ------------------------------------------------------------------ the national demo (issue #17)
+# survey.demo.setting.national(): 31 provinces × 8 station types, ~1,500 stations, ~50,000
+# respondents, waves national-2023/2024, the same effects as the city.  The quick tests use a
+# scaled-down version (2,000 target respondents, the first 3 provinces, 40,000 people); the full
+# one is built by the slow test.
+def _small():
+    from survey.demo import national
+    return national(2_000, provinces=3)
+
+
+@pytest.fixture(scope="module")
+def nat_small():
+    s = _small()
+    return s, {w: build_wave(w, SEED, s) for w in s.waves}
+
+
+def test_national_setting_full_spec():
+    from survey.demo import NATIONAL
+    from survey.demo.setting import PROVINCES
+    from survey.demo.spec import strata_options
+    from survey.questionnaire import Questionnaire
+    assert len(PROVINCES) == len(set(PROVINCES)) == 31
+    assert PROVINCES[0] == "北京市" and PROVINCES[-1] == "新疆维吾尔自治区"
+    assert {"西藏自治区", "广西壮族自治区", "宁夏回族自治区", "内蒙古自治区", "重庆市"} <= set(PROVINCES)
+    assert NATIONAL.regions == tuple(PROVINCES) and NATIONAL.region_var == "region"
+    assert NATIONAL.n_stations == 1500 and NATIONAL.waves == ("national-2023", "national-2024")
+    assert abs(sum(NATIONAL.region_share) - 1) < 1e-12
+    so = strata_options(NATIONAL)
+    assert len(so) == 31 * len(UNIT_TYPES) and so[3108] == "新疆维吾尔自治区·全国学会"
+    for w in NATIONAL.waves:
+        q = Questionnaire.from_dict(questionnaire_dict(w, NATIONAL))
+        assert q.id == w
+        assert list(q["region"].options.values()) == PROVINCES
+        assert "district" not in q.design.groups and "region" in q.design.groups
+        assert "region" in q.design.weighting
+        assert q.design.psu == "station" and q.design.strata == "stratum"
+        assert q.report.painpoints == "pain" and q.report.outcome == "sat_overall"
+    # the city questionnaire is untouched by the setting machinery
+    from survey.demo.setting import CITY
+    assert questionnaire_dict("2024", None) == questionnaire_dict("2024")
+    assert strata_options(CITY) == strata_options()
+
+
+def test_national_small_structure(nat_small):
+    s, waves = nat_small
+    provinces = set(s.regions)
+    for w, wv in waves.items():
+        f, st = wv.clean, wv.stations
+        assert wv.questionnaire.id == w and wv.setting == s
+        assert 1_500 <= len(f) <= 2_600, len(f)
+        # strata = province × station type, each with >= 2 stations; stations nest in strata
+        assert st["stratum"].nunique() == len(s.regions) * len(UNIT_TYPES)
+        assert (st.groupby("stratum").size() >= 2).all()
+        assert 0.97 * s.n_stations <= len(st) <= s.n_stations + 2 * len(s.regions) * len(UNIT_TYPES)
+        assert (f.groupby("station", observed=True)["stratum"].nunique() == 1).all()
+        prov_of_stratum = f["stratum"].astype(str).str.split("·").str[0]
+        assert (prov_of_stratum == f["region"].astype(str)).all()
+        assert set(f["region"].astype(str)) == provinces
+        assert set(st["region"]) == provinces
+        reg = st.set_index("station")
+        n_i = f.groupby("station").size()
+        assert (n_i.reindex(reg.index).to_numpy() == reg["completes"].to_numpy()).all()
+        assert (reg["quota"] == [s.quota(t) for t in reg["unit_type"]]).all()
+        assert (reg["completes"] <= reg["quota"]).all()
+        assert f["rid"].str.startswith(f"N{s.year(w)}").all()
+        # base weights estimate the population size
+        est = float((reg["base_weight"] * reg["completes"]).sum())
+        from survey.demo.population import population_for
+        assert abs(est / len(population_for(SEED, s).people) - 1) < 0.15
+    a, b = (waves[w] for w in s.waves)
+    assert not a.clean["hours"].head(50).equals(b.clean["hours"].head(50))
+
+
+def test_national_streams_are_not_the_city_streams():
+    """Same master seed, separate random streams (Setting.stream): the national demo's draws
+    are not the city's."""
+    from survey.demo.population import make_population, rng_for
+    s = _small()
+    assert rng_for(SEED, *s.stream, 0).random() != rng_for(SEED, 0).random()
+    pop = make_population(SEED, s)
+    assert "region" in pop.people and "district" not in pop.people
+    assert pop.units["station"].str.startswith("N").all()
+
+
+def test_national_small_planted_truths(nat_small):
+    s, _ = nat_small
+    T = truth(None, SEED, s)
+    assert set(T["wave"]) == {"national-2023", "national-2024", "2024-2023"}
+    assert set(T.loc[T.group == "region", "level"]) == set(s.regions)
+    # 40,000 people: looser limits for the null changes than the city's 300,000
+    _check_planted(T, "national-2023", null_tol=0.02, other_units_tol=0.04)
+
+
+def test_national_small_weighted_estimates_near_truth(nat_small):
+    """Weighted (base weights + raking to the national margins) estimates of the story
+    indicators lie within 4 SE of the population truth (limit fixed before looking: one draw of
+    a small sample, so a generous band; the repeated-sampling story is tested on the city)."""
+    from survey.demo import design_for, frame_indicators
+    s, waves = nat_small
+    for w, wv in waves.items():
+        T = truth(w, SEED, s).query("group == 'overall'").set_index("indicator")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            d = design_for(wv)
+        v = frame_indicators(wv.clean, wv.questionnaire, w, ["hours", "burnout_score", "research_share"])
+        d = d.__class__(wv.clean.assign(**{f"y_{k}": v[k] for k in v}), strata="stratum",
+                        psu="station", weights=d.weights, lonely_psu="adjust")
+        for k in v:
+            r = d.mean(f"y_{k}").iloc[0]
+            z = (r["estimate"] - T.at[k, "value"]) / r["se"]
+            assert abs(z) < 4, (w, k, z)
+
+
+def test_write_national_small(tmp_path):
+    """The written project folder reads back with independent readers (pyreadstat, csv, yaml)
+    and the package's own loaders; harmonization.yml lines up with both questionnaires."""
+    import csv
+
+    import pyreadstat
+    import yaml
+
+    from survey.demo import write_national
+    from survey.io import read_export
+    from survey.questionnaire import Questionnaire
+    from survey.trends import load_for_waves
+    from survey.weighting.targets import load_targets
+    s = _small()
+    said: list[str] = []
+    p = write_national(tmp_path, SEED, setting=s, progress=said.append)
+    assert len(said) == 3
+    qs = {}
+    for w in s.waves:
+        qd = tmp_path / "questionnaires" / w
+        assert p[f"questionnaire_{w}"] == qd / "questionnaire.yml"
+        assert p[f"raw_{w}"].parent == tmp_path / "data" / w and p[f"raw_{w}"].suffix == ".sav"
+        qs[w] = Questionnaire.load(qd / "questionnaire.yml")
+        assert yaml.safe_load((qd / "questionnaire.yml").read_text(encoding="utf-8"))["wave"]["id"] == w
+        t = load_targets(qd / "population.yml")
+        assert "region" in t and set(t["region"]) == set(s.regions)
+        with open(qd / "stations.csv", encoding="utf-8-sig", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        wv = build_wave(w, SEED, s)
+        assert len(rows) == len(wv.stations) and {"station", "pi_station", "region"} <= set(rows[0])
+        df, meta = pyreadstat.read_sav(str(p[f"raw_{w}"]), encoding="gbk")
+        assert len(df) == len(wv.export) and set(df["region"].dropna().astype(int)) == {1, 2, 3}
+        # the package's reader keeps the region question (a column named `province` would be
+        # taken for the platform's IP-location metadata and dropped)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            r = read_export(p[f"raw_{w}"], qs[w], salt="t")
+        assert set(r.data["region"].astype(str)) == set(s.regions)
+    h = load_for_waves(tmp_path / "questionnaires" / "harmonization.yml", qs)
+    assert list(h.waves) == list(s.waves)
+    truth_rows = list(csv.DictReader(open(p["truth"], encoding="utf-8-sig", newline="")))
+    assert {r["wave"] for r in truth_rows} == {*s.waves, "2024-2023"}
+
+
+@pytest.mark.slow
+def test_national_full_structure_and_truths():
+    """The full national demo: 31 provinces, 248 strata, ~1,500 stations, ~50,000 respondents
+    per wave, the city's planted truths with the city's limits."""
+    from survey.demo import NATIONAL
+    for w in NATIONAL.waves:
+        wv = build_wave(w, SEED, NATIONAL)
+        assert 40_000 <= len(wv.clean) <= 60_000, len(wv.clean)
+        assert wv.stations["stratum"].nunique() == 248
+        # ~1,500: the per-stratum allocation (∝ √N_h, rounded, at least 2, at most the
+        # stratum's institutions) does not add up to exactly 1,500
+        assert 1_450 <= len(wv.stations) <= 1_550
+        assert wv.clean["region"].astype(str).nunique() == 31
+    _check_planted(truth(None, SEED, NATIONAL), "national-2023")
+
+
+def test_city_setting_given_explicitly_is_the_city():
+    from survey.demo.setting import CITY
+    assert questionnaire_dict("2023", CITY) == questionnaire_dict("2023")
+    assert questionnaire_yaml("2024", CITY) == questionnaire_yaml("2024")
+    assert population_yaml("2024", 1, CITY) == population_yaml("2024", 1)
+
+
+def test_national_deterministic(tmp_path, nat_small):
+    """Same seed, same national demo: a fresh (uncached) build equals the cached one, and two
+    writes give byte-identical files."""
+    from survey.demo import write_national
+    s, waves = nat_small
+    w = s.waves[1]
+    fresh = build_wave.__wrapped__(w, SEED, s)
+    pd.testing.assert_frame_equal(fresh.export, waves[w].export)
+    pd.testing.assert_frame_equal(fresh.stations, waves[w].stations)
+    from survey.demo import national
+    tiny = national(400, provinces=1)
+    a = write_national(tmp_path / "a", SEED, setting=tiny)
+    b = write_national(tmp_path / "b", SEED, setting=tiny)
+    assert a.keys() == b.keys()
+    for k in a:
+        assert a[k].read_bytes() == b[k].read_bytes(), k

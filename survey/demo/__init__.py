@@ -10,9 +10,13 @@ The pieces:
 * :mod:`survey.demo.population` — ~300,000 people and everyone's true answers (vectorised);
 * :mod:`survey.demo.sample` — stratified PPS selection of stations, quotas, nonresponse;
 * :mod:`survey.demo.wave` — analysis frame, contact block, planted dirt;
-* :mod:`survey.demo.truth` — population values of the key indicators.
+* :mod:`survey.demo.truth` — population values of the key indicators;
+* :mod:`survey.demo.setting` — where the demo is set: the city (default) or the national demo
+  (31 provinces, ~50,000 respondents, ~1,500 stations; region variable ``province``).
 
 :func:`write_demo` writes everything a newcomer's ``make report`` needs;
+:func:`write_national` (``survey demo --national``) writes the national demo, a benchmark
+input (issue #17), as a ``--root`` project folder;
 :func:`design_for` builds the demo's weighted design in one line.
 
 The central story (tested in repeated sampling, ``tests/test_demo.py::test_story_in_repeated_*``):
@@ -48,8 +52,9 @@ import yaml
 from ..errors import ParameterError
 from ..io.safe import write_csv
 from . import effects
-from .population import make_population, population_answers
+from .population import make_population, population_answers, population_for
 from .sample import draw_sample
+from .setting import CITY, NATIONAL, Setting, national
 from .spec import WAVES, questionnaire_dict
 from .truth import KEY_INDICATORS, STORY_INDICATORS, frame_indicators, truth
 from .wave import DemoWave, build_wave
@@ -58,9 +63,13 @@ __all__ = ["write_demo", "build_wave", "truth", "make_population", "population_a
            "draw_sample", "questionnaire_dict", "population_margins", "questionnaire_yaml",
            "population_yaml", "raw_filename", "DemoWave", "KEY_INDICATORS", "STORY_INDICATORS",
            "frame_indicators", "design_for", "population_targets", "effects", "DEFAULT_SEED",
-           "WAVES"]
+           "WAVES", "write_national", "national", "NATIONAL", "Setting", "NATIONAL_SEED"]
 
 DEFAULT_SEED = 2024
+#: Seed of the national demo (``survey demo --national``): the same master seed as the city
+#: demo, fixed before anything national was generated; the national random streams are
+#: separate from the city's (``Setting.stream``), so the two demos do not share draws.
+NATIONAL_SEED = DEFAULT_SEED
 _FIXED_TIME = (2024, 1, 1, 0, 0, 0)
 
 # margins in population.yml: (variables, publication, table, scale factor per wave, rounding)
@@ -76,9 +85,22 @@ _MARGIN_SOURCES = [
     (["sex", "age_group"], "示例市科技人力资源发展报告", "表 2-4 分性别年龄 (synthetic)",
      {"2023": 1.006, "2024": 1.009}, 100),
 ]
+# the national demo's margins: the same variables, region (the province) instead of district
+_NATIONAL_MARGIN_SOURCES = [
+    (["sex"], "中国科技统计年鉴", "表 1-6 专业技术人员分性别 (synthetic)", {"2023": 1.012, "2024": 1.018}, 100),
+    (["age_group"], "中国科技人力资源发展研究报告", "表 2-3 科技人力资源年龄结构 (synthetic)",
+     {"2023": 0.991, "2024": 0.987}, 100),
+    (["title"], "人力资源和社会保障部 职称评审统计", "附表 1 (synthetic)", {"2023": 1.0, "2024": 1.004}, 10),
+    (["unit_type"], "中国科协 调查站点登记册", "站点类型汇总 (synthetic)", {"2023": 0.985, "2024": 0.99}, 1),
+    (["region"], "中国人口普查年鉴-2020", "长表 4-5 分地区就业人员 (synthetic)", {"2023": 1.021, "2024": 1.024}, 100),
+    (["education"], "中国人口普查年鉴-2020", "长表 4-3 就业人员受教育程度 (synthetic)",
+     {"2023": 0.994, "2024": 0.996}, 100),
+    (["sex", "age_group"], "中国科技人力资源发展研究报告", "表 2-4 分性别年龄 (synthetic)",
+     {"2023": 1.006, "2024": 1.009}, 100),
+]
 
 _POP_HEADER = """\
-# Population margins for the {wave} demo wave of 示例市 (SYNTHETIC — computed from the
+# Population margins for the {wave} demo wave of {place} (SYNTHETIC — computed from the
 # survey.demo population of seed {seed}; the sources below are fictional but plausible).
 #
 # Format (read by survey.weighting.load_targets; see survey/weighting/targets.py):
@@ -94,8 +116,9 @@ _POP_HEADER = """\
 """
 
 
-def population_margins(wave: str, seed: int = DEFAULT_SEED) -> dict[str, Any]:
-    """The population.yml content (a dict) of a demo wave.
+def population_margins(wave: str, seed: int = DEFAULT_SEED,
+                       setting: Setting | None = None) -> dict[str, Any]:
+    """The population.yml content (a dict) of a demo wave (``setting``: city or national).
 
     Examples
     --------
@@ -105,13 +128,16 @@ def population_margins(wave: str, seed: int = DEFAULT_SEED) -> dict[str, Any]:
     """
     from .spec import group_levels
     wave = str(wave)
-    pop = make_population(seed)
+    sett = setting or CITY
+    year = sett.year(wave)
+    pop = population_for(seed, sett)
     P = pop.people
     N = len(P)
-    lv = group_levels()
+    lv = group_levels(setting)
     margins = []
-    for vars_, pub, table, scale, rnd in _MARGIN_SOURCES:
-        f = scale[wave]
+    city = sett == CITY
+    for vars_, pub, table, scale, rnd in (_MARGIN_SOURCES if city else _NATIONAL_MARGIN_SOURCES):
+        f = scale[year]
         rd = lambda x: int(round(x * f / rnd) * rnd)  # noqa: E731
         if len(vars_) == 1:
             v = vars_[0]
@@ -123,20 +149,21 @@ def population_margins(wave: str, seed: int = DEFAULT_SEED) -> dict[str, Any]:
                               minlength=len(lv[a]) * len(lv[b])).reshape(len(lv[a]), len(lv[b]))
             totals = {la: {lb: rd(cnt[i, j]) for j, lb in enumerate(lv[b])}
                       for i, la in enumerate(lv[a])}
-        year = int(wave) - (1 if "普查" not in pub else int(wave) - 2020)
+        src_year = int(year) - (1 if "普查" not in pub else int(year) - 2020)
         margins.append({"variables": vars_, "totals": totals,
-                        "source": {"publication": pub, "year": year, "table": table}})
+                        "source": {"publication": pub, "year": src_year, "table": table}})
+    where, register = ("示例市", "示例市科协") if city else ("全国（不含港澳台）", "中国科协")
     return {
-        "population": {"definition": "在示例市工作的科技工作者（大专及以上学历从事科技工作，或具有专业技术职称）",
-                       "reference_date": f"{int(wave) - 1}-12-31"},
+        "population": {"definition": f"在{where}工作的科技工作者（大专及以上学历从事科技工作，或具有专业技术职称）",
+                       "reference_date": f"{int(year) - 1}-12-31"},
         "control_total": {"value": int(N), "source": {
-            "publication": "示例市科协 科技工作者数据库", "year": int(wave) - 1,
+            "publication": f"{register} 科技工作者数据库", "year": int(year) - 1,
             "table": "年末在库人数 (synthetic)"}},
         "margins": margins,
     }
 
 
-def population_targets(wave: str, seed: int = DEFAULT_SEED):
+def population_targets(wave: str, seed: int = DEFAULT_SEED, setting: Setting | None = None):
     """The weighting targets of a demo wave, as ``load_targets("…/population.yml")`` returns them.
 
     Built from :func:`population_margins` (the content of the committed ``population.yml``)
@@ -149,7 +176,7 @@ def population_targets(wave: str, seed: int = DEFAULT_SEED):
     (True, True)
     """
     from ..weighting.targets import Targets, parse_margins
-    m = population_margins(wave, seed)
+    m = population_margins(wave, seed, setting)
     totals: dict = {}
     sources: dict = {}
     for mg in m["margins"]:
@@ -210,7 +237,8 @@ def design_for(data: Any, stations: Any = None, *, population: Any = None, rake:
         frame = data.clean
         stations = data.stations if stations is None else stations
         if population is None and rake:
-            population = population_targets(data.wave, data.seed)
+            population = population_targets(data.wave, data.seed,
+                                            None if data.setting == CITY else data.setting)
         q = data.questionnaire
     elif isinstance(data, pd.DataFrame):
         frame, q = data, None
@@ -246,7 +274,7 @@ def _dump(d: dict) -> str:
                           default_flow_style=False)
 
 
-def questionnaire_yaml(wave: str) -> str:
+def questionnaire_yaml(wave: str, setting: Setting | None = None) -> str:
     """The questionnaire.yml text of a demo wave (what ``questionnaires/demo-<wave>/`` holds).
 
     Examples
@@ -254,14 +282,20 @@ def questionnaire_yaml(wave: str) -> str:
     >>> questionnaire_yaml("2023").startswith("# Demo questionnaire")
     True
     """
+    if setting is not None and setting.name == "city":
+        setting = None
+    cmd = "survey demo" if setting is None else "survey demo --national"
     head = (f"# Demo questionnaire, wave {wave} (synthetic; generated by survey.demo — edit "
-            "survey/demo/spec.py, then `survey demo`).\n"
+            f"survey/demo/spec.py, then `{cmd}`).\n"
             "# Schema: docs/conventions.md.  Differences from the other wave: `income` (reworded, "
             "bands split, codes reassigned) and `policy_aware` (2024 adds option 5).\n")
-    return head + _dump(questionnaire_dict(wave))
+    if setting is not None:
+        head += (f"# Region variable (survey report --by {setting.region_var}, or --region X -p "
+                 f"region_var={setting.region_var}): {setting.region_var}.\n")
+    return head + _dump(questionnaire_dict(wave, setting))
 
 
-def population_yaml(wave: str, seed: int = DEFAULT_SEED) -> str:
+def population_yaml(wave: str, seed: int = DEFAULT_SEED, setting: Setting | None = None) -> str:
     """The population.yml text of a demo wave.
 
     Examples
@@ -269,7 +303,9 @@ def population_yaml(wave: str, seed: int = DEFAULT_SEED) -> str:
     >>> "control_total" in population_yaml("2024", seed=1)
     True
     """
-    return _POP_HEADER.format(wave=wave, seed=seed) + _dump(population_margins(wave, seed))
+    place = (setting or CITY).place
+    return _POP_HEADER.format(wave=wave, seed=seed, place=place) + \
+        _dump(population_margins(wave, seed, setting))
 
 
 def raw_filename(wave: str, n: int = 0) -> str:
@@ -391,5 +427,121 @@ def write_demo(out_dir: str | Path = "data/demo", seed: int = DEFAULT_SEED, *,
                       f"dirt_{w}": key / f"dirt_{w}.csv"})
     say(f"[{steps}/{steps}] 答案键（真实值与逐波变化）：{key / 'truth.csv'} …")
     write_csv(truth(None, seed), key / "truth.csv", index=False, float_format="%.10g")
+    paths["truth"] = key / "truth.csv"
+    return paths
+
+
+def _national_harmonization(setting: Setting) -> dict | None:
+    """The repository's harmonization.yml with the city wave ids replaced by the national ones
+    (same questions, same code maps: the national questionnaires differ from the city's only in
+    the region question).  None when the repository file is not there (installed package)."""
+    src = Path(__file__).resolve().parents[2] / "questionnaires" / "harmonization.yml"
+    if not src.is_file():
+        return None
+    ids = dict(zip(setting.years, setting.waves))
+
+    def rekey(x: Any) -> Any:
+        if isinstance(x, dict):
+            return {ids.get(str(k), k): rekey(v) for k, v in x.items()}
+        if isinstance(x, list):
+            return [rekey(v) for v in x]
+        return x
+
+    raw = rekey(yaml.safe_load(src.read_text(encoding="utf-8")))
+    raw["waves"] = {w: f"{w}/questionnaire.yml" for w in setting.waves}
+    return raw
+
+
+def write_national(out_root: str | Path = "data/demo/national", seed: int = NATIONAL_SEED, *,
+                   setting: Setting | None = None,
+                   progress: Callable[[str], None] | None = None) -> dict[str, Path]:
+    """Write the national demo as a project folder that ``survey report --root`` reads.
+
+    ~50,000 respondents per wave in 31 provinces, strata province × station type (248), ~1,500
+    stations as PSUs, waves ``national-2023`` and ``national-2024``, the same planted effects as
+    the city demo (:mod:`survey.demo.effects`).  A benchmark input: not part of ``make report``.
+
+    Layout (``<w>`` = national-2023, national-2024)::
+
+        out_root/questionnaires/<w>/questionnaire.yml   the codebook (region question: region = 省份)
+        out_root/questionnaires/<w>/population.yml      population margins (weighting targets)
+        out_root/questionnaires/<w>/stations.csv        station register (base weights)
+        out_root/questionnaires/harmonization.yml       the city's cross-wave maps, national ids
+        out_root/data/<w>/<year>年全国科技工作者状况调查_SPSS.sav   raw export (GBK SPSS)
+        out_root/answer_key/truth.csv, dirt_<w>.csv     the answer key
+
+    Render the national report with
+    ``survey report --root data/demo/national --wave national-2024 -o reports/national-2024``
+    (add ``--by region`` for one report per province).
+
+    Parameters
+    ----------
+    out_root : path-like
+        The project folder (default ``data/demo/national``, git-ignored).
+    seed : int
+        Master seed (default :data:`NATIONAL_SEED`).
+    setting : Setting, optional
+        Default the full national demo (:data:`NATIONAL`); a scaled-down
+        :func:`national` for tests.
+    progress : callable, optional
+        Called with one line per stage.
+
+    Returns
+    -------
+    dict
+        Paths by key (``raw_national-2024``, ``questionnaire_national-2023``, ``truth``, ...).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     p = write_national(d, setting=national(600, provinces=2))
+    ...     p["raw_national-2024"].parent.name, p["questionnaire_national-2024"].parent.parent.name
+    ('national-2024', 'questionnaires')
+    """
+    try:
+        seed = int(seed)
+    except (TypeError, ValueError):
+        raise ParameterError(f"write_national(seed={seed!r}): give an integer seed") from None
+    from ..io import write_sav
+    sett = NATIONAL if setting is None else setting
+    if sett.name != "national":
+        raise ParameterError(f"write_national(setting=…): give a national setting "
+                             f"(survey.demo.national(...)), not {sett.name!r}")
+    out = Path(out_root)
+    qroot, droot, key = out / "questionnaires", out / "data", out / "answer_key"
+    paths: dict[str, Path] = {}
+    say = progress or (lambda msg: None)
+    steps = len(sett.waves) + 1
+    for k, w in enumerate(sett.waves, start=1):
+        say(f"[{k}/{steps}] 全国示例波次 {w}：生成总体、抽样与作答，写出 {qroot / w}/、{droot / w}/ …")
+        qd, dd = qroot / w, droot / w
+        for d in (qd, dd, key):
+            d.mkdir(parents=True, exist_ok=True)
+        qp, pp = qd / "questionnaire.yml", qd / "population.yml"
+        qp.write_text(questionnaire_yaml(w, sett), encoding="utf-8")
+        pp.write_text(population_yaml(w, seed, sett), encoding="utf-8")
+        wv = build_wave(w, seed, sett)
+        write_csv(wv.stations, qd / "stations.csv", index=False, float_format="%.10g")
+        raw = dd / f"{sett.year(w)}年全国科技工作者状况调查_SPSS.sav"
+        ex = wv.export.copy()
+        for c in ex.columns:  # the GBK writer subtracts the SPSS epoch (1582): needs µs
+            if pd.api.types.is_datetime64_any_dtype(ex[c].dtype):
+                ex[c] = ex[c].astype("datetime64[us]")
+        write_sav(ex, wv.questionnaire, raw, encoding="gbk")
+        _normalise_sav(raw)
+        write_csv(wv.dirt, key / f"dirt_{w}.csv", index=False)
+        paths.update({f"questionnaire_{w}": qp, f"population_{w}": pp,
+                      f"stations_{w}": qd / "stations.csv", f"raw_{w}": raw,
+                      f"dirt_{w}": key / f"dirt_{w}.csv"})
+    harm = _national_harmonization(sett)
+    if harm is not None:
+        hp = qroot / "harmonization.yml"
+        hp.write_text("# Cross-wave harmonisation of the national demo waves: the repository's "
+                      "questionnaires/harmonization.yml\n# with the national wave ids (generated by "
+                      "`survey demo --national`).\n" + _dump(harm), encoding="utf-8")
+        paths["harmonization"] = hp
+    say(f"[{steps}/{steps}] 答案键（真实值与逐波变化）：{key / 'truth.csv'} …")
+    write_csv(truth(None, seed, sett), key / "truth.csv", index=False, float_format="%.10g")
     paths["truth"] = key / "truth.csv"
     return paths

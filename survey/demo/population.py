@@ -25,8 +25,9 @@ import pandas as pd
 
 from . import effects as E
 from . import spec as S
+from .setting import CITY, Setting
 
-__all__ = ["Population", "make_population", "population_answers", "rng_for"]
+__all__ = ["Population", "make_population", "population_answers", "rng_for", "population_for"]
 
 # fixed centring/scaling of latents when they are cut into answer codes (NOT re-estimated per
 # wave, so that a shift declared in effects.TERMS moves the answers)
@@ -67,6 +68,7 @@ class Population:
     seed: int
     people: pd.DataFrame
     units: pd.DataFrame
+    setting: Setting = CITY
 
     def labels(self, var: str) -> np.ndarray:
         """Labels of a group variable for every person.
@@ -76,17 +78,21 @@ class Population:
         >>> make_population(1).labels("sex")[:1].tolist() in (["男"], ["女"])
         True
         """
-        return np.asarray(S.group_levels()[var], dtype=object)[self.people[var].to_numpy()]
+        return np.asarray(S.group_levels(self.setting)[var], dtype=object)[self.people[var].to_numpy()]
 
 
 @lru_cache(maxsize=4)
-def make_population(seed: int = 2024) -> Population:
+def make_population(seed: int = 2024, setting: Setting = CITY) -> Population:
     """Build the synthetic population (deterministic for ``seed``; cached).
 
     Parameters
     ----------
     seed : int
-        Master seed; the population uses its own stream ``(seed, 0)``.
+        Master seed; the population uses its own stream ``(seed, *setting.stream, 0)``.
+    setting : Setting
+        The city (default; ~300,000 people in 10 districts) or the national demo
+        (:func:`survey.demo.setting.national`); the people's region column is named
+        ``setting.region_var``.
 
     Returns
     -------
@@ -98,33 +104,40 @@ def make_population(seed: int = 2024) -> Population:
     >>> sorted(pop.people["unit_type"].unique().tolist())
     [0, 1, 2, 3, 4, 5, 6, 7]
     """
-    rng = rng_for(seed, 0)
-    nd, nt = len(S.DISTRICTS), len(S.UNIT_TYPES)
-    share = np.outer(S.DISTRICT_SHARE, S.TYPE_SHARE)
-    for d, tilt in S.TYPE_TILT.items():
-        i = S.DISTRICTS.index(d)
-        for t, f in tilt.items():
+    st = setting
+    region = st.region_var
+    rng = rng_for(seed, *st.stream, 0)
+    nd, nt = len(st.regions), len(S.UNIT_TYPES)
+    share = np.outer(st.region_share, S.TYPE_SHARE)
+    for d, tilt in st.type_tilt:
+        i = st.regions.index(d)
+        for t, f in tilt:
             share[i, S.UNIT_TYPES.index(t)] *= f
     share *= rng.lognormal(0, 0.1, size=share.shape)
-    N_h = np.round(S.N_POPULATION * share / share.sum()).astype(int)
-    # institutions inside each stratum (loop over 80 strata, not over people)
+    N_h = np.round(st.n_population * share / share.sum()).astype(int)
+    if st.min_stratum:  # small provinces keep every station type (0 for the city: unchanged)
+        N_h = np.maximum(N_h, st.min_stratum)
+    kw = 3 if st.station_prefix == "S" else 4
+    # institutions inside each stratum (loop over the strata, not over people)
     rows = []
     for i in range(nd):
         for j in range(nt):
             t = S.UNIT_TYPES[j]
-            m = max(3, int(round(N_h[i, j] / S.UNIT_SIZE[t])))
+            usize = S.UNIT_SIZE[t] if st.unit_size_scale == 1.0 else S.UNIT_SIZE[t] * st.unit_size_scale
+            m = max(3, int(round(N_h[i, j] / usize)))
             m = min(m, N_h[i, j] // 15)
             w = rng.lognormal(0, 0.7, size=m)
             sizes = 15 + rng.multinomial(N_h[i, j] - 15 * m, w / w.sum())
             for k, sz in enumerate(sizes):
-                rows.append((f"S{i + 1:02d}{j + 1}{k + 1:03d}", 100 * (i + 1) + j + 1, i, j, sz))
-    units = pd.DataFrame(rows, columns=["station", "stratum_code", "district", "unit_type", "size"])
-    units["district"] = units["district"].astype(np.int8)
+                rows.append((f"{st.station_prefix}{i + 1:02d}{j + 1}{k + 1:0{kw}d}",
+                             100 * (i + 1) + j + 1, i, j, sz))
+    units = pd.DataFrame(rows, columns=["station", "stratum_code", region, "unit_type", "size"])
+    units[region] = units[region].astype(np.int8)
     units["unit_type"] = units["unit_type"].astype(np.int8)
     unit = np.repeat(np.arange(len(units)), units["size"].to_numpy())
     n = len(unit)
     ut = units["unit_type"].to_numpy()[unit]
-    di = units["district"].to_numpy()[unit]
+    di = units[region].to_numpy()[unit]
     types = S.UNIT_TYPES
     fem = np.array([S.FEMALE[t] for t in types])[ut]
     sex = (rng.random(n) < fem).astype(np.int8)
@@ -136,18 +149,32 @@ def make_population(seed: int = 2024) -> Population:
     edu = _draw(rng, np.array([S.EDU[t] for t in types])[ut]
                 * np.array([S.EDU_TILT[t] for t in S.TITLES])[title])
     people = pd.DataFrame({
-        "unit": unit.astype(np.int32), "district": di, "unit_type": ut, "sex": sex,
+        "unit": unit.astype(np.int32), region: di, "unit_type": ut, "sex": sex,
         "age_group": age_group, "title": title, "education": edu, "age": age.astype(np.int16)})
     for name in ("hours", "research_share", "log_income", "burnout", "sat"):
         people[f"z_{name}"] = rng.standard_normal(n).astype(np.float32)
-    return Population(seed=int(seed), people=people, units=units)
+    return Population(seed=int(seed), people=people, units=units, setting=st)
+
+
+def population_for(seed: int, setting: Setting | None = None) -> Population:
+    """The cached population of a demo: ``make_population(seed)`` for the city (one cache entry
+    however it is asked for), ``make_population(seed, setting)`` otherwise.
+
+    Examples
+    --------
+    >>> population_for(1) is make_population(1) is population_for(1, CITY)
+    True
+    """
+    if setting is None or setting == CITY:
+        return make_population(seed)
+    return make_population(seed, setting)
 
 
 # ------------------------------------------------------------------ the effects engine
 def _group_vec(outcome: str, pop: Population) -> np.ndarray:
     eta = np.zeros(len(pop.people))
     for var, table in E.MAIN.get(outcome, {}).items():
-        levels = S.group_levels()[var]
+        levels = S.group_levels(pop.setting)[var]
         unknown = set(table) - set(levels)
         if unknown:
             from ..errors import ParameterError
@@ -164,7 +191,7 @@ def _terms(outcome: str, pop: Population, wave: str) -> np.ndarray:
             continue
         mask = np.ones(len(pop.people), dtype=bool)
         for var, levels in t.when.items():
-            lv = S.group_levels()[var]
+            lv = S.group_levels(pop.setting)[var]
             codes = [lv.index(x) for x in levels]
             mask &= np.isin(pop.people[var].to_numpy(), codes)
         eta += t.shift * mask
@@ -183,6 +210,8 @@ def _slopes(outcome: str, built: dict[str, np.ndarray]) -> np.ndarray:
 def predictor(outcome: str, pop: Population, wave: str,
               built: dict[str, np.ndarray] | None = None) -> np.ndarray:
     """Deterministic part of an outcome: BASE + MAIN + TERMS + SLOPES (see effects docstring).
+
+    ``wave`` is the calendar year (``"2023"``/``"2024"``) the effects are keyed by.
 
     Examples
     --------
@@ -211,8 +240,8 @@ def _latent(name: str, pop: Population, wave: str, rng: np.random.Generator,
 
 
 @lru_cache(maxsize=4)
-def _answers_cached(seed: int, wave: str) -> pd.DataFrame:
-    return _population_answers(make_population(seed), wave)
+def _answers_cached(seed: int, wave: str, setting: Setting = CITY) -> pd.DataFrame:
+    return _population_answers(make_population(seed, setting), wave)
 
 
 def population_answers(pop: Population, wave: str) -> pd.DataFrame:
@@ -230,15 +259,19 @@ def population_answers(pop: Population, wave: str) -> pd.DataFrame:
     [1, 2, 3, 4, 5, 6]
     """
     wave = str(wave)
-    if wave not in S.WAVES:
+    if wave not in pop.setting.waves:
         from ..errors import ParameterError
-        raise ParameterError(f"demo wave {wave!r} does not exist; use one of {S.WAVES}")
-    return _answers_cached(pop.seed, wave) if make_population(pop.seed) is pop else \
-        _population_answers(pop, wave)
+        raise ParameterError(f"demo wave {wave!r} does not exist; use one of {pop.setting.waves}")
+    if population_for(pop.seed, pop.setting) is not pop:
+        return _population_answers(pop, wave)
+    if pop.setting == CITY:
+        return _answers_cached(pop.seed, wave)
+    return _answers_cached(pop.seed, wave, pop.setting)
 
 
 def _population_answers(pop: Population, wave: str) -> pd.DataFrame:
-    rng = rng_for(pop.seed, 1, int(wave))
+    wave = pop.setting.year(wave)   # effects are keyed by the calendar year
+    rng = rng_for(pop.seed, *pop.setting.stream, 1, int(wave))
     P = pop.people
     n = len(P)
     ut = P["unit_type"].to_numpy()

@@ -31,7 +31,8 @@ import numpy as np
 import pandas as pd
 
 from . import spec as S
-from .population import make_population, population_answers, rng_for
+from .population import population_answers, population_for, rng_for
+from .setting import CITY, Setting
 
 __all__ = ["WaveSample", "draw_sample", "select_stations"]
 
@@ -85,11 +86,13 @@ def _pps_systematic(size: np.ndarray, n: int, rng: np.random.Generator) -> tuple
     return np.sort(np.array(chosen, dtype=int)), pi
 
 
-def select_stations(wave: str, seed: int, draw: int | None = None) -> pd.DataFrame:
+def select_stations(wave: str, seed: int, draw: int | None = None,
+                    setting: Setting | None = None) -> pd.DataFrame:
     """Select the stations of a wave; one row per selected station with its probability.
 
     ``draw`` is the realisation of the sampling draw (default :data:`SAMPLE_DRAW`, the
     published demo); other values give independent repetitions of the same design.
+    ``setting`` is the city (default) or the national demo (:mod:`survey.demo.setting`).
 
     Examples
     --------
@@ -97,13 +100,15 @@ def select_stations(wave: str, seed: int, draw: int | None = None) -> pd.DataFra
     >>> bool((st.groupby("stratum_code").size() >= 2).all())
     True
     """
-    pop = make_population(seed)
-    rng = rng_for(seed, 2, int(wave), SAMPLE_DRAW if draw is None else int(draw))
+    st_ = setting or CITY
+    pop = population_for(seed, st_)
+    year = st_.year(wave)
+    rng = rng_for(seed, *st_.stream, 2, int(year), SAMPLE_DRAW if draw is None else int(draw))
     U = pop.units
     N_h = U.groupby("stratum_code")["size"].sum()
     M_h = U.groupby("stratum_code").size()
     alloc = np.sqrt(N_h.to_numpy())
-    n_h = np.maximum(2, np.round(S.N_STATIONS * alloc / alloc.sum())).astype(int)
+    n_h = np.maximum(2, np.round(st_.n_stations * alloc / alloc.sum())).astype(int)
     n_h = np.minimum(n_h, M_h.to_numpy())
     rows = []
     for (code, grp), nh in zip(U.groupby("stratum_code", sort=True), n_h):
@@ -120,13 +125,16 @@ def select_stations(wave: str, seed: int, draw: int | None = None) -> pd.DataFra
 
 
 @lru_cache(maxsize=4)
-def draw_sample(wave: str, seed: int = 2024, draw: int | None = None) -> WaveSample:
+def draw_sample(wave: str, seed: int = 2024, draw: int | None = None,
+                setting: Setting | None = None) -> WaveSample:
     """Draw the respondents of ``wave`` (deterministic for ``seed`` and ``draw``; cached).
 
     ``draw`` selects the realisation of the sampling draw: None (default) is the published
     demo's :data:`SAMPLE_DRAW`; other values are independent repetitions of the whole design
     (station selection, staff lists, response) on the same population, for repeated-sampling
-    checks (call ``draw_sample.__wrapped__`` to keep them out of the cache).
+    checks (call ``draw_sample.__wrapped__`` to keep them out of the cache).  ``setting``:
+    the city (default) or the national demo (:mod:`survey.demo.setting`); the register's
+    region column is named ``setting.region_var``.
 
     Examples
     --------
@@ -137,11 +145,12 @@ def draw_sample(wave: str, seed: int = 2024, draw: int | None = None) -> WaveSam
     True
     """
     wave = str(wave)
-    pop = make_population(seed)
+    sett = setting or CITY
+    pop = population_for(seed, sett)
     ans = population_answers(pop, wave)
     draw = SAMPLE_DRAW if draw is None else int(draw)
-    st = select_stations(wave, seed, draw)
-    rng = rng_for(seed, 3, int(wave), draw)
+    st = select_stations(wave, seed, draw, setting)
+    rng = rng_for(seed, *sett.stream, 3, int(sett.year(wave)), draw)
     unit_of = pop.people["unit"].to_numpy()
     is_sel = np.zeros(len(pop.units), dtype=bool)
     is_sel[st["unit_row"].to_numpy()] = True
@@ -153,7 +162,7 @@ def draw_sample(wave: str, seed: int = 2024, draw: int | None = None) -> WaveSam
     start = np.repeat(first, np.diff(np.r_[first, len(cu)]))
     pos = np.arange(len(cu)) - start
     types = np.array(S.UNIT_TYPES)[pop.units["unit_type"].to_numpy()[cu]]
-    quota = np.array([S.QUOTA[t] for t in types])
+    quota = np.array([sett.quota(t) for t in types])
     invited = pos < np.ceil(S.INVITE_FACTOR * quota)
     resp = invited & (rng.random(len(cand)) < ans["_respond"].to_numpy()[cand])
     cum = np.cumsum(resp)
@@ -164,14 +173,16 @@ def draw_sample(wave: str, seed: int = 2024, draw: int | None = None) -> WaveSam
     comp_by_unit = np.bincount(cu[complete], minlength=len(pop.units))
     inv_by_unit = np.bincount(cu[invited], minlength=len(pop.units))
     st["station_size"] = st["size"]
-    st["quota"] = [S.QUOTA[S.UNIT_TYPES[t]] for t in st["unit_type"]]
+    st["quota"] = [sett.quota(S.UNIT_TYPES[t]) for t in st["unit_type"]]
     st["invited"] = inv_by_unit[st["unit_row"]]
     st["completes"] = comp_by_unit[st["unit_row"]]
     st["base_weight"] = st["station_size"] / st["completes"].clip(lower=1) / st["pi_station"]
-    st["stratum"] = [S.strata_options()[c] for c in st["stratum_code"]]
-    st["district"] = np.array(S.DISTRICTS)[st["district"].to_numpy()]
+    so = S.strata_options(setting)
+    st["stratum"] = [so[c] for c in st["stratum_code"]]
+    region = sett.region_var
+    st[region] = np.array(sett.regions)[st[region].to_numpy()]
     st["unit_type"] = np.array(S.UNIT_TYPES)[st["unit_type"].to_numpy()]
-    st = st[["station", "stratum", "stratum_code", "district", "unit_type", "station_size",
+    st = st[["station", "stratum", "stratum_code", region, "unit_type", "station_size",
              "pi_station", "stations_selected", "stratum_units", "stratum_size", "quota",
              "invited", "completes", "base_weight", "unit_row"]]
     # submission order: shuffle respondents (fieldwork interleaves stations)

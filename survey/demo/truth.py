@@ -55,7 +55,8 @@ import pandas as pd
 from ..errors import ParameterError
 from . import effects as E
 from . import spec as S
-from .population import make_population, population_answers
+from .population import population_answers, population_for
+from .setting import CITY, Setting
 
 __all__ = ["truth", "indicator_values", "frame_indicators", "KEY_INDICATORS", "STORY_INDICATORS"]
 
@@ -69,6 +70,7 @@ def indicator_values(ans: pd.DataFrame, wave: str) -> dict[str, tuple[str, np.nd
     """Per-person indicator values (NaN = not in the indicator's base) from answer codes.
 
     Works on population answers (:func:`population_answers`) — code columns as there.
+    ``wave`` is the calendar year (``"2023"``/``"2024"``).
 
     Examples
     --------
@@ -116,7 +118,7 @@ def frame_indicators(frame: pd.DataFrame, questionnaire, wave: str,
         An analysis frame of a demo wave (``DemoWave.clean``, or a cleaned export).
     questionnaire : Questionnaire
         The wave's questionnaire.
-    wave : {"2023", "2024"}
+    wave : {"2023", "2024"} or a national wave id (``"national-2024"``)
     indicators : list of str, optional
         Default :data:`KEY_INDICATORS`.
 
@@ -134,8 +136,10 @@ def frame_indicators(frame: pd.DataFrame, questionnaire, wave: str,
     (True, True)
     """
     wave = str(wave)
+    wave = wave[len("national-"):] if wave.startswith("national-") else wave
     if wave not in S.WAVES:
-        raise ParameterError(f"frame_indicators(wave={wave!r}): use one of {S.WAVES}")
+        raise ParameterError(f"frame_indicators(wave={wave!r}): use one of {S.WAVES} "
+                             "(or national-2023/national-2024)")
     names = list(KEY_INDICATORS if indicators is None else indicators)
     unknown = [n for n in names if n not in KEY_INDICATORS]
     if unknown:
@@ -190,11 +194,11 @@ def frame_indicators(frame: pd.DataFrame, questionnaire, wave: str,
 
 
 @lru_cache(maxsize=8)
-def _truth_wave(wave: str, seed: int) -> pd.DataFrame:
-    pop = make_population(seed)
+def _truth_wave(wave: str, seed: int, setting: Setting = CITY) -> pd.DataFrame:
+    pop = population_for(seed, setting)
     ans = population_answers(pop, wave)
-    vals = indicator_values(ans, wave)
-    levels = S.group_levels()
+    vals = indicator_values(ans, setting.year(wave))
+    levels = S.group_levels(None if setting == CITY else setting)
     P = pop.people
     groupings: list[tuple[str, np.ndarray, list[str]]] = [("overall", np.zeros(len(P), int), ["全体"])]
     for g, lv in levels.items():
@@ -215,7 +219,7 @@ def _truth_wave(wave: str, seed: int) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
-def truth(wave: str | None = None, seed: int = 2024) -> pd.DataFrame:
+def truth(wave: str | None = None, seed: int = 2024, setting: Setting | None = None) -> pd.DataFrame:
     """Tidy table of the true population values of the key indicators.
 
     Parameters
@@ -225,6 +229,10 @@ def truth(wave: str | None = None, seed: int = 2024) -> pd.DataFrame:
         (None) all of them.
     seed : int
         The demo seed (must match the one the data were generated with).
+    setting : Setting, optional
+        The city (default) or the national demo; national waves are ``national-2023`` /
+        ``national-2024`` (the change keeps the label ``2024-2023``), the region group is
+        ``region`` (the province).
 
     Returns
     -------
@@ -239,11 +247,15 @@ def truth(wave: str | None = None, seed: int = 2024) -> pd.DataFrame:
     >>> bool(-2.0 < d < -1.0)
     True
     """
-    if wave is not None and str(wave) not in (*S.WAVES, "change", "2024-2023"):
-        raise ParameterError(f"truth(wave={wave!r}): use '2023', '2024', 'change' or None")
-    if wave in S.WAVES or (wave is not None and str(wave) in S.WAVES):
-        return _truth_wave(str(wave), int(seed)).copy()
-    a, b = _truth_wave("2023", int(seed)), _truth_wave("2024", int(seed))
+    sett = setting or CITY
+    ws = sett.waves
+    if wave is not None and str(wave) not in (*ws, "change", "2024-2023"):
+        raise ParameterError(f"truth(wave={wave!r}): use {', '.join(map(repr, ws))}, 'change' or None")
+    tw = (lambda w, s: _truth_wave(w, s)) if sett == CITY else \
+        (lambda w, s: _truth_wave(w, s, sett))
+    if wave is not None and str(wave) in ws:
+        return tw(str(wave), int(seed)).copy()
+    a, b = tw(ws[0], int(seed)), tw(ws[1], int(seed))
     ch = b.copy()
     ch["wave"] = "2024-2023"
     ch["value"] = b["value"].to_numpy() - a["value"].to_numpy()

@@ -29,8 +29,9 @@ import pandas as pd
 from ..questionnaire import Questionnaire
 from . import effects as E
 from . import spec as S
-from .population import make_population, population_answers, rng_for
+from .population import population_answers, population_for, rng_for
 from .sample import draw_sample
+from .setting import CITY, Setting
 
 __all__ = ["DemoWave", "build_wave", "id_check_digit", "fake_id_number", "PII_PATTERNS"]
 
@@ -88,6 +89,7 @@ class DemoWave:
     export: pd.DataFrame
     dirt: pd.DataFrame
     stations: pd.DataFrame
+    setting: Setting = CITY
 
     def dirt_counts(self) -> dict[str, int]:
         """Number of planted problems by kind.
@@ -174,13 +176,15 @@ def _pick(rng: np.random.Generator, pool: np.ndarray, k: int) -> tuple[np.ndarra
 
 
 @lru_cache(maxsize=4)
-def build_wave(wave: str, seed: int = 2024) -> DemoWave:
+def build_wave(wave: str, seed: int = 2024, setting: Setting | None = None) -> DemoWave:
     """Generate one demo wave: sample, frame, contact block and planted dirt (cached).
 
     Parameters
     ----------
-    wave : {"2023", "2024"}
+    wave : {"2023", "2024"} or a wave id of ``setting`` (``"national-2024"``)
     seed : int
+    setting : Setting, optional
+        The city (default) or the national demo (:func:`survey.demo.setting.national`).
 
     Returns
     -------
@@ -193,22 +197,24 @@ def build_wave(wave: str, seed: int = 2024) -> DemoWave:
     True
     """
     wave = str(wave)
-    q = Questionnaire.from_dict(S.questionnaire_dict(wave))
-    pop = make_population(seed)
-    smp = draw_sample(wave, seed)
-    rng = rng_for(seed, 4, int(wave))
+    sett = setting or CITY
+    year = sett.year(wave)
+    q = Questionnaire.from_dict(S.questionnaire_dict(wave, setting))
+    pop = population_for(seed, sett)
+    smp = draw_sample(wave, seed) if setting is None else draw_sample(wave, seed, setting=setting)
+    rng = rng_for(seed, *sett.stream, 4, int(year))
     person = smp.person
     n = len(person)
     ans = population_answers(pop, wave).iloc[person].reset_index(drop=True)
     P = pop.people.iloc[person].reset_index(drop=True)
-    for var in ("sex", "age_group", "title", "unit_type", "district", "education"):
+    for var in ("sex", "age_group", "title", "unit_type", sett.region_var, "education"):
         ans[var] = P[var].to_numpy() + 1
     units = pop.units.iloc[P["unit"].to_numpy()].reset_index(drop=True)
     frame = _frame_from_codes(ans, q)
 
     # design columns + texts
     frame.insert(0, "station", pd.Series(units["station"].to_numpy(), dtype="str"))
-    so = S.strata_options()
+    so = S.strata_options(setting)
     frame.insert(1, "stratum", pd.Categorical([so[c] for c in units["stratum_code"]],
                                               categories=list(so.values())))
     # skipped numeric under ask_if
@@ -233,7 +239,7 @@ def build_wave(wave: str, seed: int = 2024) -> DemoWave:
     clean = frame
 
     # metadata + contact block
-    fw = S._WAVE_META[wave]["fieldwork"]
+    fw = S._WAVE_META[year]["fieldwork"]
     t0, t1 = pd.Timestamp(fw["start"]), pd.Timestamp(fw["end"]) + pd.Timedelta(hours=23)
     span = (t1 - t0).total_seconds()
     st_codes, st_idx = np.unique(units["station"].to_numpy(), return_inverse=True)
@@ -269,10 +275,10 @@ def build_wave(wave: str, seed: int = 2024) -> DemoWave:
     export["_row"] = np.arange(n)  # row of `clean`
     export["_age"] = P["age"].to_numpy()
 
-    export, dirt = _plant_dirt(export, q, rng, wave)
+    export, dirt = _plant_dirt(export, q, rng, year)
     # order by submission, number the rows like 问卷星's 序号
     export = export.sort_values(["submitted_at", "_row"], kind="stable").reset_index(drop=True)
-    rid = pd.Series([f"{wave}{i + 1:05d}" for i in range(len(export))], dtype="str")
+    rid = pd.Series([f"{sett.rid_prefix}{year}{i + 1:05d}" for i in range(len(export))], dtype="str")
     key_to_rid = dict(zip(export["_key"], rid))
     dirt["rid"] = dirt["_key"].map(key_to_rid).astype("str")
     dirt = dirt.drop(columns="_key")[["rid", "kind", "column", "detail"]]
@@ -285,7 +291,8 @@ def build_wave(wave: str, seed: int = 2024) -> DemoWave:
     export = export.drop(columns=["_row", "_key", "_dup", "_age"])
     stations = smp.stations.drop(columns="unit_row").reset_index(drop=True)
     return DemoWave(wave=wave, seed=int(seed), questionnaire=q, clean=clean, export=export,
-                    dirt=dirt.sort_values(["kind", "rid"]).reset_index(drop=True), stations=stations)
+                    dirt=dirt.sort_values(["kind", "rid"]).reset_index(drop=True), stations=stations,
+                    setting=sett)
 
 
 def _plant_dirt(ex: pd.DataFrame, q: Questionnaire, rng: np.random.Generator,

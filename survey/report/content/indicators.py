@@ -764,7 +764,8 @@ def methods(ctx: Any) -> H:
 # --------------------------------------------------------------------------------- batched tests
 def _codes_of(s: pd.Series) -> tuple[np.ndarray, list]:
     if isinstance(s.dtype, pd.CategoricalDtype):
-        return s.cat.codes.to_numpy(), list(s.cat.categories)
+        # intp, not the categorical's int8: ``g * C + q`` overflows int8 with 31 provinces
+        return s.cat.codes.to_numpy(dtype=np.intp), list(s.cat.categories)
     lev = sorted(s.dropna().unique().tolist())
     m = {v: i for i, v in enumerate(lev)}
     return s.map(m).fillna(-1).astype(int).to_numpy(), lev

@@ -35,6 +35,7 @@ Examples
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import re
 import warnings
@@ -694,6 +695,17 @@ class SurveyDesign:
         >>> SurveyDesign(df, psu="c").replicate("jk1").repweights.shape
         (6, 3)
         """
+        mult, rep = self._replicate_plan(method, replicates, seed=seed, mse=mse)
+        W = self._w[:, None] * mult[self._stages[0].cl]
+        return self._with_replicates(dataclasses.replace(rep, W=W))
+
+    def _replicate_plan(self, method: str = "auto", replicates: int = 50, *,
+                        seed: int | np.random.Generator | None = None,
+                        mse: bool = False) -> tuple[np.ndarray, Replicates]:
+        """Replication hook (as ``_with_weights``): the PSU multipliers (``C x R``, small) of
+        :meth:`replicate` and its :class:`Replicates` with an empty ``W`` (``n x 0``), so a
+        caller can form the ``n x R`` weights ``w[:, None] * mult[cl]`` a block of columns at a
+        time (:mod:`survey.weighting.repstream`)."""
         if self._rep is not None:
             raise DesignError("replicate: the design already has replicate weights")
         if self._domain is not None:
@@ -707,14 +719,19 @@ class SurveyDesign:
         s0 = self._stages[0]
         if self._has_fpc and len(self._stages) > 1:
             warnings.warn("replicate: finite population corrections after the first stage "
-                          "are dropped (as R)", SurveyWarning, stacklevel=2)
+                          "are dropped (as R)", SurveyWarning, stacklevel=3)
         rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         mult, rscales, scale = _v.replicate_multipliers(
             s0, method, stratified=self._has_strata, fpc=self._has_fpc, lonely=self._lonely,
             replicates=replicates, rng=rng)
-        W = self._w[:, None] * mult[s0.cl]
         degf = _v.rank(mult) - 1
-        rep = Replicates(W, float(scale), np.asarray(rscales, float), bool(mse), method, int(degf))
+        rep = Replicates(np.zeros((self._n, 0)), float(scale), np.asarray(rscales, float),
+                         bool(mse), method, int(degf))
+        return mult, rep
+
+    def _with_replicates(self, rep: Replicates) -> SurveyDesign:
+        """Replication hook: this design with the replicate structure *rep* (weights in
+        ``rep.W``, combined), variance from the replicates only."""
         return self._replace(_rep=rep, _var_stages=1)
 
     # --- methods delegated to later stages ---

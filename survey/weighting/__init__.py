@@ -23,10 +23,12 @@ from __future__ import annotations
 
 from .api import (base_weights, calibrate, nonresponse_adjust, poststratify, rake, rake_weights,
                   trim)
-from .replicates import export_replicate_weights, replicate_weighting
+from .replicates import (StreamedReplicates, export_replicate_weights, mean_statistic,
+                         replicate_blocks, replicate_weighting, stream_replicate_estimates)
 from .report import WeightingReport, kish_deff
 from .targets import Targets, load_targets
 
 __all__ = ["rake", "rake_weights", "poststratify", "calibrate", "trim", "nonresponse_adjust", "base_weights",
-           "replicate_weighting", "export_replicate_weights", "WeightingReport", "kish_deff",
+           "replicate_weighting", "export_replicate_weights", "replicate_blocks",
+           "stream_replicate_estimates", "mean_statistic", "StreamedReplicates", "WeightingReport", "kish_deff",
            "Targets", "load_targets"]

@@ -279,8 +279,13 @@ def ipf(t0: np.ndarray, ct: CellTable, epsilon: float = 1e-10, maxit: int = 100,
     """Rake cell totals ``t0`` (C,) or (C, R) to the margins of ``ct``.
 
     Returns the adjusted cell totals, the trace of the maximum relative margin error after each
-    sweep, and whether ``epsilon`` was reached within ``maxit`` sweeps.
+    sweep, and whether ``epsilon`` was reached within ``maxit`` sweeps.  With ``(C, R)`` totals
+    (replicate columns) each column stops at its own convergence, so a column's result does
+    not depend on the other columns raked with it (replicates raked in blocks equal replicates
+    raked all at once).
     """
+    if np.ndim(t0) == 2:
+        return _ipf_columns(t0, ct, epsilon, maxit)
     t = np.array(t0, dtype=float, copy=True)
     trace: list[float] = []
     targets = [tg if t.ndim == 1 else tg[:, None] for tg in ct.targets]
@@ -312,6 +317,41 @@ def ipf(t0: np.ndarray, ct: CellTable, epsilon: float = 1e-10, maxit: int = 100,
         if err < epsilon:
             return t, trace, True
     return t, trace, False
+
+
+def _ipf_columns(t0: np.ndarray, ct: CellTable, epsilon: float, maxit: int,
+                 ) -> tuple[np.ndarray, list[float], bool]:
+    """:func:`ipf` for ``(C, R)`` totals: converged (or non-finite) columns are frozen."""
+    t = np.array(t0, dtype=float, copy=True)
+    pos = [tg > 0 for tg in ct.targets]
+
+    def col_err(t: np.ndarray) -> np.ndarray:  # (R,) max relative margin error per column
+        e = np.zeros(t.shape[1])
+        for k, tg in enumerate(ct.targets):
+            if pos[k].any():
+                ach = ct.margin_totals(k, t)[pos[k]]
+                e = np.maximum(e, np.max(np.abs(ach / tg[pos[k]][:, None] - 1.0), axis=0))
+        return e
+
+    err = col_err(t)
+    trace = [float(err.max()) if err.size else 0.0]
+    active = ~(err < epsilon) & np.isfinite(err)
+    for _ in range(maxit):
+        if not active.any():
+            break
+        a = np.flatnonzero(active)
+        ta = t[:, a]
+        for k, tg in enumerate(ct.targets):
+            ach = ct.margin_totals(k, ta)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                r = np.where(ach > 0, tg[:, None] / ach, 0.0)
+            ta = ta * r[ct.margin_index[k]]
+        t[:, a] = ta
+        e = col_err(ta)
+        err[a] = e
+        active[a] = ~(e < epsilon) & np.isfinite(e)
+        trace.append(float(err.max()))
+    return t, trace, bool(np.all(err < epsilon))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -78,14 +78,15 @@ def _step(design: Any, name: str, args: dict) -> dict:
     steps = tuple(design.meta.get("weighting_steps", ()))
     meta = {"weighting_steps": steps + ((name, args),)}
     if "weighting_base" not in design.meta:
-        meta["weighting_base"] = np.asarray(design.weights, float).copy()
+        # the design's weights are read-only (immutable design): kept by reference, no copy
+        meta["weighting_base"] = np.asarray(design.weights, float)
     return meta
 
 
 def _domains(design: Any, variables: Sequence[str]) -> pd.DataFrame:
     data = design.data
     cols = [v for v in dict.fromkeys(variables) if v in data.columns]
-    return data[cols].copy() if cols else None
+    return data[cols] if cols else None  # copy-on-write: no deep copy of n rows needed
 
 
 def _margin_table(ct: CellTable, t_after: np.ndarray, t_before: np.ndarray) -> pd.DataFrame:

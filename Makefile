@@ -42,8 +42,10 @@ report: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/survey demo
 
+## Issue #17 figures in one run (ours vs svy/R, national report, fan-out, replicates);
+## `make bench QUICK=1` for a smoke run with small sizes.
 bench: $(STAMP)
-	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done
+	$(BIN)/python benchmarks/run_all.py $(if $(QUICK),--quick,)
 
 clean-venv:
 	rm -rf $(VENV)

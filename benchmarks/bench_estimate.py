@@ -32,7 +32,8 @@ SVY_REPEAT = 3      # best of k for svy and R
 TARGET_VS_SVY = 25  # issue #17: at least 25x faster than svy
 
 
-def make_data(seed: int = 1) -> pd.DataFrame:
+def make_data(seed: int = 1, n: int | None = None) -> pd.DataFrame:
+    N = n or globals()["N"]
     rng = np.random.default_rng(seed)
     psu = rng.integers(0, H * PSU_PER, N)
     stratum = psu // PSU_PER
@@ -104,14 +105,19 @@ def time_svy(df: pd.DataFrame, variables: list[str]) -> tuple[float | None, str]
 
 
 def main() -> None:
-    df = make_data()
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=N)
+    ap.add_argument("--skip-r", action="store_true")
+    a = ap.parse_args()
+    df = make_data(n=a.n)
     variables = [f"v{j + 1}" for j in range(P)]
-    print(f"workload: {N} rows, {H} strata x {PSU_PER} PSUs, mean of {P} variables by {DOM}-level domain")
+    print(f"workload: {a.n} rows, {H} strata x {PSU_PER} PSUs, mean of {P} variables by {DOM}-level domain")
     print(f"load average at start: {load_average()}")
     ours, out = time_ours(df, variables)
     print(f"ours (SurveyDesign + mean by=, best of {REPEAT}): {ours:.4f} s  "
           f"[{len(out)} rows; first SE {out['se'].iloc[0]:.10g}]")
-    r, rmsg = time_r(df, variables)
+    r, rmsg = (None, "skipped (--skip-r)") if a.skip_r else time_r(df, variables)
     print(f"R svyby: {'%.3f s' % r if r else '-'}  ({rmsg})")
     s, smsg = time_svy(df, variables)
     print(f"svy: {'%.3f s' % s if s else '-'}  ({smsg})")

@@ -248,6 +248,15 @@ class StreamedReplicates:
     ``replicates``: the :class:`~survey.variance.Replicates` (``scale``, ``rscales``, ``mse``,
     ``type``, ``degf``) with an empty ``W``: the replicate weights were not kept.
     ``labels``: one row per statistic (domain levels and variable), when known.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from survey.variance import Replicates
+    >>> rep = Replicates(np.zeros((0, 3)), 0.5, np.ones(3), False, "bootstrap", 2)
+    >>> st = StreamedReplicates(np.array([1.0]), np.array([[0.0], [1.0], [2.0]]), rep)
+    >>> st.se.tolist()
+    [1.0]
     """
 
     theta: np.ndarray

@@ -17,6 +17,7 @@ from ..errors import QuestionnaireError, ReadError, ReadWarning, SchemaMismatchE
 from ..privacy import (REDACTED, looks_like_pii, resolve_salt, respondent_names, salted_hash,
                        scrub_frame, scrub_text)
 from ..questionnaire import Questionnaire
+from ..validation import Options, check
 from ._cells import (Col, MissingLog, cell_text, fullwidth, is_empty, lines_of, na_reason,
                      non_finite, parse_duration, str_series, to_timestamp)
 from ._core import PII_META, TENCENT_META, RawTable, ReadReport, ReadResult, Slot, log_frame, norm
@@ -59,8 +60,8 @@ def drop_blank_rows(raw: RawTable) -> list[int]:
 def build(raw: RawTable, q: Questionnaire, *, salt: str | None = None, unmapped: str = "warn",
           min_match: float = 0.5) -> ReadResult:
     """Assemble a :class:`ReadResult` from a raw table (shared by every reader)."""
-    if unmapped not in ("warn", "error", "ignore"):
-        raise ReadError(f"unmapped={unmapped!r}: use 'warn', 'error' or 'ignore'")
+    check("read_export", "unmapped", unmapped, Options(("warn", "error", "ignore")),
+          error=ReadError)
     if not raw.headers:
         raise ReadError(f"{raw.file}: the file has no header row; is it an empty export?")
     rows_in_file = raw.n_rows

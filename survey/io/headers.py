@@ -231,6 +231,19 @@ class HeaderMatcher:
         later column of the same name): then it is the platform's metadata.  Metadata columns
         sharing a name with a question are listed in ``self.clashes`` (column -> question id)
         for the reader's log.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> q = Questionnaire.from_dict({"wave": {"id": "w"}, "questions": [
+        ...     {"id": "province", "text": "所在省份", "type": "single",
+        ...      "options": {1: "北京市", 2: "上海市"}}]})
+        >>> raw = RawTable(["province", "地理位置省"], [np.array([1, 2], dtype=object),
+        ...                np.array(["上海", "北京"], dtype=object)], "x.csv", "csv")
+        >>> m = HeaderMatcher(q)
+        >>> slots, unmapped = m.match(raw)
+        >>> [(s.col, s.qid, s.role, s.key) for s in slots], m.clashes
+        ([(0, 'province', 'value', None), (1, '', 'meta', 'province')], {1: 'province'})
         """
         q = self.q
         slots: list[Slot] = []

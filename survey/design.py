@@ -166,10 +166,8 @@ class SurveyDesign:
                 f"SurveyDesign: data must be a pandas DataFrame, got {type(data).__name__}; "
                 "wrap it with pd.DataFrame(...)"
             )
-        if lonely_psu not in LONELY_PSU_OPTIONS:
-            raise DesignError(
-                f"SurveyDesign: lonely_psu={lonely_psu!r} is not one of {LONELY_PSU_OPTIONS}"
-            )
+        check("SurveyDesign", "lonely_psu", lonely_psu, Options(tuple(LONELY_PSU_OPTIONS)),
+              error=DesignError)
         n = len(data)
         if n == 0:
             raise DesignError("SurveyDesign: data has no rows")

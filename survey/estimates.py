@@ -34,7 +34,7 @@ from scipy import stats
 
 from .errors import EstimationError
 from .privacy import disclosure_mask
-from .validation import check_level
+from .validation import Options, check, check_level
 from .variance import tcrit
 
 __all__ = ["Estimates", "RESULT_COLUMNS", "CI_METHODS", "KG_MIN_N_EFF", "PUBLISHED_CI_RULE",
@@ -361,8 +361,7 @@ def prop_ci(p: np.ndarray, se: np.ndarray, df: np.ndarray, n: np.ndarray, level:
 
 def check_ci_method(fn: str, ci_method: Any) -> None:
     """Refuse an unknown ``ci_method`` (one of :data:`CI_METHODS`)."""
-    if ci_method not in CI_METHODS:
-        raise EstimationError(f"{fn}: ci_method={ci_method!r} is not one of {', '.join(map(repr, CI_METHODS))}")
+    check(fn, "ci_method", ci_method, Options(CI_METHODS))
 
 
 def proportion_ci(frame: pd.DataFrame, method: str = "published", *, level: float | None = None,

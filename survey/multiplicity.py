@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import ParameterError
+from .validation import Options, check
 
 __all__ = ["adjust_pvalues", "holm_significant", "METHOD", "METHOD_NAMES", "RULE_ZH", "rule_note"]
 
@@ -70,8 +71,7 @@ def adjust_pvalues(p: np.ndarray, method: str = METHOD) -> np.ndarray:
     >>> adjust_pvalues(np.array([0.01, np.nan])).tolist()
     [0.01, nan]
     """
-    if method not in METHOD_NAMES:
-        raise ParameterError(f"correction={method!r} must be 'holm' or 'bh'")
+    check("adjust_pvalues", "method", method, Options(tuple(METHOD_NAMES)), error=ParameterError)
     p = np.asarray(p, float)
     out = np.full(p.shape, np.nan)
     ok = ~np.isnan(p)

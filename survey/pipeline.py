@@ -42,6 +42,7 @@ import pandas as pd
 
 from .errors import DesignError, ReadError, WeightingError, WeightingWarning
 from .questionnaire import Questionnaire
+from .validation import Options, check
 
 __all__ = ["PreparedWave", "prepare_wave", "wave_inputs", "load_stations", "find_export"]
 
@@ -369,8 +370,8 @@ def prepare_wave(raw: str | Path | pd.DataFrame, questionnaire: Questionnaire | 
     if trim is not None and not isinstance(trim, Mapping):
         raise WeightingError(f"prepare_wave: trim={trim!r} must be a dict of SurveyDesign.trim "
                              "arguments, e.g. {'upper_ratio': 5}")
-    if calibrate not in ("rake", "linear", "none"):
-        raise WeightingError(f"prepare_wave: calibrate={calibrate!r}; use 'rake', 'linear' or 'none'")
+    check("prepare_wave", "calibrate", calibrate, Options(("rake", "linear", "none")),
+          error=WeightingError)
     raw_path = None if isinstance(raw, pd.DataFrame) else Path(raw)
     pop_path = Path(population) if isinstance(population, (str, Path)) else None
     st_path = Path(stations) if isinstance(stations, (str, Path)) else None

@@ -49,6 +49,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import PrivacyError, ReadWarning
+from .validation import Interval, check
 
 __all__ = ["scrub_text", "scrub_frame", "free_text_columns", "respondent_names", "looks_personal",
            "REDACTED", "salted_hash", "resolve_salt", "looks_like_pii", "small_cell_mask",
@@ -453,10 +454,8 @@ def disclosure_mask(n: pd.Series | np.ndarray, n_cell: pd.Series | np.ndarray | 
     >>> disclosure_mask(np.array([3, 50, 50, 0]), np.array([0, 4, 0, 0]), 10).tolist()
     [True, True, False, True]
     """
-    if isinstance(min_cell, bool) or not isinstance(min_cell, (int, np.integer, float)) \
-            or not min_cell >= 0:
-        raise PrivacyError(f"min_cell={min_cell!r} must be a non-negative number (the minimum "
-                           "respondents behind a published cell, e.g. 10)")
+    check("disclosure_mask", "min_cell", min_cell, Interval(0, None, "left", example=10),
+          error=PrivacyError)
     a = np.nan_to_num(np.asarray(n, dtype=float), nan=0.0)
     out = a < min_cell
     if n_cell is not None:

@@ -725,3 +725,60 @@ def test_property_every_respondent_accounted_for(f, off, flagged, check_action):
     assert (r.log["action"] == "drop").sum() == len(r.dropped)
     assert set(r.dropped["rule"]) <= set(RULES.names()) - off - flagged
     assert int(r.summary().loc["total", "dropped"]) == len(r.dropped)
+
+
+# ---- one missing-reason vocabulary: the reader's (survey.io.missing) -------------------------
+def test_missing_code_labels_give_the_readers_reasons(tmp_path):
+    """无法回答 / 不愿回答 are dont_know / refused for the reader and the cleaner alike (they were
+    missing_code in the cleaner); the export is written with the csv module (问卷星 按序号)."""
+    import csv
+
+    from survey import read_export
+    from survey.io.missing import reason_for_label
+
+    codes = {97: "无法回答", 98: "不愿回答", 99: "不知道", 96: "不便透露"}
+    q = Questionnaire.from_dict({"wave": {"id": "mc"}, "missing_codes": codes, "questions": [
+        {"id": "sat", "text": "您对收入是否满意", "type": "single", "options": {1: "满意", 2: "不满意"}},
+        {"id": "hours", "text": "每周工作小时", "type": "numeric", "range": [0, 90]}]})
+    rows = [["序号", "1、您对收入是否满意", "2、每周工作小时"],
+            ["1", "97", "40"], ["2", "98", "97"], ["3", "1", "98"], ["4", "99", "99"],
+            ["5", "96", "96"], ["6", "2", "50"]]
+    p = tmp_path / "mc.csv"
+    with open(p, "w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    read = read_export(p, q, salt="s")
+    res = clean(read, q, rules={"duplicate_answers": False})
+    got = res.missing.set_index(["rid", "column"])["reason"].sort_index()
+    expected = pd.Series({(r[0], col): reason_for_label(codes[int(v)])
+                          for r in rows[1:] for col, v in zip(("sat", "hours"), r[1:])
+                          if int(v) in codes}).sort_index()
+    assert got.to_dict() == expected.to_dict()
+    assert {"dont_know", "refused", "missing_code"} <= set(got)
+    assert got[("1", "sat")] == "dont_know" and got[("2", "sat")] == "refused"
+    # the reader said the same of every cell it saw as a missing code
+    rd = read.missing.set_index(["rid", "column"])["reason"]
+    assert all(rd[k] == v for k, v in got.items() if k in rd.index)
+    assert res.data["sat"].isna().sum() == 4 and res.data["hours"].isna().sum() == 4
+
+
+@pytest.mark.parametrize("mark", ["(跳过)", "（跳过）", "跳过", "( 跳过 )", "(空)", "（空）", "空"])
+def test_text_marks_give_the_readers_reason(tmp_path, mark):
+    """A 问卷星 text mark in a free-text question: the cleaner (given a frame) and the reader
+    (given an export written with the csv module) agree on its reason."""
+    import csv
+
+    from survey import read_export
+    q = Questionnaire.from_dict({"wave": {"id": "tm"}, "questions": [
+        {"id": "sex", "text": "性别", "type": "single", "options": {1: "男", 2: "女"}},
+        {"id": "note", "text": "您的建议", "type": "text"}]})
+    p = tmp_path / "tm.csv"
+    with open(p, "w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh).writerows([["序号", "1、性别", "2、您的建议"], ["1", "男", mark],
+                                  ["2", "女", "多开展学术交流"]])
+    reader = read_export(p, q, salt="s").missing
+    frame = pd.DataFrame({"rid": ["1", "2"], "sex": pd.Categorical(["男", "女"]),
+                          "note": pd.Series([mark, "多开展学术交流"], dtype="str")})
+    res = clean(frame, q, rules={"duplicate_answers": False})
+    assert res.data["note"].isna().tolist() == [True, False]
+    assert res.missing["reason"].tolist() == reader["reason"].tolist()
+    assert len(reader) == 1

@@ -200,7 +200,7 @@ WEIGHTING_CASES = [
      r"'nope' is not a column"),
     ("trim-upper-below-lower", lambda: D.trim(upper=1, lower=3), WeightingError,
      r"caps cross \(lower 3 >= upper 1\)"),
-    ("trim-negative-upper", lambda: D.trim(upper=-1), WeightingError, r"upper=-1 must be a positive"),
+    ("trim-negative-upper", lambda: D.trim(upper=-1), WeightingError, r"trim: upper=-1 must be a number > 0"),
     ("trim-string-cap", lambda: D.trim(upper="5"), WeightingError, r"upper='5'"),
     ("trim-no-cap", lambda: D.trim(), WeightingError, r"at least one cap"),
     ("trim-redistribute", lambda: D.trim(upper=4, redistribute="foo"), WeightingError,

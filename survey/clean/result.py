@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import QuestionnaireError
+from ..io.missing import BLANK, SKIPPED
 from .engine import Engine
 from .rules import RULES
 
@@ -314,7 +315,7 @@ def missing_frame(eng: Engine, data: pd.DataFrame, reader: pd.DataFrame | None) 
         m = m.merge(rd, on=["rid", "column"], how="left")
     else:
         m["reason"] = None
-    derived = np.where(m["asked"].to_numpy(dtype=bool), "blank", "skipped")
+    derived = np.where(m["asked"].to_numpy(dtype=bool), BLANK, SKIPPED)
     reason = m["own"].astype(object)
     reader_r = m["reason"].astype(object).where(m["asked"], None)
     reason = reason.where(reason.notna(), reader_r)

@@ -13,9 +13,10 @@ summary order, the validation of ``cleaning:`` and its documentation in ``RULES.
 follow.  The ``cleaning:`` schema users see is in the :mod:`survey.clean` docstring; add the
 new rule there too (a test checks every default rule is documented).
 
-The missing-reason strings (``dont_know``, ``refused``, ``not_applicable``, ``missing_code``,
+The missing reasons (``dont_know``, ``refused``, ``not_applicable``, ``missing_code``,
 ``blank``, ``not_chosen``, ``skipped``, ``out_of_range``, ``invalid``, ``inconsistent``,
-``junk``) are the ones :attr:`CleanResult.missing` has always used.
+``junk``) and the labels, negative codes and text marks that give them are the reader's, from
+:mod:`survey.io.missing`: a missing code labelled 无法回答 is ``dont_know`` in both.
 """
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import CleaningError, QuestionnaireError
+from ..io.missing import (BLANK, INCONSISTENT, INVALID, JUNK, MISSING_CODE, NEGATIVE_CODES,
+                          OUT_OF_RANGE, SKIPPED, reason_for_label, reason_for_text)
 from ..questionnaire import Question, Questionnaire
 from .engine import Engine, as_text
 from .registry import Param, RuleRegistry, number, share
@@ -36,11 +39,6 @@ __all__ = ["RULES", "DEFAULT_RULES", "parse_checks"]
 #: Every cleaning rule, declared below in run order within its phase.
 RULES = RuleRegistry()
 
-_MISSING_LABEL = {"不知道": "dont_know", "说不清": "dont_know", "不清楚": "dont_know",
-                  "拒答": "refused", "拒绝回答": "refused", "不适用": "not_applicable"}
-_NEG = {-1: "blank", -2: "not_chosen", -3: "skipped"}
-_TEXT_MISSING = {"(跳过)": "skipped", "跳过": "skipped", "（跳过）": "skipped", "(空)": "blank",
-                 "（空）": "blank"}
 _CHECK_KEYS = {"name", "when", "blank", "action"}
 
 
@@ -154,7 +152,7 @@ def missing_codes(eng: Engine, st: dict[str, Any]) -> bool:
             s = eng.df[qu.id]
             if not isinstance(s.dtype, pd.CategoricalDtype):
                 continue
-            labs = {lab: _MISSING_LABEL.get(lab, "missing_code") for lab in qu.missing.values()}
+            labs = {lab: reason_for_label(lab) for lab in qu.missing.values()}
             if not labs:
                 continue
             vals = s.astype(object).to_numpy()
@@ -163,11 +161,10 @@ def missing_codes(eng: Engine, st: dict[str, Any]) -> bool:
                 reason = pd.Series(vals).map(labs).to_numpy(dtype=object)
                 changed |= eng.blank(qu.id, mask, "missing_codes", reason, qu.id, action=act)
         elif t in ("matrix", "likert", "numeric"):
-            codes = {int(c): _MISSING_LABEL.get(lab, "missing_code")
-                     for c, lab in qu.missing.items()}
+            codes = {int(c): reason_for_label(lab) for c, lab in qu.missing.items()}
             lo = qu.range[0] if (t == "numeric" and qu.range) else (
                 min(qu.scale) if qu.scale else 0)
-            for c, r in _NEG.items():
+            for c, r in NEGATIVE_CODES.items():
                 if c < lo and c not in codes and c not in qu.scale:
                     codes[c] = r
             if not codes:
@@ -186,8 +183,8 @@ def missing_codes(eng: Engine, st: dict[str, Any]) -> bool:
             v = eng.num(qu.id)
             mask = v < 0
             if mask.any():
-                reason = np.full(eng.n, "missing_code", dtype=object)
-                for c, r in _NEG.items():
+                reason = np.full(eng.n, MISSING_CODE, dtype=object)
+                for c, r in NEGATIVE_CODES.items():
                     reason[v == c] = r
                 changed |= eng.blank(qu.id, mask, "missing_codes", reason, qu.id, action=act)
         text_cols = ([qu.id] if t == "text" else []) + (
@@ -197,10 +194,10 @@ def missing_codes(eng: Engine, st: dict[str, Any]) -> bool:
                 continue
             s = eng.df[col].astype("str")
             st_ = s.str.strip()
-            mask = st_.isin(list(_TEXT_MISSING)).to_numpy(dtype=bool) | (
-                st_.str.len() == 0).to_numpy(dtype=bool)
+            marks = st_.map(reason_for_text)
+            mask = marks.notna().to_numpy(dtype=bool) | (st_.str.len() == 0).to_numpy(dtype=bool)
             if mask.any():
-                reason = st_.map(_TEXT_MISSING).fillna("blank").to_numpy(dtype=object)
+                reason = marks.fillna(BLANK).to_numpy(dtype=object)
                 changed |= eng.blank(col, mask, "missing_codes", reason, qu.id, action=act)
     return changed
 
@@ -218,7 +215,7 @@ def out_of_range(eng: Engine, st: dict[str, Any]) -> bool:
         v = eng.num(qu.id)
         mask = (v < lo) | (v > hi)
         if mask.any():
-            changed |= eng.blank(qu.id, mask, "out_of_range", "out_of_range", qu.id,
+            changed |= eng.blank(qu.id, mask, "out_of_range", OUT_OF_RANGE, qu.id,
                                  detail=f"outside [{lo:g}, {hi:g}]", action=act)
     return changed
 
@@ -253,7 +250,7 @@ def rank_invalid(eng: Engine, st: dict[str, Any]) -> bool:
         if mask.any():
             why = np.where(dup, "duplicate ranks", np.where(too_many, f"more than {k} ranked",
                                                             f"rank outside 1..{k}"))
-            changed |= _blank_question(eng, qu, cols, mask, "rank_invalid", "invalid",
+            changed |= _blank_question(eng, qu, cols, mask, "rank_invalid", INVALID,
                                        why, act)  # type: ignore[arg-type]
     return changed
 
@@ -274,7 +271,7 @@ def multi_cap(eng: Engine, st: dict[str, Any]) -> bool:
         m = np.column_stack([eng.df[c].to_numpy(dtype=float, na_value=0.0) for c in cols])
         mask = m.sum(axis=1) > qu.max_choices
         if mask.any():
-            changed |= _blank_question(eng, qu, cols, mask, "multi_cap", "invalid",
+            changed |= _blank_question(eng, qu, cols, mask, "multi_cap", INVALID,
                                        f"more than {qu.max_choices} chosen", act)
     return changed
 
@@ -295,7 +292,7 @@ def other_empty(eng: Engine, st: dict[str, Any]) -> bool:
             if qu.id not in eng.df:
                 continue
             chosen = (eng.df[qu.id].astype(object) == qu.options[qu.other]).to_numpy(dtype=bool)
-            changed |= eng.blank(qu.id, chosen & empty, "other_empty", "invalid", qu.id,
+            changed |= eng.blank(qu.id, chosen & empty, "other_empty", INVALID, qu.id,
                                  detail="其他 chosen but not specified", action=act)
         else:
             col = f"{qu.id}_{qu.other}"
@@ -322,7 +319,7 @@ def other_empty(eng: Engine, st: dict[str, Any]) -> bool:
             cols = [f"{qu.id}_{c}" for c in qu.options if f"{qu.id}_{c}" in eng.df]
             m = np.column_stack([eng.df[c].to_numpy(dtype=float, na_value=0.0) for c in cols])
             none = mask & (m.sum(axis=1) == 0)
-            _blank_question(eng, qu, cols, none, "other_empty", "invalid",
+            _blank_question(eng, qu, cols, none, "other_empty", INVALID,
                             "nothing left ticked", "blank")
             changed = True
     return changed
@@ -343,7 +340,7 @@ def checks_cells(eng: Engine, checks: list[dict[str, Any]]) -> bool:
         for col in c["blank"]:
             if col not in eng.df:
                 continue
-            changed |= eng.blank(col, hit, "checks", "inconsistent", eng.q.owner(col),
+            changed |= eng.blank(col, hit, "checks", INCONSISTENT, eng.q.owner(col),
                                  detail=f"{c['name']}: {c['when']}", action=c["action"])
     return changed
 
@@ -379,7 +376,7 @@ def skip_logic(eng: Engine, st: dict[str, Any]) -> bool:
         cols = [c for c in qu.columns if c in eng.df]
         detail = f"ask_if {qu.ask_if} is false"
         for col in cols:
-            changed |= eng.blank(col, mask, "skip_logic", "skipped", qu.id, detail=detail,
+            changed |= eng.blank(col, mask, "skip_logic", SKIPPED, qu.id, detail=detail,
                                  action=st["action"])
     return changed
 
@@ -420,7 +417,7 @@ def junk_text(eng: Engine, st: dict[str, Any]) -> bool:
             why = np.where(repeated.to_numpy(dtype=bool), "one repeated character",
                            np.where(punct.to_numpy(dtype=bool), "punctuation only",
                                     "keyboard mashing"))
-            changed |= eng.blank(col, mask, "junk_text", "junk", qu.id, detail=why,
+            changed |= eng.blank(col, mask, "junk_text", JUNK, qu.id, detail=why,
                                  action=st["action"])
     return changed
 

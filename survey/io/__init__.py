@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..errors import ReadError
 from ..questionnaire import Questionnaire
+from ..validation import Interval, check
 from ._cells import parse_duration
 from ._core import ReadReport, ReadResult
 from .build import build
@@ -74,10 +75,8 @@ def read_export(path: str | Path, questionnaire: Questionnaire | str | Path, *,
     """
     q = questionnaire if isinstance(questionnaire, Questionnaire) else Questionnaire.load(
         questionnaire)
-    if isinstance(min_match, bool) or not isinstance(min_match, (int, float)) \
-            or not 0 <= min_match <= 1:
-        raise ReadError(f"min_match={min_match!r}: give the share of questions that must be "
-                        "found, between 0 and 1 (default 0.5)")
+    check("read_export", "min_match", min_match, Interval(0, 1, "both", example=0.5),
+          error=ReadError)
     p = Path(path)
     if not p.exists():
         raise ReadError(f"{p}: file not found")

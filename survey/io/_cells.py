@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ._core import MISSING_COLUMNS, RawTable, norm
-from .missing import BLANK, SKIPPED
+from .missing import BLANK, TEXT_MARKS
 
 __all__ = ["Col", "MissingLog", "na_reason", "is_empty", "fullwidth", "non_finite", "as_int",
            "as_float", "to_timestamp", "cell_text", "parse_duration", "lettered",
@@ -44,10 +44,7 @@ def na_reason(u: Any) -> str | None:
         s = u.strip()
         if s in _BLANK:
             return BLANK
-        if norm(s) in ("(跳过)", "跳过"):
-            return SKIPPED
-        if norm(s) == "(空)":
-            return BLANK
+        return TEXT_MARKS.get(norm(s))
     return None
 
 

@@ -163,7 +163,8 @@ class ReadResult:
         old_value, new_value, action, detail``): ``blank_row`` (drop; ``rid`` empty, the line
         in ``detail``), ``short_row`` / ``long_row`` (flag), ``fullwidth`` (flag: full-width
         digits normalised), ``non_finite`` / ``not_integer`` (blank), ``absent_column`` /
-        ``duplicate_column`` (flag).  :func:`survey.clean` carries them into its log.
+        ``duplicate_column`` / ``metadata_name`` (flag: a platform metadata column named like
+        a question; the question's own column is read as the answer).  :func:`survey.clean` carries them into its log.
     """
 
     data: pd.DataFrame

@@ -17,6 +17,7 @@ from ..errors import QuestionnaireError, ReadError, ReadWarning, SchemaMismatchE
 from ..privacy import (REDACTED, looks_like_pii, resolve_salt, respondent_names, salted_hash,
                        scrub_frame, scrub_text)
 from ..questionnaire import Questionnaire
+from ..validation import Options, check
 from ._cells import (Col, MissingLog, cell_text, fullwidth, is_empty, lines_of, na_reason,
                      non_finite, parse_duration, str_series, to_timestamp)
 from ._core import PII_META, TENCENT_META, RawTable, ReadReport, ReadResult, Slot, log_frame, norm
@@ -59,15 +60,16 @@ def drop_blank_rows(raw: RawTable) -> list[int]:
 def build(raw: RawTable, q: Questionnaire, *, salt: str | None = None, unmapped: str = "warn",
           min_match: float = 0.5) -> ReadResult:
     """Assemble a :class:`ReadResult` from a raw table (shared by every reader)."""
-    if unmapped not in ("warn", "error", "ignore"):
-        raise ReadError(f"unmapped={unmapped!r}: use 'warn', 'error' or 'ignore'")
+    check("read_export", "unmapped", unmapped, Options(("warn", "error", "ignore")),
+          error=ReadError)
     if not raw.headers:
         raise ReadError(f"{raw.file}: the file has no header row; is it an empty export?")
     rows_in_file = raw.n_rows
     blank_rows = drop_blank_rows(raw)
     n = raw.n_rows
     idx = pd.RangeIndex(n)
-    slots, unm = HeaderMatcher(q).match(raw)
+    matcher = HeaderMatcher(q)
+    slots, unm = matcher.match(raw)
     unm = _resolve_duplicates(raw, slots, unm)
     by_q: dict[str, list[Slot]] = {}
     meta: dict[str, int] = {}
@@ -150,12 +152,13 @@ def build(raw: RawTable, q: Questionnaire, *, salt: str | None = None, unmapped:
         s = np.array([None if na_reason(v) else cell_text(v) for v in c.uniq], dtype=object)
         data["source"] = str_series(c.take(s, None), idx)
     pii_cols: list[str] = []
+    renamed = _log_clashes(raw, q, slots, matcher.clashes)
     for name, kind in PII_META.items():
         if name in meta:
             c = Col(raw.cols[meta[name]])
             s = np.array([None if na_reason(v) else cell_text(v) for v in c.uniq], dtype=object)
             ser = str_series(c.take(s, None), idx)
-            pii[name] = ser
+            pii[renamed.get(name, name)] = ser
             pii_cols.append(str(raw.headers[meta[name]]))
             if name == "ip":
                 data["ip_hash"] = salted_hash(ser, get_salt(), kind="ip")
@@ -298,6 +301,33 @@ def _unmapped_hints(raw: RawTable, slots: list[Slot], unm: list[int], q: Questio
         out[h] = (f"numbered like question {parts.number} ({qu.id}), which has no {what} "
                   f"{label!r}; fix the label in questionnaire.yml or add the header to `source:`")
     return out
+
+
+def _log_clashes(raw: RawTable, q: Questionnaire, slots: list[Slot],
+                 clashes: dict[int, str]) -> dict[str, str]:
+    """Log each platform metadata column that shares its name with a question (rule
+    ``metadata_name``, flag) and say where the question's answers were read instead.
+
+    Returns the new names of platform fields kept with the PII whose own name is a question
+    column (``nickname`` -> ``platform_nickname``), so neither overwrites the other.
+    """
+    renamed: dict[str, str] = {}
+    for s in slots:
+        if s.role != "meta" or s.col not in clashes:
+            continue
+        qid = clashes[s.col]
+        where = [str(raw.headers[t.col]) for t in slots if t.qid == qid and t.role != "meta"]
+        kept = "its values are not read into the data (see ReadReport.metadata)"
+        if s.key in PII_META:
+            if any(s.key in qu.columns for qu in q.questions):
+                renamed[s.key] = f"platform_{s.key}"
+            kept = f"its values are kept with the PII as {renamed.get(s.key, s.key)!r}"
+        read = (f"read from column {where[0]!r}" if where else "not in this export")
+        raw.log.append({"rule": "metadata_name", "question": qid,
+                        "column": str(raw.headers[s.col]), "action": "flag",
+                        "detail": f"the platform's metadata field {s.key!r}, not question "
+                                  f"{qid!r} ({read}); {kept}"})
+    return renamed
 
 
 def _mark_skips(missing: pd.DataFrame, frame: pd.DataFrame, q: Questionnaire) -> pd.DataFrame:

@@ -146,6 +146,7 @@ class HeaderMatcher:
             if qu.other is not None:
                 self.direct[f"{qu.id}_other"] = (qu.id, "other", None)
         self.meta = {norm(k): v for k, v in META_HEADERS.items()}
+        self.clashes: dict[int, str] = {}  # metadata column -> question sharing its name
 
     def _add(self, key: str, qid: str, role: str, k: Any) -> None:
         self.text_keys.setdefault(key, []).append((qid, role, k))
@@ -212,10 +213,43 @@ class HeaderMatcher:
             return "other", None
         return None
 
+    def _declared(self, h: str, hn: str) -> tuple[str, str, Any] | None:
+        """The (question, role, key) a header names by our own column name or ``source:``."""
+        if h in self.direct:
+            return self.direct[h]
+        if hn in self.source:
+            qu = self.q[self.source[hn]]
+            return (qu.id, *(self._suffix_part(qu, hn) or ("value", None)))
+        return None
+
     def match(self, raw: RawTable) -> tuple[list[Slot], list[int]]:
+        """Map every column of ``raw``: its slots (in column order) and the unmapped columns.
+
+        A header that is both a platform metadata name (:data:`META_HEADERS`) and a declared
+        question column (the question's id, e.g. ``province``, or a ``source:`` entry) is the
+        question, unless the question is found in another column (its ``N、题干`` header, or a
+        later column of the same name): then it is the platform's metadata.  Metadata columns
+        sharing a name with a question are listed in ``self.clashes`` (column -> question id)
+        for the reader's log.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> q = Questionnaire.from_dict({"wave": {"id": "w"}, "questions": [
+        ...     {"id": "province", "text": "所在省份", "type": "single",
+        ...      "options": {1: "北京市", 2: "上海市"}}]})
+        >>> raw = RawTable(["province", "地理位置省"], [np.array([1, 2], dtype=object),
+        ...                np.array(["上海", "北京"], dtype=object)], "x.csv", "csv")
+        >>> m = HeaderMatcher(q)
+        >>> slots, unmapped = m.match(raw)
+        >>> [(s.col, s.qid, s.role, s.key) for s in slots], m.clashes
+        ([(0, 'province', 'value', None), (1, '', 'meta', 'province')], {1: 'province'})
+        """
         q = self.q
         slots: list[Slot] = []
         unmapped: list[int] = []
+        ambiguous: list[tuple[int, tuple[str, str, Any], str]] = []
+        self.clashes = {}
         number: dict[int, str] = {}      # 问卷星 question number -> qid
         used: set[tuple[str, str, Any]] = set()
         prev_q: str | None = None
@@ -237,6 +271,11 @@ class HeaderMatcher:
             if not hn and all(v is None or (isinstance(v, str) and not v.strip())
                               for v in raw.cols[j]):
                 continue  # e.g. the empty last column of a 腾讯问卷 CSV (rows end with ",")
+            declared = self._declared(h, hn) if hn in self.meta else None
+            if declared is not None:  # decided below, once every other column is placed
+                ambiguous.append((j, declared, self.meta[hn]))
+                prev_q = None
+                continue
             if hn in self.meta and ("meta", self.meta[hn]) not in {(s.role, s.key) for s in slots}:
                 slots.append(Slot(j, "", "meta", self.meta[hn]))
                 prev_q = None
@@ -305,4 +344,21 @@ class HeaderMatcher:
                                 continue
             unmapped.append(j)
             prev_q = None
+        # a declared question wins over the platform's field of the same name, unless the
+        # question is in another column: then this one is the platform's (kept as metadata)
+        for i, (j, declared, key) in enumerate(ambiguous):
+            later = any(d == declared for _, d, _ in ambiguous[i + 1:])
+            if declared not in used and not later:
+                take(j, *declared)
+            elif ("meta", key) not in {(s.role, s.key) for s in slots}:
+                slots.append(Slot(j, "", "meta", key))
+                self.clashes[j] = declared[0]
+            else:
+                unmapped.append(j)
+        owner = {c: qu.id for qu in q.questions for c in qu.columns}
+        for s in slots:
+            if s.role == "meta" and s.key in owner:
+                self.clashes.setdefault(s.col, owner[s.key])
+        slots.sort(key=lambda s: s.col)
+        unmapped.sort()
         return slots, unmapped

@@ -22,6 +22,7 @@ import pandas as pd
 
 from ..errors import ReadError
 from ..questionnaire import Questionnaire
+from ..validation import Options, check
 from ._codes import codes_of
 from ._core import RawTable
 
@@ -324,8 +325,7 @@ def write_wjx(frame: pd.DataFrame, q: Questionnaire, path: str | Path, layout: s
     import openpyxl
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"write_wjx: frame must be the analysis DataFrame, not {type(frame).__name__}")
-    if layout not in ("code", "text"):
-        raise ReadError(f"layout={layout!r}: use 'code' (按序号) or 'text' (按文本)")
+    check("write_wjx", "layout", layout, Options(("code", "text")), error=ReadError)
     heads, cols = _wjx_columns(frame, q, layout)
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)

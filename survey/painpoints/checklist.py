@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ParameterError
+from ..validation import Integer, check
 
 __all__ = ["problem_list", "UNCLAIMED", "CHECKLIST_COLUMNS"]
 
@@ -105,8 +106,7 @@ def problem_list(brief: Any, *, top: int = 5, include_targeted: bool = True,
     [['住房困难', '年龄组“29岁及以下”（60% 对 30%）', '待认领'], ['收入待遇偏低', '', '待认领']]
     """
 
-    if int(top) < 1:
-        raise ParameterError(f"problem_list: top={top!r} must be at least 1 (the number of leading items)")
+    check("problem_list", "top", top, Integer(1, example=10), error=ParameterError)
     names = dict(getattr(brief, "names", None) or {} if group_names is None else group_names)
     s = brief.summary
     pub = s[~s["suppressed"].to_numpy(bool)].sort_values("rank")

@@ -40,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import PrivacyError
+from ..validation import Integer, Options, check
 
 __all__ = [
     "Suppression",
@@ -119,7 +120,7 @@ def primary_mask(n: np.ndarray | pd.Series | pd.DataFrame, min_cell: int = MIN_C
     >>> primary_mask(np.array([0, 3, 12]), 10, zeros=False).tolist()
     [False, True, False]
     """
-    _check_min_cell(min_cell)
+    _check_min_cell("primary_mask", min_cell)
     if isinstance(n, (pd.Series, pd.DataFrame)):
         a = n.astype("float64").fillna(0.0)
         out = a < min_cell
@@ -129,9 +130,8 @@ def primary_mask(n: np.ndarray | pd.Series | pd.DataFrame, min_cell: int = MIN_C
     return out if zeros else out & (a > 0)
 
 
-def _check_min_cell(min_cell: int) -> None:
-    if isinstance(min_cell, bool) or not isinstance(min_cell, (int, np.integer)) or min_cell < 1:
-        raise PrivacyError(f"min_cell must be a positive integer, got {min_cell!r}")
+def _check_min_cell(fn: str, min_cell: int) -> None:
+    check(fn, "min_cell", min_cell, Integer(1, example=MIN_CELL), error=PrivacyError)
 
 
 def _equations(r: int, c: int, margins: str) -> list[list[tuple[int, int]]]:
@@ -182,11 +182,11 @@ def suppress_table(counts: pd.DataFrame, min_cell: int = MIN_CELL, *, margins: M
     >>> suppress_table(t, 10, margins="none").mask.sum().sum()
     np.int64(1)
     """
-    if margins not in ("both", "rows", "cols", "none"):
-        raise PrivacyError(f"margins must be 'both', 'rows', 'cols' or 'none', got {margins!r}")
+    check("suppress_table", "margins", margins, Options(("both", "rows", "cols", "none")),
+          error=PrivacyError)
     if not isinstance(counts, pd.DataFrame):
         raise PrivacyError("suppress_table needs a DataFrame of unweighted counts (rows × columns)")
-    _check_min_cell(min_cell)
+    _check_min_cell("suppress_table", min_cell)
     try:
         a = counts.astype("float64").fillna(0.0).to_numpy()
     except (TypeError, ValueError) as e:
@@ -272,7 +272,7 @@ def hidden_levels(values: pd.Series, min_cell: int = MIN_CELL) -> set[str]:
     >>> sorted(hidden_levels(pd.Series(pd.Categorical(["b"] * 30 + ["c"] * 20, ["a", "b", "c"])), 10))
     ['a', 'c']
     """
-    _check_min_cell(min_cell)
+    _check_min_cell("hidden_levels", min_cell)
     vc = pd.Series(values).value_counts(sort=False, dropna=False)
     vc.index = ["（缺失）" if pd.isna(i) else str(i) for i in vc.index]
     if vc.empty:

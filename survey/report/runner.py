@@ -53,6 +53,7 @@ from typing import Any
 
 from ..errors import ParameterError, ReportError
 from ..io.safe import writing as _writing
+from ..validation import Integer, check
 from .fanout import connect, run_units, scheduler_address
 from .warmup import warm_cache as _warm_cache
 from .warmup import weighting_notes as _weighting_notes  # noqa: F401 - tests import it from here
@@ -642,6 +643,7 @@ def render_report(params: Mapping[str, Any] | None = None, *, output_dir: str | 
     """
     from ..io.safe import check_wave_id
 
+    check("render_report", "jobs", jobs, Integer(1, example=2), error=ParameterError)
     params = dict(params or {})
     if params.get("wave") is not None:
         check_wave_id(params["wave"])

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConvergenceError, DesignError, WeightingError, WeightingWarning
+from ..validation import Interval, Options, check
 from .calobj import CellIndices, GregCalibration, PostStratification, RakingCalibration
 from .core import CellTable, check_bounds, grake, grake_batch, ipf, model_matrix, trim_weights
 from .report import WeightingReport
@@ -469,34 +470,37 @@ def calibrate(design: Any, targets: Mapping, *, calfun: str = "linear",
 # ---------------------------------------------------------------------------------------------
 # trimming
 # ---------------------------------------------------------------------------------------------
+# what trim() accepts for each cap (absolute weights, multiples of the median, percentiles)
+_CAP_UPPER = Interval(0, None, "neither", example=5.0)
+_CAP_LOWER = Interval(0, None, "left", example=0.5)
+_RATIO_UPPER = Interval(0, None, "neither", example=5)
+_RATIO_LOWER = Interval(0, None, "left", example=0.2)
+_Q_UPPER = Interval(0, 1, "right", example=0.99)
+_Q_LOWER = Interval(0, 1, "left", example=0.01)
+
+
 def _caps(w: np.ndarray, upper, lower, upper_ratio, lower_ratio, upper_quantile,
           lower_quantile) -> tuple[float, float]:
+    for name, v, con in (("upper", upper, _CAP_UPPER), ("upper_ratio", upper_ratio, _RATIO_UPPER),
+                         ("lower", lower, _CAP_LOWER), ("lower_ratio", lower_ratio, _RATIO_LOWER),
+                         ("upper_quantile", upper_quantile, _Q_UPPER),
+                         ("lower_quantile", lower_quantile, _Q_LOWER)):
+        if v is not None:
+            check("trim", name, v, con, error=WeightingError)
     wp = w[w > 0]
     med = float(np.median(wp))
     up, lo = np.inf, -np.inf
-    for name, v in (("upper", upper), ("upper_ratio", upper_ratio), ("lower", lower),
-                    ("lower_ratio", lower_ratio)):
-        up_cap = name.startswith("upper")
-        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float, np.number))
-                              or not (v > 0 if up_cap else v >= 0)):
-            what = "a weight" if "_" not in name else "a multiple of the median weight"
-            raise WeightingError(f"trim: {name}={v!r} must be a "
-                                 f"{'positive' if up_cap else 'non-negative'} number ({what})")
     if upper is not None:
         up = min(up, float(upper))
     if upper_ratio is not None:
         up = min(up, float(upper_ratio) * med)
     if upper_quantile is not None:
-        if not 0 < upper_quantile <= 1:
-            raise WeightingError(f"upper_quantile={upper_quantile}: give a fraction in (0, 1]")
         up = min(up, float(np.quantile(wp, upper_quantile)))
     if lower is not None:
         lo = max(lo, float(lower))
     if lower_ratio is not None:
         lo = max(lo, float(lower_ratio) * med)
     if lower_quantile is not None:
-        if not 0 <= lower_quantile < 1:
-            raise WeightingError(f"lower_quantile={lower_quantile}: give a fraction in [0, 1)")
         lo = max(lo, float(np.quantile(wp, lower_quantile)))
     if up == np.inf and lo == -np.inf:
         raise WeightingError("trim: give at least one cap (upper=, lower=, upper_ratio=, "
@@ -549,6 +553,8 @@ def trim(design: Any, upper: float | None = None, lower: float | None = None, *,
     [2.0, 2.0, 2.0, 4.0]
     """
     _check_design(design, "trim")
+    check("trim", "redistribute", redistribute, Options(("proportional", "equal")),
+          error=WeightingError)
     w = np.asarray(design.weights, float)
     up, lo = _caps(w, upper, lower, upper_ratio, lower_ratio, upper_quantile, lower_quantile)
     cal = _last_calibration(design)

@@ -33,6 +33,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from ..errors import TargetMismatchError, WeightingError
+from ..validation import Options, check
 from .targets import Margin
 
 __all__ = ["CellTable", "ipf", "grake", "grake_batch", "CALFUNS", "trim_weights",
@@ -396,10 +397,9 @@ CALFUNS: dict[str, tuple[Callable, Callable]] = {
     "linear": (_lin_F, _lin_dF), "raking": (_rak_F, _rak_dF), "logit": (_logit_F, _logit_dF)}
 
 
-def check_bounds(calfun: str, bounds: Any) -> tuple[float, float]:
-    """Validate ``calfun`` and ``bounds`` (a pair ``(lower, upper)`` on the g-weights)."""
-    if calfun not in CALFUNS:
-        raise WeightingError(f"calfun={calfun!r}: use one of {sorted(CALFUNS)}")
+def check_bounds(calfun: str, bounds: Any, fn: str = "calibrate") -> tuple[float, float]:
+    """Validate ``calfun`` and ``bounds`` (a pair ``(lower, upper)`` on the g-weights) of ``fn``."""
+    check(fn, "calfun", calfun, Options(tuple(CALFUNS)), error=WeightingError)
     if bounds is None:
         L, U = -np.inf, np.inf
     else:
@@ -595,8 +595,8 @@ def trim_weights(w: np.ndarray, upper: float = np.inf, lower: float = -np.inf,
     >>> w.round(3).tolist(), float(w.sum())
     ([2.0, 2.0, 2.0, 4.0], 10.0)
     """
-    if redistribute not in ("proportional", "equal"):
-        raise WeightingError(f"redistribute={redistribute!r}: use 'proportional' or 'equal'")
+    check("trim_weights", "redistribute", redistribute, Options(("proportional", "equal")),
+          error=WeightingError)
     if not lower < upper:
         raise WeightingError(f"trimming caps lower={lower} >= upper={upper}")
     w = np.asarray(w, float).copy()

@@ -1181,7 +1181,7 @@ def test_batch_rao_scott_with_many_group_levels():
     categorical's int8 codes (it did: negative cells, ValueError in np.bincount); the batched
     test equals tables.crosstab's Rao–Scott F test."""
     from survey import SurveyDesign
-    from survey.report.content.indicators import batch_rao_scott
+    from survey.comparisons import batch_rao_scott
     from survey.tables import crosstab
     rng = np.random.default_rng(17)
     n = 3_000

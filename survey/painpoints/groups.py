@@ -78,8 +78,21 @@ def group_differences(design: Any, qid: str | Sequence[str], by: str | Sequence[
 def differences_frame(stats_: list[pd.DataFrame], df: float, measure: str, correction: str,
                       alpha: float, level: float, min_cell: int,
                       hidden: Mapping[str, Any] | None = None) -> pd.DataFrame:
-    """The tests of :func:`group_differences` from :func:`~survey.painpoints._core.group_stats` frames (*hidden*:
-    ``{variable: levels}`` a report hides everywhere, suppressed here as well)."""
+    """The tests of :func:`group_differences` from :func:`~survey.painpoints._core.group_stats`
+    frames (*hidden*: ``{variable: levels}`` a report hides everywhere, suppressed here as well).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from survey import SurveyDesign
+    >>> from survey.painpoints._core import group_stats
+    >>> df = pd.DataFrame({"g": list("aabbab"), "p_1": pd.array([1, 1, None, 2, 1, 1], dtype="Int64"),
+    ...                    "p_2": pd.array([None, 2, 1, 1, None, 2], dtype="Int64")})
+    >>> d = SurveyDesign(df)
+    >>> gs = [group_stats(d, rank_items(d, "p"), "g", "pct_top")]
+    >>> differences_frame(gs, float(d.df), "pct_top", "holm", 0.05, 0.95, 1)["diff"].round(3).tolist()
+    [0.333, -0.667, -0.333, 0.667]
+    """
     out = pd.concat(stats_, ignore_index=True)
     out = out[out["n_group"] > 0].reset_index(drop=True)
     dfg = np.clip(out["df_group"].to_numpy(float), 1, max(df, 1))
@@ -144,8 +157,8 @@ def top_by_group(design: Any, qid: str | Sequence[str], by: str | Sequence[str] 
 
 
 def _point_by_group(design: Any, it: RankItems, var: Any, measure: str) -> np.ndarray:
-    """Group ratios of *measure* (level-major, as :func:`~survey.painpoints._core.group_stats`); NaN for a multi-select's
-    rank measures."""
+    """Group ratios of *measure* (level-major, as :func:`~survey.painpoints._core.group_stats`);
+    NaN for a multi-select's rank measures."""
     if it.kind == "multi" and measure != "pct_top":
         codes, levels = group_codes(design, var)
         return np.full(len(levels) * len(it.labels), np.nan)
@@ -172,8 +185,21 @@ def _is_hidden(frame: pd.DataFrame, hidden: Mapping[str, Any] | None) -> np.ndar
 def top_frame(design: Any, it: RankItems, by_cols: list[Any], stats_: list[pd.DataFrame],
               top: int, level: float, min_cell: int,
                hidden: Mapping[str, Any] | None = None) -> pd.DataFrame:
-    """:func:`top_by_group` from the pct_top :func:`~survey.painpoints._core.group_stats` frames (*hidden* as in
-    :func:`differences_frame`)."""
+    """:func:`top_by_group` from the pct_top :func:`~survey.painpoints._core.group_stats` frames
+    (*hidden* as in :func:`differences_frame`).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from survey import SurveyDesign
+    >>> from survey.painpoints._core import group_stats
+    >>> df = pd.DataFrame({"g": list("aabb"), "p_1": pd.array([1, 1, None, 2], dtype="Int64"),
+    ...                    "p_2": pd.array([None, 2, 1, 1], dtype="Int64")})
+    >>> d = SurveyDesign(df)
+    >>> it = rank_items(d, "p")
+    >>> top_frame(d, it, ["g"], [group_stats(d, it, "g", "pct_top")], 1, 0.95, 1)["item"].tolist()
+    ['1', '2']
+    """
     frames = []
     for var, s in zip(by_cols, stats_):
         s = s[s["n_all"] > 0]

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from ..multiplicity import adjust_pvalues  # the report's one rule (re-exported)
 from ._core import DEFAULT_GROUPS, MEASURES, RankItems, rank_items
-from .drivers import driver_covariates, drivers
+from .drivers import drivers
 from .groups import group_differences, top_by_group
 from .summary import priority_matrix, rank_uncertainty, summarize
 from .waves import wave_change

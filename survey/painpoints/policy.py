@@ -217,7 +217,7 @@ def evaluate_policies(design_before: Any, design_after: Any, policies: Sequence[
             rb, ra = both.estimate[ixb], both.estimate[ixa]
             nb, na = both.n[ixb], both.n[ixa]
             ch, se, p = c.estimate[:3], c.se[:3], tt["p"].to_numpy(float)[:3]
-            did, se_did, p_did = float(c.estimate[3]), float(c.se[3]), float(tt["p"].iloc[3])
+            did, p_did = float(c.estimate[3]), float(tt["p"].iloc[3])
             lo, hi = ci[:3, 0], ci[:3, 1]
             m = float(mde(se[1], df, level=level, power=power))
             small = bool(disclosure_mask(min(nb[1], na[1]), None, min_cell))

@@ -78,9 +78,11 @@ def ratio_estimates(design: Any, Y: np.ndarray, A: np.ndarray, *, present: np.nd
     r, Ta, U = ratio_influence(Y, A, w, np.zeros(len(w), np.int64), 1)
     r, Ta = r[0], Ta[0]
     # influence values resid / T_a (in place: U is a fresh array); no denominator: zero
-    U[:, ~(Ta > 0)] = 0.0
+    bad = ~(Ta > 0)
+    if bad.any():
+        U[:, bad] = 0.0
     with np.errstate(divide="ignore"):
-        U *= np.where(Ta > 0, 1.0 / Ta, 0.0)
+        U *= np.where(bad, 0.0, 1.0 / Ta)
     return Estimates(r, vcov_totals(design, U, present), df=dfv, n=n, statistic="ratio", level=level)
 
 

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from scipy import stats
 
 from .errors import EstimationError
@@ -240,8 +241,14 @@ class Estimates:
         """
         Lm = self._matrix(L)
         est = Lm @ self.estimate
+        if np.isnan(self.estimate).any():  # a coefficient 0 leaves the element out (0 * NaN)
+            est = np.where(Lm != 0, Lm * np.nan_to_num(self.estimate), 0.0).sum(axis=1) \
+                + np.where((Lm != 0) & np.isnan(self.estimate), np.nan, 0.0).sum(axis=1)
         if self._cov is None and self._cov_fn is None and ((Lm != 0).sum(axis=1) <= 1).all():
             V = (Lm * self.var) @ Lm.T  # one element per row: no covariance needed
+        elif Lm.size > 40_000 and np.count_nonzero(Lm) < 0.05 * Lm.size:
+            Ls = sp.csr_matrix(Lm)  # e.g. group − rest over hundreds of elements
+            V = np.asarray(Ls @ np.asarray(Ls @ self.cov).T)
         else:
             V = Lm @ self.cov @ Lm.T
         if df is None:

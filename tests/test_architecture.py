@@ -33,7 +33,6 @@ KNOWN_PRIVATE_IMPORTS = {
 #: onto the variance core).
 KNOWN_LARGE = {
     "survey/estimate.py", "survey/variance.py", "survey/tables.py", "survey/trends.py",
-    "survey/painpoints/_core.py", "survey/report/content/indicators.py",
 }
 
 

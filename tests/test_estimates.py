@@ -176,3 +176,28 @@ def test_contrast_covariance_is_symmetric_psd_and_linear(e, data):
         used = L[r] != 0
         if used.any():
             assert c.df[r] == e.df[used].min()
+
+
+def test_contrast_leaves_out_elements_with_coefficient_zero_even_when_nan():
+    """An empty domain's NaN estimate must not turn every contrast into NaN (0 * NaN): a
+    coefficient 0 leaves the element out, as the docstring says; a contrast using it is NaN."""
+    from survey.estimates import Estimates
+
+    e = Estimates([1.0, np.nan, 4.0], np.diag([1.0, 0.0, 2.0]), df=[10, 5, 20])
+    c = e.contrast([[-1, 0, 1], [1, -1, 0]])
+    assert c.estimate[0] == 3.0 and np.isnan(c.estimate[1])
+    assert c.var[0] == 3.0 and c.df[0] == 10
+
+
+def test_contrast_with_a_large_sparse_matrix_equals_the_dense_product():
+    from survey.estimates import Estimates
+
+    rng = np.random.default_rng(3)
+    k = 400
+    X = rng.normal(size=(k, k))
+    V = X @ X.T / k
+    e = Estimates(rng.normal(size=k), V)
+    L = np.concatenate([np.eye(k // 2), -np.eye(k // 2)], axis=1)
+    c = e.contrast(L)
+    np.testing.assert_allclose(c.cov, L @ V @ L.T, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(c.estimate, L @ e.estimate, rtol=1e-12)

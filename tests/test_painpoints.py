@@ -958,3 +958,30 @@ def test_heatmap_marks_significance_with_a_dagger_not_a_star(demo_brief):
     d = b.differences
     if (d["significant"] & ~d["suppressed"]).any():
         assert any(t.endswith("†") for t in texts) and any("†" in t and "显著" in t for t in texts)
+
+
+def test_group_differences_in_a_domain_with_empty_groups_stay_finite():
+    """A region's report: groups with nobody in the domain (other districts, or a crossed level
+    absent there) have no estimate, and must not make the other groups' differences NaN (the
+    differences are contrasts of one Estimates; an empty group's NaN has coefficient 0).
+    Each difference equals the one computed from that group's own two ratios."""
+    from survey.painpoints._core import group_stats, rank_items as ri
+
+    rng = np.random.default_rng(11)
+    n = 1_200
+    region = rng.choice(["东", "西"], n)
+    grp = np.where(region == "东", rng.choice(["a", "b"], n), rng.choice(["c", "d"], n))
+    first = np.where(rng.random(n) < np.where(grp == "a", 0.7, 0.4), 1, 2)
+    df = pd.DataFrame({"region": region, "grp": grp, "psu": rng.integers(0, 60, n),
+                       "p_1": pd.array(np.where(first == 1, 1, 2), dtype="Int64"),
+                       "p_2": pd.array(np.where(first == 2, 1, 2), dtype="Int64")})
+    d = SurveyDesign(df, psu="psu").subset((df["region"] == "东").to_numpy())
+    it = ri(d, "p")
+    s = group_stats(d, it, "grp", "pct_first")
+    live = s[s["n_group"] > 0]
+    assert set(live["level"]) == {"a", "b"}
+    assert np.isfinite(live[["diff", "se", "est_group", "est_rest"]].to_numpy(float)).all()
+    np.testing.assert_allclose(live["diff"], live["est_group"] - live["est_rest"], rtol=1e-12)
+    gd = pp.group_differences(d, "p", by=["grp", ("grp", "region")], measure="pct_first",
+                              min_cell=1)
+    assert np.isfinite(gd["p"]).any() and np.isfinite(gd["diff"]).all()

@@ -1174,25 +1174,3 @@ def test_wide_tables_scroll_inside_the_page_and_print_whole():
     screen = CSS[: CSS.index(PRINT_CSS)]
     assert ".survey-table-wrap{max-width:100%;overflow-x:auto}" in screen
     assert ".survey-table-wrap{overflow:visible" in PRINT_CSS
-
-
-def test_batch_rao_scott_with_many_group_levels():
-    """31 provinces × a 6-option question: the cell index ``g * C + q`` must not overflow the
-    categorical's int8 codes (it did: negative cells, ValueError in np.bincount); the batched
-    test equals tables.crosstab's Rao–Scott F test."""
-    from survey import SurveyDesign
-    from survey.report.content.indicators import batch_rao_scott
-    from survey.tables import crosstab
-    rng = np.random.default_rng(17)
-    n = 3_000
-    g = rng.integers(0, 31, n)
-    q = np.minimum(5, rng.integers(0, 6, n) + (g % 3 == 0))
-    df = pd.DataFrame({
-        "prov": pd.Categorical.from_codes(g, [f"省{i:02d}" for i in range(31)]),
-        "q": pd.Categorical.from_codes(q, list("ABCDEF")),
-        "psu": rng.integers(0, 150, n), "w": rng.uniform(0.5, 2.0, n)})
-    d = SurveyDesign(df, weights="w", psu="psu")
-    (r,) = batch_rao_scott(d, "prov", ["q"])
-    t = crosstab(d, "prov", "q").test
-    assert r["F"] == pytest.approx(float(t["statistic"].iloc[0]), rel=1e-8)
-    assert r["p"] == pytest.approx(float(t["p"].iloc[0]), rel=1e-6, abs=1e-12)

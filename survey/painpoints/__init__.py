@@ -29,8 +29,12 @@ Examples
 """
 from __future__ import annotations
 
-from ._core import (DEFAULT_GROUPS, MEASURES, RankItems, adjust_pvalues, drivers, group_differences,
-                    priority_matrix, rank_items, rank_uncertainty, summarize, top_by_group, wave_change)
+from ..multiplicity import adjust_pvalues  # the report's one rule (re-exported)
+from ._core import DEFAULT_GROUPS, MEASURES, RankItems, rank_items
+from .drivers import drivers
+from .groups import group_differences, top_by_group
+from .summary import priority_matrix, rank_uncertainty, summarize
+from .waves import wave_change
 from .checklist import UNCLAIMED, problem_list
 from .brief import PolicyBrief, build_brief, demo_designs
 from .policy import (Policy, evaluate_policies, evaluate_register, load_policies, mde, policy_status,

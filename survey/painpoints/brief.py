@@ -18,8 +18,11 @@ import pandas as pd
 
 from ..errors import EstimationError
 from ..labels import column_label, group_names, short_label
-from ._core import (_by_list, _differences_frame, _group_stats, _top_frame, driver_covariates,
-                    drivers, priority_matrix, rank_items, rank_uncertainty, summarize, wave_change)
+from ._core import by_list, group_stats, rank_items
+from .drivers import driver_covariates, drivers
+from .groups import differences_frame, top_frame
+from .summary import priority_matrix, rank_uncertainty, summarize
+from .waves import wave_change
 from .policy import Policy, evaluate_register, load_policies, policy_status
 from .text import Lexicon, load_lexicon, open_text
 
@@ -186,11 +189,11 @@ def build_brief(design: Any, qid: str, *, questionnaire: Any = None, design_befo
                          level=level)
     # one pass per by-variable serves both the groups' top items and the group tests
     it = rank_items(design, qid, questionnaire=questionnaire)
-    by_cols = _by_list(design, by, questionnaire)
-    gs = [_group_stats(design, it, var, "pct_top", level) for var in by_cols]
-    tg = _top_frame(design, it, by_cols, gs, 3, level, min_cell, hidden)
-    gd = _differences_frame(gs, float(design.df), "pct_top", correction, 0.05, level, min_cell,
-                            hidden)
+    by_cols = by_list(design, by, questionnaire)
+    gs = [group_stats(design, it, var, "pct_top", level) for var in by_cols]
+    tg = top_frame(design, it, by_cols, gs, 3, level, min_cell, hidden)
+    gd = differences_frame(gs, float(design.df), "pct_top", correction, 0.05, level, min_cell,
+                           hidden)
     absent: dict[str, str] = {}
     names = group_names(questionnaire, [v for v in by_cols if isinstance(v, str)])
     pm = None

@@ -24,7 +24,11 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import ParameterError, QuestionnaireError
-from ._core import _mask_for, _tcrit, _wave_estimates, rank_items
+from ..privacy import disclosure_mask
+from ..validation import check_level
+from ..variance import tcrit
+from ._core import mask_for, rank_items
+from .waves import independent, wave_estimates
 
 __all__ = ["Policy", "load_policies", "evaluate_policies", "evaluate_register", "policy_waves",
            "wave_fieldwork", "policy_status", "mde", "VERDICTS"]
@@ -116,7 +120,8 @@ def mde(se: float | np.ndarray, df: float = np.inf, *, level: float = 0.95, powe
     >>> round(float(mde(1.0)), 3)
     2.802
     """
-    return (_tcrit(level, df) + stats.norm.ppf(power)) * np.asarray(se, float)
+    check_level("mde", level, error=ParameterError)
+    return (float(tcrit(level, df)) + stats.norm.ppf(power)) * np.asarray(se, float)
 
 
 def _verdict(lo: float, hi: float, expected: str) -> str:
@@ -175,8 +180,8 @@ def evaluate_policies(design_before: Any, design_after: Any, policies: Sequence[
         policies = load_policies(policies)
     qa = questionnaire_after or questionnaire
     rows = []
+    check_level("evaluate_policies", level, error=ParameterError)
     df = float(min(design_before.df, design_after.df))
-    t = _tcrit(level, df)
     from ..labels import group_names
 
     for pol in policies:
@@ -193,31 +198,31 @@ def evaluate_policies(design_before: Any, design_after: Any, policies: Sequence[
                                  f"{qid!r} in both waves (options: {ia.labels})")
         ests = []
         for d, it in ((design_before, ib), (design_after, ia)):
-            tg = _mask_for(d, pol.groups)
+            tg = mask_for(d, pol.groups)
             allm = np.ones(len(d.data), bool)  # every row: a domain (region) is in the weights
-            r, V, n = _wave_estimates(d, it, measure, [allm, tg, ~tg])
-            ests.append((it, r, V, n))
+            ests.append(wave_estimates(d, it, measure, [allm, tg, ~tg], level))
+        both = independent(*ests)
+        Kb = len(ib.labels)
         for item in pol.items:
-            vals = {}
-            for w, (it, r, V, n) in zip(("b", "a"), ests):
-                K = len(it.labels)
-                j = it.labels.index(item)
-                ix = [j, K + j, 2 * K + j]
-                vals[w] = (r[ix], V[np.ix_(ix, ix)], n[ix])
-            (rb, Vb, nb), (ra, Va, na) = vals["b"], vals["a"]
-            ch = ra - rb
-            se = np.sqrt(np.clip(np.diag(Va) + np.diag(Vb), 0, None))
-            L = np.array([0.0, 1.0, -1.0])
-            did = float(L @ ch)
-            se_did = float(np.sqrt(max(L @ Va @ L + L @ Vb @ L, 0.0)))
-            with np.errstate(divide="ignore", invalid="ignore"):
-                p = 2 * stats.t.sf(np.abs(ch / se), df)
-                p_did = float(2 * stats.t.sf(abs(did / se_did), df))
-            lo, hi = ch - t * se, ch + t * se
+            # elements (all, target, other) of each wave; changes after − before, and the
+            # difference-in-differences (target − other) of the changes: contrasts
+            jb, ja = ib.labels.index(item), ia.labels.index(item)
+            ixb = np.array([jb, Kb + jb, 2 * Kb + jb])
+            ixa = 3 * Kb + np.array([ja, len(ia.labels) + ja, 2 * len(ia.labels) + ja])
+            Lm = np.zeros((4, len(both)))
+            Lm[np.arange(3), ixb], Lm[np.arange(3), ixa] = -1.0, 1.0
+            Lm[3] = Lm[1] - Lm[2]
+            c = both.contrast(Lm)
+            ci, tt = c.conf_int(level), c.test()
+            rb, ra = both.estimate[ixb], both.estimate[ixa]
+            nb, na = both.n[ixb], both.n[ixa]
+            ch, se, p = c.estimate[:3], c.se[:3], tt["p"].to_numpy(float)[:3]
+            did, p_did = float(c.estimate[3]), float(tt["p"].iloc[3])
+            lo, hi = ci[:3, 0], ci[:3, 1]
             m = float(mde(se[1], df, level=level, power=power))
-            small = min(nb[1], na[1]) < min_cell
+            small = bool(disclosure_mask(min(nb[1], na[1]), None, min_cell))
             verdict = "insufficient data" if small else _verdict(lo[1], hi[1], pol.expected)
-            did_lo, did_hi = did - t * se_did, did + t * se_did
+            did_lo, did_hi = float(ci[3, 0]), float(ci[3, 1])
             attributable = _verdict(did_lo, did_hi, pol.expected)
             pct = measure != "score"
             u = 100 if pct else 1

@@ -31,7 +31,7 @@ import pandas as pd
 
 from ..format import ci_digits, fmt_ci, fmt_count, fmt_num
 from ...estimate import PUBLISHED_CI_RULE
-from ...variance import vcov_totals
+from ...comparisons import batch_contrasts, batch_rao_scott
 from ...multiplicity import RULE_ZH, rule_note
 from ._util import EST_FORMATS, WEIGHTED, Bundle, H, esc, est_cells, est_mask, est_sheet, holm, no_design, prefix, publish_estimates
 from .quality import short_label
@@ -759,100 +759,3 @@ def methods(ctx: Any) -> H:
                  "未计算的比较无 p 值，因此按 Bonferroni 界（Holm 法的第一步）判断。</li>")
     items.append("<li><b>指标定义</b>：量表题均值按 1–5 分计算；“最高两档”为量表最高两个选项的合计百分比；多选题百分比的分母为回答该题的人数。</li>")
     return H("<ul>" + "".join(i for i in items if i) + "</ul>")
-
-
-# --------------------------------------------------------------------------------- batched tests
-def _codes_of(s: pd.Series) -> tuple[np.ndarray, list]:
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        # intp, not the categorical's int8: ``g * C + q`` overflows int8 with 31 provinces
-        return s.cat.codes.to_numpy(dtype=np.intp), list(s.cat.categories)
-    lev = sorted(s.dropna().unique().tolist())
-    m = {v: i for i, v in enumerate(lev)}
-    return s.map(m).fillna(-1).astype(int).to_numpy(), lev
-
-
-def batch_contrasts(d: Any, g: str, pairs: list[tuple[str, Any, Any]], level: float = 0.95) -> pd.DataFrame:
-    """Differences of domain means ``mean(col | g=a) - mean(col | g=b)`` for many pairs, with
-    their design-based SE from ONE covariance call (the same linearisation as
-    :func:`survey.tables.contrast`, which makes one call per pair).
-
-    Returns ``estimate, se, ci_low, ci_high, t, p, df`` per pair (in order).
-    """
-    from scipy import stats
-
-    if not pairs:
-        return pd.DataFrame(columns=["estimate", "se", "ci_low", "ci_high", "t", "p", "df"])
-    live = _answered(d)
-    gc, glev = _codes_of(d.data[g])
-    pos = {v: i for i, v in enumerate(glev)}
-    cols = []
-    for col, a, b in pairs:
-        y = pd.to_numeric(d.data[col], errors="coerce").to_numpy(float)
-        ok = np.isfinite(y) & live
-        y0 = np.where(ok, y, 0.0)
-        for lv in (a, b):
-            ind = (ok & (gc == pos[lv])).astype(float)
-            cols += [y0 * ind, ind]
-    Z = np.column_stack(cols)
-    w = np.asarray(d.weights, float)
-    T = w @ Z
-    V = vcov_totals(d, Z)
-    est, se = np.empty(len(pairs)), np.empty(len(pairs))
-    for k in range(len(pairs)):
-        ya, na, yb, nb = T[4 * k: 4 * k + 4]
-        grad = np.array([1 / na, -ya / na ** 2, -1 / nb, yb / nb ** 2])
-        Vk = V[4 * k: 4 * k + 4, 4 * k: 4 * k + 4]
-        est[k] = ya / na - yb / nb
-        se[k] = float(np.sqrt(max(grad @ Vk @ grad, 0.0)))
-    df = float(d.df)
-    tc = float(stats.t.ppf(0.5 + level / 2, df)) if df > 0 else float(stats.norm.ppf(0.5 + level / 2))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = est / se
-    p = 2 * stats.t.sf(np.abs(t), df if df > 0 else np.inf)
-    return pd.DataFrame({"estimate": est, "se": se, "ci_low": est - tc * se, "ci_high": est + tc * se,
-                         "t": t, "p": p, "df": df})
-
-
-def batch_rao_scott(d: Any, g: str, qids: list[str]) -> list[dict]:
-    """Rao–Scott second-order (F) tests of independence of *g* and each single-choice question,
-    from ONE covariance call for all questions (R ``svychisq`` semantics, as
-    :func:`survey.tables.crosstab`'s ``test``)."""
-    from ...tables import rao_scott
-
-    live = _answered(d)
-    gc, glev = _codes_of(d.data[g])
-    L = len(glev)
-    blocks, cols = [], []
-    for qid in qids:
-        qc, qlev = _codes_of(d.data[qid])
-        C = len(qlev)
-        ok = live & (gc >= 0) & (qc >= 0)
-        cell = np.where(ok, gc * C + qc, -1)
-        Z = np.zeros((len(cell), L * C))
-        idx = np.flatnonzero(ok)
-        Z[idx, cell[idx]] = 1.0
-        blocks.append((qid, C, len(cols) and sum(c.shape[1] for c in cols), np.bincount(cell[idx], minlength=L * C)))
-        cols.append(Z)
-    Zall = np.hstack(cols)
-    w = np.asarray(d.weights, float)
-    T = w @ Zall
-    V = vcov_totals(d, Zall)
-    out = []
-    start = 0
-    for (qid, C, _, cnt), Z in zip(blocks, cols):
-        K = Z.shape[1]
-        Tq, Vq = T[start:start + K], V[start:start + K, start:start + K]
-        start += K
-        cnt = cnt.reshape(L, C)
-        ur, uc = np.flatnonzero(cnt.sum(1) > 0), np.flatnonzero(cnt.sum(0) > 0)
-        if len(ur) < 2 or len(uc) < 2:
-            continue
-        sel = (ur[:, None] * C + uc[None, :]).ravel()
-        Ts, Vs = Tq[sel], Vq[np.ix_(sel, sel)]
-        S = Ts.sum()
-        p = Ts / S
-        J = (np.eye(len(sel)) - np.outer(p, np.ones(len(sel)))) / S
-        Vp = J @ Vs @ J.T
-        r = rao_scott(p.reshape(len(ur), len(uc)), Vp, float(d.df), N=float(live.sum()))["F"]
-        out.append({"qid": qid, "group": g, "F": r.statistic, "ndf": r.ndf, "ddf": r.ddf, "p": r.p})
-    return out

@@ -676,8 +676,8 @@ def test_next_wave_index_and_survey_report_open_with_findings(next_wave):
     assert idx.index("主要发现") < idx.index("调查报告")
     links = re.findall(r'<li>(.*?) <a class="finding-link" href="([^"#]+)#([^"]+)">', idx)
     assert 3 <= len(links) <= 14, [x[0] for x in links]
-    for text, page, tid in links:
-        assert f'id="{tid}"' in (out / page).read_text(encoding="utf-8"), (page, tid)
+    for text, page, tid in links:  # an element with that id (not data-table-id="…")
+        assert re.search(rf'(?<![\w-])id="{re.escape(tid)}"', (out / page).read_text(encoding="utf-8")), (page, tid)
     import html as _h
 
     check_wording([_h.unescape(t).replace("2024-test", "").replace("2025-test", "") for t, _, _ in links])
@@ -1196,3 +1196,82 @@ def test_batch_rao_scott_with_many_group_levels():
     t = crosstab(d, "prov", "q").test
     assert r["F"] == pytest.approx(float(t["statistic"].iloc[0]), rel=1e-8)
     assert r["p"] == pytest.approx(float(t["p"].iloc[0]), rel=1e-6, abs=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# each block once, folded detail, one-line intervals, no English ids (issue #16 "in the way")
+# ---------------------------------------------------------------------------------------------
+def test_each_block_once_and_linked_from_the_other_pages(next_wave):
+    """The sample-composition tables, the full 方法说明 and the provenance record were repeated
+    on every page: now the tables are on the quality page only (the survey report links to
+    them), the methods are written out once (survey report, ``id="methods"``) and linked from
+    the other pages, and the provenance record is a folded block."""
+    out = next_wave / "reports" / "2025-test"
+    pages = {p.stem: p.read_text(encoding="utf-8") for p in out.glob("*.html") if p.stem != "index"}
+    has_sample = [n for n, pg in pages.items() if "样本构成：" in _table_captions(pg)]
+    assert has_sample == ["quality"], has_sample
+    rep = pages["survey_report"]
+    link = re.search(r'<a href="quality\.html#(Q1\.\d+)">', rep)
+    assert link and re.search(rf'(?<![\w-])id="{re.escape(link.group(1))}"', pages["quality"])
+    full = [n for n, pg in pages.items() if "<b>方差估计</b>" in pg or "<b>数据披露控制</b>" in pg]
+    assert full == ["survey_report"], full
+    assert rep.count('id="methods"') == 1
+    for name, pg in pages.items():
+        if name != "survey_report":
+            assert 'href="survey_report.html#methods"' in pg, name
+        prov = pg[pg.index('id="provenance"') - 60:]
+        assert prov.lstrip().startswith("<") and '<details class="fold provenance" id="provenance">' in pg, name
+        assert pg.count("SHA-256 <code>") == pg[pg.index('id="provenance"'):].count("SHA-256 <code>"), name
+    # the subgroup tables are folded (one line each, opened by a click or a link), their numbers kept
+    for k in range(1, 4):
+        m = re.search(rf'<details class="fold"><summary><b>T4\.{k}</b>.*?</details>', rep, flags=re.S)
+        assert m and f'id="T_T4.{k}"' in m.group(0), k
+
+
+def _table_captions(page: str) -> str:
+    return " ".join(re.findall(r"<caption>(.*?)</caption>", page, flags=re.S))
+
+
+def test_interval_cells_stay_on_one_line(next_wave):
+    """CIs wrapped over 2–4 lines in the T4.x tables: every cell holding an estimate and its
+    interval is classed ``ci`` and the page's CSS keeps such a cell on one line."""
+    from survey.report.html import CSS
+
+    assert "td.ci{white-space:nowrap}" in CSS.replace(" ", "")
+    rep = (next_wave / "reports" / "2025-test" / "survey_report.html").read_text(encoding="utf-8")
+    assert "td.ci{white-space:nowrap}" in rep
+    for k in (1, 2):
+        tab = rep[rep.index(f'id="T_T4.{k}"'):]
+        tab = tab[:tab.index("</table>")]
+        cells = re.findall(r'<td class="([^"]*)"\s*>([^<]*)</td>', tab)
+        with_ci = [(c, v) for c, v in cells if re.search(r"\(-?[\d.,]+–-?[\d.,]+\)", v)]
+        assert len(with_ci) >= 10, k
+        assert all("ci" in c.split() for c, _ in with_ci), [x for x in with_ci if "ci" not in x[0].split()][:3]
+
+
+#: words in Latin letters a reader may meet on a page: statistical methods and standards named
+#: after people or bodies, accepted abbreviations, software and file-format names
+ACCEPTED_LATIN = {"CI", "SE", "PSU", "Holm", "Rao", "Scott", "Bonferroni", "Kish", "Korn", "Graubard",
+                  "Parker", "NCHS", "ASMD", "logit", "Excel", "Word", "HTML", "SPSS", "Stata", "CSV",
+                  "GBK", "UTF", "bootstrap"}
+
+
+def _latin_words(text: str, allowed: set[str]) -> list[str]:
+    text = re.sub(r"[\w.-]+\.(xlsx|docx|html|csv|sav|zsav|dta|yml|parquet)\b", " ", text)  # file names
+    return sorted({w for w in re.findall(r"[A-Za-z_]{3,}", text) if w not in allowed})
+
+
+def test_visible_text_has_no_english_terms_or_ids(next_wave):
+    """Every page's visible text (provenance excepted: it records file names and parameters)
+    holds no English word or variable id other than the accepted names above; the wave ids
+    and text read from the wave's own input files (margin sources) are the user's."""
+    out = next_wave / "reports" / "2025-test"
+    pop = "".join((next_wave / "questionnaires" / w / "population.yml").read_text(encoding="utf-8")
+                  for w in ("2024-test", "2025-test") if (next_wave / "questionnaires" / w / "population.yml").exists())
+    theirs = set(re.findall(r"[A-Za-z_]{3,}", pop)) | {"test"}
+    bad = {}
+    for p in sorted(out.glob("*.html")):
+        words = _latin_words(_visible_text(p.read_text(encoding="utf-8")), ACCEPTED_LATIN | theirs)
+        if words:
+            bad[p.stem] = words
+    assert not bad, bad

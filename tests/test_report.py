@@ -1275,3 +1275,42 @@ def test_visible_text_has_no_english_terms_or_ids(next_wave):
         if words:
             bad[p.stem] = words
     assert not bad, bad
+
+
+def test_priority_matrix_labels_do_not_overlap_and_the_caption_explains_the_quadrants():
+    """The demo's matrix had overlapping labels (items with nearly equal shares), unexplained
+    quadrant names and no word on why the most chosen problem is in 广泛关注."""
+    from itertools import combinations
+
+    import matplotlib.pyplot as plt
+
+    from survey.report.content.painpoints import plot_priority, priority_caption
+
+    items = ["收入待遇偏低", "住房困难", "子女教育", "科研经费不足/申请难", "报销手续繁琐", "评价体系唯论文/唯帽子",
+             "职称晋升难", "工作压力大/时间长", "非科研事务多(填表、会议、检查)", "科研时间不足", "学术交流机会少",
+             "成果转化难", "身心健康", "养老/照护负担"]
+    prev = np.array([52.0, 32.5, 27.7, 14.3, 14.1, 15.5, 26.1, 30.5, 15.5, 13.2, 9.2, 10.8, 11.1, 12.6]) / 100
+    sev = np.array([29.0, 29.7, 31.4, 29.1, 28.7, 32.2, 29.0, 29.7, 29.4, 32.6, 27.9, 34.9, 44.4, 25.8]) / 100
+    xs, ys = float(np.median(prev)), float(np.median(sev))
+    quad = np.select([(prev >= xs) & (sev >= ys), prev >= xs, sev >= ys], ["优先解决", "广泛关注", "少数严重"], "持续观察")
+    pm = pd.DataFrame({"item": items, "prevalence": prev, "severity": sev, "severity_low": sev - 0.025,
+                       "severity_high": sev + 0.025, "suppressed": False, "quadrant": quad})
+    pm.attrs.update(split_prevalence=xs, split_severity=ys, split="median", among="first")
+    fig = plot_priority(pm)
+    r = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    labels = [t for t in ax.texts if t.get_text() in items]
+    assert sorted(t.get_text() for t in labels) == sorted(items)
+    boxes = [t.get_window_extent(r) for t in labels]
+    clash = [(labels[i].get_text(), labels[j].get_text()) for i, j in combinations(range(len(boxes)), 2)
+             if boxes[i].overlaps(boxes[j])]
+    assert not clash, clash
+    frame = ax.get_window_extent(r)
+    assert all(b.x0 >= frame.x0 - 1 and b.x1 <= frame.x1 + 1 for b in boxes)
+    plt.close(fig)
+    cap = priority_caption(pm)
+    for q in ("优先解决", "广泛关注", "少数严重", "持续观察", "中位数"):
+        assert q in cap, q
+    why = cap[cap.index("选择比例最高"):]
+    assert "“收入待遇偏低”" in why and "29.0%" in why and "落在“广泛关注”象限" in why
+    assert "置信区间之内" in why  # the median (29.55%) lies inside its interval: the quadrant is not robust

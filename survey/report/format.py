@@ -356,7 +356,7 @@ class PublishedTable:
         for c in disp.columns:
             r = []
             if formats.get(c, "text") == "text":  # words read from the left, numbers right
-                r.append({"selector": "td", "props": "text-align:left"})
+                r.append({"selector": "td", "props": "text-align:left;min-width:4em"})  # not 2 characters a line
             if len(str(c)) <= 8:  # short headings on one line (not one character per line)
                 r.append({"selector": "th", "props": "white-space:nowrap"})
             if r:

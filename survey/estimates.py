@@ -54,9 +54,9 @@ KG_MIN_N_EFF = 30.0
 
 #: The rule behind ``ci_method="published"`` (quoted in the report's methods text).
 PUBLISHED_CI_RULE = (
-    "比例的置信区间：默认在 logit 尺度上构造（R svyciprop method=\"logit\"），区间不越出 0–100%；"
-    f"有效样本量 n_eff = p(1−p)/SE² 小于 {KG_MIN_N_EFF:g}（NCHS 比例数据发布标准，Parker 等 2017）"
-    "或估计为 0 或 100% 时，改用 Korn–Graubard 区间（R svyciprop method=\"beta\"）。"
+    "比例的置信区间：默认在 logit 尺度上构造，区间不越出 0–100%；"
+    f"有效样本量 p(1−p)/SE² 小于 {KG_MIN_N_EFF:g}（美国国家卫生统计中心 NCHS 比例数据发布标准，Parker 等 2017）"
+    "或估计为 0 或 100% 时，改用 Korn–Graubard 区间（两种区间均与 R 语言调查分析中的同名方法一致）。"
 )
 
 

@@ -603,7 +603,7 @@ def test_open_text_never_quotes_personal_texts_and_skips_contact_clauses():
     th = r["themes"].set_index("code")
     assert int(th.loc[1, "n_texts"]) == len(personal) + len(plain)
     quotes = r["quotes"]["quote"].tolist()
-    assert sorted(quotes) == sorted(set(plain))
+    assert len(quotes) == 1 and quotes[0] in plain  # the 12 variants are near-duplicates: one quote
     words = set(r["unmatched"]["theme"])
     assert "食堂" in words and not words & {"电话", "打", "删除", "已", "手机号"}, words
     assert not any(REDACTED in q or "潘萍" in q for q in quotes)
@@ -985,3 +985,31 @@ def test_group_differences_in_a_domain_with_empty_groups_stay_finite():
     gd = pp.group_differences(d, "p", by=["grp", ("grp", "region")], measure="pct_first",
                               min_cell=1)
     assert np.isfinite(gd["p"]).any() and np.isfinite(gd["diff"]).all()
+
+
+def test_open_text_quotes_have_no_near_duplicate_pairs():
+    """Quotes came in near-duplicate pairs ("…材料" / "…材料！", one word added): a quote is
+    skipped when it is a near-duplicate (normalised text, similarity >= QUOTE_SIMILARITY, fixed
+    at 0.8 in advance) of one already taken, in its own category or another; distinct texts
+    are still quoted."""
+    from itertools import combinations
+
+    from survey.painpoints.text import QUOTE_SIMILARITY, near_duplicate
+
+    assert QUOTE_SIMILARITY == 0.8
+    lx = pp.Lexicon("q", "t", {1: ("科研经费不足", ("经费", "申报")), 2: ("报销手续繁琐", ("报销",))}, {}, {})
+    fund = (["希望简化项目申报材料"] * 4 + ["希望简化项目申报材料！"] * 4 + ["希望简化项目申报材料。。"] * 4
+            + ["希望进一步简化项目申报材料"] * 4 + ["建议增加青年基金经费的资助比例"] * 4)
+    reimb = ["报销流程太繁琐，建议推行无纸化报销"] * 6 + ["报销流程太繁琐,建议推行无纸化报销!"] * 6 + [
+        "希望简化项目申报材料和报销"] * 3 + ["希望减少报销签字环节"] * 6
+    r = pp.open_text(pd.DataFrame({"t": fund + reimb}), lx, column="t", examples=10)
+    quotes = r["quotes"]["quote"].tolist()
+    pairs = [(a, b) for a, b in combinations(quotes, 2) if near_duplicate(a, b)]
+    assert not pairs, pairs
+    # each distinct opinion is still there (one of its variants)
+    for group in (fund[:16], ["建议增加青年基金经费的资助比例"], reimb[:12], ["希望减少报销签字环节"]):
+        assert sum(q in group for q in quotes) == 1, (group[0], quotes)
+    # the rule itself: punctuation and width do not count; different opinions are kept apart
+    assert near_duplicate("报销流程太繁琐，建议推行无纸化报销", "报销流程太繁琐,建议推行无纸化报销!")
+    assert not near_duplicate("希望减少报销签字环节", "报销流程太繁琐，建议推行无纸化报销")
+    assert not near_duplicate("希望保障科研人员的科研时间", "希望单位重视科技人员的心理健康")

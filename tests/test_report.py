@@ -676,8 +676,8 @@ def test_next_wave_index_and_survey_report_open_with_findings(next_wave):
     assert idx.index("主要发现") < idx.index("调查报告")
     links = re.findall(r'<li>(.*?) <a class="finding-link" href="([^"#]+)#([^"]+)">', idx)
     assert 3 <= len(links) <= 14, [x[0] for x in links]
-    for text, page, tid in links:
-        assert f'id="{tid}"' in (out / page).read_text(encoding="utf-8"), (page, tid)
+    for text, page, tid in links:  # an element with that id (not data-table-id="…")
+        assert re.search(rf'(?<![\w-])id="{re.escape(tid)}"', (out / page).read_text(encoding="utf-8")), (page, tid)
     import html as _h
 
     check_wording([_h.unescape(t).replace("2024-test", "").replace("2025-test", "") for t, _, _ in links])
@@ -1174,3 +1174,120 @@ def test_wide_tables_scroll_inside_the_page_and_print_whole():
     screen = CSS[: CSS.index(PRINT_CSS)]
     assert ".survey-table-wrap{max-width:100%;overflow-x:auto}" in screen
     assert ".survey-table-wrap{overflow:visible" in PRINT_CSS
+
+
+# ---------------------------------------------------------------------------------------------
+# each block once, folded detail, one-line intervals, no English ids (issue #16 "in the way")
+# ---------------------------------------------------------------------------------------------
+def test_each_block_once_and_linked_from_the_other_pages(next_wave):
+    """The sample-composition tables, the full 方法说明 and the provenance record were repeated
+    on every page: now the tables are on the quality page only (the survey report links to
+    them), the methods are written out once (survey report, ``id="methods"``) and linked from
+    the other pages, and the provenance record is a folded block."""
+    out = next_wave / "reports" / "2025-test"
+    pages = {p.stem: p.read_text(encoding="utf-8") for p in out.glob("*.html") if p.stem != "index"}
+    has_sample = [n for n, pg in pages.items() if "样本构成：" in _table_captions(pg)]
+    assert has_sample == ["quality"], has_sample
+    rep = pages["survey_report"]
+    link = re.search(r'<a href="quality\.html#(Q1\.\d+)">', rep)
+    assert link and re.search(rf'(?<![\w-])id="{re.escape(link.group(1))}"', pages["quality"])
+    full = [n for n, pg in pages.items() if "<b>方差估计</b>" in pg or "<b>数据披露控制</b>" in pg]
+    assert full == ["survey_report"], full
+    assert rep.count('id="methods"') == 1
+    for name, pg in pages.items():
+        if name != "survey_report":
+            assert 'href="survey_report.html#methods"' in pg, name
+        assert '<details class="fold provenance" id="provenance">' in pg, name  # folded: one line
+        assert pg.count("SHA-256 <code>") == pg[pg.index('id="provenance"'):].count("SHA-256 <code>"), name
+    # the subgroup tables are folded (one line each, opened by a click or a link), their numbers kept
+    for k in range(1, 4):
+        m = re.search(rf'<details class="fold"><summary><b>T4\.{k}</b>.*?</details>', rep, flags=re.S)
+        assert m and f'id="T_T4.{k}"' in m.group(0), k
+
+
+def _table_captions(page: str) -> str:
+    return " ".join(re.findall(r"<caption>(.*?)</caption>", page, flags=re.S))
+
+
+def test_interval_cells_stay_on_one_line(next_wave):
+    """CIs wrapped over 2–4 lines in the T4.x tables: every cell holding an estimate and its
+    interval is classed ``ci`` and the page's CSS keeps such a cell on one line."""
+    from survey.report.html import CSS
+
+    assert "td.ci{white-space:nowrap}" in CSS.replace(" ", "")
+    rep = (next_wave / "reports" / "2025-test" / "survey_report.html").read_text(encoding="utf-8")
+    assert "td.ci{white-space:nowrap}" in rep
+    for k in (1, 2):
+        tab = rep[rep.index(f'id="T_T4.{k}"'):]
+        tab = tab[:tab.index("</table>")]
+        cells = re.findall(r'<td class="([^"]*)"\s*>([^<]*)</td>', tab)
+        with_ci = [(c, v) for c, v in cells if re.search(r"\(-?[\d.,]+–-?[\d.,]+\)", v)]
+        assert len(with_ci) >= 10, k
+        assert all("ci" in c.split() for c, _ in with_ci), [x for x in with_ci if "ci" not in x[0].split()][:3]
+
+
+#: words in Latin letters a reader may meet on a page: statistical methods and standards named
+#: after people or bodies, accepted abbreviations, software and file-format names
+ACCEPTED_LATIN = {"CI", "SE", "PSU", "Holm", "Rao", "Scott", "Bonferroni", "Kish", "Korn", "Graubard",
+                  "Parker", "NCHS", "ASMD", "logit", "Excel", "Word", "HTML", "SPSS", "Stata", "CSV",
+                  "GBK", "UTF", "bootstrap"}
+
+
+def _latin_words(text: str, allowed: set[str]) -> list[str]:
+    text = re.sub(r"[\w.-]+\.(xlsx|docx|html|csv|sav|zsav|dta|yml|parquet)\b", " ", text)  # file names
+    return sorted({w for w in re.findall(r"[A-Za-z_]{3,}", text) if w not in allowed})
+
+
+def test_visible_text_has_no_english_terms_or_ids(next_wave):
+    """Every page's visible text (provenance excepted: it records file names and parameters)
+    holds no English word or variable id other than the accepted names above; the wave ids
+    and text read from the wave's own input files (margin sources) are the user's."""
+    out = next_wave / "reports" / "2025-test"
+    pop = "".join((next_wave / "questionnaires" / w / "population.yml").read_text(encoding="utf-8")
+                  for w in ("2024-test", "2025-test") if (next_wave / "questionnaires" / w / "population.yml").exists())
+    theirs = set(re.findall(r"[A-Za-z_]{3,}", pop)) | {"test"}
+    bad = {}
+    for p in sorted(out.glob("*.html")):
+        words = _latin_words(_visible_text(p.read_text(encoding="utf-8")), ACCEPTED_LATIN | theirs)
+        if words:
+            bad[p.stem] = words
+    assert not bad, bad
+
+
+def test_priority_matrix_labels_do_not_overlap_and_the_caption_explains_the_quadrants():
+    """The demo's matrix had overlapping labels (items with nearly equal shares), unexplained
+    quadrant names and no word on why the most chosen problem is in 广泛关注."""
+    from itertools import combinations
+
+    import matplotlib.pyplot as plt
+
+    from survey.report.content.painpoints import plot_priority, priority_caption
+
+    items = ["收入待遇偏低", "住房困难", "子女教育", "科研经费不足/申请难", "报销手续繁琐", "评价体系唯论文/唯帽子",
+             "职称晋升难", "工作压力大/时间长", "非科研事务多(填表、会议、检查)", "科研时间不足", "学术交流机会少",
+             "成果转化难", "身心健康", "养老/照护负担"]
+    prev = np.array([52.0, 32.5, 27.7, 14.3, 14.1, 15.5, 26.1, 30.5, 15.5, 13.2, 9.2, 10.8, 11.1, 12.6]) / 100
+    sev = np.array([29.0, 29.7, 31.4, 29.1, 28.7, 32.2, 29.0, 29.7, 29.4, 32.6, 27.9, 34.9, 44.4, 25.8]) / 100
+    xs, ys = float(np.median(prev)), float(np.median(sev))
+    quad = np.select([(prev >= xs) & (sev >= ys), prev >= xs, sev >= ys], ["优先解决", "广泛关注", "少数严重"], "持续观察")
+    pm = pd.DataFrame({"item": items, "prevalence": prev, "severity": sev, "severity_low": sev - 0.025,
+                       "severity_high": sev + 0.025, "suppressed": False, "quadrant": quad})
+    pm.attrs.update(split_prevalence=xs, split_severity=ys, split="median", among="first")
+    fig = plot_priority(pm)
+    r = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    labels = [t for t in ax.texts if t.get_text() in items]
+    assert sorted(t.get_text() for t in labels) == sorted(items)
+    boxes = [t.get_window_extent(r) for t in labels]
+    clash = [(labels[i].get_text(), labels[j].get_text()) for i, j in combinations(range(len(boxes)), 2)
+             if boxes[i].overlaps(boxes[j])]
+    assert not clash, clash
+    frame = ax.get_window_extent(r)
+    assert all(b.x0 >= frame.x0 - 1 and b.x1 <= frame.x1 + 1 for b in boxes)
+    plt.close(fig)
+    cap = priority_caption(pm)
+    for q in ("优先解决", "广泛关注", "少数严重", "持续观察", "中位数"):
+        assert q in cap, q
+    why = cap[cap.index("选择比例最高"):]
+    assert "“收入待遇偏低”" in why and "29.0%" in why and "落在“广泛关注”象限" in why
+    assert "置信区间之内" in why  # the median (29.55%) lies inside its interval: the quadrant is not robust

@@ -26,9 +26,13 @@ from .waves import wave_change
 from .policy import Policy, evaluate_register, load_policies, policy_status
 from .text import Lexicon, load_lexicon, open_text
 
-__all__ = ["PolicyBrief", "build_brief", "demo_designs", "significant_changes", "lexicon_folders"]
+__all__ = ["PolicyBrief", "build_brief", "demo_designs", "significant_changes", "lexicon_folders",
+           "REPLICATE_METHOD_ZH"]
 
 REPO = Path(__file__).resolve().parents[2]
+
+#: replicate methods of :func:`rank_uncertainty` as the report names them
+REPLICATE_METHOD_ZH = {"bootstrap": "自助法", "jackknife": "刀切法", "brr": "平衡半样本法"}
 
 
 def significant_changes(changes: pd.DataFrame) -> pd.DataFrame:
@@ -109,7 +113,8 @@ class PolicyBrief:
         u = self.uncertainty
         sure = u[(u["p_top"] >= 0.95) & u["item"].isin(set(s["item"]))]["item"].tolist()
         if sure:
-            out.append(f"在重复抽样（{u['method'].iloc[0]}，{int(u['replicates'].iloc[0])} 次）中稳定位列前 "
+            how = REPLICATE_METHOD_ZH.get(str(u["method"].iloc[0]), str(u["method"].iloc[0]))
+            out.append(f"在重复抽样（{how}，{int(u['replicates'].iloc[0])} 次）中稳定位列前 "
                        f"{int(u['top'].iloc[0])} 的：" + "、".join(sure) + "。")
         d = self.differences
         sig = d[d["significant"] & (d["diff"] > 0)].nlargest(6, "diff")

@@ -25,7 +25,8 @@ import pandas as pd
 
 from ..errors import ParameterError, QuestionnaireError
 
-__all__ = ["Lexicon", "load_lexicon", "segment", "classify", "open_text", "stopwords"]
+__all__ = ["Lexicon", "load_lexicon", "segment", "classify", "open_text", "stopwords",
+           "near_duplicate", "QUOTE_SIMILARITY"]
 
 
 @dataclass(frozen=True)
@@ -190,6 +191,42 @@ def _quotable(s: pd.Series) -> np.ndarray:
     return (~s.str.contains(REDACTED, regex=False, na=True) & ~looks_personal(s)).to_numpy(bool)
 
 
+#: two quotes are near-duplicates when their normalised texts (NFKC, letters and digits only,
+#: lower case) are equal, one contains the other, or difflib's similarity ratio is at least
+#: this (fixed before looking at any report's quotes: 0.8 means at most about one character in
+#: five differs, e.g. "希望简化项目申报材料" / "希望简化项目申报材料！！" or one added word)
+QUOTE_SIMILARITY = 0.8
+
+
+def _norm_quote(text: str) -> str:
+    import unicodedata
+
+    t = unicodedata.normalize("NFKC", str(text)).lower()
+    return "".join(ch for ch in t if ch.isalnum())
+
+
+def near_duplicate(a: str, b: str, threshold: float = QUOTE_SIMILARITY) -> bool:
+    """Whether two quotes say the same thing in nearly the same words (see :data:`QUOTE_SIMILARITY`).
+
+    Examples
+    --------
+    >>> near_duplicate("希望简化项目申报材料", "希望简化项目申报材料！！")
+    True
+    >>> near_duplicate("希望简化项目申报材料。", "希望进一步简化项目申报材料")
+    True
+    >>> near_duplicate("建议增加青年基金的资助比例", "希望简化项目申报材料")
+    False
+    """
+    from difflib import SequenceMatcher
+
+    x, y = _norm_quote(a), _norm_quote(b)
+    if not x or not y:
+        return x == y
+    if x == y or x in y or y in x:
+        return True
+    return SequenceMatcher(None, x, y, autojunk=False).ratio() >= threshold
+
+
 def open_text(design: Any, lexicon: Lexicon, *, column: str | None = None, min_cell: int = 10,
               examples: int = 2, top_unmatched: int = 10, seed: int = 0,
               max_quote_chars: int = 60) -> dict[str, pd.DataFrame]:
@@ -207,7 +244,8 @@ def open_text(design: Any, lexicon: Lexicon, *, column: str | None = None, min_c
         ``<min_cell`` and no quote is taken from them.
     examples : int
         Quotes per category (truncated to ``max_quote_chars``); a text from which personal
-        data were removed, or that still looks personal, is never quoted.
+        data were removed, or that still looks personal, is never quoted, nor a near-duplicate
+        (:func:`near_duplicate`) of a quote already taken.
 
     Returns
     -------
@@ -257,12 +295,19 @@ def open_text(design: Any, lexicon: Lexicon, *, column: str | None = None, min_c
     prim = cl["primary"]
     tx = texts.to_numpy()
     quotable = _quotable(texts)
+    taken: list[str] = []  # quotes already chosen (in any category): no near-duplicate pairs
     for c in codes:
         sel = np.flatnonzero(prim.map(lambda p, c=c: p is not pd.NA and p == c).to_numpy(dtype=bool))
         if len(sel) < min_cell:
             continue
         uniq_q = pd.unique(tx[sel[quotable[sel]]])
-        pick = rng.permutation(len(uniq_q))[:examples]
+        pick: list[int] = []  # in random order, skipping near-duplicates of quotes already taken
+        for i in rng.permutation(len(uniq_q)):
+            if len(pick) >= examples:
+                break
+            if not any(near_duplicate(uniq_q[i], t) for t in taken):
+                pick.append(int(i))
+                taken.append(str(uniq_q[i]))
         for i in sorted(pick):
             q = str(uniq_q[i])
             q = q if len(q) <= max_quote_chars else q[: max_quote_chars - 1] + "…"

@@ -54,6 +54,7 @@ from ..errors import ReportError
 
 __all__ = [
     "SUPPRESSED",
+    "CI_CELL",
     "UNRELIABLE",
     "PublishedTable",
     "style_table",
@@ -82,6 +83,11 @@ SYMBOL_LEGEND = {
 }
 _KINDS = ("count", "pct", "pct100", "mean", "text", "int", "float2", "est", "pvalue")
 _ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*$")
+
+
+#: a cell holding an estimate and its interval (``45.2 (43.1–47.3)``, maybe marked ``*``):
+#: classed ``ci`` so the page keeps it on one line (see :data:`survey.report.html.CSS`)
+CI_CELL = r"\(-?[\d.,]+–-?[\d.,]+\)"
 
 
 def _isna(x: Any) -> bool:
@@ -309,12 +315,18 @@ class PublishedTable:
     multiplicity: str = ""
     #: the smallest publishable cell (quoted in the sheet's notes row)
     min_cell: int | None = None
+    #: shown folded on the page: a ``<details>`` block whose one-line summary is the caption
+    #: (a long detail table; every number stays in tables.xlsx; a link to the table opens it)
+    folded: bool = False
 
     @property
     def styler(self):
         """The pandas ``Styler`` (fixed uuid ``T_<table_id>``; suppressed cells classed)."""
         classes = pd.DataFrame("", index=self.display.index, columns=self.display.columns)
         classes = classes.mask(self.suppressed, "suppressed").mask(self.unreliable, "unreliable")
+        # an estimate with its interval, "48.75 (48.45–49.05)", stays on one line (class ci)
+        ci = self.display.apply(lambda s: s.astype(str).str.contains(CI_CELL, regex=True))
+        classes = classes.where(~ci, (classes + " ci").apply(lambda s: s.str.strip()))
         from pandas.io.formats.style import Styler
 
         disp = self.display
@@ -344,7 +356,7 @@ class PublishedTable:
         for c in disp.columns:
             r = []
             if formats.get(c, "text") == "text":  # words read from the left, numbers right
-                r.append({"selector": "td", "props": "text-align:left"})
+                r.append({"selector": "td", "props": "text-align:left;min-width:4em"})  # not 2 characters a line
             if len(str(c)) <= 8:  # short headings on one line (not one character per line)
                 r.append({"selector": "th", "props": "white-space:nowrap"})
             if r:
@@ -364,7 +376,13 @@ class PublishedTable:
             body = body.replace(f"#T_{self.table_id} ", f"#T_{esc} ")
         notes = "".join(f"<li>{html.escape(n)}</li>" for n in self.notes)
         foot = f'<ol class="table-notes">{notes}</ol>' if notes else ""
-        return f'<div class="survey-table-wrap" data-table-id="{html.escape(self.table_id)}">{body}{foot}</div>'
+        tid = html.escape(self.table_id)  # id: the target of links such as "见表 T4.3" (#T4.3)
+        out = f'<div class="survey-table-wrap" id="{tid}" data-table-id="{tid}">{body}{foot}</div>'
+        if self.folded:
+            out = (f'<details class="fold"><summary><b>{tid}</b> {html.escape(self.title)}'
+                   f'<span class="fold-hint">（共 {len(self.display)} 行；点击展开；'
+                   f"完整表格亦见 tables.xlsx 表 {tid}）</span></summary>{out}</details>")
+        return out
 
     def _repr_html_(self) -> str:
         return self.to_html()

@@ -56,6 +56,12 @@ table.kv td{{text-align:left}}
 .survey-table-wrap{{max-width:100%;overflow-x:auto}}
 ol.findings{{padding-left:1.6em;max-width:60em}} ol.findings li{{margin:6px 0}}
 a.finding-link{{font-size:12.5px;white-space:nowrap;color:var(--accent)}}
+td.ci{{white-space:nowrap}} table.survey-table tbody th{{min-width:11em}}
+details.fold{{margin:6px 0;border:1px solid var(--line);border-radius:4px;padding:2px 10px}}
+details.fold>summary{{cursor:pointer;padding:4px 0;color:var(--fg)}} details.fold[open]>summary{{border-bottom:1px solid var(--line);margin-bottom:6px}}
+details.fold>summary .fold-hint{{color:var(--muted);font-size:12.5px}}
+p.see-also{{color:var(--muted);font-size:13.5px}}
+figcaption.figure-caption{{font-size:13.5px;color:var(--fg);max-width:60em;margin:2px 0 14px}}
 """.strip()
 
 #: The print stylesheet (part of :data:`CSS`): printing a page to PDF from a browser gives A4
@@ -83,6 +89,11 @@ ol.table-notes{break-before:avoid;page-break-before:avoid}
 img,svg,figure,.output_png{display:block;break-inside:avoid;page-break-inside:avoid;max-height:245mm;max-width:100%;object-fit:contain}
 figure,.output_png,.output_subarea:has(> img){break-inside:avoid;page-break-inside:avoid}
 .survey-table-wrap{overflow:visible;break-inside:avoid;page-break-inside:avoid}
+details.fold{border:0;padding:0}
+details.fold>summary{list-style:none;font-weight:700}
+details.fold>summary .fold-hint{display:none}
+details::details-content{content-visibility:visible;display:block}
+td.ci{white-space:normal}
 a{color:inherit;text-decoration:none}
 main a[href^="http"]::after{content:" (" attr(href) ")";font-size:85%;color:#59636e;word-break:break-all}
 }

@@ -83,7 +83,8 @@ def _survey_report(q: Any) -> list[tuple[str, str]]:
             body.append(("code", f"# {mod}：{what}\n"
                                  f"est = report.indicator_estimates(ctx, [{ids}])\n"
                                  f"report.publish_indicators(est, \"T3.{k}\", {mod!r}, ctx)"))
-    body.append(("md", "## 分组比较"))
+    body.append(("md", "## 分组比较\n\n各分组的均值表与检验表较长，默认折叠（点击表名展开，打印时展开）；"
+                       "表中数字亦在 tables.xlsx 的同名表中。值得关注的差异列在最后。"))
     if q is None:
         body.append(("code", "report.section_subgroups(ctx)"))
     else:
@@ -139,7 +140,7 @@ def _painpoints(q: Any) -> list[tuple[str, str]]:
         ("code", "# 本页各表的分析一次算出（同一套多重比较校正与小单元格隐去），下面每个单元格发布其中一个结果\n"
                  + call + "\nB.findings_html()"),
         ("md", "## 急难愁盼排序\n\n选择比例（前三位任一）、首选比例与位次加权得分（第一位 k 分、第二位 k−1 分……，"
-               "k 为可选位数），均为设计加权估计及 95% 置信区间；排序的不确定性来自重复抽样（bootstrap）。"),
+               "k 为可选位数），均为设计加权估计及 95% 置信区间；排序的不确定性来自重复抽样（自助法）。"),
         ("code", 'B.figure("ranked")'),
         ("code", _pp("PP1")),
         ("code", _pp("PP2")),

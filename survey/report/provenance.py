@@ -227,8 +227,11 @@ class Provenance:
         rows.append(f"<tr><th>软件版本</th><td>{pk}</td></tr>")
         rows.append(f'<tr><th>代码版本（git）</th><td><code class="git-commit">{e(i["git_commit"])}</code></td></tr>')
         rows.append(f'<tr><th>运行时间</th><td><span class="run-time">{e(i["run_time"])}</span></td></tr>')
-        return ('<div class="provenance" id="provenance"><table class="provenance-table">'
-                + "".join(rows) + "</table></div>")
+        # folded: one line on the page (each page records its own run; a reader opens it to
+        # check a hash), printed open
+        return ('<details class="fold provenance" id="provenance"><summary>输入文件的 SHA-256、问卷哈希、'
+                '参数、软件与代码版本、运行时间<span class="fold-hint">（供核对与重现，点击展开）</span></summary>'
+                '<table class="provenance-table">' + "".join(rows) + "</table></details>")
 
     def __repr__(self) -> str:
         return json.dumps(self.info, ensure_ascii=False, indent=1, default=str)

@@ -30,7 +30,7 @@ __all__ = [
     "section_intake", "section_quality", "section_cleaning", "section_sample",
     "section_weighting", "section_key_indicators", "section_subgroups", "section_methods",
     "read_summary", "subgroup_estimates", "publish_subgroups", "subgroup_tests",
-    "publish_subgroup_tests", "notable_differences", "section_checklist",
+    "publish_subgroup_tests", "notable_differences", "section_checklist", "Folded", "METHODS_HOME",
 ]
 
 
@@ -66,6 +66,69 @@ def _no_data(ctx: ReportContext) -> _HTML | None:
         return None
     msg = ctx.load_error or "未提供数据（参数 data）"
     return _HTML(f'<div class="no-data">无数据：{html.escape(msg)}</div>')
+
+
+def _part_html(p: Any) -> str:
+    """HTML of one displayable part: a bundle's parts in order, a table or HTML block, a chart
+    as an embedded PNG (as nbconvert embeds it)."""
+    import base64
+
+    if hasattr(p, "parts") and not hasattr(p, "table_id"):
+        return "".join(_part_html(x) for x in p.parts)
+    if hasattr(p, "_repr_html_"):
+        return p._repr_html_()
+    if hasattr(p, "_repr_png_"):
+        return (f'<img alt="图表" src="data:image/png;base64,'
+                f'{base64.b64encode(p._repr_png_()).decode("ascii")}">')
+    return f"<p>{html.escape(repr(p))}</p>"
+
+
+class Folded:
+    """Parts of a cell's output with the long ones folded into a ``<details>`` block (closed:
+    one line on the page, opened by a click; a link to a table inside opens it; printed open).
+
+    ``parts`` stay the published objects (tables, charts), so code reading a cell's result is
+    unaffected; ``fold(part)`` says which parts go into the block, ``drop(part)`` which are
+    not shown at all (a heading the summary line replaces).
+
+    Examples
+    --------
+    >>> f = Folded([_HTML("<p>表</p>"), _HTML("<p>图</p>")], "图：展开",
+    ...            fold=lambda p: "图" in p.s)
+    >>> f._repr_html_()
+    '<p>表</p><details class="fold"><summary>图：展开</summary><p>图</p></details>'
+    """
+
+    def __init__(self, parts: Any, summary: str, *, fold: Any, drop: Any = None) -> None:
+        self.parts = list(parts)
+        self.summary = summary
+        self._fold, self._drop = fold, drop or (lambda p: False)
+
+    def _repr_html_(self) -> str:
+        shown = [_part_html(p) for p in self.parts if not self._drop(p) and not self._fold(p)]
+        hidden = [_part_html(p) for p in self.parts if not self._drop(p) and self._fold(p)]
+        box = (f'<details class="fold"><summary>{self.summary}</summary>{"".join(hidden)}</details>'
+               if hidden else "")
+        return "".join(shown) + box
+
+    def __repr__(self) -> str:
+        return "\n".join(repr(p) for p in self.parts)
+
+
+def _is_heading(p: Any) -> bool:
+    return isinstance(p, _HTML) and p.s.lstrip().startswith("<h")
+
+
+def _is_chart(p: Any) -> bool:
+    return hasattr(p, "_repr_png_") and not hasattr(p, "_repr_html_")
+
+
+def _tables(out: Any) -> list:
+    return [p for p in getattr(out, "parts", []) if hasattr(p, "table_id")]
+
+
+def _hint(*bits: str) -> str:
+    return f'<span class="fold-hint">（{html.escape("；".join(b for b in bits if b))}）</span>'
 
 
 # --------------------------------------------------------------------------- real sections
@@ -221,17 +284,51 @@ def section_sample(ctx: ReportContext, groups: list[str] | None = None):
         out.append(publish(t, ctx))
     if not out:
         return _HTML('<div class="no-data">问卷未声明分组变量（design.groups）。</div>')
+    if ctx.notebook == "survey_report":
+        # shown once, on the quality page (Q1.k: the same counts); published here for the workbook
+        ids = [t.table_id for t in out]
+        qids = [f"Q{i[1:]}" for i in ids]
+        rng = lambda x: x[0] if len(x) == 1 else f"{x[0]}–{x[-1]}"  # noqa: E731
+        by = "、".join(html.escape(short) for short in _group_names(ctx, groups))
+        return _HTML(f'<p class="see-also">样本构成（按{by}的未加权人数及比例）见'
+                     f'<a href="quality.html#{qids[0]}">《数据接收与质量》表 {rng(qids)}</a>；'
+                     f"同样的数字亦在 tables.xlsx 表 {rng(ids)}。</p>")
     # small tables side by side (a grid), not one narrow column down the page
     return _HTML('<div class="table-grid" style="display:flex;flex-wrap:wrap;gap:0 2em;'
                  'align-items:flex-start">'
                  + "".join(f'<div style="min-width:15em">{t.to_html()}</div>' for t in out) + "</div>")
 
 
+def _group_names(ctx: ReportContext, groups: list[str]) -> list[str]:
+    from .content.quality import short_label
+
+    q = ctx.questionnaire
+    return [short_label(q, g) if q is not None and g in q else str(g) for g in groups]
+
+
+#: the page holding the full 方法说明 (every other page links to it: ``survey_report.html#methods``)
+METHODS_HOME = "survey_report"
+
+
 def section_methods(ctx: ReportContext):
-    """方法说明: design, weighting, variance estimation, suppression rules, sources of margins."""
+    """方法说明: design, weighting, variance estimation, suppression rules, sources of margins.
+
+    Written out in full once, on the survey report (:data:`METHODS_HOME`); the other pages
+    show one line linking to it.
+
+    Examples
+    --------
+    >>> from survey.report import setup, validate
+    >>> "survey_report.html#methods" in section_methods(setup(validate(notebook="quality"),
+    ...                                                       notebook="quality"))._repr_html_()
+    True
+    """
     from .content.indicators import methods
 
-    return methods(ctx)
+    if ctx.notebook != METHODS_HOME:
+        return _HTML(f'<p class="see-also">抽样设计、加权、方差估计、数据披露控制、可靠性标记与多重比较规则见'
+                     f'<a href="{METHODS_HOME}.html#methods">《调查报告》方法说明</a>。</p>')
+    return _HTML(f'<div id="methods">{methods(ctx)._repr_html_()}</div>')
 
 
 # --------------------------------------------------------------------------- statistics sections
@@ -279,7 +376,12 @@ def publish_indicators(est: Any, table_id: str, module: str, ctx: ReportContext)
     """Publish :func:`indicator_estimates` as table *table_id* headed *module*, with its chart."""
     from .content import indicators
 
-    return indicators.publish_indicators(est, table_id, module, ctx)
+    out = indicators.publish_indicators(est, table_id, module, ctx)
+    if not any(_is_chart(p) for p in getattr(out, "parts", [])):
+        return out
+    lvl = float(ctx.params.get("confidence", 0.95)) * 100
+    return Folded(out.parts, f"图 {html.escape(table_id)}：{html.escape(module)}各指标的估计值及 {lvl:.0f}% 置信区间"
+                  + _hint("与上表数字相同，点击展开"), fold=_is_chart)
 
 
 def section_subgroups(ctx: ReportContext, groups: list[str] | None = None):
@@ -302,7 +404,15 @@ def publish_subgroups(est: Any, table_id: str, ctx: ReportContext):
     """Publish :func:`subgroup_estimates` as table *table_id* (indicators × the group's levels)."""
     from .content import indicators
 
-    return indicators.publish_subgroups(est, table_id, ctx)
+    out = indicators.publish_subgroups(est, table_id, ctx)
+    tabs = _tables(out)
+    if not tabs:
+        return out
+    t = tabs[0]
+    size = f"{len(t.display) - 1} 项指标 × {t.display.shape[1]} 组"  # less the 样本量 row
+    return Folded(out.parts, f"<b>{html.escape(t.table_id)}</b> {html.escape(t.title)}"
+                  + _hint(size, "点击展开", f"完整表格亦见 tables.xlsx 表 {t.table_id}"),
+                  fold=lambda p: hasattr(p, "table_id"), drop=_is_heading)
 
 
 def subgroup_tests(ctx: ReportContext, groups: list[str] | None = None):
@@ -317,7 +427,18 @@ def publish_subgroup_tests(tests: Any, table_id: str, ctx: ReportContext):
     """Publish :func:`subgroup_tests` as table *table_id* (questions × groups)."""
     from .content import indicators
 
-    return indicators.publish_subgroup_tests(tests, table_id, ctx)
+    out = indicators.publish_subgroup_tests(tests, table_id, ctx)
+    tabs = _tables(out)
+    if not tabs:
+        return out
+    t = tabs[0]
+    n = len(tests) if isinstance(tests, pd.DataFrame) else 0
+    sig = int((pd.to_numeric(tests["p_holm"], errors="coerce") < 0.05).sum()) if n and "p_holm" in tests else None
+    what = f"共 {n} 项检验" + (f"，Holm 校正后 {sig} 项 p < 0.05（见下文“值得关注的差异”）"
+                              if sig is not None and not t.suppressed.to_numpy().any() else "")
+    return Folded(out.parts, f"<b>{html.escape(t.table_id)}</b> {html.escape(t.title)}"
+                  + _hint(what, "点击展开", f"完整表格亦见 tables.xlsx 表 {t.table_id}"),
+                  fold=lambda p: hasattr(p, "table_id"), drop=_is_heading)
 
 
 def notable_differences(ctx: ReportContext, estimates: list[Any], tests: Any = None):

@@ -739,15 +739,15 @@ def methods(ctx: Any) -> H:
             srcs = "；".join(f"{esc(short_label(q, m) if '×' not in m else ' × '.join(short_label(q, v.strip()) for v in m.split('×')))}："
                             f"{esc(pb)}（{esc(y)}）{esc(tb)}" for m, pb, y, tb in
                             zip(src["margin"], src["publication"], src["year"], src["table"]))
-            items.append(f"<li><b>加权</b>：{base}；再用迭代比例调整（raking）校准到总体边际。总体边际来源：{srcs}。"
+            items.append(f"<li><b>加权</b>：{base}；再用迭代比例调整校准到总体边际。总体边际来源：{srcs}。"
                          "各来源总数不一致时按比例统一到控制总数（差异见质量报告）。</li>")
         else:
             items.append(f"<li><b>加权</b>：{base}；未提供总体边际，未做校准。</li>")
         cr = ctx.prepared.clean
         items.append(f"<li><b>数据清理</b>：读入 {int(cr.n_raw):,} 份，剔除 {len(cr.dropped):,} 份（重复提交、作答过快、直线作答等），"
                      f"保留 {int(cr.n_clean):,} 份；不知道/拒答与超范围值按缺失处理，各题以有效回答为分母。</li>")
-    items.append(f"<li><b>方差估计</b>：泰勒线性化，考虑分层、站点整群与校准（校准残差化，相当于 R survey 的 calibrate）；"
-                 f"单站点层按总体均值中心化（lonely PSU = adjust）；均值的置信区间为 {conf:.0f}% t 区间，自由度为站点数减层数"
+    items.append(f"<li><b>方差估计</b>：泰勒线性化，考虑分层、站点整群与校准（对校准残差估计方差）；"
+                 f"只有一个站点的层按总体均值中心化；均值的置信区间为 {conf:.0f}% t 区间，自由度为站点数减层数"
                  f"。{esc(PUBLISHED_CI_RULE)}百分比的区间因此不对称。"
                  "表中以“估计值 (下限–上限)”表示。</li>")
     items.append(f"<li><b>数据披露控制</b>：未加权人数少于 {mc} 人的单元格以“—”隐去；计数表另做互补隐去，防止由合计推算；"

@@ -31,14 +31,20 @@ from ..context import FigureOutput, publish
 from ..display import HTML as _Html
 from ..format import fmt_p, fmt_pct, style_table
 from ..theme import new_figure
+from .priority import place_labels, priority_caption
 
 __all__ = ["BriefReport", "EmptyBrief", "brief_for_report", "plot_ranked", "plot_group_heatmap",
-           "plot_priority", "plot_changes", "NO_PAINPOINTS", "EFFECT_SCALE_ZH", "FAMILY_ZH"]
+           "plot_priority", "plot_changes", "place_labels", "priority_caption", "NO_PAINPOINTS", "EFFECT_SCALE_ZH", "FAMILY_ZH"]
 
 
 # ----------------------------------------------------------------------------------------------
 # charts
 # ----------------------------------------------------------------------------------------------
+
+#: a pain-point table with more rows than this is shown folded (its caption as one line; the
+#: ranking PP1 and the 清单 PP10 always open): PP3/PP4 list every group level
+FOLD_ROWS = 20
+
 
 def _fig(w: float, h: float):
     return new_figure(w, h)
@@ -200,9 +206,6 @@ def plot_priority(pm: pd.DataFrame, *, title: str | None = None):
     colours = {"优先解决": "#D55E00", "广泛关注": "#E69F00", "少数严重": "#CC79A7", "持续观察": "#56B4E9"}
     for q, g in p.groupby("quadrant", sort=False):
         ax.scatter(g["prevalence"] * 100, g["severity"] * 100, s=40, color=colours.get(q, "#000000"), label=q)
-    for r in p.itertuples():
-        ax.annotate(r.item, (r.prevalence * 100, r.severity * 100), fontsize=7,
-                    xytext=(3, 3), textcoords="offset points")
     xs = pm.attrs.get("split_prevalence", float(p["prevalence"].median()))
     ys = pm.attrs.get("split_severity", float(p["severity"].median()))
     ax.axvline(xs * 100, color="#777777", lw=0.8, ls="--")
@@ -210,8 +213,11 @@ def plot_priority(pm: pd.DataFrame, *, title: str | None = None):
     ax.set_xlabel("选择比例（%，前三位任一）")
     ax.set_ylabel("困扰“严重/非常严重”的比例（%）")
     ax.legend(fontsize=8, loc="best")
-    ax.set_title(title or "优先级矩阵（普遍程度 × 严重程度，虚线为各项中位数）")
+    how = "中位数" if pm.attrs.get("split", "median") == "median" else "平均值"
+    ax.set_title(title or f"优先级矩阵（普遍程度 × 严重程度，虚线为各项{how}）")
     fig.tight_layout()
+    place_labels(ax, (p["prevalence"] * 100).to_numpy(float), (p["severity"] * 100).to_numpy(float),
+                 p["item"].astype(str).tolist(), fontsize=7)
     return fig
 
 
@@ -512,6 +518,12 @@ class BriefReport:
             raise ParameterError(f"figure {name!r}: choose one of {list(makers)}")
         if (name == "changes" and self.changes is None) or (name == "priority" and self.priority is None):
             return self._absent("PP8" if name == "changes" else "PP5")
+        if name == "priority":  # the quadrants need words: what they mean, why the top item lands where it does
+            from ._util import Bundle
+
+            cap = priority_caption(self.priority, self.level)
+            return Bundle([FigureOutput(makers[name]()),
+                           _Html(f'<figcaption class="figure-caption">{cap}</figcaption>') if cap else None])
         return FigureOutput(makers[name]())
 
     def _absent(self, table_id: str, *, blank: bool = False) -> "_Html":
@@ -586,7 +598,12 @@ class BriefReport:
         if table_id in self.TITLES and table_id not in self.tables():
             # the chart cell before the change table already says why
             return self._absent(table_id, blank=table_id == "PP8" and self.changes is None)
-        return publish(self.table(table_id), ctx)
+        t = self.table(table_id)
+        if table_id not in ("PP1", "PP10") and len(t.display) > FOLD_ROWS:
+            import dataclasses
+
+            t = dataclasses.replace(t, folded=True)  # a long detail table: one line, opened by a click
+        return publish(t, ctx)
 
     def to_html(self, *, title: str = "急难愁盼与政策评估简报") -> str:
         """A standalone HTML brief (tables + PNG charts embedded)."""

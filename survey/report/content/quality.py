@@ -21,6 +21,9 @@ from ._util import Bundle, H, esc, no_design, prefix, publish_estimates
 __all__ = ["RULE_LABELS", "REASON_LABELS", "short_label", "column_label", "question_label", "fmt_convergence",
            "cleaning", "weighting", "weighting_short", "asked_nonresponse", "NOT_APPLICABLE"]
 
+#: calibration methods (``WeightingReport.method``) as the report names them
+CALIBRATION_ZH = {"rake": "迭代比例调整", "raking": "迭代比例调整", "linear": "线性校准", "logit": "有界 logit 校准"}
+
 RULE_LABELS = {
     "missing_codes": "缺失编码（不知道/拒答）置空", "out_of_range": "超出有效范围", "rank_invalid": "排序题无效",
     "multi_cap": "多选超过上限", "other_empty": "“其他”未填写", "skip_logic": "违反跳转逻辑",
@@ -314,7 +317,7 @@ def weighting(ctx: Any) -> Any:
     out.add(H(
         "<ul>"
         f"<li>{esc(_base_text(ctx))}。</li>"
-        f"<li>校准方法：{esc(r.method)}（迭代比例调整），"
+        f"<li>校准方法：{esc(CALIBRATION_ZH.get(str(r.method), str(r.method)))}，"
         f"{'' if r.converged else '<b>'}{esc(fmt_convergence(bool(r.converged), r.max_rel_error, r.iterations))}"
         f"{'' if r.converged else '</b>'}。</li>"
         f"<li>Kish 设计效应（权重变异）：校准前 {float(before['kish_deff']):.3f}，校准后 {float(after['kish_deff']):.3f}；"
@@ -455,7 +458,7 @@ def weighting_short(ctx: Any) -> Any:
     vars_ = "、".join(_margin_label(q, m) for m in src["margin"])
     ctl = _acc(r, 'discrepancy_table')["control_total"].iloc[0] if len(_acc(r, 'discrepancy_table')) else float(ws["sum"])
     out.add(H(
-        f"<p>{esc(_base_text(ctx))}；再按{esc(vars_)}的总体分布进行迭代比例调整（raking），使加权后的样本构成与总体一致，"
+        f"<p>{esc(_base_text(ctx))}；再按{esc(vars_)}的总体分布进行迭代比例调整，使加权后的样本构成与总体一致，"
         f"权重合计为总体规模 {fmt_count(ctl)} 人。各来源的总数略有出入，已按比例统一到控制总数。"
         f"校准后权重的 Kish 设计效应为 {float(ws['kish_deff']):.2f}，相当于 {fmt_count(ws['effective_n'])} 人的简单随机样本"
         f"（整群抽样带来的设计效应另计，已体现在各指标的置信区间中）。</p>"))

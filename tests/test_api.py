@@ -111,7 +111,7 @@ def test_top_level_namespace_is_the_documented_api():
     public = {n for n in dir(survey) if not n.startswith("_")}
     submodules = {"annotations", "clean", "design", "errors", "io", "models", "pipeline", "privacy",
                   "questionnaire", "tables", "trends", "estimate", "cli", "weighting", "demo",
-                  "report", "painpoints", "multiplicity", "version", "labels"}
+                  "report", "painpoints", "multiplicity", "version", "labels", "comparisons"}
     stray = public - set(survey.__all__) - submodules
     assert not stray, f"names in survey's namespace that are neither in __all__ nor submodules: {stray}"
     assert len(survey.__all__) == len(set(survey.__all__)), "duplicate names in survey.__all__"

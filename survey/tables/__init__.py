@@ -10,8 +10,8 @@ mean score.  So one path serves all of them::
     _core.ratio_estimates --> survey.estimates.Estimates  (estimate, covariance, df, n, deff)
         linearisation: survey.variance.ratio_influence + vcov_totals
         replicate designs: survey.variance.replicate_estimates + replicate_vcov
-    _core.table_frame --> Estimates.frame() + n_cell, df --> flags.add_flags (the one
-        disclosure rule, survey.privacy.disclosure_mask)
+    _core.table_frame --> the Estimates.frame() columns + n_cell, df + the flag columns of
+        flags.add_flags (the one disclosure rule, survey.privacy.disclosure_mask)
 
 Modules: :mod:`~survey.tables.crosstab` (two-way tables and the Rao–Scott tests, R's
 ``svychisq``), :mod:`~survey.tables.multi` (multi / ranked / likert), :mod:`~survey.tables.scales`

@@ -93,8 +93,8 @@ def contrast(d: "SurveyDesign", variable: str, by: str | Sequence[str],
         Z[:, G + g] = mv
     num = np.arange(G)
     den = np.arange(G, 2 * G) if stat == "mean" else np.full(G, -1)
-    r = ratio_estimates(v, Z, num, den, np.arange(G, 2 * G), df=degf_mask(v, None),
-                        labels=pd.DataFrame(index=range(G)), level=level, present=valid)
+    r, _ = ratio_estimates(v, Z, num, den, np.arange(G, 2 * G), df=degf_mask(v, None),
+                           level=level, present=valid)
 
     def as_vec(c: Any) -> np.ndarray:
         if isinstance(c, Mapping):

@@ -374,9 +374,9 @@ def crosstab(d: "SurveyDesign", row: str, col: str, *, by: str | Sequence[str] |
         ids[row] = pd.Categorical.from_codes(np.tile(ri, 4), dtype=rdtype)
         ids[col] = pd.Categorical.from_codes(np.tile(ci, 4), dtype=cdtype)
         ids["measure"] = measure_col
-        r = ratio_estimates(v, Z, num, den, base, df=dfs[gof], labels=pd.DataFrame(ids),
-                            level=level, present=mask, A=A, exclusive=True)
-        frames.append(table_frame(r, flags))
+        r, n_cell = ratio_estimates(v, Z, num, den, base, df=dfs[gof], level=level, present=mask,
+                                    A=A, exclusive=True)
+        frames.append(table_frame(r, n_cell, ids, flags))
         # tests on the levels present
         cnt = np.bincount(cellc, minlength=K).reshape(nr, nc)
         ur = np.flatnonzero(cnt.sum(1) > 0)

@@ -25,6 +25,8 @@ Examples
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -32,7 +34,7 @@ from ..errors import EstimationError
 from ..privacy import disclosure_mask
 from ..validation import Interval, check
 
-__all__ = ["FLAG_DEFAULTS", "FLAG_COLUMNS", "add_flags", "check_thresholds"]
+__all__ = ["FLAG_DEFAULTS", "FLAG_COLUMNS", "add_flags", "check_thresholds", "flag_columns"]
 
 #: Documented defaults of the reliability flags (see :func:`add_flags`).
 FLAG_DEFAULTS: dict[str, float] = {"min_n": 30, "max_cv": 0.3, "min_n_eff": 30, "min_cell": 10}
@@ -110,20 +112,41 @@ def add_flags(frame: pd.DataFrame, min_n: int = 30, max_cv: float = 0.3,
             raise EstimationError(f"add_flags: the frame has no {k!r} column; pass an estimator's "
                                   "output (estimate, se, n, ...)")
     check_thresholds("add_flags", min_n, max_cv, min_n_eff, min_cell)
-    est = frame["estimate"].to_numpy(dtype=float)
-    se = frame["se"].to_numpy(dtype=float)
-    n = frame["n"].to_numpy(dtype=float)
-    cell = frame["n_cell"].to_numpy(dtype=float) if "n_cell" in frame.columns else None
+    cols = flag_columns(frame["estimate"], frame["se"], frame["n"],
+                        frame["n_cell"] if "n_cell" in frame.columns else None,
+                        frame["n_eff"] if "n_eff" in frame.columns else None,
+                        min_n=min_n, max_cv=max_cv, min_n_eff=min_n_eff, min_cell=min_cell)
+    out = frame.copy()
+    for k, v in cols.items():
+        out[k] = v
+    return out
+
+
+def flag_columns(estimate: Any, se: Any, n: Any, n_cell: Any = None, n_eff: Any = None, *,
+                 min_n: float = 30, max_cv: float = 0.3, min_n_eff: float | None = 30,
+                 min_cell: float = 10) -> dict[str, np.ndarray]:
+    """The flag columns of :func:`add_flags` as arrays (``cv, flag_n, flag_cv, flag_n_eff,
+    suppress, flag``), for estimators that assemble their frame in one constructor.
+
+    The rules are those of :func:`add_flags` (which calls this function); thresholds are not
+    re-checked here (see :func:`check_thresholds`).
+
+    Examples
+    --------
+    >>> flag_columns([0.5], [0.2], [20], [4], None, min_cell=10)["suppress"].tolist()
+    [True]
+    """
+    est = np.asarray(estimate, dtype=float)
+    se = np.asarray(se, dtype=float)
+    n = np.asarray(n, dtype=float)
+    cell = None if n_cell is None else np.asarray(n_cell, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         cv = np.where(est != 0, se / np.abs(est), np.where(se > 0, np.inf, 0.0))
     flag_n = n < min_n
     flag_cv = np.nan_to_num(cv, nan=0.0) > max_cv
-    if min_n_eff is not None and "n_eff" in frame.columns:
-        flag_ne = np.nan_to_num(frame["n_eff"].to_numpy(dtype=float), nan=np.inf) < min_n_eff
+    if min_n_eff is not None and n_eff is not None:
+        flag_ne = np.nan_to_num(np.asarray(n_eff, dtype=float), nan=np.inf) < min_n_eff
     else:
         flag_ne = np.zeros(len(est), dtype=bool)
-    out = frame.copy()
-    for k, v in zip(FLAG_COLUMNS, (cv, flag_n, flag_cv, flag_ne, disclosure_mask(n, cell, min_cell),
-                                   flag_n | flag_cv | flag_ne)):
-        out[k] = v
-    return out
+    return dict(zip(FLAG_COLUMNS, (cv, flag_n, flag_cv, flag_ne, disclosure_mask(n, cell, min_cell),
+                                   flag_n | flag_cv | flag_ne)))

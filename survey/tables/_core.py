@@ -38,10 +38,10 @@ from .flags import flag_columns
 # ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class View:
-    """A design with the data, weights and domain the table functions read."""
+    """A design with the weights and domain the table functions read (columns are read with
+    ``design.column``, no copy of the data)."""
 
     design: Any
-    data: pd.DataFrame
     w: np.ndarray
     dom: np.ndarray | None
     questionnaire: Any = None
@@ -62,7 +62,7 @@ class View:
 
 def view(d: Any, what: str, questionnaire: Any = None) -> View:
     """The :class:`View` of a :class:`~survey.SurveyDesign` (``questionnaire=`` overrides its own)."""
-    for attr in ("weights", "stages", "replicates", "domain_index", "column"):
+    for attr in ("weights", "stages", "replicates", "domain_index", "column", "columns"):
         if not hasattr(d, attr):
             raise DesignError(f"{what}: expected a SurveyDesign, got {type(d).__name__} "
                               f"(no {attr!r}); build one with survey.SurveyDesign(...)")
@@ -70,7 +70,7 @@ def view(d: Any, what: str, questionnaire: Any = None) -> View:
                                       or not hasattr(questionnaire, "__getitem__")):
         raise EstimationError(f"{what}: questionnaire= must be a survey.Questionnaire")
     dom = d.domain
-    return View(design=d, data=d.data, w=np.asarray(d.weights, dtype=float), dom=dom,
+    return View(design=d, w=np.asarray(d.weights, dtype=float), dom=dom,
                 questionnaire=questionnaire if questionnaire is not None
                 else getattr(d, "questionnaire", None))
 
@@ -215,10 +215,10 @@ def table_frame(e: Estimates, n_cell: np.ndarray, ids: Mapping[str, Any], flags:
 # columns and groups
 # ----------------------------------------------------------------------------------------------
 def column(v: View, name: str, what: str) -> pd.Series:
-    if not isinstance(name, str) or name not in v.data.columns:
+    if not isinstance(name, str) or name not in v.design.columns:
         raise DesignError(f"{what}: column {name!r} is not in the design's data; available "
-                          f"columns include {list(v.data.columns)[:12]}")
-    return v.data[name]
+                          f"columns include {list(v.design.columns)[:12]}")
+    return v.design.column(name)
 
 
 def level_codes(s: pd.Series, what: str) -> tuple[np.ndarray, list]:
@@ -261,7 +261,7 @@ def groups(v: View, by: str | Sequence[str] | None,
 def numeric_block(v: View, cols: list[str], what: str) -> np.ndarray:
     out = np.empty((v.n, len(cols)))
     for j, c in enumerate(cols):
-        s = v.data[c]
+        s = v.design.column(c)
         try:
             if isinstance(s.dtype, pd.CategoricalDtype):
                 raise TypeError("categorical")
@@ -283,7 +283,7 @@ def resolve_question(v: View, q: str | Sequence[str], types: tuple[str, ...],
     if isinstance(q, str):
         qn = v.questionnaire
         if qn is None or q not in qn:
-            if q in v.data.columns:
+            if q in v.design.columns:
                 raise EstimationError(f"{what}: {q!r} is a single column; pass the list "
                                       "of the question's option/row columns")
             raise EstimationError(

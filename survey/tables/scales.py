@@ -210,7 +210,7 @@ def scale_score(d: "SurveyDesign", items: str | Sequence[str], *,
     frame["alpha"] = [cronbach_alpha(V[m & (w_all > 0)]) for m in masks]
     frame["alpha_weighted"] = [cronbach_alpha(V[m], w_all[m]) for m in masks]
     full = np.ones(v.n, dtype=bool) if v.dom is None else v.dom
-    return ScaleScore(frame=frame, scores=pd.Series(score, index=v.data.index, name=name),
+    return ScaleScore(frame=frame, scores=pd.Series(score, index=v.design.data.index, name=name),
                       alpha=cronbach_alpha(V[full & (w_all > 0)]),
                       alpha_weighted=cronbach_alpha(V[full], w_all[full]),
                       items=cols, reverse=rev, method=method)

@@ -44,6 +44,8 @@ import pandas as pd
 from scipy import stats
 
 from .errors import ConvergenceError, DesignError, EstimationError
+from .validation import check_level
+from .variance import degf, replicate_vcov, tcrit, vcov_totals
 
 if TYPE_CHECKING:  # pragma: no cover
     from .design import SurveyDesign
@@ -156,10 +158,8 @@ class GLMResult:
         >>> list(ci.columns), bool((ci["ci_low"] < ci["ci_high"]).all())
         (['ci_low', 'ci_high'], True)
         """
-        level = self.level if level is None else level
-        if not 0 < level < 1:
-            raise EstimationError(f"conf_int: level={level} must be between 0 and 1")
-        q = stats.t.ppf(0.5 + level / 2, self.df_resid) if self.df_resid > 0 else np.nan
+        level = self.level if level is None else check_level("conf_int", level)
+        q = float(tcrit(level, self.df_resid))
         se = self.bse
         return pd.DataFrame({"ci_low": self.params - q * se, "ci_high": self.params + q * se})
 
@@ -262,18 +262,20 @@ def glm(d: "SurveyDesign", formula: str, family: str = "gaussian", *, level: flo
     import patsy
     import statsmodels.api as sm
 
-    from .tables import _backend
-
     fam = _family(family)
     if not isinstance(formula, str) or "~" not in formula:
         raise EstimationError(f"glm: formula {formula!r} must look like 'y ~ x1 + C(x2)'")
-    if not 0 < level < 1:
-        raise EstimationError(f"glm: level={level} must be between 0 and 1")
-    bk = _backend(d)
-    data = bk.data
-    inset = bk.w > 0
-    if bk.dom is not None:
-        inset &= bk.dom
+    check_level("glm", level)
+    for attr in ("weights", "stages", "replicates", "data"):
+        if not hasattr(d, attr):
+            raise DesignError(f"glm: expected a SurveyDesign, got {type(d).__name__} (no {attr!r}); "
+                              "build one with survey.SurveyDesign(...)")
+    data = d.data
+    wd = np.asarray(d.weights, dtype=float)
+    dom = d.domain
+    inset = wd > 0
+    if dom is not None:
+        inset &= dom
     mf = _model_frame(data, formula, inset)
     try:
         y, X = patsy.dmatrices(formula, mf, NA_action="drop", return_type="dataframe")
@@ -285,7 +287,7 @@ def glm(d: "SurveyDesign", formula: str, family: str = "gaussian", *, level: flo
         raise EstimationError(f"glm: the outcome of {formula!r} gives {y.shape[1]} columns "
                               f"({list(y.columns)}); use a numeric outcome")
     pos = data.index.get_indexer(y.index)
-    used = np.zeros(bk.n, dtype=bool)
+    used = np.zeros(len(wd), dtype=bool)
     used[pos] = True
     yv = y.to_numpy(dtype=float).ravel()
     Xv = X.to_numpy(dtype=float)
@@ -299,7 +301,7 @@ def glm(d: "SurveyDesign", formula: str, family: str = "gaussian", *, level: flo
         raise EstimationError(f"glm: binomial outcome {y.columns[0]!r} must lie in [0, 1]")
     if family.lower() in ("poisson", "quasipoisson") and (yv < 0).any():
         raise EstimationError(f"glm: poisson outcome {y.columns[0]!r} must be non-negative")
-    w = bk.w[pos]
+    w = wd[pos]
     wr = w / w.mean()
 
     def fit(weights: np.ndarray, start: np.ndarray | None = None):
@@ -318,8 +320,8 @@ def glm(d: "SurveyDesign", formula: str, family: str = "gaussian", *, level: flo
     mu = fam.link.inverse(eta)
     dmu = fam.link.inverse_deriv(eta)
     var = fam.variance(mu)
-    if bk.replicate:
-        Wrep = bk.rep_w[pos]
+    if d.replicates is not None:
+        Wrep = np.asarray(d.repweights, dtype=float)[pos]
 
         def refit(col: np.ndarray) -> np.ndarray:
             wc = col / w.mean()
@@ -328,7 +330,7 @@ def glm(d: "SurveyDesign", formula: str, family: str = "gaussian", *, level: flo
             return np.asarray(fit(wc, beta).params, dtype=float)
 
         thetas = np.array([refit(Wrep[:, j]) for j in range(Wrep.shape[1])])
-        cov = bk.rep_var(thetas, beta)
+        cov = replicate_vcov(d.replicates, beta, thetas)
     else:
         A = (Xv * (w * dmu ** 2 / var)[:, None]).T @ Xv
         try:
@@ -336,14 +338,14 @@ def glm(d: "SurveyDesign", formula: str, family: str = "gaussian", *, level: flo
         except np.linalg.LinAlgError:
             raise EstimationError(f"glm: singular information matrix for {formula!r}") from None
         score = Xv * ((yv - mu) * dmu / var)[:, None]
-        Z = np.zeros((bk.n, p))
+        Z = np.zeros((len(wd), p))
         Z[pos] = score @ Ainv
-        cov = bk.vcov(Z, used)
-    df_resid = float(bk.degf(used)) + 1 - p
+        cov = vcov_totals(d, Z, used)
+    df_resid = float(degf(d, used if dom is None else used & dom)) + 1 - p
     # R: svyvar of the Pearson residuals; residuals.svyglm divides the prior weights (rescaled
     # over the design's rows) by the weights rescaled over the complete rows, so rows dropped
     # for missing values leave a factor sqrt(mean_used(w) / mean_design(w)) (kept, to match R).
-    wall = bk.w[inset]
+    wall = wd[inset]
     pr = (yv - mu) / np.sqrt(var) * np.sqrt(w.mean() / wall.mean())
     xbar = np.sum(w * pr) / w.sum()
     dispersion = float(np.sum(w * (pr - xbar) ** 2) / w.sum() * nobs / (nobs - 1))

@@ -97,3 +97,19 @@ def test_glm_errors(designs):
         d.glm("api00 ~ ell + I(2 * ell)")
     with pytest.raises(EstimationError, match=r"\[0, 1\]"):
         d.glm("api00 ~ ell", family="binomial")
+
+
+def test_level_errors_have_the_validator_message():
+    """glm and GLMResult.conf_int check level with survey.validation (one message shape)."""
+    df = pd.DataFrame({"x": [0.0, 1, 2, 3, 4, 5], "y": [1.0, 3.2, 4.9, 7.1, 9, 11]})
+    d = SurveyDesign(df)
+    with pytest.raises(EstimationError, match=re.escape(
+            "glm: level=2 must be a number strictly between 0 and 1 (e.g. level=0.95)")):
+        d.glm("y ~ x", level=2)
+    m = d.glm("y ~ x")
+    with pytest.raises(EstimationError, match=re.escape("conf_int: level=1.0 must be a number")):
+        m.conf_int(1.0)
+    lo, hi = m.conf_int(0.9).loc["x"]
+    from scipy import stats
+    q = stats.t.ppf(0.95, m.df_resid)
+    assert hi - lo == pytest.approx(2 * q * m.bse["x"])

@@ -380,3 +380,89 @@ def test_add_flags_suppresses_a_small_domain_even_with_no_one_in_the_cell():
     f = pd.DataFrame({"estimate": [0.0, 0.0, 0.4], "se": [0.0, 0.0, 0.05], "n": [3, 200, 200],
                       "n_cell": [0, 0, 4]})
     assert add_flags(f, min_cell=10)["suppress"].tolist() == [True, False, True]
+
+
+# ------------------------------------------------------------ one rule, one core (issue #14)
+def _small_design(seed: int, n: int = 150) -> tuple[pd.DataFrame, SurveyDesign]:
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({"a": rng.integers(0, 3, n), "b": rng.integers(0, 4, n),
+                       "g": rng.choice(["x", "y"], n), "y": rng.normal(5, 2, n),
+                       "w": rng.uniform(0.5, 3, n), "c": rng.integers(0, 15, n),
+                       "s": rng.integers(0, 2, n)})
+    df["c"] = df["c"] * 2 + df["s"]                       # PSUs nested in strata
+    return df, SurveyDesign(df, weights="w", psu="c", strata="s")
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 10_000))
+def test_crosstab_row_and_column_shares_sum_to_one(seed):
+    """row_pct sums to 1 within every row present, col_pct within every column present, and
+    the row shares are the design's proportions within the row domain (same SE)."""
+    df, d = _small_design(seed)
+    t = d.crosstab("a", "b")
+    rows = t.row_pct.groupby("a", observed=True)
+    assert np.allclose(rows["estimate"].sum(), 1.0)
+    assert np.allclose(t.col_pct.groupby("b", observed=True)["estimate"].sum(), 1.0)
+    p = d.proportion("b", by="a")
+    rp = t.row_pct[t.row_pct.n_cell > 0].reset_index(drop=True)
+    assert np.allclose(np.sort(rp.estimate), np.sort(p.estimate[p.estimate > 0]), rtol=1e-10)
+    assert np.allclose(np.sort(rp.se), np.sort(p.se[p.estimate > 0]), rtol=1e-8)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 60), st.integers(0, 60)), min_size=1, max_size=12),
+       st.integers(0, 25))
+def test_add_flags_suppresses_exactly_what_disclosure_mask_does(cells, min_cell):
+    """add_flags' suppress column is the one disclosure rule, cell by cell; a zero cell over a
+    large enough base is published, an empty base is suppressed."""
+    from survey.privacy import disclosure_mask
+
+    n = np.array([max(a, b) for a, b in cells])
+    cell = np.array([min(a, b) for a, b in cells])
+    f = pd.DataFrame({"estimate": cell / np.maximum(n, 1), "se": 0.01, "n": n, "n_cell": cell})
+    out = add_flags(f, min_cell=min_cell)
+    assert out["suppress"].tolist() == disclosure_mask(n, cell, min_cell).tolist()
+    assert not out["suppress"][(cell == 0) & (n >= min_cell)].any()
+    assert out["suppress"][n == 0].all() or min_cell == 0
+
+
+def test_every_table_function_flags_through_add_flags(qdesign):
+    """The flag columns of every table function are add_flags of its own frame (one place)."""
+    from survey.tables.flags import FLAG_COLUMNS
+
+    outs = [qdesign.multi(["q15_1", "q15_2"], by="g", min_cell=15),
+            qdesign.crosstab("g", "st", min_n=40).frame]
+    for out in outs:
+        again = add_flags(out.drop(columns=list(FLAG_COLUMNS)), min_cell=15 if "option" in out else 10,
+                          min_n=30 if "option" in out else 40)
+        pd.testing.assert_frame_equal(out, again)
+
+
+def test_parameter_errors_have_one_shape(qdesign):
+    """Level and threshold checks of every table function: survey.validation's message."""
+    with pytest.raises(EstimationError, match=r"^crosstab: level=1\.5 must be a number strictly "
+                                              r"between 0 and 1 \(e\.g\. level=0\.95\)$"):
+        qdesign.crosstab("g", "st", level=1.5)
+    with pytest.raises(EstimationError, match=r"^multi: min_cell=-1 must be a number >= 0"):
+        qdesign.multi(["q15_1", "q15_2"], min_cell=-1)
+    with pytest.raises(EstimationError, match=r"^ranked: k=0 must be an integer >= 1"):
+        qdesign.ranked(["q30_1", "q30_2"], k=0)
+    with pytest.raises(EstimationError, match=r"^scale_score: method='median' must be one of"):
+        qdesign.scale_score(["q20_r1", "q20_r2"], method="median")
+    with pytest.raises(EstimationError, match=r"^contrast: level=0 must be"):
+        qdesign.contrast("q15_1", "g", [1, -1], level=0)
+    with pytest.raises(EstimationError, match=r"^add_flags: max_cv=-0\.1 must be a number >= 0"):
+        add_flags(pd.DataFrame({"estimate": [1.0], "se": [0.1], "n": [50]}), max_cv=-0.1)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(0, 10_000))
+def test_contrast_is_the_difference_of_domain_means(seed):
+    """contrast() (Estimates.contrast) equals the difference of the design's domain means, with
+    the SE of R's svycontrast: var(a) + var(b) - 2 cov(a, b) from the joint estimates."""
+    df, d = _small_design(seed)
+    out = d.contrast("y", "g", {"y": 1, "x": -1})
+    e = d.estimates("mean", "y", by="g")
+    c = e.contrast([-1, 1])
+    assert out.estimate.iloc[0] == pytest.approx(float(c.estimate[0]), rel=1e-10)
+    assert out.se.iloc[0] == pytest.approx(float(c.se[0]), rel=1e-8)

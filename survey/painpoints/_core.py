@@ -82,7 +82,7 @@ class RankItems:
 
 
 def _rank_weights(weights: Any, k: int) -> np.ndarray:
-    from ..tables import _rank_weights as rank_weights
+    from ..tables import rank_weights
 
     return rank_weights(weights, k, "painpoints", error=ParameterError)
 

@@ -421,16 +421,16 @@ def test_wave_values_of_shares_use_the_published_interval():
     """The trends chart's per-wave intervals: logit / Korn–Graubard for shares, t for means."""
     from scipy import stats as sst
 
-    from survey.trends import _wave_values
+    from survey.trends import wave_estimates
     ds, S = demo(2024)
-    v = _wave_values(S, "income_20w_plus", [], 0.95)
+    v = wave_estimates(S, "income_20w_plus", level=0.95)
     p, se = v["estimate"].to_numpy(), v["se"].to_numpy()
     assert ((p > 0) & (p < 1) & (p * (1 - p) / se ** 2 >= 30)).all()  # the logit branch
     t = sst.t.ppf(0.975, float(S.design.df))
     lg, h = np.log(p / (1 - p)), t * se / (p * (1 - p))
     np.testing.assert_allclose(v["ci_low"], 1 / (1 + np.exp(-(lg - h))), rtol=1e-10)
     np.testing.assert_allclose(v["ci_high"], 1 / (1 + np.exp(-(lg + h))), rtol=1e-10)
-    m = _wave_values(S, "hours", [], 0.95)
+    m = wave_estimates(S, "hours", level=0.95)
     np.testing.assert_allclose(m["ci_high"] - m["estimate"], t * m["se"], rtol=1e-10)
 
 

@@ -12,7 +12,7 @@ Three pieces, each a plain function on plain objects, one module each:
    stacked :class:`~survey.SurveyDesign` in which every wave keeps its own design: strata are
    ``wave × stratum`` and PSUs ``wave × station``, except PSUs declared as a panel
    (``panel_psus``), which are shared across waves inside their (common) stratum.
-3. :func:`change` / :func:`trend_table` (``change.py``) — difference of means or proportions between two waves
+3. :func:`change` / :func:`trend_table` (``changes.py``) — difference of means or proportions between two waves
    (overall or by domain) with the SE of the difference, a t test on the design degrees of
    freedom and a significance flag; :func:`trend_table` does it for every comparable indicator.
 
@@ -45,7 +45,7 @@ Examples
 """
 from __future__ import annotations
 
-from .change import change, trend_table, wave_estimates
+from .changes import change, trend_table, wave_estimates
 from .harmonization import Harmonization, HarmonizedQuestion, Indicator, load_for_waves, not_comparable
 from .stack import StackedWaves, calibrate_wave, demo_designs, stack_waves
 

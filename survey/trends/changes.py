@@ -94,10 +94,10 @@ def _estimates(S: StackedWaves, ind: str, by: Sequence[str], waves: Sequence[str
     with np.errstate(invalid="ignore", divide="ignore"):
         z = np.where(w[:, None] > 0, infl / w[:, None], 0.0)
     V = vcov_totals(design, z, present=np.ones(n, dtype=bool))
-    lab = pd.DataFrame({"wave": np.repeat(np.asarray(waves, dtype=object), D)})
-    if levels is not None:
-        for b in by:
-            lab[b] = np.tile(levels[b].to_numpy(), W)
+    # labels by position (no string conversion): wave-major, domain-minor
+    lab = (pd.DataFrame(index=range(P)) if levels is None
+           else levels.iloc[np.tile(np.arange(D), W)].reset_index(drop=True))
+    lab.insert(0, "wave", pd.Categorical.from_codes(np.repeat(np.arange(W), D), categories=list(waves)))
     return Estimates(est, V, df=float(design.df if df is None else df), labels=lab,
                      statistic="mean", n=cnt, ci_method=ci_method)
 
@@ -149,6 +149,14 @@ def change(stacked_or_designs: StackedWaves | Mapping[str, SurveyDesign], indica
     check_level("change", level)
     by_cols = [] if by is None else ([by] if isinstance(by, str) else list(by))
     S = _as_stacked(stacked_or_designs, indicator, panel_psus, by_cols)
+    kind, waves = _resolve(S, indicator, kind, waves)
+    E = _estimates(S, indicator, by_cols, S.waves, df=df)
+    return _change_frame(S, E, indicator, kind, by_cols, waves, level)
+
+
+def _resolve(S: StackedWaves, indicator: str, kind: str | None,
+             waves: Sequence[str] | None) -> tuple[str, list[str]]:
+    """Check the indicator, its kind and the compared pair of waves (``change``'s arguments)."""
     if indicator not in S.indicators:
         raise EstimationError(f"change: indicator {indicator!r} is not in the stacked waves "
                               f"(indicators: {S.indicators})")
@@ -157,8 +165,8 @@ def change(stacked_or_designs: StackedWaves | Mapping[str, SurveyDesign], indica
         kind = h.indicator(indicator).kind if h is not None else "mean"
     if kind not in KINDS:
         raise EstimationError(f"change: kind={kind!r} must be 'mean' or 'proportion'")
-    y = S.data[indicator].to_numpy(dtype=float)
     if kind == "proportion":
+        y = S.data[indicator].to_numpy(dtype=float)
         v = y[~np.isnan(y)]
         if ((v < -1e-12) | (v > 1 + 1e-12)).any():
             raise EstimationError(f"change: indicator {indicator!r} has values outside [0, 1]; "
@@ -169,35 +177,47 @@ def change(stacked_or_designs: StackedWaves | Mapping[str, SurveyDesign], indica
     waves = [str(x) for x in waves]
     if len(waves) != 2 or any(x not in allw for x in waves) or waves[0] == waves[1]:
         raise EstimationError(f"change: waves={waves} must be two different waves of {allw}")
-    by_cols = [] if by is None else ([by] if isinstance(by, str) else list(by))
-    E = _estimates(S, indicator, by_cols, waves, df=df)
-    D = len(E) // 2
-    # the change b - a of every domain is a contrast of the (wave, domain) estimates
-    C = E.contrast(np.hstack([-np.eye(D), np.eye(D)]), labels=E.labels.iloc[D:], df=E.df[0])
+    return kind, waves
+
+
+def _change_frame(S: StackedWaves, E: Estimates, indicator: str, kind: str, by_cols: list[str],
+                  waves: list[str], level: float) -> pd.DataFrame:
+    """``change``'s frame from the (wave, domain) estimates of every wave of ``S``: the change
+    ``b - a`` of each domain is the contrast of wave b's block minus wave a's."""
+    D = len(E) // len(S.waves)
+    ia = S.waves.index(waves[0]) * D + np.arange(D)
+    ib = S.waves.index(waves[1]) * D + np.arange(D)
+    L = np.zeros((D, len(E)))
+    L[np.arange(D), ia] = -1.0
+    L[np.arange(D), ib] = 1.0
+    C = E.contrast(L, labels=E.labels.iloc[ib], df=E.df[0])
     ci = C.conf_int(level)
     tst = C.test()
     p = tst["p"].to_numpy()
     se_w = E.se
     out = pd.DataFrame({
         "indicator": indicator, "kind": kind, "wave_a": waves[0], "wave_b": waves[1],
-        "estimate_a": E.estimate[:D], "se_a": se_w[:D], "estimate_b": E.estimate[D:],
-        "se_b": se_w[D:], "change": C.estimate, "se": C.se, "ci_low": ci[:, 0],
+        "estimate_a": E.estimate[ia], "se_a": se_w[ia], "estimate_b": E.estimate[ib],
+        "se_b": se_w[ib], "change": C.estimate, "se": C.se, "ci_low": ci[:, 0],
         "ci_high": ci[:, 1], "t": tst["t"].to_numpy(), "p": p, "df": C.df,
         "significant": np.where(np.isnan(p), False, p < 1 - level),
-        "cov": np.diag(E.cov[:D, D:]),
-        "n_a": E.n[:D].astype(int), "n_b": E.n[D:].astype(int)})
+        "cov": E.cov[ia, ib], "n_a": E.n[ia].astype(int), "n_b": E.n[ib].astype(int)})
     for j, b in enumerate(by_cols):
         out.insert(2 + j, b, E.labels[b].to_numpy()[:D])
     out.attrs.update({"level": level, "panel_psus": len(S.panel_psus)})
     return out
 
 
-def _wave_values(S: StackedWaves, ind: str, by: list[str], level: float) -> pd.DataFrame:
-    """The estimate of ``ind`` in every wave (× domain), waves in order (proportions: the
-    report's published interval, ``ci_method="published"``)."""
+def _wave_estimates(S: StackedWaves, ind: str, by: list[str]) -> Estimates:
+    """The (wave, domain) estimates of every wave; proportions carry the report's published
+    interval (``ci_method="published"``)."""
     h = S.harmonization
     share = h is not None and h.indicator(ind).kind == "proportion"
-    E = _estimates(S, ind, by, S.waves, ci_method="published" if share else "wald")
+    return _estimates(S, ind, by, S.waves, ci_method="published" if share else "wald")
+
+
+def _values_frame(E: Estimates, ind: str, by: list[str], level: float) -> pd.DataFrame:
+    """``wave_estimates``' frame: one row per wave (× domain), waves in order."""
     ci = E.conf_int(level)
     out = pd.DataFrame({"indicator": ind, "wave": E.labels["wave"].to_numpy(), "estimate": E.estimate,
                         "se": E.se, "ci_low": ci[:, 0], "ci_high": ci[:, 1],
@@ -248,8 +268,10 @@ def trend_table(stacked: StackedWaves, indicators: Sequence[str] | None = None, 
     h = stacked.harmonization
     out = []
     for ind in inds:
-        ch = change(stacked, ind, by=by_cols or None, level=level, waves=waves)
-        vals = _wave_values(stacked, ind, by_cols, level)
+        kind, pair = _resolve(stacked, ind, None, waves)
+        E = _wave_estimates(stacked, ind, by_cols)  # once: the change and the wave values
+        ch = _change_frame(stacked, E, ind, kind, by_cols, pair, level)
+        vals = _values_frame(E, ind, by_cols, level)
         rec = ch[[*by_cols, "change", "se", "ci_low", "ci_high", "p", "significant"]].copy()
         for w in stacked.waves:
             v = vals[vals["wave"] == w].reset_index(drop=True)
@@ -295,4 +317,4 @@ def wave_estimates(stacked: StackedWaves, indicator: str, *, by: str | Sequence[
     """
     check_level("wave_estimates", level)
     by_cols = [] if by is None else ([by] if isinstance(by, str) else list(by))
-    return _wave_values(stacked, indicator, by_cols, level)
+    return _values_frame(_wave_estimates(stacked, indicator, by_cols), indicator, by_cols, level)

@@ -18,7 +18,7 @@ from ..design import SurveyDesign
 from ..errors import DesignError, EstimationError
 from ..estimates import Estimates
 from ..multiplicity import holm_significant
-from ..validation import check_level
+from ..validation import Options, check, check_level
 from ..variance import ratio_influence, residualize, vcov_totals
 from .harmonization import KINDS
 from .stack import StackedWaves, stack_waves
@@ -163,8 +163,7 @@ def _resolve(S: StackedWaves, indicator: str, kind: str | None,
     h = S.harmonization
     if kind is None:
         kind = h.indicator(indicator).kind if h is not None else "mean"
-    if kind not in KINDS:
-        raise EstimationError(f"change: kind={kind!r} must be 'mean' or 'proportion'")
+    check("change", "kind", kind, Options(KINDS))
     if kind == "proportion":
         y = S.data[indicator].to_numpy(dtype=float)
         v = y[~np.isnan(y)]

@@ -49,7 +49,8 @@ import pandas as pd
 from . import variance as _v
 from .domains import domain_index
 from .errors import DesignError, EstimationError, SurveyWarning
-from .validation import Integer, Options, check
+from .replicates import make_replicates, replicate_plan
+from .validation import Options, check
 from .variance import LONELY_PSU_OPTIONS, REPLICATE_TYPES, Replicates, Stage
 
 __all__ = ["SurveyDesign", "LONELY_PSU_OPTIONS", "REPLICATE_TYPES"]
@@ -87,6 +88,293 @@ class _Method:
         fn = getattr(importlib.import_module(self.module), self.name)
         setattr(cls if cls is not None else type(obj), self.attr, fn)
         return fn if obj is None else fn.__get__(obj, cls)
+
+
+# ----------------------------------------------------------------------------------------------
+# construction checks and the repr (free functions; the class keeps the public methods)
+# ----------------------------------------------------------------------------------------------
+def check_column(data: pd.DataFrame, col: Any, role: str) -> None:
+    """Refuse a design column that is not in the data (names the role and the columns)."""
+    if col not in data.columns:
+        raise DesignError(
+            f"SurveyDesign: {role} column {col!r} is not in the data "
+            f"(columns: {', '.join(map(str, list(data.columns)[:20]))}"
+            f"{', ...' if data.shape[1] > 20 else ''})"
+        )
+
+def repweights_from(data: pd.DataFrame, repweights: Any) -> np.ndarray:
+    """The ``n x R`` replicate weights named by a regular expression, a column list or an array."""
+    if isinstance(repweights, str):
+        cols = [c for c in data.columns if re.search(repweights, str(c))]
+        if not cols:
+            raise DesignError(f"SurveyDesign: no column matches repweights pattern {repweights!r}")
+        return data[cols].to_numpy(dtype=float)
+    if isinstance(repweights, np.ndarray):
+        return np.asarray(repweights, dtype=float)
+    cols = list(repweights)
+    for c in cols:
+        check_column(data, c, "repweights")
+    return data[cols].to_numpy(dtype=float)
+
+def weights_from(data: pd.DataFrame, weights: Any, n: int) -> np.ndarray:
+    """Checked sampling weights (a column name or values): numeric, finite, >= 0, not all zero."""
+    if isinstance(weights, str):
+        raw = data[weights]
+        name = repr(weights)
+    else:
+        raw = pd.Series(np.asarray(weights).ravel()) if not isinstance(weights, pd.Series) else weights
+        name = "weights"
+        if len(raw) != n:
+            raise DesignError(f"SurveyDesign: weights has length {len(raw)}, data has {n} rows")
+    try:
+        w = pd.to_numeric(raw, errors="raise").to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError) as e:
+        raise DesignError(f"SurveyDesign: weight column {name} is not numeric ({e})") from None
+    lo, hi = (float(w.min()), float(w.max())) if n else (0.0, 0.0)
+    if n and not (np.isfinite(lo) and np.isfinite(hi)):  # NaN or inf somewhere
+        bad = ~np.isfinite(w)
+        raise DesignError(
+            f"SurveyDesign: weight column {name} has {int(bad.sum())} missing or infinite "
+            f"values (first at row {int(np.flatnonzero(bad)[0])}); fix or drop those rows"
+        )
+    if lo < 0:
+        raise DesignError(
+            f"SurveyDesign: weight column {name} has {int((w < 0).sum())} negative values"
+            f" (first at row {int(np.flatnonzero(w < 0)[0])}); sampling weights must be >= 0"
+        )
+    if n and not hi > 0:
+        raise DesignError(f"SurveyDesign: weight column {name} is zero for every respondent; "
+                          "check that the right column was passed as weights=")
+    return w.copy()
+
+
+
+def describe(d: SurveyDesign) -> str:
+    """The text of ``repr(design)``: design type, strata and PSUs, weights, df, calibrations."""
+    spec = d._spec
+    lines = []
+    if d.replicates is not None:
+        r = d.replicates
+        lines.append(
+            f"Replicate-weight survey design: {r.type}, {r.W.shape[1]} replicates "
+            f"(scale {r.scale:.4g}{', mse' if r.mse else ''}), df {d.df}"
+        )
+    else:
+        ns = len(d.stages)
+        kind = ("Stratified " if bool(spec['strata']) else "") + (
+            "independent sampling" if spec["psu"] == [] else f"{ns}-stage cluster sampling"
+        )
+        lines.append(f"{kind} design (lonely_psu={d.lonely_psu!r})")
+        s0 = d.stages[0]
+        psu_name = spec["psu"][0] if spec["psu"] else "rows"
+        strata_name = spec["strata"][0] if spec["strata"] else "-"
+        lines.append(
+            f"  strata: {s0.n_st} ({strata_name}); PSUs: {s0.n_cl} ({psu_name}); "
+            f"PSUs per stratum {int(s0.npsu.min())}-{int(s0.npsu.max())}"
+            + (f"; {int((s0.npsu == 1).sum())} lonely" if (s0.npsu == 1).any() else "")
+        )
+        for i, s in enumerate(d.stages[1:], start=2):
+            lines.append(f"  stage {i}: {s.n_cl} units ({spec['psu'][i - 1]})")
+        if bool(spec['fpc']):
+            lines.append(f"  fpc: {', '.join(spec['fpc'])}")
+    w = d.weights
+    wpos = w[w > 0] if (w > 0).any() else w
+    lines.append(
+        f"  n = {d.n}{' (domain of ' + str(d.n_rows) + ')' if d.domain_mask is not None else ''}"
+        f", weights {wpos.min():.4g}-{wpos.max():.4g} (sum {w.sum():.6g}), df {d.df}"
+    )
+    if d.calibrations:
+        lines.append(f"  calibrations: {len(d.calibrations)}")
+    return "\n".join(lines)
+
+
+def construct(data: pd.DataFrame, weights: Any = None, strata: Any = None, psu: Any = None,
+              fpc: Any = None, *, nest: bool = False, lonely_psu: str = "fail", repweights: Any = None,
+              rep_type: str | None = None, scale: float | None = None, rscales: Any = None,
+              mse: bool = False, combined_weights: bool = True, rho: float | None = None,
+              questionnaire: Any = None) -> dict[str, Any]:
+    """The checked slot values of a new :class:`SurveyDesign` (its ``__init__``; parameters as
+    the class): data, weights, the stage structure (:func:`survey.variance.build_stages`) or the
+    replicate weights (:func:`survey.replicates.make_replicates`)."""
+    out: dict[str, Any] = {}
+    if not isinstance(data, pd.DataFrame):
+        raise DesignError(
+            f"SurveyDesign: data must be a pandas DataFrame, got {type(data).__name__}; "
+            "wrap it with pd.DataFrame(...)"
+        )
+    check("SurveyDesign", "lonely_psu", lonely_psu, Options(tuple(LONELY_PSU_OPTIONS)),
+          error=DesignError)
+    n = len(data)
+    if n == 0:
+        raise DesignError("SurveyDesign: data has no rows")
+    data = data.copy(deep=False)
+    psu_cols = _as_list(psu)
+    strata_cols = _as_list(strata)
+    fpc_cols = _as_list(fpc)
+    for role, cols in (("psu", psu_cols), ("strata", strata_cols), ("fpc", fpc_cols)):
+        for c in cols:
+            check_column(data, c, role)
+    if isinstance(weights, str):
+        check_column(data, weights, "weights")
+
+    out["_data"] = data
+    out["_n"] = n
+    out["_lonely"] = lonely_psu
+    out["_calibrations"] = ()
+    out["_domain"] = None
+    out["_meta"] = MappingProxyType({})
+    if questionnaire is not None and not (hasattr(questionnaire, "columns")
+                                          and hasattr(questionnaire, "labels")):
+        raise DesignError("SurveyDesign: questionnaire= must be a survey.Questionnaire "
+                          f"(got {type(questionnaire).__name__})")
+    out["_questionnaire"] = questionnaire
+    out["weighting_report"] = None
+    out["_cache"] = {}
+    out["_spec"] = {
+        "weights": weights if isinstance(weights, str) else (None if weights is None else "<array>"),
+        "strata": strata_cols, "psu": psu_cols, "fpc": fpc_cols, "nest": nest,
+    }
+
+    if repweights is not None:
+        if psu_cols or strata_cols or fpc_cols:
+            raise DesignError(
+                "SurveyDesign: with repweights= the replicate weights carry the design; do not "
+                "also pass strata=, psu= or fpc= (they would be ignored)"
+            )
+        w = weights_from(data, weights, n) if weights is not None else np.ones(n)
+        if weights is None:
+            warnings.warn("SurveyDesign: no sampling weights given with repweights=; "
+                          "equal probability assumed (as R)", SurveyWarning, stacklevel=3)
+        out["_w"] = w
+        out["_rep"] = make_replicates(repweights_from(data, repweights), w, rep_type,
+                                       scale, rscales, mse, combined_weights, rho)
+        out["_stages"] = (_v.build_stages(n, [], [], [])[0][0],)
+        out["_var_stages"] = 1
+        out["_has_strata"] = False
+        out["_has_fpc"] = False
+    else:
+        for name, val in (("rep_type", rep_type), ("scale", scale), ("rscales", rscales),
+                          ("rho", rho)):
+            if val is not None:
+                raise DesignError(f"SurveyDesign: {name}= is only meaningful with repweights=")
+        out["_rep"] = None
+        stages, popsize_rows = _v.build_stages(
+            n, [data[c] for c in psu_cols], [data[c] for c in strata_cols],
+            [data[c] for c in fpc_cols], nest,
+            names={"psu": psu_cols, "strata": strata_cols, "fpc": fpc_cols})
+        out["_stages"] = tuple(stages)
+        out["_has_strata"] = bool(strata_cols)
+        out["_has_fpc"] = bool(fpc_cols)
+        out["_var_stages"] = len(stages) if fpc_cols else 1
+        if weights is not None:
+            out["_w"] = weights_from(data, weights, n)
+        elif fpc_cols:
+            w = np.ones(n)
+            for s, pop in zip(stages, popsize_rows):
+                w = w * pop / s.npsu[s.st]
+            out["_w"] = w
+        else:
+            out["_w"] = np.ones(n)
+    return out
+
+
+def weight_changes(d: SurveyDesign, new_weights: Any, calibration: Any, repweights: Any,
+                   meta: dict[str, Any]) -> dict[str, Any]:
+    """The checked slot changes of ``d._with_weights(...)`` (same arguments; ``meta`` is consumed)."""
+    w = np.array(new_weights, dtype=float).ravel()
+    if w.shape != (d.n_rows,):
+        raise DesignError(f"_with_weights: new weights have shape {w.shape}, expected ({d.n_rows},)")
+    lo, hi = float(w.min()), float(w.max())  # two reductions, no n-sized temporaries
+    if not (np.isfinite(lo) and np.isfinite(hi)) or lo < 0:
+        raise DesignError("_with_weights: new weights must be finite and non-negative")
+    if calibration is not None and not hasattr(calibration, "residualize"):
+        raise DesignError("_with_weights: calibration object needs a residualize(x) method")
+    changes: dict[str, Any] = {"_w": w}
+    if calibration is not None:
+        changes["_calibrations"] = d.calibrations + (calibration,)
+    if repweights is not None:
+        if d.replicates is None:
+            raise DesignError(
+                "_with_weights: repweights= given for a design without replicate weights; "
+                "call design.replicate(...) first"
+            )
+        W = np.array(repweights, dtype=float)
+        if W.shape != d.replicates.W.shape:
+            raise DesignError(
+                f"_with_weights: repweights shape {W.shape} != {d.replicates.W.shape}"
+            )
+        r = d.replicates
+        changes["_rep"] = Replicates(W, r.scale, r.rscales, r.mse, r.type, r.degf)
+    report = meta.pop("weighting_report", d.weighting_report)
+    changes["weighting_report"] = report
+    if meta:
+        m = dict(d.meta)
+        m.update(meta)
+        changes["_meta"] = MappingProxyType(m)
+    return changes
+
+
+def as_mask(mask: Any, index: pd.Index, n: int) -> np.ndarray:
+    """A domain mask as a bool array of the design's ``n`` rows (missing = False, as R)."""
+    try:
+        if isinstance(mask, pd.Series):
+            if not mask.index.equals(index):
+                mask = mask.reindex(index)
+            m = mask.astype("boolean").fillna(False).to_numpy(dtype=bool)
+        else:
+            m = np.asarray(mask)
+            if m.dtype != bool and m.ndim == 1:
+                m = pd.Series(m).astype("boolean").fillna(False).to_numpy(dtype=bool)
+    except (TypeError, ValueError):
+        raise DesignError(
+            f"subset: mask must be boolean (True = in the domain), got values of dtype "
+            f"{np.asarray(mask).dtype}; pass e.g. design.data['sex'] == '女'") from None
+    if m.shape != (n,):
+        raise DesignError(
+            f"subset: mask has shape {m.shape}, the design has {n} rows; pass one "
+            "True/False per respondent, e.g. design.data['sex'] == '女'"
+        )
+    return m
+
+
+def new_columns(d: SurveyDesign, columns: dict[str, Any]) -> dict[str, Any]:
+    """The checked columns of ``d.assign(**columns)``: evaluated, row-aligned, no design column."""
+    protected = {c for c in (d._spec.get("weights"), *d._spec.get("strata", ()),
+                             *d._spec.get("psu", ()), *d._spec.get("fpc", ()))
+                 if isinstance(c, str)}
+    clash = sorted(protected & set(columns))
+    if clash:
+        raise DesignError(f"assign: {clash} are design columns of this design; build a new "
+                          "SurveyDesign to change them")
+    data = d._data
+    new_cols = {}
+    for name, val in columns.items():
+        v = val(data) if callable(val) else val
+        arr = v.to_numpy() if isinstance(v, (pd.Series, pd.Index)) else v
+        if np.ndim(arr) == 0 or len(arr) != d.n_rows:
+            raise DesignError(f"assign: column {name!r} has length "
+                              f"{1 if np.ndim(arr) == 0 else len(arr)}, the design has "
+                              f"{d.n_rows} rows")
+        new_cols[name] = v.to_numpy() if isinstance(v, pd.Series) else v
+    return new_cols
+
+
+def cached_domain_index(data: pd.DataFrame, cache: dict, by: Any) -> tuple[np.ndarray, pd.DataFrame]:
+    """``design.domain_index(by)``: :func:`survey.domains.domain_index` of the data, cached in the
+    design's ``cache`` (the codes depend on the data only, so the designs derived without new
+    data -- subset, weighting, replication -- share them)."""
+    cols = _as_list(by)
+    if not cols:
+        raise DesignError("domain_index: give at least one by variable")
+    ckey = ("domain_index", tuple(cols))
+    hit = cache.get(ckey)
+    if hit is not None:
+        return hit[0], hit[1].copy()
+    out, table = domain_index(data, cols)
+    out.setflags(write=False)
+    cache[ckey] = (out, table)
+    return out, table.copy()
+
 
 # ----------------------------------------------------------------------------------------------
 class SurveyDesign:
@@ -161,85 +449,12 @@ class SurveyDesign:
         rho: float | None = None,
         questionnaire: Any = None,
     ) -> None:
-        if not isinstance(data, pd.DataFrame):
-            raise DesignError(
-                f"SurveyDesign: data must be a pandas DataFrame, got {type(data).__name__}; "
-                "wrap it with pd.DataFrame(...)"
-            )
-        check("SurveyDesign", "lonely_psu", lonely_psu, Options(tuple(LONELY_PSU_OPTIONS)),
-              error=DesignError)
-        n = len(data)
-        if n == 0:
-            raise DesignError("SurveyDesign: data has no rows")
-        data = data.copy(deep=False)
-        psu_cols = _as_list(psu)
-        strata_cols = _as_list(strata)
-        fpc_cols = _as_list(fpc)
-        for role, cols in (("psu", psu_cols), ("strata", strata_cols), ("fpc", fpc_cols)):
-            for c in cols:
-                self._check_column(data, c, role)
-        if isinstance(weights, str):
-            self._check_column(data, weights, "weights")
-
         object.__setattr__(self, "_frozen", False)
-        self._data = data
-        self._n = n
-        self._lonely = lonely_psu
-        self._calibrations: tuple = ()
-        self._domain = None
-        self._meta = MappingProxyType({})
-        if questionnaire is not None and not (hasattr(questionnaire, "columns")
-                                              and hasattr(questionnaire, "labels")):
-            raise DesignError("SurveyDesign: questionnaire= must be a survey.Questionnaire "
-                              f"(got {type(questionnaire).__name__})")
-        self._questionnaire = questionnaire
-        self.weighting_report = None
-        self._cache = {}
-        self._spec = {
-            "weights": weights if isinstance(weights, str) else (None if weights is None else "<array>"),
-            "strata": strata_cols, "psu": psu_cols, "fpc": fpc_cols, "nest": nest,
-        }
-
-        if repweights is not None:
-            if psu_cols or strata_cols or fpc_cols:
-                raise DesignError(
-                    "SurveyDesign: with repweights= the replicate weights carry the design; do not "
-                    "also pass strata=, psu= or fpc= (they would be ignored)"
-                )
-            w = self._weights_from(data, weights, n) if weights is not None else np.ones(n)
-            if weights is None:
-                warnings.warn("SurveyDesign: no sampling weights given with repweights=; "
-                              "equal probability assumed (as R)", SurveyWarning, stacklevel=2)
-            self._w = w
-            self._rep = _v.make_replicates(self._repweights_from(data, repweights), w, rep_type,
-                                           scale, rscales, mse, combined_weights, rho)
-            self._stages = (_v.build_stages(n, [], [], [])[0][0],)
-            self._var_stages = 1
-            self._has_strata = False
-            self._has_fpc = False
-        else:
-            for name, val in (("rep_type", rep_type), ("scale", scale), ("rscales", rscales),
-                              ("rho", rho)):
-                if val is not None:
-                    raise DesignError(f"SurveyDesign: {name}= is only meaningful with repweights=")
-            self._rep = None
-            stages, popsize_rows = _v.build_stages(
-                n, [data[c] for c in psu_cols], [data[c] for c in strata_cols],
-                [data[c] for c in fpc_cols], nest,
-                names={"psu": psu_cols, "strata": strata_cols, "fpc": fpc_cols})
-            self._stages = tuple(stages)
-            self._has_strata = bool(strata_cols)
-            self._has_fpc = bool(fpc_cols)
-            self._var_stages = len(stages) if fpc_cols else 1
-            if weights is not None:
-                self._w = self._weights_from(data, weights, n)
-            elif fpc_cols:
-                w = np.ones(n)
-                for s, pop in zip(stages, popsize_rows):
-                    w = w * pop / s.npsu[s.st]
-                self._w = w
-            else:
-                self._w = np.ones(n)
+        for k, v in construct(data, weights, strata, psu, fpc, nest=nest, lonely_psu=lonely_psu,
+                              repweights=repweights, rep_type=rep_type, scale=scale, rscales=rscales,
+                              mse=mse, combined_weights=combined_weights, rho=rho,
+                              questionnaire=questionnaire).items():
+            object.__setattr__(self, k, v)
         self._w.setflags(write=False)
         self._frozen = True
 
@@ -282,61 +497,6 @@ class SurveyDesign:
         new._w.setflags(write=False)
         object.__setattr__(new, "_frozen", True)
         return new
-
-    # ------------------------------------------------------------------ construction helpers
-    @staticmethod
-    def _check_column(data: pd.DataFrame, col: Any, role: str) -> None:
-        if col not in data.columns:
-            raise DesignError(
-                f"SurveyDesign: {role} column {col!r} is not in the data "
-                f"(columns: {', '.join(map(str, list(data.columns)[:20]))}"
-                f"{', ...' if data.shape[1] > 20 else ''})"
-            )
-
-    @staticmethod
-    def _repweights_from(data: pd.DataFrame, repweights: Any) -> np.ndarray:
-        if isinstance(repweights, str):
-            cols = [c for c in data.columns if re.search(repweights, str(c))]
-            if not cols:
-                raise DesignError(f"SurveyDesign: no column matches repweights pattern {repweights!r}")
-            return data[cols].to_numpy(dtype=float)
-        if isinstance(repweights, np.ndarray):
-            return np.asarray(repweights, dtype=float)
-        cols = list(repweights)
-        for c in cols:
-            SurveyDesign._check_column(data, c, "repweights")
-        return data[cols].to_numpy(dtype=float)
-
-    @staticmethod
-    def _weights_from(data: pd.DataFrame, weights: Any, n: int) -> np.ndarray:
-        if isinstance(weights, str):
-            raw = data[weights]
-            name = repr(weights)
-        else:
-            raw = pd.Series(np.asarray(weights).ravel()) if not isinstance(weights, pd.Series) else weights
-            name = "weights"
-            if len(raw) != n:
-                raise DesignError(f"SurveyDesign: weights has length {len(raw)}, data has {n} rows")
-        try:
-            w = pd.to_numeric(raw, errors="raise").to_numpy(dtype=float, na_value=np.nan)
-        except (TypeError, ValueError) as e:
-            raise DesignError(f"SurveyDesign: weight column {name} is not numeric ({e})") from None
-        lo, hi = (float(w.min()), float(w.max())) if n else (0.0, 0.0)
-        if n and not (np.isfinite(lo) and np.isfinite(hi)):  # NaN or inf somewhere
-            bad = ~np.isfinite(w)
-            raise DesignError(
-                f"SurveyDesign: weight column {name} has {int(bad.sum())} missing or infinite "
-                f"values (first at row {int(np.flatnonzero(bad)[0])}); fix or drop those rows"
-            )
-        if lo < 0:
-            raise DesignError(
-                f"SurveyDesign: weight column {name} has {int((w < 0).sum())} negative values"
-                f" (first at row {int(np.flatnonzero(w < 0)[0])}); sampling weights must be >= 0"
-            )
-        if n and not hi > 0:
-            raise DesignError(f"SurveyDesign: weight column {name} is zero for every respondent; "
-                              "check that the right column was passed as weights=")
-        return w.copy()
 
     # ------------------------------------------------------------------ public properties
     @property
@@ -462,42 +622,8 @@ class SurveyDesign:
         """The replicate structure (:class:`survey.variance.Replicates`) or ``None``."""
         return self._rep
 
-    # ------------------------------------------------------------------ repr
     def __repr__(self) -> str:
-        lines = []
-        if self._rep is not None:
-            r = self._rep
-            lines.append(
-                f"Replicate-weight survey design: {r.type}, {r.W.shape[1]} replicates "
-                f"(scale {r.scale:.4g}{', mse' if r.mse else ''}), df {self.df}"
-            )
-        else:
-            ns = len(self._stages)
-            kind = ("Stratified " if self._has_strata else "") + (
-                "independent sampling" if self._spec["psu"] == [] else f"{ns}-stage cluster sampling"
-            )
-            lines.append(f"{kind} design (lonely_psu={self._lonely!r})")
-            s0 = self._stages[0]
-            psu_name = self._spec["psu"][0] if self._spec["psu"] else "rows"
-            strata_name = self._spec["strata"][0] if self._spec["strata"] else "-"
-            lines.append(
-                f"  strata: {s0.n_st} ({strata_name}); PSUs: {s0.n_cl} ({psu_name}); "
-                f"PSUs per stratum {int(s0.npsu.min())}-{int(s0.npsu.max())}"
-                + (f"; {int((s0.npsu == 1).sum())} lonely" if (s0.npsu == 1).any() else "")
-            )
-            for i, s in enumerate(self._stages[1:], start=2):
-                lines.append(f"  stage {i}: {s.n_cl} units ({self._spec['psu'][i - 1]})")
-            if self._has_fpc:
-                lines.append(f"  fpc: {', '.join(self._spec['fpc'])}")
-        w = self.weights
-        wpos = w[w > 0] if (w > 0).any() else w
-        lines.append(
-            f"  n = {self.n}{' (domain of ' + str(self._n) + ')' if self._domain is not None else ''}"
-            f", weights {wpos.min():.4g}-{wpos.max():.4g} (sum {w.sum():.6g}), df {self.df}"
-        )
-        if self._calibrations:
-            lines.append(f"  calibrations: {len(self._calibrations)}")
-        return "\n".join(lines)
+        return describe(self)
 
     # ------------------------------------------------------------------ domains
     def assign(self, **columns: Any) -> SurveyDesign:
@@ -524,24 +650,7 @@ class SurveyDesign:
         >>> float(d2.mean("long_hours")["estimate"].iloc[0])
         0.75
         """
-        protected = {c for c in (self._spec.get("weights"), *self._spec.get("strata", ()),
-                                 *self._spec.get("psu", ()), *self._spec.get("fpc", ()))
-                     if isinstance(c, str)}
-        clash = sorted(protected & set(columns))
-        if clash:
-            raise DesignError(f"assign: {clash} are design columns of this design; build a new "
-                              "SurveyDesign to change them")
-        data = self._data
-        new_cols = {}
-        for name, val in columns.items():
-            v = val(data) if callable(val) else val
-            arr = v.to_numpy() if isinstance(v, (pd.Series, pd.Index)) else v
-            if np.ndim(arr) == 0 or len(arr) != self._n:
-                raise DesignError(f"assign: column {name!r} has length "
-                                  f"{1 if np.ndim(arr) == 0 else len(arr)}, the design has "
-                                  f"{self._n} rows")
-            new_cols[name] = v.to_numpy() if isinstance(v, pd.Series) else v
-        return self._replace(_data=data.assign(**new_cols))
+        return self._replace(_data=self._data.assign(**new_columns(self, columns)))
 
     def subset(self, mask: Any) -> SurveyDesign:
         """A domain that keeps the full design (R's ``subset``).
@@ -559,24 +668,7 @@ class SurveyDesign:
         >>> d.subset(d.data["g"] == "a").n
         2
         """
-        try:
-            if isinstance(mask, pd.Series):
-                if not mask.index.equals(self._data.index):
-                    mask = mask.reindex(self._data.index)
-                m = mask.astype("boolean").fillna(False).to_numpy(dtype=bool)
-            else:
-                m = np.asarray(mask)
-                if m.dtype != bool and m.ndim == 1:
-                    m = pd.Series(m).astype("boolean").fillna(False).to_numpy(dtype=bool)
-        except (TypeError, ValueError):
-            raise DesignError(
-                f"subset: mask must be boolean (True = in the domain), got values of dtype "
-                f"{np.asarray(mask).dtype}; pass e.g. design.data['sex'] == '女'") from None
-        if m.shape != (self._n,):
-            raise DesignError(
-                f"subset: mask has shape {m.shape}, the design has {self._n} rows; pass one "
-                "True/False per respondent, e.g. design.data['sex'] == '女'"
-            )
+        m = as_mask(mask, self._data.index, self._n)
         if self._domain is not None:
             m = m & self._domain
         if not m.any():
@@ -600,19 +692,7 @@ class SurveyDesign:
         >>> codes.tolist(), levels["g"].tolist()
         ([1, 0, 1], ['a', 'b'])
         """
-        cols = _as_list(by)
-        if not cols:
-            raise DesignError("domain_index: give at least one by variable")
-        # the codes depend on the data only: cached, and shared by the designs derived
-        # without new data (subset, weighting, replication)
-        ckey = ("domain_index", tuple(cols))
-        hit = self._cache.get(ckey)
-        if hit is not None:
-            return hit[0], hit[1].copy()
-        out, table = domain_index(self._data, cols)
-        out.setflags(write=False)
-        self._cache[ckey] = (out, table)
-        return out, table.copy()
+        return cached_domain_index(self._data, self._cache, by)
 
     # ------------------------------------------------------------------ weighting hook
     def _with_weights(
@@ -628,37 +708,7 @@ class SurveyDesign:
         ``repweights`` (``n x R``, combined) replaces the replicate weights of a replicate design;
         ``weighting_report=`` fills the attribute of that name; other keywords go to ``meta``.
         """
-        w = np.array(new_weights, dtype=float).ravel()
-        if w.shape != (self._n,):
-            raise DesignError(f"_with_weights: new weights have shape {w.shape}, expected ({self._n},)")
-        lo, hi = float(w.min()), float(w.max())  # two reductions, no n-sized temporaries
-        if not (np.isfinite(lo) and np.isfinite(hi)) or lo < 0:
-            raise DesignError("_with_weights: new weights must be finite and non-negative")
-        if calibration is not None and not hasattr(calibration, "residualize"):
-            raise DesignError("_with_weights: calibration object needs a residualize(x) method")
-        changes: dict[str, Any] = {"_w": w}
-        if calibration is not None:
-            changes["_calibrations"] = self._calibrations + (calibration,)
-        if repweights is not None:
-            if self._rep is None:
-                raise DesignError(
-                    "_with_weights: repweights= given for a design without replicate weights; "
-                    "call design.replicate(...) first"
-                )
-            W = np.array(repweights, dtype=float)
-            if W.shape != self._rep.W.shape:
-                raise DesignError(
-                    f"_with_weights: repweights shape {W.shape} != {self._rep.W.shape}"
-                )
-            r = self._rep
-            changes["_rep"] = Replicates(W, r.scale, r.rscales, r.mse, r.type, r.degf)
-        report = meta.pop("weighting_report", self.weighting_report)
-        changes["weighting_report"] = report
-        if meta:
-            m = dict(self._meta)
-            m.update(meta)
-            changes["_meta"] = MappingProxyType(m)
-        return self._replace(**changes)
+        return self._replace(**weight_changes(self, new_weights, calibration, repweights, meta))
 
     # ------------------------------------------------------------------ replicate designs
     def replicate(
@@ -694,42 +744,23 @@ class SurveyDesign:
         (6, 3)
         """
         mult, rep = self._replicate_plan(method, replicates, seed=seed, mse=mse)
-        W = self._w[:, None] * mult[self._stages[0].cl]
-        return self._with_replicates(dataclasses.replace(rep, W=W))
+        return self._with_replicates(dataclasses.replace(rep, W=self._w[:, None] * mult[self._stages[0].cl]))
 
-    def _replicate_plan(self, method: str = "auto", replicates: int = 50, *,
-                        seed: int | np.random.Generator | None = None,
+    def _replicate_plan(self, method: str = "auto", replicates: int = 50, *, seed: Any = None,
                         mse: bool = False) -> tuple[np.ndarray, Replicates]:
-        """Replication hook (as ``_with_weights``): the PSU multipliers (``C x R``, small) of
-        :meth:`replicate` and its :class:`Replicates` with an empty ``W`` (``n x 0``), so a
-        caller can form the ``n x R`` weights ``w[:, None] * mult[cl]`` a block of columns at a
-        time (:mod:`survey.weighting.repstream`)."""
+        """Replication hook: PSU multipliers and an empty-``W`` :class:`Replicates`
+        (:func:`survey.replicates.replicate_plan`; weights formed a block at a time by
+        :mod:`survey.weighting.replicates`)."""
         if self._rep is not None:
             raise DesignError("replicate: the design already has replicate weights")
         if self._domain is not None:
             raise DesignError("replicate: build replicate weights on the full design, then subset")
-        method = str(method).lower()
-        check("replicate", "replicates", replicates, Integer(2, example=200), error=DesignError)
-        check("replicate", "method", method, Options(("auto", "jk1", "jkn", "bootstrap")),
-              error=DesignError)
-        if method == "auto":
-            method = "jkn" if self._has_strata else "jk1"
-        s0 = self._stages[0]
-        if self._has_fpc and len(self._stages) > 1:
-            warnings.warn("replicate: finite population corrections after the first stage "
-                          "are dropped (as R)", SurveyWarning, stacklevel=3)
-        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-        mult, rscales, scale = _v.replicate_multipliers(
-            s0, method, stratified=self._has_strata, fpc=self._has_fpc, lonely=self._lonely,
-            replicates=replicates, rng=rng)
-        degf = _v.rank(mult) - 1
-        rep = Replicates(np.zeros((self._n, 0)), float(scale), np.asarray(rscales, float),
-                         bool(mse), method, int(degf))
-        return mult, rep
+        return replicate_plan(self._stages[0], self._n, method, replicates, stratified=self._has_strata,
+                              fpc=self._has_fpc, lonely=self._lonely, seed=seed, mse=mse,
+                              multistage_fpc=self._has_fpc and len(self._stages) > 1)
 
     def _with_replicates(self, rep: Replicates) -> SurveyDesign:
-        """Replication hook: this design with the replicate structure *rep* (weights in
-        ``rep.W``, combined), variance from the replicates only."""
+        """Replication hook: this design with replicate structure *rep* (combined weights)."""
         return self._replace(_rep=rep, _var_stages=1)
 
     # --- methods delegated to later stages ---

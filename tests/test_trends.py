@@ -125,6 +125,26 @@ def test_independent_variance_is_sum_and_swap_negates(seed, shift):
     np.testing.assert_allclose(rb.loc["p", "se_a"], sub, rtol=1e-10)
 
 
+def test_change_of_a_pair_among_three_waves_is_the_pair_alone():
+    """With three waves the change of (a, c) is the contrast of those two waves' blocks: the same
+    as stacking a and c alone, in change() and in trend_table(); the middle wave is not used."""
+    a, b, c = _rand_design(3, 0.0), _rand_design(4, 0.5), _rand_design(5, 1.0)
+    three = stack_waves({"a": a, "b": b, "c": c}, indicators=["y"], keep=["g"])
+    two = stack_waves({"a": a, "c": c}, indicators=["y"], keep=["g"])
+    for by in (None, "g"):
+        r3 = change(three, "y", by=by, waves=("a", "c"))
+        r2 = change(two, "y", by=by)
+        cols = ["estimate_a", "se_a", "estimate_b", "se_b", "change", "se", "cov", "n_a", "n_b"]
+        np.testing.assert_allclose(r3[cols].to_numpy(float), r2[cols].to_numpy(float), rtol=1e-12)
+        assert (r3["wave_a"] == "a").all() and (r3["wave_b"] == "c").all()
+    t3 = trend_table(three, waves=("a", "c")).iloc[0]
+    np.testing.assert_allclose([t3["change"], t3["se"]],
+                               change(two, "y")[["change", "se"]].iloc[0].to_numpy(float), rtol=1e-12)
+    assert {"est_a", "est_b", "est_c"} <= set(trend_table(three).columns)
+    with pytest.raises(EstimationError, match="level=1.5 must be a number strictly between 0 and 1"):
+        change(three, "y", level=1.5)
+
+
 def test_change_refuses_bad_input():
     a, b = _rand_design(1, 0), _rand_design(2, 0)
     with pytest.raises(EstimationError, match="outside \\[0, 1\\]"):
@@ -421,16 +441,16 @@ def test_wave_values_of_shares_use_the_published_interval():
     """The trends chart's per-wave intervals: logit / Korn–Graubard for shares, t for means."""
     from scipy import stats as sst
 
-    from survey.trends import _wave_values
+    from survey.trends import wave_estimates
     ds, S = demo(2024)
-    v = _wave_values(S, "income_20w_plus", [], 0.95)
+    v = wave_estimates(S, "income_20w_plus", level=0.95)
     p, se = v["estimate"].to_numpy(), v["se"].to_numpy()
     assert ((p > 0) & (p < 1) & (p * (1 - p) / se ** 2 >= 30)).all()  # the logit branch
     t = sst.t.ppf(0.975, float(S.design.df))
     lg, h = np.log(p / (1 - p)), t * se / (p * (1 - p))
     np.testing.assert_allclose(v["ci_low"], 1 / (1 + np.exp(-(lg - h))), rtol=1e-10)
     np.testing.assert_allclose(v["ci_high"], 1 / (1 + np.exp(-(lg + h))), rtol=1e-10)
-    m = _wave_values(S, "hours", [], 0.95)
+    m = wave_estimates(S, "hours", level=0.95)
     np.testing.assert_allclose(m["ci_high"] - m["estimate"], t * m["se"], rtol=1e-10)
 
 

@@ -148,7 +148,6 @@ def weights_from(data: pd.DataFrame, weights: Any, n: int) -> np.ndarray:
     return w.copy()
 
 
-
 def describe(d: SurveyDesign) -> str:
     """The text of ``repr(design)``: design type, strata and PSUs, weights, df, calibrations."""
     spec = d._spec
@@ -748,16 +747,8 @@ class SurveyDesign:
 
     def _replicate_plan(self, method: str = "auto", replicates: int = 50, *, seed: Any = None,
                         mse: bool = False) -> tuple[np.ndarray, Replicates]:
-        """Replication hook: PSU multipliers and an empty-``W`` :class:`Replicates`
-        (:func:`survey.replicates.replicate_plan`; weights formed a block at a time by
-        :mod:`survey.weighting.replicates`)."""
-        if self._rep is not None:
-            raise DesignError("replicate: the design already has replicate weights")
-        if self._domain is not None:
-            raise DesignError("replicate: build replicate weights on the full design, then subset")
-        return replicate_plan(self._stages[0], self._n, method, replicates, stratified=self._has_strata,
-                              fpc=self._has_fpc, lonely=self._lonely, seed=seed, mse=mse,
-                              multistage_fpc=self._has_fpc and len(self._stages) > 1)
+        """Replication hook: see :func:`plan_replicates`."""
+        return plan_replicates(self, method, replicates, seed=seed, mse=mse)
 
     def _with_replicates(self, rep: Replicates) -> SurveyDesign:
         """Replication hook: this design with replicate structure *rep* (combined weights)."""
@@ -786,3 +777,24 @@ class SurveyDesign:
     contrast = _Method("survey.tables")
     glm = _Method("survey.models")
 
+
+def plan_replicates(d: SurveyDesign, method: str = "auto", replicates: int = 50, *, seed: Any = None,
+                    mse: bool = False) -> tuple[np.ndarray, Replicates]:
+    """PSU multipliers and an empty-``W`` :class:`Replicates` of *d* (for block-wise weights:
+    :func:`survey.replicates.replicate_plan`, :mod:`survey.weighting.replicates`).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> d = SurveyDesign(pd.DataFrame({"c": [1, 1, 2, 2, 3, 3]}), psu="c")
+    >>> plan_replicates(d, "jk1")[0].shape
+    (3, 3)
+    """
+    if d.replicates is not None:
+        raise DesignError("replicate: the design already has replicate weights")
+    if d.domain_mask is not None:
+        raise DesignError("replicate: build replicate weights on the full design, then subset")
+    s = d.stages
+    return replicate_plan(s[0], d.n_rows, method, replicates, stratified=d._has_strata,
+                          fpc=d._has_fpc, lonely=d.lonely_psu, seed=seed, mse=mse,
+                          multistage_fpc=d._has_fpc and len(s) > 1)

@@ -264,3 +264,27 @@ def test_survey_findings_state_the_planted_difference_not_the_planted_null(tmp_p
     assert np.isclose(real["ci_low"], h["ci_low"]) and "置信区间" in real["text"]
     assert f.iloc[0]["table"] == "T3.1" and "满意" in f.iloc[0]["text"]  # the outcome first
     check_wording(list(f["text"]))
+
+
+def test_the_zhuanbao_states_each_policy_verdict_in_the_findings_own_words():
+    """The Word 专报 and the 主要发现 used to word a measure's verdict twice (and differently:
+    "95% CI" and "±MDE" there, "95%置信区间" here); both now take ``policy_verdict_phrase``."""
+    from survey.report.docx import main_findings
+    from survey.report.findings import policy_verdict_phrase
+
+    ev = pd.DataFrame({"policy": ["减负", "减负"], "office": ["科技局", "科技局"], "item": ["报销手续繁琐", "非科研事务多"],
+                       "verdict": ["improved", "no detectable change"], "verdict_zh": ["改善", "未检测到变化"],
+                       "change_target": [-0.093, -0.01], "change_target_low": [-0.114, -0.03],
+                       "change_target_high": [-0.071, 0.01], "mde_target": [0.031, 0.028],
+                       "before_wave": ["2023", "2023"], "after_wave": ["2025", "2025"]})
+    b = _brief(policies=ev, changes=None, differences=pd.DataFrame(), min_cell=10)
+    cl = pd.DataFrame({"leading": [True], "item": ["报销手续繁琐"], "pct": [0.3], "pct_low": [0.28],
+                       "pct_high": [0.32], "status": ["已有措施"]})
+    word = " ".join(main_findings(b, cl))
+    page = painpoint_findings(b)
+    page = page[page["kind"] == "policy"]["text"].iloc[0]
+    for r in ev.itertuples():
+        phrase = policy_verdict_phrase(r, 0.95)
+        assert phrase in word and phrase in page
+    said = next(t for t in main_findings(b, cl) if t.startswith("措施“减负”"))
+    assert " CI " not in said and "±" not in said

@@ -63,6 +63,7 @@ def main_findings(brief: Any, cl: pd.DataFrame, *, group_names: dict[str, str] |
     '本轮调查中最突出的急难愁盼问题依次为：住房困难（40.0%，95% CI 35.0%–45.0%）。'
     """
     from ..painpoints.checklist import UNCLAIMED
+    from .findings import policy_verdict_phrase
 
     names = dict(getattr(brief, "names", None) or {} if group_names is None else group_names)
     lvl = f"{brief.level:.0%}"
@@ -97,20 +98,7 @@ def main_findings(brief: Any, cl: pd.DataFrame, *, group_names: dict[str, str] |
     if ev is not None and len(ev):
         for pol, g in ev.groupby("policy", sort=False):
             office = str(g["office"].iloc[0])
-            parts = []
-            for r in g.itertuples():
-                wv = f"{r.before_wave}→{r.after_wave}" if isinstance(getattr(r, "before_wave", None), str) else ""
-                if r.verdict in ("improved", "worse"):
-                    parts.append(f"“{r.item}”{r.verdict_zh}（{wv}，目标群体变化 {_pp(r.change_target)} 个百分点，"
-                                 f"{lvl} CI {_pp(r.change_target_low)} 至 {_pp(r.change_target_high)}）")
-                elif r.verdict == "no detectable change":
-                    parts.append(f"“{r.item}”未检测到变化（{wv}，目标群体变化 {_pp(r.change_target)} 个百分点，"
-                                 f"{lvl} CI {_pp(r.change_target_low)} 至 {_pp(r.change_target_high)}；"
-                                 f"本次数据可检测的最小变化约 ±{r.mde_target * 100:.1f} 个百分点）")
-                elif r.verdict == "insufficient data":
-                    parts.append(f"“{r.item}”目标群体样本不足，不作判断")
-                else:
-                    parts.append(f"“{r.item}”未评估")
+            parts = [policy_verdict_phrase(r, brief.level) for r in g.itertuples()]
             out.append(f"措施“{pol}”（责任部门：{office}）：" + "；".join(parts) + "。")
     un = lead[lead["status"] == UNCLAIMED]
     if len(un):

@@ -45,7 +45,7 @@ from scipy import stats
 
 from .format import ci_digits, fmt_num
 
-__all__ = ["COLUMNS", "FINDINGS_DIRNAME", "survey_findings", "painpoint_findings", "trend_findings",
+__all__ = ["COLUMNS", "FINDINGS_DIRNAME", "survey_findings", "painpoint_findings", "policy_verdict_phrase", "trend_findings",
            "save_findings", "collect_findings", "findings_html", "index_findings", "section_findings",
            "findings_table", "write_findings_table", "FINDINGS_SHEET"]
 
@@ -155,6 +155,37 @@ def _pp(x: float) -> str:
     return fmt_num(x * 100, 1)
 
 
+def policy_verdict_phrase(r: Any, level: float = 0.95) -> str:
+    """One measure's verdict on one target item, in the wording every page and the 专报 share.
+
+    *r* is a row of ``PolicyBrief.policies`` (``item, verdict, verdict_zh, before_wave,
+    after_wave, change_target, change_target_low, change_target_high, mde_target``).
+
+    Examples
+    --------
+    >>> import types
+    >>> r = types.SimpleNamespace(item="住房困难", verdict="no detectable change", verdict_zh="未检测到变化",
+    ...     before_wave="2023", after_wave="2024", change_target=0.01, change_target_low=-0.01,
+    ...     change_target_high=0.03, mde_target=0.029)
+    >>> policy_verdict_phrase(r)
+    '“住房困难”未检测到变化（2023→2024年，目标群体变化 +1.0 个百分点，95%置信区间 -1.0 至 3.0；可检出的最小变化约 2.9 个百分点）'
+    """
+    L = _lvl(level)
+    wv = (f"{r.before_wave}→{_wave(r.after_wave)}，" if isinstance(getattr(r, "before_wave", None), str)
+          else "")
+    ci = f"{L} {_pp(r.change_target_low)} 至 {_pp(r.change_target_high)}"
+    if r.verdict in ("improved", "worse"):
+        return (f"“{r.item}”{r.verdict_zh}（{wv}目标群体变化 "
+                f"{fmt_num(r.change_target * 100, 1, sign=True)} 个百分点，{ci}）")
+    if r.verdict == "no detectable change":
+        return (f"“{r.item}”未检测到变化（{wv}目标群体变化 "
+                f"{fmt_num(r.change_target * 100, 1, sign=True)} 个百分点，{ci}；"
+                f"可检出的最小变化约 {_pp(r.mde_target)} 个百分点）")
+    if r.verdict == "insufficient data":
+        return f"“{r.item}”目标群体样本不足，不作判断"
+    return f"“{r.item}”未评估"
+
+
 def painpoint_findings(brief: Any, *, page: str = "painpoints", top: int = 3,
                        max_groups: int | None = None) -> pd.DataFrame:
     """Sentences from the 急难愁盼 brief (:class:`~survey.painpoints.PolicyBrief`).
@@ -225,22 +256,7 @@ def painpoint_findings(brief: Any, *, page: str = "painpoints", top: int = 3,
     ev = getattr(brief, "policies", None)
     if isinstance(ev, pd.DataFrame) and len(ev):
         for pol, g in ev.groupby("policy", sort=False):
-            parts = []
-            for r in g.itertuples():
-                wv = (f"{r.before_wave}→{_wave(r.after_wave)}，" if isinstance(getattr(r, "before_wave", None), str)
-                      else "")
-                ci = f"{L} {_pp(r.change_target_low)} 至 {_pp(r.change_target_high)}"
-                if r.verdict in ("improved", "worse"):
-                    parts.append(f"“{r.item}”{r.verdict_zh}（{wv}目标群体变化 "
-                                 f"{fmt_num(r.change_target * 100, 1, sign=True)} 个百分点，{ci}）")
-                elif r.verdict == "no detectable change":
-                    parts.append(f"“{r.item}”未检测到变化（{wv}目标群体变化 "
-                                 f"{fmt_num(r.change_target * 100, 1, sign=True)} 个百分点，{ci}；"
-                                 f"可检出的最小变化约 {_pp(r.mde_target)} 个百分点）")
-                elif r.verdict == "insufficient data":
-                    parts.append(f"“{r.item}”目标群体样本不足，不作判断")
-                else:
-                    parts.append(f"“{r.item}”未评估")
+            parts = [policy_verdict_phrase(r, level) for r in g.itertuples()]
             office = str(g["office"].iloc[0]) if "office" in g.columns else ""
             rows.append({"page": page, "table": "PP9", "kind": "policy",
                          "text": f"政策措施“{pol}”" + (f"（{office}）" if office else "") + "："

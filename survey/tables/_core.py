@@ -30,7 +30,7 @@ from ..estimates import Estimates
 from ..validation import check_level
 from ..variance import (degf, degf_domains, ratio_influence, replicate_estimates, replicate_vcov,
                         vcov_totals)
-from .flags import flag_columns
+from .flags import check_thresholds, flag_columns
 
 
 # ----------------------------------------------------------------------------------------------
@@ -349,3 +349,25 @@ def run_groups(v: View, by: Any, what: str, build: Callable, level: float,
                                     present=mask)
         frames.append(table_frame(e, n_cell, ids, flags))
     return pd.concat(frames, ignore_index=True)
+
+
+def question_block(d: Any, what: str, question: str | Sequence[str], types: tuple[str, ...],
+                   questionnaire: Any, level: float, thresholds: tuple) -> tuple:
+    """The opening every question-aware table shares: check the level and the flag thresholds
+    (``min_n, max_cv, min_n_eff, min_cell``), resolve the question on the design and read its
+    columns as one float block.  Returns ``(view, flags, name, cols, codes, labels, question,
+    block)``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from survey import SurveyDesign
+    >>> d = SurveyDesign(pd.DataFrame({"q_1": [1, 0, 1], "q_2": [0, 0, 1]}))
+    >>> question_block(d, "multi", ["q_1", "q_2"], ("multi",), None, 0.95, (30, 0.3, 30, 10))[-1].shape
+    (3, 2)
+    """
+    check_level(what, level)
+    flags = check_thresholds(what, *thresholds)
+    v = view(d, what, questionnaire)
+    name, cols, codes, labels, qq = resolve_question(v, question, types, what)
+    return v, flags, name, cols, codes, labels, qq, numeric_block(v, cols, what)

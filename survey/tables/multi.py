@@ -15,9 +15,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import EstimationError
-from ..validation import Integer, check, check_level
-from ._core import check_scale, numeric_block, resolve_question, run_groups, view
-from .flags import check_thresholds
+from ..validation import Integer, check
+from ._core import check_scale, question_block, run_groups
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..design import SurveyDesign
@@ -69,11 +68,8 @@ def multi(d: "SurveyDesign", question: str | Sequence[str], *, by: str | Sequenc
     [0.667, 0.667]
     """
     what = "multi"
-    check_level(what, level)
-    flags = check_thresholds(what, min_n, max_cv, min_n_eff, min_cell)
-    v = view(d, what, questionnaire)
-    name, cols, codes, labels, _ = resolve_question(v, question, ("multi",), what)
-    B = numeric_block(v, cols, what)
+    v, flags, name, cols, codes, labels, _, B = question_block(
+        d, what, question, ("multi",), questionnaire, level, (min_n, max_cv, min_n_eff, min_cell))
     answered = ~np.isnan(B).all(axis=1)
     X = np.nan_to_num(B, nan=0.0)
     if ((X != 0) & (X != 1)).any():
@@ -183,11 +179,8 @@ def ranked(d: "SurveyDesign", question: str | Sequence[str], k: int | None = Non
     [1.667, 1.0]
     """
     what = "ranked"
-    check_level(what, level)
-    flags = check_thresholds(what, min_n, max_cv, min_n_eff, min_cell)
-    v = view(d, what, questionnaire)
-    name, cols, codes, labels, qq = resolve_question(v, question, ("rank",), what)
-    R = numeric_block(v, cols, what)
+    v, flags, name, cols, codes, labels, qq, R = question_block(
+        d, what, question, ("rank",), questionnaire, level, (min_n, max_cv, min_n_eff, min_cell))
     answered = ~np.isnan(R).all(axis=1)
     if k is None:
         k = qq.k if qq is not None and qq.k else int(np.nanmax(R)) if answered.any() else 1
@@ -271,11 +264,8 @@ def likert(d: "SurveyDesign", question: str | Sequence[str], *, top: int = 2, bo
     [0.667, 0.25]
     """
     what = "likert"
-    check_level(what, level)
-    flags = check_thresholds(what, min_n, max_cv, min_n_eff, min_cell)
-    v = view(d, what, questionnaire)
-    name, cols, codes, labels, qq = resolve_question(v, question, ("likert", "matrix"), what)
-    V = numeric_block(v, cols, what)
+    v, flags, name, cols, codes, labels, qq, V = question_block(
+        d, what, question, ("likert", "matrix"), questionnaire, level, (min_n, max_cv, min_n_eff, min_cell))
     scodes, slabels = _scale_codes(qq, scale, V, what)
     sv = np.asarray(scodes, dtype=float)
     if scale is not None:

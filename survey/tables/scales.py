@@ -14,9 +14,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import EstimationError
-from ..validation import Options, check, check_level
-from ._core import check_scale, groups, numeric_block, resolve_question, run_groups, view
-from .flags import check_thresholds
+from ..validation import Options, check
+from ._core import check_scale, groups, question_block, run_groups
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..design import SurveyDesign
@@ -158,11 +157,8 @@ def scale_score(d: "SurveyDesign", items: str | Sequence[str], *,
     """
     what = "scale_score"
     check(what, "method", method, Options(("mean", "sum")))
-    check_level(what, level)
-    flags = check_thresholds(what, min_n, max_cv, min_n_eff, min_cell)
-    v = view(d, what, questionnaire)
-    name, cols, codes, labels, qq = resolve_question(v, items, ("likert", "matrix"), what)
-    V = numeric_block(v, cols, what)
+    v, flags, name, cols, codes, labels, qq, V = question_block(
+        d, what, items, ("likert", "matrix"), questionnaire, level, (min_n, max_cv, min_n_eff, min_cell))
     if reverse is None:
         rev = [f"{qq.id}_{r}" for r in qq.reversed] if qq is not None else []
     else:

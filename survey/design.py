@@ -18,7 +18,9 @@ returns a design with new weights, the calibration object (anything with ``resid
 appended to ``calibrations`` and optionally new replicate weights.
 
 Domains: ``design.subset(mask)`` keeps the full design and zeroes the weights outside the
-domain (R's semantics); ``by=`` gives identical standard errors.  Degrees of freedom follow
+domain (R's semantics); ``by=`` gives identical standard errors.  ``subset(mask, compact=True)``
+keeps only the domain's rows with the full design's structure (:mod:`survey.domains`): the same
+numbers at a cost proportional to the domain.  Degrees of freedom follow
 R's ``degf`` (:func:`survey.variance.degf`).
 
 Examples
@@ -47,8 +49,8 @@ import numpy as np
 import pandas as pd
 
 from . import variance as _v
-from .domains import domain_index
-from .errors import DesignError, EstimationError, SurveyWarning
+from .domains import calibration_space, domain_index, subset_changes
+from .errors import DesignError, SurveyWarning
 from .replicates import make_replicates, replicate_plan
 from .validation import Options, check
 from .variance import LONELY_PSU_OPTIONS, REPLICATE_TYPES, Replicates, Stage
@@ -221,6 +223,7 @@ def construct(data: pd.DataFrame, weights: Any = None, strata: Any = None, psu: 
     out["_lonely"] = lonely_psu
     out["_calibrations"] = ()
     out["_domain"] = None
+    out["_compact"] = None
     out["_meta"] = MappingProxyType({})
     if questionnaire is not None and not (hasattr(questionnaire, "columns")
                                           and hasattr(questionnaire, "labels")):
@@ -313,29 +316,6 @@ def weight_changes(d: SurveyDesign, new_weights: Any, calibration: Any, repweigh
     return changes
 
 
-def as_mask(mask: Any, index: pd.Index, n: int) -> np.ndarray:
-    """A domain mask as a bool array of the design's ``n`` rows (missing = False, as R)."""
-    try:
-        if isinstance(mask, pd.Series):
-            if not mask.index.equals(index):
-                mask = mask.reindex(index)
-            m = mask.astype("boolean").fillna(False).to_numpy(dtype=bool)
-        else:
-            m = np.asarray(mask)
-            if m.dtype != bool and m.ndim == 1:
-                m = pd.Series(m).astype("boolean").fillna(False).to_numpy(dtype=bool)
-    except (TypeError, ValueError):
-        raise DesignError(
-            f"subset: mask must be boolean (True = in the domain), got values of dtype "
-            f"{np.asarray(mask).dtype}; pass e.g. design.data['sex'] == '女'") from None
-    if m.shape != (n,):
-        raise DesignError(
-            f"subset: mask has shape {m.shape}, the design has {n} rows; pass one "
-            "True/False per respondent, e.g. design.data['sex'] == '女'"
-        )
-    return m
-
-
 def new_columns(d: SurveyDesign, columns: dict[str, Any]) -> dict[str, Any]:
     """The checked columns of ``d.assign(**columns)``: evaluated, row-aligned, no design column."""
     protected = {c for c in (d._spec.get("weights"), *d._spec.get("strata", ()),
@@ -426,7 +406,7 @@ class SurveyDesign:
     __slots__ = (
         "_data", "_n", "_w", "_stages", "_var_stages", "_has_strata", "_has_fpc", "_lonely",
         "_calibrations", "_rep", "_domain", "_meta", "_spec", "weighting_report", "_frozen",
-        "_cache", "_questionnaire",
+        "_cache", "_questionnaire", "_compact",
     )
 
     def __init__(
@@ -617,6 +597,11 @@ class SurveyDesign:
         return self._var_stages
 
     @property
+    def calibration_space(self) -> tuple:
+        """``(chain, rows, cache)``: the calibrations in cell space (:func:`survey.domains.calibration_space`)."""
+        return calibration_space(self)
+
+    @property
     def replicates(self) -> Replicates | None:
         """The replicate structure (:class:`survey.variance.Replicates`) or ``None``."""
         return self._rep
@@ -651,13 +636,15 @@ class SurveyDesign:
         """
         return self._replace(_data=self._data.assign(**new_columns(self, columns)))
 
-    def subset(self, mask: Any) -> SurveyDesign:
+    def subset(self, mask: Any, compact: bool = False) -> SurveyDesign:
         """A domain that keeps the full design (R's ``subset``).
 
         Parameters
         ----------
         mask : array-like of bool or pandas Series
             ``True`` for respondents in the domain; missing counts as ``False`` (as R).
+        compact : bool
+            Keep only the domain's rows (same estimates and variances, cost O(domain size)).
 
         Examples
         --------
@@ -667,14 +654,7 @@ class SurveyDesign:
         >>> d.subset(d.data["g"] == "a").n
         2
         """
-        m = as_mask(mask, self._data.index, self._n)
-        if self._domain is not None:
-            m = m & self._domain
-        if not m.any():
-            raise EstimationError("subset: the mask selects no respondents")
-        m = m.copy()
-        m.setflags(write=False)
-        return self._replace(_domain=m)
+        return self._replace(**subset_changes(self, mask, compact))
 
     def domain_index(self, by: str | Sequence[str]) -> tuple[np.ndarray, pd.DataFrame]:
         """Integer domain codes (``-1`` = missing) and the level table for by variable(s).

@@ -1,9 +1,19 @@
-"""One domain coder: integer codes and the level table of one or more by variables.
+"""Domains: one coder for ``by=`` variables, and subsets (full-row or compact).
 
 Every ``by=`` of the package (estimators, tables, trends) codes its domains here, through
 :meth:`survey.SurveyDesign.domain_index` (which caches the codes per design data).  Levels follow
 the category order of a Categorical and sorted values otherwise; only combinations present in
 the data are kept; a row with a missing by value gets code ``-1``.
+
+:func:`subset_changes` is the body of :meth:`survey.SurveyDesign.subset`.  A full-row subset
+keeps every row and zeroes the weights outside the domain (R's ``subset``).  A *compact* subset
+(``compact=True``) keeps only the domain's rows: their data, weights and replicate weights, their
+cluster and stratum codes in the full design's numbering with the full design's stage structure
+(PSUs per stratum, population sizes, nesting), and the full design's calibrations in cell space
+(:class:`survey.calspace.CalibrationChain` with the rows it holds).  Rows outside a domain have
+zero influence, so PSU totals, their centring within strata, ``n_h``, the presence of strata
+(lonely PSUs) and the degrees of freedom are those of the full-row subset; only the cost changes
+(``O(m)`` in the domain size).
 
 Examples
 --------
@@ -18,15 +28,18 @@ Examples
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .errors import DesignError
+from .calspace import CalibrationChain
+from .errors import DesignError, EstimationError
 from .variance import codes
 
-__all__ = ["domain_index"]
+__all__ = ["domain_index", "as_mask", "subset_changes", "calibration_space", "CompactRows"]
 
 
 def domain_index(data: pd.DataFrame, cols: Sequence[str]) -> tuple[np.ndarray, pd.DataFrame]:
@@ -96,3 +109,78 @@ def domain_index(data: pd.DataFrame, cols: Sequence[str]) -> tuple[np.ndarray, p
             vals = pd.Categorical(vals, categories=cats, ordered=data[c].cat.ordered)
         levels[c] = vals
     return out, pd.DataFrame(levels)
+
+
+def as_mask(mask: Any, index: pd.Index, n: int) -> np.ndarray:
+    """A domain mask as a bool array of the design's ``n`` rows (missing = False, as R)."""
+    try:
+        if isinstance(mask, pd.Series):
+            if not mask.index.equals(index):
+                mask = mask.reindex(index)
+            m = mask.astype("boolean").fillna(False).to_numpy(dtype=bool)
+        else:
+            m = np.asarray(mask)
+            if m.dtype != bool and m.ndim == 1:
+                m = pd.Series(m).astype("boolean").fillna(False).to_numpy(dtype=bool)
+    except (TypeError, ValueError):
+        raise DesignError(
+            f"subset: mask must be boolean (True = in the domain), got values of dtype "
+            f"{np.asarray(mask).dtype}; pass e.g. design.data['sex'] == '女'") from None
+    if m.shape != (n,):
+        raise DesignError(
+            f"subset: mask has shape {m.shape}, the design has {n} rows; pass one "
+            "True/False per respondent, e.g. design.data['sex'] == '女'"
+        )
+    return m
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class CompactRows:
+    """What a compact domain keeps of its full design: the rows it holds (indices into the full
+    design), the full design's calibrations in cell space (or None) and a cache of their
+    restriction to these rows."""
+
+    rows: np.ndarray
+    chain: CalibrationChain | None
+    cache: dict
+
+
+def calibration_space(d: Any) -> tuple:
+    """``(chain, rows, cache)`` of a design: its :class:`~survey.calspace.CalibrationChain`
+    (built once per full design and calibration chain, cached with the design's data), the
+    full design's rows a compact domain holds (None: all rows) and the domain's cache."""
+    c = d._compact
+    if c is not None:
+        return c.chain, c.rows, c.cache
+    if not d.calibrations or d.replicates is not None:
+        return None, None, None
+    hit = d._cache.get("calibration_chain")
+    if hit is None or hit[0] is not d.calibrations or hit[1] is not d.stages or hit[2] != d.var_stages:
+        chain = CalibrationChain(d.calibrations, d.stages[: d.var_stages], d.n_rows)
+        hit = d._cache["calibration_chain"] = (d.calibrations, d.stages, d.var_stages, chain)
+    return hit[3], None, None
+
+
+def subset_changes(d: Any, mask: Any, compact: bool = False) -> dict[str, Any]:
+    """The slot changes of ``d.subset(mask, compact=)`` (see the module docstring)."""
+    m = as_mask(mask, d._data.index, d._n)
+    if d._domain is not None:
+        m = m & d._domain
+    if not m.any():
+        raise EstimationError("subset: the mask selects no respondents")
+    if not compact:
+        m = m.copy()
+        m.setflags(write=False)
+        return {"_domain": m}
+    r = np.flatnonzero(m)
+    full = np.ones(len(r), dtype=bool)
+    full.setflags(write=False)
+    rep = d._rep if d._rep is None else dataclasses.replace(d._rep, W=np.ascontiguousarray(d._rep.W[r]))
+    if d._compact is not None:
+        info = CompactRows(d._compact.rows[r], d._compact.chain, {})
+    else:
+        chain = calibration_space(d)[0]
+        info = CompactRows(r, chain, {})
+    return {"_data": d._data.take(r), "_n": len(r), "_w": d._w[r], "_domain": full, "_rep": rep,
+            "_stages": tuple(dataclasses.replace(s, cl=s.cl[r], st=s.st[r], _ind={}) for s in d._stages),
+            "_compact": info}

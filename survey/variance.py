@@ -22,7 +22,9 @@ Layout
 The design-level functions take any object with the read-only attributes of
 :class:`survey.SurveyDesign` listed in :data:`DESIGN_ATTRIBUTES`: ``n_rows`` (rows of the data),
 ``weights`` (zero outside a subset's domain), ``full_weights`` (ignoring the subset), ``domain_mask`` (bool array or None), ``stages``,
-``var_stages``, ``lonely_psu``, ``calibrations`` and ``replicates`` (a :class:`Replicates` or None).
+``var_stages``, ``lonely_psu``, ``calibrations``, ``calibration_space`` (``(chain, rows, cache)``:
+the calibrations in cell space, :class:`survey.calspace.CalibrationChain`, and the full design's
+rows a compact domain holds) and ``replicates`` (a :class:`Replicates` or None).
 
 Examples
 --------
@@ -53,14 +55,14 @@ from .validation import check_level
 __all__ = [
     "DESIGN_ATTRIBUTES", "LONELY_PSU_OPTIONS", "REPLICATE_TYPES", "Stage", "Replicates", "codes", "combine_codes",
     "indicator", "n_present", "rank", "build_stages",
-    "vcov_totals", "residualize", "stage_totals_by", "vcov_from_psu_totals", "replicate_estimates",
+    "vcov_totals", "residualize", "psu_totals", "stage_totals_by", "vcov_from_psu_totals", "replicate_estimates",
     "replicate_vcov", "replicate_var_diag", "degf", "degf_domains", "tcrit", "ratio_influence",
 ]
 
 LONELY_PSU_OPTIONS = ("fail", "remove", "adjust", "average", "certainty")
 REPLICATE_TYPES = ("jk1", "jkn", "bootstrap", "brr", "fay", "other")
 DESIGN_ATTRIBUTES = ("n_rows", "weights", "full_weights", "domain_mask", "stages", "var_stages", "lonely_psu",
-                     "calibrations", "replicates")
+                     "calibrations", "calibration_space", "replicates")
 
 
 def codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -359,10 +361,32 @@ def rank(M: np.ndarray, tol: float = 1e-5) -> int:
 # linearisation variance (R's svyrecvar)
 # ----------------------------------------------------------------------------------------------
 def residualize(design: Any, x: np.ndarray) -> np.ndarray:
-    """Apply the design's calibrations in order (R's ``postStrata`` list in ``svyrecvar``)."""
+    """Apply the design's calibrations in order (R's ``postStrata`` list in ``svyrecvar``).
+
+    The reference for :func:`psu_totals`, for full-row designs only: a compact domain's
+    residuals reach rows it does not hold."""
+    if design.calibrations and getattr(design, "calibration_space", (None, None))[1] is not None:
+        raise DesignError("residualize: a compact domain holds only its rows; use psu_totals "
+                          "(or subset without compact=True)")
     for cal in design.calibrations:
         x = np.asarray(cal.residualize(x), dtype=float)
     return x
+
+
+def psu_totals(design: Any, x: Any) -> list[np.ndarray]:
+    """PSU totals ``C_s r(x)`` of the (calibration-residualised) weighted values ``x``
+    (``n_rows x p``, dense or sparse) at every variance stage, dense ``clusters x p``.
+
+    Calibrations are applied in cell space (:class:`survey.calspace.CalibrationChain`): the
+    same totals as summing :func:`residualize` by PSU, without an ``n x p`` residual matrix.
+    """
+    stages = design.stages[: design.var_stages]
+    n = design.n_rows
+    if not design.calibrations:
+        return [np.asarray(s.cl_indicator(n) @ x) if not sp.issparse(x) else (s.cl_indicator(n) @ x).toarray()
+                for s in stages]
+    chain, rows, cache = design.calibration_space
+    return chain.psu_totals(x, stages, rows, cache)
 
 
 def vcov_totals(design: Any, z: np.ndarray, present: np.ndarray | None = None) -> np.ndarray:
@@ -404,12 +428,11 @@ def vcov_totals(design: Any, z: np.ndarray, present: np.ndarray | None = None) -
         return replicate_vcov(rep, tot[0], tot[1:])
     x = w[:, None] * z
     if design.calibrations:
-        x = residualize(design, x)
-        present = None
+        present = None  # R: a calibrated design keeps every stratum (no lonely-PSU presence)
     elif present is None and dm is not None:
         present = dm
     stages = design.stages[: design.var_stages]
-    Ts = [s.cl_indicator(n) @ x for s in stages]
+    Ts = psu_totals(design, x)
     if present is None:
         Ps = [None] * len(Ts)
     else:

@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from ..errors import EstimationError, MissingValueError, ReliabilityWarning
 from ..estimates import Estimates
 from ..validation import check_level
-from ..variance import (degf_domains, ratio_influence, replicate_var_diag, residualize, stage_totals_by,
+from ..variance import (degf_domains, psu_totals, ratio_influence, replicate_var_diag, stage_totals_by,
                         replicate_vcov, vcov_from_psu_totals)
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -193,13 +193,12 @@ def _core(design: SurveyDesign, Y: np.ndarray, X: np.ndarray | None, valid: np.n
     if rep is None:
         x = w[:, None] * resid if kind != "total" else wY
         if design.calibrations:
-            # dense (n, D*q) influence values, residualised, all rows present (as R)
-            Xd = np.zeros((n, D * q))
+            # (n, D*q) influence values (sparse: one domain per row), their calibrated PSU
+            # totals in cell space; all strata present (as R)
             idx = np.flatnonzero(rows)
             cols = dcode[idx][:, None] * q + np.arange(q)[None, :]
-            Xd[np.repeat(idx, q), cols.ravel()] = x[idx].ravel()
-            Xd = residualize(design, Xd)
-            Ts = [s.cl_indicator(n) @ Xd for s in design.stages[: design.var_stages]]
+            Xs = sp.csr_matrix((x[idx].ravel(), (np.repeat(idx, q), cols.ravel())), shape=(n, D * q))
+            Ts = psu_totals(design, Xs)
             Ps = [None] * len(Ts)
         else:
             Ts, Ps = stage_totals_by(design, x, dom, D, None if nomiss else valid)

@@ -79,6 +79,13 @@ class GregCalibration:
         out = (z - q @ (q.T @ z)) * self.w[:, None]
         return out[:, 0] if flat else out
 
+    def linear_form(self) -> tuple[Any, Any, Any, np.ndarray]:
+        """``(A, L, R, zero)`` with ``residualize(x) = x - A (L R x)`` on rows where ``w != 0``
+        and ``0`` on the ``zero`` rows (``L`` is None: ``B = R``; see :mod:`survey.calspace`)."""
+        q, w = self._basis(), np.asarray(self.w, dtype=float)
+        winv = np.divide(1.0, w, out=np.zeros_like(w), where=w != 0)
+        return w[:, None] * q, None, (q * winv[:, None]).T, w == 0
+
 
 @dataclass(eq=False)
 class PostStratification:
@@ -100,6 +107,17 @@ class PostStratification:
             means = np.where(den[:, None] > 0, num / den[:, None], 0.0)
         out = x - means[self.index] * psw[:, None]
         return out[:, 0] if flat else out
+
+    def linear_form(self) -> tuple[Any, Any, Any, None]:
+        """``(A, L, R, None)`` with ``residualize(x) = x - A (L R x)``: ``A = diag(psw) S``,
+        ``R = diag(1/den) S' diag(oldw/psw)`` (``S`` the post-stratum indicators)."""
+        psw = np.where((self.psw == 0) & (self.oldw == 0), 1.0, self.psw)
+        k = int(self.index.max()) + 1
+        S = _indicator(self.index, k)
+        den = np.bincount(self.index, weights=self.oldw, minlength=k)
+        dinv = np.divide(1.0, den, out=np.zeros_like(den), where=den > 0)
+        coef = np.divide(self.oldw, psw, out=np.zeros_like(psw), where=psw != 0)
+        return (sp.diags(psw) @ S.T).tocsr(), None, (sp.diags(dinv) @ S @ sp.diags(coef)).tocsr(), None
 
 
 
@@ -195,3 +213,11 @@ class RakingCalibration:
         out = np.asarray(Sw @ (M @ np.asarray(Stw @ x)), dtype=float)
         np.subtract(x, out, out=out)  # x - w * (S c) without a second n x p temporary
         return out[:, 0] if flat else out
+
+    def linear_form(self) -> tuple[Any, Any, Any, None]:
+        """``(A, L, R, None)`` with ``residualize(x) = x - A (L R x)``: ``A = diag(w) S``,
+        ``L = M``, ``R = S' diag(1/w)`` (``S`` the stacked margin-cell indicators)."""
+        if not self.indices:
+            return None
+        Stw, Sw, M = self._operator()
+        return Sw, M, Stw, None

@@ -117,7 +117,7 @@ class ReportContext:
         region = self.params.get("region")
         if region is not None:
             var = _region_var(self.params)
-            d = d.subset((d.data[var].astype(str) == region).to_numpy())
+            d = d.subset((d.data[var].astype(str) == region).to_numpy(), compact=True)
         return d
 
     @property

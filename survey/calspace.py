@@ -103,8 +103,11 @@ class CalibrationChain:
         """``R_j[:, rows]`` of every calibration (cached in ``cache``, one per domain)."""
         hit = cache.get("R")
         if hit is None:
-            hit = cache["R"] = [R.tocsc()[:, rows].tocsr() if sp.issparse(R) else np.ascontiguousarray(R[:, rows])
-                                for _, _, R in self._build()["forms"]]
+            ops = self._build()
+            if "csc" not in ops:  # column slicing of CSC costs O(rows), not O(n)
+                ops["csc"] = [R.tocsc() if sp.issparse(R) else R for _, _, R in ops["forms"]]
+            hit = cache["R"] = [R[:, rows].tocsr() if sp.issparse(R) else np.ascontiguousarray(R[:, rows])
+                                for R in ops["csc"]]
         return hit
 
     def psu_totals(self, x: Any, stages: Sequence[Any], rows: np.ndarray | None = None,

@@ -205,19 +205,24 @@ def _check_design(seed, kind, how, lonely, lonely_stratum, reps):
 
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 2**31 - 1), kind=st.sampled_from(KINDS),
-       how=st.sampled_from(WEIGHTING[1:]))
-def test_cell_space_totals_equal_residualized_rows(seed, kind, how):
+       how=st.sampled_from(WEIGHTING[1:]), zero_weights=st.booleans())
+def test_cell_space_totals_equal_residualized_rows(seed, kind, how, zero_weights):
     """``psu_totals`` (cell space) equals the PSU sums of ``residualize`` (the reference)."""
     rng = np.random.default_rng(seed)
     df, args = _frame(rng, kind, False)
+    if zero_weights and "weights" in args:  # greg zeroes these rows: the cell-space form checks
+        df.loc[rng.random(len(df)) < 0.1, "w"] = 0.0
     d = _weight(SurveyDesign(df, lonely_psu="adjust", **args), how)
     x = rng.normal(size=(d.n_rows, 3)) * d.weights[:, None]
     x[rng.random(d.n_rows) < 0.3] = 0.0
-    ref = residualize(d, x)
-    got = psu_totals(d, x)
-    for s, T in zip(d.stages[: d.var_stages], got):
-        want = s.cl_indicator(d.n_rows) @ ref
-        np.testing.assert_allclose(T, want, rtol=1e-10, atol=1e-10 * np.abs(x).sum())
+    # the values the variance passes (zero where the weight is) and arbitrary values (the
+    # full-row fallback where a greg step would zero them)
+    for v in (x, x + (d.weights == 0)[:, None] * rng.normal(size=x.shape)):
+        ref = residualize(d, v)
+        got = psu_totals(d, v)
+        for s, T in zip(d.stages[: d.var_stages], got):
+            want = s.cl_indicator(d.n_rows) @ ref
+            np.testing.assert_allclose(T, want, rtol=1e-10, atol=1e-10 * np.abs(v).sum())
 
 
 def test_compact_keeps_the_rows_and_refuses_what_needs_all_rows():

@@ -96,6 +96,15 @@ def _masks(rng: np.random.Generator, df: pd.DataFrame) -> list[np.ndarray]:
     return [m for m in out if m.any()]
 
 
+def _quantiles(d: SurveyDesign) -> np.ndarray:
+    """Quantiles and Woodruff intervals; an interval of SE 0 is the quantile rule at the
+    estimate's own cumulative-weight step, where the rule jumps: rounding in the last bit picks
+    either neighbour on any path, so those bounds are left out (NaN)."""
+    f = d.quantile("y", [0.25, 0.5])[["estimate", "se", "ci_low", "ci_high"]].to_numpy(float).copy()
+    f[f[:, 1] == 0, 2:] = np.nan
+    return f
+
+
 def _results(d: SurveyDesign) -> dict[str, object]:
     """Everything the estimators publish for a domain, as arrays (or the error they raise)."""
     out: dict[str, object] = {}
@@ -117,8 +126,7 @@ def _results(d: SurveyDesign) -> dict[str, object]:
     put("total_by", lambda: d.total(["y"], by=["g", "b"], return_estimates=True))
     put("ratio", lambda: d.ratio("y", "x", return_estimates=True))
     put("prop", lambda: d.proportion("a", by="b", return_estimates=True))
-    put("quantile", lambda: d.quantile("y", [0.25, 0.5])[["estimate", "se", "ci_low", "ci_high"]]
-        .to_numpy(float))
+    put("quantile", lambda: _quantiles(d))
     put("df", lambda: np.array([d.df, d.n, d.n_psu, d.n_strata], float))
     if not d.is_replicate:
         Z = np.column_stack([d.column("y").to_numpy(), (d.column("a") == "a1").to_numpy(float)])

@@ -128,11 +128,12 @@ def _results(d: SurveyDesign) -> dict[str, object]:
     put("prop", lambda: d.proportion("a", by="b", return_estimates=True))
     put("quantile", lambda: _quantiles(d))
     put("df", lambda: np.array([d.df, d.n, d.n_psu, d.n_strata], float))
-    if not d.is_replicate:
-        Z = np.column_stack([d.column("y").to_numpy(), (d.column("a") == "a1").to_numpy(float)])
-        put("vcov", lambda: vcov_totals(d, Z))
-        A = np.column_stack([np.ones(d.n_rows), d.column("x").to_numpy()])
-        put("ratio_est", lambda: ratio_estimates(d, Z, A))
+    Z = np.column_stack([d.column("y").to_numpy(), (d.column("a") == "a1").to_numpy(float)])
+    put("vcov", lambda: vcov_totals(d, Z))
+    A = np.column_stack([np.ones(d.n_rows), d.column("x").to_numpy()])
+    put("ratio_est", lambda: ratio_estimates(d, Z, A))
+    put("glm", lambda: (lambda g: (g.params.to_numpy(), g.cov.to_numpy(), np.array([g.df_resid, g.nobs])))(
+        d.glm("y ~ x + C(b)")))
     live = d.weights > 0
     for q in ("a", "b"):
         # Rao-Scott F of full tables only: with empty cells the statistic hangs on rounding

@@ -11,7 +11,7 @@ from ..format import PublishedTable, fmt_ci, style_table
 from ..display import HTML as H
 
 __all__ = ["Bundle", "H", "esc", "prefix", "est_cells", "publish_estimates", "holm", "no_design", "est_sheet",
-           "est_mask", "EST_FORMATS", "WEIGHTED"]
+           "est_mask", "EST_FORMATS", "WEIGHTED", "memoized"]
 
 
 class Bundle:
@@ -36,6 +36,21 @@ class Bundle:
 
     def __repr__(self) -> str:
         return "\n".join(repr(p) for p in self.parts)
+
+
+def memoized(ctx: Any, key: tuple, compute: Any) -> Any:
+    """``ctx.memo(key, compute)`` (computed once per notebook:
+    :meth:`survey.report.context.ReportContext.memo`); a context without a memo (a stand-in
+    in a test) computes every time.
+
+    Examples
+    --------
+    >>> import types
+    >>> memoized(types.SimpleNamespace(), ("k",), lambda: 3)
+    3
+    """
+    memo = getattr(ctx, "memo", None)
+    return compute() if memo is None else memo(key, compute)
 
 
 def esc(x: Any) -> str:

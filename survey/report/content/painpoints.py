@@ -753,6 +753,11 @@ def brief_for_report(ctx: Any, *, qid: str | None = None) -> BriefReport | Empty
                     min_cell=min_cell, level=level, earlier_waves=earlier, hidden=_hidden_for(ctx))
     how = ("以站点抽样概率计算基础权重，再按本轮总体边际加权调整" if cur.targets is not None
            else "以站点抽样概率计算基础权重" if cur.stations is not None else "未加权（等权）")
+    if not P.get("previous_waves"):  # none named: say so, and how when the project holds earlier waves
+        from .data import no_previous_reason
+
+        b.absent.setdefault("PP8", no_previous_reason(P, "不报告与上一轮相比的变化"))
+        b.absent.setdefault("PP9", no_previous_reason(P, "无法评估政策实施前后的变化"))
     b.notes.append(f"数据与权重与本轮调查报告相同（同一清理规则与权重：{how}"
                    + ("；往期数据按其自身总体边际加权" if before is not None else "")
                    + "）；方差按分层整群（站点）设计估计。")

@@ -33,8 +33,8 @@ from ..format import ci_digits, fmt_ci, fmt_count, fmt_num
 from ...estimate import PUBLISHED_CI_RULE
 from ...comparisons import batch_contrasts, batch_rao_scott
 from ...multiplicity import RULE_ZH, rule_note
-from ._util import (EST_FORMATS, WEIGHTED, Bundle, H, esc, est_cells, est_mask, est_sheet, holm, memoized, no_design,
-                    prefix, publish_estimates)
+from ._util import (EST_FORMATS, WEIGHTED, Bundle, H, esc, est_cells, est_mask, est_sheet, holm, levels_present,
+                    memoized, no_design, one_level_note, prefix, publish_estimates)
 from .quality import short_label
 
 __all__ = ["indicator_kind", "indicator_questions", "module_estimates", "key_indicators", "subgroups",
@@ -576,43 +576,6 @@ def subgroup_tests(ctx: Any, groups: list[str] | None = None) -> Any:
                      for f, p, ph in zip(T["F"], T["p"], T["p_holm"])]
     T.attrs = {"groups": groups, "questions": [x.id for x in singles], "one_level": one}
     return T
-
-
-def levels_present(ctx: Any, group: str) -> list[str]:
-    """The levels of *group* held by at least one of the report's respondents (weight > 0; a
-    regional report: of the region), in the data's order.  A group with fewer than two has
-    nothing to compare: its subgroup table and tests are left out with a sentence saying why
-    (:func:`one_level_note`).
-
-    Examples
-    --------
-    >>> import types
-    >>> ctx = types.SimpleNamespace(sample_frame=lambda: pd.DataFrame({"g": ["a", "a", None]}))
-    >>> levels_present(ctx, "g")
-    ['a']
-    """
-    f = ctx.sample_frame()
-    if f is None or group not in f.columns:
-        return []
-    return [str(v) for v in pd.unique(f[group].dropna())]
-
-
-def one_level_note(ctx: Any, group: str, what: str) -> str:
-    """The sentence shown instead of a table or test by a group with one level (HTML).
-
-    Examples
-    --------
-    >>> import types
-    >>> ctx = types.SimpleNamespace(questionnaire=None, sample_frame=lambda: pd.DataFrame({"g": ["甲"]}))
-    >>> one_level_note(ctx, "g", "表 T4.5")
-    '<p class="no-data">按g：本报告的受访者都属于同一类别（甲），没有可比较的组别，表 T4.5 未列出。</p>'
-    """
-    q = ctx.questionnaire
-    lab = short_label(q, group) if q is not None and group in q else str(group)
-    lv = levels_present(ctx, group)
-    which = f"（{'、'.join(lv)}）" if lv else ""
-    return (f'<p class="no-data">按{esc(lab)}：本报告的受访者都属于同一类别{esc(which)}，没有可比较的组别，'
-            f"{esc(what)}未列出。</p>")
 
 
 def _tests_small(ctx: Any) -> bool:

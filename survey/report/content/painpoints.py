@@ -295,6 +295,7 @@ class BriefReport:
 
     def __init__(self, brief: PolicyBrief) -> None:
         self.brief = brief
+        self._published: list[Any] | None = None  # published(): built once per brief
 
     def __getattr__(self, name: str) -> Any:
         if name == "brief":  # not yet set (e.g. while unpickling)
@@ -375,7 +376,13 @@ class BriefReport:
                "其他群体变化": "pct", "差中差": "pct"}
 
     def published(self) -> list[Any]:
-        """The tables as :class:`survey.report.PublishedTable` (disclosure masks applied)."""
+        """The tables as :class:`survey.report.PublishedTable` (disclosure masks applied); built
+        once per brief (every ``B.publish`` cell reads one of them)."""
+        if self._published is None:
+            self._published = self._build_published()
+        return list(self._published)
+
+    def _build_published(self) -> list[Any]:
         out = []
         for tid, df in self.tables().items():
             fm = {c: self.FORMATS.get(str(c), "pct" if str(c).startswith("位列前") or str(c) in
@@ -589,6 +596,8 @@ class BriefReport:
         >>> # t = B.summary            # painpoints.summarize
         >>> # B.publish("PP1", ctx, t)
         """
+        if frame is not _SAME and table_id in self.FRAMES and frame is getattr(self.brief, self.FRAMES[table_id][0]):
+            frame = _SAME  # the brief's own frame (``t = B.summary``): its tables are already built
         if frame is not _SAME:
             if table_id not in self.FRAMES:
                 raise ParameterError(f"table {table_id!r}: a frame can be given for {sorted(self.FRAMES)}")

@@ -473,6 +473,14 @@ def cmd_report(args: argparse.Namespace) -> int:
         sorted(Path(n).stem for n in names) != sorted(NOTEBOOKS)
     if not args.demo:
         _check_report_inputs(args, params, qf, declared)
+        if args.previous is None and "previous_waves" not in params and not args.quiet:
+            from .report.content.data import earlier_waves_in_project
+
+            ids = earlier_waves_in_project(params)
+            if ids:  # the trends/changes sections would say "nothing to compare" without a word here
+                print(f"no earlier wave named: the trends and change sections are left out; the project "
+                      f"holds {', '.join(ids)} — add --previous {','.join(ids)} to compare with it",
+                      file=sys.stderr)
     for k, (name, wp) in enumerate(jobs, start=1):
         if len(jobs) > 1 and not args.quiet:
             print(f"报告 {k}/{len(jobs)}：{name} …", file=sys.stderr, flush=True)

@@ -686,6 +686,20 @@ def test_write_national_small(tmp_path):
         assert set(r.data["region"].astype(str)) == set(s.regions)
     h = load_for_waves(tmp_path / "questionnaires" / "harmonization.yml", qs)
     assert list(h.waves) == list(s.waves)
+    # the city's keyword lexicon beside each questionnaire (the report's PP5/PP7 need it); it
+    # codes the planted open-text answers: each writer's text is about their first-ranked item
+    from survey.painpoints import classify, load_lexicon
+    for w in s.waves:
+        lp = tmp_path / "questionnaires" / w / "painpoint_lexicon.yml"
+        assert p[f"lexicon_{w}"] == lp
+        raw = yaml.safe_load(lp.read_text(encoding="utf-8"))
+        assert raw["question"] == "pain" and raw["severity"]["column"] == "pain_severity"
+        lx = load_lexicon(lp, qs[w])
+        clean = build_wave(w, SEED, s).clean
+        cl = classify(clean["suggestion"].dropna(), lx)
+        first = clean.loc[cl.index, qs[w].columns("pain")].astype("Float64").to_numpy(dtype=float, na_value=0)
+        gen = np.array(list(qs[w].labels("pain").values()))[np.argmax(first == 1, axis=1)]
+        assert len(cl) > 100 and (cl["primary"].map(lx.labels).to_numpy() == gen).mean() > 0.97
     truth_rows = list(csv.DictReader(open(p["truth"], encoding="utf-8-sig", newline="")))
     assert {r["wave"] for r in truth_rows} == {*s.waves, "2024-2023"}
 

@@ -149,6 +149,24 @@ def test_a_painpoint_cell_publishes_the_frame_it_shows(brief, ctx):
         brief.publish("PP0", ctx, s)
 
 
+def test_painpoint_cells_build_the_tables_once(brief, tmp_path, wave, monkeypatch):
+    """The notebook's cells (``t = B.<frame>`` then ``B.publish(id, ctx, t)``) publish what
+    ``B.publish(id)`` does, and the brief's tables are built once, not once per cell."""
+    from survey.report import BriefReport
+
+    B = BriefReport(brief.brief)
+    built = []
+    orig = BriefReport._build_published
+    monkeypatch.setattr(BriefReport, "_build_published", lambda self: built.append(1) or orig(self))
+    c = _ctx(wave, tmp_path)
+    ids = [tid for tid in B.FRAMES if tid in B.tables()]
+    pubs = [B.publish(tid, c, getattr(B, B.FRAMES[tid][0])) for tid in ids]
+    assert len(built) == 1 and len(ids) >= 4
+    fresh = {p.table_id: p for p in orig(B)}
+    for p in pubs:
+        assert p.data.equals(fresh[p.table_id].data) and p.suppressed.equals(fresh[p.table_id].suppressed)
+
+
 def test_no_painpoint_question_every_cell_says_why():
     from survey.report.content.painpoints import NO_PAINPOINTS, EmptyBrief
 

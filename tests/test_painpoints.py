@@ -21,6 +21,7 @@ from hypothesis import given, settings, strategies as st
 from survey import SurveyDesign, painpoints as pp
 from survey.demo import truth
 from survey.errors import EstimationError, ParameterError, QuestionnaireError
+from survey.labels import short_label
 from survey.report import BriefReport
 from survey.report.content.painpoints import plot_group_heatmap
 
@@ -675,6 +676,24 @@ def test_brief_of_a_tiny_domain_suppresses_everything(waves):
     pp3 = big.table("PP3")
     assert pp3.suppressed.loc["专业技术职称：副高"].all() and not pp3.suppressed.loc["专业技术职称：中级"].any()
     assert not big.tables()["PP4"].index.get_level_values("分组").str.contains("副高").any()
+
+
+def test_brief_of_a_region_leaves_out_a_group_with_one_level(waves):
+    """A district's own brief by district: one level among the answerers, no 'everyone else'
+    to compare with and its top items are PP1's, so the group is left out (a note says why);
+    the other groups' tables are those of the brief without it."""
+    seed, ds = waves
+    d, q = ds["2024"]
+    if seed != QUICK_SEEDS[0]:
+        pytest.skip("once")
+    big = d.data["district"].astype(str).value_counts().index[0]
+    dr = d.subset((d.data["district"].astype(str) == big).to_numpy())
+    b = pp.build_brief(dr, "pain", questionnaire=q, replicates=20, by=["title", "district"])
+    assert any("都属于同一类别" in n and short_label(q, "district") in n for n in b.notes)
+    assert set(b.top_groups["variable"]) == {"title"} and set(b.differences["variable"]) <= {"title"}
+    ref = pp.build_brief(dr, "pain", questionnaire=q, replicates=20, by=["title"])
+    pd.testing.assert_frame_equal(b.top_groups, ref.top_groups)
+    pd.testing.assert_frame_equal(b.differences, ref.differences)
 
 
 def test_policies_and_changes_of_a_region(waves):

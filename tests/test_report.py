@@ -1291,3 +1291,20 @@ def test_priority_matrix_labels_do_not_overlap_and_the_caption_explains_the_quad
     why = cap[cap.index("选择比例最高"):]
     assert "“收入待遇偏低”" in why and "29.0%" in why and "落在“广泛关注”象限" in why
     assert "置信区间之内" in why  # the median (29.55%) lies inside its interval: the quadrant is not robust
+
+
+def test_a_run_without_previous_says_which_earlier_wave_it_could_compare_with(next_wave, capsys):
+    """``survey report --root <project> --wave 2025-test`` without ``--previous``: the project's
+    harmonization.yml lists 2024-test before it, so the trends page (and PP8/PP9) say how to
+    compare with it instead of "there is no earlier wave"; a first wave still says that."""
+    from survey.report import trend_inputs
+    from survey.report.content.data import earlier_waves_in_project
+
+    qf = next_wave / "questionnaires"
+    p = {"wave": "2025-test", "questionnaire": str(qf / "2025-test" / "questionnaire.yml"), "previous_waves": []}
+    assert earlier_waves_in_project(p) == ["2024-test"]
+    r = trend_inputs(p).reason
+    assert "--previous 2024-test" in r and "没有可比较的往期调查" not in r
+    first = {**p, "wave": "2024-test", "questionnaire": str(qf / "2024-test" / "questionnaire.yml")}
+    assert earlier_waves_in_project(first) == []
+    assert trend_inputs(first).reason == "本轮调查之前没有可比较的往期调查，本节不报告变化趋势。"

@@ -431,6 +431,14 @@ def write_demo(out_dir: str | Path = "data/demo", seed: int = DEFAULT_SEED, *,
     return paths
 
 
+def _city_lexicon(year: Any) -> Path | None:
+    """The repository's ``questionnaires/demo-<year>/painpoint_lexicon.yml`` (the national
+    questionnaires ask the city's pain-point, severity and open-text questions with the same
+    options, so the city's keywords code them); None when it is not there (installed package)."""
+    src = Path(__file__).resolve().parents[2] / "questionnaires" / f"demo-{year}" / "painpoint_lexicon.yml"
+    return src if src.is_file() else None
+
+
 def _national_harmonization(setting: Setting) -> dict | None:
     """The repository's harmonization.yml with the city wave ids replaced by the national ones
     (same questions, same code maps: the national questionnaires differ from the city's only in
@@ -466,6 +474,7 @@ def write_national(out_root: str | Path = "data/demo/national", seed: int = NATI
         out_root/questionnaires/<w>/questionnaire.yml   the codebook (region question: region = 省份)
         out_root/questionnaires/<w>/population.yml      population margins (weighting targets)
         out_root/questionnaires/<w>/stations.csv        station register (base weights)
+        out_root/questionnaires/<w>/painpoint_lexicon.yml  the city's pain-point keywords
         out_root/questionnaires/harmonization.yml       the city's cross-wave maps, national ids
         out_root/data/<w>/<year>年全国科技工作者状况调查_SPSS.sav   raw export (GBK SPSS)
         out_root/answer_key/truth.csv, dirt_<w>.csv     the answer key
@@ -534,6 +543,10 @@ def write_national(out_root: str | Path = "data/demo/national", seed: int = NATI
         paths.update({f"questionnaire_{w}": qp, f"population_{w}": pp,
                       f"stations_{w}": qd / "stations.csv", f"raw_{w}": raw,
                       f"dirt_{w}": key / f"dirt_{w}.csv"})
+        lex = _city_lexicon(sett.year(w))
+        if lex is not None:  # the city's keywords: the same planted open-text themes and severity
+            shutil.copyfile(lex, qd / "painpoint_lexicon.yml")
+            paths[f"lexicon_{w}"] = qd / "painpoint_lexicon.yml"
     harm = _national_harmonization(sett)
     if harm is not None:
         hp = qroot / "harmonization.yml"

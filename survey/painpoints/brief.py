@@ -57,6 +57,19 @@ def significant_changes(changes: pd.DataFrame) -> pd.DataFrame:
 
 
 
+def _levels_answering(design: Any, it: Any, var: Any) -> int:
+    """How many levels of group *var* hold an answerer of the question in the design's domain."""
+    from ._core import group_codes
+
+    codes, _ = group_codes(design, var)
+    w = np.asarray(design.weights, float)
+    dom = design.domain
+    a = it.answered & (w > 0) & (codes >= 0)
+    if dom is not None:
+        a &= np.asarray(dom, bool)
+    return int(len(np.unique(codes[a])))
+
+
 # ----------------------------------------------------------------------------------------------
 # the brief
 # ----------------------------------------------------------------------------------------------
@@ -195,6 +208,14 @@ def build_brief(design: Any, qid: str, *, questionnaire: Any = None, design_befo
     # one pass per by-variable serves both the groups' top items and the group tests
     it = rank_items(design, qid, questionnaire=questionnaire)
     by_cols = by_list(design, by, questionnaire)
+    # a group with one level among the answerers (a province's own report by province) has no
+    # "everyone else" to compare with and its top items are PP1's: left out, said in a note
+    one = [v for v in by_cols if _levels_answering(design, it, v) < 2]
+    if one and len(one) < len(by_cols):
+        by_cols = [v for v in by_cols if v not in one]
+        for v in one:
+            lab = short_label(questionnaire, v) if questionnaire is not None and isinstance(v, str) else str(v)
+            notes.append(f"按{lab}：本范围内回答此题的受访者都属于同一类别，没有可比较的组别，未作分组比较。")
     gs = [group_stats(design, it, var, "pct_top", level) for var in by_cols]
     tg = top_frame(design, it, by_cols, gs, 3, level, min_cell, hidden)
     gd = differences_frame(gs, float(design.df), "pct_top", correction, 0.05, level, min_cell,

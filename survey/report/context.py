@@ -72,13 +72,45 @@ class ReportContext:
     prepare_error: str | None = None
     _previous: Any = field(default=None, repr=False)
     _hidden: dict = field(default_factory=dict, repr=False)
+    #: results computed once per context (see :meth:`memo`), cleared when the design changes
+    _memo: dict = field(default_factory=dict, repr=False)
+    #: (key, prepared, design): the design of :attr:`design`, built once per prepared wave/region
+    _design: Any = field(default=None, repr=False)
+
+    def memo(self, key: tuple, compute: Any) -> Any:
+        """``compute()`` once per context: a statistic several sections need (the 主要发现 at
+        the top of the page and the tables below it, the painpoints brief) is computed by the
+        first and reused by the others.
+
+        *key* must hold everything besides the design that decides the result (the question
+        ids, the group, the confidence level, ``min_cell`` ...).  The memo lives on this
+        context, so the next notebook (a new :func:`setup`) starts empty; it is cleared
+        whenever :attr:`design` is rebuilt (another prepared wave or region), so a result is
+        never served for another design.  DataFrames are returned as shallow copies
+        (copy-on-write: changing one never changes the memo).
+
+        Examples
+        --------
+        >>> ctx = ReportContext(params={}, notebook="x")
+        >>> calls = []
+        >>> ctx.memo(("twice",), lambda: calls.append(1) or len(calls)), ctx.memo(("twice",), lambda: 99)
+        (1, 1)
+        """
+        self.design  # noqa: B018 - a new design clears the memo before it is read
+        if key not in self._memo:
+            self._memo[key] = compute()
+        out = self._memo[key]
+        return out.copy(deep=False) if isinstance(out, (pd.DataFrame, pd.Series)) else out
 
     def sample_frame(self) -> pd.DataFrame | None:
         """The respondents the report describes: the cleaned ones of the region (weight > 0),
         else the data as read."""
         if self.prepared is not None:
-            dsg = self.design
-            return dsg.data.loc[dsg.weights > 0]
+            def rows() -> pd.DataFrame:
+                dsg = self.design
+                return dsg.data.loc[dsg.weights > 0]
+
+            return self.memo(("sample_frame",), rows)
         return self.data
 
     def hidden_levels(self, var: str) -> set[str]:
@@ -113,11 +145,17 @@ class ReportContext:
         """The weighted design (restricted to ``region`` as a domain), or None."""
         if self.prepared is None:
             return None
-        d = self.prepared.design
         region = self.params.get("region")
+        key = (region, self.params.get("region_var") if region is not None else None)
+        if self._design is not None and self._design[0] == key and self._design[1] is self.prepared:
+            return self._design[2]
+        d = self.prepared.design
         if region is not None:
             var = _region_var(self.params)
             d = d.subset((d.data[var].astype(str) == region).to_numpy(), compact=True)
+        self._memo.clear()  # every memoised result belonged to the previous design
+        self._hidden.clear()
+        self._design = (key, self.prepared, d)
         return d
 
     @property

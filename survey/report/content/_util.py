@@ -11,7 +11,7 @@ from ..format import PublishedTable, fmt_ci, style_table
 from ..display import HTML as H
 
 __all__ = ["Bundle", "H", "esc", "prefix", "est_cells", "publish_estimates", "holm", "no_design", "est_sheet",
-           "est_mask", "EST_FORMATS", "WEIGHTED"]
+           "est_mask", "EST_FORMATS", "WEIGHTED", "memoized", "levels_present", "one_level_note"]
 
 
 class Bundle:
@@ -36,6 +36,21 @@ class Bundle:
 
     def __repr__(self) -> str:
         return "\n".join(repr(p) for p in self.parts)
+
+
+def memoized(ctx: Any, key: tuple, compute: Any) -> Any:
+    """``ctx.memo(key, compute)`` (computed once per notebook:
+    :meth:`survey.report.context.ReportContext.memo`); a context without a memo (a stand-in
+    in a test) computes every time.
+
+    Examples
+    --------
+    >>> import types
+    >>> memoized(types.SimpleNamespace(), ("k",), lambda: 3)
+    3
+    """
+    memo = getattr(ctx, "memo", None)
+    return compute() if memo is None else memo(key, compute)
 
 
 def esc(x: Any) -> str:
@@ -138,3 +153,42 @@ def est_mask(sheet: pd.DataFrame, supp: Any) -> pd.DataFrame:
 
 #: number formats of :func:`est_sheet` columns
 EST_FORMATS = {"估计值": "est", "标准误": "est", "置信区间下限": "est", "置信区间上限": "est", "样本量": "count"}
+
+
+def levels_present(ctx: Any, group: str) -> list[str]:
+    """The levels of *group* held by at least one of the report's respondents (weight > 0; a
+    regional report: of the region), in the data's order.  A group with fewer than two has
+    nothing to compare: its subgroup table and tests are left out with a sentence saying why
+    (:func:`one_level_note`).
+
+    Examples
+    --------
+    >>> import types
+    >>> ctx = types.SimpleNamespace(sample_frame=lambda: pd.DataFrame({"g": ["a", "a", None]}))
+    >>> levels_present(ctx, "g")
+    ['a']
+    """
+    f = ctx.sample_frame()
+    if f is None or group not in f.columns:
+        return []
+    return [str(v) for v in pd.unique(f[group].dropna())]
+
+
+def one_level_note(ctx: Any, group: str, what: str) -> str:
+    """The sentence shown instead of a table or test by a group with one level (HTML).
+
+    Examples
+    --------
+    >>> import types
+    >>> ctx = types.SimpleNamespace(questionnaire=None, sample_frame=lambda: pd.DataFrame({"g": ["甲"]}))
+    >>> one_level_note(ctx, "g", "表 T4.5")
+    '<p class="no-data">按g：本报告的受访者都属于同一类别（甲），没有可比较的组别，表 T4.5 未列出。</p>'
+    """
+    from ...labels import short_label
+
+    q = ctx.questionnaire
+    lab = short_label(q, group) if q is not None and group in q else str(group)
+    lv = levels_present(ctx, group)
+    which = f"（{'、'.join(lv)}）" if lv else ""
+    return (f'<p class="no-data">按{esc(lab)}：本报告的受访者都属于同一类别{esc(which)}，没有可比较的组别，'
+            f"{esc(what)}{' ' if what[-1:].isascii() else ''}未列出。</p>")

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 __all__ = ["inputs_for", "prepare", "work_dir_for", "previous_inputs", "prepare_previous",
-           "cross_wave_file", "REPO_QUESTIONNAIRES"]
+           "cross_wave_file", "REPO_QUESTIONNAIRES", "earlier_waves_in_project", "no_previous_reason"]
 
 
 def work_dir_for(params: Mapping[str, Any]) -> Path:
@@ -159,6 +159,51 @@ def cross_wave_file(params: Mapping[str, Any], name: str) -> Path | None:
         if (c / f"{name}.yml").is_file():
             return c / f"{name}.yml"
     return None
+
+
+def earlier_waves_in_project(params: Mapping[str, Any]) -> list[str]:
+    """Waves listed before this one in the project's ``harmonization.yml`` (beside the
+    questionnaire folders; not the repository's copy) whose questionnaire folder is there:
+    what ``--previous`` could name when a run gave no earlier wave (``[]`` when none, or the
+    file cannot be read — the trends page then reports its own error when asked to compare).
+
+    Examples
+    --------
+    >>> earlier_waves_in_project({"wave": "2024", "questionnaire": None})
+    []
+    """
+    from ..._yaml import read_yaml
+    from ...errors import HarmonizationError
+
+    root = _qroot(params)
+    if root is None or not (root / "harmonization.yml").is_file():
+        return []
+    try:
+        _, raw, _ = read_yaml(root / "harmonization.yml", error=HarmonizationError, what="harmonization")
+    except HarmonizationError:
+        return []
+    waves = [str(w) for w in (raw.get("waves") or {})] if isinstance(raw, dict) else []
+    here = str(params.get("wave", ""))
+    if here not in waves:
+        return []
+    return [w for w in waves[:waves.index(here)] if (root / w / "questionnaire.yml").is_file()]
+
+
+def no_previous_reason(params: Mapping[str, Any], what: str) -> str:
+    """The sentence a page shows instead of *what* (e.g. "本节不报告变化趋势") when the run named
+    no earlier wave: says so and, when the project holds earlier waves
+    (:func:`earlier_waves_in_project`), how to compare with them (``--previous``).
+
+    Examples
+    --------
+    >>> no_previous_reason({"wave": "2024", "questionnaire": None}, "本节不报告变化趋势")
+    '本轮调查之前没有可比较的往期调查，本节不报告变化趋势。'
+    """
+    ids = earlier_waves_in_project(params)
+    if not ids:
+        return f"本轮调查之前没有可比较的往期调查，{what}。"
+    return (f"本次运行未指定往期调查（参数 previous_waves），{what}；本项目中有往期调查 {'、'.join(ids)}，"
+            f"运行 survey report 时加 --previous {','.join(ids)} 即可与之比较。")
 
 
 def previous_inputs(params: Mapping[str, Any], wave: str) -> dict[str, Path | None]:

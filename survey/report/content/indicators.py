@@ -33,13 +33,15 @@ from ..format import ci_digits, fmt_ci, fmt_count, fmt_num
 from ...estimate import PUBLISHED_CI_RULE
 from ...comparisons import batch_contrasts, batch_rao_scott
 from ...multiplicity import RULE_ZH, rule_note
-from ._util import EST_FORMATS, WEIGHTED, Bundle, H, esc, est_cells, est_mask, est_sheet, holm, no_design, prefix, publish_estimates
+from ._util import (EST_FORMATS, WEIGHTED, Bundle, H, esc, est_cells, est_mask, est_sheet, holm, levels_present,
+                    memoized, no_design, one_level_note, prefix, publish_estimates)
 from .quality import short_label
 
 __all__ = ["indicator_kind", "indicator_questions", "module_estimates", "key_indicators", "subgroups",
            "methods", "indicator_digits", "mean_min_digits", "indicators_note", "indicator_estimates",
            "publish_indicators", "subgroup_groups", "subgroup_estimates", "publish_subgroups",
-           "subgroup_tests", "publish_subgroup_tests", "notable_differences", "mean_differences"]
+           "subgroup_tests", "publish_subgroup_tests", "notable_differences", "mean_differences",
+           "levels_present", "one_level_note"]
 
 _KINDS = {"numeric": "mean", "duration": "mean", "single": "pct", "likert": "likert", "matrix": "matrix",
           "multi": "pct"}
@@ -293,8 +295,13 @@ def indicator_estimates(ctx: Any, questions: list[str]) -> Any:
         raise ReportError(f"主要指标: {missing} are not questions of {q.path or 'the questionnaire'}")
     mods = _group_modules(q, [q[x] for x in questions], ctx.design.data.columns)
     qs = [x for xs in mods.values() for x in xs]
-    return module_estimates(ctx.design, q, qs, level=float(ctx.params.get("confidence", 0.95)),
-                            min_cell=int(ctx.params.get("min_cell", 10)))
+    lvl, mc = float(ctx.params.get("confidence", 0.95)), int(ctx.params.get("min_cell", 10))
+    if not qs:
+        return module_estimates(ctx.design, q, qs, level=lvl, min_cell=mc)
+    # one question at a time, computed once per notebook (主要发现 and the module tables share them)
+    parts = [memoized(ctx, ("indicator", x.id, lvl, mc),
+                      lambda x=x: module_estimates(ctx.design, q, [x], level=lvl, min_cell=mc)) for x in qs]
+    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
 
 
 def publish_indicators(est: Any, table_id: str, module: str, ctx: Any) -> Any:
@@ -415,7 +422,9 @@ def subgroup_estimates(ctx: Any, group: str) -> Any:
     the tidy frame of :meth:`~survey.design.SurveyDesign.mean` (one row per indicator and level:
     ``variable``, the level column *group*, ``estimate``, ``ci_low``, ``ci_high``, ``n`` …) plus
     ``text`` (the published cell, estimate with CI), ``suppressed`` (below the minimum cell, or a
-    level the report hides everywhere: ``ctx.hidden_levels``) and ``unreliable``.  ``attrs``
+    level the report hides everywhere: ``ctx.hidden_levels``) and ``unreliable``.  A group with
+    one level among the report's respondents (:func:`levels_present`) gives an empty frame
+    (``attrs["one_level"]``): :func:`publish_subgroups` says why instead of a table.  ``attrs``
     hold what :func:`publish_subgroups` and :func:`notable_differences` need (the group, its
     levels in order, each indicator's label/unit/scale and decimals); the box saying why when
     the wave has no design."""
@@ -430,9 +439,31 @@ def subgroup_estimates(ctx: Any, group: str) -> Any:
         raise ReportError(f"分组比较: group variable {group!r} is not a column of the wave's data; "
                           f"choose one of design.groups in {q.path or 'the questionnaire'}")
     subgroup_groups(ctx, [group])  # the station is never a published group
-    g = group
     mc = int(ctx.params.get("min_cell", 10))
     lvl = float(ctx.params.get("confidence", 0.95))
+    # computed once per notebook: 主要发现 and the T4 tables (and 值得关注的差异) share it
+    f = memoized(ctx, ("subgroup_estimates", group, lvl, mc), lambda: _subgroup_estimates(ctx, group, lvl, mc))
+    if f.attrs.get("one_level"):
+        return f
+    # a level hidden in the sample tables (too few respondents, or protecting one) is hidden
+    # here too, whole column: else its count follows by subtraction from their total
+    hid = ctx.hidden_levels(group) if hasattr(ctx, "hidden_levels") else set()
+    f["suppressed"] = f["suppressed"].to_numpy(bool) | f[group].astype(str).isin(hid).to_numpy()
+    f.attrs["hidden"] = set(map(str, hid))
+    return f
+
+
+def _subgroup_estimates(ctx: Any, g: str, lvl: float, mc: int) -> pd.DataFrame:
+    d = ctx.design
+    q = ctx.questionnaire
+    if len(levels_present(ctx, g)) < 2:  # nothing to compare (a province's report by province)
+        f = pd.DataFrame({c: pd.Series(dtype=t) for c, t in (
+            ("estimate", float), ("se", float), ("ci_low", float), ("ci_high", float), ("deff", float),
+            ("n", int), ("n_eff", float), ("variable", str), (g, str), ("small_n", bool), ("n_cell", int),
+            ("text", str), ("suppressed", bool), ("unreliable", bool))})
+        f.attrs = {"group": g, "levels": levels_present(ctx, g), "hidden": set(), "columns": [], "info": {},
+                   "digits": {}, "level": lvl, "one_level": True}
+        return f
     means = _mean_columns(d, q)
     cols = [c for c, *_ in means]
     info = {c: (lab, unit, sc) for c, lab, unit, sc, _ in means}
@@ -445,15 +476,11 @@ def subgroup_estimates(ctx: Any, group: str) -> Any:
     levels = [lv for lv in pd.unique(f[g]) if pd.notna(lv)]
     if isinstance(d.data[g].dtype, pd.CategoricalDtype):  # every level, so that a column's
         levels = list(d.data[g].cat.categories)            # presence tells nothing
-    # a level hidden in the sample tables (too few respondents, or protecting one) is hidden
-    # here too, whole column: else its count follows by subtraction from their total
-    hid = ctx.hidden_levels(g) if hasattr(ctx, "hidden_levels") else set()
     f = f.assign(text=[fmt_ci(e * info[v][2], lo * info[v][2], hi * info[v][2], proportion=False,
                               digits=dig[v])
                        for e, lo, hi, v in zip(f["estimate"], f["ci_low"], f["ci_high"], f["variable"])],
-                 suppressed=supp.to_numpy(bool) | f[g].astype(str).isin(hid).to_numpy(),
-                 unreliable=unrel.to_numpy())
-    f.attrs = {"group": g, "levels": levels, "hidden": set(map(str, hid)), "columns": cols,
+                 suppressed=supp.to_numpy(bool), unreliable=unrel.to_numpy())
+    f.attrs = {"group": g, "levels": levels, "hidden": set(), "columns": cols,
                "info": info, "digits": dig, "level": lvl}
     return f
 
@@ -478,6 +505,8 @@ def publish_subgroups(est: Any, table_id: str, ctx: Any) -> Any:
     g, levels, info, lvl = a["group"], a["levels"], a["info"], a["level"]
     cols = _kept(est)
     glab = short_label(q, g)
+    if a.get("one_level"):  # one level: a table of it would only repeat the report's totals
+        return Bundle([H(f"<h3>按{esc(glab)}</h3>"), H(one_level_note(ctx, g, f"表 {table_id}"))])
     f = est
     wide = f.pivot(index="variable", columns=g, values="text").reindex(index=cols, columns=levels)
     sm = f.pivot(index="variable", columns=g, values="suppressed").reindex(index=cols, columns=levels).fillna(True).astype(bool)
@@ -532,15 +561,20 @@ def subgroup_tests(ctx: Any, groups: list[str] | None = None) -> Any:
     gmods = {q[g].module for g in groups if g in q}
     singles = [x for mod, qs in indicator_questions(q, d.data.columns).items() if mod not in gmods
                for x in qs if x.type == "single"]
+    # a group with one level among the report's respondents (a province's own report by
+    # province) has nothing to test: left out (publish_subgroup_tests says so)
+    one = [g for g in groups if len(levels_present(ctx, g)) < 2]
+    groups = [g for g in groups if g not in one]
+    qids = tuple(x.id for x in singles)
     tests = []  # one covariance call per group variable
     for g in groups:
-        tests += batch_rao_scott(d, g, [x.id for x in singles])
+        tests += memoized(ctx, ("rao_scott", g, qids), lambda g=g: batch_rao_scott(d, g, list(qids)))
     T = pd.DataFrame(tests, columns=None if tests else ["qid", "group", "F", "p"])
     if len(T):
         T["p_holm"] = holm(T["p"].to_numpy())
         T["cell"] = [f"F={f:.1f}, p{_pfmt(p)}, 校正后p{_pfmt(ph)}" + ("†" if ph < 0.05 else "")
                      for f, p, ph in zip(T["F"], T["p"], T["p_holm"])]
-    T.attrs = {"groups": groups, "questions": [x.id for x in singles]}
+    T.attrs = {"groups": groups, "questions": [x.id for x in singles], "one_level": one}
     return T
 
 
@@ -565,6 +599,8 @@ def publish_subgroup_tests(T: Any, table_id: str, ctx: Any) -> Any:
     wide.index.name = "题目"
     out = Bundle()
     out.add(H("<h3>分类指标的分组差异检验（Rao–Scott）</h3>"))
+    for g in T.attrs.get("one_level", []):
+        out.add(H(one_level_note(ctx, g, "其检验")))
     few = pd.DataFrame(_tests_small(ctx), index=wide.index, columns=wide.columns)
     tsheet = pd.DataFrame({"题目": [short_label(q, i) for i in T["qid"]],
                            "分组变量": [short_label(q, g) for g in T["group"]],
@@ -623,7 +659,9 @@ def mean_differences(ctx: Any, estimates: list[Any]) -> pd.DataFrame:
         alpha = (1 - lvl) / m
         for g in dict.fromkeys(c[0] for c in cand):
             cg = [c for c in cand if c[0] == g]
-            res = batch_contrasts(d, g, [(c, a, b) for _, c, a, b, *_ in cg], level=lvl)
+            pairs = [(c, a, b) for _, c, a, b, *_ in cg]
+            res = memoized(ctx, ("contrasts", g, tuple(pairs), lvl),  # 主要发现 and 值得关注的差异
+                           lambda: batch_contrasts(d, g, pairs, level=lvl))
             for (_, c, a, b, L, ea, eb), (_, r) in zip(cg, res.iterrows()):
                 lab, unit, sc = info[c]
                 diff, lo, hi = float(r["estimate"]) * sc, float(r["ci_low"]) * sc, float(r["ci_high"]) * sc

@@ -295,6 +295,7 @@ class BriefReport:
 
     def __init__(self, brief: PolicyBrief) -> None:
         self.brief = brief
+        self._published: list[Any] | None = None  # published(): built once per brief
 
     def __getattr__(self, name: str) -> Any:
         if name == "brief":  # not yet set (e.g. while unpickling)
@@ -375,7 +376,13 @@ class BriefReport:
                "其他群体变化": "pct", "差中差": "pct"}
 
     def published(self) -> list[Any]:
-        """The tables as :class:`survey.report.PublishedTable` (disclosure masks applied)."""
+        """The tables as :class:`survey.report.PublishedTable` (disclosure masks applied); built
+        once per brief (every ``B.publish`` cell reads one of them)."""
+        if self._published is None:
+            self._published = self._build_published()
+        return list(self._published)
+
+    def _build_published(self) -> list[Any]:
         out = []
         for tid, df in self.tables().items():
             fm = {c: self.FORMATS.get(str(c), "pct" if str(c).startswith("位列前") or str(c) in
@@ -589,6 +596,8 @@ class BriefReport:
         >>> # t = B.summary            # painpoints.summarize
         >>> # B.publish("PP1", ctx, t)
         """
+        if frame is not _SAME and table_id in self.FRAMES and frame is getattr(self.brief, self.FRAMES[table_id][0]):
+            frame = _SAME  # the brief's own frame (``t = B.summary``): its tables are already built
         if frame is not _SAME:
             if table_id not in self.FRAMES:
                 raise ParameterError(f"table {table_id!r}: a frame can be given for {sorted(self.FRAMES)}")
@@ -753,6 +762,11 @@ def brief_for_report(ctx: Any, *, qid: str | None = None) -> BriefReport | Empty
                     min_cell=min_cell, level=level, earlier_waves=earlier, hidden=_hidden_for(ctx))
     how = ("以站点抽样概率计算基础权重，再按本轮总体边际加权调整" if cur.targets is not None
            else "以站点抽样概率计算基础权重" if cur.stations is not None else "未加权（等权）")
+    if not P.get("previous_waves"):  # none named: say so, and how when the project holds earlier waves
+        from .data import no_previous_reason
+
+        b.absent.setdefault("PP8", no_previous_reason(P, "不报告与上一轮相比的变化"))
+        b.absent.setdefault("PP9", no_previous_reason(P, "无法评估政策实施前后的变化"))
     b.notes.append(f"数据与权重与本轮调查报告相同（同一清理规则与权重：{how}"
                    + ("；往期数据按其自身总体边际加权" if before is not None else "")
                    + "）；方差按分层整群（站点）设计估计。")

@@ -96,7 +96,9 @@ def trend_inputs(ctx: Any, *, harmonization: str | Path | None = None) -> "Stack
     params = getattr(ctx, "params", ctx)
     prev_ids = list(params.get("previous_waves") or [])
     if not prev_ids:
-        return NoTrends("本轮调查之前没有可比较的往期调查，本节不报告变化趋势。")
+        from .data import no_previous_reason
+
+        return NoTrends(no_previous_reason(params, "本节不报告变化趋势"))
     if params.get("region") is not None:
         return NoTrends("分地区报告不单独比较各轮变化，请参阅全样本报告的变化趋势。")
     if hasattr(ctx, "params"):

@@ -60,6 +60,46 @@ def test_chart_with_chinese_has_no_missing_glyphs():
     assert bad == []
 
 
+def test_module_chart_is_drawn_once_and_cropped_as_a_tight_crop(monkeypatch):
+    """The dot-and-whisker chart of an indicator module is drawn once (savefig's
+    bbox_inches="tight" drew it twice) and looks as that crop made it: its picture equals the
+    tight crop of the same chart, pixel for pixel."""
+    import io
+
+    from matplotlib.figure import Figure
+    from PIL import Image
+
+    from survey.report import context, theme
+    from survey.report.content import indicators
+    from survey.report.theme import figure_png
+
+    est = pd.DataFrame({
+        "group": ["pct"] * 3 + ["mean"] * 2,
+        "label": ["上一年度（2023年）的个人税前总收入"] * 3 + ["平均每周实际工作多少小时", "睡眠"],
+        "item": ["10万元以下", "10万-15万元", "50万元及以上", "", ""],
+        "estimate": [0.2, 0.5, 0.3, 47.5, 6.8], "ci_low": [0.15, 0.44, 0.25, 46.0, 6.5],
+        "ci_high": [0.25, 0.56, 0.36, 49.0, 7.1], "flag": [False, False, True, False, False],
+        "suppress": [False] * 5, "unit": ["%"] * 3 + ["小时"] * 2})
+    draws = []
+    real = Figure.draw
+
+    def draw(self, renderer):
+        draws.append(self)
+        return real(self, renderer)
+
+    monkeypatch.setattr(Figure, "draw", draw)
+    once = indicators._module_chart(est, "工作状况：主要指标（加权）").png
+    assert len(draws) == 1
+    monkeypatch.undo()
+    figs = []
+    monkeypatch.setattr(context, "FigureOutput", lambda fig, **kw: figs.append(fig))
+    monkeypatch.setattr(theme, "fit_to_content", lambda fig, **kw: fig)
+    indicators._module_chart(est, "工作状况：主要指标（加权）")
+    cropped = figure_png(figs[0], tight=True)  # the same chart, uncropped, cropped by savefig
+    px = [np.asarray(Image.open(io.BytesIO(b)).convert("RGB")) for b in (once, cropped)]
+    assert px[0].shape == px[1].shape and np.array_equal(px[0], px[1])
+
+
 def test_theme_survives_seaborn_reset_order():
     import matplotlib as mpl
 

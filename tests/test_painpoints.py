@@ -1032,3 +1032,92 @@ def test_open_text_quotes_have_no_near_duplicate_pairs():
     assert near_duplicate("报销流程太繁琐，建议推行无纸化报销", "报销流程太繁琐,建议推行无纸化报销!")
     assert not near_duplicate("希望减少报销签字环节", "报销流程太繁琐，建议推行无纸化报销")
     assert not near_duplicate("希望保障科研人员的科研时间", "希望单位重视科技人员的心理健康")
+
+
+def _pixels(png: bytes):
+    import io
+
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+def _count_draws(monkeypatch) -> list:
+    """Every full draw of a figure (the real one and savefig's layout pass for a tight crop)."""
+    from matplotlib.figure import Figure
+
+    draws: list = []
+    real = Figure.draw
+
+    def draw(self, renderer):
+        draws.append(self)
+        return real(self, renderer)
+
+    monkeypatch.setattr(Figure, "draw", draw)
+    return draws
+
+
+def test_painpoints_charts_are_drawn_once_and_cropped_as_a_tight_crop(demo_brief, monkeypatch):
+    """Each chart of the page is drawn once (savefig's bbox_inches="tight" drew it twice:
+    a layout pass, then the picture), and its picture is what that crop gives: cropping it
+    again with savefig's tight bbox changes no pixel (nothing clipped, the same 0.1-inch edge)."""
+    import matplotlib
+    matplotlib.use("Agg")
+
+    from survey.report.content.painpoints import plot_changes, plot_ranked
+    from survey.report.theme import figure_png
+
+    B = BriefReport(demo_brief)
+    draws = _count_draws(monkeypatch)
+    for name in ("ranked", "heatmap", "changes"):
+        draws.clear()
+        B.figure(name)
+        assert len(draws) == 1, (name, len(draws))
+    monkeypatch.undo()
+    for make in (lambda: plot_group_heatmap(B.differences, items=B._item_order(), names=B.names),):
+        once = figure_png(make(), tight=False)
+        again = figure_png(make(), tight=True)
+        assert np.array_equal(_pixels(once), _pixels(again))
+    # the ranked and change charts are cropped by BriefReport.figure: compare with savefig's crop
+    from survey.report.theme import fit_to_content
+
+    for make in (lambda: plot_ranked(B.summary), lambda: plot_changes(B.changes)):
+        assert np.array_equal(_pixels(figure_png(fit_to_content(make()), tight=False)),
+                              _pixels(figure_png(make(), tight=True)))
+
+
+def test_zhuanbao_reuses_the_change_chart_of_the_page(demo_brief, monkeypatch, tmp_path):
+    """The change chart is on the page and in the 专报: drawn once, at the 专报's resolution
+    (BRIEF_DPI), shown on the page at the size a page chart has; the Word file embeds those
+    very bytes, and draws each of its other charts once."""
+    import zipfile
+
+    import matplotlib
+    matplotlib.use("Agg")
+
+    from survey.report.checklist import checklist_charts
+    from survey.report.docx import write_docx
+    from survey.report.theme import BRIEF_DPI
+
+    B = BriefReport(demo_brief)
+    draws = _count_draws(monkeypatch)
+    shown = B.figure("changes")
+    assert len(draws) == 1
+    png, size = shown._repr_png_()
+    w, h = (int.from_bytes(png[k:k + 4], "big") for k in (16, 20))
+    page_dpi = matplotlib.rcParams["figure.dpi"]
+    assert size == {"width": round(w * page_dpi / BRIEF_DPI), "height": round(h * page_dpi / BRIEF_DPI)}
+    cl = pp.problem_list(demo_brief)
+    charts = checklist_charts(B, cl)
+    assert [c for _, c in charts if isinstance(c, bytes)] == [png]
+    import matplotlib.pyplot as plt
+
+    for _, c in charts:
+        if not isinstance(c, bytes):
+            plt.close(c)
+    draws.clear()
+    p = write_docx(B, tmp_path / "专报.docx", checklist=cl)
+    assert len(draws) == len(charts) - 1  # the others, once each
+    with zipfile.ZipFile(p) as z:
+        media = [z.read(n) for n in z.namelist() if n.startswith("word/media/")]
+    assert png in media and len(media) == len(charts)

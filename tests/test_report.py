@@ -60,6 +60,46 @@ def test_chart_with_chinese_has_no_missing_glyphs():
     assert bad == []
 
 
+def test_module_chart_is_drawn_once_and_cropped_as_a_tight_crop(monkeypatch):
+    """The dot-and-whisker chart of an indicator module is drawn once (savefig's
+    bbox_inches="tight" drew it twice) and looks as that crop made it: its picture equals the
+    tight crop of the same chart, pixel for pixel."""
+    import io
+
+    from matplotlib.figure import Figure
+    from PIL import Image
+
+    from survey.report import context, theme
+    from survey.report.content import indicators
+    from survey.report.theme import figure_png
+
+    est = pd.DataFrame({
+        "group": ["pct"] * 3 + ["mean"] * 2,
+        "label": ["上一年度（2023年）的个人税前总收入"] * 3 + ["平均每周实际工作多少小时", "睡眠"],
+        "item": ["10万元以下", "10万-15万元", "50万元及以上", "", ""],
+        "estimate": [0.2, 0.5, 0.3, 47.5, 6.8], "ci_low": [0.15, 0.44, 0.25, 46.0, 6.5],
+        "ci_high": [0.25, 0.56, 0.36, 49.0, 7.1], "flag": [False, False, True, False, False],
+        "suppress": [False] * 5, "unit": ["%"] * 3 + ["小时"] * 2})
+    draws = []
+    real = Figure.draw
+
+    def draw(self, renderer):
+        draws.append(self)
+        return real(self, renderer)
+
+    monkeypatch.setattr(Figure, "draw", draw)
+    once = indicators._module_chart(est, "工作状况：主要指标（加权）").png
+    assert len(draws) == 1
+    monkeypatch.undo()
+    figs = []
+    monkeypatch.setattr(context, "FigureOutput", lambda fig, **kw: figs.append(fig))
+    monkeypatch.setattr(theme, "fit_to_content", lambda fig, **kw: fig)
+    indicators._module_chart(est, "工作状况：主要指标（加权）")
+    cropped = figure_png(figs[0], tight=True)  # the same chart, uncropped, cropped by savefig
+    px = [np.asarray(Image.open(io.BytesIO(b)).convert("RGB")) for b in (once, cropped)]
+    assert px[0].shape == px[1].shape and np.array_equal(px[0], px[1])
+
+
 def test_theme_survives_seaborn_reset_order():
     import matplotlib as mpl
 
@@ -76,6 +116,77 @@ def test_font_face_css_deterministic_and_small():
     assert a == b and a.startswith("@font-face")
     data, fmt = fonts.subset_font("科技工作者")
     assert len(data) < 200_000 and fmt in ("woff2", "opentype")
+
+
+def test_keeping_hints_writes_the_same_font():
+    # the shipped font has no hints: keeping them (the fast path) must not change a byte
+    chars = "".join(sorted(set("科技工作者状况调查：样本概况（加权）95% CI 急难愁盼" + fonts._BASE_CHARS)))
+    assert fonts._subset(chars, None, hinting=True) == fonts._subset(chars, None, hinting=False)
+
+
+def _embedded_font(page: str):
+    """(css rule, decoded font) of the one @font-face rule a page embeds."""
+    import base64
+    import io
+
+    from fontTools.ttLib import TTFont
+
+    rules = re.findall(r"@font-face\{[^}]*\}", page)
+    assert len(rules) == 1, len(rules)
+    b64 = re.search(r"base64,([A-Za-z0-9+/=]+)", rules[0]).group(1)
+    return rules[0], TTFont(io.BytesIO(base64.b64decode(b64)))
+
+
+def _page_chars(page: str) -> set[str]:
+    from survey.report.html import _visible_text
+
+    return {c for c in _visible_text(page) if ord(c) > 0x20 and not c.isspace()}
+
+
+def _two_pages(font: bool):
+    from survey.report.html import IndexEntry, index_page, wrap_page
+
+    a = wrap_page("<h1 id='x'>数据接收与质量</h1><p>样本量 1,234；拒答率 3.5%（≤5%）</p>", title="质量",
+                  font=font)
+    b = wrap_page("<h1 id='y'>急难愁盼</h1><p>住房困难、子女教育 → 待认领</p>", title="急难愁盼",
+                  font=font)
+    i = index_page([IndexEntry("a.html", "质量"), IndexEntry("b.html", "急难愁盼")], title="河南省报告",
+                   font=font)
+    return {"a.html": a, "b.html": b, "index.html": i}
+
+
+def test_report_pages_embed_one_font_covering_every_page():
+    from survey.report.html import FONT_SLOT, embed_font
+
+    pages = embed_font(_two_pages(font=False))
+    rules = {n: _embedded_font(p) for n, p in pages.items()}
+    assert len({css for css, _ in rules.values()}) == 1  # one identical subset in every page
+    cmap = rules["a.html"][1].getBestCmap()
+    for name, page in pages.items():
+        assert FONT_SLOT not in page and "<script" not in page
+        chars = _page_chars(page)
+        assert fonts.missing_chars("".join(chars)) == ""  # the shipped font draws them all ...
+        assert {c for c in chars if ord(c) not in cmap} == set(), name  # ... and so does the subset
+    # each page alone still gets a font for its own characters (self-contained pages)
+    alone = _two_pages(font=True)
+    assert _embedded_font(alone["a.html"])[0] != rules["a.html"][0]
+    assert {c for c in _page_chars(alone["b.html"]) if ord(c) not in _embedded_font(alone["b.html"])[1].getBestCmap()} == set()
+
+
+def test_report_font_does_not_depend_on_render_order():
+    from survey.report.html import embed_font
+
+    pages = _two_pages(font=False)
+    fonts._subset_cached.cache_clear()
+    fonts._BOUNDS.clear()
+    first = embed_font(pages)
+    # another report rendered before, in the same process, with other characters; pages given
+    # in another order
+    fonts._subset_cached.cache_clear()
+    embed_font({"other.html": _two_pages(font=False)["a.html"].replace("数据接收与质量", "政策成效评估")})
+    fonts._subset_cached.cache_clear()
+    again = embed_font(dict(reversed(list(pages.items()))))
+    assert again == first
 
 
 # ----------------------------------------------------------------------------- params
@@ -350,6 +461,9 @@ def rendered(tmp_path_factory):
 
 def _runtime_free(s: str) -> str:
     s = re.sub(r'<span class="run-time">[^<]*</span>', "", s)
+    # the embedded font holds the characters of the whole report, which differs between the
+    # two renders compared (test_render_report_pages_share_one_font checks the font)
+    s = re.sub(r"@font-face\{[^}]*\}", "", s)
     # other people commit while the suite runs: the code version may legitimately change
     return re.sub(r'<code class="git-commit">[^<]*</code>', "", s)
 
@@ -375,6 +489,17 @@ def test_render_report_html(rendered):
 
     names = openpyxl.load_workbook(out / "tables.xlsx").sheetnames
     assert names[0] == "目录" and "Q1.1" in names and "T1.1" in names
+
+
+def test_render_report_pages_share_one_font(rendered):
+    d, _, res = rendered
+    pages = {p.name: p.read_text(encoding="utf-8") for p in [*res.html, res.index]}
+    assert sorted(pages) == ["index.html", "quality.html", "survey_report.html"]
+    fonts_ = {n: _embedded_font(p) for n, p in pages.items()}
+    assert len({css for css, _ in fonts_.values()}) == 1  # the same subset in every page
+    cmap = fonts_["index.html"][1].getBestCmap()
+    chars = set().union(*(_page_chars(p) for p in pages.values()))
+    assert {c for c in chars if ord(c) not in cmap} == set(fonts.missing_chars("".join(chars)))
 
 
 def test_render_report_deterministic_and_failure_keeps_previous(rendered, tmp_path):

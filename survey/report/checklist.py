@@ -173,14 +173,19 @@ def checklist_charts(brief: Any, cl: pd.DataFrame) -> list[tuple[str, Any]]:
     """The 专报's charts as ``(caption, figure)``: the 清单's items; the change since the
     previous wave (when there is one); the measures' effects (when any was evaluated); for a
     first wave (neither), the 清单 items' shares by group instead, so there are always two
-    when the brief has group comparisons."""
+    when the brief has group comparisons.
+
+    A chart the page already drew for the 专报 (the change chart of
+    :meth:`survey.report.content.painpoints.BriefReport.figure`, rendered at
+    :data:`~survey.report.theme.BRIEF_DPI`) comes as its PNG bytes instead of a figure."""
     from .content.painpoints import plot_changes
 
+    shown = getattr(brief, "shown_charts", None) or {}
     out = [("图1 急难愁盼问题的选择比例", plot_leading(cl, level=brief.level))]
     if brief.changes is not None and (~brief.changes["suppressed"]).any():
         hl = [] if brief.policies is None or not len(brief.policies) else list(brief.policies["item"])
         out.append((f"图{len(out) + 1} 与上一轮（{brief.previous_wave}）相比的变化",
-                     plot_changes(brief.changes, highlight=hl)))
+                     shown["changes"] if "changes" in shown else plot_changes(brief.changes, highlight=hl)))
     ev = brief.policies
     if ev is not None and len(ev):
         ev = ev[ev["verdict"].isin(["improved", "no detectable change", "worse"])]

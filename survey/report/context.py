@@ -36,21 +36,27 @@ class FigureOutput:
     """A finished chart: rendered once to PNG (deterministic, no metadata) and closed.
 
     Returning this instead of the matplotlib figure avoids the inline backend showing the chart
-    twice and keeps open figures from piling up.
+    twice and keeps open figures from piling up.  *tight* as in
+    :func:`survey.report.theme.figure_png` (``False``: a chart already cropped by
+    :func:`~survey.report.theme.fit_to_content` is drawn once, as it is).  A *dpi* above the
+    page's (the 专报's :data:`~survey.report.theme.BRIEF_DPI`, for a chart the Word file
+    reuses) is shown at the size it has at the page's resolution, only sharper.
     """
 
-    def __init__(self, fig: Any, *, dpi: int | None = None) -> None:
-        import io
+    def __init__(self, fig: Any, *, dpi: int | None = None, tight: bool = True) -> None:
+        import matplotlib as mpl
 
-        import matplotlib.pyplot as plt
+        from .theme import figure_png
 
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None}, bbox_inches="tight")
-        plt.close(fig)
-        self.png = buf.getvalue()
+        shown = float(mpl.rcParams["figure.dpi"])  # the page's resolution (the theme's)
+        self.png = figure_png(fig, dpi=dpi, tight=tight)
+        self._size = None
+        if dpi is not None and dpi > shown:
+            w, h = (int.from_bytes(self.png[k:k + 4], "big") for k in (16, 20))  # PNG IHDR
+            self._size = {"width": round(w * shown / dpi), "height": round(h * shown / dpi)}
 
-    def _repr_png_(self) -> bytes:
-        return self.png
+    def _repr_png_(self) -> Any:
+        return self.png if self._size is None else (self.png, dict(self._size))
 
     def __repr__(self) -> str:
         return f"<图表 PNG {len(self.png):,} 字节>"

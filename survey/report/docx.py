@@ -205,13 +205,14 @@ def _heading(doc: Any, text: str, level: int = 1):
 
 
 def _png(fig: Any) -> io.BytesIO:
-    import matplotlib.pyplot as plt
+    """A chart of the 专报 as PNG at :data:`~survey.report.theme.BRIEF_DPI`: a figure is cropped
+    (measured at that resolution) and drawn once; PNG bytes (a chart the page already drew at
+    that resolution) are taken as they are."""
+    from .theme import BRIEF_DPI, figure_png, fit_to_content
 
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=200, metadata={"Software": None}, bbox_inches="tight")
-    plt.close(fig)
-    buf.seek(0)
-    return buf
+    if isinstance(fig, bytes):
+        return io.BytesIO(fig)
+    return io.BytesIO(figure_png(fit_to_content(fig, dpi=BRIEF_DPI), dpi=BRIEF_DPI, tight=False))
 
 
 def _repeat_header(row: Any) -> None:

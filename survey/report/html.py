@@ -3,9 +3,11 @@
 nbconvert's ``basic`` template renders the cells (code hidden with ``exclude_input``, prompts
 excluded); this module wraps them in a page of its own: ``<html lang="zh">``, a ``<title>``, a
 table of contents built from the headings, the package's CSS and an ``@font-face`` with a subset
-of the shipped CJK font holding exactly the characters the page uses.  No JavaScript, no external
-URL: reviewers may be offline.  Output is deterministic (headings get ids ``sec-1``, ``sec-2`` …;
-run-time-variable notebook metadata is not rendered).
+of the shipped CJK font holding the characters the page uses.  The pages of one report share one
+subset (:func:`embed_font`: the characters of all its pages, cut once; each page still embeds
+it, so every page stays a self-contained file).  No JavaScript, no external URL: reviewers may be
+offline.  Output is deterministic (headings get ids ``sec-1``, ``sec-2`` …; run-time-variable
+notebook metadata is not rendered; the font depends only on the report's own pages).
 
 Examples
 --------
@@ -20,14 +22,14 @@ from __future__ import annotations
 
 import html as _html
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .fonts import FONT_FAMILY, font_face_css
 
 __all__ = ["CSS", "PRINT_CSS", "notebook_to_html", "wrap_page", "build_toc", "index_page", "IndexEntry",
-           "strip_for_export"]
+           "strip_for_export", "embed_font", "FONT_SLOT"]
 
 CSS = f"""
 :root{{--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--accent:#0072B2;--bg-soft:#f6f8fa}}
@@ -166,9 +168,17 @@ def build_toc(body: str) -> tuple[str, str]:
     return body, toc
 
 
+#: Where a page made with ``font=False`` takes its ``@font-face`` rule (:func:`embed_font`); a
+#: CSS comment, so a page written without its font still is valid HTML.
+FONT_SLOT = "/* @font-face: survey */"
+
+
 def wrap_page(body: str, *, title: str, lang: str = "zh", toc: bool = True,
-              extra_head: str = "") -> str:
+              extra_head: str = "", font: bool = True) -> str:
     """Wrap an HTML fragment in a complete, self-contained page (TOC, CSS, embedded font).
+
+    *font* ``False`` leaves the ``@font-face`` rule out (:data:`FONT_SLOT` marks its place) for
+    :func:`embed_font`, which gives all pages of one report the same subset.
 
     Examples
     --------
@@ -179,16 +189,47 @@ def wrap_page(body: str, *, title: str, lang: str = "zh", toc: bool = True,
     nav = ""
     if toc:
         body, nav = build_toc(body)
-    text_chars = _visible_text(title + nav + body)
-    font_css = font_face_css(text_chars)
-    return (
+    page = (
         "<!DOCTYPE html>\n"
         f'<html lang="{_html.escape(lang)}">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{_html.escape(title)}</title>\n"
-        f"<style>\n{font_css}\n{CSS}\n</style>\n{extra_head}</head>\n<body>\n"
+        f"<style>\n{FONT_SLOT}\n{CSS}\n</style>\n{extra_head}</head>\n<body>\n"
         f'<div class="page">{nav}<main>\n{body}\n</main></div>\n</body>\n</html>\n'
     )
+    return embed_font({"page": page})["page"] if font else page
+
+
+def embed_font(pages: Mapping[str, str]) -> dict[str, str]:
+    """Put one ``@font-face`` rule into every page (made with ``font=False``): a subset of the
+    shipped font cut once for the characters of *all* the pages.
+
+    The pages of a report thus embed the same font, which depends only on the characters
+    they show (not on their order, nor on what the process rendered before), and each page
+    stays self-contained.
+
+    Raises
+    ------
+    ReportError
+        A page has no font slot (it was made with ``font=True`` or is not one of ours).
+
+    Examples
+    --------
+    >>> a = wrap_page("<h1 id='a'>科技</h1>", title="甲", font=False)
+    >>> b = wrap_page("<h1 id='b'>工作者</h1>", title="乙", font=False)
+    >>> out = embed_font({"a.html": a, "b.html": b})
+    >>> css = lambda p: p.split("<style>")[1].split("}")[0]
+    >>> css(out["a.html"]) == css(out["b.html"]) and "@font-face" in out["a.html"]
+    True
+    """
+    from ..errors import ReportError
+
+    for name, page in pages.items():
+        if FONT_SLOT not in page:
+            raise ReportError(f"page {name}: no font slot ({FONT_SLOT}); make it with font=False")
+    text = "".join(dict.fromkeys(c for page in pages.values() for c in _visible_text(page)))
+    css = font_face_css(text)
+    return {name: page.replace(FONT_SLOT, css, 1) for name, page in pages.items()}
 
 
 def _visible_text(s: str) -> str:
@@ -197,7 +238,7 @@ def _visible_text(s: str) -> str:
     return _html.unescape(_TAG.sub("", s))
 
 
-def notebook_to_html(nb: Any, *, title: str, lang: str = "zh") -> str:
+def notebook_to_html(nb: Any, *, title: str, lang: str = "zh", font: bool = True) -> str:
     """Render an executed notebook to one self-contained HTML page (code hidden).
 
     Parameters
@@ -208,6 +249,9 @@ def notebook_to_html(nb: Any, *, title: str, lang: str = "zh") -> str:
         ``<title>`` of the page.
     lang : str
         ``lang`` attribute of ``<html>`` (``"zh"``).
+    font : bool
+        Embed the font subset of this page; ``False`` leaves it to :func:`embed_font` (one
+        subset for all pages of a report).
 
     Examples
     --------
@@ -225,7 +269,7 @@ def notebook_to_html(nb: Any, *, title: str, lang: str = "zh") -> str:
     body = re.sub(r"<script\b.*?</script>", "", body, flags=re.S | re.I)
     body = body.replace('alt="No description has been provided for this image"', 'alt="图表"')
     body = re.sub(r' id="cell-id=[^"]*"', "", body)
-    return wrap_page(body, title=title, lang=lang)
+    return wrap_page(body, title=title, lang=lang, font=font)
 
 
 @dataclass(frozen=True)
@@ -239,9 +283,11 @@ class IndexEntry:
 
 
 def index_page(entries: Sequence[IndexEntry], *, title: str, intro: str = "",
-               extra_links: Sequence[tuple[str, str]] = (), lead_html: str = "") -> str:
+               extra_links: Sequence[tuple[str, str]] = (), lead_html: str = "",
+               font: bool = True) -> str:
     """The ``index.html`` that links every rendered notebook (grouped, e.g. by region);
-    *lead_html* (the 主要发现, :func:`survey.report.findings.findings_html`) comes first.
+    *lead_html* (the 主要发现, :func:`survey.report.findings.findings_html`) comes first;
+    *font* as in :func:`wrap_page`.
 
     Examples
     --------
@@ -267,4 +313,4 @@ def index_page(entries: Sequence[IndexEntry], *, title: str, intro: str = "",
         parts.append('<h2 id="downloads">下载</h2><ul>')
         parts.extend(f'<li><a href="{_html.escape(h)}">{_html.escape(t)}</a></li>' for h, t in extra_links)
         parts.append("</ul>")
-    return wrap_page("\n".join(parts), title=title, toc=False)
+    return wrap_page("\n".join(parts), title=title, toc=False, font=font)

@@ -2,7 +2,8 @@
 
 ``render_report`` executes a *list* of notebooks (new ones slot in by name) with validated
 parameters, in a kernel of **the Python the command runs in** (``sys.executable``; no kernelspec
-lookup, so no "No such kernel" in a venv), converts each to one self-contained HTML page, writes
+lookup, so no "No such kernel" in a venv), converts each to one self-contained HTML page (the pages
+of one report embed one font subset, :func:`survey.report.html.embed_font`), writes
 ``index.html`` and ``tables.xlsx``, and only then swaps the new folder in place of the published
 one.  A failing cell stops the run with a :class:`~survey.errors.ReportError` naming the
 notebook, the cell and the error; the executed notebooks are kept in ``<output>.failed/`` and the
@@ -384,7 +385,7 @@ def _run_notebooks_in(unit: dict[str, Any], km: Any) -> dict[str, Any]:
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
-    from .html import IndexEntry, index_page, notebook_to_html
+    from .html import IndexEntry, embed_font, index_page, notebook_to_html
     from .context import TABLES_DIRNAME
     from .workbook import write_workbook
 
@@ -395,6 +396,7 @@ def _run_notebooks_in(unit: dict[str, Any], km: Any) -> dict[str, Any]:
     timings: dict[str, float] = {}
     entries = []
     html_files = []
+    pages: dict[str, str] = {}  # file name -> page without its font (embed_font at the end)
     for k, nbp in enumerate(paths, start=1):
         name = nbp.stem
         params = _params_for(name, unit["params"])
@@ -433,9 +435,7 @@ def _run_notebooks_in(unit: dict[str, Any], km: Any) -> dict[str, Any]:
         title = f"{unit['title']} · {NOTEBOOK_TITLES.get(name, name)}"
         if unit["region"]:
             title = f"{unit['title']} · {unit['region']} · {NOTEBOOK_TITLES.get(name, name)}"
-        page = notebook_to_html(nb, title=title, lang=unit["lang"])
-        with _writing(out / f"{name}.html"):
-            (out / f"{name}.html").write_text(page, encoding="utf-8")
+        pages[f"{name}.html"] = notebook_to_html(nb, title=title, lang=unit["lang"], font=False)
         html_files.append(str(out / f"{name}.html"))
         entries.append(IndexEntry(f"{name}.html", NOTEBOOK_TITLES.get(name, name),
                                   group=unit["region"] or "全部样本"))
@@ -459,13 +459,19 @@ def _run_notebooks_in(unit: dict[str, Any], km: Any) -> dict[str, Any]:
     docx_link = [(DOCX_NAME, "急难愁盼问题清单与政策成效专报（Word）")] if (out / DOCX_NAME).is_file() else []
     lead = index_findings(out, [p.stem for p in paths])
     shutil.rmtree(out / FINDINGS_DIRNAME, ignore_errors=True)
-    with _writing(out / "index.html"):
-        (out / "index.html").write_text(
-            index_page(entries, title=unit["title"] + (f" · {unit['region']}" if unit["region"] else ""),
-                       extra_links=[("tables.xlsx", "全部表格（Excel）"), *docx_link, *region_links],
-                       lead_html=lead),
-            encoding="utf-8")
+    pages["index.html"] = index_page(
+        entries, title=unit["title"] + (f" · {unit['region']}" if unit["region"] else ""),
+        extra_links=[("tables.xlsx", "全部表格（Excel）"), *docx_link, *region_links],
+        lead_html=lead, font=False)
     timings[f"{label}:workbook+index"] = time.perf_counter() - t_wb
+    t_font = time.perf_counter()
+    # one font subset for the whole report (the characters of all its pages), cut once and
+    # embedded in every page: each page stays self-contained, the subset depends only on
+    # this report's pages
+    for fname, page in embed_font(pages).items():
+        with _writing(out / fname):
+            (out / fname).write_text(page, encoding="utf-8")
+    timings[f"{label}:font+write"] = time.perf_counter() - t_font
     return {"ok": True, "label": label, "html": html_files, "workbook": str(wb), "timings": timings}
 
 

@@ -228,7 +228,7 @@ def _chart_label(label: str, item: str, width: int = 28) -> str:
 def _module_chart(est: pd.DataFrame, title: str):
     """Dot-and-whisker chart: one panel for the percentages, one per mean scale."""
     from ..context import FigureOutput
-    from ..theme import PALETTE, new_figure
+    from ..theme import PALETTE, fit_to_content, new_figure
 
     e = est[~est["suppress"]]
     groups = list(OrderedDict.fromkeys(e["group"]))
@@ -237,9 +237,9 @@ def _module_chart(est: pd.DataFrame, title: str):
         return None
     sizes = [int((e["group"] == g).sum()) for g in groups]
     h = 0.26 * sum(sizes) + 0.9 * len(groups) + 0.6
-    fig, _ = new_figure(7.5, min(max(h, 2.5), 22))
-    fig.clf()
-    axes = fig.subplots(len(groups), 1, gridspec_kw={"height_ratios": [s + 1.2 for s in sizes]}, squeeze=False)[:, 0]
+    fig, axes = new_figure(7.5, min(max(h, 2.5), 22), nrows=len(groups), squeeze=False,
+                           gridspec_kw={"height_ratios": [s + 1.2 for s in sizes]})
+    axes = axes[:, 0]
     for ax, g in zip(axes, groups):
         d = e[e["group"] == g].iloc[::-1]
         sc = 100.0 if g == "pct" else 1.0
@@ -263,7 +263,7 @@ def _module_chart(est: pd.DataFrame, title: str):
         ax.set_ylim(-0.7, len(d) - 0.3)
     axes[0].set_title(title)
     fig.tight_layout()
-    return FigureOutput(fig)
+    return FigureOutput(fit_to_content(fig), tight=False)  # cropped as before, drawn once
 
 
 def indicators_note(ctx: Any) -> Any:

@@ -30,7 +30,7 @@ from ...painpoints.text import load_lexicon
 from ..context import FigureOutput, publish
 from ..display import HTML as _Html
 from ..format import fmt_p, fmt_pct, style_table
-from ..theme import new_figure
+from ..theme import BRIEF_DPI, blank_figure, fit_to_content, new_figure
 from .priority import place_labels, priority_caption
 
 __all__ = ["BriefReport", "EmptyBrief", "brief_for_report", "plot_ranked", "plot_group_heatmap",
@@ -130,30 +130,41 @@ def plot_group_heatmap(diffs: pd.DataFrame, *, variables: Sequence[str] | None =
     nrows = [d.loc[d["variable"] == v, "level"].nunique() for v in vars_]
     row_h = 0.34
     head_h = 1.25 + 0.16 * max((_wrap_label(c).count("\n") for c in cols), default=0)
-    fig, ax0 = _fig(width, head_h + 0.55 + row_h * sum(nrows) + 0.12 * len(vars_))
-    fig.clf()
+    fig = blank_figure(width, head_h + 0.55 + row_h * sum(nrows) + 0.12 * len(vars_))
     gs = fig.add_gridspec(len(vars_) + 1, 1, height_ratios=[*nrows, 0.9], hspace=0.15)
     im = None
     axes = []
+    col_index = pd.Index(cols)
     for k, (var, nr) in enumerate(zip(vars_, nrows)):
         ax = fig.add_subplot(gs[k])
         axes.append(ax)
         dv = d[d["variable"] == var]
         rows = list(dict.fromkeys(dv["level"]))
-        piv = lambda v: dv.pivot_table(index="level", columns="item", values=v, aggfunc="first",  # noqa: E731
-                                       observed=True).reindex(index=rows, columns=cols)
-        V = piv("est_group").to_numpy(float) * 100
-        V[piv("suppressed").fillna(True).to_numpy(bool)] = np.nan
-        sig = piv("significant").fillna(False).to_numpy(bool)
+        # the level × item grid (first row of each cell, as pivot_table(aggfunc="first")):
+        # missing cells are suppressed and not significant
+        first = dv[dv["item"].isin(cols)].drop_duplicates(["level", "item"])
+        i_ = pd.Index(rows).get_indexer(first["level"])
+        j_ = col_index.get_indexer(first["item"])
+        V = np.full((len(rows), len(cols)), np.nan)
+        V[i_, j_] = first["est_group"].to_numpy(float) * 100
+        hide = np.ones(V.shape, bool)
+        hide[i_, j_] = first["suppressed"].fillna(True).to_numpy(bool)
+        V[hide] = np.nan
+        sig = np.zeros(V.shape, bool)
+        sig[i_, j_] = first["significant"].fillna(False).to_numpy(bool)
         im = ax.imshow(V, aspect="auto", cmap=cmap, norm=norm, interpolation="nearest")
         ax.set_yticks(range(len(rows)), [str(r) for r in rows], fontsize=10)
         ax.set_ylabel((names or {}).get(var, var), fontsize=10.5, rotation=0, ha="right", va="center",
                       labelpad=10)
         ax.grid(False)
-        ax.set_xticks(np.arange(len(cols) + 1) - 0.5, minor=True)
-        ax.set_yticks(np.arange(len(rows) + 1) - 0.5, minor=True)
-        ax.grid(which="minor", color="white", linewidth=1.0)
-        ax.tick_params(which="minor", length=0)
+        # white lines between the cells (where minor-tick gridlines were: same lines, without
+        # a tick and two labels made for each of them)
+        ax.vlines(np.arange(len(cols) + 1) - 0.5, -0.5, len(rows) - 0.5, color="white", linewidth=1.0,
+                  zorder=0.5)
+        ax.hlines(np.arange(len(rows) + 1) - 0.5, -0.5, len(cols) - 0.5, color="white", linewidth=1.0,
+                  zorder=0.5)
+        ax.set_xlim(-0.5, len(cols) - 0.5)
+        ax.set_ylim(len(rows) - 0.5, -0.5)
         ax.tick_params(which="major", length=0)
         if k == 0:
             ax.xaxis.tick_top()
@@ -165,11 +176,13 @@ def plot_group_heatmap(diffs: pd.DataFrame, *, variables: Sequence[str] | None =
             for j in range(V.shape[1]):
                 if np.isfinite(V[i, j]):
                     dark = norm(V[i, j]) > 0.62
+                    # inside its cell: left out of the crop's measuring (fit_to_content)
                     ax.text(j, i, f"{V[i, j]:.0f}" + ("†" if sig[i, j] else ""), ha="center",
-                            va="center", fontsize=10, color="white" if dark else "#222222")
+                            va="center", fontsize=10, color="white" if dark else "#222222",
+                            in_layout=False)
                     if sig[i, j]:
                         ax.add_patch(Rectangle((j - 0.44, i - 0.40), 0.88, 0.80, fill=False,
-                                               edgecolor="#1f1f1f", linewidth=1.1))
+                                               edgecolor="#1f1f1f", linewidth=1.1, in_layout=False))
     cax = fig.add_subplot(gs[-1])
     cax.set_visible(False)
     if im is not None:
@@ -181,7 +194,9 @@ def plot_group_heatmap(diffs: pd.DataFrame, *, variables: Sequence[str] | None =
     corr = str(d["correction"].iloc[0]) if len(d) else ""
     fig.suptitle(title or f"分组选择比例（%）\n† 加框：与其他人差异显著（{corr}）；空白：样本不足",
                  fontsize=10.5, y=1.0, va="bottom", linespacing=1.5)
-    return fig
+    # the title, the row names and the item labels lie outside the grid: the figure grows
+    # to hold them (as a tight crop would, but measuring only those labels)
+    return fit_to_content(fig)
 
 
 def _cmap(name: str):
@@ -525,13 +540,20 @@ class BriefReport:
             raise ParameterError(f"figure {name!r}: choose one of {list(makers)}")
         if (name == "changes" and self.changes is None) or (name == "priority" and self.priority is None):
             return self._absent("PP8" if name == "changes" else "PP5")
+        fig = makers[name]()
+        if name == "changes":
+            # the Word 专报 shows this chart too (checklist_charts): drawn once, at the 专报's
+            # resolution, and shown here at the page's size
+            out = FigureOutput(fit_to_content(fig, dpi=BRIEF_DPI), dpi=BRIEF_DPI, tight=False)
+            self.__dict__.setdefault("shown_charts", {})[name] = out.png
+        else:  # the heatmap crops itself; the others are cropped here, then drawn once
+            out = FigureOutput(fig if name == "heatmap" else fit_to_content(fig), tight=False)
         if name == "priority":  # the quadrants need words: what they mean, why the top item lands where it does
             from ._util import Bundle
 
             cap = priority_caption(self.priority, self.level)
-            return Bundle([FigureOutput(makers[name]()),
-                           _Html(f'<figcaption class="figure-caption">{cap}</figcaption>') if cap else None])
-        return FigureOutput(makers[name]())
+            return Bundle([out, _Html(f'<figcaption class="figure-caption">{cap}</figcaption>') if cap else None])
+        return out
 
     def _absent(self, table_id: str, *, blank: bool = False) -> "_Html":
         """The sentence shown instead of a table or chart the brief does not have (*blank*: the
@@ -635,8 +657,10 @@ class BriefReport:
                 body.append(self.quotes_html()._repr_html_())
             if head == "政策":
                 body.append(self.policy_html()._repr_html_())
-        for f in figs.values():
-            _png(f)
+        import matplotlib.pyplot as plt
+
+        for f in figs.values():  # not shown: closed, not drawn
+            plt.close(f)
         text = "".join(body)
         try:
             css = font_face_css(html.unescape(text))

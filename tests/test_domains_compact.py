@@ -242,6 +242,7 @@ def test_compact_keeps_the_rows_and_refuses_what_needs_all_rows():
     m = (df["g"] == "g1").to_numpy()
     c = d.subset(m, compact=True)
     assert c.n_rows == c.n == int(m.sum())
+    assert "compact domain" in repr(c) and f"domain of {len(df)}" in repr(d.subset(m))
     assert c.data.index.equals(df.index[m])            # the rows keep their labels
     assert c.subset(df["b"] == "b1").n == int((m & (df["b"] == "b1")).sum())  # full-length Series
     with pytest.raises(DesignError, match="compact"):

@@ -53,9 +53,9 @@ from .io import read_export, read_responses, write_sav, write_wjx  # noqa: E402
 __all__ += ["Questionnaire", "read_export", "read_responses", "write_wjx", "write_sav"]
 from .design import SurveyDesign  # noqa: E402
 __all__ += ["SurveyDesign"]
-from . import domains, estimates, replicates, validation, variance  # noqa: E402
+from . import calspace, domains, estimates, replicates, validation, variance  # noqa: E402
 from .estimates import Estimates  # noqa: E402
-__all__ += ["variance", "replicates", "estimates", "validation", "domains", "Estimates"]
+__all__ += ["variance", "calspace", "replicates", "estimates", "validation", "domains", "Estimates"]
 from . import weighting  # noqa: E402
 from .weighting import WeightingReport, load_targets  # noqa: E402
 __all__ += ["weighting", "WeightingReport", "load_targets"]

@@ -180,8 +180,10 @@ def describe(d: SurveyDesign) -> str:
             lines.append(f"  fpc: {', '.join(spec['fpc'])}")
     w = d.weights
     wpos = w[w > 0] if (w > 0).any() else w
+    dom = ("" if d.domain_mask is None else " (compact domain: its rows only)" if d._compact
+           else f" (domain of {d.n_rows})")
     lines.append(
-        f"  n = {d.n}{' (domain of ' + str(d.n_rows) + ')' if d.domain_mask is not None else ''}"
+        f"  n = {d.n}{dom}"
         f", weights {wpos.min():.4g}-{wpos.max():.4g} (sum {w.sum():.6g}), df {d.df}"
     )
     if d.calibrations:

@@ -1,4 +1,5 @@
-"""The regional fan-out (issue #17 item 3): ``survey report --wave national-2024 --by region``,
+"""The regional fan-out (issue #17 item 3): ``survey report --wave national-2024 --previous
+national-2023 --by region``,
 cold, with the local process pool and with a Dask ``LocalCluster`` (the ``--scheduler`` path).
 
 Run: ``.venv/bin/python benchmarks/bench_fanout.py [--root DIR] [--ways local,dask] [--jobs 2]
@@ -94,7 +95,7 @@ def _run_cli(cmd: list[str], log: Path, limit: float | None, extra_pids=lambda: 
 def run_way(way: str, a: argparse.Namespace, out: Path) -> dict:
     py = sys.executable
     cmd = [py, "-m", "survey", "report", "--root", a.root, "--wave", a.wave, "--by", a.by,
-           "-o", str(out), "--jobs", str(a.jobs)]
+           "-o", str(out), "--jobs", str(a.jobs)] + (["--previous", a.previous] if a.previous else [])
     out.parent.mkdir(parents=True, exist_ok=True)
     log = out.parent / f"{way}.log"
     if way == "local":
@@ -120,6 +121,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--root", default=str(ROOT / "data" / "demo" / "national"))
     ap.add_argument("--wave", default="national-2024")
     ap.add_argument("--by", default="region")
+    ap.add_argument("--previous", default="national-2023",
+                    help="earlier wave(s) to compare with, as a user runs it (empty: none)")
     ap.add_argument("--ways", default="local,dask")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--limit", type=float, default=None, help="stop a way after SECONDS")
@@ -130,7 +133,8 @@ def main(argv: list[str] | None = None) -> dict:
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench_fanout_") as tmp:
         for way in a.ways.split(","):
-            print(f"fan-out {a.wave} --by {a.by} ({way}, {a.jobs} workers), cold; load average "
+            print(f"fan-out {a.wave} --by {a.by}"
+                  + (f" --previous {a.previous}" if a.previous else "") + f" ({way}, {a.jobs} workers), cold; load average "
                   f"{load_average()}", flush=True)
             try:
                 r = run_way(way, a, Path(tmp) / way / a.wave)

@@ -47,6 +47,8 @@ def main() -> None:
     ap.add_argument("--cache", default=str(ROOT / "data" / "demo" / "national"),
                     help="where the national demo is (generated there if absent)")
     ap.add_argument("--out", default=None, help="report folder (default: a fresh temporary one)")
+    ap.add_argument("--previous", default="national-2023",
+                    help="earlier wave(s) to compare with, as a user runs it (empty: none)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary report folder")
     a = ap.parse_args()
     cache = Path(a.cache)
@@ -66,8 +68,9 @@ def main() -> None:
     if out.exists() and any(out.iterdir()):
         sys.exit(f"{out} is not empty: a cold run needs a fresh report folder")
     dt, _ = _run([py, "-m", "survey", "report", "--root", str(cache), "--wave", "national-2024",
-                  "-o", str(out), "--quiet"])
-    print(f"cold national report (survey report --wave national-2024, all notebooks, no --by): "
+                  "-o", str(out), "--quiet"] + (["--previous", a.previous] if a.previous else []))
+    prev = f" --previous {a.previous}" if a.previous else ""
+    print(f"cold national report (survey report --wave national-2024{prev}, all notebooks, no --by): "
           f"{dt:.1f} s -> {out / 'index.html'}")
     print(f"load average after: {load_average()}")
     if tmp and not a.keep:

@@ -766,7 +766,7 @@ def brief_for_report(ctx: Any, *, qid: str | None = None) -> BriefReport | Empty
             return d
         inr = (d.data[var].astype(str) == str(region)).to_numpy() \
             if var in d.data.columns else np.zeros(len(d.data), bool)
-        return d.subset(inr) if inr.any() else None
+        return d.subset(inr, compact=True) if inr.any() else None
 
     d_before = _same_region(d_before)
     if d_before is None:

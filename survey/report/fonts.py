@@ -145,6 +145,36 @@ def _shared_bounds(font) -> Iterator[None]:
             del keep
 
 
+#: Brotli quality of the WOFF2 font data.  fontTools compresses at 11 (the maximum), which took
+#: as long as cutting the subset itself; 10 gives the same font (a WOFF2 decodes to the very same
+#: tables, tested) 1.7 % larger in a third of the time.
+WOFF2_QUALITY = 10
+_WOFF2_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _woff2_quality(quality: int) -> Iterator[None]:
+    """While saving, fontTools' WOFF2 writer compresses at *quality* (it passes none)."""
+    from fontTools.ttLib import woff2
+
+    real = woff2.brotli
+
+    class _Brotli:
+        def __getattr__(self, name: str):
+            return getattr(real, name)
+
+        @staticmethod
+        def compress(data: bytes, mode: int = real.MODE_GENERIC) -> bytes:
+            return real.compress(data, mode=mode, quality=quality)
+
+    with _WOFF2_LOCK:  # one save at a time patches the module (as _shared_bounds does)
+        woff2.brotli = _Brotli()
+        try:
+            yield
+        finally:
+            woff2.brotli = real
+
+
 @functools.lru_cache(maxsize=32)
 def _subset_cached(chars: str, flavor: str | None) -> bytes:
     # keep (rather than strip) hints: the shipped font has none, so stripping them only
@@ -153,7 +183,7 @@ def _subset_cached(chars: str, flavor: str | None) -> bytes:
     return _subset(chars, flavor, hinting=True)
 
 
-def _subset(chars: str, flavor: str | None, *, hinting: bool) -> bytes:
+def _subset(chars: str, flavor: str | None, *, hinting: bool, quality: int = WOFF2_QUALITY) -> bytes:
     from fontTools import subset
     from fontTools.ttLib import TTFont
 
@@ -170,7 +200,8 @@ def _subset(chars: str, flavor: str | None, *, hinting: bool) -> bytes:
     sub.subset(font)
     buf = io.BytesIO()
     font.flavor = flavor
-    with _shared_bounds(font):
+    woff2 = _woff2_quality(quality) if flavor == "woff2" else contextlib.nullcontext()
+    with woff2, _shared_bounds(font):
         font.save(buf, reorderTables=True)
     return buf.getvalue()
 

@@ -180,7 +180,7 @@ def cleaning(ctx: Any, log_examples: int = 3) -> Any:
     if nd is not None:
         return nd
     from ..context import FigureOutput
-    from ..theme import new_figure
+    from ..theme import fit_to_content, new_figure
 
     cr = ctx.prepared.clean
     q = ctx.questionnaire
@@ -270,7 +270,7 @@ def cleaning(ctx: Any, log_examples: int = 3) -> Any:
         ax.set_title("题目无应答率最高的题目（清理后）")
         fig.tight_layout()
         ctx.figures += 1
-        out.add(FigureOutput(fig))
+        out.add(FigureOutput(fit_to_content(fig), tight=False))  # cropped, drawn once
     return out
 
 
@@ -301,7 +301,7 @@ def weighting(ctx: Any) -> Any:
     if nd is not None:
         return nd
     from ..context import FigureOutput
-    from ..theme import PALETTE, new_figure
+    from ..theme import PALETTE, fit_to_content, new_figure
 
     r = _report(ctx)
     q = ctx.questionnaire
@@ -409,9 +409,7 @@ def weighting(ctx: Any) -> Any:
                               sheet_formats={c: "est" for c in t4n.columns[1:]},
                               weighting="分别按未加权、基础权重与校准后权重计算"))
     # chart: weights histogram, ASMD, convergence
-    fig, axes = new_figure(10.0, 3.4)
-    fig.clf()
-    ax1, ax2, ax3 = fig.subplots(1, 3)
+    fig, (ax1, ax2, ax3) = new_figure(10.0, 3.4, ncols=3)
     wb, wa = np.asarray(r.weights_before, float), np.asarray(r.weights_after, float)
     bins = np.logspace(np.log10(max(min(wb.min(), wa.min()), 1e-6)), np.log10(max(wb.max(), wa.max())), 40)
     ax1.hist(wb, bins=bins, alpha=0.55, label="基础权重", color=PALETTE[1])
@@ -437,7 +435,7 @@ def weighting(ctx: Any) -> Any:
     ax3.set_ylabel("最大相对边际误差")
     fig.tight_layout()
     ctx.figures += 1
-    out.add(FigureOutput(fig))
+    out.add(FigureOutput(fit_to_content(fig), tight=False))  # cropped, drawn once
     return out
 
 

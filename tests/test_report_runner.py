@@ -538,3 +538,55 @@ def test_an_unreachable_scheduler_is_named(fake_pm, monkeypatch, tmp_path, capsy
     err = capsys.readouterr().err
     assert f"tcp://127.0.0.1:{port} is unreachable" in err and "Traceback" not in err
     assert not (tmp_path / "reports").exists()
+
+
+# ------------------------------------------------------------------------------------------
+# the executed notebook is written twice (start, end), not before and after every cell
+# ------------------------------------------------------------------------------------------
+def _cells_notebook(path: Path, bodies: list[str]) -> str:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell("wave = 'demo'\noutput_dir = '.'")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params] + [nbformat.v4.new_code_cell(b) for b in bodies]
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Python 3"}
+    nb.metadata["language_info"] = {"name": "python"}
+    nbformat.write(nb, str(path))
+    return str(path)
+
+
+def test_the_executed_notebook_is_written_at_start_and_end_only(monkeypatch, tmp_path):
+    """papermill rewrote the whole notebook (images included) before and after every cell: 2 +
+    2 x cells writes (16 here); the runner's engine writes it when it starts and when it ends."""
+    import papermill.engines as engines
+
+    writes: list[str] = []
+    real = engines.write_ipynb
+    monkeypatch.setattr(engines, "write_ipynb",
+                        lambda nb, path, **kw: writes.append(path) or real(nb, path, **kw))
+    nbp = _cells_notebook(tmp_path / "tiny.ipynb", [f"x{i} = {i}\nprint(x{i})" for i in range(6)])
+    render_report({}, output_dir=tmp_path / "rep", notebooks=[nbp], progress=False)
+    assert len(writes) == 2, writes
+    import nbformat
+
+    done = nbformat.read(str(tmp_path / "rep" / "notebooks" / "tiny.ipynb"), as_version=4)
+    assert [c.outputs[0]["text"].strip() for c in done.cells[-6:]] == [str(i) for i in range(6)]
+
+
+def test_a_failing_cell_still_leaves_the_whole_executed_notebook(tmp_path):
+    """With the write at the end only, the failed copy still holds every cell that ran and the
+    error of the failing one."""
+    import nbformat
+
+    nbp = _cells_notebook(tmp_path / "tiny.ipynb", ["print('before')", "raise ValueError('boom 17')",
+                                                    "print('never')"])
+    with pytest.raises(ReportError, match="boom 17"):
+        render_report({}, output_dir=tmp_path / "rep", notebooks=[nbp], progress=False)
+    kept = list((tmp_path / "rep.failed").rglob("tiny.ipynb"))
+    assert kept, sorted(p.name for p in tmp_path.iterdir())
+    nb = nbformat.read(str(kept[0]), as_version=4)
+    outs = [o for c in nb.cells for o in c.get("outputs", [])]
+    assert any(o.get("text", "").strip() == "before" for o in outs)
+    assert any(o.get("output_type") == "error" and "boom 17" in o.get("evalue", "") for o in outs)
+    assert not any(o.get("text", "").strip() == "never" for o in outs)

@@ -781,7 +781,7 @@ def _render_staged(params: dict[str, Any], out: Path, staging: Path, failed: Pat
                       "params": {**params, "region": r}, "regions": [], "progress_bar": False})
     t0 = time.perf_counter()
     wnotes: dict[str, list[str]] = {}
-    prep_t = _warm_cache(params, progress, wnotes)
+    prep_t = _warm_cache(params, progress, wnotes, jobs=jobs)
     results = run_units(units, _run_unit, jobs=jobs, scheduler=scheduler, progress=progress,
                         release=release_kernel)
     bad = [r for r in results if not r["ok"]]

@@ -77,7 +77,7 @@ def weighting_summary(wave: str, prepared: Any, page: str) -> tuple[str, list[st
 
 
 def warm_cache(params: Mapping[str, Any], progress: bool,
-                notes: dict[str, list[str]] | None = None) -> dict[str, float]:
+                notes: dict[str, list[str]] | None = None, *, jobs: int = 1) -> dict[str, float]:
     """Read, clean and weight the wave once before the notebooks start (they load the cache).
 
     Errors are not raised here: the notebooks show them in their sections.  The weighting notes
@@ -87,9 +87,44 @@ def warm_cache(params: Mapping[str, Any], progress: bool,
     one line per wave (``weighting <wave>: 3 notes (...), see quality.html``) and *notes*
     (wave -> messages) keeps the messages.  Returns the stage
     timings (``prepare/read``, ``prepare/clean``, ``prepare/weight`` ...).
+
+    With ``jobs > 1`` the earlier waves are prepared in a second process while this one
+    prepares the current wave (the report's workers are not busy yet): their caches are then
+    ready, and the loop below only loads them (an error there is raised and shown as before).
     """
     if not (params.get("questionnaire") and params.get("data")):
         return {}
+    side = _start_beside(params) if jobs > 1 and params.get("previous_waves") else None
+    try:
+        return _warm(params, progress, notes, side)
+    finally:
+        if side is not None:
+            side[0].shutdown(wait=True, cancel_futures=True)
+
+
+def _start_beside(params: Mapping[str, Any]) -> tuple[Any, Any, float]:
+    """A second process preparing the earlier waves: (executor, future, start time)."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    ex = ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn"))
+    return ex, ex.submit(_prepare_earlier, dict(params)), time.perf_counter()
+
+
+def _prepare_earlier(params: Mapping[str, Any]) -> bool:
+    """Runs in the second process: fill the earlier waves' caches.  False on any error, which
+    the parent then meets again (and reports) when it prepares those waves itself."""
+    from .content.data import prepare_previous
+
+    try:
+        prepare_previous(params)
+    except Exception:  # noqa: BLE001 - reported by the parent's own attempt
+        return False
+    return True
+
+
+def _warm(params: Mapping[str, Any], progress: bool, notes: dict[str, list[str]] | None,
+          side: tuple[Any, Any, float] | None) -> dict[str, float]:
     from ..errors import SurveyError
     from .content.data import prepare, work_dir_for
 
@@ -122,6 +157,13 @@ def warm_cache(params: Mapping[str, Any], progress: bool,
     if params.get("previous_waves"):
         from .content.data import prepare_previous
 
+        beside = None
+        if side is not None:
+            try:
+                side[1].result()
+            except Exception:  # noqa: BLE001 - a broken second process: prepare them here
+                pass
+            beside = time.perf_counter() - side[2]
         t = time.perf_counter()
         lines = []
         hits = []
@@ -140,9 +182,14 @@ def warm_cache(params: Mapping[str, Any], progress: bool,
                 notes[str(pw)] = msgs
                 lines.append(line)
         out["prepare_previous"] = time.perf_counter() - t
+        if beside is not None:
+            out["prepare_previous/beside"] = beside
         if progress:
             ids = [str(x) for x in params["previous_waves"]]
-            if len(hits) == len(ids):
+            if beside is not None:
+                say(f"prepared earlier wave(s) {', '.join(ids)} in a second process beside the "
+                    f"current wave ({beside:.1f} s from its start)")
+            elif len(hits) == len(ids):
                 say(f"earlier wave(s) {', '.join(ids)} taken from the cache")
             else:
                 note = f" ({', '.join(hits)} from the cache)" if hits else ""

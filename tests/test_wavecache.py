@@ -11,6 +11,7 @@ import hashlib
 import os
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from survey import _wavecache
@@ -145,3 +146,65 @@ def test_an_earlier_wave_is_prepared_once_per_process_and_again_after_an_edit(tm
     prepare_previous({**p, "work_dir": str(tmp_path / "elsewhere")})
     assert len(made) == 4
     assert prepare_previous({**p, "previous_waves": []}) == {}
+
+
+# ----------------------------------------------------------------------------- the weighting page
+@pytest.fixture(scope="module")
+def wave(tmp_path_factory):
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from test_pipeline import small_wave
+
+    return small_wave(tmp_path_factory.mktemp("wavecache") / "in")
+
+
+def _weighting_page(wave, out: Path, region: str | None):
+    """The weighting section of the quality page; the reports of one run share a work folder."""
+    import warnings
+
+    from survey import report
+    from survey.report.content.quality import weighting
+
+    extra = {"region": region, "region_var": "district"} if region else {}
+    P = report.validate(notebook="quality", questionnaire=str(wave["questionnaire"]),
+                        data=str(wave["raw"]), population=str(wave["population"]),
+                        stations=str(wave["stations"]), output_dir=str(out),
+                        work_dir=str(out.parent / "work"), **extra)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ctx = report.setup(P, notebook="quality")
+        page = weighting(ctx)
+    pngs = [p.png for p in page.parts if hasattr(p, "png")]
+    return page._repr_html_(), pngs, ctx
+
+
+def test_two_regions_in_one_process_get_their_own_weighting_page(wave, tmp_path, monkeypatch):
+    """The weighting chart (the whole wave's) is drawn once for the regional pages of one
+    process; every page — tables with their region's suppression, and the chart — equals the
+    page of a process that cached nothing."""
+    import survey.report.context as rc
+
+    drawn = [0]
+    real = rc.FigureOutput.__init__
+
+    def counting(self, *a, **k):
+        drawn[0] += 1
+        real(self, *a, **k)
+
+    monkeypatch.setattr(rc.FigureOutput, "__init__", counting)
+    full = _weighting_page(wave, tmp_path / "full", None)[2].prepared.design.data
+    counts = full["district"].astype(str).value_counts()
+    regions = [counts.index[0], counts.index[-1]]  # the largest and the smallest district
+    cached = {r: _weighting_page(wave, tmp_path / f"c{i}", r) for i, r in enumerate(regions)}
+    assert drawn[0] == 1  # the national page above drew it; the regional pages reuse it
+    for i, r in enumerate(regions):
+        _wavecache.clear()
+        html, pngs, ctx = _weighting_page(wave, tmp_path / f"u{i}", r)
+        assert cached[r][0] == html and cached[r][1] == pngs and len(pngs) == 1
+        assert cached[r][2].figures == ctx.figures == 1
+        assert [t.table_id for t in cached[r][2].tables] == [t.table_id for t in ctx.tables]
+        for a, b in zip(cached[r][2].tables, ctx.tables):
+            pd.testing.assert_frame_equal(a.data, b.data)
+            pd.testing.assert_frame_equal(a.suppressed, b.suppressed)
+    assert drawn[0] == 3  # uncached: drawn again for each page

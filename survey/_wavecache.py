@@ -52,12 +52,13 @@ def memo_get(space: str, key: Any) -> Any:
     return _MEMO.get(space, {}).get(key)
 
 
-def memo_put(space: str, key: Any, value: Any) -> Any:
-    """Store *value* under *key* in *space* (bounded: the oldest entry goes first); return it."""
+def memo_put(space: str, key: Any, value: Any, *, limit: int = _LIMIT) -> Any:
+    """Store *value* under *key* in *space*, keeping at most *limit* entries there (the oldest
+    goes first: a large value, such as a prepared wave, gets a small limit); return it."""
     d = _MEMO.setdefault(space, {})
     d.pop(key, None)
     d[key] = value
-    while len(d) > _LIMIT:
+    while len(d) > limit:
         d.pop(next(iter(d)))
     return value
 

@@ -307,6 +307,6 @@ def prepare_previous(params: Mapping[str, Any]) -> dict[str, Any]:
                 warnings.simplefilter("ignore")
                 hit = memo_put("previous", key, prepare_wave(
                     inp["raw"], inp["questionnaire"], population=inp["population"],
-                    stations=inp["stations"], out_dir=out_dir, lonely_psu="adjust"))
+                    stations=inp["stations"], out_dir=out_dir, lonely_psu="adjust"), limit=4)
         out[str(w)] = hit
     return out

@@ -454,7 +454,7 @@ def _weighting_chart(r: Any, q: Any) -> Any:
     ax3.set_ylabel("最大相对边际误差")
     fig.tight_layout()
     png = FigureOutput(fit_to_content(fig), tight=False)  # cropped, drawn once
-    memo_put("weighting_chart", key, (r, png))
+    memo_put("weighting_chart", key, (r, png), limit=4)  # holds the report object: keep few
     return png
 
 

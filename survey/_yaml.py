@@ -16,10 +16,14 @@ True True
 """
 from __future__ import annotations
 
+import copy
+import hashlib
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from ._wavecache import memo_get, memo_put
 
 __all__ = ["read_yaml"]
 
@@ -72,6 +76,13 @@ def read_yaml(path: str | Path, *, error: type[Exception], what: str,
         text = p.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise error(f"{p}: not UTF-8 text; save the {what} file as UTF-8") from None
+    # a kernel rendering report after report reads the same files again: parse each text once
+    # per process (keyed by its content, so an edited file is parsed again) and hand every
+    # caller its own copy
+    key = (str(p.resolve()), hashlib.sha256(text.encode("utf-8")).hexdigest())
+    cached = memo_get("yaml", key)
+    if cached is not None:
+        return p, copy.deepcopy(cached), text
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as e:
@@ -82,4 +93,5 @@ def read_yaml(path: str | Path, *, error: type[Exception], what: str,
     if not isinstance(data, dict):
         raise error(f"{p}: the {what} file must be a YAML mapping (key: value), "
                     f"not {type(data).__name__}")
+    memo_put("yaml", key, copy.deepcopy(data))
     return p, data, text

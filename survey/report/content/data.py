@@ -289,12 +289,24 @@ def prepare_previous(params: Mapping[str, Any]) -> dict[str, Any]:
     """
     from ...pipeline import prepare_wave
 
+    from ..._wavecache import file_identity, memo_get, memo_put
+
     out = {}
     for w in params.get("previous_waves") or []:
         inp = previous_inputs(params, str(w))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            out[str(w)] = prepare_wave(inp["raw"], inp["questionnaire"], population=inp["population"],
-                                       stations=inp["stations"], out_dir=_previous_work_dir(params, str(w)),
-                                       lonely_psu="adjust")
+        out_dir = _previous_work_dir(params, str(w))
+        # every report of a run (national, then each region) compares with the same earlier
+        # wave: prepare it once per process and version of its input files (the region is
+        # not an input: a regional page restricts the prepared wave itself)
+        key = (*(file_identity(inp[k]) or (str(inp[k]),)
+                 for k in ("raw", "questionnaire", "population", "stations")),
+               str(Path(out_dir).resolve()))
+        hit = memo_get("previous", key)
+        if hit is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                hit = memo_put("previous", key, prepare_wave(
+                    inp["raw"], inp["questionnaire"], population=inp["population"],
+                    stations=inp["stations"], out_dir=out_dir, lonely_psu="adjust"), limit=4)
+        out[str(w)] = hit
     return out

@@ -300,9 +300,6 @@ def weighting(ctx: Any) -> Any:
     nd = no_design(ctx)
     if nd is not None:
         return nd
-    from ..context import FigureOutput
-    from ..theme import PALETTE, fit_to_content, new_figure
-
     r = _report(ctx)
     q = ctx.questionnaire
     px = prefix(ctx)
@@ -408,7 +405,29 @@ def weighting(ctx: Any) -> Any:
                               notes=["ASMD > 0.1 通常视为明显失衡；校准变量校准后应接近 0。"], sheet=t4n,
                               sheet_formats={c: "est" for c in t4n.columns[1:]},
                               weighting="分别按未加权、基础权重与校准后权重计算"))
-    # chart: weights histogram, ASMD, convergence
+    ctx.figures += 1
+    out.add(_weighting_chart(r, q))
+    return out
+
+
+def _weighting_chart(r: Any, q: Any) -> Any:
+    """The weighting diagnostic chart (weights histogram, ASMD, convergence) of the weighting
+    report *r*: the whole wave's, the same on every regional page, so drawn once per process
+    (keyed by the report object itself, the questionnaire's hash for the labels and the
+    theme's settings; a re-prepared wave is another object and is drawn afresh)."""
+    import matplotlib as mpl
+
+    from ..._wavecache import memo_get, memo_put
+    from ..context import FigureOutput
+    from ..theme import PALETTE, fit_to_content, new_figure
+
+    theme = tuple(repr(mpl.rcParams[k]) for k in ("figure.dpi", "savefig.dpi", "font.family",
+                                                   "font.sans-serif", "font.size"))
+    key = (id(r), getattr(q, "hash", None), theme)
+    hit = memo_get("weighting_chart", key)
+    if hit is not None and hit[0] is r:  # the very same report object, still alive
+        return hit[1]
+    a = _acc(r, 'asmd')
     fig, (ax1, ax2, ax3) = new_figure(10.0, 3.4, ncols=3)
     wb, wa = np.asarray(r.weights_before, float), np.asarray(r.weights_after, float)
     bins = np.logspace(np.log10(max(min(wb.min(), wa.min()), 1e-6)), np.log10(max(wb.max(), wa.max())), 40)
@@ -434,9 +453,9 @@ def weighting(ctx: Any) -> Any:
     ax3.set_xlabel("迭代次数")
     ax3.set_ylabel("最大相对边际误差")
     fig.tight_layout()
-    ctx.figures += 1
-    out.add(FigureOutput(fit_to_content(fig), tight=False))  # cropped, drawn once
-    return out
+    png = FigureOutput(fit_to_content(fig), tight=False)  # cropped, drawn once
+    memo_put("weighting_chart", key, (r, png), limit=4)  # holds the report object: keep few
+    return png
 
 
 def weighting_short(ctx: Any) -> Any:

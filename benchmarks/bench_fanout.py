@@ -9,7 +9,7 @@ For each way a fresh output folder is rendered (cold: nothing reused from an ear
 Printed: wall seconds, CPU seconds (user + system) of everything the run started -- the report
 process, its pool workers and their Jupyter kernels, or the cluster's workers and theirs --
 which does not depend on the machine's load, the number of reports finished, and the wall time
-extrapolated to ``--jobs`` idle cores (CPU seconds / jobs).  ``--limit``: stop a way after that
+extrapolated to idle cores (CPU seconds / min(jobs, cores)).  ``--limit``: stop a way after that
 many seconds and report the partial figures (reports finished, CPU per report).
 The load average is printed next to the times (the machine may be shared).
 """
@@ -142,10 +142,11 @@ def main(argv: list[str] | None = None) -> dict:
                 print(f"  {way}: skipped ({e})")
                 continue
             per = r["cpu"] / r["units"] if r["units"] else float("nan")
+            cores = min(a.jobs, os.cpu_count() or 1)  # the CPU seconds spread over the busy cores
             state = "finished" if r["finished"] else f"stopped at --limit (rc {r['returncode']})"
             print(f"  {way}: {state}: {r['units']} reports (overall + regions) in {r['wall']:.0f} s "
-                  f"wall; CPU {r['cpu']:.0f} s ({per:.1f} s per report); on {a.jobs} idle cores "
-                  f"~{r['cpu'] / a.jobs:.0f} s"
+                  f"wall; CPU {r['cpu']:.0f} s ({per:.1f} s per report); on {cores} idle cores "
+                  f"~{r['cpu'] / cores:.0f} s"
                   + (f"; cluster start {r['cluster_start']:.1f} s" if "cluster_start" in r else "")
                   + f"; load average {load_average()}", flush=True)
             results[way] = r

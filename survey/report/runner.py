@@ -55,6 +55,7 @@ from typing import Any
 from ..errors import ParameterError, ReportError
 from ..io.safe import writing as _writing
 from ..validation import Integer, check
+from .engine import save_once_engine
 from .fanout import connect, run_units, scheduler_address
 from .warmup import warm_cache as _warm_cache
 from .warmup import weighting_notes as _weighting_notes  # noqa: F401 - tests import it from here
@@ -124,34 +125,6 @@ def _kernel_manager_class():
             return self._kernel_spec
 
     return CurrentPythonKernelManager
-
-
-#: papermill engine name of :func:`_save_once_engine`
-ENGINE_NAME = "survey-save-once"
-_ENGINE_REGISTERED: list[bool] = []
-
-
-def _save_once_engine() -> str:
-    """Register (once) and name a papermill engine that writes the executed notebook when it
-    starts and when it ends (also after a failing cell), instead of papermill's default of
-    rewriting the whole notebook, images included, before and after every cell: about 80
-    writes of up to 2 MB per report.  The runner prints progress itself, so nobody watches the
-    file grow; a failed notebook is still written whole (papermill's final save)."""
-    if not _ENGINE_REGISTERED:
-        from papermill.engines import NBClientEngine, papermill_engines
-
-        class SaveOnceEngine(NBClientEngine):
-            @classmethod
-            def execute_managed_notebook(cls, nb_man, kernel_name, **kwargs):
-                path, nb_man.output_path = nb_man.output_path, None
-                try:
-                    return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
-                finally:
-                    nb_man.output_path = path  # papermill's notebook_complete() saves once
-
-        papermill_engines.register(ENGINE_NAME, SaveOnceEngine)
-        _ENGINE_REGISTERED.append(True)
-    return ENGINE_NAME
 
 
 def __getattr__(name: str):  # lazy: jupyter_client is only imported when rendering
@@ -440,7 +413,7 @@ def _run_notebooks_in(unit: dict[str, Any], km: Any) -> dict[str, Any]:
                 str(nbp), str(executed), parameters=params, kernel_name=KERNEL_NAME,
                 km=km, cwd=str(out), progress_bar=unit["progress_bar"],
                 log_output=False, execution_timeout=unit["timeout"], report_mode=False,
-                engine_name=_save_once_engine(),
+                engine_name=save_once_engine(),
             )
         except PapermillExecutionError as e:
             return {"ok": False, "label": label, "notebook": name, "executed": str(executed),

@@ -385,14 +385,8 @@ def test_every_notebook_of_a_report_runs_in_one_kernel_kept_for_the_next_report(
 
 
 @pytest.fixture
-def demo_params(tmp_path):
-    d = ROOT / "data" / "demo" / "demo-2024"
-    raw = next(d.glob("*.sav"), None)
-    if raw is None:
-        pytest.skip("demo data absent (make test generates it)")
-    return {"wave": "demo-2024", "questionnaire": str(d / "questionnaire.yml"), "data": str(raw),
-            "population": str(d / "population.yml"), "stations": str(d / "stations.csv"),
-            "work_dir": str(tmp_path / "work"), "region_var": "district"}
+def demo_params(demo_inputs, tmp_path):
+    return {**demo_inputs, "work_dir": str(tmp_path / "work"), "region_var": "district"}
 
 
 def test_the_export_is_read_and_looked_up_once_for_all_regions(monkeypatch, demo_params):

@@ -1,8 +1,6 @@
 """survey.report.warmup: the wave (and the earlier waves) prepared once before the reports run."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,18 +8,10 @@ import pytest
 from survey.report.content.data import prepare_previous
 from survey.report.warmup import warm_cache
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 @pytest.fixture
-def demo_params():
-    d = ROOT / "data" / "demo" / "demo-2024"
-    raw = next(d.glob("*.sav"), None)
-    if raw is None:
-        pytest.skip("demo data absent (make test generates it)")
-    return {"wave": "demo-2024", "questionnaire": str(d / "questionnaire.yml"), "data": str(raw),
-            "population": str(d / "population.yml"), "stations": str(d / "stations.csv"),
-            "previous_waves": ["demo-2023"]}
+def demo_params(demo_inputs):
+    return {**demo_inputs, "previous_waves": ["demo-2023"]}
 
 
 def test_earlier_waves_prepared_in_a_second_process_equal_the_ones_prepared_here(demo_params, tmp_path,

@@ -198,26 +198,19 @@ def build_stages(n: int, psu: Sequence[Any], strata: Sequence[Any], fpc: Sequenc
     if not psu_cols:
         ids.append(np.arange(n, dtype=np.int64))
         id_labels.append(None)  # row numbers: never needed (a row sits in one stratum)
-    for c in psu_cols:
-        col = data[c]
-        na = pd.isna(col)
+    def coded(c: str, role: str, hint: str) -> tuple[np.ndarray, np.ndarray]:
+        na = pd.isna(data[c])
         if na.any():
-            raise DesignError(
-                f"SurveyDesign: psu column {c!r} has {int(na.sum())} missing values; "
-                "every respondent needs a cluster id"
-            )
-        code, lab = codes(col)
+            raise DesignError(f"SurveyDesign: {role} column {c!r} has {int(na.sum())} missing values{hint}")
+        return codes(data[c])
+
+    for c in psu_cols:
+        code, lab = coded(c, "psu", "; every respondent needs a cluster id")
         ids.append(code)
         id_labels.append(lab)
     strat, strat_labels = [], []
     for c in strata_cols:
-        col = data[c]
-        na = pd.isna(col)
-        if na.any():
-            raise DesignError(
-                f"SurveyDesign: strata column {c!r} has {int(na.sum())} missing values"
-            )
-        code, lab = codes(col)
+        code, lab = coded(c, "strata", "")
         strat.append(code)
         strat_labels.append(lab.astype(str))
     if not strat:

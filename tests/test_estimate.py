@@ -499,6 +499,7 @@ def test_logit_ci_properties_on_random_designs():
                                                ["a", "b", "c"]),
                            "g": rng.choice(["u", "v"], n), "c": rng.integers(0, max(3, n // 4), n),
                            "w": rng.uniform(0.5, 5, n)})
+        df.loc[:1, "c"] = [0, 1]  # a design needs two PSUs (seed 324, n=8 drew one cluster only)
         d = SurveyDesign(df, psu="c", weights="w")
         for m in ("logit", "beta", "published"):
             f = d.proportion("y", by="g", ci_method=m)

@@ -338,7 +338,7 @@ def _report_args(p: argparse.ArgumentParser) -> None:
                         "写到草稿 reports/<wave>-draft/，不覆盖已发布的 reports/<wave>/")
     p.add_argument("--by", default=None, metavar="VAR",
                    help="另按 VAR 的每个取值各出一份报告（如 region/district），并行渲染")
-    p.add_argument("--jobs", type=int, default=2, help="--by 的并行进程数（默认 2）")
+    p.add_argument("--jobs", type=int, default=None, help="--by 的并行进程数（默认：CPU 核数 + 1，视内存而减）")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="Dask 调度器地址（如 tcp://host:8786；默认取环境变量 DASK_SCHEDULER_ADDRESS）："
                         "各份报告交给集群的 worker 渲染，而非本机进程池；需 pip install 'kexie-survey[dask]'")

@@ -584,3 +584,30 @@ def test_a_failing_cell_still_leaves_the_whole_executed_notebook(tmp_path):
     assert any(o.get("text", "").strip() == "before" for o in outs)
     assert any(o.get("output_type") == "error" and "boom 17" in o.get("evalue", "") for o in outs)
     assert not any(o.get("text", "").strip() == "never" for o in outs)
+
+
+@pytest.mark.parametrize("cores, gib, want", [(1, 64, 2), (2, 64, 3), (16, 64, 17), (16, 12, 4),
+                                              (4, 1, 1), (2, None, 3)])
+def test_default_jobs_is_one_more_than_the_cores_within_the_memory(cores, gib, want):
+    from survey.report.fanout import default_jobs
+
+    avail = None if gib is None else gib * 2**30
+    if gib is None:  # no memory figure: no cap
+        import survey.report.fanout as fo
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(fo, "_available_memory", lambda: None)
+            assert default_jobs(cores=cores) == want
+    else:
+        assert default_jobs(cores=cores, available_bytes=avail) == want
+
+
+def test_render_report_without_jobs_uses_the_default_pool(fake_pm, monkeypatch, tmp_path):
+    import survey.report.fanout as fo
+
+    seen = []
+    real = fo.run_units
+    monkeypatch.setattr(fo, "default_jobs", lambda **kw: 5)
+    monkeypatch.setattr(runner, "run_units",
+                        lambda units, run, *, jobs, **kw: seen.append(jobs) or real(units, run, jobs=1, **kw))
+    render_report({}, output_dir=tmp_path / "rep", notebooks=["quality"], progress=False)
+    assert seen == [5]

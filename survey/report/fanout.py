@@ -4,7 +4,8 @@
 notebooks of the unit in one kernel) in one of three places:
 
 - this process, one unit after the other (``jobs=1`` or a single unit);
-- a local pool of ``jobs`` worker processes (the default for ``--by``);
+- a local pool of ``jobs`` worker processes (the default for ``--by``; :func:`default_jobs`
+  of them unless told);
 - the workers of a Dask cluster (``scheduler="tcp://host:8786"`` or the environment variable
   ``DASK_SCHEDULER_ADDRESS``; the optional extra ``pip install 'kexie-survey[dask]'``).  Each
   unit is a :meth:`distributed.Client.submit` task; the worker renders it into a temporary
@@ -17,6 +18,8 @@ Examples
 >>> run_units([{"label": "a"}, {"label": "b"}], lambda u: {"ok": True, "label": u["label"]},
 ...           jobs=1)
 [{'ok': True, 'label': 'a'}, {'ok': True, 'label': 'b'}]
+>>> default_jobs(cores=2, available_bytes=16 * 2**30)
+3
 >>> scheduler_address(None, env={"DASK_SCHEDULER_ADDRESS": "tcp://10.0.0.5:8786"})
 'tcp://10.0.0.5:8786'
 """
@@ -34,7 +37,7 @@ from typing import Any
 from ..errors import ReportError
 from .folders import say
 
-__all__ = ["run_units", "scheduler_address", "require_dask", "connect", "remote_unit", "DASK_EXTRA"]
+__all__ = ["run_units", "default_jobs", "JOB_MEMORY", "scheduler_address", "require_dask", "connect", "remote_unit", "DASK_EXTRA"]
 
 #: How to install what ``--scheduler`` needs.
 DASK_EXTRA = "pip install 'kexie-survey[dask]'"
@@ -102,7 +105,59 @@ def connect(address: str, timeout: float | None = None):
                           "process pool") from None
 
 
-def run_units(units: Sequence[Unit], run: Runner, *, jobs: int = 2, scheduler: Any = None,
+#: memory set aside per pool worker: the worker and its Jupyter kernel holding the prepared
+#: national wave (47k respondents, two waves) peak at about 1 GB together (measured, see
+#: benchmarks/bench_fanout.py); the rest is headroom for larger waves
+JOB_MEMORY = 3 * 2**30
+
+
+def default_jobs(*, cores: int | None = None, available_bytes: int | None = None) -> int:
+    """Pool size when ``--jobs`` is not given: one more worker than this process may use cores.
+
+    A worker alternates between its kernel (executing a notebook) and itself (converting the
+    page, writing the tables), so a pool of exactly one worker per core leaves a core idle
+    whenever two workers convert at once; on 2 cores, 3 workers rendered the national demo's
+    32 reports in 283 s against 312 s with 2 (issue #17).  Capped by the available memory
+    (:data:`JOB_MEMORY` per worker), never below 1.
+
+    Parameters
+    ----------
+    cores : int, optional
+        Cores this process may run on (default: its CPU affinity).
+    available_bytes : int, optional
+        Memory available for new processes (default: the system's ``MemAvailable``; no cap when
+        it cannot be read).
+
+    Examples
+    --------
+    >>> default_jobs(cores=8, available_bytes=6 * 2**30)
+    2
+    >>> default_jobs() >= 1
+    True
+    """
+    if cores is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if available_bytes is None:
+        available_bytes = _available_memory()
+    jobs = cores + 1
+    if available_bytes is not None:
+        jobs = min(jobs, available_bytes // JOB_MEMORY)
+    return max(1, int(jobs))
+
+
+def _available_memory() -> int | None:
+    """``MemAvailable`` of ``/proc/meminfo`` in bytes (``None`` where there is none)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def run_units(units: Sequence[Unit], run: Runner, *, jobs: int | None = None, scheduler: Any = None,
               progress: bool = False, release: Callable[[], None] | None = None) -> list[dict[str, Any]]:
     """Run every unit with *run*; the results in the order they finished.
 
@@ -115,6 +170,7 @@ def run_units(units: Sequence[Unit], run: Runner, *, jobs: int = 2, scheduler: A
     the units are done).
     """
     units = [{**u, "reuse_kernel": True} for u in units]
+    jobs = default_jobs() if jobs is None else jobs
     if scheduler:
         return _run_dask(units, run, scheduler, progress)
     results: list[dict[str, Any]] = []

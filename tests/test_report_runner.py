@@ -586,7 +586,7 @@ def test_a_failing_cell_still_leaves_the_whole_executed_notebook(tmp_path):
     assert not any(o.get("text", "").strip() == "never" for o in outs)
 
 
-@pytest.mark.parametrize("cores, gib, want", [(1, 64, 2), (2, 64, 3), (16, 64, 17), (16, 12, 4),
+@pytest.mark.parametrize("cores, gib, want", [(1, 64, 2), (2, 64, 3), (16, 64, 17), (16, 12, 3),
                                               (4, 1, 1), (2, None, 3)])
 def test_default_jobs_is_one_more_than_the_cores_within_the_memory(cores, gib, want):
     from survey.report.fanout import default_jobs

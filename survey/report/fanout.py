@@ -105,10 +105,10 @@ def connect(address: str, timeout: float | None = None):
                           "process pool") from None
 
 
-#: memory set aside per pool worker: the worker and its Jupyter kernel holding the prepared
-#: national wave (47k respondents, two waves) peak at about 1 GB together (measured, see
-#: benchmarks/bench_fanout.py); the rest is headroom for larger waves
-JOB_MEMORY = 3 * 2**30
+#: memory set aside per pool worker: a worker and its Jupyter kernel peaked at 3.3 GB (RSS)
+#: rendering the national demo's overall report (47k respondents, with an earlier wave) and at
+#: 1.2 GB rendering its provincial reports (measured 2026-11-30, psutil, every 0.5 s)
+JOB_MEMORY = 3.5 * 2**30
 
 
 def default_jobs(*, cores: int | None = None, available_bytes: int | None = None) -> int:
@@ -130,7 +130,7 @@ def default_jobs(*, cores: int | None = None, available_bytes: int | None = None
 
     Examples
     --------
-    >>> default_jobs(cores=8, available_bytes=6 * 2**30)
+    >>> default_jobs(cores=8, available_bytes=8 * 2**30)
     2
     >>> default_jobs() >= 1
     True
@@ -141,7 +141,7 @@ def default_jobs(*, cores: int | None = None, available_bytes: int | None = None
         available_bytes = _available_memory()
     jobs = cores + 1
     if available_bytes is not None:
-        jobs = min(jobs, available_bytes // JOB_MEMORY)
+        jobs = min(jobs, int(available_bytes // JOB_MEMORY))
     return max(1, int(jobs))
 
 

@@ -611,3 +611,14 @@ def test_render_report_without_jobs_uses_the_default_pool(fake_pm, monkeypatch, 
                         lambda units, run, *, jobs, **kw: seen.append(jobs) or real(units, run, jobs=1, **kw))
     render_report({}, output_dir=tmp_path / "rep", notebooks=["quality"], progress=False)
     assert seen == [5]
+
+
+def test_by_prepares_the_wave_before_listing_its_regions(fake_pm, monkeypatch, tmp_path):
+    """--by: the wave (and the earlier waves beside it) are prepared first; the regions are then
+    listed from the prepared wave, so the second process is not kept waiting for the listing."""
+    calls = []
+    monkeypatch.setattr(runner, "_warm_cache", lambda *a, **k: calls.append("warm") or {})
+    monkeypatch.setattr(runner, "region_values", lambda params, by: calls.append("regions") or ["甲"])
+    render_report({}, output_dir=tmp_path / "rep", notebooks=["quality"], by="district", jobs=1,
+                  progress=False)
+    assert calls == ["warm", "regions"]

@@ -747,6 +747,11 @@ def _render_staged(params: dict[str, Any], out: Path, staging: Path, failed: Pat
     """Render into *staging* and swap it into place of *out* (lock held, staging marked)."""
     wave = params.get("wave", "demo")
     ttl = title or report_title(params)
+    t0 = time.perf_counter()
+    wnotes: dict[str, list[str]] = {}
+    # the wave first (the earlier waves beside it, in a second process), then the regions: they
+    # are listed from the prepared wave, which is then at hand in this process
+    prep_t = _warm_cache(params, progress, wnotes, jobs=jobs)
     regions: list[str] = []
     if by is not None:
         regions = list(by_values) if by_values is not None else region_values(params, by)
@@ -761,9 +766,6 @@ def _render_staged(params: dict[str, Any], out: Path, staging: Path, failed: Pat
     for r in regions:
         units.append({**base, "dir": str(staging / "regions" / _slug(r)), "label": r, "region": r,
                       "params": {**params, "region": r}, "regions": [], "progress_bar": False})
-    t0 = time.perf_counter()
-    wnotes: dict[str, list[str]] = {}
-    prep_t = _warm_cache(params, progress, wnotes, jobs=jobs)
     results = run_units(units, _run_unit, jobs=jobs, scheduler=scheduler, progress=progress,
                         release=release_kernel)
     bad = [r for r in results if not r["ok"]]

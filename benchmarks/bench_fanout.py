@@ -2,7 +2,7 @@
 national-2023 --by region``,
 cold, with the local process pool and with a Dask ``LocalCluster`` (the ``--scheduler`` path).
 
-Run: ``.venv/bin/python benchmarks/bench_fanout.py [--root DIR] [--ways local,dask] [--jobs 2]
+Run: ``.venv/bin/python benchmarks/bench_fanout.py [--root DIR] [--ways local,dask] [--jobs N]
 [--by region] [--wave national-2024] [--limit SECONDS]``
 
 For each way a fresh output folder is rendered (cold: nothing reused from an earlier run).
@@ -124,9 +124,14 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--previous", default="national-2023",
                     help="earlier wave(s) to compare with, as a user runs it (empty: none)")
     ap.add_argument("--ways", default="local,dask")
-    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--jobs", type=int, default=None,
+                    help="workers (default: what `survey report` uses, survey.report.fanout.default_jobs)")
     ap.add_argument("--limit", type=float, default=None, help="stop a way after SECONDS")
     a = ap.parse_args(argv)
+    if a.jobs is None:
+        from survey.report.fanout import default_jobs
+
+        a.jobs = default_jobs()
     if not (Path(a.root) / "questionnaires" / a.wave).is_dir():
         print(f"fan-out: no wave {a.wave} under {a.root}; skipped")
         return {}

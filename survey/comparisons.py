@@ -213,9 +213,10 @@ def batch_contrasts(design: Any, g: str, pairs: Sequence[tuple[str, Any, Any]],
                     level: float = 0.95) -> pd.DataFrame:
     """Differences of domain means ``mean(col | g=a) − mean(col | g=b)`` for many pairs.
 
-    The ``2 × len(pairs)`` domain means are one :func:`ratio_estimates` call (one covariance);
-    the differences are contrasts of them (:meth:`Estimates.contrast`), tested on the design's
-    df.  A respondent counts where *col* is a finite number and the weight is positive.
+    The ``2 × len(pairs)`` domain means are one :func:`ratio_blocks` call on a sparse basis
+    (each column and its "answered" indicator split by group), forming only each pair's 2 × 2
+    covariance; the differences are contrasts of them (:meth:`Estimates.contrast`), tested on
+    the design's df.  A respondent counts where *col* is a finite number and the weight is positive.
 
     Parameters
     ----------
@@ -247,16 +248,30 @@ def batch_contrasts(design: Any, g: str, pairs: Sequence[tuple[str, Any, Any]],
     gc, glev = design.domain_index(g)
     pos = {v: i for i, v in enumerate(glev[g])}
     n, m = len(gc), len(pairs)
-    Y, A = np.zeros((n, 2 * m)), np.zeros((n, 2 * m))
-    for k, (col, a, b) in enumerate(pairs):
+    G = len(pos)
+    # sparse basis: per column, y and "answered" split by group level (columns 2 (c G + l) and
+    # 2 (c G + l) + 1); each pair's two means are ratios of them, its 2 x 2 block all it needs
+    ycols = list(dict.fromkeys(col for col, _, _ in pairs))
+    ri, ci, vals = [], [], []
+    for c, col in enumerate(ycols):
         y = pd.to_numeric(design.data[col], errors="coerce").to_numpy(float)
-        ok = np.isfinite(y) & live
-        y0 = np.where(ok, y, 0.0)
-        for j, lv in enumerate((a, b)):
-            ind = ok & (gc == pos[lv])
-            A[:, 2 * k + j] = ind
-            Y[:, 2 * k + j] = y0 * ind
-    e = ratio_estimates(design, Y, A, df=_finite_df(design), level=level)
+        rows = np.flatnonzero(np.isfinite(y) & live & (gc >= 0))
+        at = 2 * (c * G + gc[rows].astype(np.intp))
+        ri += [rows, rows]
+        ci += [at, at + 1]
+        vals += [y[rows], np.ones(len(rows))]
+    Z = sp.csc_matrix((np.concatenate(vals), (np.concatenate(ri), np.concatenate(ci))),
+                      shape=(n, 2 * len(ycols) * G))
+    cix = {col: c for c, col in enumerate(ycols)}
+    at = np.array([2 * (cix[col] * G + pos[lv]) for col, a, b in pairs for lv in (a, b)], dtype=np.intp)
+    one = np.ones(2 * m)
+    num = sp.csr_matrix((one, (np.arange(2 * m), at)), shape=(2 * m, Z.shape[1]))
+    den = sp.csr_matrix((one, (np.arange(2 * m), at + 1)), shape=(2 * m, Z.shape[1]))
+    r, covs = ratio_blocks(design, Z, num, den, np.arange(2 * m).reshape(m, 2))
+    V = np.zeros((2 * m, 2 * m))  # block diagonal: the contrasts below read only their blocks
+    for k, B in enumerate(covs):
+        V[2 * k:2 * k + 2, 2 * k:2 * k + 2] = B
+    e = Estimates(r, V, df=_finite_df(design), statistic="ratio", level=level)
     L = np.zeros((m, 2 * m))
     L[np.arange(m), 2 * np.arange(m)] = 1.0
     L[np.arange(m), 2 * np.arange(m) + 1] = -1.0

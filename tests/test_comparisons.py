@@ -372,3 +372,56 @@ def test_batch_rao_scott_equals_the_dense_algorithm(seed, kind, how, lonely, lon
     algorithm it replaced (all questions' cells in one n x sum(K) matrix, the full covariance)
     on every design kind, calibration, lonely-PSU rule, replicate type and domain."""
     _check_rao_scott(seed, kind, how, lonely, lonely_stratum, reps, subset)
+
+
+def _dense_batch_contrasts(design, g, pairs, level=0.95):
+    """The algorithm batch_contrasts used before ratio_blocks (test oracle): dense ``n × 2m``
+    numerators and denominators, one ratio_estimates call (the full covariance), contrasts."""
+    from survey.comparisons import _finite_df
+
+    live = np.asarray(design.weights) > 0
+    gc, glev = design.domain_index(g)
+    pos = {v: i for i, v in enumerate(glev[g])}
+    n, m = len(gc), len(pairs)
+    Y, A = np.zeros((n, 2 * m)), np.zeros((n, 2 * m))
+    for k, (col, a, b) in enumerate(pairs):
+        y = pd.to_numeric(design.data[col], errors="coerce").to_numpy(float)
+        ok = np.isfinite(y) & live
+        for j, lv in enumerate((a, b)):
+            ind = ok & (gc == pos[lv])
+            A[:, 2 * k + j] = ind
+            Y[:, 2 * k + j] = np.where(ok, y, 0.0) * ind
+    e = ratio_estimates(design, Y, A, df=_finite_df(design), level=level)
+    L = np.zeros((m, 2 * m))
+    L[np.arange(m), 2 * np.arange(m)] = 1.0
+    L[np.arange(m), 2 * np.arange(m) + 1] = -1.0
+    c = e.contrast(L)
+    ci = c.conf_int(level)
+    tt = c.test()
+    return pd.DataFrame({"estimate": c.estimate, "se": c.se, "ci_low": ci[:, 0], "ci_high": ci[:, 1],
+                         "t": tt["t"].to_numpy(float), "p": tt["p"].to_numpy(float), "df": float(design.df)})
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(**DESIGNS)
+def test_batch_contrasts_equals_the_dense_algorithm(seed, kind, how, lonely, lonely_stratum, reps, subset):
+    """batch_contrasts (a sparse basis, each pair's 2 × 2 block) equals the dense algorithm it
+    replaced on every design kind, calibration, lonely-PSU rule, replicate type and domain."""
+    try:
+        _, d = random_design(seed, kind, how, lonely, lonely_stratum, reps, subset)
+    except SurveyError:
+        return
+    pairs = [("y", "g1", "g2"), ("x", "g3", "g1"), ("y", "g2", "g3"), ("x", "g1", "g2")]
+    got = outcome(lambda: batch_contrasts(d, "g", pairs, level=0.9))
+    ref = outcome(lambda: _dense_batch_contrasts(d, "g", pairs, level=0.9))
+    what = f"{kind}/{how}/{lonely}/{reps}/subset={subset}"
+    if isinstance(ref, str) or isinstance(got, str):
+        assert got == ref, what
+        return
+    assert list(got.columns) == list(ref.columns)
+    scale = float(np.nanmax(ref["se"].to_numpy(float) ** 2, initial=0.0))
+    assert_close(got["estimate"], ref["estimate"], f"{what}: estimate")
+    assert_close(got["se"] ** 2, ref["se"] ** 2, f"{what}: se²", scale)
+    ok = ref["se"].to_numpy(float) ** 2 > 1e-12 * max(scale, 1e-300)  # t, p, CI of a real SE
+    for c in ("ci_low", "ci_high", "t", "p"):
+        assert_close(got[c][ok], ref[c][ok], f"{what}: {c}")

@@ -3,13 +3,17 @@
 :func:`ratio_estimates` is the one entry point for "many ratios ``sum w y / sum w a`` with their
 joint covariance": the influence values come from :func:`survey.variance.ratio_influence` and go
 to :func:`survey.variance.vcov_totals` in one call (replicate designs: the replicate formula).
-Everything built on it is a contrast or a test of the result:
+:func:`ratio_blocks` is the same linearisation when only diagonal blocks of that covariance are
+wanted and the numerators and denominators are combinations of a sparse basis (one-hot cells,
+group indicators): the influence values' PSU totals are the basis' PSU totals times a small
+matrix, so neither the dense ``n x m`` influence matrix nor the ``m x m`` covariance is formed.
+Everything built on them is a contrast or a test of the result:
 
 * :func:`batch_contrasts` -- many differences of domain means ``mean(y | g=a) − mean(y | g=b)``
-  from one covariance (the subgroup comparisons of the report);
+  from one call (the subgroup comparisons of the report; each pair's 2 x 2 block);
 * :func:`batch_rao_scott` -- Rao–Scott tests of independence of one group variable and many
-  single-choice questions, the cell proportions of all of them from one covariance
-  (:func:`survey.tables.rao_scott` does the test).
+  single-choice questions, the cell proportions of all of them from one call (each question's
+  block; :func:`survey.tables.rao_scott` does the test).
 
 The pain-point analyses (:mod:`survey.painpoints`) use :func:`ratio_estimates` for their item
 shares, group-vs-rest differences and wave changes.

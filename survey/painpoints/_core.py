@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from ..comparisons import ratio_blocks, ratio_estimates
+from ..comparisons import ratio_blocks
 from ..errors import EstimationError, ParameterError
 from ..variance import degf_domains
 

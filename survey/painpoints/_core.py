@@ -11,6 +11,10 @@ domain).  :func:`survey.comparisons.ratio_estimates` returns such ratios as one 
 * replicate designs: the ratios are recomputed under every replicate weight column and combined
   with the design's replicate formula (``replicate_estimates`` / ``replicate_vcov``).
 
+:func:`group_stats` (every level × item against everyone else) needs only each ratio's 2 × 2
+covariance with its rest: it goes through :func:`survey.comparisons.ratio_blocks` (the same
+linearisation and variance core, from a sparse basis, diagonal blocks only).
+
 Differences (a group against everyone else), changes between waves and the policy
 difference-in-differences are contrasts of those estimates (:meth:`Estimates.contrast`).  Groups
 are coded by the package's one domain coder (:meth:`survey.SurveyDesign.domain_index`).

@@ -55,7 +55,8 @@ from .validation import check_level
 __all__ = [
     "DESIGN_ATTRIBUTES", "LONELY_PSU_OPTIONS", "REPLICATE_TYPES", "Stage", "Replicates", "codes", "combine_codes",
     "indicator", "n_present", "rank", "build_stages",
-    "vcov_totals", "residualize", "psu_totals", "stage_totals_by", "vcov_from_psu_totals", "replicate_estimates",
+    "vcov_totals", "stratum_presence", "residualize", "psu_totals", "stage_totals_by", "vcov_from_psu_totals",
+    "replicate_estimates",
     "replicate_vcov", "replicate_var_diag", "degf", "degf_domains", "tcrit", "ratio_influence",
 ]
 
@@ -420,22 +421,33 @@ def vcov_totals(design: Any, z: np.ndarray, present: np.ndarray | None = None) -
         tot = np.column_stack([w, rep.W if dm is None else rep.W * dm[:, None]]).T @ z
         return replicate_vcov(rep, tot[0], tot[1:])
     x = w[:, None] * z
-    if design.calibrations:
-        present = None  # R: a calibrated design keeps every stratum (no lonely-PSU presence)
-    elif present is None and dm is not None:
-        present = dm
     stages = design.stages[: design.var_stages]
     Ts = psu_totals(design, x)
-    if present is None:
-        Ps = [None] * len(Ts)
-    else:
-        pr = np.asarray(present, dtype=float)
-        if pr.ndim == 1:
-            pr = pr[:, None]
-        Ps = [(s.st_indicator(n) @ pr) > 0 for s in stages]
-        if Ps[0].shape[1] == 1 and x.shape[1] > 1:
-            Ps = [np.repeat(P, x.shape[1], axis=1) for P in Ps]
+    Ps = stratum_presence(design, present)
+    if Ps[0] is not None and Ps[0].shape[1] == 1 and x.shape[1] > 1:
+        Ps = [np.repeat(P, x.shape[1], axis=1) for P in Ps]
     return vcov_from_psu_totals(stages, Ts, Ps, design.lonely_psu)
+
+
+def stratum_presence(design: Any, present: np.ndarray | None = None) -> list:
+    """Per variance stage, the ``H_s x q`` bool presence of each stratum in the ``q`` columns
+    of ``present`` (``n_rows`` or ``n_rows x q`` rows of each domain), or ``None`` per stage
+    (every stratum present): the lonely-PSU domain rule of :func:`vcov_totals`.
+
+    A calibrated design keeps every stratum (R: no lonely-PSU presence after calibration);
+    without ``present`` a subset's domain counts (``design.domain_mask``), else every row.
+    """
+    stages = design.stages[: design.var_stages]
+    if design.calibrations:
+        present = None
+    elif present is None:
+        present = design.domain_mask
+    if present is None:
+        return [None] * len(stages)
+    pr = np.asarray(present, dtype=float)
+    if pr.ndim == 1:
+        pr = pr[:, None]
+    return [(s.st_indicator(design.n_rows) @ pr) > 0 for s in stages]
 
 
 def stage_totals_by(design: Any, x: np.ndarray, dom: np.ndarray, D: int,
@@ -466,17 +478,25 @@ def stage_totals_by(design: Any, x: np.ndarray, dom: np.ndarray, D: int,
 
 
 def vcov_from_psu_totals(stages: Sequence[Stage], Ts: list, Ps: list, lonely: str,
-                         diag_only: bool = False) -> np.ndarray:
+                         diag_only: bool = False,
+                         blocks: Sequence[Any] | None = None) -> np.ndarray | list[np.ndarray]:
     """R's ``multistage``/``onestage``/``onestrat`` given PSU totals per stage.
 
     ``Ts[s]``: ``C_s x p`` cluster totals of the weighted (residualised) values at stage ``s``;
     ``Ps[s]``: ``H_s x p`` bool presence of each stratum per column, or ``None`` (all present).
     PSU totals are centred within strata and scaled by ``f_h n_h / (n_h - 1)`` (``f_h`` the
     fraction not sampled); later stages enter with the product of earlier ``n_h / N_h``.
-    ``lonely`` is one of :data:`LONELY_PSU_OPTIONS`.  With ``diag_only`` only the variances.
+    ``lonely`` is one of :data:`LONELY_PSU_OPTIONS`.  With ``diag_only`` only the variances;
+    with ``blocks`` (a sequence of column index arrays or slices) only those diagonal blocks
+    of the covariance, as a list (each column's variance term depends on its own column and
+    presence only, so a block equals the same block of the full matrix).
     """
     p = Ts[0].shape[1]
-    V = np.zeros(p) if diag_only else np.zeros((p, p))
+    if blocks is not None:
+        V = [np.zeros((len(range(p)[b]),) * 2) if isinstance(b, slice) else np.zeros((len(b), len(b)))
+             for b in blocks]
+    else:
+        V = np.zeros(p) if diag_only else np.zeros((p, p))
     for si, (s, T, P) in enumerate(zip(stages, Ts, Ps)):
         npsu = s.npsu
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -520,7 +540,11 @@ def vcov_from_psu_totals(stages: Sequence[Stage], Ts: list, Ps: list, lonely: st
             Y = Tc * np.sqrt(scale_c[:, None] * fac[s.st_parent[s.cl_stratum]])
         else:
             Y = Tc * np.sqrt(scale_c)[:, None]
-        if diag_only:
+        if blocks is not None:
+            for k, b in enumerate(blocks):
+                Yb = Y[:, b]
+                V[k] += Yb.T @ Yb
+        elif diag_only:
             V = V + np.einsum("ij,ij->j", Y, Y)
         else:
             V = V + Y.T @ Y
@@ -555,9 +579,12 @@ def replicate_estimates(design: Any, fn: Callable[[np.ndarray], np.ndarray],
     return out[0], out[1:]
 
 
-def replicate_vcov(rep: Replicates, theta: np.ndarray, thetas: np.ndarray) -> np.ndarray:
+def replicate_vcov(rep: Replicates, theta: np.ndarray, thetas: np.ndarray,
+                   blocks: Sequence[Any] | None = None) -> np.ndarray | list[np.ndarray]:
     """R's ``svrVar``: ``scale * sum_r rscales_r (theta_r - c)(theta_r - c)'`` with ``c`` the
     replicate mean, or ``theta`` when ``rep.mse``; replicates giving NaN are dropped (warning).
+    With ``blocks`` (column index arrays or slices) only those diagonal blocks, as a list (a
+    replicate giving NaN in any column is dropped from every block, as from the full matrix).
 
     Examples
     --------
@@ -577,6 +604,8 @@ def replicate_vcov(rep: Replicates, theta: np.ndarray, thetas: np.ndarray) -> np
         thetas, rs = thetas[ok], rs[ok]
     centre = np.asarray(theta, float) if rep.mse else thetas[rs > 0].mean(axis=0)
     dev = (thetas - centre) * np.sqrt(rs)[:, None]
+    if blocks is not None:
+        return [rep.scale * (dev[:, b].T @ dev[:, b]) for b in blocks]
     return rep.scale * (dev.T @ dev)
 
 

@@ -1121,3 +1121,105 @@ def test_zhuanbao_reuses_the_change_chart_of_the_page(demo_brief, monkeypatch, t
     with zipfile.ZipFile(p) as z:
         media = [z.read(n) for n in z.namelist() if n.startswith("word/media/")]
     assert png in media and len(media) == len(charts)
+
+
+# ------------------------------------------------------------------------------------------------
+# group_stats (sparse basis, 2 x 2 blocks) equals the dense computation it replaced
+# ------------------------------------------------------------------------------------------------
+from test_comparisons import assert_close, outcome, random_design  # noqa: E402  (tests/ helpers)
+
+def _dense_group_stats(design, it, var, measure, level=0.95):
+    """The algorithm group_stats used before ratio_blocks (test oracle): dense ``n × 2LK``
+    numerators and denominators of every group and everyone else, one ratio_estimates call (the
+    full covariance), the differences as contrasts of it."""
+    from survey.comparisons import ratio_estimates
+    from survey.painpoints._core import group_codes
+    from survey.variance import degf_domains
+
+    Y = it.indicators(measure)
+    w = np.asarray(design.weights, float)
+    dom = design.domain
+    inside = np.ones(len(w), bool) if dom is None else np.asarray(dom, bool)
+    a = it.answered & (w > 0) & inside
+    n, K = Y.shape
+    codes, levels = group_codes(design, var)
+    L = len(levels)
+    ok = a & (codes >= 0)
+    gi = (codes[:, None] == np.arange(L)[None, :]) & inside[:, None]
+    G = gi & ok[:, None]
+    Rm = (~G) & ok[:, None]
+    Yall = np.concatenate([(G[:, :, None] * Y[:, None, :]).reshape(n, L * K),
+                           (Rm[:, :, None] * Y[:, None, :]).reshape(n, L * K)], axis=1)
+    Aall = np.concatenate([np.repeat(G, K, axis=1), np.repeat(Rm, K, axis=1)], axis=1).astype(float)
+    present = None if design.is_replicate else np.concatenate(
+        [np.repeat(gi, K, axis=1), np.repeat(inside[:, None], L * K, axis=1)], axis=1)
+    e = ratio_estimates(design, Yall, Aall, present=present, level=level)
+    eye = np.eye(L * K)
+    diff = e.contrast(np.concatenate([eye, -eye], axis=1))
+    dfg = np.repeat(np.asarray(degf_domains(design, np.where(ok, codes, -1), L), float), K)
+    return pd.DataFrame({
+        "variable": var if isinstance(var, str) else "×".join(var),
+        "level": np.repeat(np.array(levels, dtype=object), K),
+        "item": np.tile(np.array(it.labels, dtype=object), L),
+        "code": np.tile(np.array(it.codes, dtype=object), L),
+        "est_group": e.estimate[:L * K], "se_group": e.se[:L * K], "est_rest": e.estimate[L * K:],
+        "diff": diff.estimate, "se": diff.se, "df_group": dfg,
+        "n_group": np.repeat(G.sum(axis=0), K),
+        "n_answered": np.repeat((gi & it.answered[:, None]).sum(axis=0), K),
+        "n_all": np.repeat(gi.sum(axis=0), K),
+        "n_cell": (G[:, :, None] & (Y[:, None, :] > 0)).sum(axis=0).ravel()})
+
+
+def _check_group_stats(seed, kind, how, lonely, lonely_stratum, reps, subset):
+    from survey.errors import SurveyError
+    from survey.painpoints._core import group_stats, rank_items as ri
+
+    try:
+        _, d = random_design(seed, kind, how, lonely, lonely_stratum, reps, subset)
+    except SurveyError:
+        return
+    it = ri(d, "p", k=2)
+    for var, measure in (("g", "pct_top"), (("g", "b"), "pct_first"), ("a", "score")):
+        got = outcome(lambda: group_stats(d, it, var, measure))
+        ref = outcome(lambda: _dense_group_stats(d, it, var, measure))
+        what = f"{kind}/{how}/{lonely}/{reps}/subset={subset}: {var} {measure}"
+        if isinstance(ref, str) or isinstance(got, str):
+            assert got == ref, what
+            continue
+        assert list(got.columns) == list(ref.columns)
+        for c in ("variable", "level", "item", "code", "n_group", "n_answered", "n_all", "n_cell"):
+            assert got[c].tolist() == ref[c].tolist(), f"{what}: {c}"
+        for c in ("est_group", "est_rest", "diff", "df_group"):
+            assert_close(got[c], ref[c], f"{what}: {c}")
+        # variances on one scale (the largest compared), a zero variance's noise (1e-33) as zero
+        scale = float(np.nanmax(ref[["se_group", "se"]].to_numpy(float) ** 2, initial=0.0))
+        for c in ("se_group", "se"):
+            assert_close(got[c].to_numpy(float) ** 2, ref[c].to_numpy(float) ** 2, f"{what}: {c}²", scale)
+
+
+DESIGN_DRAWS = dict(seed=st.integers(0, 2**31 - 1),
+                    kind=st.sampled_from(("srs", "cluster", "strat_cluster", "strat_rows", "twostage_fpc")),
+                    how=st.sampled_from(("none", "rake", "poststratify", "greg", "rake_trim", "greg_rake")),
+                    lonely=st.sampled_from(("fail", "remove", "adjust", "average", "certainty")),
+                    lonely_stratum=st.booleans(), reps=st.sampled_from((None, "bootstrap", "jk")),
+                    subset=st.booleans())
+
+
+@settings(max_examples=40, deadline=None)
+@given(**DESIGN_DRAWS)
+def test_group_stats_equals_the_dense_computation(seed, kind, how, lonely, lonely_stratum, reps, subset):
+    """group_stats (a sparse basis, only each group ratio's 2 × 2 covariance with everyone
+    else's) equals the dense computation it replaced (n × 2LK matrices, the full covariance,
+    the differences as contrasts) on every design kind, calibration, lonely-PSU rule, replicate
+    type and domain, for a single and a crossed by-variable and the three measures."""
+    _check_group_stats(seed, kind, how, lonely, lonely_stratum, reps, subset)
+
+
+@pytest.mark.parametrize("kind", ("srs", "cluster", "strat_cluster", "strat_rows", "twostage_fpc"))
+@pytest.mark.parametrize("lonely", ("fail", "remove", "adjust", "average", "certainty"))
+def test_group_stats_lonely_rules_with_a_lonely_stratum(kind, lonely):
+    """Every lonely-PSU rule where it bites (a lonely first stratum, groups that hold it or not,
+    no calibration), whole design and domain."""
+    for seed in (0, 1):
+        for subset in (False, True):
+            _check_group_stats(seed, kind, "none", lonely, True, None, subset)

@@ -11,6 +11,10 @@ domain).  :func:`survey.comparisons.ratio_estimates` returns such ratios as one 
 * replicate designs: the ratios are recomputed under every replicate weight column and combined
   with the design's replicate formula (``replicate_estimates`` / ``replicate_vcov``).
 
+:func:`group_stats` (every level × item against everyone else) needs only each ratio's 2 × 2
+covariance with its rest: it goes through :func:`survey.comparisons.ratio_blocks` (the same
+linearisation and variance core, from a sparse basis, diagonal blocks only).
+
 Differences (a group against everyone else), changes between waves and the policy
 difference-in-differences are contrasts of those estimates (:meth:`Estimates.contrast`).  Groups
 are coded by the package's one domain coder (:meth:`survey.SurveyDesign.domain_index`).
@@ -27,8 +31,9 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
-from ..comparisons import ratio_estimates
+from ..comparisons import ratio_blocks
 from ..errors import EstimationError, ParameterError
 from ..variance import degf_domains
 
@@ -263,8 +268,9 @@ def group_stats(design: Any, it: RankItems, var: Any, measure: str, level: float
     estimate, the difference (group − rest) and its SE, the group's design df and counts.
 
     The ``L × K`` group ratios and the ``L × K`` ratios of everyone else are one
-    :func:`ratio_estimates` call (one covariance, whatever the number of levels and items); the
-    differences are the contrasts ``group − rest`` (:meth:`Estimates.contrast`).  Rows are
+    :func:`~survey.comparisons.ratio_blocks` call on a sparse basis (the group's item and
+    answered indicators, everyone's); only the 2 × 2 covariance of each group ratio with its
+    rest is formed, and the difference's variance is the contrast ``group − rest`` of it.  Rows are
     level-major (level 0 items 0..K−1, level 1 ...), for the levels present in the data (a
     level without respondents in the design's domain has ``n_all == 0``).  Shared by
     :func:`~survey.painpoints.group_differences`, :func:`~survey.painpoints.top_by_group` and
@@ -281,33 +287,46 @@ def group_stats(design: Any, it: RankItems, var: Any, measure: str, level: float
     ok = a & (codes >= 0)
     gi = (codes[:, None] == np.arange(L)[None, :]) & inside[:, None]       # n × L, in the domain
     G = gi & ok[:, None]
-    Rm = (~G) & ok[:, None]
-    # numerators / denominators: [group g item j] then [rest g item j], built in place
-    Yall = np.empty((n, 2, L, K))
-    np.multiply(G[:, :, None], Y[:, None, :], out=Yall[:, 0])
-    np.multiply(Rm[:, :, None], Y[:, None, :], out=Yall[:, 1])
-    Aall = np.empty((n, 2, L, K))
-    Aall[:, 0] = G[:, :, None]
-    Aall[:, 1] = Rm[:, :, None]
+    # basis (sparse): [G_l y_j] level-major, [G_l], [ok y_j], [ok]; a group's numerator is
+    # G_l y_j over G_l, everyone else's (ok − G_l) y_j over ok − G_l
+    LK = L * K
+    ri, cj = np.nonzero(Y * ok[:, None])
+    yv = Y[ri, cj]
+    oi = np.flatnonzero(ok)
+    gl = codes[ri].astype(np.intp)
+    Z = sp.csc_matrix((np.concatenate([yv, np.ones(len(oi)), yv, np.ones(len(oi))]),
+                       (np.concatenate([ri, oi, ri, oi]),
+                        np.concatenate([gl * K + cj, LK + codes[oi], LK + L + cj, np.full(len(oi), LK + L + K)]))),
+                      shape=(n, LK + L + K + 1))
+    cells = np.arange(LK)
+    lev = np.repeat(np.arange(L), K)
+    item = np.tile(np.arange(K), L)
+    num = sp.csr_matrix((np.concatenate([np.ones(LK), np.ones(LK), -np.ones(LK)]),
+                         (np.concatenate([cells, LK + cells, LK + cells]),
+                          np.concatenate([cells, LK + L + item, cells]))), shape=(2 * LK, LK + L + K + 1))
+    den = sp.csr_matrix((np.concatenate([np.ones(LK), np.ones(LK), -np.ones(LK)]),
+                         (np.concatenate([cells, LK + cells, LK + cells]),
+                          np.concatenate([LK + lev, np.full(LK, LK + L + K), LK + lev]))),
+                        shape=(2 * LK, LK + L + K + 1))
     # lonely-PSU presence (uncalibrated designs): a group's ratio lives in the group's strata
-    # (as by= domains do), everyone else's in the whole domain
-    present = None if design.is_replicate else np.concatenate(
-        [np.repeat(gi, K, axis=1), np.repeat(inside[:, None], L * K, axis=1)], axis=1)
-    e = ratio_estimates(design, Yall.reshape(n, 2 * L * K), Aall.reshape(n, 2 * L * K),
-                        present=present, level=level)
-    eye = np.eye(L * K)
-    diff = e.contrast(np.concatenate([eye, -eye], axis=1))
+    # (as by= domains do), everyone else's in the whole domain; only each (group, item)'s
+    # 2 × 2 covariance with everyone else's is needed
+    r, covs = ratio_blocks(design, Z, num, den, np.column_stack([cells, LK + cells]),
+                           present=None if design.is_replicate else np.column_stack([gi, inside]),
+                           present_of=np.concatenate([lev, np.full(LK, L)]))
+    V = np.array(covs).reshape(LK, 2, 2)
+    se_g = np.sqrt(np.maximum(V[:, 0, 0], 0.0))
+    se_d = np.sqrt(np.maximum(V[:, 0, 0] + V[:, 1, 1] - V[:, 0, 1] - V[:, 1, 0], 0.0))
     # the group's own degrees of freedom (PSUs − strata among its answering members)
     dfg = np.repeat(np.asarray(degf_domains(design, np.where(ok, codes, -1), L), float), K)
-    r = e.estimate
     return pd.DataFrame({
         "variable": var if isinstance(var, str) else "×".join(var),
         "level": np.repeat(np.array(levels, dtype=object), K),
         "item": np.tile(np.array(it.labels, dtype=object), L),
         "code": np.tile(np.array(it.codes, dtype=object), L),
-        "est_group": r[:L * K], "se_group": e.se[:L * K], "est_rest": r[L * K:],
-        "diff": diff.estimate, "se": diff.se, "df_group": dfg,
+        "est_group": r[:LK], "se_group": se_g, "est_rest": r[LK:],
+        "diff": r[:LK] - r[LK:], "se": se_d, "df_group": dfg,
         "n_group": np.repeat(G.sum(axis=0), K),
         "n_answered": np.repeat((gi & it.answered[:, None]).sum(axis=0), K),
         "n_all": np.repeat(gi.sum(axis=0), K),
-        "n_cell": (G[:, :, None] & (Y[:, None, :] > 0)).sum(axis=0).ravel()})
+        "n_cell": np.bincount(gl[yv > 0] * K + cj[yv > 0], minlength=LK)})

@@ -240,7 +240,7 @@ def _visible_text(s: str) -> str:
 
 
 _EXPORTERS = threading.local()
-_IMG_NO_ALT = re.compile(r"<img\b(?![^>]*\balt=)")
+_IMG = re.compile(r"<img\b[^>]*>")
 
 
 def _exporter() -> Any:
@@ -307,7 +307,8 @@ def notebook_to_html(nb: Any, *, title: str, lang: str = "zh", font: bool = True
     """
     body, _ = _exporter().from_notebook_node(strip_for_export(nb))
     body = re.sub(r"<script\b.*?</script>", "", body, flags=re.S | re.I)
-    body = _IMG_NO_ALT.sub('<img alt="图表"', body)  # charts (nbconvert's own pass said "No description ...")
+    # charts get a text alternative (nbconvert's own pass gave them "No description ...")
+    body = _IMG.sub(lambda m: m[0] if re.search(r"\salt=", m[0]) else '<img alt="图表"' + m[0][4:], body)
     body = re.sub(r' id="cell-id=[^"]*"', "", body)
     return wrap_page(body, title=title, lang=lang, font=font)
 

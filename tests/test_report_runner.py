@@ -554,14 +554,18 @@ def test_the_executed_notebook_is_written_at_start_and_end_only(monkeypatch, tmp
     """papermill rewrote the whole notebook (images included) before and after every cell: 2 +
     2 x cells writes (16 here); the runner's engine writes it when it starts and when it ends."""
     import papermill.engines as engines
+    import papermill.execute as execute
 
-    writes: list[str] = []
+    writes: list[tuple[str, int]] = []
     real = engines.write_ipynb
-    monkeypatch.setattr(engines, "write_ipynb",
-                        lambda nb, path, **kw: writes.append(path) or real(nb, path, **kw))
+    for mod in (engines, execute):  # the engine's saves and execute_notebook's final write
+        monkeypatch.setattr(mod, "write_ipynb", lambda nb, path, **kw: writes.append(
+            (path, sum(len(c.get("outputs", [])) for c in nb.cells))) or real(nb, path, **kw))
     nbp = _cells_notebook(tmp_path / "tiny.ipynb", [f"x{i} = {i}\nprint(x{i})" for i in range(6)])
     render_report({}, output_dir=tmp_path / "rep", notebooks=[nbp], progress=False)
-    assert len(writes) == 2, writes
+    # at the start (no outputs yet) and once at the end (papermill's final write; the engine's
+    # own end save wrote the same notebook again)
+    assert [n for _, n in writes] == [0, 6], writes
     import nbformat
 
     done = nbformat.read(str(tmp_path / "rep" / "notebooks" / "tiny.ipynb"), as_version=4)
@@ -622,3 +626,20 @@ def test_by_prepares_the_wave_before_listing_its_regions(fake_pm, monkeypatch, t
     render_report({}, output_dir=tmp_path / "rep", notebooks=["quality"], by="district", jobs=1,
                   progress=False)
     assert calls == ["warm", "regions"]
+
+
+def test_a_notebook_stopped_by_its_timeout_is_still_written_whole(tmp_path):
+    """When the engine itself stops (the cell timeout here), papermill writes nothing after it:
+    the engine's own end save must keep the cells that ran."""
+    import nbformat
+
+    nbp = _cells_notebook(tmp_path / "slow.ipynb", ["print('before')", "import time; time.sleep(30)",
+                                                    "print('never')"])
+    with pytest.raises(ReportError, match="slow"):
+        render_report({}, output_dir=tmp_path / "rep", notebooks=[nbp], progress=False, timeout=3)
+    kept = list((tmp_path / "rep.failed").rglob("slow.ipynb"))
+    assert kept, sorted(p.name for p in tmp_path.iterdir())
+    nb = nbformat.read(str(kept[0]), as_version=4)
+    outs = [o for c in nb.cells for o in c.get("outputs", [])]
+    assert any(o.get("text", "").strip() == "before" for o in outs)
+    assert not any(o.get("text", "").strip() == "never" for o in outs)

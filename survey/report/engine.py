@@ -23,7 +23,10 @@ def save_once_engine() -> str:
     starts and when it ends (also after a failing cell), instead of papermill's default of
     rewriting the whole notebook, images included, before and after every cell: about 80
     writes of up to 2 MB per report.  The runner prints progress itself, so nobody watches the
-    file grow; a failed notebook is still written whole (papermill's final save)."""
+    file grow; a failed notebook is still written whole (papermill's final save).  The end
+    write is papermill's own (``execute_notebook`` writes the notebook after the engine
+    returns, also when a cell failed); only when the engine itself stops (a timeout, a dead
+    kernel) does its ``notebook_complete`` write it."""
     if not _ENGINE_REGISTERED:
         from papermill.engines import NBClientEngine, papermill_engines
 
@@ -33,8 +36,11 @@ def save_once_engine() -> str:
                 path, nb_man.output_path = nb_man.output_path, None
                 try:
                     return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
-                finally:
-                    nb_man.output_path = path  # papermill's notebook_complete() saves once
+                except BaseException:
+                    nb_man.output_path = path  # papermill's notebook_complete() saves it whole
+                    raise
+                # done (a failed cell included): papermill's execute_notebook writes the
+                # notebook right after this returns, so notebook_complete() need not write it too
 
         papermill_engines.register(ENGINE_NAME, SaveOnceEngine)
         _ENGINE_REGISTERED.append(True)

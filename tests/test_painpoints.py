@@ -1121,3 +1121,25 @@ def test_zhuanbao_reuses_the_change_chart_of_the_page(demo_brief, monkeypatch, t
     with zipfile.ZipFile(p) as z:
         media = [z.read(n) for n in z.namelist() if n.startswith("word/media/")]
     assert png in media and len(media) == len(charts)
+
+
+def test_publishing_every_table_builds_the_tables_once(demo_brief, monkeypatch, tmp_path):
+    """Each ``B.publish`` cell asks whether the brief has its table: the tables are built once
+    per brief (issue #17: they were rebuilt by every one of the nine cells), and publishing a
+    table the brief lacks still says why."""
+    calls = []
+    real = BriefReport.tables
+    monkeypatch.setattr(BriefReport, "tables", lambda self: calls.append(1) or real(self))
+    from survey.report import setup, validate
+
+    ctx = setup(validate(notebook="painpoints", output_dir=str(tmp_path)), notebook="painpoints")
+    b = BriefReport(demo_brief)
+    shown = {tid: b.publish(tid, ctx) for tid in b.TITLES}
+    assert len(calls) == 1
+    assert shown["PP1"].table_id == "PP1" and shown["PP9"].table_id == "PP9"
+    # a brief without a change table: the PP8 cell is blank (the chart cell above says why)
+    import dataclasses
+
+    nochange = BriefReport(dataclasses.replace(demo_brief, changes=None))
+    assert nochange.publish("PP8", ctx)._repr_html_() == ""
+    assert [p.table_id for p in nochange.published()] == [t for t in b.TITLES if t != "PP8"]

@@ -626,7 +626,7 @@ class BriefReport:
             import dataclasses
 
             return BriefReport(dataclasses.replace(self.brief, **{self.FRAMES[table_id][0]: frame})).publish(table_id, ctx)
-        if table_id in self.TITLES and table_id not in self.tables():
+        if table_id in self.TITLES and table_id not in {p.table_id for p in self.published()}:
             # the chart cell before the change table already says why
             return self._absent(table_id, blank=table_id == "PP8" and self.changes is None)
         t = self.table(table_id)

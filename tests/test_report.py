@@ -369,6 +369,34 @@ def test_style_table_marks_and_fixed_id():
         rformat.style_table(d, "T1", formats={"x": "pct"})
 
 
+def test_cell_outputs_have_short_plain_text_without_printing_frames(monkeypatch):
+    """IPython computes the plain text of every cell output although the page shows its HTML:
+    a published table, a Bundle and a Folded block name their parts in a line each instead of
+    printing every DataFrame they hold (issue #17), and their HTML is unchanged by that."""
+    from survey.report.content._util import Bundle
+    from survey.report.display import HTML
+    from survey.report.sections import Folded
+
+    d = pd.DataFrame({"人数": np.arange(300) + 10, "比例": np.linspace(0, 1, 300)},
+                     index=[f"第{i}组" for i in range(300)])
+    t = rformat.style_table(d, "T2.1", title="性别", formats={"人数": "count", "比例": "pct"})
+    raw = pd.DataFrame({"a": range(40)})
+    b = Bundle([HTML("<h3>按性别</h3>"), t, raw])
+    f = Folded([HTML("<h3>按性别</h3>"), t], "展开", fold=lambda p: p is t)
+    html_before = (t._repr_html_(), b._repr_html_(), f._repr_html_())
+
+    def refuse(self):
+        raise AssertionError("a DataFrame was printed for the plain text of a cell output")
+
+    monkeypatch.setattr(pd.DataFrame, "__repr__", refuse)
+    monkeypatch.setattr(pd.DataFrame, "to_string", refuse)
+    assert repr(t) == "<表 T2.1 性别：300 行 × 2 列>"
+    assert repr(b).splitlines() == ["按性别", repr(t), "<DataFrame 40 行 × 1 列>"]
+    assert repr(f).splitlines() == ["按性别", repr(t)]
+    monkeypatch.undo()
+    assert (t._repr_html_(), b._repr_html_(), f._repr_html_()) == html_before
+
+
 def test_workbook_one_sheet_per_table(tmp_path):
     from survey.report import context
 

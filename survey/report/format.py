@@ -319,6 +319,18 @@ class PublishedTable:
     #: (a long detail table; every number stays in tables.xlsx; a link to the table opens it)
     folded: bool = False
 
+    def __repr__(self) -> str:
+        """One line (IPython computes the plain text of every output; the page shows the HTML):
+        the id, the caption and the size, not the frames.
+
+        Examples
+        --------
+        >>> style_table(pd.DataFrame({"人数": [3, 4]}), "T9", title="样本")
+        <表 T9 样本：2 行 × 1 列>
+        """
+        r, c = self.display.shape
+        return f"<表 {self.table_id} {self.title}：{r} 行 × {c} 列{'（折叠）' if self.folded else ''}>"
+
     @property
     def styler(self):
         """The pandas ``Styler`` (fixed uuid ``T_<table_id>``; suppressed cells classed)."""

@@ -646,13 +646,13 @@ def mean_differences(ctx: Any, estimates: list[Any]) -> pd.DataFrame:
         g = a["group"]
         info.update(a["info"])
         digits.update({v: max(digits.get(v, 0), dg) for v, dg in a["digits"].items()})
-        ok = f[~f["suppressed"] & ~f["unreliable"]]
+        ok = ~f["suppressed"].to_numpy(bool) & ~f["unreliable"].to_numpy(bool)  # arrays, not a frame per indicator
+        var, lev, est = f["variable"].to_numpy(object)[ok], f[g].to_numpy(object)[ok], f["estimate"].to_numpy(float)[ok]
         for c in _kept(f):
-            s = ok[ok["variable"] == c]
-            if len(s) < 2:
-                continue
-            hi_, lo_ = s.loc[s["estimate"].idxmax()], s.loc[s["estimate"].idxmin()]
-            cand.append((g, c, hi_[g], lo_[g], len(a["levels"]), float(hi_["estimate"]), float(lo_["estimate"])))
+            r_ = np.flatnonzero(var == c)
+            if len(r_) >= 2:  # the highest and lowest level (the first of ties, as idxmax)
+                hi_, lo_ = r_[np.nanargmax(est[r_])], r_[np.nanargmin(est[r_])]
+                cand.append((g, c, lev[hi_], lev[lo_], len(a["levels"]), float(est[hi_]), float(est[lo_])))
     m = sum(_pairs(c[4]) for c in cand)
     rows = []
     if m:
@@ -662,12 +662,13 @@ def mean_differences(ctx: Any, estimates: list[Any]) -> pd.DataFrame:
             pairs = [(c, a, b) for _, c, a, b, *_ in cg]
             res = memoized(ctx, ("contrasts", g, tuple(pairs), lvl),  # 主要发现 and 值得关注的差异
                            lambda: batch_contrasts(d, g, pairs, level=lvl))
-            for (_, c, a, b, L, ea, eb), (_, r) in zip(cg, res.iterrows()):
+            for (_, c, a, b, L, ea, eb), (r_est, r_lo, r_hi, pv) in zip(cg, zip(*(
+                    res[k].to_numpy(float) for k in ("estimate", "ci_low", "ci_high", "p")))):
                 lab, unit, sc = info[c]
-                diff, lo, hi = float(r["estimate"]) * sc, float(r["ci_low"]) * sc, float(r["ci_high"]) * sc
+                diff, lo, hi, pv = float(r_est) * sc, float(r_lo) * sc, float(r_hi) * sc, float(pv)
                 dg = max(digits.get(c, 1), ci_digits(lo, hi, min_digits=mean_min_digits(unit)))
-                rows.append((g, c, lab, unit, sc, a, b, ea * sc, eb * sc, diff, lo, hi, float(r["p"]), m, alpha,
-                             bool(float(r["p"]) < alpha), abs(diff) / max(abs(eb * sc), 1e-9), dg))
+                rows.append((g, c, lab, unit, sc, a, b, ea * sc, eb * sc, diff, lo, hi, pv, m, alpha,
+                             bool(pv < alpha), abs(diff) / max(abs(eb * sc), 1e-9), dg))
     out = pd.DataFrame(rows, columns=cols)
     out.attrs["m"] = m
     return out

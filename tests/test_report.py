@@ -369,6 +369,34 @@ def test_style_table_marks_and_fixed_id():
         rformat.style_table(d, "T1", formats={"x": "pct"})
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_style_table_cells_are_the_formatted_values_with_their_marks(data):
+    """Every displayed cell is its formatted value, ``—`` where suppressed, value + ``*`` where
+    unreliable (never both); a legend line for † / ‡ appears exactly when a cell or row label
+    holds the symbol (issue #17 builds the cells as one array: the same table as before)."""
+    n = data.draw(st.integers(1, 6))
+    words = st.sampled_from(["甲", "乙†", "丙‡", "", "12.5"])
+    d = pd.DataFrame({"人数": data.draw(st.lists(st.integers(0, 10**6), min_size=n, max_size=n)),
+                      "比例": data.draw(st.lists(st.floats(0, 1), min_size=n, max_size=n)),
+                      "说明": data.draw(st.lists(words, min_size=n, max_size=n))},
+                     index=[f"组{i}" + data.draw(st.sampled_from(["", "‡"])) for i in range(n)])
+    bools = st.lists(st.lists(st.booleans(), min_size=3, max_size=3), min_size=n, max_size=n)
+    supp = pd.DataFrame(data.draw(bools), index=d.index, columns=d.columns)
+    unrel = pd.DataFrame(data.draw(bools), index=d.index, columns=d.columns)
+    fm = {"人数": "count", "比例": "pct", "说明": "text"}
+    t = rformat.style_table(d, "T1", formats=fm, suppressed=supp, unreliable=unrel)
+    for i in range(n):
+        for j, c in enumerate(d.columns):
+            v = rformat.format_value(d.iloc[i, j], fm[c])
+            want = "—" if supp.iloc[i, j] else v + "*" if unrel.iloc[i, j] else v
+            assert t.display.iloc[i, j] == want
+    shown = [str(x) for x in t.display.to_numpy().ravel()] + list(d.index)
+    for sym in ("†", "‡"):
+        assert any(x.startswith(f"“{sym}”") for x in t.notes) == any(sym in x for x in shown)
+    assert t.display.dtypes.eq(object).all()
+
+
 def test_cell_outputs_have_short_plain_text_without_printing_frames(monkeypatch):
     """IPython computes the plain text of every cell output although the page shows its HTML:
     a published table, a Bundle and a Folded block name their parts in a line each instead of

@@ -48,6 +48,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from ..errors import ReportError
@@ -577,10 +578,14 @@ def style_table(data: pd.DataFrame, table_id: str, *, title: str = "",
         fmts[c] = k
     supp = _mask_like(suppressed, data, "suppressed")
     unrel = _mask_like(unreliable, data, "unreliable") & ~supp
-    disp = pd.DataFrame({c: [format_value(v, fmts[c]) for v in data[c].tolist()] for c in data.columns},
-                        index=data.index, columns=data.columns, dtype=object)
-    disp = disp.mask(supp, SUPPRESSED)
-    disp = disp.mask(unrel, disp.astype(str) + UNRELIABLE)
+    # the cells as text, then the marks, in one object array (not a frame operation per mark)
+    cells = np.empty(data.shape, dtype=object)
+    for j, c in enumerate(data.columns):
+        cells[:, j] = [format_value(v, fmts[c]) for v in data[c].tolist()]
+    cells[supp.to_numpy(bool)] = SUPPRESSED
+    u_ = unrel.to_numpy(bool)
+    cells[u_] = [f"{x}{UNRELIABLE}" for x in cells[u_]]
+    disp = pd.DataFrame(cells, index=data.index, columns=data.columns, dtype=object)
     all_notes: list[str] = []
     if supp.to_numpy().any():
         k = f"{min_cell} " if min_cell else ""
@@ -589,7 +594,7 @@ def style_table(data: pd.DataFrame, table_id: str, *, title: str = "",
         all_notes.append(f"“{UNRELIABLE}”：{SYMBOL_LEGEND[UNRELIABLE]}。")
     all_notes.extend(notes)
     for sym in (SIGNIFICANT, NOTE_MARK):  # a symbol in a cell gets its legend line, once
-        used = (disp.astype(str).apply(lambda col: col.str.contains(sym, regex=False)).to_numpy().any()
+        used = (any(sym in str(x) for x in cells.ravel().tolist())
                 or any(sym in str(v) for lvl in range(data.index.nlevels)
                        for v in data.index.get_level_values(lvl)))
         if used and not any(n.startswith((sym, f"“{sym}”")) for n in all_notes):  # unless a note explains it

@@ -385,7 +385,7 @@ def key_indicators(ctx: Any, questions: list[str] | None = None, *, number: int 
 def _mean_columns(d: Any, q: Any) -> list[tuple[str, str, str, float, Any]]:
     """(column, label, unit, scale, question) for every mean-type indicator column."""
     out = []
-    for mod, qs in indicator_questions(q, d.data.columns).items():
+    for mod, qs in indicator_questions(q, d.columns).items():
         for x in qs:
             if x.type in ("numeric", "duration"):
                 unit, sc = _unit_scale(x)
@@ -393,7 +393,7 @@ def _mean_columns(d: Any, q: Any) -> list[tuple[str, str, str, float, Any]]:
             elif x.type == "likert":
                 sc_codes = set((x.scale or {}).keys())
                 for col, (rid, rtxt) in zip(q.columns(x.id), (x.rows or {}).items()):
-                    v = pd.to_numeric(d.data[col], errors="coerce").dropna()
+                    v = pd.to_numeric(d.column(col), errors="coerce").dropna()
                     if sc_codes and not set(v.unique()) <= sc_codes:
                         continue  # missing codes left: not a clean score
                     out.append((col, f"{short_label(q, x.id)}：{rtxt}", "分", 1.0, x))
@@ -470,9 +470,9 @@ def _subgroup_estimates(ctx: Any, g: str, lvl: float, mc: int) -> pd.DataFrame:
     f = d.mean(cols, by=g, na_rm=True, level=lvl)
     f = f.assign(n_cell=f["n"])
     txt, supp, unrel = est_cells(f, proportion=False, min_cell=mc)
-    dig = {v: ci_digits(f.loc[f["variable"] == v, "ci_low"].to_numpy(float) * info[v][2],
-                        f.loc[f["variable"] == v, "ci_high"].to_numpy(float) * info[v][2],
-                        min_digits=mean_min_digits(info[v][1])) for v in cols}
+    var_, lo_, hi_ = f["variable"].to_numpy(object), f["ci_low"].to_numpy(float), f["ci_high"].to_numpy(float)
+    dig = {v: ci_digits(lo_[var_ == v] * info[v][2], hi_[var_ == v] * info[v][2], min_digits=mean_min_digits(info[v][1]))
+           for v in cols}  # the decimals each indicator's intervals need (arrays: no .loc per indicator)
     levels = [lv for lv in pd.unique(f[g]) if pd.notna(lv)]
     if isinstance(d.data[g].dtype, pd.CategoricalDtype):  # every level, so that a column's
         levels = list(d.data[g].cat.categories)            # presence tells nothing

@@ -1143,3 +1143,24 @@ def test_publishing_every_table_builds_the_tables_once(demo_brief, monkeypatch, 
     nochange = BriefReport(dataclasses.replace(demo_brief, changes=None))
     assert nochange.publish("PP8", ctx)._repr_html_() == ""
     assert [p.table_id for p in nochange.published()] == [t for t in b.TITLES if t != "PP8"]
+
+
+def test_a_regional_brief_cuts_each_earlier_wave_to_the_region_once(demo_inputs, tmp_path, monkeypatch):
+    """The previous wave is both the change table's "before" and a candidate wave of the policy
+    register: brief_for_report cuts it to the report's region once (issue #17), and both
+    analyses get that region."""
+    from survey import report
+    from survey.design import SurveyDesign
+
+    P = report.validate(notebook="painpoints", **demo_inputs, previous_waves=["demo-2023"], region="明湖区",
+                        region_var="district", output_dir=str(tmp_path / "out"), work_dir=str(tmp_path / "w"))
+    ctx = report.setup(P, notebook="painpoints")
+    prev = ctx.previous["demo-2023"].design
+    cut = []
+    real = SurveyDesign.subset
+    monkeypatch.setattr(SurveyDesign, "subset", lambda self, *a, **k: cut.append(self is prev) or real(self, *a, **k))
+    B = report.brief_for_report(ctx)
+    assert cut.count(True) == 1
+    assert B.changes is not None and len(B.policies)
+    n_region = int((prev.column("district").astype(str) == "明湖区").sum())
+    assert int(B.changes["n_before"].max()) <= n_region < prev.n

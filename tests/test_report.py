@@ -397,6 +397,32 @@ def test_style_table_cells_are_the_formatted_values_with_their_marks(data):
     assert t.display.dtypes.eq(object).all()
 
 
+@settings(max_examples=30, deadline=None)
+@given(st.data())
+def test_table_cell_classes_mark_suppressed_unreliable_and_interval_cells(data):
+    """The HTML classes of each cell: ``suppressed`` / ``unreliable`` (the latter wins where a
+    hand-made table sets both) and ``ci`` on a cell holding an estimate with its interval;
+    checked against the frame-by-frame rule the report used before issue #17."""
+    import dataclasses
+
+    n = data.draw(st.integers(1, 5))
+    cell = st.sampled_from(["45.2 (43.1–47.3)", "—", "3.10 (2.9–3.3)*", "12", "", "a(1–2)", "(-1.5–-0.2)"])
+    disp = pd.DataFrame({c: data.draw(st.lists(cell, min_size=n, max_size=n)) for c in ("甲", "乙")},
+                        index=[f"r{i}" for i in range(n)], dtype=object)
+    bools = st.lists(st.lists(st.booleans(), min_size=2, max_size=2), min_size=n, max_size=n)
+    supp = pd.DataFrame(data.draw(bools), index=disp.index, columns=disp.columns)
+    unrel = pd.DataFrame(data.draw(bools), index=disp.index, columns=disp.columns)
+    t = rformat.style_table(pd.DataFrame({"甲": [1] * n, "乙": [2] * n}, index=disp.index), "T1")
+    t = dataclasses.replace(t, display=disp, suppressed=supp, unreliable=unrel)
+    want = pd.DataFrame("", index=disp.index, columns=disp.columns)
+    want = want.mask(supp, "suppressed").mask(unrel, "unreliable")
+    ci = disp.apply(lambda s: s.astype(str).str.contains(rformat.CI_CELL, regex=True))
+    want = want.where(~ci, (want + " ci").apply(lambda s: s.str.strip()))
+    got = t.styler.cell_context
+    expect = {(i, j): want.iloc[i, j] for i in range(n) for j in range(2) if want.iloc[i, j]}
+    assert got == expect
+
+
 def test_cell_outputs_have_short_plain_text_without_printing_frames(monkeypatch):
     """IPython computes the plain text of every cell output although the page shows its HTML:
     a published table, a Bundle and a Folded block name their parts in a line each instead of

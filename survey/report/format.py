@@ -335,11 +335,16 @@ class PublishedTable:
     @property
     def styler(self):
         """The pandas ``Styler`` (fixed uuid ``T_<table_id>``; suppressed cells classed)."""
-        classes = pd.DataFrame("", index=self.display.index, columns=self.display.columns)
-        classes = classes.mask(self.suppressed, "suppressed").mask(self.unreliable, "unreliable")
+        # the cell classes as one object array (masks and a regex per cell, no frame operations)
+        cl = np.full(self.display.shape, "", dtype=object)
+        cl[self.suppressed.to_numpy(bool)] = "suppressed"
+        cl[self.unreliable.to_numpy(bool)] = "unreliable"
         # an estimate with its interval, "48.75 (48.45–49.05)", stays on one line (class ci)
-        ci = self.display.apply(lambda s: s.astype(str).str.contains(CI_CELL, regex=True))
-        classes = classes.where(~ci, (classes + " ci").apply(lambda s: s.str.strip()))
+        has_ci = re.compile(CI_CELL).search
+        ci = np.array([has_ci(str(v)) is not None for v in self.display.to_numpy(object).ravel()],
+                      bool).reshape(cl.shape)
+        cl[ci] = [f"{x} ci".strip() for x in cl[ci]]
+        classes = pd.DataFrame(cl, index=self.display.index, columns=self.display.columns, dtype=object)
         from pandas.io.formats.style import Styler
 
         disp = self.display

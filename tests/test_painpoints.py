@@ -1223,3 +1223,46 @@ def test_group_stats_lonely_rules_with_a_lonely_stratum(kind, lonely):
     for seed in (0, 1):
         for subset in (False, True):
             _check_group_stats(seed, kind, "none", lonely, True, None, subset)
+
+
+def test_publishing_every_table_builds_the_tables_once(demo_brief, monkeypatch, tmp_path):
+    """Each ``B.publish`` cell asks whether the brief has its table: the tables are built once
+    per brief (issue #17: they were rebuilt by every one of the nine cells), and publishing a
+    table the brief lacks still says why."""
+    calls = []
+    real = BriefReport.tables
+    monkeypatch.setattr(BriefReport, "tables", lambda self: calls.append(1) or real(self))
+    from survey.report import setup, validate
+
+    ctx = setup(validate(notebook="painpoints", output_dir=str(tmp_path)), notebook="painpoints")
+    b = BriefReport(demo_brief)
+    shown = {tid: b.publish(tid, ctx) for tid in b.TITLES}
+    assert len(calls) == 1
+    assert shown["PP1"].table_id == "PP1" and shown["PP9"].table_id == "PP9"
+    # a brief without a change table: the PP8 cell is blank (the chart cell above says why)
+    import dataclasses
+
+    nochange = BriefReport(dataclasses.replace(demo_brief, changes=None))
+    assert nochange.publish("PP8", ctx)._repr_html_() == ""
+    assert [p.table_id for p in nochange.published()] == [t for t in b.TITLES if t != "PP8"]
+
+
+def test_a_regional_brief_cuts_each_earlier_wave_to_the_region_once(demo_inputs, tmp_path, monkeypatch):
+    """The previous wave is both the change table's "before" and a candidate wave of the policy
+    register: brief_for_report cuts it to the report's region once (issue #17), and both
+    analyses get that region."""
+    from survey import report
+    from survey.design import SurveyDesign
+
+    P = report.validate(notebook="painpoints", **demo_inputs, previous_waves=["demo-2023"], region="明湖区",
+                        region_var="district", output_dir=str(tmp_path / "out"), work_dir=str(tmp_path / "w"))
+    ctx = report.setup(P, notebook="painpoints")
+    prev = ctx.previous["demo-2023"].design
+    cut = []
+    real = SurveyDesign.subset
+    monkeypatch.setattr(SurveyDesign, "subset", lambda self, *a, **k: cut.append(self is prev) or real(self, *a, **k))
+    B = report.brief_for_report(ctx)
+    assert cut.count(True) == 1
+    assert B.changes is not None and len(B.policies)
+    n_region = int((prev.column("district").astype(str) == "明湖区").sum())
+    assert int(B.changes["n_before"].max()) <= n_region < prev.n

@@ -369,6 +369,88 @@ def test_style_table_marks_and_fixed_id():
         rformat.style_table(d, "T1", formats={"x": "pct"})
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_style_table_cells_are_the_formatted_values_with_their_marks(data):
+    """Every displayed cell is its formatted value, ``—`` where suppressed, value + ``*`` where
+    unreliable (never both); a legend line for † / ‡ appears exactly when a cell or row label
+    holds the symbol (issue #17 builds the cells as one array: the same table as before)."""
+    n = data.draw(st.integers(1, 6))
+    words = st.sampled_from(["甲", "乙†", "丙‡", "", "12.5"])
+    d = pd.DataFrame({"人数": data.draw(st.lists(st.integers(0, 10**6), min_size=n, max_size=n)),
+                      "比例": data.draw(st.lists(st.floats(0, 1), min_size=n, max_size=n)),
+                      "说明": data.draw(st.lists(words, min_size=n, max_size=n))},
+                     index=[f"组{i}" + data.draw(st.sampled_from(["", "‡"])) for i in range(n)])
+    bools = st.lists(st.lists(st.booleans(), min_size=3, max_size=3), min_size=n, max_size=n)
+    supp = pd.DataFrame(data.draw(bools), index=d.index, columns=d.columns)
+    unrel = pd.DataFrame(data.draw(bools), index=d.index, columns=d.columns)
+    fm = {"人数": "count", "比例": "pct", "说明": "text"}
+    t = rformat.style_table(d, "T1", formats=fm, suppressed=supp, unreliable=unrel)
+    for i in range(n):
+        for j, c in enumerate(d.columns):
+            v = rformat.format_value(d.iloc[i, j], fm[c])
+            want = "—" if supp.iloc[i, j] else v + "*" if unrel.iloc[i, j] else v
+            assert t.display.iloc[i, j] == want
+    shown = [str(x) for x in t.display.to_numpy().ravel()] + list(d.index)
+    for sym in ("†", "‡"):
+        assert any(x.startswith(f"“{sym}”") for x in t.notes) == any(sym in x for x in shown)
+    assert t.display.dtypes.eq(object).all()
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.data())
+def test_table_cell_classes_mark_suppressed_unreliable_and_interval_cells(data):
+    """The HTML classes of each cell: ``suppressed`` / ``unreliable`` (the latter wins where a
+    hand-made table sets both) and ``ci`` on a cell holding an estimate with its interval;
+    checked against the frame-by-frame rule the report used before issue #17."""
+    import dataclasses
+
+    n = data.draw(st.integers(1, 5))
+    cell = st.sampled_from(["45.2 (43.1–47.3)", "—", "3.10 (2.9–3.3)*", "12", "", "a(1–2)", "(-1.5–-0.2)"])
+    disp = pd.DataFrame({c: data.draw(st.lists(cell, min_size=n, max_size=n)) for c in ("甲", "乙")},
+                        index=[f"r{i}" for i in range(n)], dtype=object)
+    bools = st.lists(st.lists(st.booleans(), min_size=2, max_size=2), min_size=n, max_size=n)
+    supp = pd.DataFrame(data.draw(bools), index=disp.index, columns=disp.columns)
+    unrel = pd.DataFrame(data.draw(bools), index=disp.index, columns=disp.columns)
+    t = rformat.style_table(pd.DataFrame({"甲": [1] * n, "乙": [2] * n}, index=disp.index), "T1")
+    t = dataclasses.replace(t, display=disp, suppressed=supp, unreliable=unrel)
+    want = pd.DataFrame("", index=disp.index, columns=disp.columns)
+    want = want.mask(supp, "suppressed").mask(unrel, "unreliable")
+    ci = disp.apply(lambda s: s.astype(str).str.contains(rformat.CI_CELL, regex=True))
+    want = want.where(~ci, (want + " ci").apply(lambda s: s.str.strip()))
+    got = t.styler.cell_context
+    expect = {(i, j): want.iloc[i, j] for i in range(n) for j in range(2) if want.iloc[i, j]}
+    assert got == expect
+
+
+def test_cell_outputs_have_short_plain_text_without_printing_frames(monkeypatch):
+    """IPython computes the plain text of every cell output although the page shows its HTML:
+    a published table, a Bundle and a Folded block name their parts in a line each instead of
+    printing every DataFrame they hold (issue #17), and their HTML is unchanged by that."""
+    from survey.report.content._util import Bundle
+    from survey.report.display import HTML
+    from survey.report.sections import Folded
+
+    d = pd.DataFrame({"人数": np.arange(300) + 10, "比例": np.linspace(0, 1, 300)},
+                     index=[f"第{i}组" for i in range(300)])
+    t = rformat.style_table(d, "T2.1", title="性别", formats={"人数": "count", "比例": "pct"})
+    raw = pd.DataFrame({"a": range(40)})
+    b = Bundle([HTML("<h3>按性别</h3>"), t, raw])
+    f = Folded([HTML("<h3>按性别</h3>"), t], "展开", fold=lambda p: p is t)
+    html_before = (t._repr_html_(), b._repr_html_(), f._repr_html_())
+
+    def refuse(self):
+        raise AssertionError("a DataFrame was printed for the plain text of a cell output")
+
+    monkeypatch.setattr(pd.DataFrame, "__repr__", refuse)
+    monkeypatch.setattr(pd.DataFrame, "to_string", refuse)
+    assert repr(t) == "<表 T2.1 性别：300 行 × 2 列>"
+    assert repr(b).splitlines() == ["按性别", repr(t), "<DataFrame 40 行 × 1 列>"]
+    assert repr(f).splitlines() == ["按性别", repr(t)]
+    monkeypatch.undo()
+    assert (t._repr_html_(), b._repr_html_(), f._repr_html_()) == html_before
+
+
 def test_workbook_one_sheet_per_table(tmp_path):
     from survey.report import context
 

@@ -213,3 +213,35 @@ def test_a_group_with_one_level_is_left_out_with_a_note(wave, tmp_path):
     # the other groups are unchanged by it
     t = report.subgroup_estimates(c, "title")
     assert not t.empty and len(t.attrs["levels"]) > 1
+
+
+def test_mean_differences_contrast_the_highest_and_lowest_reliable_levels(ctx):
+    """The pair of each group and indicator (array code since issue #17) is the one pandas
+    picks: the highest and lowest estimate among reliable, unsuppressed levels, the first level
+    of a tie, nothing for an indicator with fewer than two such levels."""
+    from survey import report
+    from survey.report.content.indicators import mean_differences
+
+    ests = [report.subgroup_estimates(ctx, g) for g in _groups(ctx)]
+    e = ests[0].copy()  # a tie for the highest level, and one indicator left with a single level
+    g = e.attrs["group"]
+    v0, v1 = e.attrs["columns"][:2]
+    r0 = e.index[(e["variable"] == v0) & ~e["suppressed"] & ~e["unreliable"]]
+    e.loc[r0[:2], "estimate"] = e.loc[r0, "estimate"].max() + 1.0  # two levels share the top
+    e.loc[e.index[(e["variable"] == v1)][1:], "unreliable"] = True
+    ests[0] = e
+    want = []
+    for f in ests:
+        ok = f[~f["suppressed"] & ~f["unreliable"]]
+        gv = f.attrs["group"]
+        for c in f.attrs["columns"]:
+            s = ok[ok["variable"] == c]
+            if len(s) >= 2:
+                hi, lo = s.loc[s["estimate"].idxmax()], s.loc[s["estimate"].idxmin()]
+                sc = f.attrs["info"][c][2]
+                want.append((gv, c, hi[gv], lo[gv], float(hi["estimate"]) * sc, float(lo["estimate"]) * sc))
+    D = mean_differences(ctx, ests)
+    got = list(zip(D["group"], D["variable"], D["high"], D["low"], D["est_high"], D["est_low"]))
+    assert got == want
+    assert (g, v1) not in set(zip(D["group"], D["variable"]))
+    assert D.loc[(D["group"] == g) & (D["variable"] == v0), "high"].iloc[0] == e.loc[r0[0], g]

@@ -425,7 +425,8 @@ def _pid_notebooks(folder: Path) -> list[str]:
             f"pathlib.Path(output_dir, 'pid-{name}.txt').write_text("
             f"f'{{os.getpid()}} {{region}} {{\"leak_{name}\" in dir()}}')\n"
             f"leak_{'survey_report' if name == 'quality' else 'quality'} = 1\n"
-            "pathlib.Path('cwd.txt').write_text(os.getcwd())")]
+            "pathlib.Path('cwd.txt').write_text(os.getcwd())\n"
+            "pathlib.Path('blas.txt').write_text(os.environ.get('OPENBLAS_NUM_THREADS', 'unset'))")]
         nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Python 3"}
         nb.metadata["language_info"] = {"name": "python"}
         nbformat.write(nb, str(folder / f"{name}.ipynb"))
@@ -460,6 +461,8 @@ def test_real_kernels_one_per_pool_worker_and_none_left_running(pool_render):
             == ["False", "False"]
         staged = out.parent / f".{out.name}.rendering" / unit.relative_to(out)  # where it ran
         assert Path((unit / "cwd.txt").read_text()).resolve() == staged.resolve()
+        # one BLAS thread per kernel (engine.kernel_env) unless the caller chose a count
+        assert (unit / "blas.txt").read_text() == os.environ.get("OPENBLAS_NUM_THREADS", "1")
         every |= pids
     assert 1 <= len(every) <= 2  # jobs=2: a worker's kernel renders its next report too
     time.sleep(0.5)

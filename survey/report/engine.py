@@ -4,6 +4,8 @@ papermill's default engine rewrites the whole executed notebook (its images incl
 and after every cell; :func:`save_once_engine` registers a variant of it that writes the
 notebook when it starts and when it ends.
 
+The report kernels run with one BLAS thread each (:func:`kernel_env`).
+
 Examples
 --------
 >>> save_once_engine()
@@ -11,7 +13,34 @@ Examples
 """
 from __future__ import annotations
 
-__all__ = ["ENGINE_NAME", "save_once_engine"]
+import os
+from collections.abc import Mapping
+
+__all__ = ["ENGINE_NAME", "save_once_engine", "kernel_env", "SINGLE_THREAD_VARS"]
+
+#: the thread-count variables of the BLAS/OpenMP libraries numpy and scipy may load
+SINGLE_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def kernel_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment a report kernel adds to the runner's: a fixed hash seed, the inline
+    matplotlib backend, and one BLAS/OpenMP thread (unless *environ*, by default
+    ``os.environ``, sets a count itself).
+
+    A report's matrices are small (respondents × a few dozen columns): a second BLAS thread
+    saves nothing, and while the fan-out keeps every core busy with one kernel each, the
+    threads a multi-threaded BLAS starts spin waiting for a core (about a third of a
+    provincial report's kernel CPU time went to that).
+
+    Examples
+    --------
+    >>> kernel_env({})["OPENBLAS_NUM_THREADS"], kernel_env({"OMP_NUM_THREADS": "4"})["OMP_NUM_THREADS"]
+    ('1', '4')
+    """
+    environ = os.environ if environ is None else environ
+    env = {"PYTHONHASHSEED": "0", "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    env.update({v: str(environ.get(v, "1")) for v in SINGLE_THREAD_VARS})
+    return env
 
 #: papermill engine name of :func:`save_once_engine`
 ENGINE_NAME = "survey-save-once"

@@ -48,6 +48,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from ..errors import ReportError
@@ -319,14 +320,31 @@ class PublishedTable:
     #: (a long detail table; every number stays in tables.xlsx; a link to the table opens it)
     folded: bool = False
 
+    def __repr__(self) -> str:
+        """One line (IPython computes the plain text of every output; the page shows the HTML):
+        the id, the caption and the size, not the frames.
+
+        Examples
+        --------
+        >>> style_table(pd.DataFrame({"人数": [3, 4]}), "T9", title="样本")
+        <表 T9 样本：2 行 × 1 列>
+        """
+        r, c = self.display.shape
+        return f"<表 {self.table_id} {self.title}：{r} 行 × {c} 列{'（折叠）' if self.folded else ''}>"
+
     @property
     def styler(self):
         """The pandas ``Styler`` (fixed uuid ``T_<table_id>``; suppressed cells classed)."""
-        classes = pd.DataFrame("", index=self.display.index, columns=self.display.columns)
-        classes = classes.mask(self.suppressed, "suppressed").mask(self.unreliable, "unreliable")
+        # the cell classes as one object array (masks and a regex per cell, no frame operations)
+        cl = np.full(self.display.shape, "", dtype=object)
+        cl[self.suppressed.to_numpy(bool)] = "suppressed"
+        cl[self.unreliable.to_numpy(bool)] = "unreliable"
         # an estimate with its interval, "48.75 (48.45–49.05)", stays on one line (class ci)
-        ci = self.display.apply(lambda s: s.astype(str).str.contains(CI_CELL, regex=True))
-        classes = classes.where(~ci, (classes + " ci").apply(lambda s: s.str.strip()))
+        has_ci = re.compile(CI_CELL).search
+        ci = np.array([has_ci(str(v)) is not None for v in self.display.to_numpy(object).ravel()],
+                      bool).reshape(cl.shape)
+        cl[ci] = [f"{x} ci".strip() for x in cl[ci]]
+        classes = pd.DataFrame(cl, index=self.display.index, columns=self.display.columns, dtype=object)
         from pandas.io.formats.style import Styler
 
         disp = self.display
@@ -565,10 +583,14 @@ def style_table(data: pd.DataFrame, table_id: str, *, title: str = "",
         fmts[c] = k
     supp = _mask_like(suppressed, data, "suppressed")
     unrel = _mask_like(unreliable, data, "unreliable") & ~supp
-    disp = pd.DataFrame({c: [format_value(v, fmts[c]) for v in data[c].tolist()] for c in data.columns},
-                        index=data.index, columns=data.columns, dtype=object)
-    disp = disp.mask(supp, SUPPRESSED)
-    disp = disp.mask(unrel, disp.astype(str) + UNRELIABLE)
+    # the cells as text, then the marks, in one object array (not a frame operation per mark)
+    cells = np.empty(data.shape, dtype=object)
+    for j, c in enumerate(data.columns):
+        cells[:, j] = [format_value(v, fmts[c]) for v in data[c].tolist()]
+    cells[supp.to_numpy(bool)] = SUPPRESSED
+    u_ = unrel.to_numpy(bool)
+    cells[u_] = [f"{x}{UNRELIABLE}" for x in cells[u_]]
+    disp = pd.DataFrame(cells, index=data.index, columns=data.columns, dtype=object)
     all_notes: list[str] = []
     if supp.to_numpy().any():
         k = f"{min_cell} " if min_cell else ""
@@ -577,7 +599,7 @@ def style_table(data: pd.DataFrame, table_id: str, *, title: str = "",
         all_notes.append(f"“{UNRELIABLE}”：{SYMBOL_LEGEND[UNRELIABLE]}。")
     all_notes.extend(notes)
     for sym in (SIGNIFICANT, NOTE_MARK):  # a symbol in a cell gets its legend line, once
-        used = (disp.astype(str).apply(lambda col: col.str.contains(sym, regex=False)).to_numpy().any()
+        used = (any(sym in str(x) for x in cells.ravel().tolist())
                 or any(sym in str(v) for lvl in range(data.index.nlevels)
                        for v in data.index.get_level_values(lvl)))
         if used and not any(n.startswith((sym, f"“{sym}”")) for n in all_notes):  # unless a note explains it

@@ -55,7 +55,7 @@ from typing import Any
 from ..errors import ParameterError, ReportError
 from ..io.safe import writing as _writing
 from ..validation import Integer, check
-from .engine import save_once_engine
+from .engine import kernel_env, save_once_engine
 from .fanout import connect, run_units, scheduler_address
 from .warmup import warm_cache as _warm_cache
 from .warmup import weighting_notes as _weighting_notes  # noqa: F401 - tests import it from here
@@ -120,7 +120,7 @@ def _kernel_manager_class():
                     argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
                     display_name=f"Python ({sys.prefix})", language="python",
                     resource_dir=str(Path(__file__).parent), metadata={},
-                    env={"PYTHONHASHSEED": "0", "MPLBACKEND": "module://matplotlib_inline.backend_inline"},
+                    env=kernel_env(),
                 )
             return self._kernel_spec
 

@@ -111,8 +111,10 @@ class Folded:
                if hidden else "")
         return "".join(shown) + box
 
-    def __repr__(self) -> str:
-        return "\n".join(repr(p) for p in self.parts)
+    def __repr__(self) -> str:  # one short line per part (never a whole DataFrame)
+        from .display import part_repr
+
+        return "\n".join(part_repr(p) for p in self.parts)
 
 
 def _is_heading(p: Any) -> bool:

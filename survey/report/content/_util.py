@@ -34,8 +34,10 @@ class Bundle:
     def _repr_html_(self) -> str:  # outside IPython (doctests, tests): the HTML parts only
         return "".join(p._repr_html_() for p in self.parts if hasattr(p, "_repr_html_"))
 
-    def __repr__(self) -> str:
-        return "\n".join(repr(p) for p in self.parts)
+    def __repr__(self) -> str:  # one short line per part (never a whole DataFrame)
+        from ..display import part_repr
+
+        return "\n".join(part_repr(p) for p in self.parts)
 
 
 def memoized(ctx: Any, key: tuple, compute: Any) -> Any:

@@ -385,7 +385,7 @@ def key_indicators(ctx: Any, questions: list[str] | None = None, *, number: int 
 def _mean_columns(d: Any, q: Any) -> list[tuple[str, str, str, float, Any]]:
     """(column, label, unit, scale, question) for every mean-type indicator column."""
     out = []
-    for mod, qs in indicator_questions(q, d.data.columns).items():
+    for mod, qs in indicator_questions(q, d.columns).items():
         for x in qs:
             if x.type in ("numeric", "duration"):
                 unit, sc = _unit_scale(x)
@@ -393,7 +393,7 @@ def _mean_columns(d: Any, q: Any) -> list[tuple[str, str, str, float, Any]]:
             elif x.type == "likert":
                 sc_codes = set((x.scale or {}).keys())
                 for col, (rid, rtxt) in zip(q.columns(x.id), (x.rows or {}).items()):
-                    v = pd.to_numeric(d.data[col], errors="coerce").dropna()
+                    v = pd.to_numeric(d.column(col), errors="coerce").dropna()
                     if sc_codes and not set(v.unique()) <= sc_codes:
                         continue  # missing codes left: not a clean score
                     out.append((col, f"{short_label(q, x.id)}：{rtxt}", "分", 1.0, x))
@@ -470,9 +470,9 @@ def _subgroup_estimates(ctx: Any, g: str, lvl: float, mc: int) -> pd.DataFrame:
     f = d.mean(cols, by=g, na_rm=True, level=lvl)
     f = f.assign(n_cell=f["n"])
     txt, supp, unrel = est_cells(f, proportion=False, min_cell=mc)
-    dig = {v: ci_digits(f.loc[f["variable"] == v, "ci_low"].to_numpy(float) * info[v][2],
-                        f.loc[f["variable"] == v, "ci_high"].to_numpy(float) * info[v][2],
-                        min_digits=mean_min_digits(info[v][1])) for v in cols}
+    var_, lo_, hi_ = f["variable"].to_numpy(object), f["ci_low"].to_numpy(float), f["ci_high"].to_numpy(float)
+    dig = {v: ci_digits(lo_[var_ == v] * info[v][2], hi_[var_ == v] * info[v][2], min_digits=mean_min_digits(info[v][1]))
+           for v in cols}  # the decimals each indicator's intervals need (arrays: no .loc per indicator)
     levels = [lv for lv in pd.unique(f[g]) if pd.notna(lv)]
     if isinstance(d.data[g].dtype, pd.CategoricalDtype):  # every level, so that a column's
         levels = list(d.data[g].cat.categories)            # presence tells nothing
@@ -646,13 +646,13 @@ def mean_differences(ctx: Any, estimates: list[Any]) -> pd.DataFrame:
         g = a["group"]
         info.update(a["info"])
         digits.update({v: max(digits.get(v, 0), dg) for v, dg in a["digits"].items()})
-        ok = f[~f["suppressed"] & ~f["unreliable"]]
+        ok = ~f["suppressed"].to_numpy(bool) & ~f["unreliable"].to_numpy(bool)  # arrays, not a frame per indicator
+        var, lev, est = f["variable"].to_numpy(object)[ok], f[g].to_numpy(object)[ok], f["estimate"].to_numpy(float)[ok]
         for c in _kept(f):
-            s = ok[ok["variable"] == c]
-            if len(s) < 2:
-                continue
-            hi_, lo_ = s.loc[s["estimate"].idxmax()], s.loc[s["estimate"].idxmin()]
-            cand.append((g, c, hi_[g], lo_[g], len(a["levels"]), float(hi_["estimate"]), float(lo_["estimate"])))
+            r_ = np.flatnonzero(var == c)
+            if len(r_) >= 2:  # the highest and lowest level (the first of ties, as idxmax)
+                hi_, lo_ = r_[np.nanargmax(est[r_])], r_[np.nanargmin(est[r_])]
+                cand.append((g, c, lev[hi_], lev[lo_], len(a["levels"]), float(est[hi_]), float(est[lo_])))
     m = sum(_pairs(c[4]) for c in cand)
     rows = []
     if m:
@@ -662,12 +662,13 @@ def mean_differences(ctx: Any, estimates: list[Any]) -> pd.DataFrame:
             pairs = [(c, a, b) for _, c, a, b, *_ in cg]
             res = memoized(ctx, ("contrasts", g, tuple(pairs), lvl),  # 主要发现 and 值得关注的差异
                            lambda: batch_contrasts(d, g, pairs, level=lvl))
-            for (_, c, a, b, L, ea, eb), (_, r) in zip(cg, res.iterrows()):
+            for (_, c, a, b, L, ea, eb), (r_est, r_lo, r_hi, pv) in zip(cg, zip(*(
+                    res[k].to_numpy(float) for k in ("estimate", "ci_low", "ci_high", "p")))):
                 lab, unit, sc = info[c]
-                diff, lo, hi = float(r["estimate"]) * sc, float(r["ci_low"]) * sc, float(r["ci_high"]) * sc
+                diff, lo, hi, pv = float(r_est) * sc, float(r_lo) * sc, float(r_hi) * sc, float(pv)
                 dg = max(digits.get(c, 1), ci_digits(lo, hi, min_digits=mean_min_digits(unit)))
-                rows.append((g, c, lab, unit, sc, a, b, ea * sc, eb * sc, diff, lo, hi, float(r["p"]), m, alpha,
-                             bool(float(r["p"]) < alpha), abs(diff) / max(abs(eb * sc), 1e-9), dg))
+                rows.append((g, c, lab, unit, sc, a, b, ea * sc, eb * sc, diff, lo, hi, pv, m, alpha,
+                             bool(pv < alpha), abs(diff) / max(abs(eb * sc), 1e-9), dg))
     out = pd.DataFrame(rows, columns=cols)
     out.attrs["m"] = m
     return out

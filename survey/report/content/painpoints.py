@@ -626,7 +626,7 @@ class BriefReport:
             import dataclasses
 
             return BriefReport(dataclasses.replace(self.brief, **{self.FRAMES[table_id][0]: frame})).publish(table_id, ctx)
-        if table_id in self.TITLES and table_id not in self.tables():
+        if table_id in self.TITLES and table_id not in {p.table_id for p in self.published()}:
             # the chart cell before the change table already says why
             return self._absent(table_id, blank=table_id == "PP8" and self.changes is None)
         t = self.table(table_id)
@@ -760,13 +760,16 @@ def brief_for_report(ctx: Any, *, qid: str | None = None) -> BriefReport | Empty
     d_before = before.design if before is not None else None
     region, var = P.get("region"), P.get("region_var")
 
+    regional: dict[int, Any] = {}  # id(design) -> its region (the last earlier wave is asked twice)
+
     def _same_region(d: Any) -> Any:
         """The report's region within an earlier wave's design (None when nobody is in it)."""
         if d is None or region is None:
             return d
-        inr = (d.data[var].astype(str) == str(region)).to_numpy() \
-            if var in d.data.columns else np.zeros(len(d.data), bool)
-        return d.subset(inr, compact=True) if inr.any() else None
+        if id(d) not in regional:
+            inr = (d.column(var).astype(str) == str(region)).to_numpy() if var in d.columns else np.zeros(len(d.data), bool)
+            regional[id(d)] = d.subset(inr, compact=True) if inr.any() else None
+        return regional[id(d)]
 
     d_before = _same_region(d_before)
     if d_before is None:

@@ -1090,7 +1090,8 @@ def test_painpoints_charts_are_drawn_once_and_cropped_as_a_tight_crop(demo_brief
                                                                    names=B.names)))
     same_chart(shown["ranked"], savefig_tight(plot_ranked(B.summary)))
     hl = list(B.policies["item"]) if B.policies is not None else []
-    same_chart(shown["changes"], savefig_tight(plot_changes(B.changes, highlight=hl), dpi=BRIEF_DPI), size_px=3)
+    same_chart(shown["changes"], savefig_tight(plot_changes(B.changes, highlight=hl), dpi=BRIEF_DPI), size_px=3,
+               moved=0.005)
 
 
 def test_zhuanbao_reuses_the_change_chart_of_the_page(demo_brief, monkeypatch, tmp_path):

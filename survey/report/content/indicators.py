@@ -228,7 +228,7 @@ def _chart_label(label: str, item: str, width: int = 28) -> str:
 def _module_chart(est: pd.DataFrame, title: str):
     """Dot-and-whisker chart: one panel for the percentages, one per mean scale."""
     from ..context import FigureOutput
-    from ..theme import PALETTE, new_figure
+    from ..theme import PALETTE, label_rows, new_figure
 
     e = est[~est["suppress"]]
     groups = list(OrderedDict.fromkeys(e["group"]))
@@ -251,7 +251,7 @@ def _module_chart(est: pd.DataFrame, title: str):
         ax.scatter(est_[~rel], y[~rel], facecolor="white", edgecolor=PALETTE[3], zorder=3, s=18)
         labels = [(_chart_label(lb, it) if g == "pct" and it else _chart_label(it or lb, ""))
                   for lb, it in zip(d["label"], d["item"])]
-        ax.set_yticks(y, labels, fontsize=8)
+        label_rows(ax, y, labels, fontsize=8)  # as y tick labels, without a Tick per row
         span = float(np.nanmax(hi) - np.nanmin(lo)) if len(d) else 0.0
         if len(d) and np.isfinite(span):  # room around the intervals: a lone CI never fills the axis
             pad = max(0.6 * span, 0.05 * abs(float(np.nanmean(est_))), 1e-9)

@@ -170,8 +170,8 @@ def plot_group_heatmap(diffs: pd.DataFrame, *, variables: Sequence[str] | None =
             ax.xaxis.tick_top()
             ax.set_xticks(range(len(cols)), [_wrap_label(c) for c in cols], rotation=90,
                           fontsize=9.5, va="bottom", ha="center", linespacing=1.0)
-        else:
-            ax.set_xticks(range(len(cols)), [""] * len(cols))
+        else:  # no ticks at all (they had no length and empty labels: a tick made for nothing)
+            ax.set_xticks([])
         for i in range(V.shape[0]):
             for j in range(V.shape[1]):
                 if np.isfinite(V[i, j]):

@@ -60,18 +60,27 @@ def test_chart_with_chinese_has_no_missing_glyphs():
     assert bad == []
 
 
-def test_module_chart_is_drawn_once_and_cropped_as_a_tight_crop(monkeypatch):
-    """The dot-and-whisker chart of an indicator module is drawn once (savefig's
-    bbox_inches="tight" drew it twice) and looks as that crop made it: its picture equals the
-    tight crop of the same chart, pixel for pixel."""
+def _savefig_tight(fig) -> bytes:
+    """matplotlib's own tight crop of *fig* (the reference a cropped chart must look like)."""
     import io
 
-    from matplotlib.figure import Figure
-    from PIL import Image
+    import matplotlib.pyplot as plt
 
-    from survey.report import context, theme
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight", pad_inches=0.1)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def test_module_chart_is_drawn_once_and_cropped_as_a_tight_crop(monkeypatch):
+    """The dot-and-whisker chart of an indicator module is drawn once (savefig's
+    bbox_inches="tight" drew it twice) and looks as that crop made it: the same size within
+    two pixels, nothing clipped, the same picture (pictures.same_chart)."""
+    from matplotlib.figure import Figure
+    from pictures import same_chart
+
+    from survey.report import context
     from survey.report.content import indicators
-    from survey.report.theme import figure_png
 
     est = pd.DataFrame({
         "group": ["pct"] * 3 + ["mean"] * 2,
@@ -93,11 +102,8 @@ def test_module_chart_is_drawn_once_and_cropped_as_a_tight_crop(monkeypatch):
     monkeypatch.undo()
     figs = []
     monkeypatch.setattr(context, "FigureOutput", lambda fig, **kw: figs.append(fig))
-    monkeypatch.setattr(theme, "fit_to_content", lambda fig, **kw: fig)
     indicators._module_chart(est, "工作状况：主要指标（加权）")
-    cropped = figure_png(figs[0], tight=True)  # the same chart, uncropped, cropped by savefig
-    px = [np.asarray(Image.open(io.BytesIO(b)).convert("RGB")) for b in (once, cropped)]
-    assert px[0].shape == px[1].shape and np.array_equal(px[0], px[1])
+    same_chart(once, _savefig_tight(figs[0]))  # the same chart, cropped by matplotlib
 
 
 def test_theme_survives_seaborn_reset_order():

@@ -208,11 +208,11 @@ def _png(fig: Any) -> io.BytesIO:
     """A chart of the 专报 as PNG at :data:`~survey.report.theme.BRIEF_DPI`: a figure is cropped
     (measured at that resolution) and drawn once; PNG bytes (a chart the page already drew at
     that resolution) are taken as they are."""
-    from .theme import BRIEF_DPI, figure_png, fit_to_content
+    from .theme import BRIEF_DPI, figure_png
 
     if isinstance(fig, bytes):
         return io.BytesIO(fig)
-    return io.BytesIO(figure_png(fit_to_content(fig, dpi=BRIEF_DPI), dpi=BRIEF_DPI, tight=False))
+    return io.BytesIO(figure_png(fig, dpi=BRIEF_DPI))
 
 
 def _repeat_header(row: Any) -> None:

@@ -229,7 +229,7 @@ def section_quality(ctx: ReportContext, top: int = 15):
     if nd is not None:
         return nd
     from .content.quality import asked_nonresponse, column_label, question_label
-    from .theme import fit_to_content, new_figure
+    from .theme import new_figure
 
     if ctx.questionnaire is None:
         return _HTML('<p class="no-data">没有问卷定义，无法区分题目无应答与结构性空白，未作此图。</p>')
@@ -250,7 +250,7 @@ def section_quality(ctx: ReportContext, top: int = 15):
     ax.set_title("题目无应答比例最高的题目")
     fig.tight_layout()
     ctx.figures += 1
-    return FigureOutput(fit_to_content(fig), tight=False)  # cropped, drawn once
+    return FigureOutput(fig)  # drawn once, cropped
 
 
 def section_sample(ctx: ReportContext, groups: list[str] | None = None):

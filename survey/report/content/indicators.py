@@ -228,7 +228,7 @@ def _chart_label(label: str, item: str, width: int = 28) -> str:
 def _module_chart(est: pd.DataFrame, title: str):
     """Dot-and-whisker chart: one panel for the percentages, one per mean scale."""
     from ..context import FigureOutput
-    from ..theme import PALETTE, fit_to_content, new_figure
+    from ..theme import PALETTE, label_rows, new_figure
 
     e = est[~est["suppress"]]
     groups = list(OrderedDict.fromkeys(e["group"]))
@@ -251,7 +251,7 @@ def _module_chart(est: pd.DataFrame, title: str):
         ax.scatter(est_[~rel], y[~rel], facecolor="white", edgecolor=PALETTE[3], zorder=3, s=18)
         labels = [(_chart_label(lb, it) if g == "pct" and it else _chart_label(it or lb, ""))
                   for lb, it in zip(d["label"], d["item"])]
-        ax.set_yticks(y, labels, fontsize=8)
+        label_rows(ax, y, labels, fontsize=8)  # as y tick labels, without a Tick per row
         span = float(np.nanmax(hi) - np.nanmin(lo)) if len(d) else 0.0
         if len(d) and np.isfinite(span):  # room around the intervals: a lone CI never fills the axis
             pad = max(0.6 * span, 0.05 * abs(float(np.nanmean(est_))), 1e-9)
@@ -261,9 +261,13 @@ def _module_chart(est: pd.DataFrame, title: str):
         ax.set_xlabel("加权百分比（%），横线为 95% 置信区间" if g == "pct" else f"均值（{unit}），横线为 95% 置信区间",
                       fontsize=8)
         ax.set_ylim(-0.7, len(d) - 0.3)
-    axes[0].set_title(title)
+        # no y-axis label: fixing its place spares measuring every row label again to place it
+        ax.yaxis.set_label_coords(0.0, 0.5)
+    # y=1: right above the panel, where matplotlib would put it after measuring the row labels
+    # once more (its ticks are at the bottom; the fixed row labels have no offset text)
+    axes[0].set_title(title, y=1.0)
     fig.tight_layout()
-    return FigureOutput(fit_to_content(fig), tight=False)  # cropped as before, drawn once
+    return FigureOutput(fig)  # drawn once, cropped
 
 
 def indicators_note(ctx: Any) -> Any:

@@ -170,8 +170,8 @@ def plot_group_heatmap(diffs: pd.DataFrame, *, variables: Sequence[str] | None =
             ax.xaxis.tick_top()
             ax.set_xticks(range(len(cols)), [_wrap_label(c) for c in cols], rotation=90,
                           fontsize=9.5, va="bottom", ha="center", linespacing=1.0)
-        else:
-            ax.set_xticks(range(len(cols)), [""] * len(cols))
+        else:  # no ticks at all (they had no length and empty labels: a tick made for nothing)
+            ax.set_xticks([])
         for i in range(V.shape[0]):
             for j in range(V.shape[1]):
                 if np.isfinite(V[i, j]):
@@ -544,10 +544,10 @@ class BriefReport:
         if name == "changes":
             # the Word 专报 shows this chart too (checklist_charts): drawn once, at the 专报's
             # resolution, and shown here at the page's size
-            out = FigureOutput(fit_to_content(fig, dpi=BRIEF_DPI), dpi=BRIEF_DPI, tight=False)
+            out = FigureOutput(fig, dpi=BRIEF_DPI)
             self.__dict__.setdefault("shown_charts", {})[name] = out.png
-        else:  # the heatmap crops itself; the others are cropped here, then drawn once
-            out = FigureOutput(fig if name == "heatmap" else fit_to_content(fig), tight=False)
+        else:  # the heatmap crops itself (its labels lie outside its grid); the others are cropped here
+            out = FigureOutput(fig, tight=name != "heatmap")
         if name == "priority":  # the quadrants need words: what they mean, why the top item lands where it does
             from ._util import Bundle
 

@@ -180,7 +180,7 @@ def cleaning(ctx: Any, log_examples: int = 3) -> Any:
     if nd is not None:
         return nd
     from ..context import FigureOutput
-    from ..theme import fit_to_content, new_figure
+    from ..theme import new_figure
 
     cr = ctx.prepared.clean
     q = ctx.questionnaire
@@ -270,7 +270,7 @@ def cleaning(ctx: Any, log_examples: int = 3) -> Any:
         ax.set_title("题目无应答率最高的题目（清理后）")
         fig.tight_layout()
         ctx.figures += 1
-        out.add(FigureOutput(fit_to_content(fig), tight=False))  # cropped, drawn once
+        out.add(FigureOutput(fig))  # drawn once, cropped
     return out
 
 
@@ -419,7 +419,7 @@ def _weighting_chart(r: Any, q: Any) -> Any:
 
     from ..._wavecache import memo_get, memo_put
     from ..context import FigureOutput
-    from ..theme import PALETTE, fit_to_content, new_figure
+    from ..theme import PALETTE, new_figure
 
     theme = tuple(repr(mpl.rcParams[k]) for k in ("figure.dpi", "savefig.dpi", "font.family",
                                                    "font.sans-serif", "font.size"))
@@ -453,7 +453,7 @@ def _weighting_chart(r: Any, q: Any) -> Any:
     ax3.set_xlabel("迭代次数")
     ax3.set_ylabel("最大相对边际误差")
     fig.tight_layout()
-    png = FigureOutput(fit_to_content(fig), tight=False)  # cropped, drawn once
+    png = FigureOutput(fig)  # drawn once, cropped
     memo_put("weighting_chart", key, (r, png), limit=4)  # holds the report object: keep few
     return png
 

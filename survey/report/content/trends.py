@@ -26,7 +26,7 @@ from ...trends import (Harmonization, Indicator, StackedWaves, load_for_waves, n
                        stack_waves, trend_table, wave_estimates)
 from ..context import FigureOutput, publish
 from ..format import NOTE_MARK, ci_digits, fmt_num, fmt_p, style_table
-from ..theme import PALETTE, fit_to_content, use_theme
+from ..theme import PALETTE, use_theme
 from ._util import Bundle, H
 
 __all__ = ["NoTrends", "trend_inputs", "headline_table", "not_comparable_table", "plot_trends"]
@@ -346,4 +346,4 @@ def plot_trends(stacked: StackedWaves, indicators: Sequence[str] | None = None, 
     fig.tight_layout()
     if figure:
         return fig
-    return _heading(heading, FigureOutput(fit_to_content(fig), tight=False))  # cropped, drawn once
+    return _heading(heading, FigureOutput(fig))  # drawn once, cropped

@@ -37,7 +37,8 @@ class FigureOutput:
 
     Returning this instead of the matplotlib figure avoids the inline backend showing the chart
     twice and keeps open figures from piling up.  *tight* as in
-    :func:`survey.report.theme.figure_png` (``False``: a chart already cropped by
+    :func:`survey.report.theme.figure_png`: a chart laid out by ``tight_layout`` is drawn
+    once and cut to what it draws (``False``: a chart already cropped by
     :func:`~survey.report.theme.fit_to_content` is drawn once, as it is).  A *dpi* above the
     page's (the 专报's :data:`~survey.report.theme.BRIEF_DPI`, for a chart the Word file
     reuses) is shown at the size it has at the page's resolution, only sharper.

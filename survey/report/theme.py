@@ -199,7 +199,9 @@ def fit_to_content(fig: Any, *, pad_inches: float = 0.1, dpi: float | None = Non
     ``set_in_layout(False)`` is not), with the canvas's renderer.  Axes and figure texts
     (a ``suptitle``) move with the new figure; returns *fig*, to be saved as it is
     (:func:`figure_png` with ``tight=False``) at *dpi* (the texts are measured at the
-    resolution the picture is drawn at; default: the figure's).
+    resolution the picture is drawn at; default: the figure's).  For a chart whose labels lie
+    outside its figure (the group heatmap); a chart ``tight_layout`` laid out inside its
+    figure is cropped without measuring by :func:`figure_png` (``tight=True``).
 
     Examples
     --------
@@ -209,7 +211,7 @@ def fit_to_content(fig: Any, *, pad_inches: float = 0.1, dpi: float | None = Non
     ...     fig, ax = new_figure(4.0, 2.0)
     ...     _ = ax.set_ylabel("一个很长的纵轴标签", labelpad=40)
     ...     return fig
-    >>> tight = figure_png(chart())                            # cropped by savefig
+    >>> tight = figure_png(chart())                            # drawn, cut to its ink
     >>> fitted = figure_png(fit_to_content(chart()), tight=False)  # drawn once
     >>> tight[16:24] == fitted[16:24]                          # the same width and height
     True

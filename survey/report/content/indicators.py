@@ -261,11 +261,8 @@ def _module_chart(est: pd.DataFrame, title: str):
         ax.set_xlabel("加权百分比（%），横线为 95% 置信区间" if g == "pct" else f"均值（{unit}），横线为 95% 置信区间",
                       fontsize=8)
         ax.set_ylim(-0.7, len(d) - 0.3)
-        # no y-axis label: fixing its place spares measuring every row label again to place it
-        ax.yaxis.set_label_coords(0.0, 0.5)
-    # y=1: right above the panel, where matplotlib would put it after measuring the row labels
-    # once more (its ticks are at the bottom; the fixed row labels have no offset text)
-    axes[0].set_title(title, y=1.0)
+        ax.yaxis.set_label_coords(0.0, 0.5)  # no y label: placing it measured the rows again
+    axes[0].set_title(title, y=1.0)  # where matplotlib puts it after measuring the rows once more
     fig.tight_layout()
     return FigureOutput(fig)  # drawn once, cropped
 

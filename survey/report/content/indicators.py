@@ -239,8 +239,7 @@ def _module_chart(est: pd.DataFrame, title: str):
     h = 0.26 * sum(sizes) + 0.9 * len(groups) + 0.6
     fig, axes = new_figure(7.5, min(max(h, 2.5), 22), nrows=len(groups), squeeze=False,
                            gridspec_kw={"height_ratios": [s + 1.2 for s in sizes]})
-    axes = axes[:, 0]
-    for ax, g in zip(axes, groups):
+    for ax, g in zip(axes[:, 0], groups):
         d = e[e["group"] == g].iloc[::-1]
         sc = 100.0 if g == "pct" else 1.0
         y = np.arange(len(d))
@@ -262,7 +261,7 @@ def _module_chart(est: pd.DataFrame, title: str):
                       fontsize=8)
         ax.set_ylim(-0.7, len(d) - 0.3)
         ax.yaxis.set_label_coords(0.0, 0.5)  # no y label: placing it measured the rows again
-    axes[0].set_title(title, y=1.0)  # where matplotlib puts it after measuring the rows once more
+    axes[0, 0].set_title(title, y=1.0)  # where matplotlib puts it after measuring the rows once more
     fig.tight_layout()
     return FigureOutput(fig)  # drawn once, cropped
 

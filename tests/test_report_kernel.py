@@ -47,7 +47,7 @@ def km():
 
 def test_fresh_namespace_clears_variables_and_moves_to_the_folder(km, tmp_path):
     _run(km, "x = 41\nimport numpy as np\ny = np.arange(3)")
-    runner._fresh_namespace(km, tmp_path, full_collect=True)
+    kernel.reset_kernel(km, tmp_path, full_collect=True)
     got = _run(km, "import json, os, gc\n"
                    "json.dumps({'x': 'x' in globals(), 'y': 'y' in globals(), 'cwd': os.getcwd(),"
                    " 'frozen': gc.get_freeze_count(), 'collect': gc.collect.__module__})")
@@ -69,7 +69,7 @@ def test_fresh_namespace_walks_the_whole_heap_once_per_report_not_twice_per_note
         _run(km, "get_ipython().run_line_magic('reset', '-f')")
         reset_magic = _run(km, "import json; json.dumps(len(_survey_test_seen))")
         _run(km, "_survey_test_seen.clear()")
-        runner._fresh_namespace(km, tmp_path, full_collect=False)
+        kernel.reset_kernel(km, tmp_path, full_collect=False)
         ours = _run(km, "import json; json.dumps(len(_survey_test_seen))")
     finally:
         _run(km, "import gc; gc.callbacks.clear(); del __builtins__.__dict__['_survey_test_seen']")
@@ -84,13 +84,13 @@ def test_cyclic_garbage_frozen_in_an_earlier_notebook_is_freed_at_the_next_repor
              "a = Node(); a.me = a\n"
              "sys.modules['_survey_test_cache'] = m = types.ModuleType('_survey_test_cache')\n"
              "m.held = a; m.ref = weakref.ref(a)")
-    runner._fresh_namespace(km, tmp_path, full_collect=False)
+    kernel.reset_kernel(km, tmp_path, full_collect=False)
     # ... then the cache lets go of it: an ordinary reset does not walk the frozen heap,
     _run(km, "import sys; sys.modules['_survey_test_cache'].held = None")
-    runner._fresh_namespace(km, tmp_path, full_collect=False)
+    kernel.reset_kernel(km, tmp_path, full_collect=False)
     alive = _run(km, "import sys, json; json.dumps(sys.modules['_survey_test_cache'].ref() is not None)")
     # the next report's reset does
-    runner._fresh_namespace(km, tmp_path, full_collect=True)
+    kernel.reset_kernel(km, tmp_path, full_collect=True)
     freed = _run(km, "import sys, json; json.dumps(sys.modules.pop('_survey_test_cache').ref() is None)")
     assert alive is True and freed is True
 

@@ -1,4 +1,5 @@
-"""What the report runner asks a reused Jupyter kernel to do between two notebooks.
+"""What the report runner asks a reused Jupyter kernel to do between two notebooks
+(:func:`reset_kernel`, in the runner; :func:`fresh_namespace`, in the kernel).
 
 A pool worker keeps its kernel for the next notebook and the next report (the package and the
 prepared wave stay loaded).  Before each notebook the user's variables are cleared, as
@@ -24,7 +25,7 @@ import gc
 import os
 from typing import Any
 
-__all__ = ["fresh_namespace"]
+__all__ = ["fresh_namespace", "reset_kernel"]
 
 
 def fresh_namespace(cwd: str | os.PathLike[str] | None, *, full_collect: bool) -> None:
@@ -61,6 +62,44 @@ def fresh_namespace(cwd: str | os.PathLike[str] | None, *, full_collect: bool) -
         gc.unfreeze()
     gc.collect()
     gc.freeze()
+
+
+def reset_kernel(km: Any, cwd: str | os.PathLike[str], *, full_collect: bool) -> None:
+    """Before a notebook runs in a kernel that already ran one: clear the user's variables
+    (as ``%reset -f``; the imported modules stay loaded, which is the point of reusing it; each
+    notebook validates its ``globals()`` as its parameters) and move it into *cwd*, with one
+    garbage collection of the last notebook's leftovers instead of ``%reset``'s two over the
+    whole heap (:func:`fresh_namespace`, run in the kernel; *full_collect* at the start of a
+    report).  Runs in the report runner.
+
+    Parameters
+    ----------
+    km : jupyter_client kernel manager
+        The reused kernel's manager (a client of its own is opened and closed).
+    cwd : path
+        The next notebook's working folder.
+    full_collect : bool
+        As in :func:`fresh_namespace`.
+
+    Raises
+    ------
+    RuntimeError
+        The kernel did not reset (its reply is named).
+    """
+    from jupyter_core.utils import run_sync
+
+    kc = km.client()
+    kc.start_channels()
+    try:
+        run_sync(kc.wait_for_ready)(timeout=60)
+        reply = run_sync(kc.execute_interactive)(
+            f"__import__('survey.report.kernel', fromlist=['fresh_namespace'])"
+            f".fresh_namespace({str(cwd)!r}, full_collect={bool(full_collect)})",
+            store_history=False, timeout=60, output_hook=lambda msg: None)
+    finally:
+        kc.stop_channels()
+    if reply["content"].get("status") != "ok":
+        raise RuntimeError(f"could not reset the kernel for the next notebook: {reply['content']}")
 
 
 def _shell() -> Any:

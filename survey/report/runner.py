@@ -57,6 +57,7 @@ from ..io.safe import writing as _writing
 from ..validation import Integer, check
 from .engine import kernel_env, save_once_engine
 from .fanout import connect, run_units, scheduler_address
+from .kernel import reset_kernel
 from .warmup import warm_cache as _warm_cache
 from .warmup import weighting_notes as _weighting_notes  # noqa: F401 - tests import it from here
 from .warmup import weighting_summary as _weighting_summary  # noqa: F401
@@ -361,29 +362,6 @@ def _shutdown_kernel(km: Any) -> None:
         shutil.rmtree(km.ipc_dir, ignore_errors=True)
 
 
-def _fresh_namespace(km: Any, cwd: Path, *, full_collect: bool) -> None:
-    """Before a notebook runs in a kernel that already ran one: clear the user's variables
-    (as ``%reset -f``; the imported modules stay loaded, which is the point of reusing it; each
-    notebook validates its ``globals()`` as its parameters) and move it into *cwd*, with one
-    garbage collection of the last notebook's leftovers instead of ``%reset``'s two over the
-    whole heap (:func:`survey.report.kernel.fresh_namespace`; *full_collect* at the start of a
-    report)."""
-    from jupyter_core.utils import run_sync
-
-    kc = km.client()
-    kc.start_channels()
-    try:
-        run_sync(kc.wait_for_ready)(timeout=60)
-        reply = run_sync(kc.execute_interactive)(
-            f"__import__('survey.report.kernel', fromlist=['fresh_namespace'])"
-            f".fresh_namespace({str(cwd)!r}, full_collect={bool(full_collect)})",
-            store_history=False, timeout=60, output_hook=lambda msg: None)
-    finally:
-        kc.stop_channels()
-    if reply["content"].get("status") != "ok":
-        raise RuntimeError(f"could not reset the kernel for the next notebook: {reply['content']}")
-
-
 def _run_notebooks_in(unit: dict[str, Any], km: Any) -> dict[str, Any]:
     """:func:`_run_unit_notebooks` with the unit's kernel manager *km*."""
     import nbformat
@@ -412,7 +390,7 @@ def _run_notebooks_in(unit: dict[str, Any], km: Any) -> dict[str, Any]:
             say(f"[{label}] [{k}/{len(paths)}] {name} …")
         try:
             if km.has_kernel:  # it ran a notebook before: a clean namespace in this report's folder
-                _fresh_namespace(km, out, full_collect=k == 1)
+                reset_kernel(km, out, full_collect=k == 1)
             pm.execute_notebook(
                 str(nbp), str(executed), parameters=params, kernel_name=KERNEL_NAME,
                 km=km, cwd=str(out), progress_bar=unit["progress_bar"],

@@ -46,9 +46,11 @@ def _frame(rng: np.random.Generator, kind: str, lonely_stratum: bool) -> tuple[p
     n = len(df)
     df["y"] = rng.normal(3, 2, n).round(3)
     df["x"] = rng.gamma(2, 1, n).round(3) + 0.5
-    df["a"] = pd.Categorical(rng.choice(["a1", "a2", "a3"], n, p=[0.5, 0.3, 0.2]))
-    df["b"] = pd.Categorical(rng.choice(["b1", "b2"], n))
-    df["g"] = pd.Categorical(rng.choice(["g1", "g2", "g3"], n))
+    for col, levels, p in (("a", ["a1", "a2", "a3"], [0.5, 0.3, 0.2]), ("b", ["b1", "b2"], None),
+                           ("g", ["g1", "g2", "g3"], None)):
+        v = rng.choice(levels, n, p=p)
+        v[rng.choice(n, len(levels), replace=False)] = levels  # every level present (n >= 4):
+        df[col] = pd.Categorical(v)                           # the margins can be met
     df["w"] = np.exp(rng.normal(0, 0.4, n)).round(4)
     if kind == "srs":
         return df, {"weights": "w"}

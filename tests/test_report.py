@@ -823,7 +823,7 @@ def test_rendered_workbook_every_sheet_computable(rendered_wave):
                 assert r[lo] <= r[est] + 1e-9 and r[est] <= r[hi] + 1e-9, (name, r)
                 n_lim += 1
         # the page's suppressed estimate cells ("—") and the sheet's empty estimates agree
-        tab = re.search(rf"<table[^>]* id=\"T_{re.escape(name)}\">.*?</table>", page, re.S).group(0)
+        tab = re.search(rf"<table[^>]* id=\"T_{re.escape(name)}\"[^>]*>.*?</table>", page, re.S).group(0)
         body = tab.split("</thead>", 1)[1]
         page_supp = len(re.findall(r'<td class="[^"]*suppressed[^"]*"[^>]*>', body))
         if name.startswith("T3"):

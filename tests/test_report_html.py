@@ -32,7 +32,7 @@ def _notebook():
 
     png = _png()
     table = ('<div class="survey-table-wrap" id="T1.1"><table class="survey-table"><caption>表 1.1 性别 &amp; 年龄'
-             '</caption><thead><tr><th></th><th>比例 (%)</th></tr></thead><tbody><tr><th>男</th>'
+             '</caption><thead><tr><th>&nbsp;</th><th>比例 (%)</th></tr></thead><tbody><tr><th>男</th>'
              '<td class="ci">45.2 (43.1–47.3)</td></tr><tr><th>女 &lt;30 岁</th><td class="suppressed">—</td>'
              '</tr></tbody></table><ol class="table-notes"><li>注：n &lt; 10 的单元格隐去。</li></ol></div>')
     return new_notebook(cells=[
@@ -88,6 +88,10 @@ def test_page_is_the_document_nbconvert_made_with_its_soup_pass():
     imgs = re.findall(r"<img\b[^>]*>", ours)
     assert len(imgs) == 3 and all(" alt=" in i for i in imgs)
     assert sum('alt="图表"' in i for i in imgs) == 2 and sum('alt="流程图"' in i for i in imgs) == 1
+    # headings in plain text, not character references (pages stay greppable: 数据来源与可重复性)
+    assert re.search(r"<h1 id=\"sec-1\">数据接收与质量<", ours) and re.search(r"<h3 [^>]*>方法说明<", ours)
+    assert not re.search(r"<h[1-6][^>]*>[^<]*&#", ours)
+    assert "&nbsp;" not in ours and "<th>\xa0</th>" in ours
     # whitespace that shows (stream output in <pre>) is kept exactly
     assert "  缩进的  文本\n第二行 &lt;b&gt;不是标签&lt;/b&gt;" in ours
     assert "noisy" not in ours and "<script" not in ours

@@ -241,6 +241,13 @@ def _visible_text(s: str) -> str:
 
 _EXPORTERS = threading.local()
 _IMG = re.compile(r"<img\b[^>]*>")
+_HEADING_ELEM = re.compile(r"<h[1-6]\b.*?</h[1-6]>", re.S)
+_CHAR_REF = re.compile(r"&#(?:x([0-9a-fA-F]+)|([0-9]+));")
+
+
+def _literal(m: re.Match[str]) -> str:
+    cp = int(m[1], 16) if m[1] else int(m[2])
+    return chr(cp) if 127 < cp < 0x110000 and not 0xD800 <= cp < 0xE000 else m[0]
 
 
 def _exporter() -> Any:
@@ -310,6 +317,10 @@ def notebook_to_html(nb: Any, *, title: str, lang: str = "zh", font: bool = True
     # charts get a text alternative (nbconvert's own pass gave them "No description ...")
     body = _IMG.sub(lambda m: m[0] if re.search(r"\salt=", m[0]) else '<img alt="图表"' + m[0][4:], body)
     body = re.sub(r' id="cell-id=[^"]*"', "", body)
+    # nbconvert's heading anchors write non-ASCII text as character references (&#25968;...):
+    # headings in plain Chinese, as the page shows them (and as the soup pass wrote them)
+    body = _HEADING_ELEM.sub(lambda m: _CHAR_REF.sub(_literal, m[0]), body)
+    body = body.replace("&nbsp;", "\xa0")  # pandas' empty header cells: the character itself
     return wrap_page(body, title=title, lang=lang, font=font)
 
 

@@ -285,5 +285,16 @@ def write_workbook(tables_root: str | Path, path: str | Path, *, notebooks: Sequ
     wb.properties.modified = _FIXED_TIME
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(out)
+    _save(wb, out)
     return out
+
+
+def _save(wb: Any, out: Path) -> None:
+    """Write *wb* to *out* keeping its fixed timestamp: ``Workbook.save`` stamps the document's
+    "modified" property with the time of saving, so two renders of the same tables differed in
+    ``docProps/core.xml``; openpyxl's writer is used directly instead."""
+    import zipfile
+
+    from openpyxl.writer.excel import ExcelWriter
+
+    ExcelWriter(wb, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True)).save()

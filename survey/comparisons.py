@@ -275,7 +275,15 @@ def batch_contrasts(design: Any, g: str, pairs: Sequence[tuple[str, Any, Any]],
     V = np.zeros((2 * m, 2 * m))  # block diagonal: the contrasts below read only their blocks
     for k, B in enumerate(covs):
         V[2 * k:2 * k + 2, 2 * k:2 * k + 2] = B
-    e = Estimates(r, V, df=_finite_df(design), statistic="ratio", level=level)
+    return _pair_differences(Estimates(r, V, df=_finite_df(design), statistic="ratio", level=level),
+                            level, float(design.df))
+
+
+def _pair_differences(e: Estimates, level: float, df: float) -> pd.DataFrame:
+    """``e[2k] − e[2k+1]`` for each pair *k* of the means in *e*: ``estimate, se, ci_low,
+    ci_high, t, p`` (at *level*, on the contrasts' df) and the design's *df*, one row per pair
+    (the frame of :func:`batch_contrasts`)."""
+    m = len(e.estimate) // 2
     L = np.zeros((m, 2 * m))
     L[np.arange(m), 2 * np.arange(m)] = 1.0
     L[np.arange(m), 2 * np.arange(m) + 1] = -1.0
@@ -283,8 +291,7 @@ def batch_contrasts(design: Any, g: str, pairs: Sequence[tuple[str, Any, Any]],
     ci = c.conf_int(level)
     tt = c.test()
     return pd.DataFrame({"estimate": c.estimate, "se": c.se, "ci_low": ci[:, 0], "ci_high": ci[:, 1],
-                         "t": tt["t"].to_numpy(float), "p": tt["p"].to_numpy(float),
-                         "df": float(design.df)})[cols]
+                         "t": tt["t"].to_numpy(float), "p": tt["p"].to_numpy(float), "df": df})
 
 
 def batch_rao_scott(design: Any, g: str, qids: Sequence[str]) -> list[dict]:

@@ -378,7 +378,7 @@ def test_batch_rao_scott_equals_the_dense_algorithm(seed, kind, how, lonely, lon
 def _dense_batch_contrasts(design, g, pairs, level=0.95):
     """The algorithm batch_contrasts used before ratio_blocks (test oracle): dense ``n × 2m``
     numerators and denominators, one ratio_estimates call (the full covariance), contrasts."""
-    from survey.comparisons import _finite_df
+    from survey.comparisons import _finite_df, _pair_differences
 
     live = np.asarray(design.weights) > 0
     gc, glev = design.domain_index(g)
@@ -392,15 +392,9 @@ def _dense_batch_contrasts(design, g, pairs, level=0.95):
             ind = ok & (gc == pos[lv])
             A[:, 2 * k + j] = ind
             Y[:, 2 * k + j] = np.where(ok, y, 0.0) * ind
-    e = ratio_estimates(design, Y, A, df=_finite_df(design), level=level)
-    L = np.zeros((m, 2 * m))
-    L[np.arange(m), 2 * np.arange(m)] = 1.0
-    L[np.arange(m), 2 * np.arange(m) + 1] = -1.0
-    c = e.contrast(L)
-    ci = c.conf_int(level)
-    tt = c.test()
-    return pd.DataFrame({"estimate": c.estimate, "se": c.se, "ci_low": ci[:, 0], "ci_high": ci[:, 1],
-                         "t": tt["t"].to_numpy(float), "p": tt["p"].to_numpy(float), "df": float(design.df)})
+    # the dense means and covariance; the differences' frame is batch_contrasts' own (unchanged)
+    return _pair_differences(ratio_estimates(design, Y, A, df=_finite_df(design), level=level),
+                            level, float(design.df))
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -1141,21 +1141,13 @@ def _dense_group_stats(design, it, var, measure, level=0.95):
     numerators and denominators of every group and everyone else, one ratio_estimates call (the
     full covariance), the differences as contrasts of it."""
     from survey.comparisons import ratio_estimates
-    from survey.painpoints._core import group_codes
-    from survey.variance import degf_domains
+    from survey.painpoints._core import group_frame, group_rows
 
-    Y = it.indicators(measure)
-    w = np.asarray(design.weights, float)
-    dom = design.domain
-    inside = np.ones(len(w), bool) if dom is None else np.asarray(dom, bool)
-    a = it.answered & (w > 0) & inside
-    n, K = Y.shape
-    codes, levels = group_codes(design, var)
-    L = len(levels)
-    ok = a & (codes >= 0)
-    gi = (codes[:, None] == np.arange(L)[None, :]) & inside[:, None]
-    G = gi & ok[:, None]
-    Rm = (~G) & ok[:, None]
+    # the rows and the frame are group_stats' own (unchanged); the statistics are the dense ones
+    g = group_rows(design, it, var, measure)
+    Y, G, gi, inside = g.Y, g.G, g.gi, g.inside
+    (n, K), L = Y.shape, len(g.levels)
+    Rm = (~G) & g.ok[:, None]
     Yall = np.concatenate([(G[:, :, None] * Y[:, None, :]).reshape(n, L * K),
                            (Rm[:, :, None] * Y[:, None, :]).reshape(n, L * K)], axis=1)
     Aall = np.concatenate([np.repeat(G, K, axis=1), np.repeat(Rm, K, axis=1)], axis=1).astype(float)
@@ -1164,18 +1156,9 @@ def _dense_group_stats(design, it, var, measure, level=0.95):
     e = ratio_estimates(design, Yall, Aall, present=present, level=level)
     eye = np.eye(L * K)
     diff = e.contrast(np.concatenate([eye, -eye], axis=1))
-    dfg = np.repeat(np.asarray(degf_domains(design, np.where(ok, codes, -1), L), float), K)
-    return pd.DataFrame({
-        "variable": var if isinstance(var, str) else "×".join(var),
-        "level": np.repeat(np.array(levels, dtype=object), K),
-        "item": np.tile(np.array(it.labels, dtype=object), L),
-        "code": np.tile(np.array(it.codes, dtype=object), L),
-        "est_group": e.estimate[:L * K], "se_group": e.se[:L * K], "est_rest": e.estimate[L * K:],
-        "diff": diff.estimate, "se": diff.se, "df_group": dfg,
-        "n_group": np.repeat(G.sum(axis=0), K),
-        "n_answered": np.repeat((gi & it.answered[:, None]).sum(axis=0), K),
-        "n_all": np.repeat(gi.sum(axis=0), K),
-        "n_cell": (G[:, :, None] & (Y[:, None, :] > 0)).sum(axis=0).ravel()})
+    return group_frame(design, it, var, g, est_group=e.estimate[:L * K], se_group=e.se[:L * K],
+                       est_rest=e.estimate[L * K:], diff=diff.estimate, se=diff.se,
+                       n_cell=(G[:, :, None] & (Y[:, None, :] > 0)).sum(axis=0).ravel())
 
 
 def _check_group_stats(seed, kind, how, lonely, lonely_stratum, reps, subset):

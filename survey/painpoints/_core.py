@@ -276,17 +276,10 @@ def group_stats(design: Any, it: RankItems, var: Any, measure: str, level: float
     :func:`~survey.painpoints.group_differences`, :func:`~survey.painpoints.top_by_group` and
     the brief (one pass per by-variable serves both).
     """
-    Y = it.indicators(measure)
-    w = np.asarray(design.weights, float)
-    dom = design.domain
-    inside = np.ones(len(w), bool) if dom is None else np.asarray(dom, bool)
-    a = it.answered & (w > 0) & inside
+    g = group_rows(design, it, var, measure)
+    Y, inside, codes, ok, gi = g.Y, g.inside, g.codes, g.ok, g.gi
     n, K = Y.shape
-    codes, levels = group_codes(design, var)
-    L = len(levels)
-    ok = a & (codes >= 0)
-    gi = (codes[:, None] == np.arange(L)[None, :]) & inside[:, None]       # n × L, in the domain
-    G = gi & ok[:, None]
+    L = len(g.levels)
     # basis (sparse): [G_l y_j] level-major, [G_l], [ok y_j], [ok]; a group's numerator is
     # G_l y_j over G_l, everyone else's (ok − G_l) y_j over ok − G_l
     LK = L * K
@@ -317,16 +310,52 @@ def group_stats(design: Any, it: RankItems, var: Any, measure: str, level: float
     V = np.array(covs).reshape(LK, 2, 2)
     se_g = np.sqrt(np.maximum(V[:, 0, 0], 0.0))
     se_d = np.sqrt(np.maximum(V[:, 0, 0] + V[:, 1, 1] - V[:, 0, 1] - V[:, 1, 0], 0.0))
-    # the group's own degrees of freedom (PSUs − strata among its answering members)
-    dfg = np.repeat(np.asarray(degf_domains(design, np.where(ok, codes, -1), L), float), K)
+    return group_frame(design, it, var, g, est_group=r[:LK], se_group=se_g, est_rest=r[LK:],
+                       diff=r[:LK] - r[LK:], se=se_d,
+                       n_cell=np.bincount(gl[yv > 0] * K + cj[yv > 0], minlength=LK))
+
+
+@dataclass(frozen=True)
+class GroupRows:
+    """The respondents :func:`group_stats` compares, one by-variable: item indicators ``Y``
+    (n × K), the design's domain ``inside``, the level codes (−1: none) and ``levels``,
+    ``ok`` (answered, positive weight, in the domain, with a level), ``gi`` (n × L: level l,
+    in the domain) and ``G = gi & ok``."""
+
+    Y: np.ndarray
+    inside: np.ndarray
+    codes: np.ndarray
+    levels: list
+    ok: np.ndarray
+    gi: np.ndarray
+    G: np.ndarray
+
+
+def group_rows(design: Any, it: RankItems, var: Any, measure: str) -> GroupRows:
+    """The rows and indicators of :func:`group_stats` for the by-variable *var*."""
+    Y = it.indicators(measure)
+    w = np.asarray(design.weights, float)
+    dom = design.domain
+    inside = np.ones(len(w), bool) if dom is None else np.asarray(dom, bool)
+    codes, levels = group_codes(design, var)
+    ok = it.answered & (w > 0) & inside & (codes >= 0)
+    gi = (codes[:, None] == np.arange(len(levels))[None, :]) & inside[:, None]  # n × L, in the domain
+    return GroupRows(Y, inside, codes, list(levels), ok, gi, gi & ok[:, None])
+
+
+def group_frame(design: Any, it: RankItems, var: Any, g: GroupRows, **stats: np.ndarray) -> pd.DataFrame:
+    """:func:`group_stats`'s frame: level-major rows of the levels × items of *g*, the *stats*
+    (``est_group, se_group, est_rest, diff, se, n_cell``), the group's design df (PSUs − strata
+    among its answering members) and its counts."""
+    K, L = g.Y.shape[1], len(g.levels)
+    dfg = np.repeat(np.asarray(degf_domains(design, np.where(g.ok, g.codes, -1), L), float), K)
     return pd.DataFrame({
         "variable": var if isinstance(var, str) else "×".join(var),
-        "level": np.repeat(np.array(levels, dtype=object), K),
+        "level": np.repeat(np.array(g.levels, dtype=object), K),
         "item": np.tile(np.array(it.labels, dtype=object), L),
         "code": np.tile(np.array(it.codes, dtype=object), L),
-        "est_group": r[:LK], "se_group": se_g, "est_rest": r[LK:],
-        "diff": r[:LK] - r[LK:], "se": se_d, "df_group": dfg,
-        "n_group": np.repeat(G.sum(axis=0), K),
-        "n_answered": np.repeat((gi & it.answered[:, None]).sum(axis=0), K),
-        "n_all": np.repeat(gi.sum(axis=0), K),
-        "n_cell": np.bincount(gl[yv > 0] * K + cj[yv > 0], minlength=LK)})
+        **{k: stats[k] for k in ("est_group", "se_group", "est_rest", "diff", "se")}, "df_group": dfg,
+        "n_group": np.repeat(g.G.sum(axis=0), K),
+        "n_answered": np.repeat((g.gi & it.answered[:, None]).sum(axis=0), K),
+        "n_all": np.repeat(g.gi.sum(axis=0), K),
+        "n_cell": stats["n_cell"]})

@@ -246,11 +246,16 @@ class Estimates:
                 + np.where((Lm != 0) & np.isnan(self.estimate), np.nan, 0.0).sum(axis=1)
         if self._cov is None and self._cov_fn is None and ((Lm != 0).sum(axis=1) <= 1).all():
             V = (Lm * self.var) @ Lm.T  # one element per row: no covariance needed
-        elif Lm.size > 40_000 and np.count_nonzero(Lm) < 0.05 * Lm.size:
-            Ls = sp.csr_matrix(Lm)  # e.g. group − rest over hundreds of elements
-            V = np.asarray(Ls @ np.asarray(Ls @ self.cov).T)
         else:
-            V = Lm @ self.cov @ Lm.T
+            cov = self.cov
+            if (Lm.size > 40_000 and np.count_nonzero(Lm) < 0.05 * Lm.size) \
+                    or not np.isfinite(cov).all():
+                # sparse: e.g. group − rest over hundreds of elements; and a coefficient 0 leaves
+                # an element's NaN variance out (dense, 0 * NaN would spoil every contrast)
+                Ls = sp.csr_matrix(Lm)
+                V = np.asarray(Ls @ np.asarray(Ls @ cov).T)
+            else:
+                V = Lm @ cov @ Lm.T
         if df is None:
             used = Lm != 0
             dfm = np.where(used, self.df[None, :], np.inf).min(axis=1)

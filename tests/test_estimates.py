@@ -189,6 +189,23 @@ def test_contrast_leaves_out_elements_with_coefficient_zero_even_when_nan():
     assert c.var[0] == 3.0 and c.df[0] == 10
 
 
+def test_contrast_leaves_out_a_nan_variance_with_coefficient_zero():
+    """A domain whose variance is NaN (every stratum it reaches lonely under 'average') must not
+    spoil the other contrasts' variances through 0 * NaN in ``L V L'`` (found in CI by the
+    group_stats oracle): it stays out where its coefficient is 0, and is NaN where used."""
+    from survey.estimates import Estimates
+
+    V = np.array([[1.0, 0.2, np.nan, 0.1], [0.2, 2.0, np.nan, 0.3],
+                  [np.nan, np.nan, np.nan, np.nan], [0.1, 0.3, np.nan, 1.5]])
+    e = Estimates([1.0, 2.0, 3.0, 4.0], V, df=[10, 10, 10, 10])
+    c = e.contrast([[1, -1, 0, 0], [0, 0, 1, -1], [1, 0, 0, -1]])
+    assert c.var[0] == pytest.approx(1.0 + 2.0 - 0.4)
+    assert np.isnan(c.var[1])
+    assert c.var[2] == pytest.approx(1.0 + 1.5 - 0.2)
+    assert c.cov[0, 2] == pytest.approx(1.0 - 0.1 - 0.2 + 0.3)
+    assert np.isnan(c.cov[0, 1]) and np.isnan(c.cov[1, 2])
+
+
 def test_contrast_with_a_large_sparse_matrix_equals_the_dense_product():
     from survey.estimates import Estimates
 

@@ -536,8 +536,9 @@ def vcov_from_psu_totals(stages: Sequence[Stage], Ts: list, Ps: list, lonely: st
             nok = np.asarray(G @ (Pm & ~lonely_live[:, None]).astype(float))
             with np.errstate(divide="ignore", invalid="ignore"):
                 fac = nstrat / nok
-            fac = np.where(nstrat == 0, 1.0, fac)
-            Y = Tc * np.sqrt(scale_c[:, None] * fac[s.st_parent[s.cl_stratum]])
+                fac = np.where(nstrat == 0, 1.0, fac)
+                # every stratum lonely: 0 * inf, NaN as R (nstrat / nokstrat with nokstrat 0)
+                Y = Tc * np.sqrt(scale_c[:, None] * fac[s.st_parent[s.cl_stratum]])
         else:
             Y = Tc * np.sqrt(scale_c)[:, None]
         if blocks is not None:

@@ -98,6 +98,16 @@ def test_rao_scott_srs_reduces_to_pearson():
     assert r["F"].ndf == pytest.approx(2)
 
 
+def test_rao_scott_with_zero_covariance_is_nan_not_an_exception():
+    """A table whose proportions carry no variance (a census; cells fixed by raking) has
+    trace(Delta) = 0: R's svychisq gives F = X²/0 on 0/0 df, p NaN; it must not raise a bare
+    ZeroDivisionError from float division."""
+    p = np.array([[0.3, 0.2], [0.2, 0.3]])
+    r = rao_scott(p, np.zeros((4, 4)), df=10, N=100)
+    assert np.isinf(r["F"].statistic) and np.isnan(r["F"].ndf) and np.isnan(r["F"].p)
+    assert r["Chisq"].statistic == pytest.approx(4.0) and np.isnan(r["Chisq"].p)
+
+
 @settings(max_examples=25, deadline=None)
 @given(st.integers(0, 10_000), st.integers(2, 4), st.integers(2, 4))
 def test_crosstab_percentages_sum_to_one(seed, nr, nc):

@@ -111,12 +111,15 @@ def rao_scott(p: np.ndarray, V: np.ndarray, df: float, N: float = 1.0) -> dict[s
         Delta = np.linalg.solve(denom, numr)
     except np.linalg.LinAlgError:
         Delta = np.full(denom.shape, np.nan)
-    tr = float(np.trace(Delta))
-    d0 = tr ** 2 / float(np.trace(Delta @ Delta))
-    F = x2 / tr
+    tr = np.float64(np.trace(Delta))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # a zero covariance (a census, a table of raked margins) gives 0 / 0: NaN, as R
+        d0 = float(tr ** 2 / np.trace(Delta @ Delta))
+        F = float(x2 / tr)
+    tr = float(tr)
     pF = float(stats.f.sf(F, d0, d0 * df)) if np.isfinite(F) and df > 0 else float("nan")
     kdf = Delta.shape[0]
-    pC = float(stats.chi2.sf(x2 / (tr / kdf), kdf)) if np.isfinite(x2) else float("nan")
+    pC = float(stats.chi2.sf(x2 / (tr / kdf), kdf)) if np.isfinite(x2) and tr != 0 else float("nan")
     return {"F": RaoScottResult("F", F, d0, d0 * df, pF),
             "Chisq": RaoScottResult("Chisq", x2, float(kdf), float("nan"), pC)}
 

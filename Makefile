@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 WAVE   ?= demo
 JOBS   ?= 2
 
-.PHONY: all setup test test-slow report demo bench clean-venv
+.PHONY: all setup test test-slow explore report demo bench clean-venv
 
 all: test
 
@@ -34,6 +34,13 @@ test: $(STAMP)
 ## Long statistical simulations (coverage of CIs etc.).
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
+
+## The property (Hypothesis) tests on fresh random examples, RUNS times (default 1); `make test`
+## and CI use fixed examples.  Add a failure found here as an explicit @example or test.
+RUNS ?= 1
+explore: $(STAMP)
+	@test -f data/demo/demo-2024/questionnaire.yml || $(BIN)/survey demo
+	@for i in $$(seq $(RUNS)); do SURVEY_HYPOTHESIS=explore $(BIN)/python -m pytest -q -m 'property and not slow' || exit 1; done
 
 ## Generate the demo waves if absent, then render the demo report under reports/.
 report: $(STAMP)

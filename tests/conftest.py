@@ -1,11 +1,28 @@
 """Fixtures shared by several test modules."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Property tests draw their examples from a seed derived from each test's own source in the
+# default run (`make test`, CI): the same examples on every machine and every run, so a red CI
+# is a change's doing, never the luck of the draw.  `make explore` draws fresh random examples
+# (and keeps failures in .hypothesis/ to replay); a failure it finds becomes a fixed test.
+settings.register_profile("fixed", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("SURVEY_HYPOTHESIS", "fixed"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every Hypothesis test ``property`` (``make explore`` runs them)."""
+    for item in items:
+        if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
+            item.add_marker(pytest.mark.property)
 
 
 @pytest.fixture

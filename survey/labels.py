@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any, Sequence
 
-__all__ = ["short_label", "column_label", "question_label", "group_names"]
+__all__ = ["short_label", "column_label", "question_label", "group_names", "wave_name"]
 
 
 def short_label(q: Any, qid: str) -> str:
@@ -122,3 +122,15 @@ def group_names(questionnaire: Any, variables: Sequence[str]) -> dict[str, str]:
     """
     return {str(v): (short_label(questionnaire, v) if questionnaire is not None and v in questionnaire
                      else str(v)) for v in variables}
+
+
+def wave_name(w: Any) -> str:
+    """A wave as a sentence names it: ``2023年`` for a year, else the wave id and ``轮``.
+
+    Examples
+    --------
+    >>> wave_name(2023), wave_name("national-2023")
+    ('2023年', 'national-2023 轮')
+    """
+    w = str(w)
+    return f"{w}年" if re.fullmatch(r"\d{4}", w) else f"{w} 轮"

@@ -546,6 +546,19 @@ def _tiny_brief(changes: pd.DataFrame) -> "pp.PolicyBrief":
                           top_groups=top, differences=diffs, changes=changes)
 
 
+def test_key_findings_name_a_wave_that_is_not_a_year_as_a_wave():
+    """A wave id such as ``national-2023`` is not a year: "与 national-2023 年相比" read as
+    nonsense; the 要点 say "与national-2023 轮相比" (as the report's findings do)."""
+    ch = pd.DataFrame({"item": ["a"], "before": 0.2, "after": 0.2, "change": [0.0], "se": 0.01,
+                       "mde": 0.05, "p": [0.9], "n_before": [300], "n_after": [300],
+                       "suppressed": [False], "ci_low": [-0.02], "ci_high": [0.02], "p_adj": [0.9],
+                       "significant": [False]})
+    brief = _tiny_brief(ch)
+    brief.previous_wave = "national-2023"
+    line = next(x for x in BriefReport(brief).key_findings() if "相比" in x)
+    assert line.startswith("与national-2023 轮相比") and "年相比" not in line
+
+
 def test_key_findings_never_list_a_suppressed_or_unadjusted_change():
     """`~suppressed & (ci_high < 0) | (ci_low > 0)` parsed as `(~s & down) | up`: a suppressed
     rise reached the 要点.  Now a change is listed only when published and significant after
@@ -564,7 +577,7 @@ def test_key_findings_never_list_a_suppressed_or_unadjusted_change():
     assert ch["significant"].tolist() == [False, True, False, False, False, False]  # 4 × 0.014 > 0.05
     b = BriefReport(_tiny_brief(ch))
     line = next(x for x in b.key_findings() if "相比" in x)
-    assert "b -10.0 个百分点" in line
+    assert line.startswith("与2023年相比") and "b -10.0 个百分点" in line
     assert "a +" not in line   # suppressed (n = 5) although its interval excludes 0
     assert "c +" not in line   # raw p = 0.014, Holm-adjusted 0.056
     # PP8 shows the raw and the adjusted p and marks only the survivor

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import EstimationError
-from ..labels import column_label, group_names, short_label
+from ..labels import column_label, group_names, short_label, wave_name
 from ._core import by_list, group_stats, rank_items
 from .drivers import driver_covariates, drivers
 from .groups import differences_frame, top_frame
@@ -138,10 +138,10 @@ class PolicyBrief:
         if self.changes is not None:
             c = significant_changes(self.changes)
             if len(c):
-                out.append(f"与 {self.previous_wave} 年相比有统计学意义的变化（Holm 校正后）：" + "；".join(
+                out.append(f"与{wave_name(self.previous_wave)}相比有统计学意义的变化（Holm 校正后）：" + "；".join(
                     f"{r.item} {r.change * 100:+.1f} 个百分点" for r in c.itertuples()) + "。")
             else:
-                out.append(f"与 {self.previous_wave} 年相比，各项均未检测到显著变化（Holm 校正后）。")
+                out.append(f"与{wave_name(self.previous_wave)}相比，各项均未检测到显著变化（Holm 校正后）。")
         if self.policies is not None and len(self.policies):
             for r in policy_status(self.policies).itertuples():
                 cmp_ = f"，{r.waves}" if r.waves else ""

@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..labels import wave_name
 from .format import ci_digits, fmt_num
 
 __all__ = ["COLUMNS", "FINDINGS_DIRNAME", "survey_findings", "painpoint_findings", "policy_verdict_phrase", "trend_findings",
@@ -61,12 +62,6 @@ _PAGES = {"survey_report": "调查报告", "painpoints": "急难愁盼", "trends
 
 def _frame(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=COLUMNS)
-
-
-def _wave(w: Any) -> str:
-    """A wave as the text names it: ``2023年`` for a year, else ``2024-test 轮``."""
-    w = str(w)
-    return f"{w}年" if re.fullmatch(r"\d{4}", w) else f"{w} 轮"
 
 
 def _lvl(level: float) -> str:
@@ -125,7 +120,7 @@ def trend_findings(tab: Any, *, table: str = "T5.1", page: str = "trends",
                     break
         word = "上升" if r.change > 0 else "下降"
         small = abs(r.change) < _mde(r.change, r.ci_high, r.se)
-        txt = (f"与{_wave(a)}相比，{label}{'小幅' if small else ''}{word} {fmt_num(abs(r.change) * sc, dg)}"
+        txt = (f"与{wave_name(a)}相比，{label}{'小幅' if small else ''}{word} {fmt_num(abs(r.change) * sc, dg)}"
                f"{' ' + unit if unit else ''}"
                f"（{_lvl(level)} {fmt_num(r.ci_low * sc, dg)} 至 {fmt_num(r.ci_high * sc, dg)}；"
                "经多重比较校正后有统计学意义"
@@ -171,7 +166,7 @@ def policy_verdict_phrase(r: Any, level: float = 0.95) -> str:
     '“住房困难”未检测到变化（2023→2024年，目标群体变化 +1.0 个百分点，95%置信区间 -1.0 至 3.0；可检出的最小变化约 2.9 个百分点）'
     """
     L = _lvl(level)
-    wv = (f"{r.before_wave}→{_wave(r.after_wave)}，" if isinstance(getattr(r, "before_wave", None), str)
+    wv = (f"{r.before_wave}→{wave_name(r.after_wave)}，" if isinstance(getattr(r, "before_wave", None), str)
           else "")
     ci = f"{L} {_pp(r.change_target_low)} 至 {_pp(r.change_target_high)}"
     if r.verdict in ("improved", "worse"):
@@ -239,7 +234,7 @@ def painpoint_findings(brief: Any, *, page: str = "painpoints", top: int = 3,
             small = abs(r.change) < float(r.mde)
             word = "上升" if r.change > 0 else "下降"
             rows.append({"page": page, "table": "PP8", "kind": "change",
-                         "text": f"与{_wave(prev)}相比，选择“{r.item}”的比例{'小幅' if small else ''}{word} "
+                         "text": f"与{wave_name(prev)}相比，选择“{r.item}”的比例{'小幅' if small else ''}{word} "
                                  f"{_pp(abs(r.change))} 个百分点（{L} {_pp(r.ci_low)} 至 {_pp(r.ci_high)}；"
                                  "经多重比较校正后有统计学意义"
                                  + (f"，但小于本次数据可稳定检出的最小变化 {_pp(r.mde)} 个百分点，有待下一轮数据确认"
@@ -251,7 +246,7 @@ def painpoint_findings(brief: Any, *, page: str = "painpoints", top: int = 3,
             parts = [f"“{r.item}”（变化 {fmt_num(r.change * 100, 1, sign=True)} 个百分点，"
                      f"{L} {_pp(r.ci_low)} 至 {_pp(r.ci_high)}）" for r in flat.itertuples()]
             rows.append({"page": page, "table": "PP8", "kind": "no_change",
-                         "text": f"与{_wave(prev)}相比，" + "、".join(parts) + "的选择比例经多重比较校正后未检测到变化。",
+                         "text": f"与{wave_name(prev)}相比，" + "、".join(parts) + "的选择比例经多重比较校正后未检测到变化。",
                          "estimate": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_adj": np.nan})
     ev = getattr(brief, "policies", None)
     if isinstance(ev, pd.DataFrame) and len(ev):

@@ -360,6 +360,69 @@ def test_region_with_five_respondents_renders_suppressed(cells_wave, tmp_path):
         assert rows and [c for r in rows for c in r[1:] if re.search(r"\d", c)] == [], tid
 
 
+def test_regional_sample_table_lists_the_region_not_every_empty_region(cells_wave, cleaned_counts, tmp_path):
+    """In a regional report the sample table by the region variable listed every other region
+    as an empty (suppressed) row, and complementary suppression then hid the region's own count:
+    a blank table (the national demo's 河南省 report, Q1.5/T1.5).  It now lists the region with
+    its count, says why the others are absent, and hides nothing else; a region under the
+    minimum is still hidden."""
+    from survey import report
+    from survey.report.sections import section_sample
+
+    by_district = cleaned_counts[1]
+    big = str(by_district.index[0])
+    for region, shown in ((big, True), (SMALL_REGION, False)):
+        P = report.validate(notebook="quality", output_dir=str(tmp_path / region), region=region,
+                            region_var="district", **{k: cells_wave[k] for k in
+                                                      ("questionnaire", "data", "population", "stations")})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ctx = report.setup(P, notebook="quality")
+            section_sample(ctx, groups=["title", "district"])
+        t = next(t for t in ctx.tables if t.title.endswith(ctx.questionnaire["district"].text))
+        assert t.data.index.tolist()[:-1] == [region], region
+        assert any(f"本报告只含{region}的受访者" in n for n in t.notes)
+        assert ctx.hidden_levels("district") == (set() if shown else {region})
+        hid = t.suppressed["人数"].to_numpy(bool)
+        if shown:
+            assert not hid.any() and int(t.data["人数"].iloc[0]) == int(by_district[big])
+        else:
+            assert hid[0]
+        # the other group variable keeps every level (empty ones included)
+        other = next(t for t in ctx.tables if t.title.endswith(ctx.questionnaire["title"].text))
+        assert len(other.data) - 1 == len(ctx.questionnaire["title"].options)
+
+
+def test_regional_quality_page_says_which_sections_are_the_whole_waves(cells_wave, cleaned_counts, tmp_path):
+    """The 河南省 quality page said 读取问卷 47,325 份 under a title line of 2,058 read, and its
+    cleaning and weighting tables were the whole wave's without saying so.  A regional page now
+    gives the region's count beside the file's and says the cleaning and weighting sections are
+    the whole wave's; a report of all regions says nothing of the kind."""
+    from survey import report
+    from survey.report.sections import section_cleaning, section_intake, section_weighting
+
+    big = str(cleaned_counts[1].index[0])
+    pages = {}
+    for region in (big, SMALL_REGION, None):
+        extra = {} if region is None else {"region": region, "region_var": "district"}
+        P = report.validate(notebook="quality", output_dir=str(tmp_path / str(region)), **extra,
+                            **{k: cells_wave[k] for k in ("questionnaire", "data", "population", "stations")})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ctx = report.setup(P, notebook="quality")
+            pages[region] = (ctx, [x._repr_html_() for x in (section_intake(ctx), section_cleaning(ctx),
+                                                              section_weighting(ctx))])
+    n_file = pages[None][0].read_report.n_rows
+    ctx, (intake, cleaning, weighting) = pages[big]
+    assert f"{len(ctx.data):,} 份（{big}；整份文件 {n_file:,} 份）" in intake
+    assert f"本报告为{big}的地区报告" in intake
+    assert "清理在整轮调查（全部地区）上进行" in cleaning
+    assert f"本报告的估计是{big}受访者在整轮设计中的子总体（域）估计" in weighting
+    _, (intake, _, _) = pages[SMALL_REGION]
+    assert f"少于 {MIN_CELL} 份（{SMALL_REGION}；整份文件" in intake
+    assert not any("整轮" in h or "整份" in h for h in pages[None][1])
+
+
 @pytest.mark.slow
 def test_report_by_district_fans_out_every_region(cells_wave, tmp_path):
     """``survey report --by district`` (the documented regional reports): every region renders,

@@ -127,8 +127,13 @@ class ReportContext:
         if var not in self._hidden:
             f = self.sample_frame()
             mc = int(self.params.get("min_cell", 10))
-            self._hidden[var] = (hidden_levels(f[var], mc) if f is not None and var in f.columns
-                                 else set())
+            v = f[var] if f is not None and var in f.columns else None
+            if v is not None and self.params.get("region") is not None \
+                    and var == self.params.get("region_var") and isinstance(v.dtype, pd.CategoricalDtype):
+                # every respondent is of the report's region: the other regions are empty by
+                # definition, not small cells (kept, they would hide the region's own count)
+                v = v.cat.remove_unused_categories()
+            self._hidden[var] = hidden_levels(v, mc) if v is not None else set()
         return self._hidden[var]
 
     @property

@@ -201,15 +201,21 @@ def section_intake(ctx: ReportContext) -> _HTML:
         return nd
     d = ctx.data
     q = ctx.questionnaire
+    n_read, n_kept = sample_sizes(ctx)
+    mc = int(ctx.params.get("min_cell", 10))
+    region = ctx.params.get("region")
     if ctx.read_report is not None:
         rows = read_summary(ctx.read_report, q)
+        if region is not None and n_read is not None:  # the file's count, then the region's
+            whole = int(getattr(ctx.read_report, "n_rows", 0) or 0)
+            mine = f"少于 {mc} 份" if n_read < mc else f"{n_read:,} 份"
+            rows = [(k, f"{mine}（{region}；整份文件 {whole:,} 份）" if k == "读取问卷" else v)
+                    for k, v in rows]
     else:
         name = Path(str(ctx.params.get("data") or "")).name
         small = ctx.params.get("region") and len(d) < int(ctx.params.get("min_cell", 10))
         rows = [("数据文件", name or "（未知）"),
                 ("读取问卷", f"少于 {int(ctx.params.get('min_cell', 10))} 份" if small else f"{len(d):,} 份")]
-    n_read, n_kept = sample_sizes(ctx)
-    mc = int(ctx.params.get("min_cell", 10))
     if ctx.params.get("region") and n_kept is not None and n_kept < mc:  # a small region's count
         rows.insert(2, ("有效样本", f"少于 {mc} 人（数据披露控制：各表数值隐去）"))
     elif n_kept is not None:
@@ -217,7 +223,9 @@ def section_intake(ctx: ReportContext) -> _HTML:
     rows.append(("分析变量", f"{d.shape[1]:,} 列" + (f"（问卷 {len(q):,} 题）" if q is not None else "")))
     body = "".join(f'<tr><th style="white-space:nowrap;text-align:left;vertical-align:top">{html.escape(k)}</th>'
                    f"<td>{html.escape(v)}</td></tr>" for k, v in rows)
-    return _HTML(f'<table class="kv">{body}</table>')
+    from .content.quality import regional_scope
+
+    return _HTML(f'<table class="kv">{body}</table>' + regional_scope(ctx, "intake"))
 
 
 def section_quality(ctx: ReportContext, top: int = 15):
@@ -268,9 +276,15 @@ def section_sample(ctx: ReportContext, groups: list[str] | None = None):
         groups = [g for g in groups if g in frame.columns]
     check_no_station(groups, getattr(getattr(ctx.questionnaire, "design", None), "psu", None))
     mc = int(ctx.params.get("min_cell", 10))
+    region, region_var = ctx.params.get("region"), ctx.params.get("region_var")
     out = []
     for k, g in enumerate(groups, start=1):
         vc = frame[g].value_counts(sort=False, dropna=False)
+        only_region = region is not None and g == region_var
+        if only_region:
+            # a regional report's respondents are all of its region: the other regions' empty
+            # rows would be suppressed zeros that hide the region's own count, a blank table
+            vc = vc[vc > 0]
         vc.index = [("（缺失）" if pd.isna(i) else str(i)) for i in vc.index]
         s = suppress_table(vc.to_frame("人数"), mc, margins="cols")
         counts = s.counts
@@ -282,7 +296,8 @@ def section_sample(ctx: ReportContext, groups: list[str] | None = None):
         prefix = {"quality": "Q", "survey_report": "T"}.get(ctx.notebook, "S")
         t = style_table(tab, f"{prefix}1.{k}", title=f"样本构成：{label}", formats={"人数": "count", "比例(%)": "pct"},
                         suppressed=mask, min_cell=mc, weighting="未加权（样本人数及其构成比例）",
-                        notes=["未加权人数" + ("（清理后保留的受访者）。" if ctx.prepared is not None else "。")])
+                        notes=["未加权人数" + ("（清理后保留的受访者）。" if ctx.prepared is not None else "。")]
+                        + ([f"本报告只含{region}的受访者，其他类别不列出。"] if only_region else []))
         out.append(publish(t, ctx))
     if not out:
         return _HTML('<div class="no-data">问卷未声明分组变量（design.groups）。</div>')

@@ -187,6 +187,8 @@ def cleaning(ctx: Any, log_examples: int = 3) -> Any:
     px = prefix(ctx)
     mc = int(ctx.params.get("min_cell", 10))
     out = Bundle()
+    if regional_scope(ctx, "cleaning"):
+        out.add(H(regional_scope(ctx, "cleaning")))
     n_raw, n_clean = int(cr.n_raw), int(cr.n_clean)
     n_drop = int(len(cr.dropped))
     ok = n_raw == n_clean + n_drop
@@ -281,6 +283,41 @@ def _acc(r: Any, name: str) -> Any:
     return v() if callable(v) else v
 
 
+def regional_scope(ctx: Any, section: str) -> str:
+    """In a regional report, the sentence that says a section describes the whole wave.
+
+    The export is read, cleaned and weighted once for all regions; a regional report restricts
+    the estimates to its region (a domain of the whole design), but the receipt, cleaning and
+    weighting it documents are the whole wave's.  *section* is ``"intake"``, ``"cleaning"`` or
+    ``"weighting"``; outside a regional report the text is empty.
+
+    Examples
+    --------
+    >>> class C: params = {"region": "河南省"}
+    >>> regional_scope(C(), "weighting")[17:47]
+    '权重在整轮调查（全部地区）上校准，本节为整轮的结果；本报告的'
+    >>> class N: params = {}
+    >>> regional_scope(N(), "cleaning")
+    ''
+    """
+    region = ctx.params.get("region")
+    if region is None:
+        return ""
+    r = esc(str(region))
+    if section == "intake":
+        txt = (f"本报告为{r}的地区报告：数据文件、题目匹配、个人信息各项为整份导出文件（全部地区）的读取结果；"
+               f"读取问卷与有效样本为{r}的受访者。")
+    elif section == "cleaning":
+        txt = (f"清理在整轮调查（全部地区）上进行，本节各表为整轮的结果；"
+               f"{r}的受访者是清理后保留者中的一部分（人数见页首与“样本概况”）。")
+    elif section == "weighting":
+        txt = (f"权重在整轮调查（全部地区）上校准，本节为整轮的结果；本报告的估计是{r}受访者在整轮设计中的"
+               "子总体（域）估计，标准误按整轮的分层与站点计算。")
+    else:
+        raise ValueError(f"regional_scope: unknown section {section!r}; use intake, cleaning or weighting")
+    return f'<p class="scope">{txt}</p>'
+
+
 def _report(ctx: Any):
     return getattr(ctx.prepared.design, "weighting_report", None)
 
@@ -305,6 +342,8 @@ def weighting(ctx: Any) -> Any:
     px = prefix(ctx)
     mc = int(ctx.params.get("min_cell", 10))
     out = Bundle()
+    if r is not None and regional_scope(ctx, "weighting"):
+        out.add(H(regional_scope(ctx, "weighting")))
     if r is None:
         out.add(H(f"<p>{esc(_base_text(ctx))}。未提供总体边际（population.yml），未做校准。</p>"))
         return out
@@ -470,6 +509,8 @@ def weighting_short(ctx: Any) -> Any:
     if r is None:
         out.add(H(f"<p>{esc(_base_text(ctx))}。本轮未提供总体边际，估计仅使用基础权重。</p>"))
         return out
+    if regional_scope(ctx, "weighting"):
+        out.add(H(regional_scope(ctx, "weighting")))
     ws = _acc(r, 'weights_summary').loc["after"]
     src = _acc(r, 'sources_frame')
     vars_ = "、".join(_margin_label(q, m) for m in src["margin"])

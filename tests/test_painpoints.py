@@ -559,6 +559,18 @@ def test_key_findings_name_a_wave_that_is_not_a_year_as_a_wave():
     assert line.startswith("与national-2023 轮相比") and "年相比" not in line
 
 
+def test_rank_uncertainty_note_names_the_replicate_method_in_chinese(demo_brief):
+    """PP2's note said "200 次重复抽样（bootstrap）": the method is named as the 要点 name it."""
+    from survey.painpoints.brief import REPLICATE_METHOD_ZH
+
+    u = demo_brief.uncertainty
+    how = REPLICATE_METHOD_ZH[str(u["method"].iloc[0])]
+    t = next(t for t in BriefReport(demo_brief).published() if t.table_id == "PP2")
+    note = next(n for n in t.notes if "重复抽样" in n)
+    assert f"{int(u['replicates'].iloc[0])} 次重复抽样（{how}）" in note
+    assert not any(c.isascii() and c.isalpha() for c in note), note
+
+
 def test_key_findings_never_list_a_suppressed_or_unadjusted_change():
     """`~suppressed & (ci_high < 0) | (ci_low > 0)` parsed as `(~s & down) | up`: a suppressed
     rise reached the 要点.  Now a change is listed only when published and significant after

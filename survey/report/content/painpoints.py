@@ -25,7 +25,8 @@ import pandas as pd
 
 from ...errors import ParameterError
 from ...multiplicity import rule_note
-from ...painpoints.brief import PolicyBrief, build_brief, lexicon_folders, significant_changes
+from ...painpoints.brief import (REPLICATE_METHOD_ZH, PolicyBrief, build_brief, lexicon_folders,
+                                 significant_changes)
 from ...painpoints.text import load_lexicon
 from ..context import FigureOutput, publish
 from ..display import HTML as _Html
@@ -411,7 +412,8 @@ class BriefReport:
             if tid == "PP2" and len(self.uncertainty):
                 u = self.uncertainty
                 R = int(u["replicates"].iloc[0])
-                notes.append(f"概率为 {R} 次重复抽样（{u['method'].iloc[0]}）中的比例；蒙特卡罗误差"
+                how = REPLICATE_METHOD_ZH.get(str(u["method"].iloc[0]), str(u["method"].iloc[0]))
+                notes.append(f"概率为 {R} 次重复抽样（{how}）中的比例；蒙特卡罗误差"
                              f"（标准误）不超过 {50 / np.sqrt(R):.1f} 个百分点（概率为 50% 时最大），"
                              f"在 95% 附近约 {100 * np.sqrt(0.95 * 0.05 / R):.1f} 个百分点。")
             if tid == "PP8" and self.changes is not None:

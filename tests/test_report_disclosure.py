@@ -354,6 +354,15 @@ def test_region_with_five_respondents_renders_suppressed(cells_wave, tmp_path):
     assert "少于最小单元格 10 人" in pp
     for page in (pp, sr):
         assert "Traceback" not in page and "output_error" not in page
+    # the workbook's contents number every table without a gap: the district table a
+    # one-district report cannot have is listed with the reason (no sheet)
+    import openpyxl
+
+    toc = [r for r in openpyxl.load_workbook(out / "tables.xlsx")["目录"].iter_rows(min_row=4, values_only=True)]
+    t4 = [r for r in toc if str(r[0]).startswith("T4.")]
+    assert [r[0] for r in t4] == [f"T4.{k}" for k in range(1, len(t4) + 1)]
+    gone = [r for r in t4 if str(r[1]).startswith("（未列出）")]
+    assert len(gone) == 1 and f"（{SMALL_REGION}）" in gone[0][1] and not gone[0][3]
     tabs = {(t["source"], t["id"]): t for t in s["tables"]}
     for tid in ("PP1", "PP3", "T1.3", "T4.3"):
         rows = tabs[("xlsx", tid)]["rows"]

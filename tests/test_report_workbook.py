@@ -113,3 +113,29 @@ def test_two_renders_write_the_same_workbook_members(tmp_path):
             assert za.read(name) == zb.read(name), name
         assert b"2000-01-01T00:00:00Z" in za.read("docProps/core.xml")
     assert openpyxl.load_workbook(a).properties.modified.year == 2000
+
+
+def test_a_table_the_report_does_not_have_is_listed_with_its_reason(tmp_path):
+    """A numbered table one report has and another does not (T4.5 by province in a provincial
+    report; PP8 without an earlier wave) left a gap in the contents; publish_absent lists it
+    there with the reason, and makes no sheet.  Its id can then not be published as a table."""
+    import pandas as pd
+
+    from survey import report
+    from survey.errors import ReportError
+
+    P = report.validate(notebook="survey_report", output_dir=str(tmp_path / "out"))
+    ctx = report.setup(P, notebook="survey_report")
+    report.publish(report.style_table(pd.DataFrame({"人数": [3, 4]}), "T4.4"), ctx)
+    report.publish_absent("T4.5", "按省：本报告的受访者都属于同一类别（河南省），没有可比较的组别，本表未列出。", ctx)
+    report.publish_absent("T4.5", "twice is once", ctx)
+    report.publish(report.style_table(pd.DataFrame({"人数": [5]}), "T4.6"), ctx)
+    with pytest.raises(ReportError, match="T4.5"):
+        report.publish(report.style_table(pd.DataFrame({"人数": [5]}), "T4.5"), ctx)
+    p = write_workbook(ctx.tables_dir.parent, tmp_path / "t.xlsx", notebook_titles={"survey_report": "调查报告"})
+    wb = openpyxl.load_workbook(p)
+    assert wb.sheetnames == ["目录", "T4.4", "T4.6"]
+    rows = [r for r in wb["目录"].iter_rows(min_row=4, values_only=True)]
+    assert [r[0] for r in rows] == ["T4.4", "T4.5", "T4.6"]
+    assert rows[1][1] == "（未列出）按省：本报告的受访者都属于同一类别（河南省），没有可比较的组别，本表未列出。"
+    assert rows[1][2] == "调查报告" and rows[1][3] in (None, "")

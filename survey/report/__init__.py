@@ -25,8 +25,8 @@ from __future__ import annotations
 
 from .content.painpoints import BriefReport, EmptyBrief, brief_for_report
 from .content.trends import NoTrends, headline_table, not_comparable_table, plot_trends, trend_inputs
-from .context import (TABLES_DIRNAME, FigureOutput, ReportContext, current_context, publish, report_title,
-                      require_inputs, sample_sizes, setup)
+from .context import (TABLES_DIRNAME, FigureOutput, ReportContext, current_context, publish, publish_absent,
+                      report_title, require_inputs, sample_sizes, setup)
 from .disclosure import Suppression, check_no_station, flag_estimates, primary_mask, reliability_mask, suppress_table
 from .findings import painpoint_findings, save_findings, section_findings, survey_findings, trend_findings
 from .fonts import FONT_FAMILY, font_face_css, register_font
@@ -55,7 +55,7 @@ __all__ = [
     "font_face_css", "primary_mask", "provenance", "register_font", "reliability_mask",
     "render_report", "schema", "style_table", "suppress_table", "use_theme", "validate",
     # the notebook's context (survey.report.context)
-    "ReportContext", "FigureOutput", "setup", "require_inputs", "publish", "current_context",
+    "ReportContext", "FigureOutput", "setup", "require_inputs", "publish", "publish_absent", "current_context",
     "report_title", "sample_sizes", "TABLES_DIRNAME",
     # sections (survey.report.sections)
     "title_block", "section_intake", "section_quality", "section_cleaning", "section_sample",

@@ -26,8 +26,8 @@ from ..errors import ReportError
 from .disclosure import hidden_levels
 from .format import PublishedTable
 
-__all__ = ["ReportContext", "FigureOutput", "setup", "require_inputs", "publish", "current_context",
-           "report_title", "sample_sizes", "TABLES_DIRNAME"]
+__all__ = ["ReportContext", "FigureOutput", "setup", "require_inputs", "publish", "publish_absent",
+           "current_context", "report_title", "sample_sizes", "TABLES_DIRNAME"]
 
 TABLES_DIRNAME = ".tables"
 
@@ -74,6 +74,8 @@ class ReportContext:
     read_report: Any = None
     load_error: str | None = None
     tables: list[PublishedTable] = field(default_factory=list)
+    #: ids of the tables this notebook does not publish, with why (:func:`publish_absent`)
+    absent: dict[str, str] = field(default_factory=dict)
     figures: int = 0
     prepared: Any = None
     prepare_error: str | None = None
@@ -333,14 +335,44 @@ def publish(table: PublishedTable, ctx: ReportContext | None = None) -> Publishe
     if any(t.table_id == table.table_id for t in c.tables):
         raise ReportError(f"notebook {c.notebook!r}: table id {table.table_id!r} published twice; "
                           "give each table its own id")
+    if table.table_id in c.absent:
+        raise ReportError(f"notebook {c.notebook!r}: table id {table.table_id!r} was recorded as not "
+                          f"published ({c.absent[table.table_id]}); give each table its own id")
     c.tables.append(table)
-    d = c.tables_dir
-    d.mkdir(parents=True, exist_ok=True)
     rec = table.to_record()
     rec["notebook"] = c.notebook
-    (d / f"{len(c.tables):03d}_{table.table_id}.json").write_text(
-        json.dumps(rec, ensure_ascii=False, indent=0, default=str), encoding="utf-8")
+    _write_record(c, table.table_id, rec)
     return table
+
+
+def _write_record(c: ReportContext, table_id: str, rec: dict) -> None:
+    d = c.tables_dir
+    d.mkdir(parents=True, exist_ok=True)
+    (d / f"{len(c.tables) + len(c.absent):03d}_{table_id}.json").write_text(
+        json.dumps(rec, ensure_ascii=False, indent=0, default=str), encoding="utf-8")
+
+
+def publish_absent(table_id: str, reason: str, ctx: ReportContext | None = None) -> None:
+    """Record that table *table_id* is not published and why (a plain Chinese sentence).
+
+    A numbered table that one report has and another does not (a group with one level in a
+    regional report, a change without an earlier wave) would leave a gap in ``tables.xlsx``;
+    its contents sheet lists the table with the reason instead of a sheet.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from survey.report import validate
+    >>> ctx = setup(validate(notebook="quality", output_dir=tempfile.mkdtemp()), notebook="quality")
+    >>> publish_absent("T4.5", "本报告的受访者都属于同一类别，没有可比较的组别。", ctx)
+    >>> sorted(p.name for p in ctx.tables_dir.iterdir())
+    ['001_T4.5.json']
+    """
+    c = current_context(ctx)
+    if table_id in c.absent or any(t.table_id == table_id for t in c.tables):
+        return
+    c.absent[table_id] = str(reason)
+    _write_record(c, table_id, {"id": table_id, "absent": str(reason), "notebook": c.notebook})
 
 
 def report_title(params: Mapping[str, Any], questionnaire: Any = None) -> str:

@@ -269,8 +269,11 @@ def write_workbook(tables_root: str | Path, path: str | Path, *, notebooks: Sequ
         c.font = Font(bold=True)
     used: set[str] = {"目录"}
     for rec in recs:
-        name = sheet_name(rec.get("sheet_title") or rec["id"], used)
         nbt = (notebook_titles or {}).get(rec.get("notebook", ""), rec.get("notebook", ""))
+        if "absent" in rec:  # a numbered table this report does not have: the reason, no sheet
+            toc.append([rec["id"], f"（未列出）{rec['absent']}", nbt, ""])
+            continue
+        name = sheet_name(rec.get("sheet_title") or rec["id"], used)
         toc.append([rec["id"], rec.get("title", ""), nbt, name])
         toc.cell(row=toc.max_row, column=4).hyperlink = f"#'{name}'!A1"
         write_sheet(wb.create_sheet(name), rec)

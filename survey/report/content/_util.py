@@ -186,11 +186,16 @@ def one_level_note(ctx: Any, group: str, what: str) -> str:
     >>> one_level_note(ctx, "g", "表 T4.5")
     '<p class="no-data">按g：本报告的受访者都属于同一类别（甲），没有可比较的组别，表 T4.5 未列出。</p>'
     """
+    return f'<p class="no-data">{esc(one_level_text(ctx, group, what))}</p>'
+
+
+def one_level_text(ctx: Any, group: str, what: str) -> str:
+    """:func:`one_level_note`'s sentence as plain text (the workbook's contents sheet)."""
     from ...labels import short_label
 
     q = ctx.questionnaire
     lab = short_label(q, group) if q is not None and group in q else str(group)
     lv = levels_present(ctx, group)
     which = f"（{'、'.join(lv)}）" if lv else ""
-    return (f'<p class="no-data">按{esc(lab)}：本报告的受访者都属于同一类别{esc(which)}，没有可比较的组别，'
-            f"{esc(what)}{' ' if what[-1:].isascii() else ''}未列出。</p>")
+    return (f"按{lab}：本报告的受访者都属于同一类别{which}，没有可比较的组别，"
+            f"{what}{' ' if what[-1:].isascii() else ''}未列出。")

@@ -23,12 +23,12 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ...errors import ParameterError
+from ...errors import ParameterError, ReportError
 from ...multiplicity import rule_note
 from ...painpoints.brief import (REPLICATE_METHOD_ZH, PolicyBrief, build_brief, lexicon_folders,
                                  significant_changes)
 from ...painpoints.text import load_lexicon
-from ..context import FigureOutput, publish
+from ..context import FigureOutput, publish, publish_absent
 from ..display import HTML as _Html
 from ..format import fmt_p, fmt_pct, style_table
 from ..theme import BRIEF_DPI, blank_figure, fit_to_content, new_figure
@@ -562,6 +562,10 @@ class BriefReport:
         sentence was already shown by the cell before)."""
         if blank:
             return _Html("")
+        return _Html(f'<p class="no-data">{html.escape(self._absent_reason(table_id))}</p>')
+
+    def _absent_reason(self, table_id: str) -> str:
+        """Why the brief has no table or chart *table_id* (a plain sentence)."""
         if table_id in self.absent:
             msg = self.absent[table_id]
         elif table_id == "PP8" and self.previous_wave is None:
@@ -572,7 +576,7 @@ class BriefReport:
             msg = "未提供政策登记（policies.yml）或登记的政策不涉及本题，未评估政策效果。"
         else:
             msg = "本轮问卷缺少此分析所需的题目或关键词表，未作此项分析。"
-        return _Html(f'<p class="no-data">{html.escape(msg)}</p>')
+        return msg
 
     def findings_html(self) -> "_Html":
         return _Html("<ul class=\"brief\">" + "".join(f"<li>{html.escape(x)}</li>" for x in self.key_findings())
@@ -629,6 +633,10 @@ class BriefReport:
 
             return BriefReport(dataclasses.replace(self.brief, **{self.FRAMES[table_id][0]: frame})).publish(table_id, ctx)
         if table_id in self.TITLES and table_id not in {p.table_id for p in self.published()}:
+            try:
+                publish_absent(table_id, self._absent_reason(table_id), ctx)  # listed in the 目录
+            except ReportError:
+                pass  # no report being rendered (a brief shown on its own): nothing to list
             # the chart cell before the change table already says why
             return self._absent(table_id, blank=table_id == "PP8" and self.changes is None)
         t = self.table(table_id)

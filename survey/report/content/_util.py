@@ -189,6 +189,15 @@ def one_level_note(ctx: Any, group: str, what: str) -> str:
     return f'<p class="no-data">{esc(one_level_text(ctx, group, what))}</p>'
 
 
+def one_level_table(ctx: Any, group: str, table_id: str) -> str:
+    """:func:`one_level_note` in place of table *table_id*, which is recorded as not published
+    (:func:`~survey.report.publish_absent`), so the workbook's contents list it with the reason."""
+    from ..context import publish_absent
+
+    publish_absent(table_id, one_level_text(ctx, group, "本表"), ctx)
+    return one_level_note(ctx, group, f"表 {table_id}")
+
+
 def one_level_text(ctx: Any, group: str, what: str) -> str:
     """:func:`one_level_note`'s sentence as plain text (the workbook's contents sheet)."""
     from ...labels import short_label

@@ -33,9 +33,8 @@ from ..format import ci_digits, fmt_ci, fmt_count, fmt_num
 from ...estimate import PUBLISHED_CI_RULE
 from ...comparisons import batch_contrasts, batch_rao_scott
 from ...multiplicity import RULE_ZH, rule_note
-from ..context import publish_absent
 from ._util import (EST_FORMATS, WEIGHTED, Bundle, H, esc, est_cells, est_mask, est_sheet, holm, levels_present,
-                    memoized, no_design, one_level_note, one_level_text, prefix, publish_estimates)
+                    memoized, no_design, one_level_note, one_level_table, prefix, publish_estimates)
 from .quality import short_label
 
 __all__ = ["indicator_kind", "indicator_questions", "module_estimates", "key_indicators", "subgroups",
@@ -507,8 +506,7 @@ def publish_subgroups(est: Any, table_id: str, ctx: Any) -> Any:
     cols = _kept(est)
     glab = short_label(q, g)
     if a.get("one_level"):  # one level: a table of it would only repeat the report's totals
-        publish_absent(table_id, one_level_text(ctx, g, "本表"), ctx)  # listed in the workbook's 目录
-        return Bundle([H(f"<h3>按{esc(glab)}</h3>"), H(one_level_note(ctx, g, f"表 {table_id}"))])
+        return Bundle([H(f"<h3>按{esc(glab)}</h3>"), H(one_level_table(ctx, g, table_id))])  # 目录 lists it
     f = est
     wide = f.pivot(index="variable", columns=g, values="text").reindex(index=cols, columns=levels)
     sm = f.pivot(index="variable", columns=g, values="suppressed").reindex(index=cols, columns=levels).fillna(True).astype(bool)

@@ -15,6 +15,7 @@ Examples
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import io
 from pathlib import Path
@@ -25,8 +26,7 @@ import pandas as pd
 
 from ...errors import ParameterError, ReportError
 from ...multiplicity import rule_note
-from ...painpoints.brief import (REPLICATE_METHOD_ZH, PolicyBrief, build_brief, lexicon_folders,
-                                 significant_changes)
+from ...painpoints.brief import REPLICATE_METHOD_ZH, PolicyBrief, build_brief, lexicon_folders, significant_changes
 from ...painpoints.text import load_lexicon
 from ..context import FigureOutput, publish, publish_absent
 from ..display import HTML as _Html
@@ -560,23 +560,14 @@ class BriefReport:
     def _absent(self, table_id: str, *, blank: bool = False) -> "_Html":
         """The sentence shown instead of a table or chart the brief does not have (*blank*: the
         sentence was already shown by the cell before)."""
-        if blank:
-            return _Html("")
-        return _Html(f'<p class="no-data">{html.escape(self._absent_reason(table_id))}</p>')
+        return _Html("" if blank else f'<p class="no-data">{html.escape(self._absent_reason(table_id))}</p>')
 
     def _absent_reason(self, table_id: str) -> str:
         """Why the brief has no table or chart *table_id* (a plain sentence)."""
-        if table_id in self.absent:
-            msg = self.absent[table_id]
-        elif table_id == "PP8" and self.previous_wave is None:
-            msg = "本轮调查之前没有可比较的往期调查，不报告与上一轮相比的变化。"
-        elif table_id == "PP9" and self.previous_wave is None:
-            msg = "本轮调查之前没有可比较的往期调查，无法评估政策实施前后的变化。"
-        elif table_id == "PP9":
-            msg = "未提供政策登记（policies.yml）或登记的政策不涉及本题，未评估政策效果。"
-        else:
-            msg = "本轮问卷缺少此分析所需的题目或关键词表，未作此项分析。"
-        return msg
+        return self.absent.get(table_id) or {("PP8", True): "本轮调查之前没有可比较的往期调查，不报告与上一轮相比的变化。",
+                ("PP9", True): "本轮调查之前没有可比较的往期调查，无法评估政策实施前后的变化。",
+                ("PP9", False): "未提供政策登记（policies.yml）或登记的政策不涉及本题，未评估政策效果。",
+                }.get((table_id, self.previous_wave is None), "本轮问卷缺少此分析所需的题目或关键词表，未作此项分析。")
 
     def findings_html(self) -> "_Html":
         return _Html("<ul class=\"brief\">" + "".join(f"<li>{html.escape(x)}</li>" for x in self.key_findings())
@@ -633,10 +624,8 @@ class BriefReport:
 
             return BriefReport(dataclasses.replace(self.brief, **{self.FRAMES[table_id][0]: frame})).publish(table_id, ctx)
         if table_id in self.TITLES and table_id not in {p.table_id for p in self.published()}:
-            try:
+            with contextlib.suppress(ReportError):  # no report rendered (a brief on its own): no 目录
                 publish_absent(table_id, self._absent_reason(table_id), ctx)  # listed in the 目录
-            except ReportError:
-                pass  # no report being rendered (a brief shown on its own): nothing to list
             # the chart cell before the change table already says why
             return self._absent(table_id, blank=table_id == "PP8" and self.changes is None)
         t = self.table(table_id)

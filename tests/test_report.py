@@ -1461,6 +1461,36 @@ def test_interval_cells_stay_on_one_line(next_wave):
         assert all("ci" in c.split() for c, _ in with_ci), [x for x in with_ci if "ci" not in x[0].split()][:3]
 
 
+def test_a_table_of_many_columns_is_set_to_fit_the_page():
+    """PP9 (13 columns) and the 清单 (14) scrolled sideways: their headings stayed on one line
+    and 位次, a number, took the 11em kept for word labels.  A table of WIDE_COLUMNS or more is
+    classed ``wide`` (smaller type; headings over 4 characters wrap, at least 3 characters a
+    line), a numeric row label is classed ``numidx`` (no reserved width); narrower tables keep
+    their one-line headings."""
+    import numpy as np
+
+    from survey.report import style_table
+    from survey.report.format import WIDE_COLUMNS
+    from survey.report.html import CSS
+
+    css = CSS.replace(" ", "")
+    assert "table.survey-table.numidxtbodyth{min-width:0}" in css
+    assert "table.survey-table.wide{font-size:12.5px}" in css and "table.survey-table.widetheadth{min-width:3em}" in css
+    heads = ["最小可检测变化", "其他群体变化", "差中差"] + [f"列{k}" for k in range(WIDE_COLUMNS)]
+    for ncol in (WIDE_COLUMNS - 2, WIDE_COLUMNS - 1):   # + 1 row-label column: narrow, then wide
+        df = pd.DataFrame(np.arange(2 * ncol).reshape(2, ncol) * 1.5, columns=heads[:ncol],
+                          index=pd.Index([1, 2], name="位次"))
+        page = style_table(df, "T9.9", formats={c: "mean" for c in df.columns}).to_html()
+        cls = re.search(r'<table[^>]*class="([^"]*)"', page).group(1).split()
+        wide = ncol + 1 >= WIDE_COLUMNS
+        assert ("wide" in cls) == wide and "numidx" in cls, (ncol, cls)
+        nowrap = re.findall(r"(\.col\d+)\s*\{\s*white-space: nowrap", page)
+        # the 7-character heading wraps only in the wide table; a 2-character one never
+        assert (".col0" in nowrap) != wide and ".col3" in nowrap, (ncol, nowrap)
+    words = style_table(pd.DataFrame({"人数": [1]}, index=pd.Index(["男"], name="性别")), "T9.8").to_html()
+    assert "numidx" not in re.search(r'<table[^>]*class="([^"]*)"', words).group(1)
+
+
 #: words in Latin letters a reader may meet on a page: statistical methods and standards named
 #: after people or bodies, accepted abbreviations, software and file-format names
 ACCEPTED_LATIN = {"CI", "SE", "PSU", "Holm", "Rao", "Scott", "Bonferroni", "Kish", "Korn", "Graubard",

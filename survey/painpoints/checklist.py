@@ -177,7 +177,7 @@ def problem_list(brief: Any, *, top: int = 5, include_targeted: bool = True,
             verdicts.append(vz)
             bw, aw = e0.get("before_wave"), e0.get("after_wave")
             wv = f"{bw}→{aw}" if isinstance(bw, str) and bw else ""
-            waves.append(wv)
+            waves.append(f"{bw} → {aw}" if wv else "")  # the column: a line may break at the arrow
             if e0["verdict"] in ("improved", "no detectable change", "worse"):
                 m = float(e0["mde_target"])
                 mdes.append(m)

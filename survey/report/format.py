@@ -287,6 +287,11 @@ def _flatten_index(disp: pd.DataFrame, classes: pd.DataFrame) -> tuple[pd.DataFr
     return flat, cl
 
 
+#: A table of this many columns or more (row labels included) is set "wide": smaller type,
+#: headings over 4 characters wrap (PP9 and the 清单 scrolled sideways at 13 columns).
+WIDE_COLUMNS = 10
+
+
 @dataclass
 class PublishedTable:
     """A styled, disclosure-checked table (renders in notebooks; collected for Excel)."""
@@ -364,10 +369,18 @@ class PublishedTable:
             disp = disp.copy()
             disp.columns = disp.columns.rename(disp.index.name)
             classes.columns = disp.columns
+        # many columns (the policy tables, the 清单): a smaller type and headings that wrap, so
+        # the table fits the page instead of scrolling sideways; row labels that are numbers
+        # (位次) need no room for words
+        ncol = len(disp.columns) + (disp.index.nlevels if show_index else 0)
+        wide = ncol >= WIDE_COLUMNS
+        kind = "survey-table wide" if wide else "survey-table"
+        if show_index and disp.index.nlevels == 1 and pd.api.types.is_numeric_dtype(disp.index.dtype):
+            kind += " numidx"
         st = (Styler(disp, uuid=self.table_id, cell_ids=False)
               .set_caption(html.escape(f"{self.table_id}  {self.title}"))
               .set_td_classes(classes)
-              .set_table_attributes('class="survey-table"'))
+              .set_table_attributes(f'class="{kind}"'))
         if one_name:
             st = st.hide(axis="index", names=True)
         rules: dict[Any, list[dict[str, str]]] = {}
@@ -375,7 +388,7 @@ class PublishedTable:
             r = []
             if formats.get(c, "text") == "text":  # words read from the left, numbers right
                 r.append({"selector": "td", "props": "text-align:left;min-width:4em"})  # not 2 characters a line
-            if len(str(c)) <= 8:  # short headings on one line (not one character per line)
+            if len(str(c)) <= (4 if wide else 8):  # short headings on one line (not one character per line)
                 r.append({"selector": "th", "props": "white-space:nowrap"})
             if r:
                 rules[c] = r

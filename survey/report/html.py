@@ -59,7 +59,8 @@ table.kv td{{text-align:left}}
 .survey-table-wrap{{max-width:100%;overflow-x:auto}}
 ol.findings{{padding-left:1.6em;max-width:60em}} ol.findings li{{margin:6px 0}}
 a.finding-link{{font-size:12.5px;white-space:nowrap;color:var(--accent)}}
-td.ci{{white-space:nowrap}} table.survey-table tbody th{{min-width:11em}}
+td.ci{{white-space:nowrap}} table.survey-table tbody th{{min-width:11em}} table.survey-table.numidx tbody th{{min-width:0}}
+table.survey-table.wide{{font-size:12.5px}} table.survey-table.wide th,table.survey-table.wide td{{padding:3px 5px}} table.survey-table.wide thead th{{min-width:3em}}
 details.fold{{margin:6px 0;border:1px solid var(--line);border-radius:4px;padding:2px 10px}}
 details.fold>summary{{cursor:pointer;padding:4px 0;color:var(--fg)}} details.fold[open]>summary{{border-bottom:1px solid var(--line);margin-bottom:6px}}
 details.fold>summary .fold-hint{{color:var(--muted);font-size:12.5px}}

@@ -368,7 +368,7 @@ class BriefReport:
                                      "最小可检测变化": c["mde"]}).set_index("问题")
         if self.policies is not None and len(self.policies):
             e = self.policies
-            cmp_ = [f"{b}→{a}" if isinstance(b, str) else "—" for b, a in
+            cmp_ = [f"{b} → {a}" if isinstance(b, str) else "—" for b, a in  # a line may break
                     zip(e.get("before_wave", pd.Series([None] * len(e))),
                         e.get("after_wave", pd.Series([None] * len(e))))]
             t["PP9"] = pd.DataFrame({"政策": e["policy"], "责任部门": e["office"], "实施日期": e["date"],

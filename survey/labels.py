@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any, Sequence
 
-__all__ = ["short_label", "column_label", "question_label", "group_names", "wave_name"]
+__all__ = ["short_label", "column_label", "question_label", "group_names", "wave_name", "wave_span"]
 
 
 def short_label(q: Any, qid: str) -> str:
@@ -134,3 +134,16 @@ def wave_name(w: Any) -> str:
     """
     w = str(w)
     return f"{w}年" if re.fullmatch(r"\d{4}", w) else f"{w} 轮"
+
+
+def wave_span(first: Any, last: Any) -> str:
+    """Two waves as a title names their span: ``2023—2024年`` for years, else the two ids.
+
+    Examples
+    --------
+    >>> wave_span(2023, "2024"), wave_span("national-2023", "national-2024")
+    ('2023—2024年', 'national-2023—national-2024')
+    """
+    a, b = str(first), str(last)
+    years = re.fullmatch(r"\d{4}", a) and re.fullmatch(r"\d{4}", b)
+    return f"{a}—{b}年" if years else f"{a}—{b}"

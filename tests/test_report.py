@@ -929,6 +929,10 @@ def test_next_wave_renders_every_notebook_from_its_own_inputs(next_wave):
         for bad in ("Traceback", "output_error", "ename", "待实现", "无数据", "无法完成清理与加权"):
             assert bad not in page, (name, bad)
     assert 'id="T_T5.1"' in pages["trends"] and "2024-test" in pages["trends"]
+    # a wave id that is not a year is not called one ("2024-test年", "2024-test 年问卷")
+    for name, page in pages.items():
+        assert not re.search(r"20\d\d-test ?年", page), (name, re.findall(r".{20}20\d\d-test ?年.{10}", page)[:3])
+    assert "2024-test 轮" in pages["trends"] and "2024-test—2025-test" in pages["trends"]
     assert 'id="T_PP8"' in pages["painpoints"] and 'id="T_PP9"' in pages["painpoints"]
     assert pages["painpoints"].count("data:image/png;base64,") >= 4
     # the earlier wave was prepared once, beside the report, from data/2024-test/

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import HarmonizationError
+from ..labels import wave_name
 from ..questionnaire import Questionnaire
 
 __all__ = ["KINDS", "Harmonization", "HarmonizedQuestion", "Indicator", "not_comparable",
@@ -559,7 +560,7 @@ def _parse_indicator(i: int, spec: Any, questions: Mapping[str, HarmonizedQuesti
             if hq.not_comparable_codes:
                 comparable = False
                 reason = "; ".join(
-                    f"{w} 年问卷 {hq.source[w]} 的代码 {list(c)} 无法对应" for w, c in
+                    f"{wave_name(w)}问卷 {hq.source[w]} 的代码 {list(c)} 无法对应" for w, c in
                     hq.not_comparable_codes.items())
         elif t in ("multi", "rank"):
             if kind != "proportion" or option is None:
@@ -572,7 +573,7 @@ def _parse_indicator(i: int, spec: Any, questions: Mapping[str, HarmonizedQuesti
                 absent = [w for w, c in hq.options[option].items() if c is None]
                 if absent:
                     comparable = False
-                    reason = f"选项“{option}”在 {', '.join(absent)} 年问卷中未提供"
+                    reason = f"选项“{option}”在{'、'.join(map(wave_name, absent))}问卷中未提供"
                 elif option in hq.option_notes:
                     comparable = False
                     reason = hq.option_notes[option]

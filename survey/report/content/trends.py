@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ...errors import HarmonizationError
+from ...labels import wave_name, wave_span
 from ...multiplicity import rule_note
 from ...trends import (Harmonization, Indicator, StackedWaves, load_for_waves, not_comparable,
                        stack_waves, trend_table, wave_estimates)
@@ -185,7 +186,7 @@ def headline_table(stacked: "StackedWaves | NoTrends", *, table_id: str = "T5.1"
            zip(tab["kind"], metas, tab["ci_low"] * scale, tab["ci_high"] * scale)]
     show["口径"] = [_unit_note(m, k) for m, k in zip(metas, tab["kind"])]
     for w in stacked.waves:
-        show[f"{w}年"] = [fmt_num(v * sc, dg) for v, sc, dg in zip(tab[f"est_{w}"], scale, dig)]
+        show[wave_name(w)] = [fmt_num(v * sc, dg) for v, sc, dg in zip(tab[f"est_{w}"], scale, dig)]
     mark = "†"
     show["变化"] = [fmt_num(c * sc, dg, sign=True) + (mark if sig else "")
                   for c, sc, dg, sig in zip(tab["change"], scale, dig, tab["significant"])]
@@ -197,7 +198,7 @@ def headline_table(stacked: "StackedWaves | NoTrends", *, table_id: str = "T5.1"
     fm = {c: "text" for c in show.columns}
     notes = [rule_note(int(np.isfinite(tab["p"].to_numpy(float)).sum()), 1 - level)
              + f"{ci}为未校正的逐项区间。",
-             f"变化 = {b}年 − {a}年；比例类指标以百分点表示，均值类以原单位或量表分值表示；标准误按各轮独立样本、"
+             f"变化 = {wave_name(b)} − {wave_name(a)}；比例类指标以百分点表示，均值类以原单位或量表分值表示；标准误按各轮独立样本、"
              "各自的分层与站点（并按各轮自身总体边际校准）计算。",
              "各轮数据分别清理、按各自的总体边际加权（与各轮调查报告相同），按统一口径（harmonization.yml）"
              "重新编码后比较。"]
@@ -209,9 +210,9 @@ def headline_table(stacked: "StackedWaves | NoTrends", *, table_id: str = "T5.1"
     # the Excel numbers: estimates, change and its interval at full precision (percent / units)
     sheet = pd.DataFrame({"指标": tab["label"].tolist(), "口径": show["口径"].tolist()})
     for w in stacked.waves:
-        sheet[f"{w}年估计值"] = tab[f"est_{w}"].to_numpy(float) * scale
+        sheet[f"{wave_name(w)}估计值"] = tab[f"est_{w}"].to_numpy(float) * scale
         if f"se_{w}" in tab.columns:
-            sheet[f"{w}年标准误"] = tab[f"se_{w}"].to_numpy(float) * scale
+            sheet[f"{wave_name(w)}标准误"] = tab[f"se_{w}"].to_numpy(float) * scale
     sheet["变化"] = tab["change"].to_numpy(float) * scale
     if "se" in tab.columns:
         sheet["变化的标准误"] = tab["se"].to_numpy(float) * scale
@@ -222,7 +223,7 @@ def headline_table(stacked: "StackedWaves | NoTrends", *, table_id: str = "T5.1"
     sheet["校正后显著（†）"] = np.where(tab["significant"].to_numpy(bool), mark, "")
     sfm = {c: "est" for c in sheet.columns if c not in ("指标", "口径", "校正后显著（†）")}
     sfm.update({"p值": "pvalue", "校正后p值": "pvalue"})
-    t = style_table(show, table_id, title=f"主要指标的变化（{a}—{b}年）", formats=fm, notes=notes,
+    t = style_table(show, table_id, title=f"主要指标的变化（{wave_span(a, b)}）", formats=fm, notes=notes,
                     sheet=sheet, sheet_formats=sfm,
                     weighting="各轮分别加权（按各自的总体边际校准）；标准误按各轮的分层与站点设计计算")
     return publish(t, ctx) if ctx is not None else t

@@ -1465,6 +1465,38 @@ def test_interval_cells_stay_on_one_line(next_wave):
         assert all("ci" in c.split() for c, _ in with_ci), [x for x in with_ci if "ci" not in x[0].split()][:3]
 
 
+def test_table_cells_labels_and_headings_are_text_never_markup():
+    """pandas' Styler writes cell values, row labels and headings raw: a category label or a
+    respondent's words such as "<img src=x onerror=…>" became markup on the page (and "<0.001"
+    reached the page unescaped once nbconvert's BeautifulSoup pass was skipped).  Every one is
+    escaped now, and reads back as the same text."""
+    from html.parser import HTMLParser
+
+    from survey.report import style_table
+
+    bad = ['<img src=x onerror="alert(1)">', "<script>alert(2)</script>", "R&D <b>", "<0.001"]
+    df = pd.DataFrame({bad[0]: bad[1:], "人数": ["1", "2", "3"]},
+                      index=pd.Index(["<i>甲</i>", "乙&丙", "<u>丁"], name="<s>组</s>"))
+    tags, texts = [], []
+
+    class P(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            tags.append(tag)
+
+        def handle_data(self, data):
+            texts.append(data)
+
+    for index_shown in (True, False):
+        tags.clear()
+        texts.clear()
+        t = style_table(df, "T9.7", formats={bad[0]: "text", "人数": "count"}, index=index_shown)
+        P(convert_charrefs=True).feed(t.to_html())
+        assert set(tags) <= {"div", "style", "table", "caption", "thead", "tbody", "tr", "th", "td"}, set(tags)
+        seen = "".join(texts)
+        for x in bad[1:] + [bad[0]] + (["<i>甲</i>", "乙&丙", "<u>丁", "<s>组</s>"] if index_shown else []):
+            assert x in seen, x
+
+
 def test_a_table_of_many_columns_is_set_to_fit_the_page():
     """PP9 (13 columns) and the 清单 (14) scrolled sideways: their headings stayed on one line
     and 位次, a number, took the 11em kept for word labels.  A table of WIDE_COLUMNS or more is

@@ -377,7 +377,11 @@ class PublishedTable:
         kind = "survey-table wide" if wide else "survey-table"
         if show_index and disp.index.nlevels == 1 and pd.api.types.is_numeric_dtype(disp.index.dtype):
             kind += " numidx"
-        st = (Styler(disp, uuid=self.table_id, cell_ids=False)
+        # every cell, label and heading is text, never markup: respondents' words, category
+        # labels and "<0.001" are escaped (pandas' Styler writes them raw by default)
+        st = (Styler(disp, uuid=self.table_id, cell_ids=False, escape="html")
+              .format_index(escape="html", axis=0).format_index(escape="html", axis=1)
+              .format_index_names(escape="html", axis=0).format_index_names(escape="html", axis=1)
               .set_caption(html.escape(f"{self.table_id}  {self.title}"))
               .set_td_classes(classes)
               .set_table_attributes(f'class="{kind}"'))

@@ -200,3 +200,33 @@ def test_generated_cells_show_the_analysis_they_publish():
         import survey.painpoints as pkg
 
         assert callable(getattr(pkg, fn)), fn  # the comment names a real analysis
+
+
+def test_questionnaire_wording_never_becomes_code_in_a_generated_cell(tmp_path):
+    """A module name or question text with a newline ended the comment that names it in a
+    generated cell, and the rest ran as code ('工作\\nprint(...)'; found by an audit).  The
+    wording is put on one line; the questionnaire's words stay in comments and strings."""
+    import ast
+
+    import yaml
+
+    from survey.questionnaire import Questionnaire
+    from survey.report.notebooks import BODIES, build
+
+    raw = yaml.safe_load((ROOT / "questionnaires" / "demo-2024" / "questionnaire.yml").read_text(encoding="utf-8"))
+    for qn in raw["questions"]:
+        if qn.get("module") and qn["module"] != "调查信息":
+            qn["module"] = qn["module"] + "\nimport os; os.remove('x')  # "
+        qn["text"] = str(qn["text"]) + "\r\nprint('INJ')\n"
+    (tmp_path / "questionnaire.yml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    q = Questionnaire.load(tmp_path / "questionnaire.yml")
+    for nb in BODIES:
+        for cell in build(nb, q).cells:
+            if cell.cell_type != "code":
+                continue
+            tree = ast.parse(cell.source)
+            calls = {getattr(n.func, "id", getattr(n.func, "attr", None)) for n in ast.walk(tree)
+                     if isinstance(n, ast.Call)}
+            assert not {"print", "remove"} & calls, (nb, cell.source)
+            assert not any(isinstance(n, (ast.Import, ast.ImportFrom)) and n.names[0].name == "os"
+                           for n in ast.walk(tree)), (nb, cell.source)

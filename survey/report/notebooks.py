@@ -59,6 +59,19 @@ SETUP = ("from survey import report\n"
          "report.title_block(ctx)")
 
 
+def _one_line(text: Any) -> str:
+    """Text for a comment line of a generated cell: every run of whitespace (a newline too) one
+    space, so a questionnaire's wording can never end the comment and run as code."""
+    return " ".join(str(text).split())
+
+
+def _label(q: Any, qid: str) -> str:
+    """A question's short label for a comment line (:func:`_one_line`)."""
+    from .content.quality import short_label
+
+    return _one_line(short_label(q, qid))
+
+
 def _sections(pairs):
     out = []
     for title, fn in pairs:
@@ -74,13 +87,11 @@ def _survey_report(q: Any) -> list[tuple[str, str]]:
         body.append(("code", "report.section_key_indicators(ctx)"))
     else:
         from .content.indicators import indicator_questions
-        from .content.quality import short_label
-
         body.append(("code", "report.section_indicators_note(ctx)"))
         for k, (mod, qs) in enumerate(indicator_questions(q).items(), start=1):
-            what = "、".join(short_label(q, x.id) for x in qs)
+            what = "、".join(_label(q, x.id) for x in qs)
             ids = ", ".join(repr(x.id) for x in qs)
-            body.append(("code", f"# {mod}：{what}\n"
+            body.append(("code", f"# {_one_line(mod)}：{what}\n"
                                  f"est = report.indicator_estimates(ctx, [{ids}])\n"
                                  f"report.publish_indicators(est, \"T3.{k}\", {mod!r}, ctx)"))
     body.append(("md", "## 分组比较\n\n各分组的均值表与检验表较长，默认折叠（点击表名展开，打印时展开）；"
@@ -88,12 +99,10 @@ def _survey_report(q: Any) -> list[tuple[str, str]]:
     if q is None:
         body.append(("code", "report.section_subgroups(ctx)"))
     else:
-        from .content.quality import short_label
-
         groups = list(q.design.groups)
         names = [f"t_{g}" if g.isidentifier() else f"t{k}" for k, g in enumerate(groups, start=1)]
         for k, (g, v) in enumerate(zip(groups, names), start=1):
-            body.append(("code", f"# 按{short_label(q, g)}：各均值指标（数值题、量表条目）的加权均值及 CI"
+            body.append(("code", f"# 按{_label(q, g)}：各均值指标（数值题、量表条目）的加权均值及 CI"
                                  f"（分组来自 questionnaire.yml 的 design.groups）\n"
                                  f"{v} = report.subgroup_estimates(ctx, {g!r})\n"
                                  f"report.publish_subgroups({v}, \"T4.{k}\", ctx)"))
@@ -121,18 +130,16 @@ def _painpoints(q: Any) -> list[tuple[str, str]]:
     if q is None:
         call = "B = report.brief_for_report(ctx)"
     else:
-        from .content.quality import short_label
-
         r = q.report
         if r.painpoints is None:
             call = "B = report.brief_for_report(ctx)  # 问卷未声明 report.painpoints：各节说明未作的原因"
         else:
-            lines = [f"# 急难愁盼题：{short_label(q, r.painpoints)}（report.painpoints）"]
-            lines.append(f"# 分组：{'、'.join(short_label(q, g) for g in q.design.groups) or '（无）'}（design.groups）")
+            lines = [f"# 急难愁盼题：{_label(q, r.painpoints)}（report.painpoints）"]
+            lines.append(f"# 分组：{'、'.join(_label(q, g) for g in q.design.groups) or '（无）'}（design.groups）")
             if r.outcome is not None:
                 drv = list(r.drivers or q.design.groups)
-                lines.append(f"# 影响因素：{short_label(q, r.outcome)} ~ 各问题是否入选"
-                             + (f" + {'、'.join(short_label(q, c) for c in drv)}" if drv else "")
+                lines.append(f"# 影响因素：{_label(q, r.outcome)} ~ 各问题是否入选"
+                             + (f" + {'、'.join(_label(q, c) for c in drv)}" if drv else "")
                              + "（report.outcome / report.drivers）")
             call = "\n".join(lines) + f"\nB = report.brief_for_report(ctx, qid={r.painpoints!r})"
     return [

@@ -90,6 +90,48 @@ def test_panel_psu_change_by_domain_matches_r():
         _check(r.loc[g], CASES[f"panel_y_by_g_{g}"])
 
 
+@pytest.mark.parametrize("panel", [None, True])
+@pytest.mark.parametrize("v", ["y", "b"])
+def test_change_within_a_domain_matches_r(v, panel):
+    """StackedWaves.within(g, level) (a provincial report's trends) is the domain of R's
+    by-domain change: respondents outside are zeros in their PSUs, every stratum stays."""
+    S = stack_waves(r_designs(), None, panel, indicators=[v], keep=["g"])
+    by = change(S, v, by="g").set_index("g")
+    for g in ("a", "b"):
+        r = change(S.within("g", g), v, kind="proportion" if v == "b" else "mean")
+        assert len(r) == 1 and "g" not in r.columns
+        case = f"{'panel' if panel else 'indep'}_{v}_by_g_{g}"
+        if case in CASES:  # R: indep y and b, panel y
+            _check(r.iloc[0], CASES[case])
+        for c in ("estimate_a", "estimate_b", "change", "se", "se_a", "se_b", "cov", "p", "n_a", "n_b"):
+            np.testing.assert_allclose(float(r[c].iloc[0]), float(by.loc[g, c]), rtol=1e-12, err_msg=(case, c))
+
+
+def test_trend_table_within_a_domain_is_the_domains_rows_with_its_own_holm_family():
+    from survey.multiplicity import holm_significant
+
+    S = stack_waves(r_designs(), None, None, indicators=["y", "b"], keep=["g"])
+    full = trend_table(S, by="g")
+    for g in ("a", "b"):
+        mine = trend_table(S.within("g", g))
+        rows = full[full["g"].astype(str) == g].reset_index(drop=True)
+        for c in ("est_2023", "se_2023", "est_2024", "se_2024", "change", "se", "ci_low", "ci_high", "p"):
+            np.testing.assert_allclose(mine[c].to_numpy(float), rows[c].to_numpy(float), rtol=1e-12, err_msg=c)
+        # Holm over the domain's own rows, not over every domain's
+        np.testing.assert_allclose(mine["p_adj"], holm_significant(rows["p"].to_numpy(float))[0], rtol=1e-12)
+    with pytest.raises(EstimationError, match="zz"):
+        S.within("zz", "a")
+    with pytest.raises(EstimationError, match="nobody"):
+        S.within("g", "no such level")
+    # by= inside a domain: only the by-levels met inside (wave x ...)
+    S2 = stack_waves(r_designs(), None, None, indicators=["y"], keep=["g", "stratum"])
+    inside = trend_table(S2.within("g", "a"), by="stratum")
+    ref = trend_table(S2, by=["g", "stratum"])
+    ref = ref[ref["g"].astype(str) == "a"].reset_index(drop=True)
+    np.testing.assert_allclose(inside["change"], ref["change"], rtol=1e-12)
+    np.testing.assert_allclose(inside["se"], ref["se"], rtol=1e-12)
+
+
 @pytest.mark.parametrize("v", ["y", "b"])
 def test_each_wave_calibrated_to_own_margins_matches_r(v):
     ds = r_designs(post=True)
@@ -481,3 +523,54 @@ def test_headline_table_sheet_holds_the_numbers():
     np.testing.assert_allclose([r[head.index("校正后p值")] for r in rows], tab["p_adj"].to_numpy(float))
     assert [r[head.index("校正后显著（†）")] == "†" for r in rows] == tab["significant"].tolist()
     assert "Holm" in ws["A2"].value and ws.freeze_panes == "A4"
+
+
+def test_regional_trends_are_the_regions_domain_of_the_whole_waves():
+    """A provincial report's trends page said "分地区报告不单独比较各轮变化" although its
+    急难愁盼 page compared the region with the earlier wave.  Its T5.1 is now the region's
+    domain of the stacked waves (R-checked above), with the region named in the notes; a region
+    with fewer than min_cell respondents in a wave, or an earlier wave without the region
+    variable, gets a sentence instead."""
+    import types
+
+    from survey.report.content.trends import NoTrends, _regional
+
+    ds, S = demo(2024)
+    waves = [types.SimpleNamespace(wave=w, design=d) for w, d in ds.items()]
+    region = "西林区"
+    P = {"region": region, "region_var": "district", "min_cell": 10}
+    R = _regional(P, waves, harm(), region)
+    assert R.domain == ("district", region) and R.withheld == [] and R.indicators == S.indicators
+    mine = trend_table(R)
+    ref = trend_table(S, by="district")
+    ref = ref[ref["district"].astype(str) == region].reset_index(drop=True)
+    for c in ("est_2023", "est_2024", "change", "se", "p"):
+        np.testing.assert_allclose(mine[c], ref[c], rtol=1e-12, err_msg=c)
+    t = headline_table(R)
+    assert any(f"本表为{region}受访者的估计" in n for n in t.notes)
+    small = _regional({**P, "min_cell": 10**6}, waves, harm(), region)
+    assert isinstance(small, NoTrends) and "少于 1000000 人" in small.reason and "数据披露控制" in small.reason
+    old = types.SimpleNamespace(wave="2023", design=SurveyDesign(ds["2023"].data.drop(columns="district")))
+    gone = _regional(P, [old, waves[1]], harm(), region)
+    assert isinstance(gone, NoTrends) and "没有地区变量 district" in gone.reason
+
+
+def test_an_indicator_few_answered_in_the_domain_is_withheld_and_named():
+    from survey.report.content.trends import withhold_small
+
+    dat = pd.read_csv(FIX / "waves.csv", dtype={"wave": str})
+    ds = {}
+    for w in ("2023", "2024"):
+        d = dat[dat.wave == w].reset_index(drop=True).copy()
+        if w == "2024":  # y answered by 5 respondents of g = a
+            ga = np.flatnonzero(d["g"].astype(str) == "a")
+            d.loc[ga[5:], "y"] = np.nan
+        ds[w] = SurveyDesign(d, weights="w", strata="stratum", psu="psu")
+    S = stack_waves(ds, None, None, indicators=["y", "b"], keep=["g"])
+    a = withhold_small(S.within("g", "a"), 10)
+    assert a.indicators == ["b"] and a.withheld == ["y"]
+    b = withhold_small(S.within("g", "b"), 10)
+    assert b.indicators == ["y", "b"] and b.withheld == []
+    assert S.indicators == ["y", "b"] and S.withheld == []  # the stack itself is left as it was
+    note = next(n for n in headline_table(a).notes if "本表为a受访者的估计" in n)
+    assert note.endswith("某轮回答人数少于最小单元格的指标未列出：y。")

@@ -53,6 +53,14 @@ def _estimates(S: StackedWaves, ind: str, by: Sequence[str], waves: Sequence[str
     codes; each wave's influence values are residualised by that wave's own calibrations and
     the covariance is :func:`survey.variance.vcov_totals` of the stacked design.
     """
+    key = (ind, tuple(by), tuple(waves), df, ci_method, S.domain)
+    if key not in S._estimates:  # once per stacked waves (their data are not changed after)
+        S._estimates[key] = _estimates_of(S, ind, by, waves, df, ci_method)
+    return S._estimates[key]
+
+
+def _estimates_of(S: StackedWaves, ind: str, by: Sequence[str], waves: Sequence[str],
+                  df: float | None, ci_method: str) -> Estimates:
     data = S.data
     design = S.design
     y = data[ind].to_numpy(dtype=float)
@@ -65,6 +73,15 @@ def _estimates(S: StackedWaves, ind: str, by: Sequence[str], waves: Sequence[str
         dom, levels = design.domain_index(list(by))
     else:
         dom, levels = np.zeros(n, dtype=np.int64), None
+    inside = getattr(S, "domain_mask", lambda: None)()
+    if inside is not None:  # StackedWaves.within: rows outside the domain count as zeros
+        dom = np.where(inside, dom, -1)
+        if levels is not None:  # the by-levels met inside the domain
+            used = np.unique(dom[dom >= 0])
+            remap = np.full(len(levels), -1, dtype=np.int64)
+            remap[used] = np.arange(len(used))
+            dom = np.where(dom >= 0, remap[np.maximum(dom, 0)], -1)
+            levels = levels.iloc[used].reset_index(drop=True)
     D = 1 if levels is None else len(levels)
     W = len(waves)
     P = W * D

@@ -41,6 +41,11 @@ class StackedWaves:
     harmonization : Harmonization or None
     panel_psus : frozenset
         PSU ids shared across waves.
+    domain : (str, str) or None
+        ``(variable, value)`` after :meth:`within`: every estimate is that domain's.
+    withheld : list of str
+        Indicators a report left out of :attr:`indicators` (e.g. too few respondents in the
+        domain), by label, to say so.
 
     Examples
     --------
@@ -66,6 +71,48 @@ class StackedWaves:
         self.panel_psus = panel_psus
         self.rows = dict(rows)
         self.indicators = list(indicators)
+        self.domain: tuple[str, str] | None = None
+        self.withheld: list[str] = []
+        #: (wave, domain) estimates already computed, shared with :meth:`within`'s views (the
+        #: trends page asks for each indicator's in its table, chart, findings and checks)
+        self._estimates: dict = {}
+
+    def within(self, var: str, value: Any) -> "StackedWaves":
+        """The same waves with every estimate restricted to one domain, ``var == value`` (a
+        province in a provincial report).
+
+        The domain is estimated on the full stacked design (as R's ``subset`` of a design:
+        respondents outside count as zeros in their PSUs, so every stratum and PSU stays in the
+        variance); :func:`~survey.trends.trend_table`'s Holm family is the domain's rows.
+
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from survey import SurveyDesign
+        >>> df = pd.DataFrame({"y": np.arange(8.0), "g": list("aabbaabb"), "c": [1, 1, 2, 2, 3, 3, 4, 4]})
+        >>> s = stack_waves({"2023": SurveyDesign(df, psu="c"), "2024": SurveyDesign(df, psu="c")},
+        ...                 indicators=["y"], keep=["g"])
+        >>> from survey.trends import wave_estimates
+        >>> wave_estimates(s.within("g", "a"), "y")["estimate"].tolist()
+        [2.5, 2.5]
+        """
+        import copy
+
+        if var not in self.data.columns:
+            raise EstimationError(f"within: {var!r} is not a column of the stacked waves; stack them "
+                                  f"with keep=[..., {var!r}] (columns: {[c for c in self.data.columns if not c.startswith('_')][:20]})")
+        if not (self.data[var].astype(str) == str(value)).any():
+            raise EstimationError(f"within: nobody in any wave has {var} = {value!r}")
+        out = copy.copy(self)
+        out.domain, out.indicators, out.withheld = (var, str(value)), list(self.indicators), list(self.withheld)
+        return out
+
+    def domain_mask(self) -> np.ndarray | None:
+        """Rows of :attr:`data` inside :attr:`domain` (None: no domain)."""
+        if self.domain is None:
+            return None
+        var, value = self.domain
+        return (self.data[var].astype(str) == value).to_numpy()
 
     @property
     def waves(self) -> list[str]:
@@ -74,8 +121,9 @@ class StackedWaves:
 
     def __repr__(self) -> str:
         n = {w: int(len(r)) for w, r in self.rows.items()}
+        dom = f"; within {self.domain[0]} = {self.domain[1]!r}" if self.domain else ""
         return (f"<StackedWaves {n}; {len(self.indicators)} indicators; "
-                f"{len(self.panel_psus)} panel PSUs>")
+                f"{len(self.panel_psus)} panel PSUs{dom}>")
 
 
 def _design_cols(d: SurveyDesign, wave: str) -> tuple[str | None, str | None]:

@@ -28,14 +28,14 @@ from ...trends import (Harmonization, Indicator, StackedWaves, load_for_waves, n
 from ..context import FigureOutput, publish
 from ..format import NOTE_MARK, ci_digits, fmt_num, fmt_p, style_table
 from ..theme import PALETTE, use_theme
-from ._util import Bundle, H
+from ._util import Bundle, H, esc
 
 __all__ = ["NoTrends", "trend_inputs", "headline_table", "not_comparable_table", "plot_trends"]
 
 
 class NoTrends:
     """What the trends report shows when there is nothing to compare (the first wave, a wave
-    without data, a regional report): a plain sentence instead of tables and charts.
+    without data, a region with too few respondents): a plain sentence instead of tables and charts.
 
     Examples
     --------
@@ -85,7 +85,9 @@ def trend_inputs(ctx: Any, *, harmonization: str | Path | None = None) -> "Stack
     Returns
     -------
     StackedWaves, or NoTrends
-        NoTrends (a sentence) when there is no earlier wave, no data, or a regional report.
+        NoTrends (a sentence) when there is no earlier wave, no data, or a region too small
+        to publish.  In a regional report (``region``), every estimate is the region's domain
+        of the whole waves (:meth:`~survey.trends.StackedWaves.within`).
 
     Examples
     --------
@@ -100,8 +102,6 @@ def trend_inputs(ctx: Any, *, harmonization: str | Path | None = None) -> "Stack
         from .data import no_previous_reason
 
         return NoTrends(no_previous_reason(params, "本节不报告变化趋势"))
-    if params.get("region") is not None:
-        return NoTrends("分地区报告不单独比较各轮变化，请参阅全样本报告的变化趋势。")
     if hasattr(ctx, "params"):
         if ctx.prepared is None:
             return NoTrends("无数据：" + (ctx.prepare_error or ctx.load_error or "未提供数据（参数 data）"))
@@ -122,7 +122,77 @@ def trend_inputs(ctx: Any, *, harmonization: str | Path | None = None) -> "Stack
     h = load_for_waves(hp, {w.wave: w.questionnaire for w in waves})
     order = {w: k for k, w in enumerate(h.waves)}
     waves.sort(key=lambda w: order[w.wave])
-    return stack_waves({w.wave: w.design for w in waves}, h)
+    region = params.get("region")
+    if region is None:
+        return stack_waves({w.wave: w.design for w in waves}, h)
+    return _regional(params, waves, h, str(region), source=hp)
+
+
+def _regional(params: Any, waves: list, h: Any, region: str,
+              source: Path | None = None) -> "StackedWaves | NoTrends":
+    """A regional report's trends: the waves stacked whole, every estimate the region's domain
+    (:meth:`~survey.trends.StackedWaves.within`); an indicator any wave's region answered with
+    fewer than ``min_cell`` respondents is left out (named in T5.1's notes), and a region with
+    fewer than ``min_cell`` respondents in a wave has no trends page (disclosure control)."""
+    var = str(params.get("region_var") or "")
+    mc = int(params.get("min_cell", 10))
+    lacking = [w.wave for w in waves if var not in w.design.columns]
+    if lacking:
+        return NoTrends(f"往期调查（{'、'.join(map(str, lacking))}）的数据中没有地区变量 {var}，"
+                        "无法按地区比较各轮变化；请参阅全样本报告的变化趋势。")
+    S = _stacked_once(waves, h, var, source)
+    inside = (S.data[var].astype(str) == region).to_numpy() & (S.data["_weight"].to_numpy(float) > 0)
+    if any(int(inside[r].sum()) < mc for r in S.rows.values()):
+        return NoTrends(f"{region}在部分轮次的受访者少于 {mc} 人，不报告各轮变化（数据披露控制）。")
+    return withhold_small(S.within(var, region), mc)
+
+
+#: the last whole-wave stack of a process: a fan-out kernel renders region after region of the
+#: same prepared waves, and each region is a view of it (:meth:`StackedWaves.within`)
+_LAST_STACK: list = []
+
+
+def _stacked_once(waves: list, h: Any, var: str, source: Path | None) -> "StackedWaves":
+    """The waves stacked whole, reused while the prepared designs (the same objects), the
+    harmonization file (path and modification time) and the region variable are the same."""
+    designs = tuple(w.design for w in waves)
+    sig = None if source is None else (str(source), Path(source).stat().st_mtime_ns, var)
+    if sig is not None and _LAST_STACK:
+        (old_designs, old_sig), S = _LAST_STACK[0]
+        if old_sig == sig and len(old_designs) == len(designs) \
+                and all(a is b for a, b in zip(old_designs, designs)):
+            return S
+    S = stack_waves({w.wave: w.design for w in waves}, h, keep=[var])
+    if sig is not None:
+        _LAST_STACK[:] = [((designs, sig), S)]
+    return S
+
+
+def withhold_small(S: "StackedWaves", min_cell: int) -> "StackedWaves":
+    """*S* without the indicators some wave answered with fewer than *min_cell* respondents
+    (in *S*'s domain), which are named in :attr:`~survey.trends.StackedWaves.withheld` (by
+    label) for T5.1's notes.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from survey import SurveyDesign
+    >>> from survey.trends import stack_waves
+    >>> df = pd.DataFrame({"y": [1.0] * 12, "z": [1.0] * 3 + [np.nan] * 9, "c": np.arange(12) // 2})
+    >>> S = withhold_small(stack_waves({"a": SurveyDesign(df, psu="c"), "b": SurveyDesign(df, psu="c")},
+    ...                                indicators=["y", "z"]), 10)
+    >>> S.indicators, S.withheld
+    (['y'], ['z'])
+    """
+    import copy
+
+    from ...trends import wave_estimates
+
+    S, h = copy.copy(S), S.harmonization
+    few = [i for i in S.indicators if int(wave_estimates(S, i)["n"].min()) < min_cell]
+    S.indicators = [i for i in S.indicators if i not in few]
+    S.withheld = [*S.withheld, *(h.indicator(i).label if h is not None else i for i in few)]
+    return S
 
 
 def _scale_range(meta: "Indicator | None") -> tuple[float, float] | None:
@@ -207,6 +277,10 @@ def headline_table(stacked: "StackedWaves | NoTrends", *, table_id: str = "T5.1"
             notes.append(f"{lab}{NOTE_MARK}：{fn}")
     if stacked.panel_psus:
         notes.append(f"{len(stacked.panel_psus)} 个站点在两轮中作为同一抽样单元（面板），其协方差已计入。")
+    if stacked.domain is not None:
+        notes.append(f"本表为{stacked.domain[1]}受访者的估计（各轮整体设计中的子总体估计）；多重比较校正在本表各行之内。"
+                     + (f"某轮回答人数少于最小单元格的指标未列出：{'、'.join(stacked.withheld)}。"
+                        if stacked.withheld else ""))
     # the Excel numbers: estimates, change and its interval at full precision (percent / units)
     sheet = pd.DataFrame({"指标": tab["label"].tolist(), "口径": show["口径"].tolist()})
     for w in stacked.waves:
@@ -244,7 +318,7 @@ def _question_text(h: "Harmonization", qid: str) -> str:
 def _heading(text: str | None, body: Any) -> Any:
     if not text:
         return body
-    return Bundle([H(f"<h3>{text}</h3>"), body])
+    return Bundle([H(f"<h3>{esc(text)}</h3>"), body])
 
 
 def not_comparable_table(harmonization: "Harmonization | StackedWaves | NoTrends", *,

@@ -325,9 +325,16 @@ def glm(d: "SurveyDesign", formula: str, family: str = "gaussian", *, level: flo
 
         def refit(col: np.ndarray) -> np.ndarray:
             wc = col / w.mean()
-            if not (wc > 0).any():
+            pos_w = wc > 0
+            # a replicate whose respondents cannot identify the model (too few, collinear: a
+            # small domain under the bootstrap) gives NA, as R's glm.fit, and svrVar drops it
+            if pos_w.sum() <= p or np.linalg.matrix_rank(Xv[pos_w]) < p:
                 return np.full(p, np.nan)
-            return np.asarray(fit(wc, beta).params, dtype=float)
+            try:
+                return np.asarray(fit(wc, beta).params, dtype=float)
+            except ValueError as e:  # statsmodels' IRLS (e.g. a NaN deviance): say which model
+                raise EstimationError(f"glm: a replicate refit of {formula!r} failed ({e}); check "
+                                      "the model on the domain's respondents") from None
 
         thetas = np.array([refit(Wrep[:, j]) for j in range(Wrep.shape[1])])
         cov = replicate_vcov(d.replicates, beta, thetas)

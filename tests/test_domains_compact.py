@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from survey import SurveyDesign
@@ -179,6 +179,9 @@ DESIGNS = dict(seed=st.integers(0, 2**31 - 1), kind=st.sampled_from(KINDS), how=
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(**DESIGNS)
+# found by `make explore`: a bootstrap replicate leaves one respondent of a 4-row domain, and
+# the glm refit raised statsmodels' ValueError (now NA, dropped as R's svrVar drops it)
+@example(seed=1703, kind="srs", how="rake", lonely="fail", lonely_stratum=True, reps="bootstrap")
 def test_compact_domain_equals_full_row_subset(seed, kind, how, lonely, lonely_stratum, reps):
     _check_design(seed, kind, how, lonely, lonely_stratum, reps)
 

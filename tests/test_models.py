@@ -113,3 +113,39 @@ def test_level_errors_have_the_validator_message():
     from scipy import stats
     q = stats.t.ppf(0.95, m.df_resid)
     assert hi - lo == pytest.approx(2 * q * m.bse["x"])
+
+
+def test_glm_replicate_that_cannot_identify_the_model_is_dropped_as_r_does():
+    """A bootstrap replicate that leaves fewer respondents of a small domain than coefficients
+    made statsmodels raise a bare ValueError (found by `make explore`).  As R (glm.fit gives NA,
+    svrVar drops the replicate with a warning) the replicate is dropped; the others give the
+    variance, equal to replicate_vcov over the identifiable replicates."""
+    import warnings
+
+    from survey.variance import replicate_vcov
+
+    rng = np.random.default_rng(5)
+    n = 60
+    df = pd.DataFrame({"y": rng.normal(size=n), "x": rng.normal(size=n), "c": np.arange(n) // 2,
+                       "dom": np.r_[np.ones(5, bool), np.zeros(n - 5, bool)]})
+    d = SurveyDesign(df, psu="c").replicate("bootstrap", 60, seed=3)
+    sub = d.subset(df["dom"].to_numpy())
+    W = np.asarray(sub.repweights, float)[:5]
+    X = np.column_stack([np.ones(5), df["x"].to_numpy()[:5]])
+    lacking = [(W[:, j] > 0).sum() <= 2 or np.linalg.matrix_rank(X[W[:, j] > 0]) < 2 for j in range(W.shape[1])]
+    assert any(lacking) and not all(lacking)   # the draw has both kinds (decided by seed 3)
+    with pytest.warns(UserWarning, match=f"{sum(lacking)} replicates gave NA results and were discarded"):
+        g = sub.glm("y ~ x")
+    # the same covariance by hand over the identifiable replicates
+    thetas = []
+    for j in range(W.shape[1]):
+        if lacking[j]:
+            thetas.append([np.nan, np.nan])
+            continue
+        wj = W[:, j]
+        A = X.T @ (X * wj[:, None])
+        thetas.append(np.linalg.solve(A, X.T @ (wj * df["y"].to_numpy()[:5])))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = replicate_vcov(sub.replicates, g.params.to_numpy(), np.array(thetas))
+    np.testing.assert_allclose(g.cov.to_numpy(), ref, rtol=1e-6)

@@ -76,6 +76,7 @@ class StackedWaves:
         #: (wave, domain) estimates already computed, shared with :meth:`within`'s views (the
         #: trends page asks for each indicator's in its table, chart, findings and checks)
         self._estimates: dict = {}
+        self._masks: dict = {}  # (var, value) -> rows inside, shared with within()'s views
 
     def within(self, var: str, value: Any) -> "StackedWaves":
         """The same waves with every estimate restricted to one domain, ``var == value`` (a
@@ -101,18 +102,26 @@ class StackedWaves:
         if var not in self.data.columns:
             raise EstimationError(f"within: {var!r} is not a column of the stacked waves; stack them "
                                   f"with keep=[..., {var!r}] (columns: {[c for c in self.data.columns if not c.startswith('_')][:20]})")
-        if not (self.data[var].astype(str) == str(value)).any():
-            raise EstimationError(f"within: nobody in any wave has {var} = {value!r}")
         out = copy.copy(self)
         out.domain, out.indicators, out.withheld = (var, str(value)), list(self.indicators), list(self.withheld)
+        if not out.domain_mask().any():
+            raise EstimationError(f"within: nobody in any wave has {var} = {value!r}")
         return out
 
     def domain_mask(self) -> np.ndarray | None:
         """Rows of :attr:`data` inside :attr:`domain` (None: no domain)."""
         if self.domain is None:
             return None
-        var, value = self.domain
-        return (self.data[var].astype(str) == value).to_numpy()
+        if self._masks.get(self.domain) is None:
+            var, value = self.domain
+            col = self.data[var]
+            if isinstance(col.dtype, pd.CategoricalDtype):  # codes, not 95k strings per call
+                hit = np.flatnonzero(col.cat.categories.astype(str) == value)
+                m = np.isin(col.cat.codes.to_numpy(), hit)
+            else:
+                m = (col.astype(str) == value).to_numpy()
+            self._masks[self.domain] = m
+        return self._masks[self.domain]
 
     @property
     def waves(self) -> list[str]:

@@ -141,10 +141,11 @@ def _regional(params: Any, waves: list, h: Any, region: str,
         return NoTrends(f"往期调查（{'、'.join(map(str, lacking))}）的数据中没有地区变量 {var}，"
                         "无法按地区比较各轮变化；请参阅全样本报告的变化趋势。")
     S = _stacked_once(waves, h, var, source)
-    inside = (S.data[var].astype(str) == region).to_numpy() & (S.data["_weight"].to_numpy(float) > 0)
+    R = S.within(var, region)  # the region has respondents: this report is theirs
+    inside = R.domain_mask() & (S.data["_weight"].to_numpy(float) > 0)
     if any(int(inside[r].sum()) < mc for r in S.rows.values()):
         return NoTrends(f"{region}在部分轮次的受访者少于 {mc} 人，不报告各轮变化（数据披露控制）。")
-    return withhold_small(S.within(var, region), mc)
+    return withhold_small(R, mc)
 
 
 #: the last whole-wave stack of a process: a fan-out kernel renders region after region of the

@@ -312,7 +312,7 @@ def test_a_third_wave_judges_a_measure_on_the_wave_before_it(waves):
                        policies=POLICIES, wave="2025", previous_wave="2024", earlier_waves=earlier,
                        replicates=20, by=["unit_type"])
     assert set(b.policies["before_wave"]) == {"2023"}
-    assert set(BriefReport(b).tables()["PP9"]["比较波次"]) == {"2023→2025"}
+    assert set(BriefReport(b).tables()["PP9"]["比较波次"]) == {"2023 → 2025"}
     line = next(x for x in b.key_findings() if "科研减负专项行动" in x)
     assert "2023→2025" in line
     e = b.policies[b.policies["policy"] == "科研减负专项行动"]
@@ -780,7 +780,7 @@ def test_problem_list_on_the_demo(demo_brief):
     assert c.loc[HOUSING, "leading"] and c.loc[HOUSING, "measures"] == "青年人才住房补贴"
     # verdicts with the compared waves and the MDE: the planted real effect and the planted nil one
     assert c.loc[REIMB, "verdict"] == "改善" and c.loc[HOUSING, "verdict"] == "未检测到变化"
-    assert c.loc[HOUSING, "waves"] == "2023→2024" and 0.01 < c.loc[HOUSING, "mde"] < 0.06
+    assert c.loc[HOUSING, "waves"] == "2023 → 2024" and 0.01 < c.loc[HOUSING, "mde"] < 0.06
     assert "可检测的最小变化" in c.loc[HOUSING, "verdict_detail"]
     assert "2023→2024" in c.loc[REIMB, "verdict_detail"]
     # groups: only differences significant after Holm (and every one listed is truly higher)

@@ -335,9 +335,10 @@ def publish(table: PublishedTable, ctx: ReportContext | None = None) -> Publishe
     if any(t.table_id == table.table_id for t in c.tables):
         raise ReportError(f"notebook {c.notebook!r}: table id {table.table_id!r} published twice; "
                           "give each table its own id")
-    if table.table_id in c.absent:
+    absent = getattr(c, "absent", {})  # (a context-like object without the registry: none)
+    if table.table_id in absent:
         raise ReportError(f"notebook {c.notebook!r}: table id {table.table_id!r} was recorded as not "
-                          f"published ({c.absent[table.table_id]}); give each table its own id")
+                          f"published ({absent[table.table_id]}); give each table its own id")
     c.tables.append(table)
     rec = table.to_record()
     rec["notebook"] = c.notebook
@@ -348,7 +349,7 @@ def publish(table: PublishedTable, ctx: ReportContext | None = None) -> Publishe
 def _write_record(c: ReportContext, table_id: str, rec: dict) -> None:
     d = c.tables_dir
     d.mkdir(parents=True, exist_ok=True)
-    (d / f"{len(c.tables) + len(c.absent):03d}_{table_id}.json").write_text(
+    (d / f"{len(c.tables) + len(getattr(c, 'absent', {})):03d}_{table_id}.json").write_text(
         json.dumps(rec, ensure_ascii=False, indent=0, default=str), encoding="utf-8")
 
 

@@ -553,6 +553,11 @@ def test_regional_trends_are_the_regions_domain_of_the_whole_waves():
     old = types.SimpleNamespace(wave="2023", design=SurveyDesign(ds["2023"].data.drop(columns="district")))
     gone = _regional(P, [old, waves[1]], harm(), region)
     assert isinstance(gone, NoTrends) and "没有地区变量 district" in gone.reason
+    # the region spelled otherwise in the earlier wave: said so, not blamed on small cells
+    renamed = ds["2023"].data.assign(district=ds["2023"].data["district"].astype(str).replace(region, "西林"))
+    other = types.SimpleNamespace(wave="2023", design=SurveyDesign(renamed))
+    miss = _regional(P, [other, waves[1]], harm(), region)
+    assert isinstance(miss, NoTrends) and "2023 轮调查中没有district为“西林区”的受访者" in miss.reason
 
 
 def test_an_indicator_few_answered_in_the_domain_is_withheld_and_named():

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...errors import HarmonizationError
+from ...errors import EstimationError, HarmonizationError
 from ...labels import wave_name, wave_span
 from ...multiplicity import rule_note
 from ...trends import (Harmonization, Indicator, StackedWaves, load_for_waves, not_comparable,
@@ -141,9 +141,17 @@ def _regional(params: Any, waves: list, h: Any, region: str,
         return NoTrends(f"往期调查（{'、'.join(map(str, lacking))}）的数据中没有地区变量 {var}，"
                         "无法按地区比较各轮变化；请参阅全样本报告的变化趋势。")
     S = _stacked_once(waves, h, var, source)
-    R = S.within(var, region)  # the region has respondents: this report is theirs
+    try:
+        R = S.within(var, region)
+    except EstimationError:
+        return NoTrends(f"各轮调查中都没有{region}的受访者，不报告各轮变化。")
     inside = R.domain_mask() & (S.data["_weight"].to_numpy(float) > 0)
-    if any(int(inside[r].sum()) < mc for r in S.rows.values()):
+    counts = {w: int(inside[r].sum()) for w, r in S.rows.items()}
+    none = [w for w, k in counts.items() if k == 0]
+    if none:  # e.g. the region spelled otherwise in an earlier wave's data
+        return NoTrends(f"{'、'.join(none)} 轮调查中没有{var}为“{region}”的受访者（请核对各轮该变量的取值），"
+                        "无法比较各轮变化。")
+    if min(counts.values()) < mc:
         return NoTrends(f"{region}在部分轮次的受访者少于 {mc} 人，不报告各轮变化（数据披露控制）。")
     return withhold_small(R, mc)
 
